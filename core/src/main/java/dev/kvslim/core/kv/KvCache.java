@@ -1,0 +1,31 @@
+package dev.kvslim.core.kv;
+
+/**
+ * Keys and values of the tokens a sequence has seen, per layer and KV head, and attention over them.
+ * The forward pass only stores post-RoPE keys and values and asks for attention outputs; which tokens a cache
+ * keeps, where and in what precision is the cache's business. Positions are absolute token indices.
+ */
+public interface KvCache {
+
+    /** The most positions this cache can hold. */
+    int capacity();
+
+    /** Stores the key and value of one token, all KV heads of {@code layer}, {@code kvDim} floats each. */
+    void store(int layer, int position, float[] k, int kOff, float[] v, int vOff);
+
+    /**
+     * Attention of one query head at {@code position} over the keys that are visible to it:
+     * {@code out[outOff..+headSize) = softmax(q . K^T / sqrt(headSize)) V}, keys and values of {@code kvHead}.
+     * {@code scratch} holds at least {@link #scratchSize()} floats and belongs to the calling thread.
+     */
+    void attend(int layer, int position, int kvHead, float[] q, int qOff, float[] out, int outOff, float[] scratch);
+
+    /** Floats of per-thread scratch {@link #attend} needs. */
+    int scratchSize();
+
+    /** Forgets every position from {@code length} on (0 clears the cache). */
+    void truncate(int length);
+
+    /** Bytes of memory holding keys and values now. */
+    long bytesUsed();
+}

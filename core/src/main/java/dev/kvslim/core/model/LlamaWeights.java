@@ -1,0 +1,88 @@
+package dev.kvslim.core.model;
+
+import dev.kvslim.core.tensor.FloatTensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The weights of a Llama-family decoder, per layer, in PyTorch's {@code out x in} orientation: every
+ * projection is a matrix whose rows are dotted with the input vector. Norm weights are small and live on the
+ * heap; the matrices stay where the loader mapped them.
+ *
+ * @param tokenEmbedding vocab x dim
+ * @param attnNorm       [layer][dim]
+ * @param wq             [layer] qDim x dim
+ * @param wk             [layer] kvDim x dim
+ * @param wv             [layer] kvDim x dim
+ * @param wo             [layer] dim x qDim
+ * @param ffnNorm        [layer][dim]
+ * @param w1             [layer] hidden x dim (gate)
+ * @param w2             [layer] dim x hidden (down)
+ * @param w3             [layer] hidden x dim (up)
+ * @param finalNorm      [dim]
+ * @param classifier     vocab x dim; the same object as {@code tokenEmbedding} when tied
+ */
+public record LlamaWeights(
+        FloatTensor tokenEmbedding,
+        float[][] attnNorm,
+        FloatTensor[] wq,
+        FloatTensor[] wk,
+        FloatTensor[] wv,
+        FloatTensor[] wo,
+        float[][] ffnNorm,
+        FloatTensor[] w1,
+        FloatTensor[] w2,
+        FloatTensor[] w3,
+        float[] finalNorm,
+        FloatTensor classifier) {
+
+    /** Checks every shape against {@code c}; the message names the first tensor that is wrong. */
+    public void validate(LlamaConfig c) {
+        shape("token embedding", tokenEmbedding, c.vocabSize(), c.dim());
+        shape("classifier", classifier, c.vocabSize(), c.dim());
+        length("final norm", finalNorm, c.dim());
+        for (int l = 0; l < c.layers(); l++) {
+            length("layer " + l + " attention norm", attnNorm[l], c.dim());
+            length("layer " + l + " ffn norm", ffnNorm[l], c.dim());
+            shape("layer " + l + " wq", wq[l], c.qDim(), c.dim());
+            shape("layer " + l + " wk", wk[l], c.kvDim(), c.dim());
+            shape("layer " + l + " wv", wv[l], c.kvDim(), c.dim());
+            shape("layer " + l + " wo", wo[l], c.dim(), c.qDim());
+            shape("layer " + l + " w1 (gate)", w1[l], c.hiddenDim(), c.dim());
+            shape("layer " + l + " w2 (down)", w2[l], c.dim(), c.hiddenDim());
+            shape("layer " + l + " w3 (up)", w3[l], c.hiddenDim(), c.dim());
+        }
+    }
+
+    /** Every matrix, for reporting types and sizes. */
+    public List<FloatTensor> matrices() {
+        List<FloatTensor> all = new ArrayList<>();
+        all.add(tokenEmbedding);
+        for (FloatTensor[] group : new FloatTensor[][] {wq, wk, wv, wo, w1, w2, w3}) {
+            all.addAll(List.of(group));
+        }
+        if (classifier != tokenEmbedding) {
+            all.add(classifier);
+        }
+        return all;
+    }
+
+    private static void shape(String name, FloatTensor t, long rows, int cols) {
+        if (t == null) {
+            throw new IllegalArgumentException("missing tensor: " + name);
+        }
+        if (t.rows() != rows || t.cols() != cols) {
+            throw new IllegalArgumentException("tensor " + name + " has shape [" + t.rows() + " x " + t.cols()
+                    + "], expected [" + rows + " x " + cols + "]");
+        }
+    }
+
+    private static void length(String name, float[] v, int n) {
+        if (v == null) {
+            throw new IllegalArgumentException("missing tensor: " + name);
+        }
+        if (v.length != n) {
+            throw new IllegalArgumentException("tensor " + name + " has " + v.length + " values, expected " + n);
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package dev.kvslim.core.model;
+
+import dev.kvslim.core.kv.DenseKvCache;
+import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.tensor.FloatTensor;
+import dev.kvslim.core.tensor.Kernels;
+import dev.kvslim.core.tensor.Parallel;
+
+/**
+ * A Llama-family decoder: configuration plus weights, and the forward pass over a {@link KvCache}.
+ * <p>{@link #forward} follows llama2.c's {@code forward()} statement for statement, over a batch of tokens:
+ * prompt tokens go through every matrix together (matrix-matrix), a decode step is a batch of one. All
+ * scratch lives in a {@link State}; the pass itself allocates nothing.
+ */
+public final class Model {
+
+    private final LlamaConfig config;
+    private final LlamaWeights weights;
+    private final float[] ropeFreq;
+
+    public Model(LlamaConfig config, LlamaWeights weights) {
+        weights.validate(config);
+        this.config = config;
+        this.weights = weights;
+        int half = config.headSize() / 2;
+        this.ropeFreq = new float[half];
+        for (int i = 0; i < half; i++) {
+            ropeFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headSize()));
+        }
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    /** Scratch for up to {@code maxBatch} tokens per call of {@link #forward}. */
+    public State newState(int maxBatch) {
+        return new State(config, maxBatch);
+    }
+
+    /** The uncompressed cache, sized for {@code capacity} positions. */
+    public KvCache newDenseCache(int capacity) {
+        return new DenseKvCache(config, capacity);
+    }
+
+    /** Everything one sequence's forward passes write, sized once. */
+    public static final class State {
+        final int maxBatch;
+        final float[] x, xb, xb2, q, k, v, att, hb, hb2;
+        final float[] ropeCos, ropeSin;
+        final float[][] rowScratch;
+        float[][] attScratch = new float[0][];
+        /** Logits of the last token of the latest {@link #forward} call. */
+        public final float[] logits;
+
+        State(LlamaConfig c, int maxBatch) {
+            if (maxBatch <= 0) {
+                throw new IllegalArgumentException("batch must be positive, got " + maxBatch);
+            }
+            this.maxBatch = maxBatch;
+            x = new float[maxBatch * c.dim()];
+            xb = new float[maxBatch * Math.max(c.dim(), c.qDim())];
+            xb2 = new float[maxBatch * c.dim()];
+            q = new float[maxBatch * c.qDim()];
+            k = new float[maxBatch * c.kvDim()];
+            v = new float[maxBatch * c.kvDim()];
+            att = new float[maxBatch * c.qDim()];
+            hb = new float[maxBatch * c.hiddenDim()];
+            hb2 = new float[maxBatch * c.hiddenDim()];
+            ropeCos = new float[maxBatch * c.headSize() / 2];
+            ropeSin = new float[maxBatch * c.headSize() / 2];
+            int widest = Math.max(Math.max(c.dim(), c.hiddenDim()), c.qDim());
+            rowScratch = new float[Parallel.threads()][widest];
+            logits = new float[c.vocabSize()];
+        }
+
+        public int maxBatch() {
+            return maxBatch;
+        }
+
+        float[][] attentionScratch(int size) {
+            if (attScratch.length == 0 || attScratch[0].length < size) {
+                attScratch = new float[Parallel.threads()][size];
+            }
+            return attScratch;
+        }
+    }
+
+    /**
+     * Runs {@code tokens[off .. off+len)} at positions {@code position ..}, storing their keys and values in
+     * {@code cache}, and returns the logits of the last one (in {@code state.logits}).
+     */
+    public float[] forward(State state, int[] tokens, int off, int len, int position, KvCache cache) {
+        if (len <= 0) {
+            throw new IllegalArgumentException("forward needs at least one token");
+        }
+        if (position < 0 || position + len > cache.capacity()) {
+            throw new IllegalArgumentException("positions " + position + ".." + (position + len - 1)
+                    + " do not fit the KV cache capacity " + cache.capacity());
+        }
+        for (int i = off; i < off + len; i++) {
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+            }
+        }
+        for (int done = 0; done < len; done += state.maxBatch) {
+            int n = Math.min(state.maxBatch, len - done);
+            forwardBatch(state, tokens, off + done, n, position + done, cache, done + n == len);
+        }
+        return state.logits;
+    }
+
+    private void forwardBatch(State s, int[] tokens, int off, int n, int pos0, KvCache cache, boolean logits) {
+        LlamaConfig c = config;
+        LlamaWeights w = weights;
+        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), hs = c.headSize();
+
+        for (int t = 0; t < n; t++) {
+            w.tokenEmbedding().copyRow(tokens[off + t], s.x, t * dim);
+            ropeAngles(s, t, pos0 + t);
+        }
+        float[][] attScratch = s.attentionScratch(cache.scratchSize());
+
+        for (int l = 0; l < c.layers(); l++) {
+            // attention rmsnorm, then q, k, v for every token of the batch
+            for (int t = 0; t < n; t++) {
+                Kernels.rmsnorm(s.xb, t * dim, s.x, t * dim, w.attnNorm()[l], dim, c.normEps());
+            }
+            w.wq()[l].matmul(s.xb, n, s.q, s.rowScratch);
+            w.wk()[l].matmul(s.xb, n, s.k, s.rowScratch);
+            w.wv()[l].matmul(s.xb, n, s.v, s.rowScratch);
+
+            for (int t = 0; t < n; t++) {
+                rope(s, t, s.q, t * qDim, c.heads());
+                rope(s, t, s.k, t * kvDim, c.kvHeads());
+                cache.store(l, pos0 + t, s.k, t * kvDim, s.v, t * kvDim);
+            }
+
+            // multi-head attention: every (token, query head) pair on its own
+            int layer = l;
+            int heads = c.heads();
+            int group = c.groupSize();
+            Parallel.forRange(n * heads, 4, (worker, start, end) -> {
+                float[] scratch = attScratch[worker];
+                for (int i = start; i < end; i++) {
+                    int t = i / heads, h = i % heads;
+                    int at = t * qDim + h * hs;
+                    cache.attend(layer, pos0 + t, h / group, s.q, at, s.att, at, scratch);
+                }
+            });
+
+            // output projection and residual
+            w.wo()[l].matmul(s.att, n, s.xb2, s.rowScratch);
+            Kernels.add(s.xb2, 0, s.x, 0, n * dim);
+
+            // feed-forward: w2(silu(w1(x)) * w3(x)), and residual
+            for (int t = 0; t < n; t++) {
+                Kernels.rmsnorm(s.xb, t * dim, s.x, t * dim, w.ffnNorm()[l], dim, c.normEps());
+            }
+            w.w1()[l].matmul(s.xb, n, s.hb, s.rowScratch);
+            w.w3()[l].matmul(s.xb, n, s.hb2, s.rowScratch);
+            Kernels.swiglu(s.hb, 0, s.hb2, 0, n * hidden);
+            w.w2()[l].matmul(s.hb, n, s.xb2, s.rowScratch);
+            Kernels.add(s.xb2, 0, s.x, 0, n * dim);
+        }
+
+        if (logits) {
+            int last = (n - 1) * dim;
+            Kernels.rmsnorm(s.xb, 0, s.x, last, w.finalNorm(), dim, c.normEps());
+            w.classifier().matvec(s.xb, s.logits);
+        }
+    }
+
+    private void ropeAngles(State s, int t, int position) {
+        int half = config.headSize() / 2;
+        for (int i = 0; i < half; i++) {
+            double angle = (double) position * ropeFreq[i];
+            s.ropeCos[t * half + i] = (float) Math.cos(angle);
+            s.ropeSin[t * half + i] = (float) Math.sin(angle);
+        }
+    }
+
+    /** Rotates {@code heads} consecutive heads of {@code vec} starting at {@code off} by token t's angles. */
+    private void rope(State s, int t, float[] vec, int off, int heads) {
+        int hs = config.headSize();
+        int half = hs / 2;
+        int angles = t * half;
+        boolean interleaved = config.ropeStyle() == RopeStyle.INTERLEAVED;
+        for (int h = 0; h < heads; h++) {
+            int base = off + h * hs;
+            for (int i = 0; i < half; i++) {
+                int a = interleaved ? base + 2 * i : base + i;
+                int b = interleaved ? a + 1 : a + half;
+                float cos = s.ropeCos[angles + i], sin = s.ropeSin[angles + i];
+                float v0 = vec[a], v1 = vec[b];
+                vec[a] = v0 * cos - v1 * sin;
+                vec[b] = v0 * sin + v1 * cos;
+            }
+        }
+    }
+
+    /** Parameter count (matrices and norms). */
+    public long parameterCount() {
+        long n = 0;
+        for (FloatTensor t : weights.matrices()) {
+            n += t.size();
+        }
+        return n + (long) config.layers() * 2 * config.dim() + config.dim();
+    }
+}

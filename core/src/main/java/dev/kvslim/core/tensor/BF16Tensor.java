@@ -1,0 +1,69 @@
+package dev.kvslim.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Little-endian bfloat16 values: the upper half of a float32. */
+public final class BF16Tensor extends FloatTensor {
+
+    private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VectorSpecies<Float> F = Kernels.F;
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    private final MemorySegment data;
+
+    public BF16Tensor(MemorySegment data, long rows, int cols) {
+        super(rows, cols);
+        this.data = Tensors.requireBytes(data, GgmlType.BF16.bytesFor(rows * cols), "BF16");
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.BF16;
+    }
+
+    @Override
+    public MemorySegment segment() {
+        return data;
+    }
+
+    public static float toFloat(short bits) {
+        return Float.intBitsToFloat(bits << 16);
+    }
+
+    @Override
+    public float get(long index) {
+        return toFloat(data.getAtIndex(LE, index));
+    }
+
+    @Override
+    public float dot(long row, float[] x, int xOff) {
+        long base = row * cols * 2L;
+        int i = 0;
+        float sum = 0f;
+        int bound = F.loopBound(cols);
+        if (bound > 0) {
+            FloatVector acc = FloatVector.zero(F);
+            for (; i < bound; i += F.length()) {
+                ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
+                // sign extension fills the upper 16 bits, which the shift pushes out again
+                FloatVector w = ((IntVector) h.convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                acc = w.fma(FloatVector.fromArray(F, x, xOff + i), acc);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < cols; i++) {
+            sum += toFloat(data.get(LE, base + 2L * i)) * x[xOff + i];
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,104 @@
+package dev.kvslim.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A read-only 2-D weight matrix of {@code rows x cols} values (a vector is one row), stored in some format.
+ * Each storage format is one small subclass owning its element access and its vectorised dot product; the
+ * matrix products here are written once, on top of those.
+ * <p>Rows are contiguous: element (r, c) is element {@code r * cols + c} of the flat tensor.
+ */
+public abstract class FloatTensor {
+
+    protected final long rows;
+    protected final int cols;
+
+    protected FloatTensor(long rows, int cols) {
+        if (rows <= 0 || cols <= 0) {
+            throw new IllegalArgumentException("tensor shape must be positive, got " + rows + " x " + cols);
+        }
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    public abstract GgmlType type();
+
+    /** The bytes that hold this tensor (a slice of a mapped file, or off-heap memory). */
+    public abstract MemorySegment segment();
+
+    /** Element {@code index} of the flat tensor. */
+    public abstract float get(long index);
+
+    /** Dot product of row {@code row} with {@code x[xOff .. xOff + cols)}. */
+    public abstract float dot(long row, float[] x, int xOff);
+
+    /** Writes row {@code row} as floats into {@code out[off .. off + cols)}. */
+    public void dequantizeRow(long row, float[] out, int off) {
+        long base = row * cols;
+        for (int c = 0; c < cols; c++) {
+            out[off + c] = get(base + c);
+        }
+    }
+
+    public final long rows() {
+        return rows;
+    }
+
+    public final int cols() {
+        return cols;
+    }
+
+    public final long size() {
+        return rows * cols;
+    }
+
+    /** Copies row {@code row} into {@code out[off ..)}: an embedding lookup. */
+    public final void copyRow(long row, float[] out, int off) {
+        checkRow(row);
+        dequantizeRow(row, out, off);
+    }
+
+    /**
+     * Matrix-vector product over a batch of tokens: for each token t in {@code [0, tokens)},
+     * {@code out[t*rows + r] = row r . x[t*cols ..]}. Rows are split across threads; with more than one
+     * token each row is expanded once into per-worker scratch and multiplied against tiles of tokens, so the
+     * weights are read from memory once per call, not once per token.
+     */
+    public final void matmul(float[] x, int tokens, float[] out, float[][] scratch) {
+        if (rows > Integer.MAX_VALUE) {
+            throw new IllegalStateException("matmul output over 2^31 rows: " + rows);
+        }
+        int m = (int) rows;
+        if (tokens == 1) {
+            Parallel.forRange(m, 64, (w, start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[r] = dot(r, x, 0);
+                }
+            });
+            return;
+        }
+        Parallel.forRange(m, 16, (w, start, end) -> {
+            float[] row = scratch[w];
+            for (int r = start; r < end; r++) {
+                dequantizeRow(r, row, 0);
+                Kernels.dotTokens(row, cols, x, tokens, out, r, m);
+            }
+        });
+    }
+
+    /** Convenience for a single vector: {@code out[r] = row r . x}. */
+    public final void matvec(float[] x, float[] out) {
+        matmul(x, 1, out, null);
+    }
+
+    protected final void checkRow(long row) {
+        if (row < 0 || row >= rows) {
+            throw new IndexOutOfBoundsException("row " + row + " outside [0, " + rows + ")");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return type() + "[" + rows + " x " + cols + "]";
+    }
+}

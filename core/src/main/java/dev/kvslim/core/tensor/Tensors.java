@@ -1,0 +1,62 @@
+package dev.kvslim.core.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/** Factory and helpers shared by the storage formats. */
+public final class Tensors {
+
+    private Tensors() {
+    }
+
+    /** Wraps {@code data} as a {@code rows x cols} tensor of {@code type}. */
+    public static FloatTensor of(GgmlType type, MemorySegment data, long rows, int cols) {
+        return switch (type) {
+            case F32 -> new F32Tensor(data, rows, cols);
+            case F16 -> new F16Tensor(data, rows, cols);
+            case BF16 -> new BF16Tensor(data, rows, cols);
+            case Q8_0 -> new Q8_0Tensor(data, rows, cols);
+            case Q4_0 -> new Q4_0Tensor(data, rows, cols);
+        };
+    }
+
+    /** An off-heap F32 tensor holding a copy of {@code values}. */
+    public static F32Tensor f32(Arena arena, float[] values, long rows, int cols) {
+        MemorySegment seg = arena.allocate((long) values.length * Float.BYTES, 64);
+        MemorySegment.copy(values, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, values.length);
+        return new F32Tensor(seg, rows, cols);
+    }
+
+    /** Reads all of a (small) tensor into a float array, e.g. a norm weight. */
+    public static float[] toArray(FloatTensor t) {
+        long n = t.size();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("tensor too large for an array: " + t);
+        }
+        float[] out = new float[(int) n];
+        for (long r = 0; r < t.rows(); r++) {
+            t.dequantizeRow(r, out, (int) (r * t.cols()));
+        }
+        return out;
+    }
+
+    static MemorySegment requireBytes(MemorySegment data, long bytes, String what) {
+        if (data.byteSize() < bytes) {
+            throw new IllegalArgumentException(what + " tensor needs " + bytes + " bytes, segment has " + data.byteSize());
+        }
+        return data.asSlice(0, bytes);
+    }
+
+    static void requireBlockRows(int cols, int blockSize, String what) {
+        if (cols % blockSize != 0) {
+            throw new IllegalArgumentException(what + " rows must hold a multiple of " + blockSize + " values, got " + cols);
+        }
+    }
+
+    /** IEEE half-precision bits to float. */
+    static float halfToFloat(short h) {
+        return Float.float16ToFloat(h);
+    }
+}
