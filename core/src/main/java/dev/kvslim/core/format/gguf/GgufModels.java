@@ -1,0 +1,90 @@
+package dev.kvslim.core.format.gguf;
+
+import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.model.LlamaWeights;
+import dev.kvslim.core.model.Model;
+import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.core.tensor.FloatTensor;
+import dev.kvslim.core.tensor.Tensors;
+import java.util.List;
+
+/**
+ * Builds a {@link Model} from a GGUF file of architecture {@code llama}, with llama.cpp's tensor names. GGUF
+ * llama models use interleaved RoPE (the converter permutes the Hugging Face Q/K rows to match).
+ */
+public final class GgufModels {
+
+    public static final List<String> ARCHITECTURES = List.of("llama");
+
+    private GgufModels() {
+    }
+
+    public static Model load(GgufFile f) {
+        String arch = f.requireString("general.architecture");
+        if (!ARCHITECTURES.contains(arch)) {
+            throw f.fail("unsupported architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
+        }
+        if (!f.tensors().containsKey("token_embd.weight")) {
+            throw f.fail("has no tensor 'token_embd.weight': a vocabulary-only GGUF cannot be run as a model");
+        }
+        LlamaConfig config = config(f, arch);
+        int L = config.layers();
+        FloatTensor emb = f.tensor("token_embd.weight");
+        float[][] attnNorm = new float[L][], ffnNorm = new float[L][];
+        FloatTensor[] wq = new FloatTensor[L], wk = new FloatTensor[L], wv = new FloatTensor[L], wo = new FloatTensor[L];
+        FloatTensor[] w1 = new FloatTensor[L], w2 = new FloatTensor[L], w3 = new FloatTensor[L];
+        for (int l = 0; l < L; l++) {
+            String b = "blk." + l + ".";
+            attnNorm[l] = Tensors.toArray(f.tensor(b + "attn_norm.weight"));
+            ffnNorm[l] = Tensors.toArray(f.tensor(b + "ffn_norm.weight"));
+            wq[l] = f.tensor(b + "attn_q.weight");
+            wk[l] = f.tensor(b + "attn_k.weight");
+            wv[l] = f.tensor(b + "attn_v.weight");
+            wo[l] = f.tensor(b + "attn_output.weight");
+            w1[l] = f.tensor(b + "ffn_gate.weight");
+            w2[l] = f.tensor(b + "ffn_down.weight");
+            w3[l] = f.tensor(b + "ffn_up.weight");
+        }
+        float[] finalNorm = Tensors.toArray(f.tensor("output_norm.weight"));
+        FloatTensor cls = config.tiedEmbeddings() ? emb : f.tensor("output.weight");
+        LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls);
+        try {
+            return new Model(config, weights);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(f.path(), e.getMessage(), e);
+        }
+    }
+
+    static LlamaConfig config(GgufFile f, String arch) {
+        int dim = f.requireInt(arch + ".embedding_length");
+        int heads = f.requireInt(arch + ".attention.head_count");
+        int kvHeads = f.getInt(arch + ".attention.head_count_kv", heads);
+        if (heads <= 0 || dim % heads != 0 && !f.has(arch + ".attention.key_length")) {
+            throw f.fail("embedding length " + dim + " is not a multiple of the head count " + heads);
+        }
+        int headSize = f.getInt(arch + ".attention.key_length", dim / heads);
+        int valueSize = f.getInt(arch + ".attention.value_length", headSize);
+        if (valueSize != headSize) {
+            throw f.fail("key length " + headSize + " differs from value length " + valueSize + ": not supported");
+        }
+        int ropeDims = f.getInt(arch + ".rope.dimension_count", headSize);
+        if (ropeDims != headSize) {
+            throw f.fail("partial rotary embedding (" + ropeDims + " of " + headSize + " channels) is not supported");
+        }
+        long vocab = f.tensors().get("token_embd.weight").elements() / dim;
+        try {
+            return new LlamaConfig(arch, dim,
+                    f.requireInt(arch + ".feed_forward_length"),
+                    f.requireInt(arch + ".block_count"),
+                    heads, kvHeads, headSize, Math.toIntExact(vocab),
+                    f.getInt(arch + ".context_length", 2048),
+                    f.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f),
+                    f.getFloat(arch + ".rope.freq_base", 10000f),
+                    RopeStyle.INTERLEAVED,
+                    !f.tensors().containsKey("output.weight"));
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw f.fail("invalid hyper-parameters: " + e.getMessage());
+        }
+    }
+}

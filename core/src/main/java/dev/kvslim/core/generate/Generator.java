@@ -1,0 +1,216 @@
+package dev.kvslim.core.generate;
+
+import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.model.Model;
+import dev.kvslim.core.sample.Sampler;
+import dev.kvslim.core.sample.SamplingParams;
+import dev.kvslim.core.tokenizer.Tokenizer;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The generation loop: prefill the prompt, then sample and feed back one token at a time, streaming the text
+ * as bytes until an end-of-generation token, a stop string or the token limit.
+ */
+public final class Generator {
+
+    /** Receives output bytes as they become final. */
+    @FunctionalInterface
+    public interface Sink {
+        void write(byte[] bytes, int off, int len);
+    }
+
+    /**
+     * @param maxTokens   most new tokens
+     * @param sampling    how to pick them
+     * @param stopStrings generation ends before the first occurrence of any of these (not printed)
+     * @param echo        print the prompt first, as llama2.c's run.c does
+     * @param prefillBatch prompt tokens per forward call
+     */
+    public record Options(int maxTokens, SamplingParams sampling, List<String> stopStrings, boolean echo, int prefillBatch) {
+        public Options {
+            if (maxTokens < 0) {
+                throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
+            }
+            if (prefillBatch <= 0) {
+                throw new IllegalArgumentException("prefill batch must be positive, got " + prefillBatch);
+            }
+            stopStrings = List.copyOf(stopStrings);
+            for (String s : stopStrings) {
+                if (s.isEmpty()) {
+                    throw new IllegalArgumentException("stop strings must not be empty");
+                }
+            }
+        }
+
+        public static Options greedy(int maxTokens) {
+            return new Options(maxTokens, SamplingParams.GREEDY, List.of(), false, 64);
+        }
+    }
+
+    /** Why generation ended. */
+    public enum StopReason { END_OF_GENERATION, STOP_STRING, LENGTH }
+
+    public record Result(int[] promptTokens, int[] generated, StopReason stopReason, long prefillNanos, long decodeNanos,
+                         long kvBytes) {
+
+        public double prefillTokensPerSecond() {
+            return prefillNanos == 0 ? 0 : promptTokens.length * 1e9 / prefillNanos;
+        }
+
+        /** Tokens fed back per second, after the first one. */
+        public double decodeTokensPerSecond() {
+            return decodeNanos == 0 || generated.length < 2 ? 0 : (generated.length - 1) * 1e9 / decodeNanos;
+        }
+    }
+
+    private final Model model;
+    private final Tokenizer tokenizer;
+
+    public Generator(Model model, Tokenizer tokenizer) {
+        if (tokenizer.vocabSize() > model.config().vocabSize()) {
+            throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " tokens, the model only "
+                    + model.config().vocabSize());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    /** Runs {@code prompt} (already tokenized) on a fresh {@code cache}. */
+    public Result generate(int[] prompt, Options options, KvCache cache, Sink sink) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens; pass a BOS token at least");
+        }
+        if (prompt.length > cache.capacity()) {
+            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the context of "
+                    + cache.capacity());
+        }
+        if (options.echo()) {
+            for (int i = 0; i < prompt.length; i++) {
+                byte[] piece = tokenizer.decodePiece(i == 0 ? -1 : prompt[i - 1], prompt[i]);
+                sink.write(piece, 0, piece.length);
+            }
+        }
+        Model.State state = model.newState(Math.min(options.prefillBatch(), prompt.length));
+        Sampler sampler = new Sampler(options.sampling(), model.config().vocabSize());
+        StopFilter text = new StopFilter(options.stopStrings(), sink);
+
+        long start = System.nanoTime();
+        float[] logits = model.forward(state, prompt, 0, prompt.length, 0, cache);
+        long prefillNanos = System.nanoTime() - start;
+
+        int[] generated = new int[options.maxTokens()];
+        int count = 0;
+        int previous = prompt[prompt.length - 1];
+        StopReason reason = StopReason.LENGTH;
+        long decodeStart = System.nanoTime();
+        int[] one = new int[1];
+        while (count < options.maxTokens()) {
+            int next = sampler.sample(logits);
+            if (tokenizer.isEndOfGeneration(next)) {
+                reason = StopReason.END_OF_GENERATION;
+                break;
+            }
+            generated[count++] = next;
+            if (text.append(tokenizer.decodePiece(previous, next))) {
+                reason = StopReason.STOP_STRING;
+                break;
+            }
+            previous = next;
+            int position = prompt.length + count - 1;
+            if (count == options.maxTokens() || position >= cache.capacity()) {
+                break;
+            }
+            one[0] = next;
+            logits = model.forward(state, one, 0, 1, position, cache);
+        }
+        long decodeNanos = System.nanoTime() - decodeStart;
+        if (reason != StopReason.STOP_STRING) {
+            text.finish();
+        }
+        return new Result(prompt.clone(), Arrays.copyOf(generated, count), reason, prefillNanos, decodeNanos,
+                cache.bytesUsed());
+    }
+
+    /**
+     * Holds back output that could be the start of a stop string, and cuts the text at the first stop string.
+     * Works on UTF-8 bytes, so pieces that split a character are handled like any others.
+     */
+    static final class StopFilter {
+        private final byte[][] stops;
+        private final Sink sink;
+        private final ByteArrayOutputStream text = new ByteArrayOutputStream();
+        private int flushed;
+
+        StopFilter(List<String> stopStrings, Sink sink) {
+            this.stops = stopStrings.stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
+            this.sink = sink;
+        }
+
+        /** Adds bytes; returns true when a stop string completed (text before it has been written). */
+        boolean append(byte[] piece) {
+            text.write(piece, 0, piece.length);
+            byte[] all = text.toByteArray();
+            int cut = firstStop(all);
+            if (cut >= 0) {
+                emit(all, Math.max(cut, flushed));
+                return true;
+            }
+            emit(all, all.length - heldBack(all));
+            return false;
+        }
+
+        void finish() {
+            byte[] all = text.toByteArray();
+            emit(all, all.length);
+        }
+
+        private void emit(byte[] all, int end) {
+            if (end > flushed) {
+                sink.write(all, flushed, end - flushed);
+                flushed = end;
+            }
+        }
+
+        private int firstStop(byte[] all) {
+            int best = -1;
+            for (byte[] s : stops) {
+                int from = Math.max(0, flushed - s.length);
+                int at = indexOf(all, s, from);
+                if (at >= 0 && (best < 0 || at < best)) {
+                    best = at;
+                }
+            }
+            return best;
+        }
+
+        /** Length of the longest tail of {@code all} that begins some stop string. */
+        private int heldBack(byte[] all) {
+            int held = 0;
+            for (byte[] s : stops) {
+                for (int len = Math.min(s.length - 1, all.length); len > held; len--) {
+                    if (Arrays.equals(all, all.length - len, all.length, s, 0, len)) {
+                        held = len;
+                        break;
+                    }
+                }
+            }
+            return held;
+        }
+
+        private static int indexOf(byte[] hay, byte[] needle, int from) {
+            outer:
+            for (int i = from; i + needle.length <= hay.length; i++) {
+                for (int j = 0; j < needle.length; j++) {
+                    if (hay[i + j] != needle[j]) {
+                        continue outer;
+                    }
+                }
+                return i;
+            }
+            return -1;
+        }
+    }
+}

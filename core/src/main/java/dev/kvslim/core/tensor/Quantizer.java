@@ -1,0 +1,109 @@
+package dev.kvslim.core.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Encodes float rows into the storage formats, with the rounding of ggml's reference quantizers
+ * ({@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}).
+ */
+public final class Quantizer {
+
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat LEF = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private Quantizer() {
+    }
+
+    /** Encodes all of {@code source} as {@code type} into new memory of {@code arena}. */
+    public static MemorySegment encode(FloatTensor source, GgmlType type, Arena arena) {
+        int cols = source.cols();
+        if (cols % type.blockSize != 0) {
+            throw new IllegalArgumentException(type + " needs rows of a multiple of " + type.blockSize
+                    + " values; " + source + " has " + cols);
+        }
+        long rowBytes = type.bytesFor(cols);
+        MemorySegment out = arena.allocate(rowBytes * source.rows(), 64);
+        float[] row = new float[cols];
+        for (long r = 0; r < source.rows(); r++) {
+            source.dequantizeRow(r, row, 0);
+            encodeRow(row, type, out, r * rowBytes);
+        }
+        return out;
+    }
+
+    /** Encodes {@code row} as {@code type} at byte {@code at} of {@code out}. */
+    public static void encodeRow(float[] row, GgmlType type, MemorySegment out, long at) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(row, 0, out, LEF, at, row.length);
+            case F16 -> {
+                for (int i = 0; i < row.length; i++) {
+                    out.set(LE16, at + 2L * i, Float.floatToFloat16(row[i]));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < row.length; i++) {
+                    out.set(LE16, at + 2L * i, toBf16(row[i]));
+                }
+            }
+            case Q8_0 -> {
+                for (int b = 0; b < row.length / 32; b++) {
+                    q8Block(row, b * 32, out, at + 34L * b);
+                }
+            }
+            case Q4_0 -> {
+                for (int b = 0; b < row.length / 32; b++) {
+                    q4Block(row, b * 32, out, at + 18L * b);
+                }
+            }
+        }
+    }
+
+    /** Round-to-nearest-even float to bfloat16, NaN kept quiet. */
+    static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if ((bits & 0x7fffffff) > 0x7f800000) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    private static void q8Block(float[] x, int off, MemorySegment out, long at) {
+        float amax = 0f;
+        for (int j = 0; j < 32; j++) {
+            amax = Math.max(amax, Math.abs(x[off + j]));
+        }
+        float d = amax / 127f;
+        float id = d != 0f ? 1f / d : 0f;
+        out.set(LE16, at, Float.floatToFloat16(d));
+        for (int j = 0; j < 32; j++) {
+            out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) roundHalfAway(x[off + j] * id));
+        }
+    }
+
+    /** C's {@code roundf}: halves go away from zero (Java's {@link Math#round} sends them up). */
+    static int roundHalfAway(float v) {
+        return v < 0 ? -Math.round(-v) : Math.round(v);
+    }
+
+    private static void q4Block(float[] x, int off, MemorySegment out, long at) {
+        float amax = 0f, max = 0f;
+        for (int j = 0; j < 32; j++) {
+            float v = x[off + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        float d = max / -8f;
+        float id = d != 0f ? 1f / d : 0f;
+        out.set(LE16, at, Float.floatToFloat16(d));
+        for (int j = 0; j < 16; j++) {
+            int lo = Math.min(15, (int) (x[off + j] * id + 8.5f));
+            int hi = Math.min(15, (int) (x[off + 16 + j] * id + 8.5f));
+            out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) (lo | (hi << 4)));
+        }
+    }
+}
