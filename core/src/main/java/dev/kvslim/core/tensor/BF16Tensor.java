@@ -59,7 +59,7 @@ public final class BF16Tensor extends FloatTensor {
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 acc = w.fma(FloatVector.fromArray(F, x, xOff + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Kernels.sum(acc);
         }
         for (; i < cols; i++) {
             sum += toFloat(data.get(LE, base + 2L * i)) * x[xOff + i];

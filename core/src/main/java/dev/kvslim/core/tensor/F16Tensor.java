@@ -65,7 +65,7 @@ public final class F16Tensor extends FloatTensor {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
                 acc = widen(h).fma(FloatVector.fromArray(F, x, xOff + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Kernels.sum(acc);
         }
         for (; i < cols; i++) {
             sum += Float.float16ToFloat(data.get(LE, base + 2L * i)) * x[xOff + i];

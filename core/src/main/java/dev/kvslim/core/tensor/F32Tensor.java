@@ -53,7 +53,7 @@ public final class F32Tensor extends FloatTensor {
                 acc0 = FloatVector.fromMemorySegment(Kernels.F, data, base + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
                         .fma(FloatVector.fromArray(Kernels.F, x, xOff + i), acc0);
             }
-            sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            sum = Kernels.sum(acc0.add(acc1));
         }
         for (; i < cols; i++) {
             sum += data.get(LE, base + (long) i * Float.BYTES) * x[xOff + i];

@@ -72,7 +72,7 @@ public final class GroupQ8Tensor extends FloatTensor {
                             .convertShape(VectorOperators.B2F, F, 0);
                     acc = w.fma(FloatVector.fromArray(F, x, xOff + g + j), acc);
                 }
-                sum = acc.reduceLanes(VectorOperators.ADD);
+                sum = Kernels.sum(acc);
             } else {
                 sum = 0f;
                 for (int j = 0; j < groupSize; j++) {

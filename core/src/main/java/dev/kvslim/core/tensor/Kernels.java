@@ -1,7 +1,6 @@
 package dev.kvslim.core.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,6 +14,18 @@ public final class Kernels {
     private Kernels() {
     }
 
+    /**
+     * Sum of the lanes of {@code v} in a fixed order (halves folded onto each other). {@code reduceLanes(ADD)}
+     * may sum in a different order once the JIT compiles it, which makes results depend on warm-up; this does
+     * not.
+     */
+    public static float sum(FloatVector v) {
+        for (int half = v.length() / 2; half >= 1; half /= 2) {
+            v = v.add(v.slice(half));
+        }
+        return v.lane(0);
+    }
+
     /** {@code a[aOff..aOff+n) . b[bOff..bOff+n)}. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;
@@ -25,7 +36,7 @@ public final class Kernels {
             for (; i < bound; i += F.length()) {
                 acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sum(acc);
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
@@ -52,8 +63,8 @@ public final class Kernels {
                 a2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), a2);
                 a3 = wv.fma(FloatVector.fromArray(F, x, x3 + i), a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = sum(a0), s1 = sum(a1);
+            float s2 = sum(a2), s3 = sum(a3);
             for (; i < n; i++) {
                 float wi = w[i];
                 s0 += wi * x[x0 + i];

@@ -70,7 +70,7 @@ public final class Q4_0Tensor extends FloatTensor {
             }
             acc = sum.fma(FloatVector.broadcast(F, d), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Kernels.sum(acc);
     }
 
     @Override

@@ -63,7 +63,7 @@ public final class Q8_0Tensor extends FloatTensor {
             }
             acc = sum.fma(FloatVector.broadcast(F, d), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Kernels.sum(acc);
     }
 
     @Override

@@ -1,0 +1,170 @@
+package dev.kvslim.core.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each weight type's vectorised dot product and row expansion against a plain double-precision loop over its
+ * own element accessor, and the element accessors against hand-decoded blocks.
+ */
+class WeightTypesTest {
+
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void dotAndRowsAgreeWithElementAccess(GgmlType type) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (int cols : new int[] {32, 64, 96, 288}) {
+            int rows = 5;
+            float[] values = new float[rows * cols];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) rnd.nextGaussian();
+            }
+            try (Arena arena = Arena.ofShared()) {
+                FloatTensor f32 = Tensors.f32(arena, values, rows, cols);
+                FloatTensor t = Tensors.of(type, Quantizer.encode(f32, type, arena), rows, cols);
+                float[] x = new float[cols + 3];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                float[] row = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    double expected = 0;
+                    for (int c = 0; c < cols; c++) {
+                        expected += (double) t.get((long) r * cols + c) * x[3 + c];
+                    }
+                    assertThat((double) t.dot(r, x, 3)).as("%s row %d of %d", type, r, cols)
+                            .isCloseTo(expected, within(1e-4 * Math.sqrt(cols)));
+                    t.dequantizeRow(r, row, 0);
+                    for (int c = 0; c < cols; c++) {
+                        assertThat(row[c]).isEqualTo(t.get((long) r * cols + c));
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void batchedMatmulEqualsOneTokenAtATime(GgmlType type) {
+        SplittableRandom rnd = new SplittableRandom(11);
+        int rows = 37, cols = 64, tokens = 7;
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) rnd.nextGaussian();
+        }
+        try (Arena arena = Arena.ofShared()) {
+            FloatTensor t = Tensors.of(type, Quantizer.encode(Tensors.f32(arena, values, rows, cols), type, arena), rows, cols);
+            float[] x = new float[tokens * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            float[] batched = new float[tokens * rows];
+            t.matmul(x, tokens, batched, new float[Parallel.threads()][cols]);
+            for (int tok = 0; tok < tokens; tok++) {
+                for (int r = 0; r < rows; r++) {
+                    assertThat(batched[tok * rows + r]).isCloseTo(t.dot(r, x, tok * cols), within(1e-4f));
+                }
+            }
+        }
+    }
+
+    @Test
+    void f16WideningIsExactForEveryFiniteHalf() {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(2L * 65536);
+            int n = 0;
+            for (int bits = 0; bits < 65536; bits++) {
+                if ((bits & 0x7c00) != 0x7c00) { // skip inf and NaN
+                    seg.setAtIndex(LE16, n++, (short) bits);
+                }
+            }
+            int cols = 32;
+            int rows = n / cols;
+            F16Tensor t = new F16Tensor(seg, rows, cols);
+            float[] x = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    java.util.Arrays.fill(x, 0f);
+                    x[c] = 1f;
+                    float expected = Float.float16ToFloat(seg.getAtIndex(LE16, (long) r * cols + c));
+                    assertThat(t.dot(r, x, 0)).isEqualTo(expected);
+                }
+            }
+        }
+    }
+
+    @Test
+    void q8BlockDecodesByHand() {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment block = arena.allocate(34);
+            block.set(LE16, 0, Float.floatToFloat16(0.5f));
+            for (int j = 0; j < 32; j++) {
+                block.set(ValueLayout.JAVA_BYTE, 2 + j, (byte) (j - 16));
+            }
+            Q8_0Tensor t = new Q8_0Tensor(block, 1, 32);
+            for (int j = 0; j < 32; j++) {
+                assertThat(t.get(j)).isEqualTo(0.5f * (j - 16));
+            }
+        }
+    }
+
+    @Test
+    void q4BlockDecodesByHand() {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment block = arena.allocate(18);
+            block.set(LE16, 0, Float.floatToFloat16(2f));
+            for (int j = 0; j < 16; j++) {
+                // value j in the low nibble, value j+16 in the high nibble
+                block.set(ValueLayout.JAVA_BYTE, 2 + j, (byte) (j | ((15 - j) << 4)));
+            }
+            Q4_0Tensor t = new Q4_0Tensor(block, 1, 32);
+            for (int j = 0; j < 16; j++) {
+                assertThat(t.get(j)).isEqualTo(2f * (j - 8));
+                assertThat(t.get(16 + j)).isEqualTo(2f * (15 - j - 8));
+            }
+        }
+    }
+
+    @Test
+    void quantizersRoundLikeGgml() {
+        // Q8_0: d = amax/127, q = roundf(x/d), halves away from zero
+        assertThat(Quantizer.roundHalfAway(-2.5f)).isEqualTo(-3);
+        assertThat(Quantizer.roundHalfAway(2.5f)).isEqualTo(3);
+        float[] row = new float[32];
+        row[0] = 127f;
+        row[1] = -63.5f;
+        row[2] = 0.49f;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment out = arena.allocate(34);
+            Quantizer.encodeRow(row, GgmlType.Q8_0, out, 0);
+            assertThat(Float.float16ToFloat(out.get(LE16, 0))).isEqualTo(1f);
+            assertThat(out.get(ValueLayout.JAVA_BYTE, 2)).isEqualTo((byte) 127);
+            assertThat(out.get(ValueLayout.JAVA_BYTE, 3)).isEqualTo((byte) -64);
+            assertThat(out.get(ValueLayout.JAVA_BYTE, 4)).isEqualTo((byte) 0);
+            // Q4_0: d = (signed max)/-8, nibble = min(15, (int)(x/d + 8.5))
+            float[] q4 = new float[32];
+            q4[0] = -8f;
+            q4[1] = 4f;
+            q4[17] = 7f;
+            MemorySegment b = arena.allocate(18);
+            Quantizer.encodeRow(q4, GgmlType.Q4_0, b, 0);
+            Q4_0Tensor t = new Q4_0Tensor(b, 1, 32);
+            assertThat(Float.float16ToFloat(b.get(LE16, 0))).isEqualTo(1f);
+            assertThat(t.get(0)).isEqualTo(-8f);
+            assertThat(t.get(1)).isEqualTo(4f);
+            assertThat(t.get(17)).isEqualTo(7f);
+            assertThat(t.get(5)).isEqualTo(0f);
+        }
+    }
+}
