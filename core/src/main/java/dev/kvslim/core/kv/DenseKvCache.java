@@ -4,9 +4,11 @@ import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.tensor.Kernels;
 
 /**
- * The uncompressed cache: per layer one {@code capacity x kvDim} float array for keys and one for values,
- * addressed like llama2.c's {@code layer * seq_len * kv_dim + pos * kv_dim}. Every earlier position is
- * visible to every query.
+ * The uncompressed cache: per layer one float array for keys and one for values; every earlier position is
+ * visible to every query. Values are stored by position, like llama2.c's {@code pos * kv_dim}. Keys are stored
+ * in tiles of one vector's worth of positions, channel-major within a tile
+ * ({@code [pos / T][kv head][channel][pos % T]}), so the scores of T positions are T-lane multiply-adds with
+ * no horizontal sums.
  */
 public final class DenseKvCache implements KvCache {
 
@@ -15,6 +17,7 @@ public final class DenseKvCache implements KvCache {
     private final int headSize;
     private final int capacity;
     private final float scale;
+    private static final int T = Kernels.lanes();
     private final float[][] keys;
     private final float[][] values;
     private int length;
@@ -23,7 +26,7 @@ public final class DenseKvCache implements KvCache {
         if (capacity <= 0) {
             throw new IllegalArgumentException("cache capacity must be positive, got " + capacity);
         }
-        long perLayer = (long) capacity * config.kvDim();
+        long perLayer = (long) tiles(capacity) * T * config.kvDim();
         if (perLayer > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("dense cache of " + capacity + " positions x " + config.kvDim()
                     + " floats per layer exceeds 2^31 values");
@@ -47,7 +50,11 @@ public final class DenseKvCache implements KvCache {
         if (position < 0 || position >= capacity) {
             throw new IndexOutOfBoundsException("position " + position + " outside the cache capacity " + capacity);
         }
-        System.arraycopy(k, kOff, keys[layer], position * kvDim, kvDim);
+        float[] kl = keys[layer];
+        int tile = position / T * T * kvDim + position % T;
+        for (int c = 0; c < kvDim; c++) {
+            kl[tile + c * T] = k[kOff + c];
+        }
         System.arraycopy(v, vOff, values[layer], position * kvDim, kvDim);
         if (layer == layers - 1) {
             length = Math.max(length, position + 1);
@@ -59,8 +66,9 @@ public final class DenseKvCache implements KvCache {
         float[] k = keys[layer];
         float[] v = values[layer];
         int head = kvHead * headSize;
-        for (int p = 0; p <= position; p++) {
-            scratch[p] = Kernels.dot(q, qOff, k, p * kvDim + head, headSize) * scale;
+        int tiles = tiles(position + 1);
+        for (int tile = 0; tile < tiles; tile++) {
+            Kernels.scoreTile(q, qOff, headSize, k, tile * T * kvDim + head * T, scale, scratch, tile * T);
         }
         Kernels.softmax(scratch, 0, position + 1);
         java.util.Arrays.fill(out, outOff, outOff + headSize, 0f);
@@ -71,7 +79,11 @@ public final class DenseKvCache implements KvCache {
 
     @Override
     public int scratchSize() {
-        return capacity;
+        return tiles(capacity) * T;
+    }
+
+    private static int tiles(int positions) {
+        return (positions + T - 1) / T;
     }
 
     @Override

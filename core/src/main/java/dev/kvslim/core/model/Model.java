@@ -4,6 +4,7 @@ import dev.kvslim.core.kv.DenseKvCache;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.Kernels;
+import dev.kvslim.core.tensor.MatmulScratch;
 import dev.kvslim.core.tensor.Parallel;
 
 /**
@@ -52,7 +53,7 @@ public final class Model {
         final int maxBatch;
         final float[] x, xb, xb2, q, k, v, att, hb, hb2;
         final float[] ropeCos, ropeSin;
-        final float[][] rowScratch;
+        final MatmulScratch matmul;
         float[][] attScratch = new float[0][];
         /** Logits of the last token of the latest {@link #forward} call. */
         public final float[] logits;
@@ -74,7 +75,7 @@ public final class Model {
             ropeCos = new float[maxBatch * c.headSize() / 2];
             ropeSin = new float[maxBatch * c.headSize() / 2];
             int widest = Math.max(Math.max(c.dim(), c.hiddenDim()), c.qDim());
-            rowScratch = new float[Parallel.threads()][widest];
+            matmul = new MatmulScratch(widest, maxBatch);
             logits = new float[c.vocabSize()];
         }
 
@@ -131,9 +132,9 @@ public final class Model {
             for (int t = 0; t < n; t++) {
                 Kernels.rmsnorm(s.xb, t * dim, s.x, t * dim, w.attnNorm()[l], dim, c.normEps());
             }
-            w.wq()[l].matmul(s.xb, n, s.q, s.rowScratch);
-            w.wk()[l].matmul(s.xb, n, s.k, s.rowScratch);
-            w.wv()[l].matmul(s.xb, n, s.v, s.rowScratch);
+            w.wq()[l].matmul(s.xb, n, s.q, s.matmul);
+            w.wk()[l].matmul(s.xb, n, s.k, s.matmul);
+            w.wv()[l].matmul(s.xb, n, s.v, s.matmul);
 
             for (int t = 0; t < n; t++) {
                 rope(s, t, s.q, t * qDim, c.heads());
@@ -145,7 +146,8 @@ public final class Model {
             int layer = l;
             int heads = c.heads();
             int group = c.groupSize();
-            Parallel.forRange(n * heads, 4, (worker, start, end) -> {
+            long work = (long) (pos0 + n) * hs * 2;
+            Parallel.forRange(n * heads, Parallel.grain(work), (worker, start, end) -> {
                 float[] scratch = attScratch[worker];
                 for (int i = start; i < end; i++) {
                     int t = i / heads, h = i % heads;
@@ -155,17 +157,17 @@ public final class Model {
             });
 
             // output projection and residual
-            w.wo()[l].matmul(s.att, n, s.xb2, s.rowScratch);
+            w.wo()[l].matmul(s.att, n, s.xb2, s.matmul);
             Kernels.add(s.xb2, 0, s.x, 0, n * dim);
 
             // feed-forward: w2(silu(w1(x)) * w3(x)), and residual
             for (int t = 0; t < n; t++) {
                 Kernels.rmsnorm(s.xb, t * dim, s.x, t * dim, w.ffnNorm()[l], dim, c.normEps());
             }
-            w.w1()[l].matmul(s.xb, n, s.hb, s.rowScratch);
-            w.w3()[l].matmul(s.xb, n, s.hb2, s.rowScratch);
+            w.w1()[l].matmul(s.xb, n, s.hb, s.matmul);
+            w.w3()[l].matmul(s.xb, n, s.hb2, s.matmul);
             Kernels.swiglu(s.hb, 0, s.hb2, 0, n * hidden);
-            w.w2()[l].matmul(s.hb, n, s.xb2, s.rowScratch);
+            w.w2()[l].matmul(s.hb, n, s.xb2, s.matmul);
             Kernels.add(s.xb2, 0, s.x, 0, n * dim);
         }
 

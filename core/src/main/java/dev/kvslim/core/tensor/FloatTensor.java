@@ -60,28 +60,40 @@ public abstract class FloatTensor {
 
     /**
      * Matrix-vector product over a batch of tokens: for each token t in {@code [0, tokens)},
-     * {@code out[t*rows + r] = row r . x[t*cols ..]}. Rows are split across threads; with more than one
-     * token each row is expanded once into per-worker scratch and multiplied against tiles of tokens, so the
-     * weights are read from memory once per call, not once per token.
+     * {@code out[t*rows + r] = row r . x[t*cols ..]}. Rows are split across threads. A batch of one is a dot
+     * product per row; a larger batch is transposed once, and rows are expanded {@value Kernels#GEMM_ROWS} at a
+     * time and multiplied against whole vectors of tokens ({@link Kernels#gemmBlock}), so each weight is read
+     * from memory once per call and every output is one sequential sum, whatever the thread count.
      */
-    public final void matmul(float[] x, int tokens, float[] out, float[][] scratch) {
+    public final void matmul(float[] x, int tokens, float[] out, MatmulScratch scratch) {
         if (rows > Integer.MAX_VALUE) {
             throw new IllegalStateException("matmul output over 2^31 rows: " + rows);
         }
         int m = (int) rows;
         if (tokens == 1) {
-            Parallel.forRange(m, 64, (w, start, end) -> {
+            Parallel.forRange(m, Parallel.grain(cols), (w, start, end) -> {
                 for (int r = start; r < end; r++) {
                     out[r] = dot(r, x, 0);
                 }
             });
             return;
         }
-        Parallel.forRange(m, 16, (w, start, end) -> {
-            float[] row = scratch[w];
-            for (int r = start; r < end; r++) {
-                dequantizeRow(r, row, 0);
-                Kernels.dotTokens(row, cols, x, tokens, out, r, m);
+        if (cols > scratch.maxCols || tokens > scratch.maxTokens) {
+            throw new IllegalArgumentException("matmul scratch sized for " + scratch.maxCols + " x " + scratch.maxTokens
+                    + ", asked for " + cols + " x " + tokens);
+        }
+        int padded = Kernels.paddedTokens(tokens);
+        Kernels.transpose(x, tokens, cols, scratch.transposed, padded);
+        int blocks = (m + Kernels.GEMM_ROWS - 1) / Kernels.GEMM_ROWS;
+        Parallel.forRange(blocks, Parallel.grain((long) Kernels.GEMM_ROWS * cols * tokens), (w, start, end) -> {
+            float[] block = scratch.rows[w];
+            for (int b = start; b < end; b++) {
+                int r0 = b * Kernels.GEMM_ROWS;
+                int n = Math.min(Kernels.GEMM_ROWS, m - r0);
+                for (int i = 0; i < n; i++) {
+                    dequantizeRow(r0 + i, block, i * cols);
+                }
+                Kernels.gemmBlock(block, n, cols, scratch.transposed, padded, tokens, out, r0, m);
             }
         });
     }

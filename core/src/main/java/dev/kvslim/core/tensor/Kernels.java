@@ -10,20 +10,26 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Kernels {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> HALF = F.length() == 16 ? FloatVector.SPECIES_256 : F;
 
     private Kernels() {
     }
 
     /**
-     * Sum of the lanes of {@code v} in a fixed order (halves folded onto each other). {@code reduceLanes(ADD)}
-     * may sum in a different order once the JIT compiles it, which makes results depend on warm-up; this does
-     * not.
+     * Sum of the lanes of {@code v} in a fixed order: the upper half folded onto the lower, then a fixed tree
+     * over what is left. {@code reduceLanes(ADD)} sums in one order when interpreted and another once the JIT
+     * compiles it, which would make results depend on warm-up; this does not.
      */
     public static float sum(FloatVector v) {
-        for (int half = v.length() / 2; half >= 1; half /= 2) {
-            v = v.add(v.slice(half));
+        if (v.length() == 16) {
+            FloatVector h = v.add(v.reinterpretShape(HALF, 1).reinterpretShape(F, 0));
+            return ((h.lane(0) + h.lane(4)) + (h.lane(2) + h.lane(6))) + ((h.lane(1) + h.lane(5)) + (h.lane(3) + h.lane(7)));
         }
-        return v.lane(0);
+        float s = 0f;
+        for (int i = 0; i < v.length(); i++) {
+            s += v.lane(i);
+        }
+        return s;
     }
 
     /** {@code a[aOff..aOff+n) . b[bOff..bOff+n)}. */
@@ -44,42 +50,129 @@ public final class Kernels {
         return sum;
     }
 
+    /** Weight rows per block of {@link #gemmBlock}. */
+    public static final int GEMM_ROWS = 8;
+
+    /** Tokens rounded up to whole vectors. */
+    public static int paddedTokens(int tokens) {
+        return (tokens + F.length() - 1) / F.length() * F.length();
+    }
+
+    /** {@code xt[c*padded + t] = x[t*cols + c]}, with tokens past {@code tokens} zero. */
+    public static void transpose(float[] x, int tokens, int cols, float[] xt, int padded) {
+        for (int c = 0; c < cols; c++) {
+            int row = c * padded;
+            for (int t = 0; t < tokens; t++) {
+                xt[row + t] = x[t * cols + c];
+            }
+            for (int t = tokens; t < padded; t++) {
+                xt[row + t] = 0f;
+            }
+        }
+    }
+
     /**
-     * One weight row against many tokens: {@code out[t*outStride + outIndex] = w[0..n) . x[t*n ..]} for
-     * t in {@code [0, tokens)}, four tokens at a time so each weight vector is loaded once per tile.
+     * {@code out[t*outStride + row0 + r] = w[r*n .. r*n+n) . x[t]} for {@code r < rows} (at most
+     * {@link #GEMM_ROWS}) and {@code t < tokens}, where {@code xt} is the batch transposed by {@link #transpose}.
+     * Each step broadcasts one weight per row against a vector of tokens, so no horizontal sums are needed and
+     * every output is the plain sequential sum over its {@code n} products. Eight rows by two token vectors keep
+     * sixteen sums in registers.
      */
-    public static void dotTokens(float[] w, int n, float[] x, int tokens, float[] out, int outIndex, int outStride) {
+    public static void gemmBlock(float[] w, int rows, int n, float[] xt, int padded, int tokens, float[] out,
+                                 int row0, int outStride) {
+        int lanes = F.length();
+        float[] lanesBuf = new float[lanes];
         int t = 0;
-        int bound = F.loopBound(n);
-        int step = F.length();
-        for (; t + 4 <= tokens; t += 4) {
-            int x0 = t * n, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int i = 0;
-            for (; i < bound; i += step) {
-                FloatVector wv = FloatVector.fromArray(F, w, i);
-                a0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-                a1 = wv.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-                a2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-                a3 = wv.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        if (rows == GEMM_ROWS) {
+            for (; t + 2 * lanes <= padded; t += 2 * lanes) {
+                gemm8x2(w, n, xt, padded, t, tokens, out, row0, outStride, lanesBuf);
             }
-            float s0 = sum(a0), s1 = sum(a1);
-            float s2 = sum(a2), s3 = sum(a3);
-            for (; i < n; i++) {
-                float wi = w[i];
-                s0 += wi * x[x0 + i];
-                s1 += wi * x[x1 + i];
-                s2 += wi * x[x2 + i];
-                s3 += wi * x[x3 + i];
+        }
+        for (; t < padded; t += lanes) {
+            for (int r = 0; r < rows; r++) {
+                FloatVector acc = FloatVector.zero(F);
+                int wr = r * n;
+                for (int k = 0; k < n; k++) {
+                    acc = FloatVector.fromArray(F, xt, k * padded + t).fma(FloatVector.broadcast(F, w[wr + k]), acc);
+                }
+                scatter(acc, lanesBuf, out, t, tokens, outStride, row0 + r);
             }
-            out[t * outStride + outIndex] = s0;
-            out[(t + 1) * outStride + outIndex] = s1;
-            out[(t + 2) * outStride + outIndex] = s2;
-            out[(t + 3) * outStride + outIndex] = s3;
         }
-        for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = dot(w, 0, x, t * n, n);
+    }
+
+    private static void gemm8x2(float[] w, int n, float[] xt, int padded, int t, int tokens, float[] out, int row0,
+                                int outStride, float[] lanesBuf) {
+        int lanes = F.length();
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+        for (int k = 0; k < n; k++) {
+            int at = k * padded + t;
+            FloatVector x0 = FloatVector.fromArray(F, xt, at);
+            FloatVector x1 = FloatVector.fromArray(F, xt, at + lanes);
+            FloatVector c = FloatVector.broadcast(F, w[k]);
+            a0 = x0.fma(c, a0);
+            b0 = x1.fma(c, b0);
+            c = FloatVector.broadcast(F, w[n + k]);
+            a1 = x0.fma(c, a1);
+            b1 = x1.fma(c, b1);
+            c = FloatVector.broadcast(F, w[2 * n + k]);
+            a2 = x0.fma(c, a2);
+            b2 = x1.fma(c, b2);
+            c = FloatVector.broadcast(F, w[3 * n + k]);
+            a3 = x0.fma(c, a3);
+            b3 = x1.fma(c, b3);
+            c = FloatVector.broadcast(F, w[4 * n + k]);
+            a4 = x0.fma(c, a4);
+            b4 = x1.fma(c, b4);
+            c = FloatVector.broadcast(F, w[5 * n + k]);
+            a5 = x0.fma(c, a5);
+            b5 = x1.fma(c, b5);
+            c = FloatVector.broadcast(F, w[6 * n + k]);
+            a6 = x0.fma(c, a6);
+            b6 = x1.fma(c, b6);
+            c = FloatVector.broadcast(F, w[7 * n + k]);
+            a7 = x0.fma(c, a7);
+            b7 = x1.fma(c, b7);
         }
+        int u = t + lanes;
+        scatter(a0, lanesBuf, out, t, tokens, outStride, row0);
+        scatter(b0, lanesBuf, out, u, tokens, outStride, row0);
+        scatter(a1, lanesBuf, out, t, tokens, outStride, row0 + 1);
+        scatter(b1, lanesBuf, out, u, tokens, outStride, row0 + 1);
+        scatter(a2, lanesBuf, out, t, tokens, outStride, row0 + 2);
+        scatter(b2, lanesBuf, out, u, tokens, outStride, row0 + 2);
+        scatter(a3, lanesBuf, out, t, tokens, outStride, row0 + 3);
+        scatter(b3, lanesBuf, out, u, tokens, outStride, row0 + 3);
+        scatter(a4, lanesBuf, out, t, tokens, outStride, row0 + 4);
+        scatter(b4, lanesBuf, out, u, tokens, outStride, row0 + 4);
+        scatter(a5, lanesBuf, out, t, tokens, outStride, row0 + 5);
+        scatter(b5, lanesBuf, out, u, tokens, outStride, row0 + 5);
+        scatter(a6, lanesBuf, out, t, tokens, outStride, row0 + 6);
+        scatter(b6, lanesBuf, out, u, tokens, outStride, row0 + 6);
+        scatter(a7, lanesBuf, out, t, tokens, outStride, row0 + 7);
+        scatter(b7, lanesBuf, out, u, tokens, outStride, row0 + 7);
+    }
+
+    /** Writes lane i of {@code v} (token t + i) to {@code out[(t+i)*stride + index]}, for real tokens only. */
+    private static void scatter(FloatVector v, float[] lanes, float[] out, int t, int tokens, int stride, int index) {
+        v.intoArray(lanes, 0);
+        int n = Math.min(F.length(), tokens - t);
+        for (int i = 0; i < n; i++) {
+            out[(t + i) * stride + index] = lanes[i];
+        }
+    }
+
+    /**
+     * Attention scores of one query against a tile of {@link #lanes()} keys stored channel-major
+     * ({@code k[kOff + c*lanes + j]} = channel c of key j): {@code out[outOff + j] = scale * q . key j}.
+     */
+    public static void scoreTile(float[] q, int qOff, int channels, float[] k, int kOff, float scale, float[] out, int outOff) {
+        FloatVector acc = FloatVector.zero(F);
+        int lanes = F.length();
+        for (int c = 0; c < channels; c++) {
+            acc = FloatVector.fromArray(F, k, kOff + c * lanes).fma(FloatVector.broadcast(F, q[qOff + c]), acc);
+        }
+        acc.mul(scale).intoArray(out, outOff);
     }
 
     /** RMSNorm: {@code out = x / sqrt(mean(x^2) + eps) * weight}, over {@code n} values. */
@@ -97,10 +190,24 @@ public final class Kernels {
         }
     }
 
+    /** Vector lanes of the preferred species. */
+    public static int lanes() {
+        return F.length();
+    }
+
     /** In-place numerically stable softmax of {@code x[off..off+n)}. */
     public static void softmax(float[] x, int off, int n) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        int i0 = 0;
+        int bound = F.loopBound(n);
+        if (bound > 0) {
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (; i0 < bound; i0 += F.length()) {
+                m = m.max(FloatVector.fromArray(F, x, off + i0));
+            }
+            max = m.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
+        }
+        for (int i = i0; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
         float sum = 0f;

@@ -24,8 +24,16 @@ public final class Parallel {
     private Parallel() {
     }
 
+    /** Work (multiply-adds, roughly) below which handing a chunk to another thread costs more than it saves. */
+    public static final long MIN_WORK_PER_THREAD = 1 << 16;
+
     public static int threads() {
         return THREADS;
+    }
+
+    /** Smallest chunk of items worth its own thread when each item costs {@code workPerItem}. */
+    public static int grain(long workPerItem) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, MIN_WORK_PER_THREAD / Math.max(1, workPerItem)));
     }
 
     /**

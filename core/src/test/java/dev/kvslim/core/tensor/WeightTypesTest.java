@@ -70,7 +70,7 @@ class WeightTypesTest {
                 x[i] = (float) rnd.nextGaussian();
             }
             float[] batched = new float[tokens * rows];
-            t.matmul(x, tokens, batched, new float[Parallel.threads()][cols]);
+            t.matmul(x, tokens, batched, new MatmulScratch(cols, tokens));
             for (int tok = 0; tok < tokens; tok++) {
                 for (int r = 0; r < rows; r++) {
                     assertThat(batched[tok * rows + r]).isCloseTo(t.dot(r, x, tok * cols), within(1e-4f));

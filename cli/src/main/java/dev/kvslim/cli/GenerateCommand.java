@@ -1,0 +1,108 @@
+package dev.kvslim.cli;
+
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.generate.Generator;
+import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.sample.SamplingParams;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Text generation: stdout carries only the text, streamed; statistics go to stderr. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text from a prompt. Only the text goes to stdout; statistics go to stderr.")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "Model file: GGUF, or a llama2.c checkpoint.")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "Tokenizer: llama2.c tokenizer.bin or a GGUF vocabulary"
+            + " (default: the GGUF's own, or tokenizer.bin beside a llama2.c checkpoint).")
+    Path tokenizer;
+
+    @Option(names = "--prompt", defaultValue = "", description = "Prompt text (default: empty, i.e. BOS only).")
+    String prompt;
+
+    @Option(names = "--max-tokens", defaultValue = "256", description = "Most new tokens (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "1.0",
+            description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
+    float temperature;
+
+    @Option(names = "--top-p", defaultValue = "0.9", description = "Nucleus sampling mass (default: ${DEFAULT-VALUE}).")
+    float topP;
+
+    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 keeps all.")
+    int topK;
+
+    @Option(names = "--min-p", defaultValue = "0", description = "Drop tokens below min-p times the top probability.")
+    float minP;
+
+    @Option(names = "--seed", description = "Random seed (default: from the clock, printed to stderr).")
+    Long seed;
+
+    @Option(names = "--stop", description = "Stop before this string (repeatable).")
+    List<String> stop = new ArrayList<>();
+
+    @Option(names = "--echo", description = "Print the prompt before the generated text, as llama2.c's run.c does.")
+    boolean echo;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Prompt tokens per forward pass (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Override
+    public Integer call() {
+        PrintStream err = System.err;
+        LoadedModel loaded = ModelLoader.load(model, tokenizer);
+        LlamaConfig c = loaded.model().config();
+        long usedSeed = seed != null ? seed : System.nanoTime();
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, usedSeed);
+        int[] tokens = loaded.tokenizer().encode(prompt, true);
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt encodes to no tokens and the vocabulary has no BOS to start from");
+        }
+        int capacity = tokens.length + maxTokens;
+        if (capacity > c.contextLength()) {
+            err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", capacity, c.contextLength());
+        }
+        KvCache cache = loaded.model().newDenseCache(capacity);
+        Generator generator = new Generator(loaded.model(), loaded.tokenizer());
+        OutputStream out = new FileOutputStream(FileDescriptor.out);
+        Generator.Result r = generator.generate(tokens,
+                new Generator.Options(maxTokens, sampling, stop, echo, batch), cache, (b, off, len) -> {
+                    try {
+                        out.write(b, off, len);
+                        out.flush();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+        try {
+            out.write('\n');
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        err.printf("model: %s (%s), %d threads%n", loaded.path(), loaded.format(), dev.kvslim.core.tensor.Parallel.threads());
+        err.printf("prompt: %d tokens, prefill %.1f tokens/s%n", tokens.length, r.prefillTokensPerSecond());
+        err.printf("generated: %d tokens (%s), decode %.1f tokens/s%n", r.generated().length,
+                r.stopReason().name().toLowerCase(java.util.Locale.ROOT), r.decodeTokensPerSecond());
+        err.printf("kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
+        if (temperature > 0) {
+            err.printf("seed: %d%n", usedSeed);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,58 @@
+package dev.kvslim.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code kvslim} command: one front end over the engine, a subcommand per job. */
+@Command(name = "kvslim",
+        mixinStandardHelpOptions = true,
+        versionProvider = KvSlim.Version.class,
+        description = "LLM inference with KV-cache compression, in Java.",
+        subcommands = {
+            GenerateCommand.class,
+            TokenizeCommand.class,
+            InspectCommand.class,
+            QuantizeCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class KvSlim implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns its exit code: 0 done, 1 failed, 2 bad usage. */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new KvSlim());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("kvslim: error: " + message(e));
+            if (Boolean.getBoolean("kvslim.debug")) {
+                e.printStackTrace(commandLine.getErr());
+            }
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    private static String message(Throwable e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = KvSlim.class.getPackage().getImplementationVersion();
+            return new String[] {"kvslim " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package dev.kvslim.cli;
+
+import dev.kvslim.core.format.gguf.GgufFile;
+import dev.kvslim.core.format.gguf.GgufQuantizer;
+import dev.kvslim.core.tensor.GgmlType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Re-encodes a GGUF model's matrices into another weight type. */
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+        description = "Write a copy of a GGUF model with its matrices in another weight type (norms stay F32).")
+final class QuantizeCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "Source GGUF model.")
+    Path model;
+
+    @Option(names = "--type", required = true, description = "Target type: q8_0, q4_0, f16, bf16 or f32.")
+    String type;
+
+    @Option(names = "--out", required = true, description = "Output GGUF file.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        GgmlType target;
+        try {
+            target = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown type '" + type + "' (choose q8_0, q4_0, f16, bf16 or f32)");
+        }
+        GgufQuantizer.Result r = GgufQuantizer.quantize(GgufFile.read(model), target, out);
+        System.err.printf("wrote %s: %d tensors, matrices as %s%n", r.output(), r.tensors(), r.target());
+        for (String f : r.fallbacks()) {
+            System.err.println("  kept in F16 (rows do not split into blocks): " + f);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.kvslim.core.format;
+
+import dev.kvslim.core.format.gguf.GgufFile;
+import dev.kvslim.core.format.gguf.GgufModels;
+import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
+import dev.kvslim.core.model.Model;
+import dev.kvslim.core.tokenizer.GgufTokenizers;
+import dev.kvslim.core.tokenizer.Llama2cTokenizer;
+import dev.kvslim.core.tokenizer.Tokenizer;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Opens a model file by what it contains, not by its name: GGUF (model and tokenizer in one file) or a
+ * llama2.c checkpoint (whose tokenizer.bin is separate).
+ */
+public final class ModelLoader {
+
+    private ModelLoader() {
+    }
+
+    /**
+     * Loads {@code modelPath}. {@code tokenizerPath} overrides the GGUF's own vocabulary and is required for
+     * llama2.c checkpoints unless a {@code tokenizer.bin} sits beside the checkpoint; it may be null.
+     */
+    public static LoadedModel load(Path modelPath, Path tokenizerPath) {
+        if (Files.isDirectory(modelPath)) {
+            throw new ModelFormatException(modelPath, "is a directory; expected a .gguf file or a llama2.c .bin checkpoint");
+        }
+        MemorySegment data = MappedFile.map(modelPath);
+        if (GgufFile.hasMagic(data)) {
+            GgufFile gguf = GgufFile.read(modelPath, data);
+            Model model = GgufModels.load(gguf);
+            Tokenizer tokenizer = tokenizerPath != null ? loadTokenizer(tokenizerPath) : GgufTokenizers.load(gguf);
+            return checked(new LoadedModel(modelPath, "gguf v" + gguf.version(), model, tokenizer));
+        }
+        Model model = Llama2cCheckpoint.load(modelPath, data);
+        Path tok = tokenizerPath;
+        if (tok == null) {
+            Path beside = modelPath.toAbsolutePath().resolveSibling("tokenizer.bin");
+            if (!Files.exists(beside)) {
+                throw new ModelFormatException(modelPath, "a llama2.c checkpoint carries no vocabulary: pass its"
+                        + " tokenizer.bin with --tokenizer (none found at " + beside + ")");
+            }
+            tok = beside;
+        }
+        String format = Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
+        return checked(new LoadedModel(modelPath, format, model, loadTokenizer(tok)));
+    }
+
+    /** A tokenizer from llama2.c's tokenizer.bin or from the vocabulary of any GGUF file. */
+    public static Tokenizer loadTokenizer(Path path) {
+        MemorySegment data = MappedFile.map(path);
+        if (GgufFile.hasMagic(data)) {
+            return GgufTokenizers.load(GgufFile.read(path, data));
+        }
+        return Llama2cTokenizer.load(path);
+    }
+
+    private static LoadedModel checked(LoadedModel m) {
+        int modelVocab = m.model().config().vocabSize();
+        if (m.tokenizer().vocabSize() > modelVocab) {
+            throw new ModelFormatException(m.path(), "the tokenizer has " + m.tokenizer().vocabSize()
+                    + " tokens but the model only " + modelVocab + ": they do not belong together");
+        }
+        return m;
+    }
+}
