@@ -23,7 +23,7 @@ public final class EngineBenchmark {
 
     /**
      * @param stories       stories260K.bin to measure too, or null
-     * @param repeats       measurements per figure
+     * @param repeats       measurements per figure (the median is reported)
      * @param decodeTokens  decode steps per measurement
      * @param promptTokens  prompt length for prefill
      * @param quick         a small model instead of 125M
@@ -38,44 +38,46 @@ public final class EngineBenchmark {
     }
 
     public void run(PrintStream out) {
-        out.printf("kvslim bench: %d threads, %d-bit vectors, Java %s%n", Parallel.threads(),
-                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), Runtime.version());
-        double bandwidth = Bandwidth.measureGBs(options.repeats());
-        out.printf("memory read bandwidth: %.1f GB/s (median of %d)%n%n", bandwidth, options.repeats());
-        out.printf("%-26s %12s %12s %14s %10s%n", "model", "prefill t/s", "decode t/s", "MB read/token", "roofline");
-
+        out.printf("kvslim bench: %d threads, %d-bit vectors, Java %s; medians of %d runs%n", Parallel.threads(),
+                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), Runtime.version(), options.repeats());
+        out.printf("%-22s %11s %10s %9s %9s %8s%n", "model", "prefill t/s", "decode t/s", "MB/token", "read GB/s",
+                "roofline");
         if (options.stories() != null) {
             Model stories = Llama2cCheckpoint.load(options.stories());
             measure(out, "stories260K F32", stories, Math.min(options.promptTokens(), 256),
-                    Math.min(stories.config().contextLength() - 1, 511), bandwidth);
+                    Math.min(stories.config().contextLength() - 1, 511));
         }
         LlamaConfig shape = options.quick() ? RandomLlama.configSmall() : RandomLlama.config125M();
         String name = options.quick() ? "random small" : "random 125M";
         for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0}) {
             try (Arena arena = Arena.ofShared()) {
                 Model m = RandomLlama.build(shape, type, arena, 42);
-                measure(out, name + " " + type, m, options.promptTokens(), options.decodeTokens(), bandwidth);
+                measure(out, name + " " + type, m, options.promptTokens(), options.decodeTokens());
             }
         }
         out.println();
-        out.println("roofline = (bytes read per decode token / measured bandwidth) / measured time per token;");
-        out.println("bytes read = every matrix but the embedding table, one embedding row, and the KV cache.");
+        out.println("prefill: one " + options.promptTokens() + "-token prompt (256 for stories260K); decode: greedy steps"
+                + " from an empty cache.");
+        out.println("read GB/s: all threads streaming 256 MiB, measured right before each decode run;");
+        out.println("roofline: decode time per token against (bytes read per token / that bandwidth), per run;");
+        out.println("bytes read per token: every matrix but the embedding table, one embedding row, the KV cache.");
     }
 
-    private void measure(PrintStream out, String name, Model m, int promptLen, int decodeSteps, double bandwidthGBs) {
+    private void measure(PrintStream out, String name, Model m, int promptLen, int decodeSteps) {
         LlamaConfig c = m.config();
         int[] prompt = new SplittableRandom(7).ints(promptLen, 0, c.vocabSize()).toArray();
-        double[] prefill = new double[options.repeats()];
-        double[] decode = new double[options.repeats()];
+        int n = options.repeats();
+        double[] prefill = new double[n], decode = new double[n], bandwidth = new double[n], roofline = new double[n];
+        double bytes = bytesPerDecodeToken(m, decodeSteps / 2);
         int capacity = promptLen + decodeSteps + 1;
-        // one untimed round to compile the hot paths
-        for (int r = -1; r < options.repeats(); r++) {
+        for (int r = -1; r < n; r++) { // round -1 compiles the hot paths and is not counted
             KvCache cache = m.newDenseCache(capacity);
             Model.State state = m.newState(64);
             long t0 = System.nanoTime();
             m.forward(state, prompt, 0, promptLen, 0, cache);
             long t1 = System.nanoTime();
 
+            double gbs = Bandwidth.measureGBs();
             KvCache dcache = m.newDenseCache(capacity);
             Model.State one = m.newState(1);
             int[] token = {prompt[0]};
@@ -88,13 +90,12 @@ public final class EngineBenchmark {
             if (r >= 0) {
                 prefill[r] = promptLen * 1e9 / (t1 - t0);
                 decode[r] = decodeSteps * 1e9 / (t3 - t2);
+                bandwidth[r] = gbs;
+                roofline[r] = decode[r] / (gbs * 1e9 / bytes);
             }
         }
-        double decodeMedian = median(decode);
-        double bytes = bytesPerDecodeToken(m, decodeSteps / 2);
-        double rooflineTokS = bandwidthGBs * 1e9 / bytes;
-        out.printf("%-26s %12.1f %12.1f %14.1f %9.0f%%%n", name, median(prefill), decodeMedian, bytes / 1e6,
-                100 * decodeMedian / rooflineTokS);
+        out.printf("%-22s %11.1f %10.1f %9.1f %9.1f %7.0f%%%n", name, median(prefill), median(decode), bytes / 1e6,
+                median(bandwidth), 100 * median(roofline));
     }
 
     /** Bytes one decode step reads: all matrices but the embedding, one embedding row, the KV cache at {@code pos}. */

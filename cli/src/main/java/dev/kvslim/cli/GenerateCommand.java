@@ -6,12 +6,8 @@ import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.sample.SamplingParams;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
+import dev.kvslim.core.tensor.Parallel;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,23 +75,15 @@ final class GenerateCommand implements Callable<Integer> {
         }
         KvCache cache = loaded.model().newDenseCache(capacity);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer());
-        OutputStream out = new FileOutputStream(FileDescriptor.out);
+        PrintStream out = System.out;
         Generator.Result r = generator.generate(tokens,
                 new Generator.Options(maxTokens, sampling, stop, echo, batch), cache, (b, off, len) -> {
-                    try {
-                        out.write(b, off, len);
-                        out.flush();
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
+                    out.write(b, off, len);
+                    out.flush();
                 });
-        try {
-            out.write('\n');
-            out.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        err.printf("model: %s (%s), %d threads%n", loaded.path(), loaded.format(), dev.kvslim.core.tensor.Parallel.threads());
+        out.write('\n');
+        out.flush();
+        err.printf("model: %s (%s), %d threads%n", loaded.path(), loaded.format(), Parallel.threads());
         err.printf("prompt: %d tokens, prefill %.1f tokens/s%n", tokens.length, r.prefillTokensPerSecond());
         err.printf("generated: %d tokens (%s), decode %.1f tokens/s%n", r.generated().length,
                 r.stopReason().name().toLowerCase(java.util.Locale.ROOT), r.decodeTokensPerSecond());

@@ -189,21 +189,8 @@ public final class Model {
 
     /** Rotates {@code heads} consecutive heads of {@code vec} starting at {@code off} by token t's angles. */
     private void rope(State s, int t, float[] vec, int off, int heads) {
-        int hs = config.headSize();
-        int half = hs / 2;
-        int angles = t * half;
-        boolean interleaved = config.ropeStyle() == RopeStyle.INTERLEAVED;
-        for (int h = 0; h < heads; h++) {
-            int base = off + h * hs;
-            for (int i = 0; i < half; i++) {
-                int a = interleaved ? base + 2 * i : base + i;
-                int b = interleaved ? a + 1 : a + half;
-                float cos = s.ropeCos[angles + i], sin = s.ropeSin[angles + i];
-                float v0 = vec[a], v1 = vec[b];
-                vec[a] = v0 * cos - v1 * sin;
-                vec[b] = v0 * sin + v1 * cos;
-            }
-        }
+        int half = config.headSize() / 2;
+        Rope.rotate(vec, off, heads, config.headSize(), config.ropeStyle(), s.ropeCos, s.ropeSin, t * half);
     }
 
     /** Parameter count (matrices and norms). */

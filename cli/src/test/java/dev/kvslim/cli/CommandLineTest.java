@@ -1,0 +1,157 @@
+package dev.kvslim.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kvslim.core.testing.Fixtures;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command line end to end, in process: generate reproduces llama2.c run.c's stdout byte for byte, and
+ * every command reports bad input with a message naming it and a non-zero exit code.
+ */
+class CommandLineTest {
+
+    record Run(int exit, byte[] stdout, String stderr) {
+        String out() {
+            return new String(stdout, StandardCharsets.UTF_8);
+        }
+    }
+
+    static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = KvSlim.execute(args);
+            return new Run(exit, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static String stories() {
+        return Fixtures.path("stories260K/stories260K.bin").toString();
+    }
+
+    static String tok512() {
+        return Fixtures.path("stories260K/tok512.bin").toString();
+    }
+
+    @Test
+    void greedyGenerationEqualsRunCByteForByte() throws Exception {
+        // run.c -n 200 counts positions: 200 new tokens after BOS for an empty prompt, 196 after the 5-token prompt
+        Run empty = run("generate", "--model", stories(), "--tokenizer", tok512(), "--temperature", "0",
+                "--max-tokens", "200", "--echo");
+        assertThat(empty.exit()).isZero();
+        assertThat(empty.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/1.txt")));
+
+        Run prompted = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
+                "--temperature", "0", "--max-tokens", "196", "--echo");
+        assertThat(prompted.exit()).isZero();
+        assertThat(prompted.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/2.txt")));
+        assertThat(prompted.stderr()).contains("prompt: 5 tokens").contains("generated: 196 tokens")
+                .contains("kv cache: 256000 bytes");
+    }
+
+    @Test
+    void ggufConversionGeneratesTheSameText() throws Exception {
+        Run r = run("generate", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "196", "--echo");
+        assertThat(r.exit()).isZero();
+        assertThat(r.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/2.txt")));
+        assertThat(r.stderr()).contains("exceed the model's trained context of 128");
+    }
+
+    @Test
+    void withoutEchoOnlyTheContinuationIsPrinted() throws Exception {
+        Run r = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
+                "--temperature", "0", "--max-tokens", "12");
+        String continuation = r.out().substring(0, r.out().length() - 1);
+        assertThat(continuation).startsWith(", there was").endsWith("She");
+        assertThat(Files.readString(Fixtures.path("stories260K/golden/2.txt"))).startsWith("Once upon a time" + continuation);
+    }
+
+    @Test
+    void stopStringEndsTheTextBeforeIt() {
+        Run r = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
+                "--temperature", "0", "--max-tokens", "100", "--stop", "Lily");
+        assertThat(r.out()).isEqualTo(", there was a little girl named \n");
+        assertThat(r.stderr()).contains("(stop_string)");
+    }
+
+    @Test
+    void sampledGenerationIsReproducibleWithASeed() {
+        String[] args = {"generate", "--model", stories(), "--tokenizer", tok512(), "--temperature", "0.8",
+            "--top-p", "0.9", "--top-k", "40", "--seed", "123", "--max-tokens", "60"};
+        Run a = run(args), b = run(args);
+        assertThat(a.exit()).isZero();
+        assertThat(a.out()).isEqualTo(b.out()).isNotBlank();
+        assertThat(a.stderr()).contains("seed: 123");
+    }
+
+    @Test
+    void tokenizePrintsIdsAsJson() {
+        Run r = run("tokenize", "--tokenizer", tok512(), "--text", "Once upon a time", "--add-special");
+        assertThat(r.exit()).isZero();
+        assertThat(r.out().strip()).isEqualTo("[1, 403, 407, 261, 378]");
+        Run noBos = run("tokenize", "--tokenizer", tok512(), "--text", "Once upon a time");
+        assertThat(noBos.out().strip()).isEqualTo("[403, 407, 261, 378]");
+    }
+
+    @Test
+    void inspectDescribesTheModel() {
+        Run r = run("inspect", stories(), "--tokenizer", tok512());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).contains("llama2.c (legacy)").contains("layers          5")
+                .contains("8 query, 4 key/value").contains("F32: 259328 values").contains("parameters      260,032")
+                .contains("kv bytes/token  1280");
+        Run g = run("inspect", Fixtures.path("gguf/llama-2-tiny-random/llama-2-tiny-random.gguf").toString());
+        assertThat(g.out()).contains("gguf v3").contains("F16").contains("untied");
+    }
+
+    @Test
+    void quantizeWritesAModelThatRuns(@TempDir Path dir) {
+        Path out = dir.resolve("q8.gguf");
+        Run q = run("quantize", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--type", "q8_0", "--out", out.toString());
+        assertThat(q.exit()).isZero();
+        assertThat(q.stderr()).contains("matrices as Q8_0").contains("ffn_down");
+        Run g = run("generate", "--model", out.toString(), "--prompt", "Once upon a time", "--temperature", "0",
+                "--max-tokens", "8");
+        assertThat(g.exit()).isZero();
+        assertThat(g.out()).startsWith(", there was a");
+    }
+
+    @Test
+    void badInputIsNamedWithAnExitCode(@TempDir Path dir) throws Exception {
+        Run missing = run("generate", "--model", dir.resolve("nope.gguf").toString(), "--prompt", "x");
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.stderr()).contains("nope.gguf").contains("no such file");
+
+        Path junk = dir.resolve("junk.bin");
+        Files.write(junk, new byte[] {1, 2, 3});
+        Run bad = run("inspect", junk.toString(), "--tokenizer", tok512());
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.stderr()).contains("junk.bin").contains("truncated");
+
+        Run noTokenizer = run("generate", "--model", stories());
+        assertThat(noTokenizer.exit()).isEqualTo(1);
+        assertThat(noTokenizer.stderr()).contains("--tokenizer");
+
+        Run usage = run("generate", "--model", stories(), "--bogus");
+        assertThat(usage.exit()).isEqualTo(2);
+        assertThat(usage.stderr()).contains("--bogus");
+
+        Run badType = run("quantize", "--model", junk.toString(), "--type", "q5_k", "--out", dir.resolve("o").toString());
+        assertThat(badType.exit()).isEqualTo(1);
+        assertThat(badType.stderr()).contains("unknown type 'q5_k'");
+    }
+}
