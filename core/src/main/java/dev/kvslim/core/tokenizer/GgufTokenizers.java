@@ -58,7 +58,7 @@ public final class GgufTokenizers {
         }
         return new SentencePieceBpeTokenizer(pieces, scores, types, tokenId(gguf, "bos_token_id", 1, n),
                 tokenId(gguf, "eos_token_id", 2, n), gguf.getBool(PREFIX + "add_bos_token", true),
-                gguf.getBool(PREFIX + "add_space_prefix", true));
+                gguf.getBool(PREFIX + "add_space_prefix", true), false);
     }
 
     private static Tokenizer byteLevel(GgufFile gguf, String[] tokens, TokenType[] types) {
@@ -87,12 +87,7 @@ public final class GgufTokenizers {
 
     private static TokenType[] tokenTypes(GgufFile gguf, int n) {
         TokenType[] types = new TokenType[n];
-        int[] ids;
-        try {
-            ids = gguf.getInts(PREFIX + "token_type");
-        } catch (ArithmeticException e) {
-            throw gguf.fail("'" + PREFIX + "token_type' holds a value outside the int range");
-        }
+        int[] ids = gguf.getInts(PREFIX + "token_type");
         if (ids == null) {
             Arrays.fill(types, TokenType.NORMAL);
             return types;

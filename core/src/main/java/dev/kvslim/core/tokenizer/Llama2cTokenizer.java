@@ -82,6 +82,6 @@ public final class Llama2cTokenizer {
             types[id] = TokenType.BYTE;
         }
         return new SentencePieceBpeTokenizer(pieces.toArray(byte[][]::new), scoreArray, types, BOS_ID, EOS_ID,
-                true, true);
+                true, true, true);
     }
 }

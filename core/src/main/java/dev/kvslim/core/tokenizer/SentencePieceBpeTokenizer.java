@@ -37,17 +37,19 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     private final int eosId;
     private final boolean addBos;
     private final boolean addSpacePrefix;
+    private final boolean bosEndsGeneration;
 
     /**
      * A tokenizer over {@code pieces} (raw bytes of each vocabulary entry, by id) with their merge
      * {@code scores} and {@code types}. {@code addBos} says whether {@code encode(text, true)} starts with BOS,
-     * {@code addSpacePrefix} whether a space is put before non-empty text.
+     * {@code addSpacePrefix} whether a space is put before non-empty text, {@code bosEndsGeneration} whether
+     * a generated BOS ends the text as well as EOS (llama2.c's run.c stops there: its models start a new story).
      *
      * @throws IllegalArgumentException if the arrays differ in length, an id is out of range, or a byte-fallback
      *                                  token {@code <0x00>..<0xFF>} is missing
      */
     public SentencePieceBpeTokenizer(byte[][] pieces, float[] scores, TokenType[] types, int bosId, int eosId,
-                                     boolean addBos, boolean addSpacePrefix) {
+                                     boolean addBos, boolean addSpacePrefix, boolean bosEndsGeneration) {
         int n = pieces.length;
         if (scores.length != n || types.length != n) {
             throw new IllegalArgumentException(n + " pieces but " + scores.length + " scores and " + types.length
@@ -109,6 +111,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
         this.eosId = eosId;
         this.addBos = addBos;
         this.addSpacePrefix = addSpacePrefix;
+        this.bosEndsGeneration = bosEndsGeneration;
     }
 
     private static void checkId(int id, int vocabSize, String what) {
@@ -264,5 +267,10 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     @Override
     public int eosId() {
         return eosId;
+    }
+
+    @Override
+    public boolean isEndOfGeneration(int id) {
+        return id == eosId || bosEndsGeneration && id == bosId;
     }
 }

@@ -52,6 +52,18 @@ class Llama2cTokenizerTest {
     }
 
     @Test
+    void generationEndsAtBosOrEosAsInRunC() {
+        Tokenizer tokenizer = Llama2cTokenizer.load(Fixtures.path(TOK512));
+        assertThat(tokenizer.isEndOfGeneration(1)).isTrue();
+        assertThat(tokenizer.isEndOfGeneration(2)).isTrue();
+        assertThat(tokenizer.isEndOfGeneration(3)).isFalse();
+        Tokenizer gguf = GgufTokenizers.load(dev.kvslim.core.format.gguf.GgufFile.read(
+                Fixtures.path("stories260K/derived/stories260K.gguf")));
+        assertThat(gguf.isEndOfGeneration(2)).isTrue();
+        assertThat(gguf.isEndOfGeneration(1)).as("llama.cpp ends on EOS only").isFalse();
+    }
+
+    @Test
     void describesTok512() {
         Tokenizer tokenizer = Llama2cTokenizer.load(Fixtures.path(TOK512));
         assertThat(tokenizer.vocabSize()).isEqualTo(512);

@@ -398,7 +398,10 @@ public final class GgufFile {
         if (v instanceof long[] l) {
             int[] out = new int[l.length];
             for (int i = 0; i < l.length; i++) {
-                out[i] = Math.toIntExact(l[i]);
+                if (l[i] < Integer.MIN_VALUE || l[i] > Integer.MAX_VALUE) {
+                    throw fail("metadata '" + key + "' element " + i + " = " + l[i] + " is out of range");
+                }
+                out[i] = (int) l[i];
             }
             return out;
         }
