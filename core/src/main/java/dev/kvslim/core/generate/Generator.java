@@ -5,7 +5,6 @@ import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.tokenizer.Tokenizer;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -136,13 +135,14 @@ public final class Generator {
 
     /**
      * Holds back output that could be the start of a stop string, and cuts the text at the first stop string.
-     * Works on UTF-8 bytes, so pieces that split a character are handled like any others.
+     * Works on UTF-8 bytes, so pieces that split a character are handled like any others. Only the bytes not yet
+     * written are kept: a stop string cannot begin in written text, since any unfinished start of one is held.
      */
     static final class StopFilter {
         private final byte[][] stops;
         private final Sink sink;
-        private final ByteArrayOutputStream text = new ByteArrayOutputStream();
-        private int flushed;
+        private byte[] pending = new byte[64];
+        private int length;
 
         StopFilter(List<String> stopStrings, Sink sink) {
             this.stops = stopStrings.stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
@@ -151,34 +151,41 @@ public final class Generator {
 
         /** Adds bytes; returns true when a stop string completed (text before it has been written). */
         boolean append(byte[] piece) {
-            text.write(piece, 0, piece.length);
-            byte[] all = text.toByteArray();
-            int cut = firstStop(all);
+            if (stops.length == 0) {
+                sink.write(piece, 0, piece.length);
+                return false;
+            }
+            if (length + piece.length > pending.length) {
+                pending = Arrays.copyOf(pending, Math.max(2 * pending.length, length + piece.length));
+            }
+            System.arraycopy(piece, 0, pending, length, piece.length);
+            length += piece.length;
+            int cut = firstStop();
             if (cut >= 0) {
-                emit(all, Math.max(cut, flushed));
+                emit(cut);
                 return true;
             }
-            emit(all, all.length - heldBack(all));
+            emit(length - heldBack());
             return false;
         }
 
         void finish() {
-            byte[] all = text.toByteArray();
-            emit(all, all.length);
+            emit(length);
         }
 
-        private void emit(byte[] all, int end) {
-            if (end > flushed) {
-                sink.write(all, flushed, end - flushed);
-                flushed = end;
+        /** Writes the first {@code n} pending bytes and drops them. */
+        private void emit(int n) {
+            if (n > 0) {
+                sink.write(pending, 0, n);
+                System.arraycopy(pending, n, pending, 0, length - n);
+                length -= n;
             }
         }
 
-        private int firstStop(byte[] all) {
+        private int firstStop() {
             int best = -1;
             for (byte[] s : stops) {
-                int from = Math.max(0, flushed - s.length);
-                int at = indexOf(all, s, from);
+                int at = indexOf(s);
                 if (at >= 0 && (best < 0 || at < best)) {
                     best = at;
                 }
@@ -186,12 +193,12 @@ public final class Generator {
             return best;
         }
 
-        /** Length of the longest tail of {@code all} that begins some stop string. */
-        private int heldBack(byte[] all) {
+        /** Length of the longest tail of the pending bytes that begins some stop string. */
+        private int heldBack() {
             int held = 0;
             for (byte[] s : stops) {
-                for (int len = Math.min(s.length - 1, all.length); len > held; len--) {
-                    if (Arrays.equals(all, all.length - len, all.length, s, 0, len)) {
+                for (int len = Math.min(s.length - 1, length); len > held; len--) {
+                    if (Arrays.equals(pending, length - len, length, s, 0, len)) {
                         held = len;
                         break;
                     }
@@ -200,11 +207,11 @@ public final class Generator {
             return held;
         }
 
-        private static int indexOf(byte[] hay, byte[] needle, int from) {
+        private int indexOf(byte[] needle) {
             outer:
-            for (int i = from; i + needle.length <= hay.length; i++) {
+            for (int i = 0; i + needle.length <= length; i++) {
                 for (int j = 0; j < needle.length; j++) {
-                    if (hay[i + j] != needle[j]) {
+                    if (pending[i + j] != needle[j]) {
                         continue outer;
                     }
                 }

@@ -72,8 +72,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         if (types.length != n) {
             throw new IllegalArgumentException(n + " tokens but " + types.length + " token types");
         }
-        checkId(bosId, n, "BOS");
-        checkId(eosId, n, "EOS");
+        TokenType.checkId(bosId, n, "BOS");
+        TokenType.checkId(eosId, n, "EOS");
         if (addBos && bosId < 0) {
             throw new IllegalArgumentException("the vocabulary asks for BOS but has no BOS token");
         }
@@ -119,12 +119,6 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         this.bosId = bosId;
         this.eosId = eosId;
         this.addBos = addBos;
-    }
-
-    private static void checkId(int id, int vocabSize, String what) {
-        if (id < -1 || id >= vocabSize) {
-            throw new IllegalArgumentException(what + " id " + id + " is outside the vocabulary of " + vocabSize);
-        }
     }
 
     /** Control tokens print nothing, user-defined ones their own text, the others the bytes their characters stand for. */

@@ -55,8 +55,8 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             throw new IllegalArgumentException(n + " pieces but " + scores.length + " scores and " + types.length
                     + " token types");
         }
-        checkId(bosId, n, "BOS");
-        checkId(eosId, n, "EOS");
+        TokenType.checkId(bosId, n, "BOS");
+        TokenType.checkId(eosId, n, "EOS");
         if (addBos && bosId < 0) {
             throw new IllegalArgumentException("the vocabulary asks for BOS but has no BOS token");
         }
@@ -112,12 +112,6 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
         this.addBos = addBos;
         this.addSpacePrefix = addSpacePrefix;
         this.bosEndsGeneration = bosEndsGeneration;
-    }
-
-    private static void checkId(int id, int vocabSize, String what) {
-        if (id < -1 || id >= vocabSize) {
-            throw new IllegalArgumentException(what + " id " + id + " is outside the vocabulary of " + vocabSize);
-        }
     }
 
     /** The byte that a piece {@code <0xXX>} stands for, or -1 for any other piece. */
