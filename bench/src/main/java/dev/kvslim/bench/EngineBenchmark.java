@@ -103,13 +103,13 @@ public final class EngineBenchmark {
         double bytes = 0;
         for (FloatTensor t : m.weights().matrices()) {
             if (t != m.weights().tokenEmbedding()) {
-                bytes += t.segment().byteSize();
+                bytes += t.byteSize();
             }
         }
         FloatTensor emb = m.weights().tokenEmbedding();
-        bytes += (double) emb.segment().byteSize() / emb.rows();
+        bytes += (double) emb.byteSize() / emb.rows();
         if (m.weights().classifier() == emb) {
-            bytes += emb.segment().byteSize();
+            bytes += emb.byteSize();
         }
         bytes += (double) m.config().kvBytesPerToken(Float.BYTES) * position;
         return bytes;

@@ -1,5 +1,6 @@
 package dev.kvslim.bench;
 
+import dev.kvslim.core.tensor.LittleEndian;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
 import dev.kvslim.core.model.Model;
@@ -11,14 +12,11 @@ import dev.kvslim.core.tensor.Quantizer;
 import dev.kvslim.core.tensor.Tensors;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /** Llama models with random weights, built off-heap for speed measurements. */
 public final class RandomLlama {
 
-    private static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private RandomLlama() {
     }
@@ -69,7 +67,7 @@ public final class RandomLlama {
             x ^= x << 13;
             x ^= x >>> 7;
             x ^= x << 17;
-            seg.setAtIndex(LE, i, ((x >>> 40) / (float) (1L << 24) - 0.5f) * 0.07f);
+            seg.setAtIndex(LittleEndian.F32, i, ((x >>> 40) / (float) (1L << 24) - 0.5f) * 0.07f);
         }
         state[0] = x;
         F32Tensor f32 = new F32Tensor(seg, rows, cols);

@@ -69,11 +69,21 @@ final class GenerateCommand implements Callable<Integer> {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("the prompt encodes to no tokens and the vocabulary has no BOS to start from");
         }
-        int capacity = tokens.length + maxTokens;
-        if (capacity > c.contextLength()) {
-            err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", capacity, c.contextLength());
+        if (maxTokens < 0) {
+            throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         }
-        KvCache cache = loaded.model().newDenseCache(capacity);
+        long positions = (long) tokens.length + maxTokens;
+        long cacheBytes = positions * c.kvBytesPerToken(Float.BYTES);
+        long heap = Runtime.getRuntime().maxMemory();
+        if (cacheBytes > heap / 2 || positions > Integer.MAX_VALUE / Math.max(1, c.kvDim())) {
+            throw new IllegalArgumentException(String.format("a KV cache for %d prompt + %d new tokens needs %,d bytes,"
+                    + " more than half the %,d-byte heap: lower --max-tokens (or raise -Xmx through KVSLIM_JAVA_OPTS)",
+                    tokens.length, maxTokens, cacheBytes, heap));
+        }
+        if (positions > c.contextLength()) {
+            err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", positions, c.contextLength());
+        }
+        KvCache cache = loaded.model().newDenseCache((int) positions);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer());
         PrintStream out = System.out;
         Generator.Result r = generator.generate(tokens,

@@ -33,8 +33,7 @@ final class InspectCommand implements Callable<Integer> {
         LlamaConfig c = m.config();
         Map<String, Long> types = new TreeMap<>();
         for (FloatTensor t : m.weights().matrices()) {
-            types.merge(t.type() + (t instanceof dev.kvslim.core.tensor.GroupQ8Tensor ? " (llama2.c int8 groups)" : ""),
-                    t.size(), Long::sum);
+            types.merge(t.format(), t.size(), Long::sum);
         }
         row("file", path + " (" + Files.size(path) + " bytes)");
         row("format", loaded.format());

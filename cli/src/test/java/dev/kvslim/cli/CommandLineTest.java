@@ -146,6 +146,10 @@ class CommandLineTest {
         assertThat(noTokenizer.exit()).isEqualTo(1);
         assertThat(noTokenizer.stderr()).contains("--tokenizer");
 
+        Run huge = run("generate", "--model", stories(), "--tokenizer", tok512(), "--max-tokens", "2000000000");
+        assertThat(huge.exit()).isEqualTo(1);
+        assertThat(huge.stderr()).contains("lower --max-tokens");
+
         Run usage = run("generate", "--model", stories(), "--bogus");
         assertThat(usage.exit()).isEqualTo(2);
         assertThat(usage.stderr()).contains("--bogus");

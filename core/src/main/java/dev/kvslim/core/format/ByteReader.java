@@ -1,8 +1,8 @@
 package dev.kvslim.core.format;
 
+import dev.kvslim.core.tensor.LittleEndian;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -14,11 +14,6 @@ import java.nio.file.Path;
  */
 public final class ByteReader {
 
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path file;
     private final MemorySegment data;
@@ -27,6 +22,11 @@ public final class ByteReader {
     public ByteReader(Path file, MemorySegment data) {
         this.file = file;
         this.data = data;
+    }
+
+    /** Whether {@code data} begins with the little-endian 32-bit {@code magic}. */
+    public static boolean startsWith(MemorySegment data, int magic) {
+        return data.byteSize() >= 4 && data.get(LittleEndian.I32, 0) == magic;
     }
 
     public Path file() {
@@ -71,35 +71,35 @@ public final class ByteReader {
 
     public short i16(String what) {
         need(2, what);
-        short v = data.get(I16, pos);
+        short v = data.get(LittleEndian.I16, pos);
         pos += 2;
         return v;
     }
 
     public int i32(String what) {
         need(4, what);
-        int v = data.get(I32, pos);
+        int v = data.get(LittleEndian.I32, pos);
         pos += 4;
         return v;
     }
 
     public long i64(String what) {
         need(8, what);
-        long v = data.get(I64, pos);
+        long v = data.get(LittleEndian.I64, pos);
         pos += 8;
         return v;
     }
 
     public float f32(String what) {
         need(4, what);
-        float v = data.get(F32, pos);
+        float v = data.get(LittleEndian.F32, pos);
         pos += 4;
         return v;
     }
 
     public double f64(String what) {
         need(8, what);
-        double v = data.get(F64, pos);
+        double v = data.get(LittleEndian.F64, pos);
         pos += 8;
         return v;
     }

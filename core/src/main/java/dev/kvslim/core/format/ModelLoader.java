@@ -46,7 +46,9 @@ public final class ModelLoader {
             tok = beside;
         }
         String format = Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
-        return checked(new LoadedModel(modelPath, format, model, loadTokenizer(tok)));
+        Tokenizer tokenizer = GgufFile.hasMagic(MappedFile.map(tok)) ? loadTokenizer(tok)
+                : Llama2cTokenizer.load(tok, model.config().vocabSize()); // as run.c: exactly the model's vocabulary
+        return checked(new LoadedModel(modelPath, format, model, tokenizer));
     }
 
     /** A tokenizer from llama2.c's tokenizer.bin or from the vocabulary of any GGUF file. */

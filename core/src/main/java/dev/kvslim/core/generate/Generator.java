@@ -69,10 +69,6 @@ public final class Generator {
     private final Tokenizer tokenizer;
 
     public Generator(Model model, Tokenizer tokenizer) {
-        if (tokenizer.vocabSize() > model.config().vocabSize()) {
-            throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " tokens, the model only "
-                    + model.config().vocabSize());
-        }
         this.model = model;
         this.tokenizer = tokenizer;
     }

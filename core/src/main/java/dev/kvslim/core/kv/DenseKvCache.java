@@ -2,6 +2,7 @@ package dev.kvslim.core.kv;
 
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.tensor.Kernels;
+import java.util.Arrays;
 
 /**
  * The uncompressed cache: per layer one float array for keys and one for values; every earlier position is
@@ -12,12 +13,13 @@ import dev.kvslim.core.tensor.Kernels;
  */
 public final class DenseKvCache implements KvCache {
 
+    private static final int T = Kernels.lanes();
+
     private final int layers;
     private final int kvDim;
     private final int headSize;
     private final int capacity;
     private final float scale;
-    private static final int T = Kernels.lanes();
     private final float[][] keys;
     private final float[][] values;
     private int length;
@@ -71,7 +73,7 @@ public final class DenseKvCache implements KvCache {
             Kernels.scoreTile(q, qOff, headSize, k, tile * T * kvDim + head * T, scale, scratch, tile * T);
         }
         Kernels.softmax(scratch, 0, position + 1);
-        java.util.Arrays.fill(out, outOff, outOff + headSize, 0f);
+        Arrays.fill(out, outOff, outOff + headSize, 0f);
         for (int p = 0; p <= position; p++) {
             Kernels.axpy(scratch[p], v, p * kvDim + head, out, outOff, headSize);
         }

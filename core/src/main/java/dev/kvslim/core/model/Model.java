@@ -54,7 +54,7 @@ public final class Model {
         final float[] x, xb, xb2, q, k, v, att, hb, hb2;
         final float[] ropeCos, ropeSin;
         final MatmulScratch matmul;
-        float[][] attScratch = new float[0][];
+        private float[][] attScratch = new float[0][];
         /** Logits of the last token of the latest {@link #forward} call. */
         public final float[] logits;
 
@@ -174,7 +174,7 @@ public final class Model {
         if (logits) {
             int last = (n - 1) * dim;
             Kernels.rmsnorm(s.xb, 0, s.x, last, w.finalNorm(), dim, c.normEps());
-            w.classifier().matvec(s.xb, s.logits);
+            w.classifier().matmul(s.xb, 1, s.logits, s.matmul);
         }
     }
 

@@ -55,58 +55,112 @@ public final class Sampler {
             probs[i] = p;
             sum += p;
         }
-        boolean filter = params.topK() > 0 || params.topP() < 1f || params.minP() > 0f;
-        if (!filter) {
+        if (params.topK() == 0 && params.topP() == 1f && params.minP() == 0f) {
             return draw(n, sum, false);
         }
-        // sort candidates by probability, descending; ties by id ascending
-        for (int i = 0; i < n; i++) {
-            order[i] = ((long) Float.floatToRawIntBits(probs[i]) << 32) | (0xFFFFFFFFL - i);
-        }
-        Arrays.sort(order, 0, n);
-        int kept = params.topK() > 0 ? Math.min(params.topK(), n) : n;
-        float top = probs[idAt(0, n)];
-        if (params.minP() > 0f) {
-            float floor = params.minP() * top;
-            int k = 1;
-            while (k < kept && probs[idAt(k, n)] >= floor) {
-                k++;
-            }
-            kept = k;
-        }
+        // min-p keeps tokens at least minP times as likely as the top one (whose weight is exp(0) = 1)
+        float floor = params.minP();
+        int count = 0;
         double keptSum = 0;
-        for (int k = 0; k < kept; k++) {
-            keptSum += probs[idAt(k, n)];
+        for (int i = 0; i < n; i++) {
+            if (probs[i] >= floor) {
+                order[count++] = key(i);
+                keptSum += probs[i];
+            }
         }
+        if (params.topK() > 0 && count > params.topK()) {
+            count = keepLargest(count, params.topK());
+            keptSum = 0;
+            for (int k = 0; k < count; k++) {
+                keptSum += probs[id(order[k])];
+            }
+        } else if (params.topP() < 1f && count > 1) {
+            // as llama2.c: tokens below (1 - p) / (count - 1) of the mass cannot be needed to reach p
+            double cutoff = (1 - params.topP()) * keptSum / (count - 1);
+            int kept = 0;
+            for (int k = 0; k < count; k++) {
+                if (probs[id(order[k])] >= cutoff) {
+                    order[kept++] = order[k];
+                }
+            }
+            count = kept;
+        }
+        Arrays.sort(order, 0, count);
+        reverse(count);
         if (params.topP() < 1f) {
             double target = params.topP() * keptSum;
             double cumulative = 0;
             int k = 0;
-            while (k < kept) {
-                cumulative += probs[idAt(k, n)];
+            while (k < count) {
+                cumulative += probs[id(order[k])];
                 k++;
                 if (cumulative >= target) {
                     break;
                 }
             }
-            kept = k;
+            count = k;
             keptSum = cumulative;
         }
-        return draw(kept, keptSum, true);
+        return draw(count, keptSum, true);
     }
 
-    private int idAt(int rank, int n) {
-        return (int) (0xFFFFFFFFL - (order[n - 1 - rank] & 0xFFFFFFFFL));
+    /** Sort key of token {@code id}: ascending keys order by probability, then by descending id. */
+    private long key(int id) {
+        return ((long) Float.floatToRawIntBits(probs[id]) << 32) | (0xFFFFFFFFL - id);
     }
 
-    /** Draws among the first {@code count} candidates (in rank order if {@code ranked}, else by id). */
+    private static int id(long key) {
+        return (int) (0xFFFFFFFFL - (key & 0xFFFFFFFFL));
+    }
+
+    /** Moves the {@code k} largest of the first {@code count} keys to the front (a min-heap of size k). */
+    private int keepLargest(int count, int k) {
+        for (int i = k / 2 - 1; i >= 0; i--) {
+            siftDown(i, k);
+        }
+        for (int i = k; i < count; i++) {
+            if (order[i] > order[0]) {
+                order[0] = order[i];
+                siftDown(0, k);
+            }
+        }
+        return k;
+    }
+
+    private void siftDown(int i, int size) {
+        long v = order[i];
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= size) {
+                break;
+            }
+            if (c + 1 < size && order[c + 1] < order[c]) {
+                c++;
+            }
+            if (order[c] >= v) {
+                break;
+            }
+            order[i] = order[c];
+            i = c;
+        }
+        order[i] = v;
+    }
+
+    private void reverse(int count) {
+        for (int a = 0, b = count - 1; a < b; a++, b--) {
+            long t = order[a];
+            order[a] = order[b];
+            order[b] = t;
+        }
+    }
+
+    /** Draws among the first {@code count} candidates (the ranked keys if {@code ranked}, else ids). */
     private int draw(int count, double total, boolean ranked) {
         double r = random.nextDouble() * total;
         double cumulative = 0;
-        int n = probs.length;
         int last = 0;
         for (int k = 0; k < count; k++) {
-            int id = ranked ? idAt(k, n) : k;
+            int id = ranked ? id(order[k]) : k;
             cumulative += probs[id];
             last = id;
             if (r < cumulative) {

@@ -1,7 +1,6 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -13,7 +12,6 @@ import jdk.incubator.vector.VectorSpecies;
 /** Little-endian bfloat16 values: the upper half of a float32. */
 public final class BF16Tensor extends FloatTensor {
 
-    private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> F = Kernels.F;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
@@ -41,7 +39,7 @@ public final class BF16Tensor extends FloatTensor {
 
     @Override
     public float get(long index) {
-        return toFloat(data.getAtIndex(LE, index));
+        return toFloat(data.getAtIndex(LittleEndian.I16, index));
     }
 
     @Override
@@ -62,7 +60,7 @@ public final class BF16Tensor extends FloatTensor {
             sum = Kernels.sum(acc);
         }
         for (; i < cols; i++) {
-            sum += toFloat(data.get(LE, base + 2L * i)) * x[xOff + i];
+            sum += toFloat(data.get(LittleEndian.I16, base + 2L * i)) * x[xOff + i];
         }
         return sum;
     }

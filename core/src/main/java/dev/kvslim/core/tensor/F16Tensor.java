@@ -1,7 +1,6 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -13,7 +12,6 @@ import jdk.incubator.vector.VectorSpecies;
 /** Little-endian IEEE half-precision values. */
 public final class F16Tensor extends FloatTensor {
 
-    private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> F = Kernels.F;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
@@ -37,7 +35,7 @@ public final class F16Tensor extends FloatTensor {
 
     @Override
     public float get(long index) {
-        return Float.float16ToFloat(data.getAtIndex(LE, index));
+        return Float.float16ToFloat(data.getAtIndex(LittleEndian.I16, index));
     }
 
     /**
@@ -68,7 +66,7 @@ public final class F16Tensor extends FloatTensor {
             sum = Kernels.sum(acc);
         }
         for (; i < cols; i++) {
-            sum += Float.float16ToFloat(data.get(LE, base + 2L * i)) * x[xOff + i];
+            sum += Float.float16ToFloat(data.get(LittleEndian.I16, base + 2L * i)) * x[xOff + i];
         }
         return sum;
     }

@@ -1,15 +1,12 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /** Little-endian IEEE float32 values. */
 public final class F32Tensor extends FloatTensor {
 
-    private static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment data;
 
@@ -30,7 +27,7 @@ public final class F32Tensor extends FloatTensor {
 
     @Override
     public float get(long index) {
-        return data.getAtIndex(LE, index);
+        return data.getAtIndex(LittleEndian.F32, index);
     }
 
     @Override
@@ -56,13 +53,13 @@ public final class F32Tensor extends FloatTensor {
             sum = Kernels.sum(acc0.add(acc1));
         }
         for (; i < cols; i++) {
-            sum += data.get(LE, base + (long) i * Float.BYTES) * x[xOff + i];
+            sum += data.get(LittleEndian.F32, base + (long) i * Float.BYTES) * x[xOff + i];
         }
         return sum;
     }
 
     @Override
     public void dequantizeRow(long row, float[] out, int off) {
-        MemorySegment.copy(data, LE, row * cols * Float.BYTES, out, off, cols);
+        MemorySegment.copy(data, LittleEndian.F32, row * cols * Float.BYTES, out, off, cols);
     }
 }

@@ -26,6 +26,16 @@ public abstract class FloatTensor {
     /** The bytes that hold this tensor (a slice of a mapped file, or off-heap memory). */
     public abstract MemorySegment segment();
 
+    /** Bytes the weights take in memory: what a full pass over the matrix reads. */
+    public long byteSize() {
+        return segment().byteSize();
+    }
+
+    /** Name of the storage format, for reports. */
+    public String format() {
+        return type().name();
+    }
+
     /** Element {@code index} of the flat tensor. */
     public abstract float get(long index);
 
@@ -38,6 +48,16 @@ public abstract class FloatTensor {
         for (int c = 0; c < cols; c++) {
             out[off + c] = get(base + c);
         }
+    }
+
+    /** Row {@code row} dotted with {@code x} one element at a time: the fallback where vectors do not fit a format. */
+    protected final float dotByElement(long row, float[] x, int xOff) {
+        long base = row * cols;
+        float sum = 0f;
+        for (int c = 0; c < cols; c++) {
+            sum += get(base + c) * x[xOff + c];
+        }
+        return sum;
     }
 
     public final long rows() {
@@ -87,21 +107,18 @@ public abstract class FloatTensor {
         int blocks = (m + Kernels.GEMM_ROWS - 1) / Kernels.GEMM_ROWS;
         Parallel.forRange(blocks, Parallel.grain((long) Kernels.GEMM_ROWS * cols * tokens), (w, start, end) -> {
             float[] block = scratch.rows[w];
+            float[] lanes = scratch.lanes[w];
             for (int b = start; b < end; b++) {
                 int r0 = b * Kernels.GEMM_ROWS;
                 int n = Math.min(Kernels.GEMM_ROWS, m - r0);
                 for (int i = 0; i < n; i++) {
                     dequantizeRow(r0 + i, block, i * cols);
                 }
-                Kernels.gemmBlock(block, n, cols, scratch.transposed, padded, tokens, out, r0, m);
+                Kernels.gemmBlock(block, n, cols, scratch.transposed, padded, tokens, out, r0, m, lanes);
             }
         });
     }
 
-    /** Convenience for a single vector: {@code out[r] = row r . x}. */
-    public final void matvec(float[] x, float[] out) {
-        matmul(x, 1, out, null);
-    }
 
     protected final void checkRow(long row) {
         if (row < 0 || row >= rows) {

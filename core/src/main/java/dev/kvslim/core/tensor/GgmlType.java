@@ -32,13 +32,26 @@ public enum GgmlType {
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }
 
-    public static GgmlType fromId(int id) {
+    /** The type GGUF numbers {@code id}, or null if KVSlim cannot compute with it. */
+    public static GgmlType byId(int id) {
         for (GgmlType t : values()) {
             if (t.id == id) {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unsupported GGML tensor type id " + id
-                + " (supported: F32=0, F16=1, Q4_0=2, Q8_0=8, BF16=30)");
+        return null;
+    }
+
+    /** The type GGUF numbers {@code id}; an error listing the supported ones if there is none. */
+    public static GgmlType fromId(int id) {
+        GgmlType t = byId(id);
+        if (t == null) {
+            StringBuilder supported = new StringBuilder();
+            for (GgmlType s : values()) {
+                supported.append(supported.isEmpty() ? "" : ", ").append(s).append('=').append(s.id);
+            }
+            throw new IllegalArgumentException("unsupported GGML tensor type id " + id + " (supported: " + supported + ")");
+        }
+        return t;
     }
 }

@@ -15,9 +15,10 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class GroupQ8Tensor extends FloatTensor {
 
-    private static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> F = Kernels.F;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
+    private static final VectorSpecies<Byte> B = F.length() >= 8
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     private final MemorySegment q;
     private final MemorySegment scales;
@@ -38,14 +39,26 @@ public final class GroupQ8Tensor extends FloatTensor {
         return elements + elements / groupSize * Float.BYTES;
     }
 
+    /** The closest GGML type; {@link #format()} names the real one. */
     @Override
     public GgmlType type() {
-        return GgmlType.Q8_0; // closest GGML equivalent, for reporting
+        return GgmlType.Q8_0;
     }
 
+    /** The int8 values; the scales lie in a second segment. */
     @Override
     public MemorySegment segment() {
         return q;
+    }
+
+    @Override
+    public long byteSize() {
+        return q.byteSize() + scales.byteSize();
+    }
+
+    @Override
+    public String format() {
+        return "int8 (llama2.c, groups of " + groupSize + ")";
     }
 
     public int groupSize() {
@@ -54,16 +67,19 @@ public final class GroupQ8Tensor extends FloatTensor {
 
     @Override
     public float get(long index) {
-        return q.get(ValueLayout.JAVA_BYTE, index) * scales.getAtIndex(LE, index / groupSize);
+        return q.get(ValueLayout.JAVA_BYTE, index) * scales.getAtIndex(LittleEndian.F32, index / groupSize);
     }
 
     @Override
     public float dot(long row, float[] x, int xOff) {
+        if (B == null) {
+            return dotByElement(row, x, xOff);
+        }
         long base = row * cols;
         float total = 0f;
         boolean vectorGroups = groupSize % F.length() == 0;
         for (int g = 0; g < cols; g += groupSize) {
-            float s = scales.getAtIndex(LE, (base + g) / groupSize);
+            float s = scales.getAtIndex(LittleEndian.F32, (base + g) / groupSize);
             float sum;
             if (vectorGroups) {
                 FloatVector acc = FloatVector.zero(F);

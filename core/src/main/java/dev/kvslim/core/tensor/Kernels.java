@@ -16,9 +16,9 @@ public final class Kernels {
     }
 
     /**
-     * Sum of the lanes of {@code v} in a fixed order: the upper half folded onto the lower, then a fixed tree
-     * over what is left. {@code reduceLanes(ADD)} sums in one order when interpreted and another once the JIT
-     * compiles it, which would make results depend on warm-up; this does not.
+     * Sum of the lanes of {@code v} in a fixed order (16 lanes: the upper half folded onto the lower, then a
+     * fixed tree; other widths: lane by lane). {@code reduceLanes(ADD)} sums in one order when interpreted and
+     * another once the JIT compiles it, which would make results depend on warm-up; this does not.
      */
     public static float sum(FloatVector v) {
         if (v.length() == 16) {
@@ -76,12 +76,11 @@ public final class Kernels {
      * {@link #GEMM_ROWS}) and {@code t < tokens}, where {@code xt} is the batch transposed by {@link #transpose}.
      * Each step broadcasts one weight per row against a vector of tokens, so no horizontal sums are needed and
      * every output is the plain sequential sum over its {@code n} products. Eight rows by two token vectors keep
-     * sixteen sums in registers.
+     * sixteen sums in registers. {@code lanesBuf} holds {@link #lanes()} floats of the caller's.
      */
     public static void gemmBlock(float[] w, int rows, int n, float[] xt, int padded, int tokens, float[] out,
-                                 int row0, int outStride) {
+                                 int row0, int outStride, float[] lanesBuf) {
         int lanes = F.length();
-        float[] lanesBuf = new float[lanes];
         int t = 0;
         if (rows == GEMM_ROWS) {
             for (; t + 2 * lanes <= padded; t += 2 * lanes) {

@@ -11,11 +11,15 @@ public final class MatmulScratch {
     final int maxTokens;
     final float[] transposed;
     final float[][] rows;
+    final float[][] lanes;
 
+    /** Scratch for batches of up to {@code maxTokens}; a batch of one needs none of it, so nothing is allocated. */
     public MatmulScratch(int maxCols, int maxTokens) {
         this.maxCols = maxCols;
         this.maxTokens = maxTokens;
-        this.transposed = new float[maxCols * Kernels.paddedTokens(maxTokens)];
-        this.rows = new float[Parallel.threads()][Kernels.GEMM_ROWS * maxCols];
+        boolean batched = maxTokens > 1;
+        this.transposed = new float[batched ? maxCols * Kernels.paddedTokens(maxTokens) : 0];
+        this.rows = new float[batched ? Parallel.threads() : 0][Kernels.GEMM_ROWS * maxCols];
+        this.lanes = new float[batched ? Parallel.threads() : 0][Kernels.lanes()];
     }
 }

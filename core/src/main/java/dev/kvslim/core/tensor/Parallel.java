@@ -11,7 +11,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code [0, threads())}, so callers can hand it preallocated scratch space and stay allocation-free.
  * <p>A decode step issues about a hundred short parallel loops, so handing work over must take microseconds:
  * idle workers spin briefly before they park. If the pool is busy (another thread is running a loop), or the
- * caller is itself a worker, the loop runs on the caller alone, which gives the same results.
+ * caller is itself inside a loop, the loop runs on the caller alone, which gives the same results.
  * <p>The thread count is {@code -Dkvslim.threads=N}, else the number of available processors.
  */
 public final class Parallel {
@@ -29,23 +29,65 @@ public final class Parallel {
             Integer.getInteger("kvslim.threads", Runtime.getRuntime().availableProcessors()));
     private static final long SPIN_NANOS = 200_000;
 
+    /** One parallel loop, published to the workers whole through {@link #current}. */
+    private record Job(RangeBody body, int items, int chunks, AtomicInteger remaining, Throwable[] failure) {
+        void runChunk(int chunk) {
+            try {
+                body.run(chunk, (int) ((long) items * chunk / chunks), (int) ((long) items * (chunk + 1) / chunks));
+            } catch (Throwable t) {
+                failure[0] = t;
+            } finally {
+                remaining.decrementAndGet();
+            }
+        }
+    }
+
+    /** A pool thread; loops inside it run on it alone. */
+    private static final class Worker extends Thread {
+        final int id;
+        volatile boolean parked;
+
+        Worker(int id) {
+            super("kvslim-worker-" + id);
+            this.id = id;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            Job done = null;
+            while (true) {
+                Job job = current;
+                long spinUntil = System.nanoTime() + SPIN_NANOS;
+                while (job == done || job == null) {
+                    Thread.onSpinWait();
+                    if (System.nanoTime() > spinUntil) {
+                        parked = true;
+                        VarHandle.fullFence(); // publish "parked" before looking for work again
+                        if (current == done || current == null) {
+                            LockSupport.park();
+                        }
+                        parked = false;
+                        spinUntil = System.nanoTime() + SPIN_NANOS;
+                    }
+                    job = current;
+                }
+                done = job;
+                if (id < job.chunks()) {
+                    job.runChunk(id);
+                }
+            }
+        }
+    }
+
     private static final ReentrantLock LOCK = new ReentrantLock();
-    private static final AtomicInteger REMAINING = new AtomicInteger();
-    private static final Thread[] WORKERS = new Thread[THREADS];
-    private static final boolean[] PARKED = new boolean[THREADS];
-    private static volatile long generation;
-    private static volatile RangeBody body;
-    private static volatile int items;
-    private static volatile int chunks;
-    private static volatile Throwable failure;
+    private static final Worker[] WORKERS = new Worker[THREADS];
+    private static volatile Job current;
 
     static {
         for (int i = 1; i < THREADS; i++) {
-            int id = i;
-            Thread t = new Thread(() -> work(id), "kvslim-worker-" + i);
-            t.setDaemon(true);
-            WORKERS[i] = t;
-            t.start();
+            WORKERS[i] = new Worker(i);
+            WORKERS[i].start();
         }
     }
 
@@ -63,77 +105,43 @@ public final class Parallel {
 
     /**
      * Runs {@code body} over {@code [0, n)}; ranges shorter than {@code minChunk} per thread run on the caller
-     * alone, since handing them out costs more than it saves.
+     * alone, since handing them out costs more than it saves. Returns once every chunk has finished; the first
+     * failure of any chunk is rethrown.
      */
-    public static void forRange(int n, int minChunk, RangeBody task) {
+    public static void forRange(int n, int minChunk, RangeBody body) {
         if (n <= 0) {
             return;
         }
-        int c = (int) Math.min(THREADS, Math.max(1, n / Math.max(1, minChunk)));
-        if (c <= 1 || Thread.currentThread().getName().startsWith("kvslim-worker-") || !LOCK.tryLock()) {
-            task.run(0, 0, n);
+        int chunks = (int) Math.min(THREADS, Math.max(1, n / Math.max(1, minChunk)));
+        if (chunks <= 1 || Thread.currentThread() instanceof Worker || LOCK.isHeldByCurrentThread() || !LOCK.tryLock()) {
+            body.run(0, 0, n);
             return;
         }
+        Job job = new Job(body, n, chunks, new AtomicInteger(chunks), new Throwable[1]);
         try {
-            body = task;
-            items = n;
-            chunks = c;
-            failure = null;
-            REMAINING.set(c - 1);
-            generation++;
-            VarHandle.fullFence(); // publish the generation before reading who is parked
-            for (int i = 1; i < c; i++) {
-                if (PARKED[i]) {
+            current = job;
+            VarHandle.fullFence(); // publish the job before reading who is parked
+            for (int i = 1; i < chunks; i++) {
+                if (WORKERS[i].parked) {
                     LockSupport.unpark(WORKERS[i]);
                 }
             }
-            task.run(0, 0, (int) ((long) n / c));
-            while (REMAINING.get() > 0) {
+            job.runChunk(0);
+            while (job.remaining().get() > 0) {
                 Thread.onSpinWait();
-            }
-            Throwable t = failure;
-            if (t instanceof RuntimeException e) {
-                throw e;
-            }
-            if (t instanceof Error e) {
-                throw e;
             }
         } finally {
-            body = null;
             LOCK.unlock();
         }
-    }
-
-    private static void work(int id) {
-        long seen = 0;
-        while (true) {
-            long g = generation;
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
-            while (g == seen) {
-                Thread.onSpinWait();
-                if (System.nanoTime() > spinUntil) {
-                    PARKED[id] = true;
-                    VarHandle.fullFence(); // publish "parked" before re-reading the generation
-                    if (generation == seen) {
-                        LockSupport.park();
-                    }
-                    PARKED[id] = false;
-                    spinUntil = System.nanoTime() + SPIN_NANOS;
-                }
-                g = generation;
-            }
-            seen = g;
-            int c = chunks;
-            if (id < c) {
-                try {
-                    int n = items;
-                    body.run(id, (int) ((long) n * id / c), (int) ((long) n * (id + 1) / c));
-                } catch (Throwable t) {
-                    failure = t;
-                } finally {
-                    REMAINING.decrementAndGet();
-                }
-            }
+        Throwable t = job.failure()[0];
+        if (t instanceof RuntimeException e) {
+            throw e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        if (t != null) {
+            throw new IllegalStateException("parallel loop failed", t);
         }
     }
 }

@@ -18,9 +18,10 @@ public final class Q4_0Tensor extends FloatTensor {
 
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 18;
-    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> F = Kernels.F;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
+    private static final VectorSpecies<Byte> B = F.length() >= 8
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     private final MemorySegment data;
 
@@ -43,7 +44,7 @@ public final class Q4_0Tensor extends FloatTensor {
     @Override
     public float get(long index) {
         long block = (index / BLOCK) * BLOCK_BYTES;
-        float d = Float.float16ToFloat(data.get(LE16, block));
+        float d = Float.float16ToFloat(data.get(LittleEndian.I16, block));
         int j = (int) (index % BLOCK);
         int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + (j & 15)) & 0xFF;
         int nibble = j < 16 ? packed & 0xF : packed >>> 4;
@@ -52,12 +53,15 @@ public final class Q4_0Tensor extends FloatTensor {
 
     @Override
     public float dot(long row, float[] x, int xOff) {
+        if (B == null) {
+            return dotByElement(row, x, xOff);
+        }
         int blocks = cols / BLOCK;
         long base = row * blocks * BLOCK_BYTES;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(data.get(LE16, at));
+            float d = Float.float16ToFloat(data.get(LittleEndian.I16, at));
             int xi = xOff + b * BLOCK;
             FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < 16; j += F.length()) {
@@ -75,11 +79,15 @@ public final class Q4_0Tensor extends FloatTensor {
 
     @Override
     public void dequantizeRow(long row, float[] out, int off) {
+        if (B == null) {
+            super.dequantizeRow(row, out, off);
+            return;
+        }
         int blocks = cols / BLOCK;
         long base = row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(data.get(LE16, at));
+            float d = Float.float16ToFloat(data.get(LittleEndian.I16, at));
             int o = off + b * BLOCK;
             for (int j = 0; j < 16; j += F.length()) {
                 ByteVector packed = ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN);

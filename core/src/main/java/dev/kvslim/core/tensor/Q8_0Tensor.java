@@ -17,9 +17,10 @@ public final class Q8_0Tensor extends FloatTensor {
 
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 34;
-    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> F = Kernels.F;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
+    private static final VectorSpecies<Byte> B = F.length() >= 8
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     private final MemorySegment data;
 
@@ -42,12 +43,15 @@ public final class Q8_0Tensor extends FloatTensor {
     @Override
     public float get(long index) {
         long block = (index / BLOCK) * BLOCK_BYTES;
-        float d = Float.float16ToFloat(data.get(LE16, block));
+        float d = Float.float16ToFloat(data.get(LittleEndian.I16, block));
         return d * data.get(ValueLayout.JAVA_BYTE, block + 2 + index % BLOCK);
     }
 
     @Override
     public float dot(long row, float[] x, int xOff) {
+        if (B == null) {
+            return dotByElement(row, x, xOff);
+        }
         int blocks = cols / BLOCK;
         long base = row * blocks * BLOCK_BYTES;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
@@ -66,7 +70,7 @@ public final class Q8_0Tensor extends FloatTensor {
     }
 
     private float scale(long at) {
-        return Float.float16ToFloat(data.get(LE16, at));
+        return Float.float16ToFloat(data.get(LittleEndian.I16, at));
     }
 
     /** The 32 quantized values of the block at {@code at} times {@code x[xi ..]}, summed lane-wise (unscaled). */
@@ -82,11 +86,15 @@ public final class Q8_0Tensor extends FloatTensor {
 
     @Override
     public void dequantizeRow(long row, float[] out, int off) {
+        if (B == null) {
+            super.dequantizeRow(row, out, off);
+            return;
+        }
         int blocks = cols / BLOCK;
         long base = row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(data.get(LE16, at));
+            float d = Float.float16ToFloat(data.get(LittleEndian.I16, at));
             for (int j = 0; j < BLOCK; j += F.length()) {
                 ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(out, off + b * BLOCK + j);

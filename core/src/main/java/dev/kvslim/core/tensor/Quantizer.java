@@ -3,7 +3,6 @@ package dev.kvslim.core.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * Encodes float rows into the storage formats, with the rounding of ggml's reference quantizers
@@ -11,8 +10,6 @@ import java.nio.ByteOrder;
  */
 public final class Quantizer {
 
-    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat LEF = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Quantizer() {
     }
@@ -37,25 +34,25 @@ public final class Quantizer {
     /** Encodes {@code row} as {@code type} at byte {@code at} of {@code out}. */
     public static void encodeRow(float[] row, GgmlType type, MemorySegment out, long at) {
         switch (type) {
-            case F32 -> MemorySegment.copy(row, 0, out, LEF, at, row.length);
+            case F32 -> MemorySegment.copy(row, 0, out, LittleEndian.F32, at, row.length);
             case F16 -> {
                 for (int i = 0; i < row.length; i++) {
-                    out.set(LE16, at + 2L * i, Float.floatToFloat16(row[i]));
+                    out.set(LittleEndian.I16, at + 2L * i, Float.floatToFloat16(row[i]));
                 }
             }
             case BF16 -> {
                 for (int i = 0; i < row.length; i++) {
-                    out.set(LE16, at + 2L * i, toBf16(row[i]));
+                    out.set(LittleEndian.I16, at + 2L * i, toBf16(row[i]));
                 }
             }
             case Q8_0 -> {
-                for (int b = 0; b < row.length / 32; b++) {
-                    q8Block(row, b * 32, out, at + 34L * b);
+                for (int b = 0; b < row.length / type.blockSize; b++) {
+                    q8Block(row, b * type.blockSize, out, at + (long) type.blockBytes * b);
                 }
             }
             case Q4_0 -> {
-                for (int b = 0; b < row.length / 32; b++) {
-                    q4Block(row, b * 32, out, at + 18L * b);
+                for (int b = 0; b < row.length / type.blockSize; b++) {
+                    q4Block(row, b * type.blockSize, out, at + (long) type.blockBytes * b);
                 }
             }
         }
@@ -77,7 +74,7 @@ public final class Quantizer {
         }
         float d = amax / 127f;
         float id = d != 0f ? 1f / d : 0f;
-        out.set(LE16, at, Float.floatToFloat16(d));
+        out.set(LittleEndian.I16, at, Float.floatToFloat16(d));
         for (int j = 0; j < 32; j++) {
             out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) roundHalfAway(x[off + j] * id));
         }
@@ -99,7 +96,7 @@ public final class Quantizer {
         }
         float d = max / -8f;
         float id = d != 0f ? 1f / d : 0f;
-        out.set(LE16, at, Float.floatToFloat16(d));
+        out.set(LittleEndian.I16, at, Float.floatToFloat16(d));
         for (int j = 0; j < 16; j++) {
             int lo = Math.min(15, (int) (x[off + j] * id + 8.5f));
             int hi = Math.min(15, (int) (x[off + 16 + j] * id + 8.5f));

@@ -54,9 +54,4 @@ public final class Tensors {
             throw new IllegalArgumentException(what + " rows must hold a multiple of " + blockSize + " values, got " + cols);
         }
     }
-
-    /** IEEE half-precision bits to float. */
-    static float halfToFloat(short h) {
-        return Float.float16ToFloat(h);
-    }
 }

@@ -72,8 +72,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         if (types.length != n) {
             throw new IllegalArgumentException(n + " tokens but " + types.length + " token types");
         }
-        TokenType.checkId(bosId, n, "BOS");
-        TokenType.checkId(eosId, n, "EOS");
+        VocabularyIds.check(bosId, n, "BOS");
+        VocabularyIds.check(eosId, n, "EOS");
         if (addBos && bosId < 0) {
             throw new IllegalArgumentException("the vocabulary asks for BOS but has no BOS token");
         }

@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * Builds the tokenizer a GGUF file describes in its {@code tokenizer.ggml.*} metadata: {@code llama}

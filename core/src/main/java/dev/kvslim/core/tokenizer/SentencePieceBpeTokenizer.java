@@ -55,8 +55,8 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
             throw new IllegalArgumentException(n + " pieces but " + scores.length + " scores and " + types.length
                     + " token types");
         }
-        TokenType.checkId(bosId, n, "BOS");
-        TokenType.checkId(eosId, n, "EOS");
+        VocabularyIds.check(bosId, n, "BOS");
+        VocabularyIds.check(eosId, n, "EOS");
         if (addBos && bosId < 0) {
             throw new IllegalArgumentException("the vocabulary asks for BOS but has no BOS token");
         }

@@ -31,11 +31,4 @@ public enum TokenType {
         }
         return null;
     }
-
-    /** Fails unless {@code id} is -1 (none) or an id of a vocabulary of {@code vocabSize} tokens. */
-    static void checkId(int id, int vocabSize, String what) {
-        if (id < -1 || id >= vocabSize) {
-            throw new IllegalArgumentException(what + " id " + id + " is outside the vocabulary of " + vocabSize);
-        }
-    }
 }

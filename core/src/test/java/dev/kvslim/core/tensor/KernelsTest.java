@@ -112,7 +112,7 @@ class KernelsTest {
                 Kernels.transpose(x, tokens, n, xt, padded);
                 int stride = rows + 2;
                 float[] out = new float[tokens * stride];
-                Kernels.gemmBlock(w, rows, n, xt, padded, tokens, out, 1, stride);
+                Kernels.gemmBlock(w, rows, n, xt, padded, tokens, out, 1, stride, new float[Kernels.lanes()]);
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < rows; r++) {
                         double e = 0;

@@ -41,8 +41,7 @@ public final class GgufFile {
     }
 
     public static boolean hasMagic(MemorySegment data) {
-        return data.byteSize() >= 4 && data.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED
-                .withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0) == MAGIC;
+        return ByteReader.startsWith(data, MAGIC);
     }
 
     public static GgufFile read(Path path) {
@@ -135,7 +134,7 @@ public final class GgufFile {
             if (t.offset() < 0 || t.offset() % alignment != 0) {
                 throw in.fail("tensor '" + t.name() + "' offset " + t.offset() + " is not aligned to " + alignment);
             }
-            GgmlType type = knownType(t);
+            GgmlType type = GgmlType.byId(t.typeId());
             if (type != null) {
                 long bytes;
                 try {
@@ -156,15 +155,6 @@ public final class GgufFile {
         }
         return new GgufFile(path, version, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors),
                 dataOffset, alignment, data);
-    }
-
-    private static GgmlType knownType(GgufTensorInfo t) {
-        for (GgmlType g : GgmlType.values()) {
-            if (g.id == t.typeId()) {
-                return g;
-            }
-        }
-        return null;
     }
 
     static long align(long offset, int alignment) {
@@ -259,14 +249,14 @@ public final class GgufFile {
                 return out;
             }
             case ARRAY -> {
-                Object[] out = new Object[n];
+                GgufKv[] out = new GgufKv[n];
                 for (int i = 0; i < n; i++) {
                     int innerId = in.i32("element type of nested array in '" + key + "'");
                     GgufValueType inner = GgufValueType.fromId(innerId);
                     if (inner == null) {
                         throw in.fail("nested array in '" + key + "' has unknown element type " + innerId);
                     }
-                    out[i] = array(in, inner, key, depth + 1);
+                    out[i] = GgufKv.array(key, inner, array(in, inner, key, depth + 1));
                 }
                 return out;
             }

@@ -60,7 +60,10 @@ public final class GgufModels {
         int dim = f.requireInt(arch + ".embedding_length");
         int heads = f.requireInt(arch + ".attention.head_count");
         int kvHeads = f.getInt(arch + ".attention.head_count_kv", heads);
-        if (heads <= 0 || dim % heads != 0 && !f.has(arch + ".attention.key_length")) {
+        if (dim <= 0 || heads <= 0) {
+            throw f.fail("embedding length " + dim + " and head count " + heads + " must be positive");
+        }
+        if (dim % heads != 0 && !f.has(arch + ".attention.key_length")) {
             throw f.fail("embedding length " + dim + " is not a multiple of the head count " + heads);
         }
         int headSize = f.getInt(arch + ".attention.key_length", dim / heads);

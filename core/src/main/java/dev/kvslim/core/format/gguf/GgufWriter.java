@@ -159,6 +159,13 @@ public final class GgufWriter {
                     out.string(v);
                 }
             }
+            case GgufKv[] a -> {
+                out.i64(a.length);
+                for (GgufKv inner : a) {
+                    out.i32(inner.elementType().id);
+                    writeArray(out, inner.elementType(), inner.value());
+                }
+            }
             default -> throw new IllegalArgumentException("cannot write " + values.getClass().getSimpleName()
                     + " as a GGUF array");
         }

@@ -36,8 +36,7 @@ public final class Llama2cCheckpoint {
     }
 
     public static boolean hasMagic(MemorySegment data) {
-        return data.byteSize() >= 4 && data.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED
-                .withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0) == MAGIC;
+        return ByteReader.startsWith(data, MAGIC);
     }
 
     public static Model load(Path path) {
@@ -145,6 +144,9 @@ public final class Llama2cCheckpoint {
 
     private static LlamaWeights v2Weights(ByteReader in, LlamaConfig c, int gs) {
         int L = c.layers(), dim = c.dim(), kv = c.kvDim(), hid = c.hiddenDim();
+        long norms = (2L * L + 1) * dim * Float.BYTES;
+        long matrices = expectedFloats(c, false) - (2L * L + 1) * dim;
+        requireBytes(in, c, Math.addExact(norms, GroupQ8Tensor.fileBytes(matrices, gs)));
         float[][] attnNorm = norms(in, L, dim, "attention_norm");
         float[][] ffnNorm = norms(in, L, dim, "ffn_norm");
         float[] finalNorm = norms(in, 1, dim, "norm")[0];
