@@ -6,7 +6,7 @@ import java.util.Arrays;
 
 /**
  * The uncompressed cache: per layer one float array for keys and one for values; every earlier position is
- * visible to every query. Values are stored by position, like llama2.c's {@code pos * kv_dim}. Keys are stored
+ * visible to every query (within the model's sliding window, if it has one). Values are stored by position, like llama2.c's {@code pos * kv_dim}. Keys are stored
  * in tiles of one vector's worth of positions, channel-major within a tile
  * ({@code [pos / T][kv head][channel][pos % T]}), so the scores of T positions are T-lane multiply-adds with
  * no horizontal sums.
@@ -20,6 +20,7 @@ public final class DenseKvCache implements KvCache {
     private final int headSize;
     private final int capacity;
     private final float scale;
+    private final int window;
     private final float[][] keys;
     private final float[][] values;
     private int length;
@@ -38,6 +39,7 @@ public final class DenseKvCache implements KvCache {
         this.headSize = config.headSize();
         this.capacity = capacity;
         this.scale = (float) (1.0 / Math.sqrt(headSize));
+        this.window = config.slidingWindow();
         this.keys = new float[layers][(int) perLayer];
         this.values = new float[layers][(int) perLayer];
     }
@@ -68,13 +70,14 @@ public final class DenseKvCache implements KvCache {
         float[] k = keys[layer];
         float[] v = values[layer];
         int head = kvHead * headSize;
+        int first = window > 0 ? Math.max(0, position - window + 1) : 0;
         int tiles = tiles(position + 1);
-        for (int tile = 0; tile < tiles; tile++) {
+        for (int tile = first / T; tile < tiles; tile++) {
             Kernels.scoreTile(q, qOff, headSize, k, tile * T * kvDim + head * T, scale, scratch, tile * T);
         }
-        Kernels.softmax(scratch, 0, position + 1);
+        Kernels.softmax(scratch, first, position - first + 1);
         Arrays.fill(out, outOff, outOff + headSize, 0f);
-        for (int p = 0; p <= position; p++) {
+        for (int p = first; p <= position; p++) {
             Kernels.axpy(scratch[p], v, p * kvDim + head, out, outOff, headSize);
         }
     }

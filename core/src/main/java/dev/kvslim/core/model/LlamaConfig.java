@@ -16,6 +16,8 @@ package dev.kvslim.core.model;
  * @param ropeTheta     RoPE base frequency
  * @param ropeStyle     channel pairing of RoPE
  * @param tiedEmbeddings classifier shares the token embedding
+ * @param ropeScaling   Llama 3.1 frequency scaling of RoPE, or null
+ * @param slidingWindow each query sees only the last this-many positions (itself included); 0 for all
  */
 public record LlamaConfig(
         String architecture,
@@ -30,7 +32,27 @@ public record LlamaConfig(
         float normEps,
         float ropeTheta,
         RopeStyle ropeStyle,
-        boolean tiedEmbeddings) {
+        boolean tiedEmbeddings,
+        RopeScaling ropeScaling,
+        int slidingWindow) {
+
+    /** Llama 3.1's RoPE scaling ({@code rope_type: llama3} in config.json). */
+    public record RopeScaling(float factor, float lowFreqFactor, float highFreqFactor, int originalContextLength) {
+        public RopeScaling {
+            if (!(factor > 0) || !(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || originalContextLength <= 0) {
+                throw new IllegalArgumentException("invalid llama3 rope scaling: factor " + factor + ", low " + lowFreqFactor
+                        + ", high " + highFreqFactor + ", original context " + originalContextLength);
+            }
+        }
+    }
+
+    /** A configuration without RoPE scaling or sliding window (llama2.c, GGUF llama). */
+    public LlamaConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headSize,
+                       int vocabSize, int contextLength, float normEps, float ropeTheta, RopeStyle ropeStyle,
+                       boolean tiedEmbeddings) {
+        this(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize, contextLength, normEps, ropeTheta,
+                ropeStyle, tiedEmbeddings, null, 0);
+    }
 
     public LlamaConfig {
         require(dim > 0, "dim must be positive, got " + dim);
@@ -44,6 +66,34 @@ public record LlamaConfig(
         require(contextLength > 0, "context length must be positive, got " + contextLength);
         require(normEps > 0 && Float.isFinite(normEps), "norm epsilon must be positive, got " + normEps);
         require(ropeTheta > 0 && Float.isFinite(ropeTheta), "RoPE theta must be positive, got " + ropeTheta);
+        require(slidingWindow >= 0, "sliding window must be >= 0, got " + slidingWindow);
+    }
+
+    /**
+     * RoPE inverse frequencies, one per channel pair: {@code theta^(-2i/headSize)}, scaled as Llama 3.1 does
+     * (transformers' {@code _compute_llama3_parameters}) when {@link #ropeScaling} is set.
+     */
+    public float[] ropeFrequencies() {
+        int half = headSize / 2;
+        float[] freq = new float[half];
+        for (int i = 0; i < half; i++) {
+            double inv = 1.0 / Math.pow(ropeTheta, (2.0 * i) / headSize);
+            if (ropeScaling != null) {
+                RopeScaling s = ropeScaling;
+                double lowWavelen = s.originalContextLength() / (double) s.lowFreqFactor();
+                double highWavelen = s.originalContextLength() / (double) s.highFreqFactor();
+                double wavelen = 2 * Math.PI / inv;
+                if (wavelen > lowWavelen) {
+                    inv = inv / s.factor();
+                } else if (wavelen >= highWavelen) {
+                    double smooth = (s.originalContextLength() / wavelen - s.lowFreqFactor())
+                            / (s.highFreqFactor() - s.lowFreqFactor());
+                    inv = (1 - smooth) * inv / s.factor() + smooth * inv;
+                }
+            }
+            freq[i] = (float) inv;
+        }
+        return freq;
     }
 
     private static void require(boolean ok, String message) {

@@ -21,6 +21,11 @@ import java.util.List;
  * @param w3             [layer] hidden x dim (up)
  * @param finalNorm      [dim]
  * @param classifier     vocab x dim; the same object as {@code tokenEmbedding} when tied
+ * @param qBias          [layer][qDim] added to the query projection (Qwen2), or null
+ * @param kBias          [layer][kvDim], or null
+ * @param vBias          [layer][kvDim], or null
+ * @param qNorm          [layer][headSize] RMSNorm weight applied to each query head before RoPE (Qwen3), or null
+ * @param kNorm          [layer][headSize] the same for each key head, or null
  */
 public record LlamaWeights(
         FloatTensor tokenEmbedding,
@@ -34,7 +39,20 @@ public record LlamaWeights(
         FloatTensor[] w2,
         FloatTensor[] w3,
         float[] finalNorm,
-        FloatTensor classifier) {
+        FloatTensor classifier,
+        float[][] qBias,
+        float[][] kBias,
+        float[][] vBias,
+        float[][] qNorm,
+        float[][] kNorm) {
+
+    /** Weights without projection biases or per-head norms (llama2.c, GGUF llama). */
+    public LlamaWeights(FloatTensor tokenEmbedding, float[][] attnNorm, FloatTensor[] wq, FloatTensor[] wk,
+                        FloatTensor[] wv, FloatTensor[] wo, float[][] ffnNorm, FloatTensor[] w1, FloatTensor[] w2,
+                        FloatTensor[] w3, float[] finalNorm, FloatTensor classifier) {
+        this(tokenEmbedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier, null, null, null,
+                null, null);
+    }
 
     /** Checks every shape against {@code c}; the message names the first tensor that is wrong. */
     public void validate(LlamaConfig c) {
@@ -51,6 +69,14 @@ public record LlamaWeights(
             shape("layer " + l + " w1 (gate)", w1[l], c.hiddenDim(), c.dim());
             shape("layer " + l + " w2 (down)", w2[l], c.dim(), c.hiddenDim());
             shape("layer " + l + " w3 (up)", w3[l], c.hiddenDim(), c.dim());
+            optional("layer " + l + " q bias", qBias, l, c.qDim());
+            optional("layer " + l + " k bias", kBias, l, c.kvDim());
+            optional("layer " + l + " v bias", vBias, l, c.kvDim());
+            optional("layer " + l + " q norm", qNorm, l, c.headSize());
+            optional("layer " + l + " k norm", kNorm, l, c.headSize());
+        }
+        if ((qNorm == null) != (kNorm == null)) {
+            throw new IllegalArgumentException("query and key head norms come together: one is missing");
         }
     }
 
@@ -74,6 +100,12 @@ public record LlamaWeights(
         if (t.rows() != rows || t.cols() != cols) {
             throw new IllegalArgumentException("tensor " + name + " has shape [" + t.rows() + " x " + t.cols()
                     + "], expected [" + rows + " x " + cols + "]");
+        }
+    }
+
+    private static void optional(String name, float[][] perLayer, int layer, int n) {
+        if (perLayer != null) {
+            length(name, perLayer[layer], n);
         }
     }
 

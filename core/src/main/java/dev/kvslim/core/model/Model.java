@@ -23,11 +23,7 @@ public final class Model {
         weights.validate(config);
         this.config = config;
         this.weights = weights;
-        int half = config.headSize() / 2;
-        this.ropeFreq = new float[half];
-        for (int i = 0; i < half; i++) {
-            ropeFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headSize()));
-        }
+        this.ropeFreq = config.ropeFrequencies();
     }
 
     public LlamaConfig config() {
@@ -57,6 +53,7 @@ public final class Model {
         private float[][] attScratch = new float[0][];
         /** Logits of the last token of the latest {@link #forward} call. */
         public final float[] logits;
+        private float[][] layerOutputs;
 
         State(LlamaConfig c, int maxBatch) {
             if (maxBatch <= 0) {
@@ -81,6 +78,19 @@ public final class Model {
 
         public int maxBatch() {
             return maxBatch;
+        }
+
+        /**
+         * Keeps the residual stream after every layer of the next batches ({@code [layer][token * dim + i]} of
+         * the latest batch), for comparing against reference implementations layer by layer.
+         */
+        public void captureLayers(int layers) {
+            layerOutputs = new float[layers][x.length];
+        }
+
+        /** The residual streams kept by {@link #captureLayers}, or null. */
+        public float[][] layerOutputs() {
+            return layerOutputs;
         }
 
         float[][] attentionScratch(int size) {
@@ -137,6 +147,19 @@ public final class Model {
             w.wv()[l].matmul(s.xb, n, s.v, s.matmul);
 
             for (int t = 0; t < n; t++) {
+                addBias(w.qBias(), l, s.q, t * qDim, qDim);
+                addBias(w.kBias(), l, s.k, t * kvDim, kvDim);
+                addBias(w.vBias(), l, s.v, t * kvDim, kvDim);
+                if (w.qNorm() != null) {
+                    for (int h = 0; h < c.heads(); h++) {
+                        int at = t * qDim + h * hs;
+                        Kernels.rmsnorm(s.q, at, s.q, at, w.qNorm()[l], hs, c.normEps());
+                    }
+                    for (int h = 0; h < c.kvHeads(); h++) {
+                        int at = t * kvDim + h * hs;
+                        Kernels.rmsnorm(s.k, at, s.k, at, w.kNorm()[l], hs, c.normEps());
+                    }
+                }
                 rope(s, t, s.q, t * qDim, c.heads());
                 rope(s, t, s.k, t * kvDim, c.kvHeads());
                 cache.store(l, pos0 + t, s.k, t * kvDim, s.v, t * kvDim);
@@ -169,12 +192,21 @@ public final class Model {
             Kernels.swiglu(s.hb, 0, s.hb2, 0, n * hidden);
             w.w2()[l].matmul(s.hb, n, s.xb2, s.matmul);
             Kernels.add(s.xb2, 0, s.x, 0, n * dim);
+            if (s.layerOutputs != null) {
+                System.arraycopy(s.x, 0, s.layerOutputs[l], 0, n * dim);
+            }
         }
 
         if (logits) {
             int last = (n - 1) * dim;
             Kernels.rmsnorm(s.xb, 0, s.x, last, w.finalNorm(), dim, c.normEps());
             w.classifier().matmul(s.xb, 1, s.logits, s.matmul);
+        }
+    }
+
+    private static void addBias(float[][] bias, int layer, float[] out, int off, int n) {
+        if (bias != null) {
+            Kernels.add(bias[layer], 0, out, off, n);
         }
     }
 
