@@ -18,6 +18,7 @@ package dev.kvslim.core.model;
  * @param tiedEmbeddings classifier shares the token embedding
  * @param ropeScaling   Llama 3.1 frequency scaling of RoPE, or null
  * @param slidingWindow each query sees only the last this-many positions (itself included); 0 for all
+ * @param ropeFactors   per-pair divisors of the RoPE frequencies (llama.cpp's {@code rope_freqs}), or null
  */
 public record LlamaConfig(
         String architecture,
@@ -34,7 +35,23 @@ public record LlamaConfig(
         RopeStyle ropeStyle,
         boolean tiedEmbeddings,
         RopeScaling ropeScaling,
-        int slidingWindow) {
+        int slidingWindow,
+        float[] ropeFactors) {
+
+    /**
+     * Divisors of the RoPE frequencies equal to {@link #ropeScaling}: what llama.cpp's converter stores as
+     * {@code rope_freqs.weight}.
+     */
+    public float[] ropeScalingAsFactors() {
+        float[] base = new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize,
+                contextLength, normEps, ropeTheta, ropeStyle, tiedEmbeddings).ropeFrequencies();
+        float[] scaled = ropeFrequencies();
+        float[] factors = new float[base.length];
+        for (int i = 0; i < base.length; i++) {
+            factors[i] = base[i] / scaled[i];
+        }
+        return factors;
+    }
 
     /** Llama 3.1's RoPE scaling ({@code rope_type: llama3} in config.json). */
     public record RopeScaling(float factor, float lowFreqFactor, float highFreqFactor, int originalContextLength) {
@@ -51,7 +68,7 @@ public record LlamaConfig(
                        int vocabSize, int contextLength, float normEps, float ropeTheta, RopeStyle ropeStyle,
                        boolean tiedEmbeddings) {
         this(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize, contextLength, normEps, ropeTheta,
-                ropeStyle, tiedEmbeddings, null, 0);
+                ropeStyle, tiedEmbeddings, null, 0, null);
     }
 
     public LlamaConfig {
@@ -67,11 +84,15 @@ public record LlamaConfig(
         require(normEps > 0 && Float.isFinite(normEps), "norm epsilon must be positive, got " + normEps);
         require(ropeTheta > 0 && Float.isFinite(ropeTheta), "RoPE theta must be positive, got " + ropeTheta);
         require(slidingWindow >= 0, "sliding window must be >= 0, got " + slidingWindow);
+        require(ropeFactors == null || ropeScaling == null, "RoPE scaling and RoPE factors exclude each other");
+        require(ropeFactors == null || ropeFactors.length == headSize / 2,
+                "RoPE factors must number headSize / 2 = " + headSize / 2);
     }
 
     /**
      * RoPE inverse frequencies, one per channel pair: {@code theta^(-2i/headSize)}, scaled as Llama 3.1 does
-     * (transformers' {@code _compute_llama3_parameters}) when {@link #ropeScaling} is set.
+     * (transformers' {@code _compute_llama3_parameters}) when {@link #ropeScaling} is set, divided by
+     * {@link #ropeFactors} when those are given instead.
      */
     public float[] ropeFrequencies() {
         int half = headSize / 2;
@@ -90,6 +111,9 @@ public record LlamaConfig(
                             / (s.highFreqFactor() - s.lowFreqFactor());
                     inv = (1 - smooth) * inv / s.factor() + smooth * inv;
                 }
+            }
+            if (ropeFactors != null) {
+                inv = inv / ropeFactors[i];
             }
             freq[i] = (float) inv;
         }

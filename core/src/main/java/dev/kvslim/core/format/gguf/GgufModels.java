@@ -10,12 +10,14 @@ import dev.kvslim.core.tensor.Tensors;
 import java.util.List;
 
 /**
- * Builds a {@link Model} from a GGUF file of architecture {@code llama}, with llama.cpp's tensor names. GGUF
- * llama models use interleaved RoPE (the converter permutes the Hugging Face Q/K rows to match).
+ * Builds a {@link Model} from a GGUF file with llama.cpp's tensor names and metadata keys: architecture
+ * {@code llama} (interleaved RoPE: llama.cpp's converter permutes the Hugging Face Q/K rows to match; Llama 3.1
+ * frequency factors in {@code rope_freqs.weight}), {@code qwen2} (rotate-half RoPE, Q/K/V biases) and
+ * {@code qwen3} (rotate-half RoPE, per-head Q/K norms).
  */
 public final class GgufModels {
 
-    public static final List<String> ARCHITECTURES = List.of("llama");
+    public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3");
 
     private GgufModels() {
     }
@@ -48,12 +50,37 @@ public final class GgufModels {
         }
         float[] finalNorm = Tensors.toArray(f.tensor("output_norm.weight"));
         FloatTensor cls = config.tiedEmbeddings() ? emb : f.tensor("output.weight");
-        LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls);
+        boolean bias = arch.equals("qwen2");
+        boolean norms = arch.equals("qwen3");
+        LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls,
+                bias ? vectors(f, L, "attn_q.bias") : null, bias ? vectors(f, L, "attn_k.bias") : null,
+                bias ? vectors(f, L, "attn_v.bias") : null, norms ? vectors(f, L, "attn_q_norm.weight") : null,
+                norms ? vectors(f, L, "attn_k_norm.weight") : null);
         try {
             return new Model(config, weights);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(f.path(), e.getMessage(), e);
         }
+    }
+
+    private static float[][] vectors(GgufFile f, int layers, String suffix) {
+        float[][] out = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            out[l] = Tensors.toArray(f.tensor("blk." + l + "." + suffix));
+        }
+        return out;
+    }
+
+    /** Llama 3.1's per-pair frequency divisors, as llama.cpp stores them in {@code rope_freqs.weight}, or null. */
+    private static float[] ropeFactors(GgufFile f, int headSize) {
+        if (!f.tensors().containsKey("rope_freqs.weight")) {
+            return null;
+        }
+        float[] factors = Tensors.toArray(f.tensor("rope_freqs.weight"));
+        if (factors.length != headSize / 2) {
+            throw f.fail("rope_freqs.weight has " + factors.length + " values, expected " + headSize / 2);
+        }
+        return factors;
     }
 
     static LlamaConfig config(GgufFile f, String arch) {
@@ -76,6 +103,9 @@ public final class GgufModels {
             throw f.fail("partial rotary embedding (" + ropeDims + " of " + headSize + " channels) is not supported");
         }
         long vocab = f.tensors().get("token_embd.weight").elements() / dim;
+        if (f.has(arch + ".rope.scaling.type") && !f.getString(arch + ".rope.scaling.type", "none").equals("none")) {
+            throw f.fail("RoPE scaling '" + f.getString(arch + ".rope.scaling.type", "") + "' is not supported");
+        }
         try {
             return new LlamaConfig(arch, dim,
                     f.requireInt(arch + ".feed_forward_length"),
@@ -84,8 +114,9 @@ public final class GgufModels {
                     f.getInt(arch + ".context_length", 2048),
                     f.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f),
                     f.getFloat(arch + ".rope.freq_base", 10000f),
-                    RopeStyle.INTERLEAVED,
-                    !f.tensors().containsKey("output.weight"));
+                    arch.equals("llama") ? RopeStyle.INTERLEAVED : RopeStyle.HALF,
+                    !f.tensors().containsKey("output.weight"),
+                    null, f.getInt(arch + ".attention.sliding_window", 0), ropeFactors(f, headSize));
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw f.fail("invalid hyper-parameters: " + e.getMessage());
         }

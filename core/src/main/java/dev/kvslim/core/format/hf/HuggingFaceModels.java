@@ -173,7 +173,7 @@ public final class HuggingFaceModels {
                     RopeStyle.HALF,
                     optBool(json, "tie_word_embeddings", false),
                     ropeScaling(file, json.get("rope_scaling")),
-                    window);
+                    window, null);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "invalid configuration: " + e.getMessage());
         }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.testing.Json;
-import java.net.URISyntaxException;
+import dev.kvslim.core.testing.ParityFolders;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -23,11 +23,7 @@ import tools.jackson.databind.JsonNode;
 class HfParityTest {
 
     static Path folder(String name) {
-        try {
-            return Path.of(HfParityTest.class.getResource("/hf-parity/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+        return ParityFolders.path(name);
     }
 
     @ParameterizedTest
