@@ -2,6 +2,7 @@ package dev.kvslim.cli;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.format.hf.GenerationConfig;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.model.LlamaConfig;
@@ -20,7 +21,8 @@ import picocli.CommandLine.Option;
         description = "Generate text from a prompt. Only the text goes to stdout; statistics go to stderr.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "Model file: GGUF, or a llama2.c checkpoint.")
+    @Option(names = "--model", required = true,
+            description = "Model: a Hugging Face folder, a GGUF file, or a llama2.c checkpoint.")
     Path model;
 
     @Option(names = "--tokenizer", description = "Tokenizer: llama2.c tokenizer.bin or a GGUF vocabulary"
@@ -33,18 +35,18 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "256", description = "Most new tokens (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "1.0",
-            description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
-    float temperature;
+    @Option(names = "--temperature", description = "Sampling temperature; 0 is greedy (default: the model folder's"
+            + " generation_config.json, else 1.0).")
+    Float temperature;
 
-    @Option(names = "--top-p", defaultValue = "0.9", description = "Nucleus sampling mass (default: ${DEFAULT-VALUE}).")
-    float topP;
+    @Option(names = "--top-p", description = "Nucleus sampling mass (default: generation_config.json, else 0.9).")
+    Float topP;
 
-    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 keeps all.")
-    int topK;
+    @Option(names = "--top-k", description = "Keep the k most likely tokens; 0 keeps all (default: generation_config.json, else 0).")
+    Integer topK;
 
-    @Option(names = "--min-p", defaultValue = "0", description = "Drop tokens below min-p times the top probability.")
-    float minP;
+    @Option(names = "--min-p", description = "Drop tokens below min-p times the top probability (default: generation_config.json, else 0).")
+    Float minP;
 
     @Option(names = "--seed", description = "Random seed (default: from the clock, printed to stderr).")
     Long seed;
@@ -64,7 +66,13 @@ final class GenerateCommand implements Callable<Integer> {
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
         LlamaConfig c = loaded.model().config();
         long usedSeed = seed != null ? seed : System.nanoTime();
-        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, usedSeed);
+        GenerationConfig g = loaded.generation();
+        boolean sample = g.doSample() == null || g.doSample();
+        float t = temperature != null ? temperature : !sample ? 0f : g.temperature() != null ? g.temperature() : 1f;
+        SamplingParams sampling = new SamplingParams(t,
+                topK != null ? topK : g.topK() != null ? g.topK() : 0,
+                topP != null ? topP : g.topP() != null ? g.topP() : 0.9f,
+                minP != null ? minP : g.minP() != null ? g.minP() : 0f, usedSeed);
         int[] tokens = loaded.tokenizer().encode(prompt, true);
         if (tokens.length == 0) {
             throw new IllegalArgumentException("the prompt encodes to no tokens and the vocabulary has no BOS to start from");
@@ -84,7 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
             err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", positions, c.contextLength());
         }
         KvCache cache = loaded.model().newDenseCache((int) positions);
-        Generator generator = new Generator(loaded.model(), loaded.tokenizer());
+        Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         PrintStream out = System.out;
         Generator.Result r = generator.generate(tokens,
                 new Generator.Options(maxTokens, sampling, stop, echo, batch), cache, (b, off, len) -> {
@@ -98,8 +106,9 @@ final class GenerateCommand implements Callable<Integer> {
         err.printf("generated: %d tokens (%s), decode %.1f tokens/s%n", r.generated().length,
                 r.stopReason().name().toLowerCase(java.util.Locale.ROOT), r.decodeTokensPerSecond());
         err.printf("kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
-        if (temperature > 0) {
-            err.printf("seed: %d%n", usedSeed);
+        if (sampling.temperature() > 0) {
+            err.printf("sampling: temperature %s, top-k %d, top-p %s, min-p %s, seed %d%n", sampling.temperature(),
+                    sampling.topK(), sampling.topP(), sampling.minP(), usedSeed);
         }
         return 0;
     }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             TokenizeCommand.class,
             InspectCommand.class,
             QuantizeCommand.class,
+            ConvertCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class
         })

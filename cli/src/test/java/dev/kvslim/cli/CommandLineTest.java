@@ -94,7 +94,7 @@ class CommandLineTest {
         Run a = run(args), b = run(args);
         assertThat(a.exit()).isZero();
         assertThat(a.out()).isEqualTo(b.out()).isNotBlank();
-        assertThat(a.stderr()).contains("seed: 123");
+        assertThat(a.stderr()).contains("top-k 40").contains("seed 123");
     }
 
     @Test
@@ -157,5 +157,21 @@ class CommandLineTest {
         Run badType = run("quantize", "--model", junk.toString(), "--type", "q5_k", "--out", dir.resolve("o").toString());
         assertThat(badType.exit()).isEqualTo(1);
         assertThat(badType.stderr()).contains("unknown type 'q5_k'");
+    }
+
+    @Test
+    void convertsToAFolderThatGenerateRuns(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("stories-hf");
+        Run c = run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--to", "safetensors", "--out", folder.toString());
+        assertThat(c.exit()).isZero();
+        assertThat(c.stderr()).contains("tokenizer.gguf");
+        Run g = run("generate", "--model", folder.toString(), "--prompt", "Once upon a time", "--temperature", "0",
+                "--max-tokens", "196", "--echo");
+        assertThat(g.exit()).isZero();
+        assertThat(g.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/2.txt")));
+        Path back = dir.resolve("back.gguf");
+        assertThat(run("convert", "--model", folder.toString(), "--to", "gguf", "--out", back.toString()).exit()).isZero();
+        assertThat(run("inspect", back.toString()).out()).contains("gguf v3").contains("layers          5");
     }
 }

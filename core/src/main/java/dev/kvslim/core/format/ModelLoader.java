@@ -2,6 +2,8 @@ package dev.kvslim.core.format;
 
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
+import dev.kvslim.core.format.hf.GenerationConfig;
+import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.tokenizer.GgufTokenizers;
@@ -12,8 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Opens a model file by what it contains, not by its name: GGUF (model and tokenizer in one file) or a
- * llama2.c checkpoint (whose tokenizer.bin is separate).
+ * Opens a model by what it contains, not by its name: a Hugging Face folder (config.json, safetensors and
+ * tokenizer.json, or the tokenizer.gguf that KVSlim's converter writes for SentencePiece vocabularies), a GGUF
+ * file (model and tokenizer in one), or a llama2.c checkpoint (whose tokenizer.bin is separate).
  */
 public final class ModelLoader {
 
@@ -26,14 +29,14 @@ public final class ModelLoader {
      */
     public static LoadedModel load(Path modelPath, Path tokenizerPath) {
         if (Files.isDirectory(modelPath)) {
-            throw new ModelFormatException(modelPath, "is a directory; expected a .gguf file or a llama2.c .bin checkpoint");
+            return loadFolder(modelPath, tokenizerPath);
         }
         MemorySegment data = MappedFile.map(modelPath);
         if (GgufFile.hasMagic(data)) {
             GgufFile gguf = GgufFile.read(modelPath, data);
             Model model = GgufModels.load(gguf);
             Tokenizer tokenizer = tokenizerPath != null ? loadTokenizer(tokenizerPath) : GgufTokenizers.load(gguf);
-            return checked(new LoadedModel(modelPath, "gguf v" + gguf.version(), model, tokenizer));
+            return checked(new LoadedModel(modelPath, "gguf v" + gguf.version(), model, tokenizer, GenerationConfig.NONE));
         }
         Model model = Llama2cCheckpoint.load(modelPath, data);
         Path tok = tokenizerPath;
@@ -48,7 +51,25 @@ public final class ModelLoader {
         String format = Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
         Tokenizer tokenizer = GgufFile.hasMagic(MappedFile.map(tok)) ? loadTokenizer(tok)
                 : Llama2cTokenizer.load(tok, model.config().vocabSize()); // as run.c: exactly the model's vocabulary
-        return checked(new LoadedModel(modelPath, format, model, tokenizer));
+        return checked(new LoadedModel(modelPath, format, model, tokenizer, GenerationConfig.NONE));
+    }
+
+    private static LoadedModel loadFolder(Path folder, Path tokenizerPath) {
+        if (!HuggingFaceModels.isModelFolder(folder)) {
+            throw new ModelFormatException(folder, "is a folder without config.json; expected a Hugging Face model"
+                    + " folder, a .gguf file or a llama2.c checkpoint");
+        }
+        Model model = HuggingFaceModels.load(folder);
+        Tokenizer tokenizer;
+        if (tokenizerPath != null) {
+            tokenizer = loadTokenizer(tokenizerPath);
+        } else if (Files.exists(folder.resolve("tokenizer.gguf"))) {
+            tokenizer = loadTokenizer(folder.resolve("tokenizer.gguf"));
+        } else {
+            throw new ModelFormatException(folder, "has no tokenizer.json or tokenizer.gguf; pass --tokenizer");
+        }
+        return checked(new LoadedModel(folder, "hugging face (" + model.config().architecture() + ")", model, tokenizer,
+                GenerationConfig.read(folder)));
     }
 
     /** A tokenizer from llama2.c's tokenizer.bin or from the vocabulary of any GGUF file. */

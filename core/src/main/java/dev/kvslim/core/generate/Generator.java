@@ -8,6 +8,7 @@ import dev.kvslim.core.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntPredicate;
 
 /**
  * The generation loop: prefill the prompt, then sample and feed back one token at a time, streaming the text
@@ -67,10 +68,18 @@ public final class Generator {
 
     private final Model model;
     private final Tokenizer tokenizer;
+    private final IntPredicate endOfGeneration;
 
+    /** A generator that ends the text at the tokenizer's end-of-generation tokens. */
     public Generator(Model model, Tokenizer tokenizer) {
+        this(model, tokenizer, tokenizer::isEndOfGeneration);
+    }
+
+    /** A generator that ends the text at the tokens {@code endOfGeneration} accepts. */
+    public Generator(Model model, Tokenizer tokenizer, IntPredicate endOfGeneration) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.endOfGeneration = endOfGeneration;
     }
 
     /** Runs {@code prompt} (already tokenized) on a fresh {@code cache}. */
@@ -104,7 +113,7 @@ public final class Generator {
         int[] one = new int[1];
         while (count < options.maxTokens()) {
             int next = sampler.sample(logits);
-            if (tokenizer.isEndOfGeneration(next)) {
+            if (endOfGeneration.test(next)) {
                 reason = StopReason.END_OF_GENERATION;
                 break;
             }
