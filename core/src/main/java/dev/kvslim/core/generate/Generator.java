@@ -53,11 +53,23 @@ public final class Generator {
     /** Why generation ended. */
     public enum StopReason { END_OF_GENERATION, STOP_STRING, LENGTH }
 
+    /**
+     * What a generation did. {@code cachedPositions} is how many tokens of {@code promptTokens ++ generated} the
+     * cache holds afterwards (the last generated token is not fed back unless generation went on past it).
+     */
     public record Result(int[] promptTokens, int[] generated, StopReason stopReason, long prefillNanos, long decodeNanos,
-                         long kvBytes) {
+                         long kvBytes, int cachedPositions) {
 
+        /** Prompt tokens per second of prefill (the whole prompt, cached tokens included). */
         public double prefillTokensPerSecond() {
             return prefillNanos == 0 ? 0 : promptTokens.length * 1e9 / prefillNanos;
+        }
+
+        /** The tokens the cache holds, in order. */
+        public int[] cachedTokens() {
+            int[] all = Arrays.copyOf(promptTokens, promptTokens.length + generated.length);
+            System.arraycopy(generated, 0, all, promptTokens.length, generated.length);
+            return Arrays.copyOf(all, cachedPositions);
         }
 
         /** Tokens fed back per second, after the first one. */
@@ -84,9 +96,19 @@ public final class Generator {
 
     /** Runs {@code prompt} (already tokenized) on a fresh {@code cache}. */
     public Result generate(int[] prompt, Options options, KvCache cache, Sink sink) {
+        return generate(prompt, 0, options, cache, sink);
+    }
+
+    /**
+     * Runs {@code prompt} on a cache that already holds its first {@code cached} tokens (from an earlier turn
+     * of the same conversation), prefilling only the rest; at least the last prompt token is always run again.
+     */
+    public Result generate(int[] prompt, int cached, Options options, KvCache cache, Sink sink) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt has no tokens; pass a BOS token at least");
         }
+        int reused = Math.max(0, Math.min(cached, prompt.length - 1));
+        cache.truncate(reused);
         if (prompt.length > cache.capacity()) {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the context of "
                     + cache.capacity());
@@ -97,12 +119,12 @@ public final class Generator {
                 sink.write(piece, 0, piece.length);
             }
         }
-        Model.State state = model.newState(Math.min(options.prefillBatch(), prompt.length));
+        Model.State state = model.newState(Math.min(options.prefillBatch(), prompt.length - reused));
         Sampler sampler = new Sampler(options.sampling(), model.config().vocabSize());
         StopFilter text = new StopFilter(options.stopStrings(), sink);
 
         long start = System.nanoTime();
-        float[] logits = model.forward(state, prompt, 0, prompt.length, 0, cache);
+        float[] logits = model.forward(state, prompt, reused, prompt.length - reused, reused, cache);
         long prefillNanos = System.nanoTime() - start;
 
         int[] generated = new int[options.maxTokens()];
@@ -134,8 +156,9 @@ public final class Generator {
         if (reason != StopReason.STOP_STRING) {
             text.finish();
         }
+        int fed = reason == StopReason.END_OF_GENERATION ? count : Math.max(0, count - 1);
         return new Result(prompt.clone(), Arrays.copyOf(generated, count), reason, prefillNanos, decodeNanos,
-                cache.bytesUsed());
+                cache.bytesUsed(), prompt.length + fed);
     }
 
     /**
