@@ -66,14 +66,22 @@ public final class DenseKvCache implements KvCache {
     }
 
     @Override
-    public void attend(int layer, int position, int kvHead, float[] q, int qOff, float[] out, int outOff, float[] scratch) {
+    public void attend(int layer, int position, int kvHead, float[] q, int qOff, int group, float[] out, int outOff,
+                       float[] scratch) {
+        for (int g = 0; g < group; g++) {
+            attendOne(layer, position, kvHead, q, qOff + g * headSize, out, outOff + g * headSize, scratch);
+        }
+    }
+
+    private void attendOne(int layer, int position, int kvHead, float[] q, int qOff, float[] out, int outOff,
+                           float[] scratch) {
         float[] k = keys[layer];
         float[] v = values[layer];
         int head = kvHead * headSize;
         int first = window > 0 ? Math.max(0, position - window + 1) : 0;
         int tiles = tiles(position + 1);
         for (int tile = first / T; tile < tiles; tile++) {
-            Kernels.scoreTile(q, qOff, headSize, k, tile * T * kvDim + head * T, scale, scratch, tile * T);
+            Kernels.scoreTile(q, qOff, headSize, k, tile * T * kvDim + head * T, T, scale, scratch, tile * T);
         }
         Kernels.softmax(scratch, first, position - first + 1);
         Arrays.fill(out, outOff, outOff + headSize, 0f);

@@ -14,11 +14,20 @@ public interface KvCache {
     void store(int layer, int position, float[] k, int kOff, float[] v, int vOff);
 
     /**
-     * Attention of one query head at {@code position} over the keys that are visible to it:
-     * {@code out[outOff..+headSize) = softmax(q . K^T / sqrt(headSize)) V}, keys and values of {@code kvHead}.
+     * Attention of the {@code group} query heads that share KV head {@code kvHead} (stored one after another from
+     * {@code qOff}), for the query at {@code position}, over the keys visible to it: for each head g,
+     * {@code out[outOff + g*headSize ..+headSize) = softmax(q_g . K^T / sqrt(headSize)) V}.
      * {@code scratch} holds at least {@link #scratchSize()} floats and belongs to the calling thread.
      */
-    void attend(int layer, int position, int kvHead, float[] q, int qOff, float[] out, int outOff, float[] scratch);
+    void attend(int layer, int position, int kvHead, float[] q, int qOff, int group, float[] out, int outOff,
+                float[] scratch);
+
+    /**
+     * Checks that {@code count} more tokens fit, before the forward pass stores any of them, so that a cache
+     * that is full fails with {@link KvCacheFullException} and stays as it was. Unbounded caches accept all.
+     */
+    default void reserve(int count) {
+    }
 
     /** Floats of per-thread scratch {@link #attend} needs. */
     int scratchSize();

@@ -131,6 +131,7 @@ public final class Model {
         LlamaWeights w = weights;
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), hs = c.headSize();
 
+        cache.reserve(n);
         for (int t = 0; t < n; t++) {
             w.tokenEmbedding().copyRow(tokens[off + t], s.x, t * dim);
             ropeAngles(s, t, pos0 + t);
@@ -165,17 +166,17 @@ public final class Model {
                 cache.store(l, pos0 + t, s.k, t * kvDim, s.v, t * kvDim);
             }
 
-            // multi-head attention: every (token, query head) pair on its own
+            // attention: every (token, KV head) pair on its own, for the query heads of its group together
             int layer = l;
-            int heads = c.heads();
+            int kvHeads = c.kvHeads();
             int group = c.groupSize();
-            long work = (long) (pos0 + n) * hs * 2;
-            Parallel.forRange(n * heads, Parallel.grain(work), (worker, start, end) -> {
+            long work = (long) (pos0 + n) * hs * 2 * group;
+            Parallel.forRange(n * kvHeads, Parallel.grain(work), (worker, start, end) -> {
                 float[] scratch = attScratch[worker];
                 for (int i = start; i < end; i++) {
-                    int t = i / heads, h = i % heads;
-                    int at = t * qDim + h * hs;
-                    cache.attend(layer, pos0 + t, h / group, s.q, at, s.att, at, scratch);
+                    int t = i / kvHeads, kvh = i % kvHeads;
+                    int at = t * qDim + kvh * group * hs;
+                    cache.attend(layer, pos0 + t, kvh, s.q, at, group, s.att, at, scratch);
                 }
             });
 

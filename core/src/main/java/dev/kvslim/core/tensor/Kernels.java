@@ -163,13 +163,13 @@ public final class Kernels {
 
     /**
      * Attention scores of one query against a tile of {@link #lanes()} keys stored channel-major
-     * ({@code k[kOff + c*lanes + j]} = channel c of key j): {@code out[outOff + j] = scale * q . key j}.
+     * ({@code k[kOff + c*stride + j]} = channel c of key j): {@code out[outOff + j] = scale * q . key j}.
      */
-    public static void scoreTile(float[] q, int qOff, int channels, float[] k, int kOff, float scale, float[] out, int outOff) {
+    public static void scoreTile(float[] q, int qOff, int channels, float[] k, int kOff, int stride, float scale,
+                                 float[] out, int outOff) {
         FloatVector acc = FloatVector.zero(F);
-        int lanes = F.length();
         for (int c = 0; c < channels; c++) {
-            acc = FloatVector.fromArray(F, k, kOff + c * lanes).fma(FloatVector.broadcast(F, q[qOff + c]), acc);
+            acc = FloatVector.fromArray(F, k, kOff + c * stride).fma(FloatVector.broadcast(F, q[qOff + c]), acc);
         }
         acc.mul(scale).intoArray(out, outOff);
     }

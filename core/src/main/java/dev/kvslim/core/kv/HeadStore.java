@@ -1,0 +1,221 @@
+package dev.kvslim.core.kv;
+
+import dev.kvslim.core.tensor.Kernels;
+import java.util.Arrays;
+
+/**
+ * The tokens one (sequence, layer, KV head) keeps: slots in blocks from a {@link BlockPool}, each slot with the
+ * absolute position of its token (or -1 for a hole left by an eviction, filled by the next token stored) and a
+ * one-byte flag the eviction policy may use. Slot order is not position order once holes are reused; keys are
+ * stored after RoPE, so attention does not care.
+ */
+final class HeadStore {
+
+    private static final int LANES = Kernels.lanes();
+
+    private final BlockPool pool;
+    private final int headSize;
+    private final int blockSize;
+    private int[] blocks = new int[4];
+    private int blockCount;
+    private int slots;
+    private int[] positions = new int[64];
+    private byte[] flags = new byte[64];
+    private int[] holes = new int[8];
+    private int holeCount;
+    private int live;
+    private long seen;
+
+    HeadStore(BlockPool pool) {
+        this.pool = pool;
+        this.headSize = pool.headSize();
+        this.blockSize = pool.blockSize();
+    }
+
+    int live() {
+        return live;
+    }
+
+    long seen() {
+        return seen;
+    }
+
+    int blocks() {
+        return blockCount;
+    }
+
+    int slots() {
+        return slots;
+    }
+
+    int position(int slot) {
+        return positions[slot];
+    }
+
+    byte flag(int slot) {
+        return flags[slot];
+    }
+
+    void setFlag(int slot, byte value) {
+        flags[slot] = value;
+    }
+
+    /** New blocks storing {@code count} more tokens would take, at most. */
+    int blocksFor(int count) {
+        int fresh = Math.max(0, count - holeCount);
+        return (int) (((long) slots + fresh + blockSize - 1) / blockSize - blockCount);
+    }
+
+    /** Stores a token's key and value (from {@code k[kOff..]}, {@code v[vOff..]}) and returns its slot. */
+    int append(int position, float[] k, int kOff, float[] v, int vOff) {
+        int slot;
+        if (holeCount > 0) {
+            slot = holes[--holeCount];
+        } else {
+            slot = slots;
+            if (slot == blockCount * blockSize) {
+                if (blockCount == blocks.length) {
+                    blocks = Arrays.copyOf(blocks, 2 * blockCount);
+                }
+                blocks[blockCount++] = pool.allocate();
+            }
+            slots++;
+            if (slots > positions.length) {
+                positions = Arrays.copyOf(positions, 2 * positions.length);
+                flags = Arrays.copyOf(flags, 2 * flags.length);
+            }
+        }
+        float[] block = pool.block(blocks[slot / blockSize]);
+        int j = slot % blockSize;
+        for (int c = 0; c < headSize; c++) {
+            block[c * blockSize + j] = k[kOff + c];
+        }
+        System.arraycopy(v, vOff, block, headSize * blockSize + j * headSize, headSize);
+        positions[slot] = position;
+        flags[slot] = 0;
+        live++;
+        seen++;
+        return slot;
+    }
+
+    /** Frees a slot; its block stays with this head for the next token. */
+    void evict(int slot) {
+        if (positions[slot] < 0) {
+            throw new IllegalStateException("slot " + slot + " is already empty");
+        }
+        positions[slot] = -1;
+        if (holeCount == holes.length) {
+            holes = Arrays.copyOf(holes, 2 * holes.length);
+        }
+        holes[holeCount++] = slot;
+        live--;
+    }
+
+    /** Forgets every token at {@code length} or later, returning emptied trailing blocks to the pool. */
+    void truncate(int length) {
+        for (int s = 0; s < slots; s++) {
+            if (positions[s] >= length) {
+                evict(s);
+                seen--;
+            }
+        }
+        while (slots > 0 && positions[slots - 1] < 0) {
+            slots--;
+        }
+        holeCount = 0;
+        for (int s = 0; s < slots; s++) {
+            if (positions[s] < 0) {
+                holes[holeCount++] = s;
+            }
+        }
+        int keep = (slots + blockSize - 1) / blockSize;
+        while (blockCount > keep) {
+            pool.free(blocks[--blockCount]);
+        }
+    }
+
+    void release() {
+        while (blockCount > 0) {
+            pool.free(blocks[--blockCount]);
+        }
+        slots = 0;
+        holeCount = 0;
+        live = 0;
+        seen = 0;
+    }
+
+    /**
+     * Flash-style attention of {@code group} query heads (from {@code qOff}) at query {@code position} over the
+     * slots {@code visible} accepts: blocks are visited once, each head keeping a running maximum, a running sum
+     * and its output, so no score row longer than a block is ever materialised. {@code scratch} holds at least
+     * {@code blockSize + 2 * group} floats.
+     */
+    void attend(int position, Visibility visible, float[] q, int qOff, int group, float scale, float[] out, int outOff,
+                float[] scratch) {
+        int maxAt = blockSize, sumAt = blockSize + group;
+        for (int g = 0; g < group; g++) {
+            scratch[maxAt + g] = Float.NEGATIVE_INFINITY;
+            scratch[sumAt + g] = 0f;
+        }
+        Arrays.fill(out, outOff, outOff + group * headSize, 0f);
+        for (int b = 0; b < blockCount; b++) {
+            float[] block = pool.block(blocks[b]);
+            int first = b * blockSize;
+            int n = Math.min(blockSize, slots - first);
+            for (int g = 0; g < group; g++) {
+                int qg = qOff + g * headSize;
+                for (int j = 0; j < n; j += LANES) {
+                    Kernels.scoreTile(q, qg, headSize, block, j, blockSize, scale, scratch, j);
+                }
+                float blockMax = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    int p = positions[first + j];
+                    if (p < 0 || !visible.test(p, flags[first + j], position)) {
+                        scratch[j] = Float.NEGATIVE_INFINITY;
+                    } else {
+                        blockMax = Math.max(blockMax, scratch[j]);
+                    }
+                }
+                if (blockMax == Float.NEGATIVE_INFINITY) {
+                    continue;
+                }
+                int og = outOff + g * headSize;
+                float max = scratch[maxAt + g];
+                if (blockMax > max) {
+                    float correction = (float) Math.exp(max - blockMax);
+                    scratch[sumAt + g] *= correction;
+                    for (int c = 0; c < headSize; c++) {
+                        out[og + c] *= correction;
+                    }
+                    max = blockMax;
+                    scratch[maxAt + g] = max;
+                }
+                float sum = 0f;
+                int values = headSize * blockSize;
+                for (int j = 0; j < n; j++) {
+                    if (scratch[j] != Float.NEGATIVE_INFINITY) {
+                        float e = (float) Math.exp(scratch[j] - max);
+                        sum += e;
+                        Kernels.axpy(e, block, values + j * headSize, out, og, headSize);
+                    }
+                }
+                scratch[sumAt + g] += sum;
+            }
+        }
+        for (int g = 0; g < group; g++) {
+            float sum = scratch[sumAt + g];
+            if (sum > 0f) {
+                float inv = 1f / sum;
+                for (int c = 0; c < headSize; c++) {
+                    out[outOff + g * headSize + c] *= inv;
+                }
+            }
+        }
+    }
+
+    /** Whether the key of a slot (its position and flag) is visible to the query at {@code query}. */
+    @FunctionalInterface
+    interface Visibility {
+        boolean test(int keyPosition, byte flag, int query);
+    }
+}

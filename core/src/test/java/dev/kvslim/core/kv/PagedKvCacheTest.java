@@ -1,0 +1,82 @@
+package dev.kvslim.core.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.kvslim.core.format.hf.HuggingFaceModels;
+import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
+import dev.kvslim.core.model.Model;
+import dev.kvslim.core.sample.Sampler;
+import dev.kvslim.core.tensor.Kernels;
+import dev.kvslim.core.testing.Fixtures;
+import dev.kvslim.core.testing.ParityFolders;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/** The paged cache without eviction computes what the dense cache computes. */
+class PagedKvCacheTest {
+
+    private static final long BIG = 1L << 30;
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 16})
+    void keepingEveryTokenMatchesTheDenseCacheStepByStep(int blockVectors) {
+        Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
+        int blockSize = blockVectors * Kernels.lanes();
+        PagedKvCache paged = new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), blockSize, BIG), 200);
+        KvCache dense = m.newDenseCache(200);
+        Model.State a = m.newState(1), b = m.newState(1);
+        int[] token = {1};
+        for (int pos = 0; pos < 200; pos++) {
+            float[] pl = m.forward(a, token, 0, 1, pos, paged);
+            float[] dl = m.forward(b, token, 0, 1, pos, dense);
+            assertThat(pl).as("position %d", pos).containsExactly(dl, within(2e-5f));
+            token[0] = Sampler.argmax(dl);
+            assertThat(Sampler.argmax(pl)).isEqualTo(token[0]);
+        }
+        assertThat(paged.compressionRatio()).isEqualTo(1.0);
+        assertThat(paged.liveTokens(4, 3)).isEqualTo(200);
+        assertThat(paged.bytesUsed()).isEqualTo(5L * 4 * ((200 + blockSize - 1) / blockSize) * 2 * 8 * blockSize * 4);
+    }
+
+    @Test
+    void slidingWindowAndBatchedPrefillMatchTheDenseCache() {
+        Model m = HuggingFaceModels.load(ParityFolders.path("mistral-f32"));
+        int[] prompt = {1, 17, 42, 5, 88, 23, 61, 9, 33};
+        float[] dense = m.forward(m.newState(9), prompt, 0, 9, 0, m.newDenseCache(9)).clone();
+        BlockPool pool = new BlockPool(m.config().headSize(), Kernels.lanes(), BIG);
+        for (int batch : new int[] {1, 4, 9}) {
+            PagedKvCache paged = new PagedKvCache(m.config(), pool, 9);
+            Model.State s = m.newState(batch);
+            float[] logits = m.forward(s, prompt, 0, 9, 0, paged);
+            assertThat(logits).as("batch %d", batch).containsExactly(dense, within(1e-5f));
+            paged.release();
+        }
+        assertThat(pool.usedBlocks()).isZero();
+    }
+
+    @Test
+    void aFullPoolFailsBeforeStoringAnything() {
+        Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
+        int blockSize = Kernels.lanes();
+        // 20 heads (5 layers x 4 KV heads), room for exactly one block each
+        BlockPool pool = new BlockPool(8, blockSize, 20 * BlockPool.blockBytes(8, blockSize));
+        PagedKvCache cache = new PagedKvCache(m.config(), pool, 512);
+        int[] prompt = new int[blockSize + 1];
+        java.util.Arrays.fill(prompt, 5);
+        m.forward(m.newState(blockSize), prompt, 0, blockSize, 0, cache);
+        assertThat(pool.usedBlocks()).isEqualTo(20);
+        long bytes = cache.bytesUsed();
+        assertThatThrownBy(() -> m.forward(m.newState(1), prompt, blockSize, 1, blockSize, cache))
+                .isInstanceOf(KvCacheFullException.class).hasMessageContaining("20 more blocks needed, 0 free");
+        assertThat(cache.length()).isEqualTo(blockSize);
+        assertThat(cache.bytesUsed()).isEqualTo(bytes);
+        assertThat(cache.liveTokens(0, 0)).isEqualTo(blockSize);
+        cache.truncate(blockSize - 1);
+        assertThat(cache.liveTokens(2, 1)).isEqualTo(blockSize - 1);
+        cache.release();
+        assertThat(pool.usedBlocks()).isZero();
+    }
+}
