@@ -50,7 +50,13 @@ public final class DenseKvCache implements KvCache {
     }
 
     @Override
-    public void store(int layer, int position, float[] k, int kOff, float[] v, int vOff) {
+    public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
+        for (int t = 0; t < count; t++) {
+            storeOne(layer, position + t, k, t * kvDim, v, t * kvDim);
+        }
+    }
+
+    private void storeOne(int layer, int position, float[] k, int kOff, float[] v, int vOff) {
         if (position < 0 || position >= capacity) {
             throw new IndexOutOfBoundsException("position " + position + " outside the cache capacity " + capacity);
         }

@@ -25,6 +25,13 @@ final class HeadStore {
     private int holeCount;
     private int live;
     private long seen;
+    // marked tokens, in position order: DMS evicts them when they leave the window
+    private int[] markedSlots = new int[16];
+    private int[] markedPositions = new int[16];
+    private int markedHead;
+    private int markedTail;
+    private int lastSlot = -1;
+    private int maxEvictedPosition = -1;
 
     HeadStore(BlockPool pool) {
         this.pool = pool;
@@ -95,7 +102,61 @@ final class HeadStore {
         flags[slot] = 0;
         live++;
         seen++;
+        lastSlot = slot;
         return slot;
+    }
+
+    /** The slot of the most recently stored token, or -1. */
+    int lastSlot() {
+        return lastSlot;
+    }
+
+    /** The highest position evicted so far, or -1. */
+    int maxEvictedPosition() {
+        return maxEvictedPosition;
+    }
+
+    /** Flags {@code slot} (whose token is the newest marked so far) for eviction once it leaves the window. */
+    void mark(int slot) {
+        flags[slot] = 1;
+        if (markedTail == markedSlots.length) {
+            int n = markedTail - markedHead;
+            if (n * 2 > markedSlots.length) {
+                markedSlots = Arrays.copyOf(markedSlots, 2 * markedSlots.length);
+                markedPositions = Arrays.copyOf(markedPositions, 2 * markedPositions.length);
+            }
+            System.arraycopy(markedSlots, markedHead, markedSlots, 0, n);
+            System.arraycopy(markedPositions, markedHead, markedPositions, 0, n);
+            markedHead = 0;
+            markedTail = n;
+        }
+        markedSlots[markedTail] = slot;
+        markedPositions[markedTail++] = positions[slot];
+    }
+
+    /** Evicts every marked token at a position before {@code position}; returns how many. */
+    int evictMarkedBefore(int position) {
+        int evicted = 0;
+        while (markedHead < markedTail && markedPositions[markedHead] < position) {
+            int slot = markedSlots[markedHead];
+            if (positions[slot] == markedPositions[markedHead]) {
+                maxEvictedPosition = Math.max(maxEvictedPosition, positions[slot]);
+                evict(slot);
+                evicted++;
+            }
+            markedHead++;
+        }
+        return evicted;
+    }
+
+    /** Takes back the mark of the newest marked token if it sits at {@code position}. */
+    void unmark(int position) {
+        if (markedTail > markedHead && markedPositions[markedTail - 1] == position) {
+            int slot = markedSlots[--markedTail];
+            if (positions[slot] == position) {
+                flags[slot] = 0;
+            }
+        }
     }
 
     /** Frees a slot; its block stays with this head for the next token. */
@@ -113,11 +174,17 @@ final class HeadStore {
 
     /** Forgets every token at {@code length} or later, returning emptied trailing blocks to the pool. */
     void truncate(int length) {
+        lastSlot = -1;
         for (int s = 0; s < slots; s++) {
             if (positions[s] >= length) {
                 evict(s);
-                seen--;
+            } else if (positions[s] == length - 1) {
+                lastSlot = s;
             }
+        }
+        seen = Math.min(seen, length);
+        while (markedTail > markedHead && markedPositions[markedTail - 1] >= length) {
+            markedTail--;
         }
         while (slots > 0 && positions[slots - 1] < 0) {
             slots--;
@@ -142,6 +209,9 @@ final class HeadStore {
         holeCount = 0;
         live = 0;
         seen = 0;
+        markedHead = markedTail = 0;
+        lastSlot = -1;
+        maxEvictedPosition = -1;
     }
 
     /**

@@ -10,8 +10,13 @@ public interface KvCache {
     /** The most positions this cache can hold. */
     int capacity();
 
-    /** Stores the key and value of one token, all KV heads of {@code layer}, {@code kvDim} floats each. */
-    void store(int layer, int position, float[] k, int kOff, float[] v, int vOff);
+    /**
+     * Stores the keys and values of tokens {@code position .. position+count-1} for every KV head of
+     * {@code layer}: {@code k} and {@code v} hold {@code count x kvDim} floats, token-major, keys after RoPE.
+     * {@code decisions} holds the model's DMS decision logits for them ({@code count x kvHeads}, token-major), or
+     * is null for models without DMS; caches that do not evict ignore it.
+     */
+    void store(int layer, int position, int count, float[] k, float[] v, float[] decisions);
 
     /**
      * Attention of the {@code group} query heads that share KV head {@code kvHead} (stored one after another from

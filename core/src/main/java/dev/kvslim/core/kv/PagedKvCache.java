@@ -16,6 +16,7 @@ public final class PagedKvCache implements KvCache {
     private final int capacity;
     private final float scale;
     private final HeadStore.Visibility visibility;
+    private final int dmsWindow;
     private int length;
 
     /**
@@ -23,6 +24,14 @@ public final class PagedKvCache implements KvCache {
      * {@code pool} (whose head size must match the model's).
      */
     public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity) {
+        this(config, pool, capacity, false);
+    }
+
+    /**
+     * As above; with {@code dms} the cache evicts the tokens the model's DMS decisions mark (the model must have
+     * DMS settings), else it keeps every token.
+     */
+    public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity, boolean dms) {
         if (pool.headSize() != config.headSize()) {
             throw new IllegalArgumentException("pool head size " + pool.headSize() + " != model head size " + config.headSize());
         }
@@ -40,10 +49,21 @@ public final class PagedKvCache implements KvCache {
                 layer[h] = new HeadStore(pool);
             }
         }
+        if (dms && config.dms() == null) {
+            throw new IllegalArgumentException("the model has no DMS settings: it was not retrofitted with DMS");
+        }
+        this.dmsWindow = dms ? config.dms().window() : -1;
         int window = config.slidingWindow();
-        this.visibility = window > 0
-                ? (key, flag, query) -> key <= query && query - key < window
-                : (key, flag, query) -> key <= query;
+        int w = dmsWindow;
+        if (dms) {
+            // DMS: a marked key k is visible to queries k .. k+w, an unmarked one to every later query
+            this.visibility = (key, flag, query) -> key <= query && (flag == 0 || query - key <= w)
+                    && (window == 0 || query - key < window);
+        } else if (window > 0) {
+            this.visibility = (key, flag, query) -> key <= query && query - key < window;
+        } else {
+            this.visibility = (key, flag, query) -> key <= query;
+        }
     }
 
     /** A block size that suits the vector width: 16 vectors' worth of tokens (256 with 512-bit vectors). */
@@ -70,15 +90,34 @@ public final class PagedKvCache implements KvCache {
         pool.require(blocks);
     }
 
+    /**
+     * Stores a batch of tokens. With DMS, first the decision of the batch's first token marks the token before it
+     * (a decision on an empty head is dropped), then every marked token that left the window of the batch's
+     * first query is evicted, freeing its slot for the batch; within the batch each token's decision marks its
+     * predecessor. The newest token's mark waits for the next token's decision.
+     */
     @Override
-    public void store(int layer, int position, float[] k, int kOff, float[] v, int vOff) {
-        int hs = config.headSize();
+    public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
+        int hs = config.headSize(), kvDim = config.kvDim(), kvHeads = config.kvHeads();
+        boolean evict = dmsWindow >= 0 && decisions != null;
         HeadStore[] row = heads[layer];
-        for (int h = 0; h < row.length; h++) {
-            row[h].append(position, k, kOff + h * hs, v, vOff + h * hs);
+        for (int h = 0; h < kvHeads; h++) {
+            HeadStore head = row[h];
+            if (evict) {
+                if (head.lastSlot() >= 0 && head.position(head.lastSlot()) == position - 1 && decisions[h] > 0f) {
+                    head.mark(head.lastSlot());
+                }
+                head.evictMarkedBefore(position - dmsWindow);
+            }
+            for (int t = 0; t < count; t++) {
+                int slot = head.append(position + t, k, t * kvDim + h * hs, v, t * kvDim + h * hs);
+                if (evict && t + 1 < count && decisions[(t + 1) * kvHeads + h] > 0f) {
+                    head.mark(slot);
+                }
+            }
         }
         if (layer == heads.length - 1) {
-            length = Math.max(length, position + 1);
+            length = Math.max(length, position + count);
         }
     }
 
@@ -93,11 +132,28 @@ public final class PagedKvCache implements KvCache {
         return pool.blockSize() + 2 * config.groupSize();
     }
 
+    /**
+     * Forgets positions from {@code newLength} on. With DMS the mark that token {@code newLength} put on its
+     * predecessor is taken back; a cache that already evicted a token still visible at {@code newLength} cannot
+     * be rewound that far and says so.
+     */
     @Override
     public void truncate(int newLength) {
+        if (newLength >= length) {
+            return;
+        }
+        for (HeadStore[] layer : heads) {
+            for (HeadStore h : layer) {
+                if (dmsWindow >= 0 && h.maxEvictedPosition() >= 0 && h.maxEvictedPosition() + dmsWindow >= newLength) {
+                    throw new IllegalStateException("cannot rewind the compressed cache to " + newLength + ": token "
+                            + h.maxEvictedPosition() + " was already evicted");
+                }
+            }
+        }
         for (HeadStore[] layer : heads) {
             for (HeadStore h : layer) {
                 h.truncate(newLength);
+                h.unmark(newLength - 1);
             }
         }
         length = Math.min(length, Math.max(0, newLength));

@@ -19,6 +19,7 @@ package dev.kvslim.core.model;
  * @param ropeScaling   Llama 3.1 frequency scaling of RoPE, or null
  * @param slidingWindow each query sees only the last this-many positions (itself included); 0 for all
  * @param ropeFactors   per-pair divisors of the RoPE frequencies (llama.cpp's {@code rope_freqs}), or null
+ * @param dms           the model's learned KV eviction, or null
  */
 public record LlamaConfig(
         String architecture,
@@ -36,12 +37,19 @@ public record LlamaConfig(
         boolean tiedEmbeddings,
         RopeScaling ropeScaling,
         int slidingWindow,
-        float[] ropeFactors) {
+        float[] ropeFactors,
+        DmsConfig dms) {
 
     /**
      * Divisors of the RoPE frequencies equal to {@link #ropeScaling}: what llama.cpp's converter stores as
      * {@code rope_freqs.weight}.
      */
+    /** This configuration with DMS settings {@code dms} (null: none). */
+    public LlamaConfig withDms(DmsConfig dms) {
+        return new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize, contextLength,
+                normEps, ropeTheta, ropeStyle, tiedEmbeddings, ropeScaling, slidingWindow, ropeFactors, dms);
+    }
+
     public float[] ropeScalingAsFactors() {
         float[] base = new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize,
                 contextLength, normEps, ropeTheta, ropeStyle, tiedEmbeddings).ropeFrequencies();
@@ -68,7 +76,7 @@ public record LlamaConfig(
                        int vocabSize, int contextLength, float normEps, float ropeTheta, RopeStyle ropeStyle,
                        boolean tiedEmbeddings) {
         this(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize, contextLength, normEps, ropeTheta,
-                ropeStyle, tiedEmbeddings, null, 0, null);
+                ropeStyle, tiedEmbeddings, null, 0, null, null);
     }
 
     public LlamaConfig {

@@ -26,6 +26,8 @@ import java.util.List;
  * @param vBias          [layer][kvDim], or null
  * @param qNorm          [layer][headSize] RMSNorm weight applied to each query head before RoPE (Qwen3), or null
  * @param kNorm          [layer][headSize] the same for each key head, or null
+ * @param dmsNorm        [layer][dim] RMSNorm weight of the DMS adapter (variant B), or null
+ * @param dmsProj        [layer] kvHeads x dim DMS adapter projection (variant B), or null
  */
 public record LlamaWeights(
         FloatTensor tokenEmbedding,
@@ -44,14 +46,22 @@ public record LlamaWeights(
         float[][] kBias,
         float[][] vBias,
         float[][] qNorm,
-        float[][] kNorm) {
+        float[][] kNorm,
+        float[][] dmsNorm,
+        FloatTensor[] dmsProj) {
 
     /** Weights without projection biases or per-head norms (llama2.c, GGUF llama). */
     public LlamaWeights(FloatTensor tokenEmbedding, float[][] attnNorm, FloatTensor[] wq, FloatTensor[] wk,
                         FloatTensor[] wv, FloatTensor[] wo, float[][] ffnNorm, FloatTensor[] w1, FloatTensor[] w2,
                         FloatTensor[] w3, float[] finalNorm, FloatTensor classifier) {
         this(tokenEmbedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier, null, null, null,
-                null, null);
+                null, null, null, null);
+    }
+
+    /** These weights with a DMS adapter (variant B). */
+    public LlamaWeights withDmsAdapter(float[][] norm, FloatTensor[] proj) {
+        return new LlamaWeights(tokenEmbedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier,
+                qBias, kBias, vBias, qNorm, kNorm, norm, proj);
     }
 
     /** Checks every shape against {@code c}; the message names the first tensor that is wrong. */
@@ -74,6 +84,15 @@ public record LlamaWeights(
             optional("layer " + l + " v bias", vBias, l, c.kvDim());
             optional("layer " + l + " q norm", qNorm, l, c.headSize());
             optional("layer " + l + " k norm", kNorm, l, c.headSize());
+        }
+        for (int l = 0; l < c.layers() && dmsProj != null; l++) {
+            shape("layer " + l + " DMS adapter", dmsProj[l], c.kvHeads(), c.dim());
+            optional("layer " + l + " DMS adapter norm", dmsNorm, l, c.dim());
+        }
+        boolean adapter = c.dms() != null && c.dms().variant() == DmsConfig.Variant.ADAPTER;
+        if (adapter != (dmsProj != null) || (dmsProj == null) != (dmsNorm == null)) {
+            throw new IllegalArgumentException("a DMS adapter model needs the adapter norm and projection of every layer,"
+                    + " and only such a model has them");
         }
         if ((qNorm == null) != (kNorm == null)) {
             throw new IllegalArgumentException("query and key head norms come together: one is missing");

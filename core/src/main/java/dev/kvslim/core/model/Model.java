@@ -6,6 +6,7 @@ import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.MatmulScratch;
 import dev.kvslim.core.tensor.Parallel;
+import java.util.Arrays;
 
 /**
  * A Llama-family decoder: configuration plus weights, and the forward pass over a {@link KvCache}.
@@ -49,6 +50,7 @@ public final class Model {
         final int maxBatch;
         final float[] x, xb, xb2, q, k, v, att, hb, hb2;
         final float[] ropeCos, ropeSin;
+        final float[] decisions, dmsInput;
         final MatmulScratch matmul;
         private float[][] attScratch = new float[0][];
         /** Logits of the last token of the latest {@link #forward} call. */
@@ -69,6 +71,8 @@ public final class Model {
             att = new float[maxBatch * c.qDim()];
             hb = new float[maxBatch * c.hiddenDim()];
             hb2 = new float[maxBatch * c.hiddenDim()];
+            decisions = new float[c.dms() != null ? maxBatch * c.kvHeads() : 0];
+            dmsInput = new float[c.dms() != null ? c.dim() : 0];
             ropeCos = new float[maxBatch * c.headSize() / 2];
             ropeSin = new float[maxBatch * c.headSize() / 2];
             int widest = Math.max(Math.max(c.dim(), c.hiddenDim()), c.qDim());
@@ -128,6 +132,7 @@ public final class Model {
 
     private void forwardBatch(State s, int[] tokens, int off, int n, int pos0, KvCache cache, boolean logits) {
         LlamaConfig c = config;
+        DmsConfig dms = c.dms();
         LlamaWeights w = weights;
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), hs = c.headSize();
 
@@ -139,6 +144,9 @@ public final class Model {
         float[][] attScratch = s.attentionScratch(cache.scratchSize());
 
         for (int l = 0; l < c.layers(); l++) {
+            if (dms != null && dms.variant() == DmsConfig.Variant.ADAPTER) {
+                adapterDecisions(s, l, n);
+            }
             // attention rmsnorm, then q, k, v for every token of the batch
             for (int t = 0; t < n; t++) {
                 Kernels.rmsnorm(s.xb, t * dim, s.x, t * dim, w.attnNorm()[l], dim, c.normEps());
@@ -161,10 +169,22 @@ public final class Model {
                         Kernels.rmsnorm(s.k, at, s.k, at, w.kNorm()[l], hs, c.normEps());
                     }
                 }
+                boolean channel = dms != null && dms.variant() == DmsConfig.Variant.QUERY_CHANNEL;
+                if (channel) {
+                    queryChannelDecisions(s, t);
+                }
                 rope(s, t, s.q, t * qDim, c.heads());
+                if (channel) {
+                    zeroDecisionChannels(s, t);
+                }
                 rope(s, t, s.k, t * kvDim, c.kvHeads());
-                cache.store(l, pos0 + t, s.k, t * kvDim, s.v, t * kvDim);
             }
+            if (dms != null && dms.perLayer()) {
+                for (int t = 0; t < n; t++) {
+                    Arrays.fill(s.decisions, t * c.kvHeads() + 1, (t + 1) * c.kvHeads(), s.decisions[t * c.kvHeads()]);
+                }
+            }
+            cache.store(l, pos0, n, s.k, s.v, dms != null ? s.decisions : null);
 
             // attention: every (token, KV head) pair on its own, for the query heads of its group together
             int layer = l;
@@ -202,6 +222,39 @@ public final class Model {
             int last = (n - 1) * dim;
             Kernels.rmsnorm(s.xb, 0, s.x, last, w.finalNorm(), dim, c.normEps());
             w.classifier().matmul(s.xb, 1, s.logits, s.matmul);
+        }
+    }
+
+    /** DMS variant B: z = scale * Linear(RMSNorm(h)) - offset on the layer input h, per KV head. */
+    private void adapterDecisions(State s, int l, int n) {
+        LlamaConfig c = config;
+        DmsConfig dms = c.dms();
+        for (int t = 0; t < n; t++) {
+            Kernels.rmsnorm(s.dmsInput, 0, s.x, t * c.dim(), weights.dmsNorm()[l], c.dim(), c.normEps());
+            for (int h = 0; h < c.kvHeads(); h++) {
+                s.decisions[t * c.kvHeads() + h] = dms.scale() * weights.dmsProj()[l].dot(h, s.dmsInput, 0) - dms.offset();
+            }
+        }
+    }
+
+    /**
+     * DMS variant A: the last channel of the first query head of each group, read before RoPE, becomes the
+     * decision logit and is zeroed (again after RoPE, by {@link #zeroDecisionChannels}).
+     */
+    private void queryChannelDecisions(State s, int t) {
+        LlamaConfig c = config;
+        DmsConfig dms = c.dms();
+        for (int h = 0; h < c.kvHeads(); h++) {
+            int at = t * c.qDim() + h * c.groupSize() * c.headSize() + c.headSize() - 1;
+            s.decisions[t * c.kvHeads() + h] = dms.scale() * s.q[at] - dms.offset();
+            s.q[at] = 0f;
+        }
+    }
+
+    private void zeroDecisionChannels(State s, int t) {
+        LlamaConfig c = config;
+        for (int h = 0; h < c.kvHeads(); h++) {
+            s.q[t * c.qDim() + h * c.groupSize() * c.headSize() + c.headSize() - 1] = 0f;
         }
     }
 

@@ -55,7 +55,7 @@ public final class GgufModels {
         LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls,
                 bias ? vectors(f, L, "attn_q.bias") : null, bias ? vectors(f, L, "attn_k.bias") : null,
                 bias ? vectors(f, L, "attn_v.bias") : null, norms ? vectors(f, L, "attn_q_norm.weight") : null,
-                norms ? vectors(f, L, "attn_k_norm.weight") : null);
+                norms ? vectors(f, L, "attn_k_norm.weight") : null, null, null);
         try {
             return new Model(config, weights);
         } catch (IllegalArgumentException e) {
@@ -116,7 +116,7 @@ public final class GgufModels {
                     f.getFloat(arch + ".rope.freq_base", 10000f),
                     arch.equals("llama") ? RopeStyle.INTERLEAVED : RopeStyle.HALF,
                     !f.tensors().containsKey("output.weight"),
-                    null, f.getInt(arch + ".attention.sliding_window", 0), ropeFactors(f, headSize));
+                    null, f.getInt(arch + ".attention.sliding_window", 0), ropeFactors(f, headSize), null);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw f.fail("invalid hyper-parameters: " + e.getMessage());
         }

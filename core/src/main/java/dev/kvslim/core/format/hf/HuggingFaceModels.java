@@ -62,7 +62,7 @@ public final class HuggingFaceModels {
                 qkvBias ? vectors(w, L, "self_attn.k_proj.bias") : null,
                 qkvBias ? vectors(w, L, "self_attn.v_proj.bias") : null,
                 qkNorm ? vectors(w, L, "self_attn.q_norm.weight") : null,
-                qkNorm ? vectors(w, L, "self_attn.k_norm.weight") : null);
+                qkNorm ? vectors(w, L, "self_attn.k_norm.weight") : null, null, null);
         try {
             return new Model(config, weights);
         } catch (IllegalArgumentException e) {
@@ -173,7 +173,7 @@ public final class HuggingFaceModels {
                     RopeStyle.HALF,
                     optBool(json, "tie_word_embeddings", false),
                     ropeScaling(file, json.get("rope_scaling")),
-                    window, null);
+                    window, null, null);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "invalid configuration: " + e.getMessage());
         }

@@ -1,0 +1,385 @@
+package dev.kvslim.core.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.kvslim.core.model.DmsConfig;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.core.tensor.Kernels;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * DMS eviction in the paged cache against shared/reference/dms-spec.md section 7: the hand-worked window-2 mask
+ * (T1), the decode slot trace (T2), chunked prefill for every chunk size (T3), randomised prefill-then-decode
+ * against a naive reference of the visibility rule (T4), a list tracker (T5), compression accounting (T15), the
+ * window edge (T16) and multi-turn continuation (T17).
+ */
+class DmsCacheTest {
+
+    private static final int HS = 8;
+
+    private static LlamaConfig config(int kvHeads, int group, int window) {
+        return new LlamaConfig("llama", HS * kvHeads * group, 16, 1, kvHeads * group, kvHeads, HS, 16, 1 << 14, 1e-5f,
+                1e4f, RopeStyle.HALF, false).withDms(new DmsConfig(window, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+    }
+
+    private static PagedKvCache cache(LlamaConfig c, int capacity) {
+        return new PagedKvCache(c, new BlockPool(HS, Kernels.lanes(), 1L << 30), capacity, true);
+    }
+
+    /** Stores tokens [pos0, pos0+n) of every head and returns each query's attention output (n x qDim). */
+    private static float[] step(PagedKvCache cache, LlamaConfig c, int pos0, int n, float[] q, float[] k, float[] v,
+                                float[] d) {
+        int kvDim = c.kvDim(), qDim = c.qDim();
+        cache.store(0, pos0, n, Arrays.copyOfRange(k, pos0 * kvDim, (pos0 + n) * kvDim),
+                Arrays.copyOfRange(v, pos0 * kvDim, (pos0 + n) * kvDim),
+                Arrays.copyOfRange(d, pos0 * c.kvHeads(), (pos0 + n) * c.kvHeads()));
+        float[] out = new float[n * qDim];
+        float[] scratch = new float[cache.scratchSize()];
+        for (int t = 0; t < n; t++) {
+            for (int h = 0; h < c.kvHeads(); h++) {
+                int at = t * qDim + h * c.groupSize() * HS;
+                cache.attend(0, pos0 + t, h, Arrays.copyOfRange(q, pos0 * qDim, (pos0 + n) * qDim), at, c.groupSize(),
+                        out, at, scratch);
+            }
+        }
+        return out;
+    }
+
+    /** Keys all zero (equal scores) and value p = one-hot(p): a query's output is 1/|visible| on each visible key. */
+    private static float[][] oneHotProblem(int tokens) {
+        float[] q = new float[tokens * HS], k = new float[tokens * HS], v = new float[tokens * HS];
+        for (int p = 0; p < tokens; p++) {
+            v[p * HS + p] = 1f;
+        }
+        return new float[][] {q, k, v};
+    }
+
+    private static float[] decisions(int... d) {
+        float[] z = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            z[i] = d[i] == 1 ? 3f : -5f;
+        }
+        return z;
+    }
+
+    private static final int[][] T1_VISIBLE = {{0}, {0, 1}, {0, 1, 2}, {1, 2, 3}, {1, 2, 3, 4}, {1, 3, 4, 5}};
+
+    private static void assertVisible(float[] out, int t, int[] keys) {
+        float[] expected = new float[HS];
+        for (int key : keys) {
+            expected[key] = 1f / keys.length;
+        }
+        assertThat(Arrays.copyOfRange(out, 0, HS)).as("query %d", t).containsExactly(expected, within(1e-6f));
+    }
+
+    @Test
+    void t1AndT2HandMaskAndDecodeSlots() {
+        LlamaConfig c = config(1, 1, 2);
+        PagedKvCache cache = cache(c, 16);
+        float[][] p = oneHotProblem(6);
+        float[] d = decisions(1, 1, 0, 1, 0, 0);
+        int[] live = new int[6];
+        for (int t = 0; t < 6; t++) {
+            float[] out = step(cache, c, t, 1, p[0], p[1], p[2], d);
+            assertVisible(out, t, T1_VISIBLE[t]);
+            live[t] = cache.liveTokens(0, 0);
+        }
+        // live count after each step counts the evicted slot as soon as the next token reuses it
+        assertThat(live).containsExactly(1, 2, 3, 3, 4, 4);
+        HeadStore head = headOf(cache);
+        // T2: t3 overwrote t0's slot 0, t5 overwrote t2's slot 2
+        assertThat(IntStream.range(0, head.slots()).map(head::position).toArray()).containsExactly(3, 1, 5, 4);
+        assertThat(cache.compressionRatio()).isCloseTo(1.5, within(1e-12));
+    }
+
+    private static HeadStore headOf(PagedKvCache cache) {
+        try {
+            var f = PagedKvCache.class.getDeclaredField("heads");
+            f.setAccessible(true);
+            return ((HeadStore[][]) f.get(cache))[0][0];
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 5, 6})
+    void t3ChunkedPrefillGivesTheSameMaskForEveryChunkSize(int chunk) {
+        LlamaConfig c = config(1, 1, 2);
+        PagedKvCache cache = cache(c, 16);
+        float[][] p = oneHotProblem(6);
+        float[] d = decisions(1, 1, 0, 1, 0, 0);
+        for (int pos0 = 0; pos0 < 6; pos0 += chunk) {
+            int n = Math.min(chunk, 6 - pos0);
+            float[] out = step(cache, c, pos0, n, p[0], p[1], p[2], d);
+            for (int t = 0; t < n; t++) {
+                assertVisible(Arrays.copyOfRange(out, t * HS, (t + 1) * HS), pos0 + t, T1_VISIBLE[pos0 + t]);
+            }
+        }
+        // after the last chunk nothing invisible to the next query is kept past its eviction point
+        assertThat(cache.liveTokens(0, 0)).isLessThanOrEqualTo(6);
+    }
+
+    @Test
+    void t16WindowEdgeAt512InPrefillAndDecode() {
+        int w = 512;
+        LlamaConfig c = config(1, 1, w);
+        int tokens = 515;
+        float[][] p = new float[][] {new float[tokens * HS], new float[tokens * HS], new float[tokens * HS]};
+        for (int t = 0; t < tokens; t++) {
+            p[2][t * HS] = t == 0 ? 1f : 0f; // only token 0 carries value on channel 0
+        }
+        float[] d = new float[tokens];
+        Arrays.fill(d, -5f);
+        d[1] = 3f; // token 1's decision marks token 0
+        for (boolean prefill : new boolean[] {true, false}) {
+            PagedKvCache cache = cache(c, tokens);
+            float[] out = new float[tokens * HS];
+            if (prefill) {
+                out = step(cache, c, 0, tokens, p[0], p[1], p[2], d);
+            } else {
+                for (int t = 0; t < tokens; t++) {
+                    System.arraycopy(step(cache, c, t, 1, p[0], p[1], p[2], d), 0, out, t * HS, HS);
+                }
+            }
+            assertThat(out[512 * HS]).as("query 512 sees token 0 (prefill %s)", prefill).isGreaterThan(0f);
+            assertThat(out[513 * HS]).as("query 513 does not (prefill %s)", prefill).isZero();
+        }
+    }
+
+    /** The visibility rule of spec section 2.1, applied naively in double precision. */
+    private static double[] naive(LlamaConfig c, int tokens, float[] q, float[] k, float[] v, float[] d) {
+        int w = c.dms().window(), kvH = c.kvHeads(), g = c.groupSize(), qDim = c.qDim(), kvDim = c.kvDim();
+        double[] out = new double[tokens * qDim];
+        double scale = 1 / Math.sqrt(HS);
+        for (int qp = 0; qp < tokens; qp++) {
+            for (int h = 0; h < kvH * g; h++) {
+                int kh = h / g;
+                double[] s = new double[qp + 1];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int kp = 0; kp <= qp; kp++) {
+                    boolean flagged = kp + 1 < tokens && kp + 1 <= qp && d[(kp + 1) * kvH + kh] > 0;
+                    if (flagged && qp - kp > w) {
+                        s[kp] = Double.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    double dot = 0;
+                    for (int i = 0; i < HS; i++) {
+                        dot += (double) q[qp * qDim + h * HS + i] * k[kp * kvDim + kh * HS + i];
+                    }
+                    s[kp] = dot * scale;
+                    max = Math.max(max, s[kp]);
+                }
+                double sum = 0;
+                for (int kp = 0; kp <= qp; kp++) {
+                    s[kp] = Math.exp(s[kp] - max);
+                    sum += s[kp];
+                }
+                for (int kp = 0; kp <= qp; kp++) {
+                    for (int i = 0; i < HS; i++) {
+                        out[qp * qDim + h * HS + i] += s[kp] / sum * v[kp * kvDim + kh * HS + i];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void t4RandomPrefillThenDecodeMatchesTheNaiveRule() {
+        SplittableRandom rnd = new SplittableRandom(2026);
+        for (int trial = 0; trial < 40; trial++) {
+            int kvHeads = 1 + rnd.nextInt(3), group = 1 + rnd.nextInt(3), w = rnd.nextInt(40);
+            int prompt = 1 + rnd.nextInt(200), decode = 10, tokens = prompt + decode;
+            LlamaConfig c = config(kvHeads, group, w);
+            float[] q = gaussian(rnd, tokens * c.qDim()), k = gaussian(rnd, tokens * c.kvDim());
+            float[] v = gaussian(rnd, tokens * c.kvDim()), d = new float[tokens * kvHeads];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = rnd.nextDouble() < 0.9 ? 1f : -1f;
+            }
+            double[] expected = naive(c, tokens, q, k, v, d);
+            PagedKvCache cache = cache(c, tokens);
+            int chunk = 1 + rnd.nextInt(prompt);
+            float[] got = new float[tokens * c.qDim()];
+            for (int pos0 = 0, n; pos0 < tokens; pos0 += n) {
+                n = pos0 < prompt ? Math.min(chunk, prompt - pos0) : 1;
+                System.arraycopy(step(cache, c, pos0, n, q, k, v, d), 0, got, pos0 * c.qDim(), n * c.qDim());
+            }
+            for (int i = 0; i < got.length; i++) {
+                assertThat((double) got[i]).as("trial %d value %d", trial, i).isCloseTo(expected[i], within(1e-5));
+            }
+            // every head keeps at most the window plus its unmarked tokens
+            for (int h = 0; h < kvHeads; h++) {
+                int unmarked = 0;
+                for (int p = 0; p < tokens; p++) {
+                    unmarked += p + 1 < tokens && d[(p + 1) * kvHeads + h] > 0 ? 0 : 1;
+                }
+                assertThat(cache.liveTokens(0, h)).isLessThanOrEqualTo(unmarked + w + 1);
+            }
+        }
+    }
+
+    private static float[] gaussian(SplittableRandom rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        return x;
+    }
+
+    @Test
+    void t5StoredTokensFollowTheListTracker() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        for (int trial = 0; trial < 40; trial++) {
+            int w = rnd.nextInt(12), tokens = 1 + rnd.nextInt(150);
+            LlamaConfig c = config(1, 1, w);
+            PagedKvCache cache = cache(c, tokens);
+            float[] k = new float[tokens * HS], v = new float[tokens * HS], q = new float[tokens * HS];
+            for (int t = 0; t < tokens; t++) {
+                k[t * HS] = t; // key and value carry their position, to show nothing is lost, mixed up or corrupted
+                v[t * HS + 1] = t;
+            }
+            float[] d = new float[tokens];
+            for (int t = 0; t < tokens; t++) {
+                d[t] = rnd.nextBoolean() ? 1f : -1f;
+            }
+            // the tracker of spec T5: appending s sets the previous element's flag to e_s, appends s unflagged, then
+            // deletes the element W = w+1 back if it is flagged
+            List<int[]> tracker = new ArrayList<>();
+            int pos0 = 0;
+            while (pos0 < tokens) {
+                int n = 1 + rnd.nextInt(Math.min(5, tokens - pos0));
+                step(cache, c, pos0, n, q, k, v, d);
+                for (int t = pos0; t < pos0 + n; t++) {
+                    if (!tracker.isEmpty()) {
+                        tracker.getLast()[1] = d[t] > 0 ? 1 : 0;
+                    }
+                    tracker.add(new int[] {t, 0});
+                    if (tracker.size() > w + 1 && tracker.get(tracker.size() - (w + 2))[1] == 1) {
+                        tracker.remove(tracker.size() - (w + 2));
+                    }
+                }
+                pos0 += n;
+                int last = pos0 - 1;
+                // the cache evicts a batch's leavers before the next batch; those aside, it holds what the tracker holds
+                HeadStore head = headOf(cache);
+                List<Integer> stored = new ArrayList<>();
+                for (int slot = 0; slot < head.slots(); slot++) {
+                    int p = head.position(slot);
+                    if (p >= 0) {
+                        assertThat(storedKey(head, slot)).containsExactly((float) p, (float) p);
+                        if (!(head.flag(slot) == 1 && p <= last - w - 1)) {
+                            stored.add(p);
+                        }
+                    }
+                }
+                stored.sort(null);
+                assertThat(stored).as("trial %d after %d tokens", trial, pos0)
+                        .containsExactlyElementsOf(tracker.stream().map(e -> e[0]).toList());
+                for (int[] e : tracker) {
+                    if (e[0] < last) {
+                        int slot = slotOf(head, e[0]);
+                        assertThat(head.flag(slot)).as("flag of %d", e[0]).isEqualTo((byte) e[1]);
+                    }
+                }
+                assertThat(head.flag(slotOf(head, last))).isZero();
+            }
+        }
+    }
+
+    private static int slotOf(HeadStore head, int position) {
+        for (int slot = 0; slot < head.slots(); slot++) {
+            if (head.position(slot) == position) {
+                return slot;
+            }
+        }
+        throw new AssertionError("position " + position + " not stored");
+    }
+
+    /** Channel 0 of the key and channel 1 of the value of a slot, read back from its block. */
+    private static float[] storedKey(HeadStore head, int slot) {
+        try {
+            var f = HeadStore.class.getDeclaredField("pool");
+            f.setAccessible(true);
+            BlockPool pool = (BlockPool) f.get(head);
+            var b = HeadStore.class.getDeclaredField("blocks");
+            b.setAccessible(true);
+            int[] blocks = (int[]) b.get(head);
+            float[] block = pool.block(blocks[slot / pool.blockSize()]);
+            int j = slot % pool.blockSize();
+            return new float[] {block[j], block[HS * pool.blockSize() + j * HS + 1]};
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void t15CompressionRatioIsTheInverseOfTheMeanKeptFraction() {
+        LlamaConfig two = new LlamaConfig("llama", 16, 16, 2, 2, 2, HS, 16, 64, 1e-5f, 1e4f, RopeStyle.HALF, false)
+                .withDms(new DmsConfig(0, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+        PagedKvCache cache = new PagedKvCache(two, new BlockPool(HS, Kernels.lanes(), 1L << 20), 16, true);
+        // 6 tokens; keep 4/6, 6/6 in layer 0 and 3/6, 3/6 in layer 1 by marking with window 0
+        int[][] marks = {{1, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}, {1, 1, 1, 0, 0, 0}, {0, 1, 1, 1, 0, 0}};
+        float[] kv = new float[6 * 16];
+        for (int layer = 0; layer < 2; layer++) {
+            float[] d = new float[7 * 2];
+            for (int h = 0; h < 2; h++) {
+                int[] m = marks[layer * 2 + h];
+                for (int t = 0; t < 6; t++) {
+                    d[(t + 1) * 2 + h] = m[t] == 1 ? 1f : -1f;
+                }
+            }
+            cache.store(layer, 0, 6, kv, kv, Arrays.copyOf(d, 12));
+            cache.store(layer, 6, 1, new float[16], new float[16], Arrays.copyOfRange(d, 12, 14));
+        }
+        // seen 7 each; the 7th token makes marks of tokens 0..5 effective with window 0
+        assertThat(cache.liveTokens(0, 0)).isEqualTo(5);
+        assertThat(cache.liveTokens(0, 1)).isEqualTo(7);
+        assertThat(cache.liveTokens(1, 0)).isEqualTo(4);
+        assertThat(cache.liveTokens(1, 1)).isEqualTo(4);
+        double mean = (5 / 7.0 + 7 / 7.0 + 4 / 7.0 + 4 / 7.0) / 4;
+        assertThat(cache.compressionRatio()).isCloseTo(1 / mean, within(1e-12));
+    }
+
+    @Test
+    void t17MultiTurnContinuesOnTheSameCache() {
+        SplittableRandom rnd = new SplittableRandom(17);
+        LlamaConfig c = config(2, 2, 6);
+        int tokens = 90;
+        float[] q = gaussian(rnd, tokens * c.qDim()), k = gaussian(rnd, tokens * c.kvDim());
+        float[] v = gaussian(rnd, tokens * c.kvDim()), d = new float[tokens * 2];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = rnd.nextDouble() < 0.7 ? 1f : -1f;
+        }
+        double[] expected = naive(c, tokens, q, k, v, d);
+        PagedKvCache cache = cache(c, tokens);
+        // prompt A (30, one chunk), 20 decode steps, prompt B (25 in chunks of 7), 15 decode steps
+        int[][] plan = {{0, 30}, {30, 1}, {50, 25}, {75, 1}};
+        float[] got = new float[tokens * c.qDim()];
+        int pos = 0;
+        for (int[] phase : plan) {
+            int end = phase == plan[0] ? 30 : phase == plan[1] ? 50 : phase == plan[2] ? 75 : 90;
+            int chunk = phase[1] == 1 ? 1 : phase == plan[2] ? 7 : 30;
+            while (pos < end) {
+                int n = Math.min(chunk, end - pos);
+                System.arraycopy(step(cache, c, pos, n, q, k, v, d), 0, got, pos * c.qDim(), n * c.qDim());
+                pos += n;
+            }
+        }
+        for (int i = 0; i < got.length; i++) {
+            assertThat((double) got[i]).isCloseTo(expected[i], within(1e-5));
+        }
+        assertThat(cache.compressionRatio()).isGreaterThan(1.5);
+        assertThatThrownBy(() -> cache.truncate(40)).hasMessageContaining("cannot rewind");
+    }
+}
