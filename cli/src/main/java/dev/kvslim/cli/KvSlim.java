@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "LLM inference with KV-cache compression, in Java.",
         subcommands = {
             GenerateCommand.class,
+            ChatCommand.class,
             TokenizeCommand.class,
             InspectCommand.class,
             QuantizeCommand.class,

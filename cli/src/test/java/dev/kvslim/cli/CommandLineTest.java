@@ -24,7 +24,13 @@ class CommandLineTest {
     }
 
     static synchronized Run run(String... args) {
+        return runWithInput("", args);
+    }
+
+    static synchronized Run runWithInput(String stdin, String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
+        java.io.InputStream oldIn = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
@@ -34,6 +40,7 @@ class CommandLineTest {
         } finally {
             System.setOut(oldOut);
             System.setErr(oldErr);
+            System.setIn(oldIn);
         }
     }
 
@@ -173,5 +180,27 @@ class CommandLineTest {
         Path back = dir.resolve("back.gguf");
         assertThat(run("convert", "--model", folder.toString(), "--to", "gguf", "--out", back.toString()).exit()).isZero();
         assertThat(run("inspect", back.toString()).out()).contains("gguf v3").contains("layers          5");
+    }
+
+    @Test
+    void chatRendersTheTemplateAndReusesTheCacheBetweenTurns(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("stories-chat");
+        assertThat(run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--to", "safetensors", "--out", folder.toString()).exit()).isZero();
+        Files.writeString(folder.resolve("tokenizer_config.json"), """
+                {"chat_template": "{% for m in messages %}{{ m['content'] }}{% if m['role'] == 'user' %}.{% endif %}{% endfor %}"}
+                """);
+        Run r = runWithInput("Once upon a time\nLily\n/exit\n", "chat", "--model", folder.toString(),
+                "--temperature", "0", "--max-tokens", "12");
+        assertThat(r.exit()).isZero();
+        String[] replies = r.out().split("\n");
+        assertThat(replies).hasSize(2);
+        assertThat(replies[0]).isNotBlank();
+        assertThat(r.stderr()).contains(", 0 reused;");
+        // the second turn's prompt starts with the first turn and its reply, which the cache already holds
+        assertThat(r.stderr()).containsPattern("\\[\\d+ prompt tokens, [1-9]\\d* reused;");
+        Run none = run("chat", "--model", stories(), "--tokenizer", tok512());
+        assertThat(none.exit()).isEqualTo(1);
+        assertThat(none.stderr()).contains("has no chat template");
     }
 }

@@ -1,5 +1,6 @@
 package dev.kvslim.core.format;
 
+import dev.kvslim.core.chat.ChatTemplate;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.hf.GenerationConfig;
@@ -36,7 +37,8 @@ public final class ModelLoader {
             GgufFile gguf = GgufFile.read(modelPath, data);
             Model model = GgufModels.load(gguf);
             Tokenizer tokenizer = tokenizerPath != null ? loadTokenizer(tokenizerPath) : GgufTokenizers.load(gguf);
-            return checked(new LoadedModel(modelPath, "gguf v" + gguf.version(), model, tokenizer, GenerationConfig.NONE));
+            return checked(new LoadedModel(modelPath, "gguf v" + gguf.version(), model, tokenizer, GenerationConfig.NONE,
+                    ggufChatTemplate(gguf, tokenizer)));
         }
         Model model = Llama2cCheckpoint.load(modelPath, data);
         Path tok = tokenizerPath;
@@ -51,7 +53,7 @@ public final class ModelLoader {
         String format = Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
         Tokenizer tokenizer = GgufFile.hasMagic(MappedFile.map(tok)) ? loadTokenizer(tok)
                 : Llama2cTokenizer.load(tok, model.config().vocabSize()); // as run.c: exactly the model's vocabulary
-        return checked(new LoadedModel(modelPath, format, model, tokenizer, GenerationConfig.NONE));
+        return checked(new LoadedModel(modelPath, format, model, tokenizer, GenerationConfig.NONE, null));
     }
 
     private static LoadedModel loadFolder(Path folder, Path tokenizerPath) {
@@ -68,8 +70,29 @@ public final class ModelLoader {
         } else {
             throw new ModelFormatException(folder, "has no tokenizer.json or tokenizer.gguf; pass --tokenizer");
         }
+        Path tokenizerConfig = folder.resolve("tokenizer_config.json");
+        ChatTemplate template = hasChatTemplate(tokenizerConfig) ? ChatTemplate.load(tokenizerConfig) : null;
         return checked(new LoadedModel(folder, "hugging face (" + model.config().architecture() + ")", model, tokenizer,
-                GenerationConfig.read(folder)));
+                GenerationConfig.read(folder), template));
+    }
+
+    private static boolean hasChatTemplate(Path tokenizerConfig) {
+        try {
+            return Files.exists(tokenizerConfig) && Files.readString(tokenizerConfig).contains("\"chat_template\"");
+        } catch (java.io.IOException e) {
+            throw new ModelFormatException(tokenizerConfig, "cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** The chat template a GGUF carries in {@code tokenizer.chat_template}, or null. */
+    private static ChatTemplate ggufChatTemplate(GgufFile gguf, Tokenizer tokenizer) {
+        String template = gguf.getString("tokenizer.chat_template", null);
+        if (template == null) {
+            return null;
+        }
+        String bos = tokenizer.bosId() >= 0 ? tokenizer.piece(tokenizer.bosId()) : null;
+        String eos = tokenizer.eosId() >= 0 ? tokenizer.piece(tokenizer.eosId()) : null;
+        return ChatTemplate.of(gguf.path() + " (tokenizer.chat_template)", template, bos, eos);
     }
 
     /** A tokenizer from llama2.c's tokenizer.bin or from the vocabulary of any GGUF file. */

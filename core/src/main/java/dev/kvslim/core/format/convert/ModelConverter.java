@@ -254,6 +254,10 @@ public final class ModelConverter {
         } else {
             notes.add(ggufPath + " has no vocabulary");
         }
+        String tokenizerConfig = TokenizerConversion.toTokenizerConfig(f);
+        if (tokenizerConfig != null) {
+            Files.writeString(tmp.resolve("tokenizer_config.json"), tokenizerConfig);
+        }
         List<String> deduped = notes.stream().distinct().toList();
         try {
             Files.move(tmp, folder, StandardCopyOption.ATOMIC_MOVE);

@@ -84,7 +84,7 @@ final class TokenizerConversion {
             }
             JsonNode template = cfg.get("chat_template");
             if (template != null && template.isString()) {
-                kvs.add(GgufKv.of(P + "chat_template", GgufValueType.STRING, template.asString()));
+                kvs.add(GgufKv.of("tokenizer.chat_template", GgufValueType.STRING, template.asString()));
             }
         }
         return kvs;
@@ -171,24 +171,40 @@ final class TokenizerConversion {
         node.put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false).put("use_regex", useRegex);
     }
 
-    /** Writes a GGUF file holding only {@code f}'s vocabulary (its {@code tokenizer.ggml.*} metadata). */
+    /** Writes a GGUF file holding only {@code f}'s vocabulary and chat template ({@code tokenizer.*} metadata). */
     static void writeVocabularyOnly(GgufFile f, Path out) throws IOException {
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", f.getString("general.architecture", "llama"));
-        for (GgufKv kv : f.metadata().values()) {
-            if (kv.key().startsWith(P)) {
-                w.put(kv);
-            }
-        }
+        copyVocabulary(f, w);
         w.write(out);
     }
 
+    /** Copies the vocabulary and chat template ({@code tokenizer.*} metadata) of one GGUF into another. */
     static void copyVocabulary(GgufFile from, GgufWriter to) {
         for (GgufKv kv : from.metadata().values()) {
-            if (kv.key().startsWith(P)) {
+            if (kv.key().startsWith("tokenizer.")) {
                 to.put(kv);
             }
         }
+    }
+
+    /** tokenizer_config.json text carrying a GGUF's chat template and BOS/EOS token texts, or null if it has none. */
+    static String toTokenizerConfig(GgufFile f) {
+        String template = f.getString("tokenizer.chat_template", null);
+        if (template == null) {
+            return null;
+        }
+        ObjectNode root = JSON.createObjectNode();
+        String[] tokens = f.getStrings(P + "tokens");
+        long bos = f.getLong(P + "bos_token_id", -1), eos = f.getLong(P + "eos_token_id", -1);
+        if (tokens != null && bos >= 0 && bos < tokens.length) {
+            root.put("bos_token", tokens[(int) bos]);
+        }
+        if (tokens != null && eos >= 0 && eos < tokens.length) {
+            root.put("eos_token", tokens[(int) eos]);
+        }
+        root.put("chat_template", template);
+        return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
     }
 
     private static JsonNode read(Path file) {
