@@ -34,6 +34,13 @@ public interface KvCache {
     default void reserve(int count) {
     }
 
+    /**
+     * Called once a layer's attention for a batch ending at {@code lastPosition} is done: a cache may now drop
+     * what no later query of that layer can see.
+     */
+    default void afterAttention(int layer, int lastPosition) {
+    }
+
     /** Floats of per-thread scratch {@link #attend} needs. */
     int scratchSize();
 

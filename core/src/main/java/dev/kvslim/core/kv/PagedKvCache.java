@@ -93,8 +93,10 @@ public final class PagedKvCache implements KvCache {
     /**
      * Stores a batch of tokens. With DMS, first the decision of the batch's first token marks the token before it
      * (a decision on an empty head is dropped), then every marked token that left the window of the batch's
-     * first query is evicted, freeing its slot for the batch; within the batch each token's decision marks its
-     * predecessor. The newest token's mark waits for the next token's decision.
+     * first query is evicted, freeing its slot for the batch (in decode: the token leaving the window makes room
+     * for the new one in place); within the batch each token's decision marks its predecessor. The newest
+     * token's mark waits for the next token's decision. Marked tokens that leave the window within the batch stay,
+     * masked, until {@link #afterAttention}.
      */
     @Override
     public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
@@ -118,6 +120,16 @@ public final class PagedKvCache implements KvCache {
         }
         if (layer == heads.length - 1) {
             length = Math.max(length, position + count);
+        }
+    }
+
+    /** With DMS, evicts the marked tokens the batch's last query no longer sees: no later query will. */
+    @Override
+    public void afterAttention(int layer, int lastPosition) {
+        if (dmsWindow >= 0) {
+            for (HeadStore head : heads[layer]) {
+                head.evictMarkedBefore(lastPosition - dmsWindow);
+            }
         }
     }
 

@@ -171,11 +171,11 @@ public final class Model {
                 }
                 boolean channel = dms != null && dms.variant() == DmsConfig.Variant.QUERY_CHANNEL;
                 if (channel) {
-                    queryChannelDecisions(s, t);
+                    DmsDecisions.fromQueryChannel(s.q, t * qDim, c, s.decisions, t * c.kvHeads());
                 }
                 rope(s, t, s.q, t * qDim, c.heads());
                 if (channel) {
-                    zeroDecisionChannels(s, t);
+                    DmsDecisions.zeroQueryChannels(s.q, t * qDim, c);
                 }
                 rope(s, t, s.k, t * kvDim, c.kvHeads());
             }
@@ -199,6 +199,8 @@ public final class Model {
                     cache.attend(layer, pos0 + t, kvh, s.q, at, group, s.att, at, scratch);
                 }
             });
+
+            cache.afterAttention(l, pos0 + n - 1);
 
             // output projection and residual
             w.wo()[l].matmul(s.att, n, s.xb2, s.matmul);
@@ -225,36 +227,10 @@ public final class Model {
         }
     }
 
-    /** DMS variant B: z = scale * Linear(RMSNorm(h)) - offset on the layer input h, per KV head. */
     private void adapterDecisions(State s, int l, int n) {
-        LlamaConfig c = config;
-        DmsConfig dms = c.dms();
         for (int t = 0; t < n; t++) {
-            Kernels.rmsnorm(s.dmsInput, 0, s.x, t * c.dim(), weights.dmsNorm()[l], c.dim(), c.normEps());
-            for (int h = 0; h < c.kvHeads(); h++) {
-                s.decisions[t * c.kvHeads() + h] = dms.scale() * weights.dmsProj()[l].dot(h, s.dmsInput, 0) - dms.offset();
-            }
-        }
-    }
-
-    /**
-     * DMS variant A: the last channel of the first query head of each group, read before RoPE, becomes the
-     * decision logit and is zeroed (again after RoPE, by {@link #zeroDecisionChannels}).
-     */
-    private void queryChannelDecisions(State s, int t) {
-        LlamaConfig c = config;
-        DmsConfig dms = c.dms();
-        for (int h = 0; h < c.kvHeads(); h++) {
-            int at = t * c.qDim() + h * c.groupSize() * c.headSize() + c.headSize() - 1;
-            s.decisions[t * c.kvHeads() + h] = dms.scale() * s.q[at] - dms.offset();
-            s.q[at] = 0f;
-        }
-    }
-
-    private void zeroDecisionChannels(State s, int t) {
-        LlamaConfig c = config;
-        for (int h = 0; h < c.kvHeads(); h++) {
-            s.q[t * c.qDim() + h * c.groupSize() * c.headSize() + c.headSize() - 1] = 0f;
+            DmsDecisions.fromAdapter(s.x, t * config.dim(), weights.dmsNorm()[l], weights.dmsProj()[l], config, s.dmsInput,
+                    s.decisions, t * config.kvHeads());
         }
     }
 

@@ -52,6 +52,7 @@ class DmsCacheTest {
                         out, at, scratch);
             }
         }
+        cache.afterAttention(0, pos0 + n - 1);
         return out;
     }
 

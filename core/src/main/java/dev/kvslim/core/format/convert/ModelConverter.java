@@ -6,6 +6,7 @@ import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.gguf.GgufWriter;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
+import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
 import dev.kvslim.core.model.Model;
@@ -80,6 +81,13 @@ public final class ModelConverter {
             g.putUInt32(p + "attention.sliding_window", c.slidingWindow());
         }
         g.putUInt32("general.file_type", fileType(dominantType(w)));
+        if (c.dms() != null) {
+            g.putUInt32(p + "dms.window_size", c.dms().window());
+            g.putFloat32(p + "dms.alpha_scale", c.dms().scale());
+            g.putFloat32(p + "dms.alpha_offset", c.dms().offset());
+            g.putString(p + "dms.variant", c.dms().variant() == DmsConfig.Variant.ADAPTER ? "adapter" : "query_channel");
+            g.putString(p + "dms.alpha_per", c.dms().perLayer() ? "layer" : "head");
+        }
 
         Path tokenizerJson = folder.resolve("tokenizer.json");
         Path vocabularyGguf = folder.resolve("tokenizer.gguf");
@@ -112,6 +120,10 @@ public final class ModelConverter {
                 if (w.qNorm() != null) {
                     vector(g, arena, b + "attn_q_norm.weight", w.qNorm()[l]);
                     vector(g, arena, b + "attn_k_norm.weight", w.kNorm()[l]);
+                }
+                if (w.dmsProj() != null) {
+                    vector(g, arena, b + "dms_alpha_norm.weight", w.dmsNorm()[l]);
+                    matrix(g, b + "dms_alpha.weight", w.dmsProj()[l]);
                 }
             }
             vector(g, arena, "output_norm.weight", w.finalNorm());
@@ -235,6 +247,10 @@ public final class ModelConverter {
                     hfVector(s, arena, b + "self_attn.q_norm.weight", w.qNorm()[l]);
                     hfVector(s, arena, b + "self_attn.k_norm.weight", w.kNorm()[l]);
                 }
+                if (w.dmsProj() != null) {
+                    hfVector(s, arena, b + HuggingFaceModels.DMS_NORM, w.dmsNorm()[l]);
+                    hfMatrix(s, arena, b + HuggingFaceModels.DMS_PROJ, w.dmsProj()[l], notes);
+                }
             }
             hfVector(s, arena, "model.norm.weight", w.finalNorm());
             if (!c.tiedEmbeddings()) {
@@ -301,6 +317,13 @@ public final class ModelConverter {
         config.put("tie_word_embeddings", c.tiedEmbeddings());
         if (c.slidingWindow() > 0) {
             config.put("sliding_window", c.slidingWindow());
+        }
+        if (c.dms() != null) {
+            config.put("dms_window_size", c.dms().window());
+            config.put("dms_alpha_scale", c.dms().scale());
+            config.put("dms_initial_alpha_offset", c.dms().offset());
+            config.put("dms_separate_alpha", c.dms().variant() == DmsConfig.Variant.ADAPTER);
+            config.put("dms_alpha_per", c.dms().perLayer() ? "layer" : "head");
         }
         config.put("torch_dtype", switch (type) {
             case BF16 -> "bfloat16";

@@ -1,6 +1,7 @@
 package dev.kvslim.core.format.gguf;
 
 import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
 import dev.kvslim.core.model.Model;
@@ -51,11 +52,14 @@ public final class GgufModels {
         float[] finalNorm = Tensors.toArray(f.tensor("output_norm.weight"));
         FloatTensor cls = config.tiedEmbeddings() ? emb : f.tensor("output.weight");
         boolean bias = arch.equals("qwen2");
+        boolean adapter = config.dms() != null && config.dms().variant() == DmsConfig.Variant.ADAPTER;
         boolean norms = arch.equals("qwen3");
         LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls,
                 bias ? vectors(f, L, "attn_q.bias") : null, bias ? vectors(f, L, "attn_k.bias") : null,
                 bias ? vectors(f, L, "attn_v.bias") : null, norms ? vectors(f, L, "attn_q_norm.weight") : null,
-                norms ? vectors(f, L, "attn_k_norm.weight") : null, null, null);
+                norms ? vectors(f, L, "attn_k_norm.weight") : null,
+                adapter ? vectors(f, L, "dms_alpha_norm.weight") : null,
+                adapter ? dmsProjections(f, L) : null);
         try {
             return new Model(config, weights);
         } catch (IllegalArgumentException e) {
@@ -69,6 +73,35 @@ public final class GgufModels {
             out[l] = Tensors.toArray(f.tensor("blk." + l + "." + suffix));
         }
         return out;
+    }
+
+    private static FloatTensor[] dmsProjections(GgufFile f, int layers) {
+        FloatTensor[] out = new FloatTensor[layers];
+        for (int l = 0; l < layers; l++) {
+            out[l] = f.tensor("blk." + l + ".dms_alpha.weight");
+        }
+        return out;
+    }
+
+    /** KVSlim's DMS keys ({@code ARCH.dms.*}), the GGUF twin of config.json's {@code dms_*}; null when absent. */
+    private static DmsConfig dms(GgufFile f, String arch) {
+        String p = arch + ".dms.";
+        if (!f.has(p + "window_size")) {
+            return null;
+        }
+        String variant = f.getString(p + "variant", "query_channel");
+        String per = f.getString(p + "alpha_per", "head");
+        if (!variant.equals("query_channel") && !variant.equals("adapter") || !per.equals("head") && !per.equals("layer")) {
+            throw f.fail("DMS variant '" + variant + "' / alpha_per '" + per + "' not understood (query_channel or adapter;"
+                    + " head or layer)");
+        }
+        try {
+            return new DmsConfig(f.getInt(p + "window_size", 0), f.getFloat(p + "alpha_scale", 100f),
+                    f.getFloat(p + "alpha_offset", 5f),
+                    variant.equals("adapter") ? DmsConfig.Variant.ADAPTER : DmsConfig.Variant.QUERY_CHANNEL, per.equals("layer"));
+        } catch (IllegalArgumentException e) {
+            throw f.fail(e.getMessage());
+        }
     }
 
     /** Llama 3.1's per-pair frequency divisors, as llama.cpp stores them in {@code rope_freqs.weight}, or null. */
@@ -116,7 +149,7 @@ public final class GgufModels {
                     f.getFloat(arch + ".rope.freq_base", 10000f),
                     arch.equals("llama") ? RopeStyle.INTERLEAVED : RopeStyle.HALF,
                     !f.tensors().containsKey("output.weight"),
-                    null, f.getInt(arch + ".attention.sliding_window", 0), ropeFactors(f, headSize), null);
+                    null, f.getInt(arch + ".attention.sliding_window", 0), ropeFactors(f, headSize), dms(f, arch));
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw f.fail("invalid hyper-parameters: " + e.getMessage());
         }

@@ -1,6 +1,7 @@
 package dev.kvslim.core.format.hf;
 
 import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
 import dev.kvslim.core.model.Model;
@@ -21,6 +22,10 @@ import tools.jackson.databind.JsonNode;
  * by rotating halves.
  */
 public final class HuggingFaceModels {
+
+    /** Tensor names of the DMS adapter (variant B) within a layer, as NVIDIA's reference names them. */
+    public static final String DMS_NORM = "self_attn.dms_proj_alpha_norm.weight";
+    public static final String DMS_PROJ = "self_attn.dms_proj_alpha.weight";
 
     public static final List<String> ARCHITECTURES =
             List.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM");
@@ -57,12 +62,23 @@ public final class HuggingFaceModels {
         float[][] ffnNorm = vectors(w, L, "post_attention_layernorm.weight");
         float[] finalNorm = Tensors.toArray(w.tensor("model.norm.weight"));
         FloatTensor cls = config.tiedEmbeddings() ? emb : w.tensor("lm_head.weight");
+        boolean adapter = config.dms() != null && config.dms().variant() == DmsConfig.Variant.ADAPTER;
+        if (adapter) {
+            List<String> names = new ArrayList<>();
+            for (int l = 0; l < L; l++) {
+                names.add(layer(l) + DMS_NORM);
+                names.add(layer(l) + DMS_PROJ);
+            }
+            w.requireAll(names);
+        }
         LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls,
                 qkvBias ? vectors(w, L, "self_attn.q_proj.bias") : null,
                 qkvBias ? vectors(w, L, "self_attn.k_proj.bias") : null,
                 qkvBias ? vectors(w, L, "self_attn.v_proj.bias") : null,
                 qkNorm ? vectors(w, L, "self_attn.q_norm.weight") : null,
-                qkNorm ? vectors(w, L, "self_attn.k_norm.weight") : null, null, null);
+                qkNorm ? vectors(w, L, "self_attn.k_norm.weight") : null,
+                adapter ? vectors(w, L, DMS_NORM) : null,
+                adapter ? matrices(L, l -> w.tensor(layer(l) + DMS_PROJ)) : null);
         try {
             return new Model(config, weights);
         } catch (IllegalArgumentException e) {
@@ -100,8 +116,8 @@ public final class HuggingFaceModels {
     /** Biases the forward pass has no place for must not be dropped silently. */
     private static void rejectUnsupported(Path folder, SafetensorsWeights w) {
         for (String name : w.names()) {
-            boolean unsupported = name.endsWith("o_proj.bias") || name.startsWith("model.layers.") && name.contains(".mlp.")
-                    && name.endsWith(".bias");
+            boolean unsupported = name.endsWith("o_proj.bias") || name.endsWith("dms_proj_alpha.bias")
+                    || name.startsWith("model.layers.") && name.contains(".mlp.") && name.endsWith(".bias");
             if (unsupported) {
                 throw new ModelFormatException(folder, "tensor '" + name + "' is a bias KVSlim does not apply"
                         + " (output-projection and MLP biases are not supported)");
@@ -173,9 +189,31 @@ public final class HuggingFaceModels {
                     RopeStyle.HALF,
                     optBool(json, "tie_word_embeddings", false),
                     ropeScaling(file, json.get("rope_scaling")),
-                    window, null, null);
+                    window, null, dms(file, json));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "invalid configuration: " + e.getMessage());
+        }
+    }
+
+    /**
+     * DMS settings from the {@code dms_*} keys NVIDIA's reference writes into config.json, or null when the model
+     * has none (or has eviction disabled).
+     */
+    private static DmsConfig dms(Path file, JsonNode json) {
+        if (!json.has("dms_window_size") || optBool(json, "dms_disable_eviction", false)) {
+            return null;
+        }
+        String per = json.has("dms_alpha_per") ? json.get("dms_alpha_per").asString() : "head";
+        if (!per.equals("head") && !per.equals("layer")) {
+            throw new ModelFormatException(file, "dms_alpha_per must be \"head\" or \"layer\", is \"" + per + "\"");
+        }
+        try {
+            return new DmsConfig(requireInt(file, json, "dms_window_size"),
+                    (float) optDouble(json, "dms_alpha_scale", 100), (float) optDouble(json, "dms_initial_alpha_offset", 5),
+                    optBool(json, "dms_separate_alpha", false) ? DmsConfig.Variant.ADAPTER : DmsConfig.Variant.QUERY_CHANNEL,
+                    per.equals("layer"));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file, e.getMessage());
         }
     }
 
