@@ -4,7 +4,10 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.format.hf.GenerationConfig;
 import dev.kvslim.core.generate.Generator;
+import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.PagedKvCache;
+import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.tensor.Parallel;
@@ -60,6 +63,43 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Prompt tokens per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--kv-policy", defaultValue = "auto",
+            description = "KV cache: none (keep every token), dms (the model's learned eviction), or auto (dms when the"
+                    + " model was retrofitted with DMS, else the plain dense cache). Default: ${DEFAULT-VALUE}.")
+    String kvPolicy;
+
+    @Option(names = "--kv-window", description = "DMS window w to use instead of the model's.")
+    Integer kvWindow;
+
+    /** The cache --kv-policy asks for, sized for {@code positions}. */
+    private KvCache newCache(LoadedModel loaded, int positions) {
+        LlamaConfig c = loaded.model().config();
+        String policy = kvPolicy.equals("auto") ? (c.dms() != null ? "dms" : "dense") : kvPolicy;
+        if (kvWindow != null && !policy.equals("dms")) {
+            throw new IllegalArgumentException("--kv-window sets the DMS window; it needs --kv-policy dms");
+        }
+        return switch (policy) {
+            case "dense" -> loaded.model().newDenseCache(positions);
+            case "none", "dms" -> {
+                LlamaConfig cc = c;
+                if (policy.equals("dms")) {
+                    if (c.dms() == null) {
+                        throw new IllegalArgumentException(loaded.path() + " was not retrofitted with DMS: --kv-policy dms"
+                                + " needs dms_* settings in its config");
+                    }
+                    if (kvWindow != null) {
+                        cc = c.withDms(new DmsConfig(kvWindow, c.dms().scale(), c.dms().offset(), c.dms().variant(),
+                                c.dms().perLayer()));
+                    }
+                }
+                BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
+                        Runtime.getRuntime().maxMemory() / 2);
+                yield new PagedKvCache(cc, pool, positions, policy.equals("dms"));
+            }
+            default -> throw new IllegalArgumentException("unknown --kv-policy '" + kvPolicy + "' (choose none, dms or auto)");
+        };
+    }
+
     @Override
     public Integer call() {
         PrintStream err = System.err;
@@ -91,7 +131,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (positions > c.contextLength()) {
             err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", positions, c.contextLength());
         }
-        KvCache cache = loaded.model().newDenseCache((int) positions);
+        KvCache cache = newCache(loaded, (int) positions);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         PrintStream out = System.out;
         Generator.Result r = generator.generate(tokens,
@@ -105,7 +145,15 @@ final class GenerateCommand implements Callable<Integer> {
         err.printf("prompt: %d tokens, prefill %.1f tokens/s%n", tokens.length, r.prefillTokensPerSecond());
         err.printf("generated: %d tokens (%s), decode %.1f tokens/s%n", r.generated().length,
                 r.stopReason().name().toLowerCase(java.util.Locale.ROOT), r.decodeTokensPerSecond());
-        err.printf("kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
+        long uncompressed = (long) r.cachedPositions() * c.kvBytesPerToken(Float.BYTES);
+        if (cache instanceof PagedKvCache paged) {
+            err.printf("kv cache: %s, compression %.2fx; %,d bytes of live keys and values (%,d in blocks) against"
+                            + " %,d uncompressed%n", kvPolicy.equals("auto") ? "dms" : kvPolicy, paged.compressionRatio(),
+                    paged.liveBytes(), paged.bytesUsed(), uncompressed);
+            paged.release();
+        } else {
+            err.printf("kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
+        }
         if (sampling.temperature() > 0) {
             err.printf("sampling: temperature %s, top-k %d, top-p %s, min-p %s, seed %d%n", sampling.temperature(),
                     sampling.topK(), sampling.topP(), sampling.minP(), usedSeed);

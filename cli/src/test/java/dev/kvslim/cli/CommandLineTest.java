@@ -203,4 +203,32 @@ class CommandLineTest {
         assertThat(none.exit()).isEqualTo(1);
         assertThat(none.stderr()).contains("has no chat template");
     }
+
+    @Test
+    void dmsModelsCompressTheirCacheAndReportIt(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("stories-dms");
+        assertThat(run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--to", "safetensors", "--out", folder.toString()).exit()).isZero();
+        Path config = folder.resolve("config.json");
+        // variant A (the query channel) needs no extra weights; this model was never trained for it
+        Files.writeString(config, Files.readString(config).replaceFirst("\\{", "{\"dms_window_size\": 16, \"dms_alpha_scale\": 100.0,"
+                + " \"dms_initial_alpha_offset\": 5.0, \"dms_separate_alpha\": false,"));
+        String[] args = {"generate", "--model", folder.toString(), "--prompt", "Once upon a time", "--temperature", "0",
+            "--max-tokens", "150"};
+        Run dms = run(args);
+        assertThat(dms.exit()).isZero();
+        assertThat(dms.stderr()).contains("kv cache: dms, compression").contains("uncompressed");
+        double ratio = Double.parseDouble(dms.stderr().replaceAll("(?s).*compression ([0-9.]+)x.*", "$1"));
+        assertThat(ratio).isGreaterThan(1.5);
+        Run none = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                java.util.stream.Stream.of("--kv-policy", "none")).toArray(String[]::new));
+        assertThat(none.stderr()).contains("kv cache: none, compression 1.00x");
+        Run wider = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                java.util.stream.Stream.of("--kv-window", "64")).toArray(String[]::new));
+        double widerRatio = Double.parseDouble(wider.stderr().replaceAll("(?s).*compression ([0-9.]+)x.*", "$1"));
+        assertThat(widerRatio).isLessThan(ratio);
+        Run plain = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "dms");
+        assertThat(plain.exit()).isEqualTo(1);
+        assertThat(plain.stderr()).contains("was not retrofitted with DMS");
+    }
 }
