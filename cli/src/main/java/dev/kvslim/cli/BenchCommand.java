@@ -1,6 +1,7 @@
 package dev.kvslim.cli;
 
 import dev.kvslim.bench.EngineBenchmark;
+import dev.kvslim.bench.KvCacheBenchmark;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,8 +27,20 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A small random model instead of the 125M one (for smoke runs).")
     boolean quick;
 
+    @Option(names = "--kv", description = "Measure the compressed KV cache instead: decode speed, attention time and KV"
+            + " bytes at contexts of 1K-32K tokens and compression 1x-8x.")
+    boolean kv;
+
+    @Option(names = "--contexts", split = ",", defaultValue = "1024,4096,16384,32768",
+            description = "Contexts for --kv (default: ${DEFAULT-VALUE}).")
+    int[] contexts;
+
     @Override
     public Integer call() {
+        if (kv) {
+            new KvCacheBenchmark(contexts, new int[] {1, 2, 4, 8}, decodeTokens, repeats).run(System.out);
+            return 0;
+        }
         Path s = stories;
         if (s == null) {
             Path def = Path.of("../shared/fixtures/stories260K/stories260K.bin");
