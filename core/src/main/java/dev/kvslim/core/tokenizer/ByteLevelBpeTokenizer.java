@@ -3,28 +3,27 @@ package dev.kvslim.core.tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Matcher;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
- * GPT-2 style byte-level BPE, as Hugging Face {@code tokenizers} encodes: special tokens in the text become their
- * ids; the rest is split into words by a pre-tokenizer regex; each word's UTF-8 bytes are written as the
+ * GPT-2 style byte-level BPE, as Hugging Face {@code tokenizers} encodes: a {@link TextSegmenter} takes the added
+ * (special) tokens out of the text and cuts the rest into words; each word's UTF-8 bytes are written as the
  * printable characters of GPT-2's {@code bytes_to_unicode} table and merged by BPE, the pair of lowest merge rank
  * first (the leftmost on ties), until no pair merges. Decoding maps the characters back to bytes.
  */
 public final class ByteLevelBpeTokenizer implements Tokenizer {
 
     /** GPT-2's pre-tokenizer: contractions, then letters, digits or other symbols with an optional leading space, then whitespace. */
-    public static final Pattern GPT2_PRE_TOKENIZER = Pattern.compile(
-            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
-            Pattern.UNICODE_CHARACTER_CLASS);
+    public static final Pattern GPT2_PRE_TOKENIZER = OnigurumaRegex.compile(
+            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
 
     private static final int WORD_CACHE_LIMIT = 16_384;
     private static final char[] BYTE_TO_CHAR = new char[256];
@@ -49,13 +48,13 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     private final byte[][] printed;
     private final int[] byteIds;
     private final MergeTable merges;
-    private final Pattern preTokenizer;
-    private final Pattern specialTokens;
-    private final Map<String, Integer> specialIds;
+    private final Map<String, Integer> wholeWordIds;
+    private final TextSegmenter segmenter;
+    private final int[] prefixIds;
+    private final int[] suffixIds;
     private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
     private final int bosId;
     private final int eosId;
-    private final boolean addBos;
 
     /**
      * A tokenizer over {@code tokens} (byte-level strings, by id) of the given {@code types}, merged by
@@ -68,14 +67,34 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
      */
     public ByteLevelBpeTokenizer(String[] tokens, TokenType[] types, List<Merge> merges, Pattern preTokenizer,
                                  int bosId, int eosId, boolean addBos) {
+        this(tokens, types, merges, Map.of(),
+                new TextSegmenter(specialTokens(tokens, types), UnaryOperator.identity(),
+                        List.of(new PreTokenizerStep.Split(preTokenizer))),
+                addBos ? bosPrefix(bosId) : new int[0], new int[0], bosId, eosId);
+    }
+
+    /**
+     * A tokenizer over {@code tokens} (byte-level strings, by id) of the given {@code types}, merged by
+     * {@code merges} in order of priority, cutting text with {@code segmenter}. A word whose byte-level string is a
+     * key of {@code wholeWords} becomes that one id without merging (Hugging Face's {@code ignore_merges}).
+     * {@code encode(text, true)} puts {@code prefixIds} before the text's ids and {@code suffixIds} after them.
+     *
+     * @throws IllegalArgumentException if the arrays differ in length, an id is out of range, a byte has no token,
+     *                                  or a merge names a token the vocabulary lacks
+     */
+    ByteLevelBpeTokenizer(String[] tokens, TokenType[] types, List<Merge> merges, Map<String, Integer> wholeWords,
+                          TextSegmenter segmenter, int[] prefixIds, int[] suffixIds, int bosId, int eosId) {
         int n = tokens.length;
         if (types.length != n) {
             throw new IllegalArgumentException(n + " tokens but " + types.length + " token types");
         }
         VocabularyIds.check(bosId, n, "BOS");
         VocabularyIds.check(eosId, n, "EOS");
-        if (addBos && bosId < 0) {
-            throw new IllegalArgumentException("the vocabulary asks for BOS but has no BOS token");
+        for (int id : IntStream.concat(Arrays.stream(prefixIds), Arrays.stream(suffixIds)).toArray()) {
+            if (id < 0 || id >= n) {
+                throw new IllegalArgumentException("id " + id + ", to be put around encoded text, is outside the"
+                        + " vocabulary of " + n);
+            }
         }
         this.tokens = tokens.clone();
         Map<String, Integer> ids = new HashMap<>(2 * n);
@@ -104,39 +123,56 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             this.merges.add(left, right, merged, rank);
         }
         this.printed = new byte[n][];
-        this.specialIds = new HashMap<>();
         for (int id = 0; id < n; id++) {
             printed[id] = printedBytes(tokens[id], types[id]);
-            if ((types[id] == TokenType.CONTROL || types[id] == TokenType.USER_DEFINED) && !tokens[id].isEmpty()) {
-                specialIds.putIfAbsent(tokens[id], id);
-            }
         }
-        this.specialTokens = specialIds.isEmpty() ? null : Pattern.compile(specialIds.keySet().stream()
-                .sorted(Comparator.comparingInt(String::length).reversed())
-                .map(Pattern::quote)
-                .collect(Collectors.joining("|")));
-        this.preTokenizer = preTokenizer;
+        this.wholeWordIds = Map.copyOf(wholeWords);
+        this.segmenter = segmenter;
+        this.prefixIds = prefixIds.clone();
+        this.suffixIds = suffixIds.clone();
         this.bosId = bosId;
         this.eosId = eosId;
-        this.addBos = addBos;
     }
 
-    /** Control tokens print nothing, user-defined ones their own text, the others the bytes their characters stand for. */
+    /** The control and user-defined tokens of a vocabulary, to be matched as written (the first id of a string wins). */
+    private static List<AddedToken> specialTokens(String[] tokens, TokenType[] types) {
+        Map<String, AddedToken> special = new LinkedHashMap<>();
+        for (int id = 0; id < Math.min(tokens.length, types.length); id++) {
+            if ((types[id] == TokenType.CONTROL || types[id] == TokenType.USER_DEFINED) && !tokens[id].isEmpty()) {
+                special.putIfAbsent(tokens[id], AddedToken.plain(id, tokens[id], types[id] == TokenType.CONTROL));
+            }
+        }
+        return List.copyOf(special.values());
+    }
+
+    private static int[] bosPrefix(int bosId) {
+        if (bosId < 0) {
+            throw new IllegalArgumentException("the vocabulary asks for BOS but has no BOS token");
+        }
+        return new int[] {bosId};
+    }
+
+    /**
+     * What a token prints: nothing for control tokens, its own text for user-defined ones; for the others the bytes
+     * its characters stand for, or, if a character stands for no byte, the token's own text (as Hugging Face's
+     * byte-level decoder does).
+     */
     private static byte[] printedBytes(String token, TokenType type) {
         if (type == TokenType.CONTROL || type == TokenType.UNKNOWN) {
             return new byte[0];
         }
+        byte[] utf8 = token.getBytes(StandardCharsets.UTF_8);
         if (type == TokenType.USER_DEFINED) {
-            return token.getBytes(StandardCharsets.UTF_8);
+            return utf8;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(token.length());
-        token.codePoints().forEach(c -> {
-            if (c < CHAR_TO_BYTE.length && CHAR_TO_BYTE[c] >= 0) {
-                out.write(CHAR_TO_BYTE[c]);
-            } else {
-                out.writeBytes(Character.toString(c).getBytes(StandardCharsets.UTF_8));
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c >= CHAR_TO_BYTE.length || CHAR_TO_BYTE[c] < 0) {
+                return utf8;
             }
-        });
+            out.write(CHAR_TO_BYTE[c]);
+        }
         return out.toByteArray();
     }
 
@@ -149,39 +185,24 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     public int[] encode(String text, boolean addSpecial) {
         Objects.requireNonNull(text, "text");
         IntList out = new IntList(text.length() + 1);
-        if (addSpecial && addBos) {
-            out.add(bosId);
+        if (addSpecial) {
+            out.addAll(prefixIds);
         }
-        int done = 0;
-        if (specialTokens != null) {
-            Matcher special = specialTokens.matcher(text);
-            while (special.find()) {
-                encodeOrdinaryText(text, done, special.start(), out);
-                out.add(specialIds.get(special.group()));
-                done = special.end();
+        segmenter.segment(text, new TextSegmenter.Sink() {
+            @Override
+            public void token(int id) {
+                out.add(id);
             }
-        }
-        encodeOrdinaryText(text, done, text.length(), out);
-        return out.toArray();
-    }
 
-    /** Encodes {@code text[from, to)}, which holds no special token: word by word, as the pre-tokenizer splits it. */
-    private void encodeOrdinaryText(String text, int from, int to, IntList out) {
-        Matcher word = preTokenizer.matcher(text).region(from, to);
-        int done = from;
-        while (word.find()) {
-            if (word.start() == word.end()) {
-                continue;
+            @Override
+            public void word(String word) {
+                out.addAll(encodeWord(word));
             }
-            if (word.start() > done) {
-                out.addAll(encodeWord(text.substring(done, word.start())));
-            }
-            out.addAll(encodeWord(text.substring(word.start(), word.end())));
-            done = word.end();
+        });
+        if (addSpecial) {
+            out.addAll(suffixIds);
         }
-        if (done < to) {
-            out.addAll(encodeWord(text.substring(done, to)));
-        }
+        return out.toArray();
     }
 
     private int[] encodeWord(String word) {
@@ -190,16 +211,31 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             return cached;
         }
         byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
-        int[] ids = new int[utf8.length];
-        for (int i = 0; i < utf8.length; i++) {
-            ids[i] = byteIds[utf8[i] & 0xFF];
+        Integer whole = wholeWordIds.isEmpty() ? null : wholeWordIds.get(byteLevel(utf8));
+        int[] result;
+        if (whole != null) {
+            result = new int[] {whole};
+        } else {
+            int[] ids = new int[utf8.length];
+            for (int i = 0; i < utf8.length; i++) {
+                ids[i] = byteIds[utf8[i] & 0xFF];
+            }
+            result = Arrays.copyOf(ids, merges.mergeAll(ids, 0, ids.length));
         }
-        int[] result = Arrays.copyOf(ids, merges.mergeAll(ids, 0, ids.length));
         if (wordCache.size() >= WORD_CACHE_LIMIT) {
             wordCache.clear();
         }
         wordCache.put(word, result);
         return result;
+    }
+
+    /** The byte-level string of some bytes: each byte as its printable character. */
+    private static String byteLevel(byte[] bytes) {
+        char[] chars = new char[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            chars[i] = BYTE_TO_CHAR[bytes[i] & 0xFF];
+        }
+        return new String(chars);
     }
 
     @Override
