@@ -8,6 +8,7 @@ import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.tokenizer.GgufTokenizers;
+import dev.kvslim.core.tokenizer.HfTokenizerJson;
 import dev.kvslim.core.tokenizer.Llama2cTokenizer;
 import dev.kvslim.core.tokenizer.Tokenizer;
 import java.lang.foreign.MemorySegment;
@@ -65,6 +66,8 @@ public final class ModelLoader {
         Tokenizer tokenizer;
         if (tokenizerPath != null) {
             tokenizer = loadTokenizer(tokenizerPath);
+        } else if (Files.exists(folder.resolve("tokenizer.json"))) {
+            tokenizer = HfTokenizerJson.load(folder.resolve("tokenizer.json"));
         } else if (Files.exists(folder.resolve("tokenizer.gguf"))) {
             tokenizer = loadTokenizer(folder.resolve("tokenizer.gguf"));
         } else {
@@ -95,8 +98,22 @@ public final class ModelLoader {
         return ChatTemplate.of(gguf.path() + " (tokenizer.chat_template)", template, bos, eos);
     }
 
-    /** A tokenizer from llama2.c's tokenizer.bin or from the vocabulary of any GGUF file. */
+    /**
+     * A tokenizer from a Hugging Face tokenizer.json, a model folder holding one (or a tokenizer.gguf), llama2.c's
+     * tokenizer.bin, or the vocabulary of any GGUF file.
+     */
     public static Tokenizer loadTokenizer(Path path) {
+        if (Files.isDirectory(path)) {
+            for (String name : new String[] {"tokenizer.json", "tokenizer.gguf"}) {
+                if (Files.exists(path.resolve(name))) {
+                    return loadTokenizer(path.resolve(name));
+                }
+            }
+            throw new ModelFormatException(path, "is a folder without tokenizer.json or tokenizer.gguf");
+        }
+        if (path.getFileName().toString().endsWith(".json")) {
+            return HfTokenizerJson.load(path);
+        }
         MemorySegment data = MappedFile.map(path);
         if (GgufFile.hasMagic(data)) {
             return GgufTokenizers.load(GgufFile.read(path, data));

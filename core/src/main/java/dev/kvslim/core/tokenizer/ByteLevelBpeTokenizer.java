@@ -22,8 +22,7 @@ import java.util.stream.IntStream;
 public final class ByteLevelBpeTokenizer implements Tokenizer {
 
     /** GPT-2's pre-tokenizer: contractions, then letters, digits or other symbols with an optional leading space, then whitespace. */
-    public static final Pattern GPT2_PRE_TOKENIZER = OnigurumaRegex.compile(
-            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+    public static final Pattern GPT2_PRE_TOKENIZER = OnigurumaRegex.compile(ByteLevelPreTokenizers.GPT2);
 
     private static final int WORD_CACHE_LIMIT = 16_384;
     private static final char[] BYTE_TO_CHAR = new char[256];
@@ -68,6 +67,24 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     public ByteLevelBpeTokenizer(String[] tokens, TokenType[] types, List<Merge> merges, Pattern preTokenizer,
                                  int bosId, int eosId, boolean addBos) {
         this(tokens, types, merges, Map.of(),
+                new TextSegmenter(specialTokens(tokens, types), UnaryOperator.identity(),
+                        List.of(new PreTokenizerStep.Split(preTokenizer))),
+                addBos ? bosPrefix(bosId) : new int[0], new int[0], bosId, eosId);
+    }
+
+    /**
+     * As the public constructor, with Hugging Face's {@code ignore_merges} (Llama 3): a word that is itself a
+     * vocabulary token stays that one token, whatever the merges would make of it.
+     */
+    public static ByteLevelBpeTokenizer ignoringMerges(String[] tokens, TokenType[] types, List<Merge> merges,
+                                                       Pattern preTokenizer, int bosId, int eosId, boolean addBos) {
+        Map<String, Integer> whole = new HashMap<>(2 * tokens.length);
+        for (int id = 0; id < tokens.length; id++) {
+            if (types[id] != TokenType.CONTROL && types[id] != TokenType.USER_DEFINED) {
+                whole.putIfAbsent(tokens[id], id);
+            }
+        }
+        return new ByteLevelBpeTokenizer(tokens, types, merges, whole,
                 new TextSegmenter(specialTokens(tokens, types), UnaryOperator.identity(),
                         List.of(new PreTokenizerStep.Split(preTokenizer))),
                 addBos ? bosPrefix(bosId) : new int[0], new int[0], bosId, eosId);

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Builds the tokenizer a GGUF file describes in its {@code tokenizer.ggml.*} metadata: {@code llama}
@@ -62,8 +63,10 @@ public final class GgufTokenizers {
 
     private static Tokenizer byteLevel(GgufFile gguf, String[] tokens, TokenType[] types) {
         String pre = gguf.getString(PREFIX + "pre", "gpt-2");
-        if (!pre.equals("gpt-2")) {
-            throw gguf.fail("unsupported pre-tokenizer " + PREFIX + "pre = '" + pre + "' (supported: gpt-2)");
+        Pattern split = ByteLevelPreTokenizers.forGgufName(pre);
+        if (split == null) {
+            throw gguf.fail("unsupported pre-tokenizer " + PREFIX + "pre = '" + pre + "' (supported: "
+                    + String.join(", ", new java.util.TreeSet<>(ByteLevelPreTokenizers.BY_GGUF_NAME.keySet())) + ")");
         }
         String[] mergeRules = gguf.getStrings(PREFIX + "merges");
         if (mergeRules == null) {
@@ -79,9 +82,12 @@ public final class GgufTokenizers {
             merges.add(new ByteLevelBpeTokenizer.Merge(rule.substring(0, space), rule.substring(space + 1)));
         }
         int n = tokens.length;
-        return new ByteLevelBpeTokenizer(tokens, types, merges, ByteLevelBpeTokenizer.GPT2_PRE_TOKENIZER,
-                tokenId(gguf, "bos_token_id", -1, n), tokenId(gguf, "eos_token_id", -1, n),
-                gguf.getBool(PREFIX + "add_bos_token", false));
+        int bos = tokenId(gguf, "bos_token_id", -1, n), eos = tokenId(gguf, "eos_token_id", -1, n);
+        boolean addBos = gguf.getBool(PREFIX + "add_bos_token", false);
+        // llama.cpp, like Hugging Face, takes a Llama 3 word that is a vocabulary token whole
+        return pre.equals("llama-bpe")
+                ? ByteLevelBpeTokenizer.ignoringMerges(tokens, types, merges, split, bos, eos, addBos)
+                : new ByteLevelBpeTokenizer(tokens, types, merges, split, bos, eos, addBos);
     }
 
     private static TokenType[] tokenTypes(GgufFile gguf, int n) {

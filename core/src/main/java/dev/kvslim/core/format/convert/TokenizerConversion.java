@@ -5,6 +5,7 @@ import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufKv;
 import dev.kvslim.core.format.gguf.GgufValueType;
 import dev.kvslim.core.format.gguf.GgufWriter;
+import dev.kvslim.core.tokenizer.ByteLevelPreTokenizers;
 import dev.kvslim.core.tokenizer.TokenType;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -103,15 +104,15 @@ final class TokenizerConversion {
         if (pre != null && "Sequence".equals(pre.path("type").asString(""))) {
             for (JsonNode p : pre.path("pretokenizers")) {
                 if ("Split".equals(p.path("type").asString(""))) {
-                    String name = PreTokenizers.ggufName(p.path("pattern").path("Regex").asString(""));
+                    String name = ByteLevelPreTokenizers.ggufName(p.path("pattern").path("Regex").asString(""));
                     if (name != null) {
                         return name;
                     }
                 }
             }
         }
-        throw new ModelFormatException(file, "its pre-tokenizer has no GGUF name (known: gpt-2, "
-                + String.join(", ", PreTokenizers.BY_GGUF_NAME.keySet()) + ")");
+        throw new ModelFormatException(file, "its pre-tokenizer has no GGUF name (known: "
+                + String.join(", ", ByteLevelPreTokenizers.BY_GGUF_NAME.keySet()) + ")");
     }
 
     /** tokenizer.json text for a GGUF {@code gpt2} vocabulary. */
@@ -141,10 +142,10 @@ final class TokenizerConversion {
         if (pre.equals("gpt-2")) {
             byteLevel(root.putObject("pre_tokenizer"), true);
         } else {
-            String regex = PreTokenizers.BY_GGUF_NAME.get(pre);
+            String regex = ByteLevelPreTokenizers.BY_GGUF_NAME.get(pre);
             if (regex == null) {
-                throw f.fail("pre-tokenizer '" + pre + "' has no tokenizer.json form here (known: gpt-2, "
-                        + String.join(", ", PreTokenizers.BY_GGUF_NAME.keySet()) + ")");
+                throw f.fail("pre-tokenizer '" + pre + "' has no tokenizer.json form here (known: "
+                        + String.join(", ", ByteLevelPreTokenizers.BY_GGUF_NAME.keySet()) + ")");
             }
             ObjectNode seq = root.putObject("pre_tokenizer").put("type", "Sequence");
             ArrayNode list = seq.putArray("pretokenizers");
