@@ -4,12 +4,10 @@ import dev.kvslim.core.chat.ChatMessage;
 import dev.kvslim.core.chat.ChatTemplate;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
-import dev.kvslim.core.format.hf.GenerationConfig;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.sample.SamplingParams;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -46,17 +45,8 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "1024", description = "Most tokens per reply (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", description = "Sampling temperature; 0 is greedy (default: generation_config.json, else 0.7).")
-    Float temperature;
-
-    @Option(names = "--top-p", description = "Nucleus sampling mass (default: generation_config.json, else 0.9).")
-    Float topP;
-
-    @Option(names = "--top-k", description = "Keep the k most likely tokens (default: generation_config.json, else 0).")
-    Integer topK;
-
-    @Option(names = "--seed", description = "Random seed (default: from the clock).")
-    Long seed;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = "--no-think", description = "Ask a reasoning model (Qwen3) to answer without thinking first (enable_thinking=false).")
     boolean noThink;
@@ -76,14 +66,8 @@ final class ChatCommand implements Callable<Integer> {
         BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget);
         PagedKvCache cache = new PagedKvCache(c, pool, c.contextLength(), c.dms() != null);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
-        GenerationConfig g = loaded.generation();
-        SamplingParams sampling = new SamplingParams(
-                temperature != null ? temperature : g.temperature() != null ? g.temperature() : 0.7f,
-                topK != null ? topK : g.topK() != null ? g.topK() : 0,
-                topP != null ? topP : g.topP() != null ? g.topP() : 0.9f,
-                g.minP() != null ? g.minP() : 0f,
-                seed != null ? seed : System.nanoTime());
-        Generator.Options options = new Generator.Options(maxTokens, sampling, List.of(), false, 64);
+        Generator.Options options = new Generator.Options(maxTokens, sampling.resolve(loaded.generation(), 0.7f),
+                List.of(), false, 64);
         Map<String, Object> variables = noThink ? Map.of("enable_thinking", false) : Map.of();
 
         List<ChatMessage> messages = new ArrayList<>();

@@ -2,7 +2,6 @@ package dev.kvslim.cli;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
-import dev.kvslim.core.format.hf.GenerationConfig;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCache;
@@ -17,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Text generation: stdout carries only the text, streamed; statistics go to stderr. */
@@ -38,21 +38,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "256", description = "Most new tokens (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", description = "Sampling temperature; 0 is greedy (default: the model folder's"
-            + " generation_config.json, else 1.0).")
-    Float temperature;
-
-    @Option(names = "--top-p", description = "Nucleus sampling mass (default: generation_config.json, else 0.9).")
-    Float topP;
-
-    @Option(names = "--top-k", description = "Keep the k most likely tokens; 0 keeps all (default: generation_config.json, else 0).")
-    Integer topK;
-
-    @Option(names = "--min-p", description = "Drop tokens below min-p times the top probability (default: generation_config.json, else 0).")
-    Float minP;
-
-    @Option(names = "--seed", description = "Random seed (default: from the clock, printed to stderr).")
-    Long seed;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = "--stop", description = "Stop before this string (repeatable).")
     List<String> stop = new ArrayList<>();
@@ -105,14 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintStream err = System.err;
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
         LlamaConfig c = loaded.model().config();
-        long usedSeed = seed != null ? seed : System.nanoTime();
-        GenerationConfig g = loaded.generation();
-        boolean sample = g.doSample() == null || g.doSample();
-        float t = temperature != null ? temperature : !sample ? 0f : g.temperature() != null ? g.temperature() : 1f;
-        SamplingParams sampling = new SamplingParams(t,
-                topK != null ? topK : g.topK() != null ? g.topK() : 0,
-                topP != null ? topP : g.topP() != null ? g.topP() : 0.9f,
-                minP != null ? minP : g.minP() != null ? g.minP() : 0f, usedSeed);
+        SamplingParams params = sampling.resolve(loaded.generation(), 1f);
         int[] tokens = loaded.tokenizer().encode(prompt, true);
         if (tokens.length == 0) {
             throw new IllegalArgumentException("the prompt encodes to no tokens and the vocabulary has no BOS to start from");
@@ -135,7 +115,7 @@ final class GenerateCommand implements Callable<Integer> {
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         PrintStream out = System.out;
         Generator.Result r = generator.generate(tokens,
-                new Generator.Options(maxTokens, sampling, stop, echo, batch), cache, (b, off, len) -> {
+                new Generator.Options(maxTokens, params, stop, echo, batch), cache, (b, off, len) -> {
                     out.write(b, off, len);
                     out.flush();
                 });
@@ -154,9 +134,9 @@ final class GenerateCommand implements Callable<Integer> {
         } else {
             err.printf("kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
         }
-        if (sampling.temperature() > 0) {
-            err.printf("sampling: temperature %s, top-k %d, top-p %s, min-p %s, seed %d%n", sampling.temperature(),
-                    sampling.topK(), sampling.topP(), sampling.minP(), usedSeed);
+        if (params.temperature() > 0) {
+            err.printf("sampling: temperature %s, top-k %d, top-p %s, min-p %s, seed %d%n", params.temperature(),
+                    params.topK(), params.topP(), params.minP(), params.seed());
         }
         return 0;
     }

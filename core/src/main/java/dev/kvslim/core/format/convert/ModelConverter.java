@@ -3,6 +3,7 @@ package dev.kvslim.core.format.convert;
 import dev.kvslim.core.format.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
+import dev.kvslim.core.format.gguf.GgufQuantizer;
 import dev.kvslim.core.format.gguf.GgufWriter;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
@@ -80,7 +81,7 @@ public final class ModelConverter {
         if (c.slidingWindow() > 0) {
             g.putUInt32(p + "attention.sliding_window", c.slidingWindow());
         }
-        g.putUInt32("general.file_type", fileType(dominantType(w)));
+        g.putUInt32("general.file_type", GgufQuantizer.fileType(dominantType(w)));
         if (c.dms() != null) {
             g.putUInt32(p + "dms.window_size", c.dms().window());
             g.putFloat32(p + "dms.alpha_scale", c.dms().scale());
@@ -181,16 +182,6 @@ public final class ModelConverter {
             sizes.merge(t.type(), t.size(), Long::sum);
         }
         return sizes.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
-    }
-
-    private static long fileType(GgmlType type) {
-        return switch (type) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-        };
     }
 
     // ---------------------------------------------------------------- GGUF to Hugging Face folder

@@ -49,7 +49,7 @@ public final class GgufQuantizer {
     }
 
     /** llama.cpp's {@code llama_ftype} for a model whose matrices are mostly {@code type}. */
-    static long fileType(GgmlType type) {
+    public static long fileType(GgmlType type) {
         return switch (type) {
             case F32 -> 0;
             case F16 -> 1;
