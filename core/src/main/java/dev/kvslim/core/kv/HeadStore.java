@@ -5,9 +5,9 @@ import java.util.Arrays;
 
 /**
  * The tokens one (sequence, layer, KV head) keeps: slots in blocks from a {@link BlockPool}, each slot with the
- * absolute position of its token (or -1 for a hole left by an eviction, filled by the next token stored) and a
- * one-byte flag the eviction policy may use. Slot order is not position order once holes are reused; keys are
- * stored after RoPE, so attention does not care.
+ * absolute position of its token (or -1 for a hole left by an eviction, filled by the next token stored), a
+ * one-byte flag DMS uses and a float score an {@link EvictionPolicy} may use. Slot order is not position order
+ * once holes are reused or tokens moved; keys are stored after RoPE, so attention does not care.
  */
 final class HeadStore {
 
@@ -21,6 +21,7 @@ final class HeadStore {
     private int slots;
     private int[] positions = new int[64];
     private byte[] flags = new byte[64];
+    private float[] scores = new float[64];
     private int[] holes = new int[8];
     private int holeCount;
     private int live;
@@ -67,6 +68,23 @@ final class HeadStore {
         flags[slot] = value;
     }
 
+    int headSize() {
+        return headSize;
+    }
+
+    int blockSize() {
+        return blockSize;
+    }
+
+    /** The policy's score of a slot (0 when stored). */
+    float score(int slot) {
+        return scores[slot];
+    }
+
+    void setScore(int slot, float value) {
+        scores[slot] = value;
+    }
+
     /** New blocks storing {@code count} more tokens would take, at most. */
     int blocksFor(int count) {
         int fresh = Math.max(0, count - holeCount);
@@ -90,6 +108,7 @@ final class HeadStore {
             if (slots > positions.length) {
                 positions = Arrays.copyOf(positions, 2 * positions.length);
                 flags = Arrays.copyOf(flags, 2 * flags.length);
+                scores = Arrays.copyOf(scores, 2 * scores.length);
             }
         }
         float[] block = pool.block(blocks[slot / blockSize]);
@@ -100,6 +119,7 @@ final class HeadStore {
         System.arraycopy(v, vOff, block, headSize * blockSize + j * headSize, headSize);
         positions[slot] = position;
         flags[slot] = 0;
+        scores[slot] = 0f;
         live++;
         seen++;
         lastSlot = slot;
@@ -170,6 +190,93 @@ final class HeadStore {
         }
         holes[holeCount++] = slot;
         live--;
+    }
+
+    /**
+     * Evicts the {@code count} live tokens ranked lowest by {@code rank[slot]}, among equal ranks the older
+     * first, never the newest token. The caller leaves at least one other token.
+     */
+    void evictLowest(int count, float[] rank) {
+        if (count == 1) {
+            int victim = -1;
+            long lowest = Long.MAX_VALUE;
+            for (int s = 0; s < slots; s++) {
+                if (positions[s] >= 0 && s != lastSlot && rankKey(rank[s], positions[s]) < lowest) {
+                    lowest = rankKey(rank[s], positions[s]);
+                    victim = s;
+                }
+            }
+            evict(victim);
+        } else {
+            long[] keys = new long[live];
+            int n = 0;
+            for (int s = 0; s < slots; s++) {
+                if (positions[s] >= 0 && s != lastSlot) {
+                    keys[n++] = rankKey(rank[s], positions[s]);
+                }
+            }
+            Arrays.sort(keys, 0, n);
+            long threshold = keys[count - 1];
+            for (int s = 0; s < slots; s++) {
+                if (positions[s] >= 0 && s != lastSlot && rankKey(rank[s], positions[s]) <= threshold) {
+                    evict(s);
+                }
+            }
+        }
+    }
+
+    /** Orders by rank, then by position: a float's bits made to sort as signed integers, above the position. */
+    private static long rankKey(float rank, int position) {
+        int bits = Float.floatToIntBits(rank + 0f);
+        bits ^= (bits >> 31) & 0x7fffffff;
+        return (long) bits << 32 | position;
+    }
+
+    /**
+     * Moves the tokens of the highest slots into the holes below them, so that the live tokens fill slots
+     * {@code [0, live)}, and returns the blocks that emptied to the pool. Not for DMS, whose marks name slots.
+     */
+    void compact() {
+        if (holeCount == 0) {
+            return;
+        }
+        int lo = 0, hi = slots - 1;
+        while (true) {
+            while (lo < hi && positions[lo] >= 0) {
+                lo++;
+            }
+            while (hi > lo && positions[hi] < 0) {
+                hi--;
+            }
+            if (lo >= hi) {
+                break;
+            }
+            move(hi--, lo++);
+        }
+        slots = live;
+        holeCount = 0;
+        int keep = (slots + blockSize - 1) / blockSize;
+        while (blockCount > keep) {
+            pool.free(blocks[--blockCount]);
+        }
+    }
+
+    /** Moves the token in slot {@code from} into the hole at slot {@code to}. */
+    private void move(int from, int to) {
+        float[] src = pool.block(blocks[from / blockSize]), dst = pool.block(blocks[to / blockSize]);
+        int i = from % blockSize, j = to % blockSize;
+        for (int c = 0; c < headSize; c++) {
+            dst[c * blockSize + j] = src[c * blockSize + i];
+        }
+        int values = headSize * blockSize;
+        System.arraycopy(src, values + i * headSize, dst, values + j * headSize, headSize);
+        positions[to] = positions[from];
+        flags[to] = flags[from];
+        scores[to] = scores[from];
+        positions[from] = -1;
+        if (lastSlot == from) {
+            lastSlot = to;
+        }
     }
 
     /** Forgets every token at {@code length} or later, returning emptied trailing blocks to the pool. */
@@ -279,6 +386,49 @@ final class HeadStore {
                 for (int c = 0; c < headSize; c++) {
                     out[outOff + g * headSize + c] *= inv;
                 }
+            }
+        }
+    }
+
+    /**
+     * The attention weights the query at {@code position} ({@code group} heads from {@code qOff}) puts on each
+     * slot, averaged over the heads: {@code out[slot]} = mean over g of softmax(scale q_g . K^T)[slot] over the
+     * slots {@code visible} accepts, 0 for the others. These are {@link #attend}'s scores normalised: a second
+     * pass over the keys, for the policies that rank tokens by attention. {@code tmp} holds at least
+     * {@code blocks() * blockSize} floats.
+     */
+    void weights(int position, Visibility visible, float[] q, int qOff, int group, float scale, float[] out,
+                 float[] tmp) {
+        Arrays.fill(out, 0, slots, 0f);
+        for (int g = 0; g < group; g++) {
+            int qg = qOff + g * headSize;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int b = 0; b < blockCount; b++) {
+                float[] block = pool.block(blocks[b]);
+                int first = b * blockSize;
+                int n = Math.min(blockSize, slots - first);
+                for (int j = 0; j < n; j += LANES) {
+                    Kernels.scoreTile(q, qg, headSize, block, j, blockSize, scale, tmp, first + j);
+                }
+                for (int s = first; s < first + n; s++) {
+                    if (positions[s] < 0 || !visible.test(positions[s], flags[s], position)) {
+                        tmp[s] = Float.NEGATIVE_INFINITY;
+                    } else {
+                        max = Math.max(max, tmp[s]);
+                    }
+                }
+            }
+            if (max == Float.NEGATIVE_INFINITY) {
+                continue;
+            }
+            float sum = 0f;
+            for (int s = 0; s < slots; s++) {
+                tmp[s] = (float) Math.exp(tmp[s] - max);
+                sum += tmp[s];
+            }
+            float inv = 1f / (sum * group);
+            for (int s = 0; s < slots; s++) {
+                out[s] += tmp[s] * inv;
             }
         }
     }

@@ -36,7 +36,7 @@ public interface KvCache {
 
     /**
      * Called once a layer's attention for a batch ending at {@code lastPosition} is done: a cache may now drop
-     * what no later query of that layer can see.
+     * what no later query of that layer can see, or what its eviction policy lets go.
      */
     default void afterAttention(int layer, int lastPosition) {
     }

@@ -2,11 +2,13 @@ package dev.kvslim.core.kv;
 
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.tensor.Kernels;
+import dev.kvslim.core.tensor.Parallel;
 
 /**
  * One sequence's KV cache in paged blocks from a shared {@link BlockPool}: every (layer, KV head) keeps its own
- * tokens in its own block table, so heads can hold different numbers of tokens once a policy evicts some.
- * Attention is flash-style over the blocks and GQA-aware (a block is read once for all query heads of its group).
+ * tokens in its own block table, so heads can hold different numbers of tokens once DMS or an
+ * {@link EvictionPolicy} evicts some. Attention is flash-style over the blocks and GQA-aware (a block is read once
+ * for all query heads of its group).
  */
 public final class PagedKvCache implements KvCache {
 
@@ -17,6 +19,14 @@ public final class PagedKvCache implements KvCache {
     private final float scale;
     private final HeadStore.Visibility visibility;
     private final int dmsWindow;
+    private final EvictionPolicy policy;
+    private final EvictionPolicy[][] policies;
+    private final Observation[] observations;
+    // the queries of the current batch that the policy observes: positions observedFirst.., observedCount of them
+    private float[] observed = new float[0];
+    private int observedFirst;
+    private int observedCount;
+    private int batchSize;
     private int length;
 
     /**
@@ -24,7 +34,7 @@ public final class PagedKvCache implements KvCache {
      * {@code pool} (whose head size must match the model's).
      */
     public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity) {
-        this(config, pool, capacity, false);
+        this(config, pool, capacity, false, KvPolicies.NONE);
     }
 
     /**
@@ -32,6 +42,15 @@ public final class PagedKvCache implements KvCache {
      * DMS settings), else it keeps every token.
      */
     public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity, boolean dms) {
+        this(config, pool, capacity, dms, KvPolicies.NONE);
+    }
+
+    /** As above, evicting tokens by {@code policy} (from {@link KvPolicies#of}) instead of by DMS decisions. */
+    public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity, EvictionPolicy policy) {
+        this(config, pool, capacity, false, policy);
+    }
+
+    private PagedKvCache(LlamaConfig config, BlockPool pool, int capacity, boolean dms, EvictionPolicy policy) {
         if (pool.headSize() != config.headSize()) {
             throw new IllegalArgumentException("pool head size " + pool.headSize() + " != model head size " + config.headSize());
         }
@@ -64,6 +83,29 @@ public final class PagedKvCache implements KvCache {
         } else {
             this.visibility = (key, flag, query) -> key <= query;
         }
+        this.policy = policy;
+        boolean evicting = !(policy instanceof KeepAllPolicy);
+        this.policies = evicting ? new EvictionPolicy[config.layers()][config.kvHeads()] : null;
+        this.observations = evicting ? new Observation[Parallel.threads()] : null;
+        if (evicting) {
+            resetPolicies();
+            for (int i = 0; i < observations.length; i++) {
+                observations[i] = new Observation(visibility, config.groupSize(), scale);
+            }
+        }
+    }
+
+    private void resetPolicies() {
+        for (int l = 0; l < policies.length; l++) {
+            for (int h = 0; h < policies[l].length; h++) {
+                policies[l][h] = policy.forHead(l, h);
+            }
+        }
+    }
+
+    /** The eviction policy ({@link KvPolicies#NONE} with or without DMS). */
+    public EvictionPolicy policy() {
+        return policy;
     }
 
     /** A block size that suits the vector width: 16 vectors' worth of tokens (256 with 512-bit vectors). */
@@ -96,7 +138,8 @@ public final class PagedKvCache implements KvCache {
      * first query is evicted, freeing its slot for the batch (in decode: the token leaving the window makes room
      * for the new one in place); within the batch each token's decision marks its predecessor. The newest
      * token's mark waits for the next token's decision. Marked tokens that leave the window within the batch stay,
-     * masked, until {@link #afterAttention}.
+     * masked, until {@link #afterAttention}. With an eviction policy, the batch's queries the policy observes are
+     * kept as {@link #attend} sees them.
      */
     @Override
     public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
@@ -105,6 +148,7 @@ public final class PagedKvCache implements KvCache {
         HeadStore[] row = heads[layer];
         for (int h = 0; h < kvHeads; h++) {
             HeadStore head = row[h];
+            EvictionPolicy headPolicy = policies != null ? policies[layer][h] : null;
             if (evict) {
                 if (head.lastSlot() >= 0 && head.position(head.lastSlot()) == position - 1 && decisions[h] > 0f) {
                     head.mark(head.lastSlot());
@@ -113,9 +157,20 @@ public final class PagedKvCache implements KvCache {
             }
             for (int t = 0; t < count; t++) {
                 int slot = head.append(position + t, k, t * kvDim + h * hs, v, t * kvDim + h * hs);
+                if (headPolicy != null) {
+                    headPolicy.stored(head, slot, k, t * kvDim + h * hs);
+                }
                 if (evict && t + 1 < count && decisions[(t + 1) * kvHeads + h] > 0f) {
                     head.mark(slot);
                 }
+            }
+        }
+        if (policies != null) {
+            batchSize = count;
+            observedCount = policy.observedQueries(count);
+            observedFirst = position + count - observedCount;
+            if (observed.length < observedCount * config.qDim()) {
+                observed = new float[observedCount * config.qDim()];
             }
         }
         if (layer == heads.length - 1) {
@@ -123,7 +178,11 @@ public final class PagedKvCache implements KvCache {
         }
     }
 
-    /** With DMS, evicts the marked tokens the batch's last query no longer sees: no later query will. */
+    /**
+     * With DMS, evicts the marked tokens the batch's last query no longer sees: no later query will. With an
+     * eviction policy, lets it evict each head's tokens beyond its budget (heads in parallel), then packs the
+     * survivors into the head's lowest slots, returning emptied blocks to the pool.
+     */
     @Override
     public void afterAttention(int layer, int lastPosition) {
         if (dmsWindow >= 0) {
@@ -131,12 +190,29 @@ public final class PagedKvCache implements KvCache {
                 head.evictMarkedBefore(lastPosition - dmsWindow);
             }
         }
+        if (policies != null) {
+            int stride = config.qDim(), width = config.groupSize() * config.headSize();
+            long work = (long) Math.max(1, observedCount) * width * heads[layer][0].slots();
+            Parallel.forRange(heads[layer].length, Parallel.grain(work), (worker, start, end) -> {
+                Observation o = observations[worker];
+                for (int h = start; h < end; h++) {
+                    HeadStore head = heads[layer][h];
+                    o.set(head, observed, stride, h * width, observedFirst, observedCount, batchSize == 1);
+                    policies[layer][h].evict(head, policy.budget().keep(head.seen()), o);
+                    head.compact();
+                }
+            });
+        }
     }
 
     @Override
     public void attend(int layer, int position, int kvHead, float[] q, int qOff, int group, float[] out, int outOff,
                        float[] scratch) {
         heads[layer][kvHead].attend(position, visibility, q, qOff, group, scale, out, outOff, scratch);
+        if (position >= observedFirst && position - observedFirst < observedCount) {
+            int width = group * config.headSize();
+            System.arraycopy(q, qOff, observed, (position - observedFirst) * config.qDim() + kvHead * width, width);
+        }
     }
 
     @Override
@@ -147,12 +223,17 @@ public final class PagedKvCache implements KvCache {
     /**
      * Forgets positions from {@code newLength} on. With DMS the mark that token {@code newLength} put on its
      * predecessor is taken back; a cache that already evicted a token still visible at {@code newLength} cannot
-     * be rewound that far and says so.
+     * be rewound that far and says so. A cache with an eviction policy can only be cleared (to 0): what it kept
+     * and its scores depend on the tokens after any other point.
      */
     @Override
     public void truncate(int newLength) {
         if (newLength >= length) {
             return;
+        }
+        if (policies != null && newLength > 0) {
+            throw new IllegalStateException("cannot rewind the cache compressed by " + policy.name() + " to "
+                    + newLength + ": what it kept depends on the tokens after it; it can only be cleared");
         }
         for (HeadStore[] layer : heads) {
             for (HeadStore h : layer) {
@@ -168,6 +249,9 @@ public final class PagedKvCache implements KvCache {
                 h.unmark(newLength - 1);
             }
         }
+        if (policies != null) {
+            resetPolicies();
+        }
         length = Math.min(length, Math.max(0, newLength));
     }
 
@@ -177,6 +261,9 @@ public final class PagedKvCache implements KvCache {
             for (HeadStore h : layer) {
                 h.release();
             }
+        }
+        if (policies != null) {
+            resetPolicies();
         }
         length = 0;
     }

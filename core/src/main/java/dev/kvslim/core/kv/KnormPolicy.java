@@ -1,0 +1,33 @@
+package dev.kvslim.core.kv;
+
+import dev.kvslim.core.tensor.Kernels;
+
+/**
+ * K-norm (Devoto et al., "A Simple and Effective L2 Norm-Based Strategy for KV Cache Compression", 2024; kvpress
+ * {@code KnormPress}, which keeps the keys of lowest L2 norm): the key with the largest norm goes first; the newest
+ * token stays. Norms are of the stored (post-RoPE) keys, which RoPE leaves unchanged.
+ */
+final class KnormPolicy extends EvictionPolicy {
+
+    KnormPolicy(KvBudget budget) {
+        super("knorm", budget);
+    }
+
+    @Override
+    void stored(HeadStore head, int slot, float[] k, int kOff) {
+        head.setScore(slot, (float) Math.sqrt(Kernels.dot(k, kOff, k, kOff, head.headSize())));
+    }
+
+    @Override
+    void evict(HeadStore head, int keep, Observation batch) {
+        int excess = head.live() - keep;
+        if (excess <= 0) {
+            return;
+        }
+        float[] rank = batch.rank();
+        for (int s = 0; s < head.slots(); s++) {
+            rank[s] = -head.score(s);
+        }
+        head.evictLowest(excess, rank);
+    }
+}

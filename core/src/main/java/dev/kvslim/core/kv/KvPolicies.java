@@ -1,0 +1,64 @@
+package dev.kvslim.core.kv;
+
+import java.util.List;
+
+/**
+ * The KV eviction policies of a {@link PagedKvCache} by name: {@code none} keeps every token; the others are the
+ * training-free baselines of NVIDIA kvpress that DMS is compared against: {@code streaming} (StreamingLLM),
+ * {@code h2o}, {@code tova}, {@code snapkv}, {@code knorm} and {@code random}.
+ */
+public final class KvPolicies {
+
+    /** Keeps every token. */
+    public static final EvictionPolicy NONE = new KeepAllPolicy();
+
+    /** The names {@link #of} accepts. */
+    public static final List<String> NAMES = List.of("none", "streaming", "h2o", "tova", "snapkv", "knorm", "random");
+
+    /**
+     * Settings of individual policies.
+     *
+     * @param sinks       streaming: first tokens always kept (the attention sinks)
+     * @param recent      h2o: most recent tokens always kept; 0 for half the budget
+     * @param observation snapkv: queries of the observation window
+     * @param seed        random: seed of the eviction draws
+     */
+    public record Options(int sinks, int recent, int observation, long seed) {
+
+        /** 4 sinks, half the budget recent, a 32-query window, seed 0. */
+        public static final Options DEFAULTS = new Options(4, 0, 32, 0);
+
+        public Options {
+            if (sinks < 0 || recent < 0 || observation < 1) {
+                throw new IllegalArgumentException("KV policy options need sinks >= 0, recent >= 0 and observation >= 1: "
+                        + sinks + ", " + recent + ", " + observation);
+            }
+        }
+    }
+
+    private KvPolicies() {
+    }
+
+    /** The policy {@code name} with the default options. */
+    public static EvictionPolicy of(String name, KvBudget budget) {
+        return of(name, budget, Options.DEFAULTS);
+    }
+
+    /**
+     * The policy {@code name} (one of {@link #NAMES}) keeping {@code budget} tokens per (layer, KV head);
+     * {@code none} ignores the budget, which may be null.
+     */
+    public static EvictionPolicy of(String name, KvBudget budget, Options options) {
+        return switch (name) {
+            case "none" -> NONE;
+            case "streaming" -> new StreamingLlmPolicy(budget, options.sinks());
+            case "h2o" -> new H2oPolicy(budget, options.recent());
+            case "tova" -> new TovaPolicy(budget);
+            case "snapkv" -> new SnapKvPolicy(budget, options.observation());
+            case "knorm" -> new KnormPolicy(budget);
+            case "random" -> new RandomPolicy(budget, options.seed());
+            default -> throw new IllegalArgumentException("unknown KV policy '" + name + "'; supported: "
+                    + String.join(", ", NAMES));
+        };
+    }
+}
