@@ -10,7 +10,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * worker threads, the caller taking the first chunk. Each chunk gets a worker number in
  * {@code [0, threads())}, so callers can hand it preallocated scratch space and stay allocation-free.
  * <p>A decode step issues about a hundred short parallel loops, so handing work over must take microseconds:
- * idle workers spin briefly before they park. If the pool is busy (another thread is running a loop), or the
+ * idle workers, and a caller waiting for them, spin briefly before they park (only briefly: on a machine whose cores
+ * other processes also want, a spinning thread takes time from the one it waits for). If the pool is busy (another thread is running a loop), or the
  * caller is itself inside a loop, the loop runs on the caller alone, which gives the same results.
  * <p>The thread count is {@code -Dkvslim.threads=N}, else the number of available processors.
  */
@@ -27,17 +28,19 @@ public final class Parallel {
 
     private static final int THREADS = Math.max(1,
             Integer.getInteger("kvslim.threads", Runtime.getRuntime().availableProcessors()));
-    private static final long SPIN_NANOS = 200_000;
+    private static final long SPIN_NANOS = 50_000;
 
     /** One parallel loop, published to the workers whole through {@link #current}. */
-    private record Job(RangeBody body, int items, int chunks, AtomicInteger remaining, Throwable[] failure) {
+    private record Job(RangeBody body, int items, int chunks, AtomicInteger remaining, Throwable[] failure, Thread caller) {
         void runChunk(int chunk) {
             try {
                 body.run(chunk, (int) ((long) items * chunk / chunks), (int) ((long) items * (chunk + 1) / chunks));
             } catch (Throwable t) {
                 failure[0] = t;
             } finally {
-                remaining.decrementAndGet();
+                if (remaining.decrementAndGet() == 0 && Thread.currentThread() != caller) {
+                    LockSupport.unpark(caller);
+                }
             }
         }
     }
@@ -117,7 +120,7 @@ public final class Parallel {
             body.run(0, 0, n);
             return;
         }
-        Job job = new Job(body, n, chunks, new AtomicInteger(chunks), new Throwable[1]);
+        Job job = new Job(body, n, chunks, new AtomicInteger(chunks), new Throwable[1], Thread.currentThread());
         try {
             current = job;
             VarHandle.fullFence(); // publish the job before reading who is parked
@@ -127,8 +130,15 @@ public final class Parallel {
                 }
             }
             job.runChunk(0);
+            // spin briefly for the usual case, then sleep until the last worker wakes us: when other processes
+            // hold the cores, spinning would only take time from the worker being waited for
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
             while (job.remaining().get() > 0) {
-                Thread.onSpinWait();
+                if (System.nanoTime() < spinUntil) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(job);
+                }
             }
         } finally {
             LOCK.unlock();
