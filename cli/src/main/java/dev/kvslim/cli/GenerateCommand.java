@@ -4,6 +4,9 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.EvictionPolicy;
+import dev.kvslim.core.kv.KvBudget;
+import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.DmsConfig;
@@ -51,9 +54,16 @@ final class GenerateCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--kv-policy", defaultValue = "auto",
-            description = "KV cache: none (keep every token), dms (the model's learned eviction), or auto (dms when the"
-                    + " model was retrofitted with DMS, else the plain dense cache). Default: ${DEFAULT-VALUE}.")
+            description = "KV cache: none (keep every token), dms (the model's learned eviction), a training-free"
+                    + " baseline (streaming, h2o, tova, snapkv, knorm, random; needs --kv-ratio or --kv-budget), or auto"
+                    + " (dms when the model was retrofitted with DMS, else the plain dense cache). Default: ${DEFAULT-VALUE}.")
     String kvPolicy;
+
+    @Option(names = "--kv-ratio", description = "Target compression ratio of a baseline: keep ceil(seen / R) tokens per head.")
+    Double kvRatio;
+
+    @Option(names = "--kv-budget", description = "Token budget per (layer, KV head) of a baseline.")
+    Integer kvBudget;
 
     @Option(names = "--kv-window", description = "DMS window w to use instead of the model's.")
     Integer kvWindow;
@@ -64,6 +74,10 @@ final class GenerateCommand implements Callable<Integer> {
         String policy = kvPolicy.equals("auto") ? (c.dms() != null ? "dms" : "dense") : kvPolicy;
         if (kvWindow != null && !policy.equals("dms")) {
             throw new IllegalArgumentException("--kv-window sets the DMS window; it needs --kv-policy dms");
+        }
+        if ((kvRatio != null || kvBudget != null) && List.of("dense", "none", "dms").contains(policy)) {
+            throw new IllegalArgumentException("--kv-ratio and --kv-budget set a baseline's budget; --kv-policy " + policy
+                    + " has none");
         }
         return switch (policy) {
             case "dense" -> loaded.model().newDenseCache(positions);
@@ -83,7 +97,21 @@ final class GenerateCommand implements Callable<Integer> {
                         Runtime.getRuntime().maxMemory() / 2);
                 yield new PagedKvCache(cc, pool, positions, policy.equals("dms"));
             }
-            default -> throw new IllegalArgumentException("unknown --kv-policy '" + kvPolicy + "' (choose none, dms or auto)");
+            default -> {
+                if (kvRatio == null == (kvBudget == null)) {
+                    throw new IllegalArgumentException("--kv-policy " + policy + " needs one of --kv-ratio and --kv-budget");
+                }
+                KvBudget budget = kvRatio != null ? KvBudget.ofRatio(kvRatio) : KvBudget.ofTokens(kvBudget);
+                EvictionPolicy evict;
+                try {
+                    evict = KvPolicies.of(policy, budget);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage() + ", dms, auto");
+                }
+                BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
+                        Runtime.getRuntime().maxMemory() / 2);
+                yield new PagedKvCache(c, pool, positions, evict);
+            }
         };
     }
 

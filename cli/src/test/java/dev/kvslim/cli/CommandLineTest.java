@@ -231,4 +231,22 @@ class CommandLineTest {
         assertThat(plain.exit()).isEqualTo(1);
         assertThat(plain.stderr()).contains("was not retrofitted with DMS");
     }
+
+    @Test
+    void baselinesCompressToTheAskedRatio() {
+        for (String policy : new String[] {"streaming", "h2o", "tova", "snapkv", "knorm", "random"}) {
+            Run r = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
+                    "--temperature", "0", "--max-tokens", "120", "--kv-policy", policy, "--kv-ratio", "4");
+            assertThat(r.exit()).as(policy).isZero();
+            double ratio = Double.parseDouble(r.stderr().replaceAll("(?s).*compression ([0-9.]+)x.*", "$1"));
+            // snapkv compresses while decoding only once a head is a whole block (256 tokens) over its budget,
+            // which 125 tokens never reach: it keeps what prefill kept
+            assertThat(ratio).as(policy).isBetween(policy.equals("snapkv") ? 1.0 : 3.8, 4.2);
+            assertThat(r.stderr()).contains("kv cache: " + policy);
+        }
+        Run missing = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "h2o");
+        assertThat(missing.stderr()).contains("needs one of --kv-ratio and --kv-budget");
+        Run unknown = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "lru", "--kv-ratio", "2");
+        assertThat(unknown.stderr()).contains("unknown KV policy 'lru'").contains("h2o").contains("dms");
+    }
 }
