@@ -2,10 +2,8 @@ package dev.kvslim.core.chat;
 
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
+import dev.kvslim.core.format.JsonFiles;
 import dev.kvslim.core.format.ModelFormatException;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.ZonedDateTime;
@@ -14,9 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A Hugging Face chat template: the Jinja template in a model's {@code tokenizer_config.json} that turns a
@@ -39,8 +35,6 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>Instances are immutable and safe to share between threads.
  */
 public final class ChatTemplate {
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final String source;
     private final Jinja2Source.Prepared template;
@@ -66,7 +60,7 @@ public final class ChatTemplate {
      * {@link ChatTemplateException}.
      */
     public static ChatTemplate load(Path tokenizerConfig) {
-        JsonNode config = readJson(tokenizerConfig);
+        JsonNode config = JsonFiles.read(tokenizerConfig);
         if (!config.isObject()) {
             throw new ModelFormatException(tokenizerConfig, "not a JSON object");
         }
@@ -149,22 +143,6 @@ public final class ChatTemplate {
         String line = error.getLineno() > 0 ? "line " + template.originalLine(error.getLineno()) + ": " : "";
         String problem = error.getMessage().replace("\nOriginating Exception:\n", ": ").replace('\n', ' ');
         return new ChatTemplateException(source, line + problem, error.getException());
-    }
-
-    private static JsonNode readJson(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new ModelFormatException(file, "no such file", e);
-        } catch (IOException e) {
-            throw new ModelFormatException(file, "cannot be read: " + e.getMessage(), e);
-        }
-        try {
-            return JSON.readTree(text);
-        } catch (JacksonException e) {
-            throw new ModelFormatException(file, "not valid JSON: " + e.getOriginalMessage(), e);
-        }
     }
 
     private static String templateText(Path file, JsonNode chatTemplate) {

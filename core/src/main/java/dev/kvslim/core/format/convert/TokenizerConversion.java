@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.convert;
 
+import dev.kvslim.core.format.JsonFiles;
 import dev.kvslim.core.format.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufKv;
@@ -15,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
@@ -36,7 +36,7 @@ final class TokenizerConversion {
 
     /** GGUF metadata for the byte-level BPE vocabulary of {@code tokenizerJson}. */
     static List<GgufKv> toGguf(Path tokenizerJson, Path tokenizerConfig) {
-        JsonNode root = read(tokenizerJson);
+        JsonNode root = JsonFiles.read(tokenizerJson);
         JsonNode model = root.get("model");
         if (model == null || !"BPE".equals(model.path("type").asString(""))) {
             throw new ModelFormatException(tokenizerJson, "only BPE tokenizers convert to GGUF");
@@ -75,7 +75,7 @@ final class TokenizerConversion {
         kvs.add(GgufKv.array(P + "token_type", GgufValueType.INT32, types));
         kvs.add(GgufKv.array(P + "merges", GgufValueType.STRING, merges.toArray(String[]::new)));
         if (Files.exists(tokenizerConfig)) {
-            JsonNode cfg = read(tokenizerConfig);
+            JsonNode cfg = JsonFiles.read(tokenizerConfig);
             Map<String, Integer> all = new LinkedHashMap<>(ids);
             root.path("added_tokens").forEach(a -> all.put(a.path("content").asString(), a.path("id").asInt()));
             specialId(cfg, "bos_token", all).ifPresent(id -> kvs.add(GgufKv.of(P + "bos_token_id", GgufValueType.UINT32, (long) id)));
@@ -206,15 +206,5 @@ final class TokenizerConversion {
         }
         root.put("chat_template", template);
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
-    }
-
-    private static JsonNode read(Path file) {
-        try {
-            return JSON.readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new ModelFormatException(file, "cannot be read: " + e.getMessage(), e);
-        } catch (JacksonException e) {
-            throw new ModelFormatException(file, "is not valid JSON: " + e.getOriginalMessage());
-        }
     }
 }

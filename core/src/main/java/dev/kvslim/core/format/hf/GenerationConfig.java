@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.hf;
 
+import dev.kvslim.core.format.JsonFiles;
 import dev.kvslim.core.format.ModelFormatException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +26,7 @@ public record GenerationConfig(List<Integer> eosTokenIds, Float temperature, Flo
         if (!Files.exists(file)) {
             return NONE;
         }
-        JsonNode json = HfJson.read(file);
+        JsonNode json = JsonFiles.readObject(file);
         List<Integer> eos = new ArrayList<>();
         JsonNode e = json.get("eos_token_id");
         if (e != null && e.isArray()) {

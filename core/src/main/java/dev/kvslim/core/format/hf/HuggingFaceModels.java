@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.hf;
 
+import dev.kvslim.core.format.JsonFiles;
 import dev.kvslim.core.format.ModelFormatException;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
@@ -40,7 +41,7 @@ public final class HuggingFaceModels {
 
     public static Model load(Path folder) {
         Path configFile = folder.resolve("config.json");
-        JsonNode json = HfJson.read(configFile);
+        JsonNode json = JsonFiles.readObject(configFile);
         String arch = architecture(configFile, json);
         LlamaConfig config = config(configFile, json, arch);
         SafetensorsWeights w = SafetensorsWeights.open(folder);

@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.hf;
 
+import dev.kvslim.core.format.JsonFiles;
 import dev.kvslim.core.format.ModelFormatException;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.tensor.FloatTensor;
@@ -34,7 +35,7 @@ final class SafetensorsWeights {
         Path single = folder.resolve("model.safetensors");
         Map<String, SafetensorsFile> byTensor = new HashMap<>();
         if (Files.exists(index)) {
-            JsonNode map = HfJson.read(index).get("weight_map");
+            JsonNode map = JsonFiles.readObject(index).get("weight_map");
             if (map == null || !map.isObject()) {
                 throw new ModelFormatException(index, "has no weight_map object");
             }
