@@ -3,6 +3,9 @@ package dev.kvslim.train.ops;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.Parallel;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Causal grouped-query attention with an optional additive bias per (batch, KV head, query, key), and its
@@ -34,6 +37,9 @@ public final class Attention {
         }
     }
 
+    private static final VectorSpecies<Float> F = FastExp.F;
+    private static final int L = F.length();
+
     private Attention() {
     }
 
@@ -53,16 +59,11 @@ public final class Attention {
                 for (int i = 0; i < t; i++) {
                     int row = i * t;
                     addScaledBias(p, row, i + 1, scale, bias, biasOff + row);
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j <= i; j++) {
-                        max = Math.max(max, p[row + j]);
-                    }
+                    float max = max(p, row, i + 1);
                     float sum = FastExp.expShiftSum(p, row, i + 1, max);
                     lse[(bi * heads + h) * t + i] = max + (float) StrictMath.log(sum);
                     float inv = 1f / sum;
-                    for (int j = 0; j <= i; j++) {
-                        p[row + j] *= inv;
-                    }
+                    scale(p, row, i + 1, inv);
                     Arrays.fill(p, row + i + 1, row + blockEnd(i, t), 0f);
                 }
                 int vOff = bi * t * kvDim + kvh * hs;
@@ -103,17 +104,7 @@ public final class Attention {
                         addScaledBias(p, row, i + 1, scale, bias, bias == null ? -1 : biasOff + row);
                         float rowLse = lse[(bi * heads + h) * t + i];
                         float d = Kernels.dot(dout, qOff + i * qDim, out, qOff + i * qDim, hs);
-                        for (int j = 0; j <= i; j++) {
-                            float prob = FastExp.exp(p[row + j] - rowLse);
-                            p[row + j] = prob;
-                            dp[row + j] = prob * (dp[row + j] - d);
-                        }
-                        if (dbias != null) {
-                            Kernels.add(dp, row, dbias, biasOff + row, i + 1);
-                        }
-                        for (int j = 0; j <= i; j++) {
-                            dp[row + j] *= scale;
-                        }
+                        scoreGradients(p, dp, row, i + 1, rowLse, d, scale, dbias, biasOff + row);
                         int stop = row + blockEnd(i, t);
                         Arrays.fill(p, row + i + 1, stop, 0f);
                         Arrays.fill(dp, row + i + 1, stop, 0f);
@@ -143,13 +134,69 @@ public final class Attention {
 
     private static void addScaledBias(float[] p, int row, int n, float scale, float[] bias, int biasRow) {
         if (bias == null) {
-            for (int j = 0; j < n; j++) {
-                p[row + j] *= scale;
+            scale(p, row, n, scale);
+            return;
+        }
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector.fromArray(F, p, row + j).mul(scale).add(FloatVector.fromArray(F, bias, biasRow + j))
+                    .intoArray(p, row + j);
+        }
+        for (; j < n; j++) {
+            p[row + j] = p[row + j] * scale + bias[biasRow + j];
+        }
+    }
+
+    private static void scale(float[] p, int off, int n, float s) {
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector.fromArray(F, p, off + j).mul(s).intoArray(p, off + j);
+        }
+        for (; j < n; j++) {
+            p[off + j] *= s;
+        }
+    }
+
+    private static float max(float[] p, int off, int n) {
+        int j = 0;
+        float max = Float.NEGATIVE_INFINITY;
+        if (n >= L) {
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (; j + L <= n; j += L) {
+                m = m.max(FloatVector.fromArray(F, p, off + j));
             }
-        } else {
-            for (int j = 0; j < n; j++) {
-                p[row + j] = p[row + j] * scale + bias[biasRow + j];
+            max = m.reduceLanes(VectorOperators.MAX); // exact in any order
+        }
+        for (; j < n; j++) {
+            max = Math.max(max, p[off + j]);
+        }
+        return max;
+    }
+
+    /**
+     * One row of the backward: scores {@code s} in {@code p} become probabilities {@code exp(s - lse)}; the score
+     * gradient {@code P * (dP - d)} goes into {@code dbias} (when not null) and, times {@code scale}, into {@code dp}.
+     */
+    private static void scoreGradients(float[] p, float[] dp, int row, int n, float lse, float d, float scale,
+                                       float[] dbias, int biasRow) {
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector prob = FastExp.exp(FloatVector.fromArray(F, p, row + j).sub(lse));
+            prob.intoArray(p, row + j);
+            FloatVector ds = prob.mul(FloatVector.fromArray(F, dp, row + j).sub(d));
+            if (dbias != null) {
+                ds.add(FloatVector.fromArray(F, dbias, biasRow + j)).intoArray(dbias, biasRow + j);
             }
+            ds.mul(scale).intoArray(dp, row + j);
+        }
+        for (; j < n; j++) {
+            float prob = FastExp.exp(p[row + j] - lse);
+            p[row + j] = prob;
+            float ds = prob * (dp[row + j] - d);
+            if (dbias != null) {
+                dbias[biasRow + j] += ds;
+            }
+            dp[row + j] = ds * scale;
         }
     }
 
