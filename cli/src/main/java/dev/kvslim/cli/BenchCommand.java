@@ -2,6 +2,7 @@ package dev.kvslim.cli;
 
 import dev.kvslim.bench.EngineBenchmark;
 import dev.kvslim.bench.KvCacheBenchmark;
+import dev.kvslim.bench.TrainBenchmark;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,8 +36,22 @@ final class BenchCommand implements Callable<Integer> {
             description = "Contexts for --kv (default: ${DEFAULT-VALUE}).")
     int[] contexts;
 
+    @Option(names = "--train", description = "Measure training instead: tokens/s and GFLOP/s of training steps of a"
+            + " small model (dim 128, 4 layers) against the measured matmul peak.")
+    boolean train;
+
+    @Option(names = "--train-batch", defaultValue = "4", description = "B for --train (default: ${DEFAULT-VALUE}).")
+    int trainBatch;
+
+    @Option(names = "--train-seq", defaultValue = "1024", description = "T for --train (default: ${DEFAULT-VALUE}).")
+    int trainSeq;
+
     @Override
     public Integer call() {
+        if (train) {
+            new TrainBenchmark(trainBatch, trainSeq, repeats).run(System.out);
+            return 0;
+        }
         if (kv) {
             new KvCacheBenchmark(contexts, new int[] {1, 2, 4, 8}, decodeTokens, repeats).run(System.out);
             return 0;

@@ -5,6 +5,7 @@ import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.gguf.GgufQuantizer;
 import dev.kvslim.core.format.gguf.GgufWriter;
+import dev.kvslim.core.format.hf.HuggingFaceConfigWriter;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
 import dev.kvslim.core.model.DmsConfig;
@@ -29,7 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Converts models between Hugging Face folders (config.json + safetensors + tokenizer.json) and GGUF, with
@@ -43,7 +43,6 @@ public final class ModelConverter {
     public record Report(Path output, List<String> notes) {
     }
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private ModelConverter() {
     }
@@ -292,47 +291,13 @@ public final class ModelConverter {
 
     private static void writeConfig(Path dir, LlamaConfig c, String hfArch, String arch, GgufFile f, GgmlType type)
             throws IOException {
-        Map<String, Object> config = new LinkedHashMap<>();
-        config.put("architectures", List.of(hfArch));
-        config.put("model_type", hfArch.equals("MistralForCausalLM") ? "mistral" : arch);
-        config.put("hidden_size", c.dim());
-        config.put("intermediate_size", c.hiddenDim());
-        config.put("num_hidden_layers", c.layers());
-        config.put("num_attention_heads", c.heads());
-        config.put("num_key_value_heads", c.kvHeads());
-        config.put("head_dim", c.headSize());
-        config.put("vocab_size", c.vocabSize());
-        config.put("max_position_embeddings", c.contextLength());
-        config.put("rms_norm_eps", c.normEps());
-        config.put("rope_theta", c.ropeTheta());
-        config.put("tie_word_embeddings", c.tiedEmbeddings());
-        if (c.slidingWindow() > 0) {
-            config.put("sliding_window", c.slidingWindow());
-        }
-        if (c.dms() != null) {
-            config.put("dms_window_size", c.dms().window());
-            config.put("dms_alpha_scale", c.dms().scale());
-            config.put("dms_initial_alpha_offset", c.dms().offset());
-            config.put("dms_separate_alpha", c.dms().variant() == DmsConfig.Variant.ADAPTER);
-            config.put("dms_alpha_per", c.dms().perLayer() ? "layer" : "head");
-        }
-        config.put("torch_dtype", switch (type) {
+        String dtype = switch (type) {
             case BF16 -> "bfloat16";
             case F16 -> "float16";
             default -> "float32";
-        });
-        Map<String, Object> generation = new LinkedHashMap<>();
-        long bos = f.getLong("tokenizer.ggml.bos_token_id", -1), eos = f.getLong("tokenizer.ggml.eos_token_id", -1);
-        if (bos >= 0) {
-            config.put("bos_token_id", bos);
-            generation.put("bos_token_id", bos);
-        }
-        if (eos >= 0) {
-            config.put("eos_token_id", eos);
-            generation.put("eos_token_id", eos);
-        }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
-        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("generation_config.json").toFile(), generation);
+        };
+        HuggingFaceConfigWriter.write(dir, c, hfArch, hfArch.equals("MistralForCausalLM") ? "mistral" : arch, dtype,
+                f.getLong("tokenizer.ggml.bos_token_id", -1), f.getLong("tokenizer.ggml.eos_token_id", -1));
     }
 
     private static void deleteTree(Path dir) throws IOException {

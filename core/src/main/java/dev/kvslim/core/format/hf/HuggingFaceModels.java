@@ -39,6 +39,13 @@ public final class HuggingFaceModels {
         return Files.isDirectory(path) && Files.exists(path.resolve("config.json"));
     }
 
+    /** The configuration in {@code folder}'s config.json, without loading weights. */
+    public static LlamaConfig readConfig(Path folder) {
+        Path configFile = folder.resolve("config.json");
+        JsonNode json = JsonFiles.readObject(configFile);
+        return config(configFile, json, architecture(configFile, json));
+    }
+
     public static Model load(Path folder) {
         Path configFile = folder.resolve("config.json");
         JsonNode json = JsonFiles.readObject(configFile);

@@ -1,0 +1,78 @@
+package dev.kvslim.cli;
+
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.tokenizer.Tokenizer;
+import dev.kvslim.train.checkpoint.Checkpoint;
+import dev.kvslim.train.config.PretrainConfig;
+import dev.kvslim.train.data.TextFileSource;
+import dev.kvslim.train.loop.NextTokenLoss;
+import dev.kvslim.train.loop.Trainer;
+import dev.kvslim.train.report.LossPlot;
+import dev.kvslim.train.report.ProgressBar;
+import dev.kvslim.train.report.StepLog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Trains a small Llama-family model from scratch on a text file, with checkpoints, a step log and a loss plot. */
+@Command(name = "pretrain", mixinStandardHelpOptions = true,
+        description = "Train a model from scratch on a text file (config: JSON, see dev.kvslim.train.config.PretrainConfig).")
+final class PretrainCommand implements Callable<Integer> {
+
+    @Option(names = "--config", required = true, description = "Run configuration (JSON).")
+    Path config;
+
+    @Option(names = "--resume", description = "Continue from the checkpoint in the output folder.")
+    boolean resume;
+
+    @Option(names = "--plot", description = "Write the loss curve to this PNG at the end.")
+    Path plot;
+
+    @Option(names = "--out", description = "Output folder (overrides the config's \"out\").")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        PretrainConfig setup = PretrainConfig.read(config, p -> ModelLoader.loadTokenizer(p).vocabSize(), out);
+        if (setup.threads() > 0) {
+            System.setProperty("kvslim.threads", Integer.toString(setup.threads()));
+        }
+        var train = setup.train();
+        Path outDir = train.outDir();
+        if (!resume && Checkpoint.locate(outDir) != null) {
+            throw new IllegalArgumentException(outDir + " already holds a checkpoint: pass --resume to continue it, or"
+                    + " choose another --out");
+        }
+        Tokenizer tokenizer = ModelLoader.loadTokenizer(setup.tokenizer());
+        if (tokenizer.vocabSize() > train.model().vocabSize()) {
+            throw new IllegalArgumentException("the tokenizer has " + tokenizer.vocabSize() + " tokens, more than model.vocab "
+                    + train.model().vocabSize());
+        }
+        var data = TextFileSource.open(setup.text(), tokenizer, train.seed());
+        Trainer trainer = Trainer.fresh(train, data, new NextTokenLoss());
+        trainer.setSpecialTokens(tokenizer.bosId(), tokenizer.eosId());
+        if (resume && !trainer.resume()) {
+            throw new IllegalArgumentException("--resume: no complete checkpoint in " + outDir);
+        }
+        Files.createDirectories(outDir);
+        System.err.printf("pretrain: %,d parameters, %,d training tokens, B=%d T=%d x%d accumulation, %d threads%s%n",
+                trainer.weights().count(), data.length(), train.batch(), train.seq(), train.accumulation(),
+                dev.kvslim.core.tensor.Parallel.threads(), trainer.step() > 0 ? ", resumed at step " + trainer.step() : "");
+        Path logFile = outDir.resolve("train_log.jsonl");
+        try (StepLog log = new StepLog(logFile, trainer.step())) {
+            ProgressBar bar = new ProgressBar(System.err, trainer.step());
+            trainer.run((r, total) -> {
+                log.afterStep(r, total);
+                bar.afterStep(r, total);
+            });
+        }
+        System.err.println("pretrain: model saved to " + outDir.resolve("model") + ", step log " + logFile);
+        if (plot != null) {
+            LossPlot.write(StepLog.read(logFile), plot, "training loss");
+            System.err.println("pretrain: loss plot " + plot);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,198 @@
+package dev.kvslim.train.config;
+
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.train.loop.TrainConfig;
+import dev.kvslim.train.optim.FreezePatterns;
+import dev.kvslim.train.optim.LearningRateSchedule;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The JSON file of {@code kvslim pretrain --config}: model shape, data, optimiser and run settings. Unknown keys
+ * and wrong types are errors that name the key; paths are relative to the file's folder. Example:
+ * <pre>{@code
+ * {"model": {"dim": 128, "hidden": 384, "layers": 4, "heads": 4, "kv_heads": 2, "context": 1024,
+ *            "rope_theta": 10000, "tied": true},
+ *  "data": {"text": "corpus.txt", "tokenizer": "tokenizer.json"},
+ *  "batch": 4, "seq": 256, "steps": 2000, "lr": 1e-3, "min_lr": 1e-4, "warmup": 100, "schedule": "cosine",
+ *  "weight_decay": 0.1, "clip": 1.0, "accumulation": 1, "seed": 1, "threads": 2, "checkpoint_every": 200,
+ *  "out": "runs/demo"}
+ * }</pre>
+ * {@code model.vocab} defaults to the tokenizer's vocabulary size.
+ *
+ * @param train     the run
+ * @param text      training text file
+ * @param tokenizer tokenizer path (any form the engine loads)
+ * @param threads   worker threads requested (0: leave the default)
+ */
+public record PretrainConfig(TrainConfig train, Path text, Path tokenizer, int threads) {
+
+    private static final Set<String> TOP = Set.of("model", "data", "batch", "seq", "steps", "lr", "min_lr", "warmup",
+            "schedule", "weight_decay", "beta1", "beta2", "eps", "clip", "accumulation", "seed", "threads",
+            "checkpoint_every", "out", "freeze", "train_only");
+    private static final Set<String> MODEL = Set.of("dim", "hidden", "layers", "heads", "kv_heads", "vocab", "context",
+            "rope_theta", "tied", "norm_eps", "arch", "rope_style");
+    private static final Set<String> DATA = Set.of("text", "tokenizer");
+
+    /** Parses {@code file}; {@code vocabOfTokenizer} gives the vocabulary size when the model does not state one. */
+    public static PretrainConfig read(Path file, java.util.function.ToIntFunction<Path> vocabOfTokenizer, Path outOverride) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("config file not found: " + file);
+        }
+        JsonNode root;
+        try {
+            root = JsonMapper.builder().build().readTree(file.toFile());
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException(file + " must hold a JSON object");
+        }
+        Path base = file.toAbsolutePath().getParent();
+        Reader r = new Reader(file);
+        r.known(root, TOP, "");
+        JsonNode m = r.object(root, "model");
+        JsonNode d = r.object(root, "data");
+        r.known(m, MODEL, "model.");
+        r.known(d, DATA, "data.");
+        Path text = base.resolve(r.string(d, "text", "data.", null));
+        Path tokenizer = base.resolve(r.string(d, "tokenizer", "data.", null));
+        if (!Files.exists(text)) {
+            throw new IllegalArgumentException(file + ": data.text " + text + " does not exist");
+        }
+        if (!Files.exists(tokenizer)) {
+            throw new IllegalArgumentException(file + ": data.tokenizer " + tokenizer + " does not exist");
+        }
+        int dim = r.integer(m, "dim", "model.", null), heads = r.integer(m, "heads", "model.", null);
+        int vocab = m.has("vocab") ? r.integer(m, "vocab", "model.", null) : vocabOfTokenizer.applyAsInt(tokenizer);
+        String arch = switch (r.string(m, "arch", "model.", "llama")) {
+            case "llama" -> "LlamaForCausalLM";
+            case "qwen2" -> "Qwen2ForCausalLM";
+            default -> throw new IllegalArgumentException(file + ": model.arch must be \"llama\" or \"qwen2\"");
+        };
+        RopeStyle style = switch (r.string(m, "rope_style", "model.", "half")) {
+            case "half" -> RopeStyle.HALF;
+            case "interleaved" -> RopeStyle.INTERLEAVED;
+            default -> throw new IllegalArgumentException(file + ": model.rope_style must be \"half\" or \"interleaved\"");
+        };
+        try {
+            if (heads <= 0 || dim % heads != 0) {
+                throw new IllegalArgumentException("model.dim " + dim + " must be a multiple of model.heads " + heads);
+            }
+            LlamaConfig model = new LlamaConfig(arch, dim, r.integer(m, "hidden", "model.", null),
+                    r.integer(m, "layers", "model.", null), heads, r.integer(m, "kv_heads", "model.", heads), dim / heads,
+                    vocab, r.integer(m, "context", "model.", 1024), (float) r.number(m, "norm_eps", "model.", 1e-5),
+                    (float) r.number(m, "rope_theta", "model.", 10000.0), style, r.bool(m, "tied", "model.", true));
+            int steps = r.integer(root, "steps", "", null);
+            float lr = (float) r.number(root, "lr", "", null);
+            LearningRateSchedule.Kind kind = switch (r.string(root, "schedule", "", "cosine")) {
+                case "cosine" -> LearningRateSchedule.Kind.COSINE;
+                case "constant" -> LearningRateSchedule.Kind.CONSTANT;
+                default -> throw new IllegalArgumentException("schedule must be \"cosine\" or \"constant\"");
+            };
+            LearningRateSchedule schedule = new LearningRateSchedule(kind, lr, r.integer(root, "warmup", "", 0), steps,
+                    (float) r.number(root, "min_lr", "", lr * 0.1d));
+            Path out = outOverride != null ? outOverride : base.resolve(r.string(root, "out", "", null));
+            TrainConfig train = new TrainConfig(model, r.integer(root, "batch", "", null), r.integer(root, "seq", "", null),
+                    steps, r.integer(root, "accumulation", "", 1), schedule, (float) r.number(root, "beta1", "", 0.9),
+                    (float) r.number(root, "beta2", "", 0.95), (float) r.number(root, "eps", "", 1e-8),
+                    (float) r.number(root, "weight_decay", "", 0.1), (float) r.number(root, "clip", "", 1.0),
+                    new FreezePatterns(r.strings(root, "freeze"), r.strings(root, "train_only")),
+                    r.integer(root, "seed", "", 1), out, r.integer(root, "checkpoint_every", "", 0), tokenizer);
+            return new PretrainConfig(train, text, tokenizer, r.integer(root, "threads", "", 0));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Typed field access with messages that name the field. */
+    private record Reader(Path file) {
+        void known(JsonNode node, Set<String> keys, String prefix) {
+            for (Iterator<String> it = node.propertyNames().iterator(); it.hasNext(); ) {
+                String k = it.next();
+                if (!keys.contains(k)) {
+                    throw new IllegalArgumentException(file + ": unknown key \"" + prefix + k + "\" (known: "
+                            + String.join(", ", new java.util.TreeSet<>(keys)) + ")");
+                }
+            }
+        }
+
+        JsonNode object(JsonNode node, String key) {
+            JsonNode v = node.get(key);
+            if (v == null || !v.isObject()) {
+                throw new IllegalArgumentException(file + ": \"" + key + "\" must be an object");
+            }
+            return v;
+        }
+
+        int integer(JsonNode node, String key, String prefix, Integer fallback) {
+            JsonNode v = node.get(key);
+            if (v == null && fallback != null) {
+                return fallback;
+            }
+            if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw new IllegalArgumentException(file + ": \"" + prefix + key + "\" must be an integer, is "
+                        + (v == null ? "missing" : v));
+            }
+            return v.asInt();
+        }
+
+        double number(JsonNode node, String key, String prefix, Double fallback) {
+            JsonNode v = node.get(key);
+            if (v == null && fallback != null) {
+                return fallback;
+            }
+            if (v == null || !v.isNumber()) {
+                throw new IllegalArgumentException(file + ": \"" + prefix + key + "\" must be a number, is "
+                        + (v == null ? "missing" : v));
+            }
+            return v.asDouble();
+        }
+
+        boolean bool(JsonNode node, String key, String prefix, boolean fallback) {
+            JsonNode v = node.get(key);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isBoolean()) {
+                throw new IllegalArgumentException(file + ": \"" + prefix + key + "\" must be true or false, is " + v);
+            }
+            return v.asBoolean();
+        }
+
+        String string(JsonNode node, String key, String prefix, String fallback) {
+            JsonNode v = node.get(key);
+            if (v == null && fallback != null) {
+                return fallback;
+            }
+            if (v == null || !v.isString()) {
+                throw new IllegalArgumentException(file + ": \"" + prefix + key + "\" must be a string, is "
+                        + (v == null ? "missing" : v));
+            }
+            return v.asString();
+        }
+
+        List<String> strings(JsonNode node, String key) {
+            JsonNode v = node.get(key);
+            List<String> out = new ArrayList<>();
+            if (v == null) {
+                return out;
+            }
+            if (!v.isArray()) {
+                throw new IllegalArgumentException(file + ": \"" + key + "\" must be a list of name patterns");
+            }
+            for (JsonNode x : v) {
+                out.add(x.asString());
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package dev.kvslim.train.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pretrain config file: a valid one parses; bad ones fail with a message naming what is wrong. */
+class PretrainConfigTest {
+
+    @TempDir
+    Path dir;
+
+    private PretrainConfig read(String json) throws IOException {
+        Files.writeString(dir.resolve("text.txt"), "hello");
+        Files.writeString(dir.resolve("tok.bin"), "x");
+        Path f = dir.resolve("run.json");
+        Files.writeString(f, json);
+        return PretrainConfig.read(f, p -> 260, null);
+    }
+
+    private static String config(String extra) {
+        return "{\"model\": {\"dim\": 64, \"hidden\": 128, \"layers\": 2, \"heads\": 4, \"kv_heads\": 2},"
+                + " \"data\": {\"text\": \"text.txt\", \"tokenizer\": \"tok.bin\"},"
+                + " \"batch\": 2, \"seq\": 32, \"steps\": 10, \"lr\": 0.001, \"out\": \"run\"" + extra + "}";
+    }
+
+    @Test
+    void validConfigParsesWithDefaults() throws IOException {
+        PretrainConfig c = read(config(", \"warmup\": 2, \"train_only\": [\"*dms_proj_alpha*\"]"));
+        assertThat(c.train().model().vocabSize()).isEqualTo(260);
+        assertThat(c.train().model().headSize()).isEqualTo(16);
+        assertThat(c.train().lr().at(0)).isEqualTo(0.0005f);
+        assertThat(c.train().outDir()).isEqualTo(dir.resolve("run"));
+        assertThat(c.train().freeze().trainOnly()).containsExactly("*dms_proj_alpha*");
+    }
+
+    @Test
+    void badInputNamesTheField() {
+        assertThatThrownBy(() -> read(config(", \"lerning_rate\": 1"))).hasMessageContaining("unknown key \"lerning_rate\"");
+        assertThatThrownBy(() -> read(config(", \"clip\": \"high\""))).hasMessageContaining("\"clip\" must be a number");
+        assertThatThrownBy(() -> read(config("").replace("\"batch\": 2", "\"batch\": 2.5")))
+                .hasMessageContaining("\"batch\" must be an integer");
+        assertThatThrownBy(() -> read(config("").replace("text.txt", "missing.txt")))
+                .hasMessageContaining("data.text").hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> read(config(", \"schedule\": \"linear\""))).hasMessageContaining("schedule must be");
+        assertThatThrownBy(() -> read("[1]")).hasMessageContaining("must hold a JSON object");
+    }
+}
