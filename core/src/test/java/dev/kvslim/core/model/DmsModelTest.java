@@ -30,7 +30,7 @@ class DmsModelTest {
      * {@code base} with a DMS adapter: zero projections (no token is ever marked, z = -5) or seeded random ones with
      * offset 0, which mark about half the tokens, differently per head.
      */
-    private static Model withAdapter(Model base, int window, boolean perLayer, boolean zero) {
+    static Model withAdapter(Model base, int window, boolean perLayer, boolean zero) {
         LlamaConfig c = base.config().withDms(new DmsConfig(window, 100f, zero ? 5f : 0f, DmsConfig.Variant.ADAPTER,
                 perLayer));
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(12);
