@@ -109,29 +109,29 @@ class SchedulerTest {
 
     @Test
     void aTightBudgetPreemptsAndRecomputesWithoutChangingTheText() throws Exception {
-        // small blocks, so caches grow block by block, and room for three whole sequences: eight short prompts are
+        // small blocks, so caches grow block by block, and room for three whole sequences of 110 tokens: eight short prompts are
         // admitted at once, then outgrow the budget and must be preempted
         int block = dev.kvslim.core.tensor.Kernels.lanes();
         var cfg = stories.model().config();
-        long perSequence = 2L * cfg.layers() * cfg.kvHeads() * cfg.headSize() * Float.BYTES * block * ((160 + block - 1) / block);
+        long perSequence = 2L * cfg.layers() * cfg.kvHeads() * cfg.headSize() * Float.BYTES * block * ((110 + block - 1) / block);
         long budget = 3 * perSequence;
         Scheduler s = start(budget, block, new Scheduler.Options(32, 8, 16, Duration.ZERO));
         List<Collector> out = new ArrayList<>();
         for (String p : PROMPTS) {
             Collector c = new Collector();
-            s.submit(new SequenceRequest(prompt(p), SamplingParams.GREEDY, 150, List.of(), -1, true, c));
+            s.submit(new SequenceRequest(prompt(p), SamplingParams.GREEDY, 100, List.of(), -1, true, c));
             out.add(c);
         }
         for (int i = 0; i < PROMPTS.length; i++) {
             assertThat(out.get(i).await()).isEqualTo(FinishReason.LENGTH);
-            assertThat(out.get(i).tokens).hasSize(150);
+            assertThat(out.get(i).tokens).hasSize(100);
         }
         Scheduler.Stats stats = s.stats();
         assertThat(stats.peakUsedBytes()).isLessThanOrEqualTo(budget).isGreaterThan(budget / 2);
         assertThat(preemptions.get()).isPositive();
         // and every sequence still generated what it generates alone
         for (int i = 0; i < PROMPTS.length; i++) {
-            int[] expected = aloneIgnoringEos(PROMPTS[i], 150);
+            int[] expected = aloneIgnoringEos(PROMPTS[i], 100);
             assertThat(out.get(i).tokenArray()).as(PROMPTS[i]).containsExactly(expected);
         }
         awaitEmptyPool(s);
