@@ -63,12 +63,16 @@ public final class ApiRoutes {
         if (res.isSent()) {
             return; // a stream already under way: the client sees it cut short
         }
-        res.status(e.status());
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        if (e.retryAfterSeconds() > 0) {
-            res.header(HeaderNames.RETRY_AFTER, Integer.toString(e.retryAfterSeconds()));
+        try {
+            res.status(e.status());
+            res.header(HeaderNames.CONTENT_TYPE, "application/json");
+            if (e.retryAfterSeconds() > 0) {
+                res.header(HeaderNames.RETRY_AFTER, Integer.toString(e.retryAfterSeconds()));
+            }
+            res.send(ResponseShapes.error(e));
+        } catch (IllegalStateException streaming) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot answer with an error once streaming began: " + e.getMessage());
         }
-        res.send(ResponseShapes.error(e));
     }
 
     /** The name of the caller's API key, or a 401. */

@@ -16,7 +16,6 @@ import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -215,7 +214,7 @@ final class GenerationEndpoint implements Handler {
                 sse.data(shapes.usageChunk(usage.prompt, usage.completion));
             }
             sse.done();
-        } catch (IOException | UncheckedIOException clientGone) {
+        } catch (IOException clientGone) {
             // the caller cancels the sequences; nothing more can be written
         }
     }

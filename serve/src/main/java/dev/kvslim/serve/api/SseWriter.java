@@ -18,12 +18,20 @@ final class SseWriter {
     }
 
     void data(String json) throws IOException {
-        out.write(("data: " + json + "\n\n").getBytes(StandardCharsets.UTF_8));
-        out.flush();
+        send("data: " + json + "\n\n");
     }
 
     void done() throws IOException {
-        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-        out.flush();
+        send("data: [DONE]\n\n");
+    }
+
+    /** Writes and flushes; the webserver reports a closed connection as various runtime exceptions, made one here. */
+    private void send(String event) throws IOException {
+        try {
+            out.write(event.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        } catch (RuntimeException e) {
+            throw new IOException("the client is gone: " + e.getMessage(), e);
+        }
     }
 }
