@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             QuantizeCommand.class,
             ConvertCommand.class,
             BenchCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class KvSlim implements Runnable {
