@@ -11,6 +11,7 @@ import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.tensor.Kernels;
+import dev.kvslim.core.testing.DmsAdapters;
 import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.core.testing.ParityFolders;
 import java.util.ArrayList;
@@ -132,7 +133,7 @@ class BatchedForwardTest {
 
     @Test
     void dmsModelEvictsPerSequence() {
-        Model dms = DmsModelTest.withAdapter(qwen3(), 2, false, false);
+        Model dms = DmsAdapters.withAdapter(qwen3(), 2, false, false);
         List<PagedKvCache> made = new ArrayList<>();
         assertBatchMatchesSeparate(dms, model -> {
             PagedKvCache c = paged(model, true);

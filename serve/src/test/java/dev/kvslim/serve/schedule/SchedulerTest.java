@@ -108,6 +108,38 @@ class SchedulerTest {
     }
 
     @Test
+    void aDmsModelGetsTheDmsCacheAndGeneratesWhatItGeneratesAlone() throws Exception {
+        dev.kvslim.core.model.Model dms = dev.kvslim.core.testing.DmsAdapters.withAdapter(stories.model(), 4, false, false);
+        BlockPool pool = new BlockPool(dms.config().headSize(), PagedKvCache.defaultBlockSize(), 1L << 26);
+        java.util.concurrent.atomic.AtomicLong evicted = new java.util.concurrent.atomic.AtomicLong();
+        scheduler = new Scheduler("dms", dms, stories.tokenizer(), id -> false, pool,
+                new Scheduler.Options(16, 8, 16, Duration.ZERO), new SchedulerObserver() {
+                    @Override
+                    public void evicted(long entries) {
+                        evicted.addAndGet(entries);
+                    }
+                });
+        assertThat(scheduler.usesDms()).isTrue();
+        List<Collector> out = new ArrayList<>();
+        for (String p : PROMPTS) {
+            Collector c = new Collector();
+            scheduler.submit(greedy(p, 40, c));
+            out.add(c);
+        }
+        Generator alone = new Generator(dms, stories.tokenizer(), id -> false);
+        for (int i = 0; i < PROMPTS.length; i++) {
+            out.get(i).await();
+            int[] p = prompt(PROMPTS[i]);
+            PagedKvCache cache = new PagedKvCache(dms.config(), new BlockPool(dms.config().headSize(),
+                    PagedKvCache.defaultBlockSize(), 1L << 24), p.length + 40, true);
+            int[] expected = alone.generate(p, Generator.Options.greedy(40), cache, (b, off, len) -> { }).generated();
+            assertThat(out.get(i).tokenArray()).as(PROMPTS[i]).containsExactly(expected);
+        }
+        assertThat(evicted.get()).isPositive();
+        awaitEmptyPool(scheduler);
+    }
+
+    @Test
     void aTightBudgetPreemptsAndRecomputesWithoutChangingTheText() throws Exception {
         // small blocks, so caches grow block by block, and room for three whole sequences of 110 tokens: eight short prompts are
         // admitted at once, then outgrow the budget and must be preempted
