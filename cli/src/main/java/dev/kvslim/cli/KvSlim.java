@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ConvertCommand.class,
             BenchCommand.class,
             PretrainCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class KvSlim implements Runnable {

@@ -165,20 +165,21 @@ public final class Generator {
      * Holds back output that could be the start of a stop string, and cuts the text at the first stop string.
      * Works on UTF-8 bytes, so pieces that split a character are handled like any others. Only the bytes not yet
      * written are kept: a stop string cannot begin in written text, since any unfinished start of one is held.
+     * Public for servers that run their own generation loop (one filter per sequence).
      */
-    static final class StopFilter {
+    public static final class StopFilter {
         private final byte[][] stops;
         private final Sink sink;
         private byte[] pending = new byte[64];
         private int length;
 
-        StopFilter(List<String> stopStrings, Sink sink) {
+        public StopFilter(List<String> stopStrings, Sink sink) {
             this.stops = stopStrings.stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
             this.sink = sink;
         }
 
         /** Adds bytes; returns true when a stop string completed (text before it has been written). */
-        boolean append(byte[] piece) {
+        public boolean append(byte[] piece) {
             if (stops.length == 0) {
                 sink.write(piece, 0, piece.length);
                 return false;
@@ -197,7 +198,8 @@ public final class Generator {
             return false;
         }
 
-        void finish() {
+        /** Writes what was held back: generation ended without a stop string. */
+        public void finish() {
             emit(length);
         }
 

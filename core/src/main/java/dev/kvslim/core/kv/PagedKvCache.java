@@ -123,13 +123,21 @@ public final class PagedKvCache implements KvCache {
         if (length + count > capacity) {
             throw new IllegalArgumentException("positions up to " + (length + count) + " exceed the capacity " + capacity);
         }
+        pool.require(blocksNeeded(count));
+    }
+
+    /**
+     * Blocks the pool must still give for {@code count} more tokens (at most: DMS may free slots first). Lets a
+     * scheduler check that a whole batch of sequences sharing the pool fits before running any of it.
+     */
+    public long blocksNeeded(int count) {
         long blocks = 0;
         for (HeadStore[] layer : heads) {
             for (HeadStore h : layer) {
                 blocks += h.blocksFor(count);
             }
         }
-        pool.require(blocks);
+        return blocks;
     }
 
     /**

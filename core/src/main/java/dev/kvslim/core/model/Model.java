@@ -7,12 +7,19 @@ import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.MatmulScratch;
 import dev.kvslim.core.tensor.Parallel;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 
 /**
  * A Llama-family decoder: configuration plus weights, and the forward pass over a {@link KvCache}.
  * <p>{@link #forward} follows llama2.c's {@code forward()} statement for statement, over a batch of tokens:
  * prompt tokens go through every matrix together (matrix-matrix), a decode step is a batch of one. All
  * scratch lives in a {@link State}; the pass itself allocates nothing.
+ * <p>{@link #forward(State, List)} runs several sequences in one pass, as a server's continuous batching does:
+ * the tokens of all of them go through every matrix together, and each sequence attends over its own cache at its
+ * own positions. A sequence in a batch gets the logits it would get alone up to float rounding: a batch's
+ * matrices always run as matrix-matrix products, while a lone decode step (one token) runs them as dot products,
+ * which sum in another order.
  */
 public final class Model {
 
@@ -45,7 +52,23 @@ public final class Model {
         return new DenseKvCache(config, capacity);
     }
 
-    /** Everything one sequence's forward passes write, sized once. */
+    /**
+     * One sequence's part of a batched {@link #forward(State, List)}: tokens {@code tokens[off .. off+len)} at
+     * positions {@code position ..}, with keys and values going to {@code cache} (one cache per sequence).
+     */
+    public record Chunk(KvCache cache, int[] tokens, int off, int len, int position) {
+
+        public Chunk {
+            Objects.requireNonNull(cache, "cache");
+            Objects.requireNonNull(tokens, "tokens");
+            if (len <= 0 || off < 0 || off + len > tokens.length) {
+                throw new IllegalArgumentException("a chunk needs 1 or more tokens within its array: off " + off
+                        + ", len " + len + ", array of " + tokens.length);
+            }
+        }
+    }
+
+    /** Everything one batch's forward passes write, sized once. */
     public static final class State {
         final int maxBatch;
         final float[] x, xb, xb2, q, k, v, att, hb, hb2;
@@ -56,6 +79,17 @@ public final class Model {
         /** Logits of the last token of the latest {@link #forward} call. */
         public final float[] logits;
         private float[][] layerOutputs;
+        // the batch being run: sequence i has tokens [chunkStart[i], chunkStart[i+1]) of the batch
+        private KvCache[] chunkCache = new KvCache[1];
+        private int[] chunkStart = new int[2];
+        private int[] chunkPosition = new int[1];
+        private int chunks;
+        final int[] tokenChunk;
+        final int[] tokenPosition;
+        // a later sequence's keys, values and decisions, moved to the front for KvCache.store
+        final float[] kMoved, vMoved, decisionsMoved;
+        private float[] batchLogits = new float[0];
+        private float[][] chunkLogitViews = new float[0][];
 
         State(LlamaConfig c, int maxBatch) {
             if (maxBatch <= 0) {
@@ -78,6 +112,43 @@ public final class Model {
             int widest = Math.max(Math.max(c.dim(), c.hiddenDim()), c.qDim());
             matmul = new MatmulScratch(widest, maxBatch);
             logits = new float[c.vocabSize()];
+            tokenChunk = new int[maxBatch];
+            tokenPosition = new int[maxBatch];
+            kMoved = new float[maxBatch * c.kvDim()];
+            vMoved = new float[maxBatch * c.kvDim()];
+            decisionsMoved = new float[decisions.length];
+        }
+
+        private void setChunks(int count) {
+            if (chunkCache.length < count) {
+                chunkCache = new KvCache[count];
+                chunkStart = new int[count + 1];
+                chunkPosition = new int[count];
+            }
+            chunks = count;
+        }
+
+        private void setChunk(int i, KvCache cache, int start, int len, int position) {
+            chunkCache[i] = cache;
+            chunkStart[i] = start;
+            chunkStart[i + 1] = start + len;
+            chunkPosition[i] = position;
+            for (int t = start; t < start + len; t++) {
+                tokenChunk[t] = i;
+                tokenPosition[t] = position + t - start;
+            }
+        }
+
+        /** Rows of {@code vocabSize} logits, one per sequence of a batch, reused from call to call. */
+        private float[][] chunkLogits(int count, int vocab) {
+            if (chunkLogitViews.length < count) {
+                batchLogits = new float[count * vocab];
+                chunkLogitViews = new float[count][];
+                for (int i = 0; i < count; i++) {
+                    chunkLogitViews[i] = new float[vocab];
+                }
+            }
+            return chunkLogitViews;
         }
 
         public int maxBatch() {
@@ -125,23 +196,104 @@ public final class Model {
         }
         for (int done = 0; done < len; done += state.maxBatch) {
             int n = Math.min(state.maxBatch, len - done);
-            forwardBatch(state, tokens, off + done, n, position + done, cache, done + n == len);
+            state.setChunks(1);
+            state.setChunk(0, cache, 0, n, position + done);
+            cache.reserve(n);
+            for (int t = 0; t < n; t++) {
+                weights.tokenEmbedding().copyRow(tokens[off + done + t], state.x, t * config.dim());
+            }
+            run(state, n);
+            if (done + n == len) {
+                int last = (n - 1) * config.dim();
+                Kernels.rmsnorm(state.xb, 0, state.x, last, weights.finalNorm(), config.dim(), config.normEps());
+                weights.classifier().matmul(state.xb, 1, state.logits, state.matmul);
+            }
         }
         return state.logits;
     }
 
-    private void forwardBatch(State s, int[] tokens, int off, int n, int pos0, KvCache cache, boolean logits) {
+    /**
+     * Runs one chunk of each of several sequences in one pass and returns the logits of each chunk's last token,
+     * in chunk order: rows owned by {@code state}, overwritten by its next call. The chunks' tokens together must
+     * fit {@code state}'s batch, and their caches must be distinct (a sequence has one chunk per batch). Every
+     * cache is {@linkplain KvCache#reserve reserved} before anything is stored; caches that draw on one
+     * {@link dev.kvslim.core.kv.BlockPool} are checked one by one, so a caller batching such caches checks that
+     * their blocks fit together (a {@link dev.kvslim.core.kv.KvCacheFullException} from a later store would leave
+     * earlier layers of the batch stored).
+     */
+    public float[][] forward(State state, List<Chunk> batch) {
+        int total = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            Chunk chunk = batch.get(i);
+            total += chunk.len();
+            if (chunk.position() < 0 || chunk.position() + chunk.len() > chunk.cache().capacity()) {
+                throw new IllegalArgumentException("sequence " + i + ": positions " + chunk.position() + ".."
+                        + (chunk.position() + chunk.len() - 1) + " do not fit its KV cache capacity "
+                        + chunk.cache().capacity());
+            }
+            for (int t = chunk.off(); t < chunk.off() + chunk.len(); t++) {
+                if (chunk.tokens()[t] < 0 || chunk.tokens()[t] >= config.vocabSize()) {
+                    throw new IllegalArgumentException("sequence " + i + ": token id " + chunk.tokens()[t]
+                            + " outside the vocabulary [0, " + config.vocabSize() + ")");
+                }
+            }
+            for (int j = 0; j < i; j++) {
+                if (batch.get(j).cache() == chunk.cache()) {
+                    throw new IllegalArgumentException("sequences " + j + " and " + i + " share one KV cache");
+                }
+            }
+        }
+        if (batch.isEmpty() || total > state.maxBatch) {
+            throw new IllegalArgumentException("a batch needs 1 to " + state.maxBatch + " tokens (the state's size), got "
+                    + total);
+        }
+        for (Chunk chunk : batch) {
+            chunk.cache().reserve(chunk.len());
+        }
+        int dim = config.dim(), vocab = config.vocabSize();
+        state.setChunks(batch.size());
+        for (int i = 0, start = 0; i < batch.size(); i++) {
+            Chunk chunk = batch.get(i);
+            state.setChunk(i, chunk.cache(), start, chunk.len(), chunk.position());
+            for (int t = 0; t < chunk.len(); t++) {
+                weights.tokenEmbedding().copyRow(chunk.tokens()[chunk.off() + t], state.x, (start + t) * dim);
+            }
+            start += chunk.len();
+        }
+        run(state, total);
+        int count = batch.size();
+        float[][] rows = state.chunkLogits(count, vocab);
+        for (int i = 0; i < count; i++) {
+            int last = (state.chunkStart[i + 1] - 1) * dim;
+            Kernels.rmsnorm(state.xb, i * dim, state.x, last, weights.finalNorm(), dim, config.normEps());
+        }
+        float[] out = count == 1 ? rows[0] : state.batchLogits;
+        weights.classifier().matmul(state.xb, count, out, state.matmul);
+        if (count > 1) {
+            for (int i = 0; i < count; i++) {
+                System.arraycopy(state.batchLogits, i * vocab, rows[i], 0, vocab);
+            }
+        }
+        return Arrays.copyOf(rows, count);
+    }
+
+    /** The layers over the {@code n} embedded tokens in {@code s.x}, of the chunks set in {@code s}. */
+    private void run(State s, int n) {
         LlamaConfig c = config;
         DmsConfig dms = c.dms();
         LlamaWeights w = weights;
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), hs = c.headSize();
 
-        cache.reserve(n);
-        for (int t = 0; t < n; t++) {
-            w.tokenEmbedding().copyRow(tokens[off + t], s.x, t * dim);
-            ropeAngles(s, t, pos0 + t);
+        int scratchSize = 0;
+        int lastPosition = 0;
+        for (int i = 0; i < s.chunks; i++) {
+            scratchSize = Math.max(scratchSize, s.chunkCache[i].scratchSize());
+            lastPosition = Math.max(lastPosition, s.chunkPosition[i] + s.chunkStart[i + 1] - s.chunkStart[i]);
         }
-        float[][] attScratch = s.attentionScratch(cache.scratchSize());
+        for (int t = 0; t < n; t++) {
+            ropeAngles(s, t, s.tokenPosition[t]);
+        }
+        float[][] attScratch = s.attentionScratch(scratchSize);
 
         for (int l = 0; l < c.layers(); l++) {
             if (dms != null && dms.variant() == DmsConfig.Variant.ADAPTER) {
@@ -184,23 +336,27 @@ public final class Model {
                     Arrays.fill(s.decisions, t * c.kvHeads() + 1, (t + 1) * c.kvHeads(), s.decisions[t * c.kvHeads()]);
                 }
             }
-            cache.store(l, pos0, n, s.k, s.v, dms != null ? s.decisions : null);
+            for (int i = 0; i < s.chunks; i++) {
+                store(s, i, l, dms != null);
+            }
 
             // attention: every (token, KV head) pair on its own, for the query heads of its group together
             int layer = l;
             int kvHeads = c.kvHeads();
             int group = c.groupSize();
-            long work = (long) (pos0 + n) * hs * 2 * group;
+            long work = (long) lastPosition * hs * 2 * group;
             Parallel.forRange(n * kvHeads, Parallel.grain(work), (worker, start, end) -> {
                 float[] scratch = attScratch[worker];
                 for (int i = start; i < end; i++) {
                     int t = i / kvHeads, kvh = i % kvHeads;
                     int at = t * qDim + kvh * group * hs;
-                    cache.attend(layer, pos0 + t, kvh, s.q, at, group, s.att, at, scratch);
+                    s.chunkCache[s.tokenChunk[t]].attend(layer, s.tokenPosition[t], kvh, s.q, at, group, s.att, at, scratch);
                 }
             });
 
-            cache.afterAttention(l, pos0 + n - 1);
+            for (int i = 0; i < s.chunks; i++) {
+                s.chunkCache[i].afterAttention(l, s.chunkPosition[i] + s.chunkStart[i + 1] - s.chunkStart[i] - 1);
+            }
 
             // output projection and residual
             w.wo()[l].matmul(s.att, n, s.xb2, s.matmul);
@@ -219,12 +375,26 @@ public final class Model {
                 System.arraycopy(s.x, 0, s.layerOutputs[l], 0, n * dim);
             }
         }
+    }
 
-        if (logits) {
-            int last = (n - 1) * dim;
-            Kernels.rmsnorm(s.xb, 0, s.x, last, w.finalNorm(), dim, c.normEps());
-            w.classifier().matmul(s.xb, 1, s.logits, s.matmul);
+    /**
+     * Stores chunk i's keys, values and decisions of layer l in its cache; {@link KvCache#store} reads them from
+     * the start of its arrays, so a later chunk's are moved there first.
+     */
+    private void store(State s, int i, int l, boolean dms) {
+        int kvDim = config.kvDim(), kvHeads = config.kvHeads();
+        int start = s.chunkStart[i], len = s.chunkStart[i + 1] - start;
+        KvCache cache = s.chunkCache[i];
+        if (start == 0) {
+            cache.store(l, s.chunkPosition[i], len, s.k, s.v, dms ? s.decisions : null);
+            return;
         }
+        System.arraycopy(s.k, start * kvDim, s.kMoved, 0, len * kvDim);
+        System.arraycopy(s.v, start * kvDim, s.vMoved, 0, len * kvDim);
+        if (dms) {
+            System.arraycopy(s.decisions, start * kvHeads, s.decisionsMoved, 0, len * kvHeads);
+        }
+        cache.store(l, s.chunkPosition[i], len, s.kMoved, s.vMoved, dms ? s.decisionsMoved : null);
     }
 
     private void adapterDecisions(State s, int l, int n) {

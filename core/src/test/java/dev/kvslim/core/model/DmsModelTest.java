@@ -10,6 +10,7 @@ import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.Tensors;
+import dev.kvslim.core.testing.DmsAdapters;
 import dev.kvslim.core.testing.ParityFolders;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
@@ -26,25 +27,8 @@ class DmsModelTest {
         return HuggingFaceModels.load(ParityFolders.path("qwen3-f32"));
     }
 
-    /**
-     * {@code base} with a DMS adapter: zero projections (no token is ever marked, z = -5) or seeded random ones with
-     * offset 0, which mark about half the tokens, differently per head.
-     */
-    private static Model withAdapter(Model base, int window, boolean perLayer, boolean zero) {
-        LlamaConfig c = base.config().withDms(new DmsConfig(window, 100f, zero ? 5f : 0f, DmsConfig.Variant.ADAPTER,
-                perLayer));
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(12);
-        float[][] norm = new float[c.layers()][c.dim()];
-        FloatTensor[] proj = new FloatTensor[c.layers()];
-        for (int l = 0; l < c.layers(); l++) {
-            Arrays.fill(norm[l], 1f);
-            float[] p = new float[c.kvHeads() * c.dim()];
-            for (int i = 0; i < p.length && !zero; i++) {
-                p[i] = (float) rnd.nextGaussian() * 0.1f;
-            }
-            proj[l] = Tensors.f32(Arena.ofAuto(), p, c.kvHeads(), c.dim());
-        }
-        return new Model(c, base.weights().withDmsAdapter(norm, proj));
+    static Model withAdapter(Model base, int window, boolean perLayer, boolean zero) {
+        return DmsAdapters.withAdapter(base, window, perLayer, zero);
     }
 
     private static PagedKvCache paged(Model m, boolean dms) {

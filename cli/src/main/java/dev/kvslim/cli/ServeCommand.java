@@ -1,0 +1,127 @@
+package dev.kvslim.cli;
+
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.serve.KvSlimServer;
+import dev.kvslim.serve.ServeConfig;
+import dev.kvslim.serve.api.ServedModel;
+import dev.kvslim.serve.schedule.Scheduler;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The OpenAI-compatible server: loads the models, starts {@link KvSlimServer}, and serves until the process is told
+ * to stop (Ctrl-C or SIGTERM), which shuts down gracefully.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve models over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions,"
+                + " /v1/models) with continuous batching in a fixed KV memory budget; /metrics for Prometheus.")
+final class ServeCommand implements Callable<Integer> {
+
+    /** Where the bundled demo model will live, relative to the working directory. */
+    static final Path BUNDLED_MODELS = Path.of("models");
+
+    @Option(names = "--model", description = "A model to serve (repeatable): a Hugging Face folder, a GGUF file, or a"
+            + " llama2.c checkpoint. Requests name it by its file or folder name without extension."
+            + " Default: the bundled demo model in models/.")
+    List<Path> models = new ArrayList<>();
+
+    @Option(names = "--tokenizer", description = "Tokenizer of the model given at the same position (repeatable),"
+            + " for llama2.c checkpoints without a tokenizer.bin beside them.")
+    List<Path> tokenizers = new ArrayList<>();
+
+    @Option(names = "--host", description = "Address to listen on (default: 127.0.0.1, or the config file's).")
+    String host;
+
+    @Option(names = "--port", description = "Port to listen on; 0 picks a free one (default: 8080, or the config file's).")
+    Integer port;
+
+    @Option(names = "--kv-budget", description = "Bytes of keys and values all sequences may hold together, split evenly"
+            + " between the models (default: a quarter of the heap, or the config file's).")
+    Long kvBudget;
+
+    @Option(names = "--config", description = "JSON settings: host, port, kv_budget_bytes, tokens_per_step, max_running,"
+            + " max_waiting, max_body_bytes, shutdown_grace_seconds, api_keys {name: key}. API keys may also come from"
+            + " KVSLIM_API_KEYS (name=key,...).")
+    Path config;
+
+    /** The configuration: defaults, then the config file, then the options. */
+    ServeConfig configuration() {
+        ServeConfig c = ServeConfig.defaults();
+        if (config != null) {
+            c = c.withFile(config);
+        }
+        if (host != null) {
+            c = c.withHost(host);
+        }
+        if (port != null) {
+            c = c.withPort(port);
+        }
+        if (kvBudget != null) {
+            c = c.withKvBudget(kvBudget);
+        }
+        return c;
+    }
+
+    /** The models to serve by name. */
+    Map<String, LoadedModel> load() {
+        List<Path> paths = models;
+        if (paths.isEmpty()) {
+            if (!Files.isDirectory(BUNDLED_MODELS)) {
+                throw new IllegalArgumentException("no --model given, and there is no bundled demo model yet (no "
+                        + BUNDLED_MODELS.toAbsolutePath() + " folder): pass --model PATH");
+            }
+            paths = List.of(BUNDLED_MODELS);
+        }
+        if (tokenizers.size() > paths.size()) {
+            throw new IllegalArgumentException("more --tokenizer (" + tokenizers.size() + ") than --model (" + paths.size()
+                    + ") options: each tokenizer belongs to the model at its position");
+        }
+        Map<String, LoadedModel> loaded = new LinkedHashMap<>();
+        for (int i = 0; i < paths.size(); i++) {
+            Path tokenizer = i < tokenizers.size() ? tokenizers.get(i) : null;
+            String name = KvSlimServer.modelName(paths.get(i));
+            if (loaded.put(name, ModelLoader.load(paths.get(i), tokenizer)) != null) {
+                throw new IllegalArgumentException("two models would both be served as '" + name + "'");
+            }
+        }
+        return loaded;
+    }
+
+    /** Loads the models and starts serving; the server runs until closed. */
+    KvSlimServer start(PrintStream err) {
+        ServeConfig c = configuration();
+        KvSlimServer server = KvSlimServer.start(load(), c);
+        for (ServedModel m : server.models()) {
+            Scheduler s = m.scheduler();
+            err.printf("kvslim: serving '%s' (%s, %s cache, %,d-byte KV budget, chat template: %s)%n", m.name(),
+                    m.loaded().format(), s.usesDms() ? "DMS" : "uncompressed paged", s.pool().budgetBytes(),
+                    m.loaded().chatTemplate() != null ? "yes" : "no");
+        }
+        err.printf("kvslim: listening on http://%s:%d/v1 (API keys: %s); /metrics, /health, /ready%n", c.host(),
+                server.port(), c.keys().required() ? c.keys().size() : "none, open");
+        return server;
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        KvSlimServer server = start(System.err);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("kvslim: shutting down");
+            server.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+}

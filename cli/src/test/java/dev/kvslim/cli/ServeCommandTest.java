@@ -1,0 +1,60 @@
+package dev.kvslim.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kvslim.serve.KvSlimServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code kvslim serve}: options and config file reach the server, and missing models are reported clearly. */
+class ServeCommandTest {
+
+    @Test
+    void servesTheModelItIsGivenWithTheConfigFilesKeys(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("serve.json");
+        Files.writeString(config, "{\"port\": 1, \"max_running\": 4, \"api_keys\": {\"ops\": \"sk-test\"}}");
+        ServeCommand command = new ServeCommand();
+        new CommandLine(command).parseArgs("--model", CommandLineTest.stories(), "--tokenizer", CommandLineTest.tok512(),
+                "--port", "0", "--kv-budget", "33554432", "--config", config.toString());
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (KvSlimServer server = command.start(new PrintStream(err, true, StandardCharsets.UTF_8))) {
+            assertThat(server.models().getFirst().scheduler().pool().budgetBytes()).isEqualTo(33554432L);
+            HttpClient http = HttpClient.newHttpClient();
+            URI models = URI.create("http://127.0.0.1:" + server.port() + "/v1/models");
+            assertThat(http.send(HttpRequest.newBuilder(models).build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).isEqualTo(401);
+            HttpResponse<String> ok = http.send(HttpRequest.newBuilder(models).header("Authorization", "Bearer sk-test")
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(ok.statusCode()).isEqualTo(200);
+            assertThat(ok.body()).contains("\"id\":\"stories260K\"");
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("serving 'stories260K'", "API keys: 1");
+    }
+
+    @Test
+    void withoutAModelItAsksForOne() {
+        CommandLineTest.Run r = CommandLineTest.run("serve", "--port", "0");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.stderr()).contains("no --model given", "no bundled demo model yet", "--model PATH");
+    }
+
+    @Test
+    void aBadConfigFileIsNamed(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("bad.json");
+        Files.writeString(config, "{\"prot\": 80}");
+        CommandLineTest.Run r = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
+                CommandLineTest.tok512(), "--config", config.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.stderr()).contains("bad.json", "unknown setting 'prot'");
+    }
+}

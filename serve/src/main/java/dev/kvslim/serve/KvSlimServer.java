@@ -1,0 +1,97 @@
+package dev.kvslim.serve;
+
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.PagedKvCache;
+import dev.kvslim.serve.api.ApiContext;
+import dev.kvslim.serve.api.ApiRoutes;
+import dev.kvslim.serve.api.ServedModel;
+import dev.kvslim.serve.metrics.ServerMetrics;
+import dev.kvslim.serve.schedule.Scheduler;
+import io.helidon.webserver.WebServer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The OpenAI-compatible server: one continuous-batching {@link Scheduler} per served model, each with its share of the
+ * KV budget, behind Helidon's webserver (a virtual thread per request). {@link #close} shuts down gracefully: new
+ * requests get 503 and {@code /ready} turns 503, requests in flight get the configured grace to finish, what is left
+ * is cancelled, then the listener stops.
+ */
+public final class KvSlimServer implements AutoCloseable {
+
+    private final ServeConfig config;
+    private final List<ServedModel> models;
+    private final ServerMetrics metrics;
+    private final WebServer web;
+    private volatile boolean accepting = true;
+
+    private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded) {
+        this.config = config;
+        this.metrics = new ServerMetrics();
+        long budget = config.kvBudgetBytes() / loaded.size();
+        List<ServedModel> served = new ArrayList<>();
+        loaded.forEach((name, m) -> {
+            BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget);
+            Scheduler scheduler = new Scheduler(name, m.model(), m.tokenizer(), m::isEndOfGeneration, pool,
+                    config.scheduling(), metrics.observer(name));
+            metrics.register(name, scheduler);
+            served.add(new ServedModel(name, m, scheduler));
+        });
+        this.models = List.copyOf(served);
+        ApiContext context = new ApiContext(models, config.keys(), metrics, config.maxBodyBytes(), () -> accepting);
+        this.web = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .shutdownHook(false)
+                .routing(routing -> ApiRoutes.register(routing, context))
+                .build();
+    }
+
+    /** Starts serving {@code models} (by the names requests use) as {@code config} says. */
+    public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config) {
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("a server needs at least one model");
+        }
+        KvSlimServer server = new KvSlimServer(config, new LinkedHashMap<>(models));
+        server.web.start();
+        return server;
+    }
+
+    /** The name a model is served under: its file or folder name without extension. */
+    public static String modelName(Path path) {
+        String name = path.toAbsolutePath().normalize().getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    /** The port listened on (the one the system picked, for port 0). */
+    public int port() {
+        return web.port();
+    }
+
+    public List<ServedModel> models() {
+        return models;
+    }
+
+    public ServerMetrics metrics() {
+        return metrics;
+    }
+
+    /** Stops accepting, lets requests in flight finish within the grace period, cancels the rest, and stops. */
+    @Override
+    public void close() {
+        accepting = false;
+        try {
+            for (ServedModel m : models) {
+                m.scheduler().shutdown(config.shutdownGrace());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        web.stop();
+    }
+}

@@ -1,0 +1,149 @@
+package dev.kvslim.serve;
+
+import dev.kvslim.serve.auth.ApiKeys;
+import dev.kvslim.serve.schedule.Scheduler;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * How a server runs: where it listens, the KV budget (split evenly between the served models, each of which gets its
+ * own block pool), scheduling limits, the largest request body, how long shutdown waits for requests in flight, and
+ * the API keys. {@link #withFile} reads overrides from a JSON config file, e.g.
+ * <pre>{"host": "0.0.0.0", "port": 8080, "kv_budget_bytes": 4294967296, "tokens_per_step": 256, "max_running": 64,
+ *  "max_waiting": 256, "max_body_bytes": 4194304, "shutdown_grace_seconds": 30,
+ *  "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
+ */
+public record ServeConfig(String host, int port, long kvBudgetBytes, Scheduler.Options scheduling, long maxBodyBytes,
+                          Duration shutdownGrace, ApiKeys keys) {
+
+    private static final Set<String> FIELDS = Set.of("host", "port", "kv_budget_bytes", "tokens_per_step", "max_running",
+            "max_waiting", "max_body_bytes", "shutdown_grace_seconds", "api_keys");
+
+    public ServeConfig {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be 0 to 65535, got " + port);
+        }
+        if (kvBudgetBytes <= 0 || maxBodyBytes <= 0) {
+            throw new IllegalArgumentException("the KV budget and the body limit must be positive: " + kvBudgetBytes
+                    + ", " + maxBodyBytes);
+        }
+    }
+
+    /**
+     * Loopback on 8080, a quarter of the heap for keys and values, {@link Scheduler.Options#DEFAULTS}, 4 MiB bodies,
+     * 30 s of grace, and the keys of {@code KVSLIM_API_KEYS} (none: open).
+     */
+    public static ServeConfig defaults() {
+        String env = System.getenv("KVSLIM_API_KEYS");
+        return new ServeConfig("127.0.0.1", 8080, Runtime.getRuntime().maxMemory() / 4, Scheduler.Options.DEFAULTS,
+                4L << 20, Duration.ofSeconds(30), env == null || env.isBlank() ? ApiKeys.OPEN : ApiKeys.parse(env));
+    }
+
+    public ServeConfig withHost(String value) {
+        return new ServeConfig(value, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys);
+    }
+
+    public ServeConfig withPort(int value) {
+        return new ServeConfig(host, value, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys);
+    }
+
+    public ServeConfig withKvBudget(long value) {
+        return new ServeConfig(host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys);
+    }
+
+    public ServeConfig withScheduling(Scheduler.Options value) {
+        return new ServeConfig(host, port, kvBudgetBytes, value, maxBodyBytes, shutdownGrace, keys);
+    }
+
+    public ServeConfig withMaxBodyBytes(long value) {
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys);
+    }
+
+    public ServeConfig withShutdownGrace(Duration value) {
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys);
+    }
+
+    public ServeConfig withKeys(ApiKeys value) {
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, value);
+    }
+
+    /** This configuration with the settings {@code file} (JSON, see the class comment) gives. */
+    public ServeConfig withFile(Path file) {
+        JsonNode root;
+        try {
+            root = JsonMapper.builder().build().readTree(Files.readString(file));
+        } catch (IOException | JacksonException e) {
+            throw new IllegalArgumentException("cannot read the server config " + file + ": " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException("the server config " + file + " must be a JSON object");
+        }
+        for (String name : root.propertyNames()) {
+            if (!FIELDS.contains(name)) {
+                throw new IllegalArgumentException("the server config " + file + " has an unknown setting '" + name
+                        + "'; known: " + String.join(", ", new java.util.TreeSet<>(FIELDS)));
+            }
+        }
+        ServeConfig c = this;
+        if (root.has("host")) {
+            c = c.withHost(text(file, root, "host"));
+        }
+        if (root.has("port")) {
+            c = c.withPort((int) number(file, root, "port"));
+        }
+        if (root.has("kv_budget_bytes")) {
+            c = c.withKvBudget(number(file, root, "kv_budget_bytes"));
+        }
+        Scheduler.Options s = c.scheduling();
+        if (root.has("tokens_per_step") || root.has("max_running") || root.has("max_waiting")) {
+            s = new Scheduler.Options(
+                    root.has("tokens_per_step") ? (int) number(file, root, "tokens_per_step") : s.tokensPerStep(),
+                    root.has("max_running") ? (int) number(file, root, "max_running") : s.maxRunning(),
+                    root.has("max_waiting") ? (int) number(file, root, "max_waiting") : s.maxWaiting(),
+                    s.stepPause());
+            c = c.withScheduling(s);
+        }
+        if (root.has("max_body_bytes")) {
+            c = c.withMaxBodyBytes(number(file, root, "max_body_bytes"));
+        }
+        if (root.has("shutdown_grace_seconds")) {
+            c = c.withShutdownGrace(Duration.ofSeconds(number(file, root, "shutdown_grace_seconds")));
+        }
+        if (root.has("api_keys")) {
+            JsonNode keys = root.get("api_keys");
+            if (!keys.isObject()) {
+                throw new IllegalArgumentException("api_keys in " + file + " must be an object of name: key");
+            }
+            Map<String, String> byName = new LinkedHashMap<>();
+            for (String name : keys.propertyNames()) {
+                byName.put(name, text(file, keys, name));
+            }
+            c = c.withKeys(new ApiKeys(byName));
+        }
+        return c;
+    }
+
+    private static String text(Path file, JsonNode root, String field) {
+        JsonNode v = root.get(field);
+        if (!v.isString()) {
+            throw new IllegalArgumentException("'" + field + "' in " + file + " must be a string");
+        }
+        return v.asString();
+    }
+
+    private static long number(Path file, JsonNode root, String field) {
+        JsonNode v = root.get(field);
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw new IllegalArgumentException("'" + field + "' in " + file + " must be an integer");
+        }
+        return v.asLong();
+    }
+}

@@ -1,0 +1,34 @@
+package dev.kvslim.serve.api;
+
+import dev.kvslim.serve.auth.ApiKeys;
+import dev.kvslim.serve.metrics.ServerMetrics;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * What the endpoints share: the served models (the first answers requests that name none), the accepted API keys,
+ * the metrics, the largest request body, and whether the server still accepts work (false while shutting down).
+ */
+public record ApiContext(List<ServedModel> models, ApiKeys keys, ServerMetrics metrics, long maxBodyBytes,
+                         BooleanSupplier accepting) {
+
+    public ApiContext {
+        models = List.copyOf(models);
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("a server needs at least one model");
+        }
+    }
+
+    /** The model named {@code name} (null: the first), or a 404. */
+    ServedModel model(String name) {
+        if (name == null) {
+            return models.getFirst();
+        }
+        for (ServedModel m : models) {
+            if (m.name().equals(name)) {
+                return m;
+            }
+        }
+        throw ApiException.modelNotFound(name);
+    }
+}

@@ -1,0 +1,116 @@
+package dev.kvslim.serve.api;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The HTTP routes of the server: the OpenAI-compatible endpoints under {@code /v1} (behind the API keys, if any), and
+ * {@code /health}, {@code /ready} and {@code /metrics} for operators. Every failure of a {@code /v1} request is
+ * answered in OpenAI's error shape with its status.
+ */
+public final class ApiRoutes {
+
+    private static final System.Logger LOG = System.getLogger(ApiRoutes.class.getName());
+
+    private ApiRoutes() {
+    }
+
+    /** Adds the routes over {@code context} to {@code routing}. */
+    public static void register(HttpRouting.Builder routing, ApiContext context) {
+        routing.post("/v1/chat/completions", guarded(new GenerationEndpoint(true, context)))
+                .post("/v1/completions", guarded(new GenerationEndpoint(false, context)))
+                .get("/v1/models", guarded((req, res) -> models(context, req, res)))
+                .get("/health", (req, res) -> res.send())
+                .get("/ready", (req, res) -> {
+                    boolean ready = context.accepting().getAsBoolean();
+                    res.status(ready ? 200 : 503).send(ready ? "ready" : "shutting down");
+                })
+                .get("/metrics", (req, res) -> {
+                    res.header(HeaderNames.CONTENT_TYPE, dev.kvslim.serve.metrics.ServerMetrics.contentType());
+                    java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+                    context.metrics().write(text);
+                    res.send(text.toByteArray());
+                });
+    }
+
+    /** Answers what {@code handler} throws as an OpenAI error object (500 for anything unexpected). */
+    static Handler guarded(Handler handler) {
+        return (req, res) -> {
+            try {
+                handler.handle(req, res);
+            } catch (ApiException e) {
+                sendError(res, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                sendError(res, new ApiException(503, "server_error", null, null, "The server is shutting down.", 1));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "request failed", e);
+                sendError(res, new ApiException(500, "server_error", null, null, "Internal error: " + e, 0));
+            }
+        };
+    }
+
+    private static void sendError(ServerResponse res, ApiException e) {
+        if (res.isSent()) {
+            return; // a stream already under way: the client sees it cut short
+        }
+        try {
+            res.status(e.status());
+            res.header(HeaderNames.CONTENT_TYPE, "application/json");
+            if (e.retryAfterSeconds() > 0) {
+                res.header(HeaderNames.RETRY_AFTER, Integer.toString(e.retryAfterSeconds()));
+            }
+            res.send(ResponseShapes.error(e));
+        } catch (IllegalStateException streaming) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot answer with an error once streaming began: " + e.getMessage());
+        }
+    }
+
+    /** The name of the caller's API key, or a 401. */
+    static String authenticate(ApiContext context, ServerRequest req) {
+        String header = req.headers().first(HeaderNames.AUTHORIZATION).orElse(null);
+        return context.keys().authenticate(header).orElseThrow(ApiException::unauthorized);
+    }
+
+    /** The request body, or a 413 when it is longer than the context allows. */
+    static byte[] body(ApiContext context, ServerRequest req) {
+        long max = context.maxBodyBytes();
+        try (InputStream in = req.content().inputStream()) {
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+            if (body.length > max) {
+                throw ApiException.tooLarge(null, "The request body is larger than " + max + " bytes.");
+            }
+            return body;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void models(ApiContext context, ServerRequest req, ServerResponse res) {
+        authenticate(context, req);
+        ObjectNode list = ResponseShapes.JSON.createObjectNode();
+        list.put("object", "list");
+        ArrayNode data = list.putArray("data");
+        long created = System.currentTimeMillis() / 1000;
+        for (ServedModel m : context.models()) {
+            ObjectNode o = data.addObject();
+            o.put("id", m.name());
+            o.put("object", "model");
+            o.put("created", created);
+            o.put("owned_by", "kvslim");
+            o.put("root", m.loaded().path().toString());
+            o.put("max_model_len", m.loaded().model().config().contextLength());
+        }
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(list.toString().getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,237 @@
+package dev.kvslim.serve.api;
+
+import dev.kvslim.core.chat.ChatTemplate;
+import dev.kvslim.core.chat.ChatTemplateException;
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.hf.GenerationConfig;
+import dev.kvslim.core.sample.SamplingParams;
+import dev.kvslim.serve.schedule.FinishReason;
+import dev.kvslim.serve.schedule.QueueFullException;
+import dev.kvslim.serve.schedule.RequestTooLargeException;
+import dev.kvslim.serve.schedule.Sequence;
+import dev.kvslim.serve.schedule.SequenceRequest;
+import dev.kvslim.serve.schedule.TokenEvent;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: checks the request, turns it into n sequences
+ * for the model's scheduler, and answers with one JSON response or a stream of Server-Sent Events. Everything that can
+ * be wrong with a request is found before anything is queued, so a bad request never reaches the engine; a client that
+ * goes away mid-stream cancels its sequences, which frees their KV blocks at the engine's next step.
+ */
+final class GenerationEndpoint implements Handler {
+
+    private final boolean chat;
+    private final ApiContext context;
+
+    GenerationEndpoint(boolean chat, ApiContext context) {
+        this.chat = chat;
+        this.context = context;
+    }
+
+    @Override
+    public void handle(ServerRequest req, ServerResponse res) throws IOException, InterruptedException {
+        String key = ApiRoutes.authenticate(context, req);
+        GenerationParams p = GenerationParams.parse(ApiRoutes.body(context, req), chat);
+        ServedModel model = context.model(p.model());
+        if (!context.accepting().getAsBoolean()) {
+            throw ApiException.overloaded("The server is shutting down.");
+        }
+        int[] prompt = prompt(model.loaded(), p);
+        int window = model.loaded().model().config().contextLength();
+        if (prompt.length >= window) {
+            throw ApiException.tooLarge(chat ? "messages" : "prompt", "The prompt has " + prompt.length
+                    + " tokens; the model's context of " + window + " leaves no room to generate.");
+        }
+        int maxTokens = Math.min(p.maxTokens() != null ? p.maxTokens() : Integer.MAX_VALUE, window - prompt.length);
+        ChoiceEvents events = new ChoiceEvents();
+        List<Sequence> sequences = submit(model, p, prompt, maxTokens, events);
+        String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes());
+        ResponseShapes shapes = new ResponseShapes(chat, id, System.currentTimeMillis() / 1000, model.name());
+        Usage usage = new Usage(prompt.length);
+        try {
+            if (p.stream()) {
+                stream(res, p, shapes, events, usage);
+            } else {
+                respond(res, p, shapes, events, usage);
+            }
+        } finally {
+            // a client gone mid-stream (or any failure here) cancels what is still running; finished ones ignore it
+            sequences.forEach(Sequence::cancel);
+            context.metrics().keyUsed(key, usage.prompt, usage.completion);
+        }
+    }
+
+    /** Completion counts as they arrive: a client that goes away is charged for what was generated. */
+    private static final class Usage {
+        final int prompt;
+        int completion;
+
+        Usage(int prompt) {
+            this.prompt = prompt;
+        }
+    }
+
+    private int[] prompt(LoadedModel loaded, GenerationParams p) {
+        int[] tokens;
+        if (chat) {
+            ChatTemplate template = loaded.chatTemplate();
+            if (template == null) {
+                throw ApiException.invalid("messages", "The model has no chat template, so it cannot take chat messages:"
+                        + " use /v1/completions with a prompt, or serve a model whose tokenizer_config.json (or GGUF)"
+                        + " carries a chat_template.");
+            }
+            String text;
+            try {
+                text = template.render(p.messages(), true, Map.of());
+            } catch (ChatTemplateException e) {
+                throw ApiException.invalid("messages", "The chat template rejected the messages: " + e.getMessage());
+            }
+            tokens = loaded.tokenizer().encode(text, false);
+        } else {
+            tokens = loaded.tokenizer().encode(p.prompt(), true);
+        }
+        if (tokens.length == 0) {
+            throw ApiException.invalid(chat ? "messages" : "prompt", "The prompt encodes to no tokens.");
+        }
+        return tokens;
+    }
+
+    private static SamplingParams sampling(GenerationConfig g, GenerationParams p, long seed) {
+        boolean sample = g.doSample() == null || g.doSample();
+        float temperature = p.temperature() != null ? p.temperature()
+                : !sample ? 0f : g.temperature() != null ? g.temperature() : 1f;
+        return new SamplingParams(temperature,
+                p.topK() != null ? p.topK() : g.topK() != null ? g.topK() : 0,
+                p.topP() != null ? p.topP() : g.topP() != null ? g.topP() : 1f,
+                p.minP() != null ? p.minP() : g.minP() != null ? g.minP() : 0f,
+                seed);
+    }
+
+    /** Queues the n sequences (choice i seeded with seed + i); if any is refused, cancels those already queued. */
+    private List<Sequence> submit(ServedModel model, GenerationParams p, int[] prompt, int maxTokens, ChoiceEvents events) {
+        List<Sequence> sequences = new ArrayList<>();
+        long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
+        try {
+            for (int i = 0; i < p.n(); i++) {
+                SamplingParams sampling = sampling(model.loaded().generation(), p, seed + i);
+                sequences.add(model.scheduler().submit(new SequenceRequest(prompt, sampling, maxTokens, p.stop(),
+                        p.topLogprobs(), p.ignoreEos(), events.listener(i))));
+            }
+        } catch (QueueFullException e) {
+            sequences.forEach(Sequence::cancel);
+            throw ApiException.overloaded("The server is busy (" + e.getMessage() + "); retry later.");
+        } catch (RequestTooLargeException e) {
+            sequences.forEach(Sequence::cancel);
+            throw ApiException.tooLarge(chat ? "messages" : "prompt", e.getMessage());
+        }
+        return sequences;
+    }
+
+    private void respond(ServerResponse res, GenerationParams p, ResponseShapes shapes, ChoiceEvents events, Usage usage)
+            throws InterruptedException {
+        List<StringBuilder> texts = new ArrayList<>();
+        List<List<TokenEvent>> logprobs = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        for (int i = 0; i < p.n(); i++) {
+            texts.add(new StringBuilder());
+            logprobs.add(p.topLogprobs() >= 0 ? new ArrayList<>() : null);
+            reasons.add(null);
+        }
+        for (int open = p.n(); open > 0; ) {
+            ChoiceEvents.Event e = events.take();
+            switch (e) {
+                case ChoiceEvents.Token t -> {
+                    texts.get(t.choice()).append(t.token().text());
+                    if (t.token().logprobs() != null) {
+                        logprobs.get(t.choice()).add(t.token());
+                    }
+                }
+                case ChoiceEvents.Finished f -> {
+                    open--;
+                    usage.completion += f.completionTokens();
+                    if (f.reason() == FinishReason.ERROR) {
+                        throw new ApiException(500, "server_error", null, null, "The engine failed while generating.", 0);
+                    }
+                    reasons.set(f.choice(), f.reason().apiName());
+                }
+            }
+        }
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(shapes.response(texts.stream().map(StringBuilder::toString).toList(), logprobs, reasons, usage.prompt,
+                usage.completion));
+    }
+
+    /**
+     * Streams the choices as vLLM does: for a chat, a first chunk per choice with the role; then a chunk per token with
+     * text; each choice's last token shares its chunk with the finish reason; then the usage chunk if asked for, and
+     * {@code [DONE]}. One token's event is held back per choice so that its chunk can carry the finish reason.
+     */
+    private void stream(ServerResponse res, GenerationParams p, ResponseShapes shapes, ChoiceEvents events, Usage usage)
+            throws InterruptedException {
+        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        SseWriter sse = new SseWriter(res.outputStream());
+        try {
+            if (chat) {
+                for (int i = 0; i < p.n(); i++) {
+                    sse.data(shapes.chunk(i, "", true, null, null));
+                }
+            }
+            TokenEvent[] held = new TokenEvent[p.n()];
+            for (int open = p.n(); open > 0; ) {
+                ChoiceEvents.Event e = events.take();
+                int i = e.choice();
+                switch (e) {
+                    case ChoiceEvents.Token t -> {
+                        if (held[i] != null) {
+                            sendToken(sse, shapes, i, held[i], null);
+                        }
+                        held[i] = t.token();
+                        usage.completion++;
+                    }
+                    case ChoiceEvents.Finished f -> {
+                        open--;
+                        if (f.reason() == FinishReason.ERROR) {
+                            break; // the stream ends without [DONE]: the client sees it cut short
+                        }
+                        TokenEvent last = held[i] != null ? held[i] : new TokenEvent(-1, "", null);
+                        held[i] = null;
+                        sendToken(sse, shapes, i, last, f.reason().apiName());
+                    }
+                }
+            }
+            if (p.includeUsage()) {
+                sse.data(shapes.usageChunk(usage.prompt, usage.completion));
+            }
+            sse.done();
+        } catch (IOException clientGone) {
+            // the caller cancels the sequences; nothing more can be written
+        }
+    }
+
+    /** One token's chunk; text held back for a stop string makes no chunk of its own, unless log probabilities are due. */
+    private static void sendToken(SseWriter sse, ResponseShapes shapes, int index, TokenEvent t, String finishReason)
+            throws IOException {
+        boolean logprobs = t.logprobs() != null;
+        if (t.text().isEmpty() && !logprobs && finishReason == null) {
+            return;
+        }
+        sse.data(shapes.chunk(index, t.text(), false, logprobs ? List.of(t) : null, finishReason));
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[12];
+        ThreadLocalRandom.current().nextBytes(b);
+        return b;
+    }
+}

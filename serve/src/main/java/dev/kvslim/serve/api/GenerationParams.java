@@ -1,0 +1,236 @@
+package dev.kvslim.serve.api;
+
+import dev.kvslim.core.chat.ChatMessage;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The fields of a {@code /v1/completions} or {@code /v1/chat/completions} request body, checked: anything of the
+ * wrong type or out of range is an {@link ApiException} (400) naming the field. Fields this server does not use are
+ * ignored, as OpenAI clients send many. Absent sampling fields are null, to be filled from the model's
+ * generation_config.json, then OpenAI's defaults.
+ *
+ * @param model         the model asked for, or null for the server's first
+ * @param prompt        completions: the prompt text
+ * @param messages      chat: the conversation
+ * @param maxTokens     {@code max_completion_tokens}, else {@code max_tokens}, or null
+ * @param topLogprobs   -1 without log probabilities, else how many alternatives per token
+ */
+public record GenerationParams(String model, String prompt, List<ChatMessage> messages, Integer maxTokens,
+                               Float temperature, Float topP, Integer topK, Float minP, Long seed, List<String> stop,
+                               int n, boolean stream, boolean includeUsage, int topLogprobs, boolean ignoreEos) {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** Most alternatives per token, as vLLM's default limit. */
+    static final int MAX_TOP_LOGPROBS = 20;
+    /** Most choices per request. */
+    static final int MAX_N = 64;
+
+    /** Parses a request body; {@code chat} selects the chat fields ({@code messages}) over {@code prompt}. */
+    public static GenerationParams parse(byte[] body, boolean chat) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (JacksonException e) {
+            throw ApiException.invalid(null, "The request body is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw ApiException.invalid(null, "The request body must be a JSON object.");
+        }
+        String model = optionalString(root, "model");
+        String prompt = chat ? null : prompt(root);
+        List<ChatMessage> messages = chat ? messages(root) : null;
+        Integer maxTokens = optionalInt(root, "max_completion_tokens", 1, Integer.MAX_VALUE);
+        if (maxTokens == null) {
+            maxTokens = optionalInt(root, "max_tokens", 1, Integer.MAX_VALUE);
+        }
+        Float temperature = optionalFloat(root, "temperature", 0, 2);
+        Float topP = optionalFloat(root, "top_p", 0, 1);
+        if (topP != null && topP == 0f) {
+            throw ApiException.invalid("top_p", "top_p must be in (0, 1], got 0.");
+        }
+        Integer topK = optionalInt(root, "top_k", -1, Integer.MAX_VALUE);
+        if (topK != null && topK == -1) {
+            topK = 0; // vLLM's "all tokens"
+        }
+        Float minP = optionalFloat(root, "min_p", 0, 1);
+        Long seed = optionalLong(root, "seed");
+        List<String> stop = stop(root);
+        Integer n = optionalInt(root, "n", 1, MAX_N);
+        boolean stream = optionalBoolean(root, "stream");
+        JsonNode options = root.get("stream_options");
+        boolean includeUsage = false;
+        if (options != null && !options.isNull()) {
+            if (!options.isObject()) {
+                throw ApiException.invalid("stream_options", "stream_options must be an object.");
+            }
+            if (!stream) {
+                throw ApiException.invalid("stream_options", "stream_options is only allowed when stream is true.");
+            }
+            includeUsage = optionalBoolean(options, "include_usage", "stream_options.include_usage");
+        }
+        int topLogprobs = chat ? chatLogprobs(root) : optionalIntOr(root, "logprobs", 0, MAX_TOP_LOGPROBS, -1);
+        boolean ignoreEos = optionalBoolean(root, "ignore_eos");
+        return new GenerationParams(model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop,
+                n == null ? 1 : n, stream, includeUsage, topLogprobs, ignoreEos);
+    }
+
+    private static String prompt(JsonNode root) {
+        JsonNode p = root.get("prompt");
+        if (p == null || p.isNull()) {
+            throw ApiException.invalid("prompt", "The 'prompt' field is required.");
+        }
+        if (p.isString()) {
+            return p.asString();
+        }
+        if (p.isArray() && p.size() == 1 && p.get(0).isString()) {
+            return p.get(0).asString();
+        }
+        throw ApiException.invalid("prompt", "prompt must be a string or a list of one string.");
+    }
+
+    private static List<ChatMessage> messages(JsonNode root) {
+        JsonNode list = root.get("messages");
+        if (list == null || !list.isArray() || list.isEmpty()) {
+            throw ApiException.invalid("messages", "messages must be a non-empty list of messages.");
+        }
+        List<ChatMessage> messages = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode m = list.get(i);
+            String at = "messages[" + i + "]";
+            if (!m.isObject()) {
+                throw ApiException.invalid(at, at + " must be an object with 'role' and 'content'.");
+            }
+            JsonNode role = m.get("role");
+            if (role == null || !role.isString() || role.asString().isBlank()) {
+                throw ApiException.invalid(at + ".role", at + ".role must be a string.");
+            }
+            messages.add(new ChatMessage(role.asString(), content(m.get("content"), at + ".content")));
+        }
+        return messages;
+    }
+
+    /** A message's content: a string, or a list of {@code {"type": "text", "text": ...}} parts, joined. */
+    private static String content(JsonNode c, String at) {
+        if (c == null || c.isNull()) {
+            return "";
+        }
+        if (c.isString()) {
+            return c.asString();
+        }
+        if (c.isArray()) {
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < c.size(); i++) {
+                JsonNode part = c.get(i);
+                if (!part.isObject() || !"text".equals(part.path("type").asString("")) || !part.path("text").isString()) {
+                    throw ApiException.invalid(at + "[" + i + "]", at + "[" + i + "] must be a text part"
+                            + " {\"type\": \"text\", \"text\": ...}; other content types are not supported.");
+                }
+                text.append(part.get("text").asString());
+            }
+            return text.toString();
+        }
+        throw ApiException.invalid(at, at + " must be a string or a list of text parts.");
+    }
+
+    private static List<String> stop(JsonNode root) {
+        JsonNode s = root.get("stop");
+        List<String> stop = new ArrayList<>();
+        if (s == null || s.isNull()) {
+            return stop;
+        }
+        if (s.isString()) {
+            stop.add(s.asString());
+        } else if (s.isArray()) {
+            for (JsonNode e : s) {
+                if (!e.isString()) {
+                    throw ApiException.invalid("stop", "stop must be a string or a list of strings.");
+                }
+                stop.add(e.asString());
+            }
+        } else {
+            throw ApiException.invalid("stop", "stop must be a string or a list of strings.");
+        }
+        if (stop.stream().anyMatch(String::isEmpty)) {
+            throw ApiException.invalid("stop", "stop strings must not be empty.");
+        }
+        return stop;
+    }
+
+    private static int chatLogprobs(JsonNode root) {
+        boolean logprobs = optionalBoolean(root, "logprobs");
+        Integer top = optionalInt(root, "top_logprobs", 0, MAX_TOP_LOGPROBS);
+        if (top != null && !logprobs) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs set to true.");
+        }
+        return logprobs ? (top == null ? 0 : top) : -1;
+    }
+
+    private static String optionalString(JsonNode root, String field) {
+        JsonNode v = root.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isString()) {
+            throw ApiException.invalid(field, field + " must be a string.");
+        }
+        return v.asString();
+    }
+
+    private static boolean optionalBoolean(JsonNode root, String field) {
+        return optionalBoolean(root, field, field);
+    }
+
+    private static boolean optionalBoolean(JsonNode root, String field, String name) {
+        JsonNode v = root.get(field);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw ApiException.invalid(name, name + " must be true or false.");
+        }
+        return v.asBoolean();
+    }
+
+    private static Integer optionalInt(JsonNode root, String field, int min, int max) {
+        JsonNode v = root.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
+            throw ApiException.invalid(field, field + " must be an integer from " + min
+                    + (max == Integer.MAX_VALUE ? " on" : " to " + max) + ", got " + v + ".");
+        }
+        return v.asInt();
+    }
+
+    private static int optionalIntOr(JsonNode root, String field, int min, int max, int absent) {
+        Integer v = optionalInt(root, field, min, max);
+        return v == null ? absent : v;
+    }
+
+    private static Long optionalLong(JsonNode root, String field) {
+        JsonNode v = root.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw ApiException.invalid(field, field + " must be a 64-bit integer, got " + v + ".");
+        }
+        return v.asLong();
+    }
+
+    private static Float optionalFloat(JsonNode root, String field, float min, float max) {
+        JsonNode v = root.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isNumber() || !(v.asDouble() >= min && v.asDouble() <= max)) {
+            throw ApiException.invalid(field, field + " must be a number from " + min + " to " + max + ", got " + v + ".");
+        }
+        return (float) v.asDouble();
+    }
+}

@@ -1,0 +1,159 @@
+package dev.kvslim.serve.api;
+
+import dev.kvslim.serve.schedule.TokenEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The JSON objects of OpenAI's completion and chat completion responses, whole and as stream chunks, with the field
+ * names and nesting vLLM uses ({@code chat.completion}, {@code chat.completion.chunk}, {@code text_completion}).
+ */
+final class ResponseShapes {
+
+    static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final boolean chat;
+    private final String id;
+    private final long created;
+    private final String model;
+
+    ResponseShapes(boolean chat, String id, long created, String model) {
+        this.chat = chat;
+        this.id = id;
+        this.created = created;
+        this.model = model;
+    }
+
+    private ObjectNode envelope(boolean chunk) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("id", id);
+        o.put("object", chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion");
+        o.put("created", created);
+        o.put("model", model);
+        return o;
+    }
+
+    /** A stream chunk for one choice: its new text (with the role on a chat's first chunk), and how it ended, if it did. */
+    String chunk(int index, String text, boolean role, List<TokenEvent> logprobs, String finishReason) {
+        ObjectNode o = envelope(true);
+        ObjectNode choice = o.putArray("choices").addObject();
+        choice.put("index", index);
+        if (chat) {
+            ObjectNode delta = choice.putObject("delta");
+            if (role) {
+                delta.put("role", "assistant");
+            }
+            delta.put("content", text);
+        } else {
+            choice.put("text", text);
+        }
+        logprobs(choice, logprobs);
+        choice.put("finish_reason", finishReason);
+        if (!chat || finishReason != null) {
+            choice.putNull("stop_reason");
+        }
+        return o.toString();
+    }
+
+    /** The stream's last chunk when usage is asked for: no choices, only the token counts. */
+    String usageChunk(int prompt, int completion) {
+        ObjectNode o = envelope(true);
+        o.putArray("choices");
+        usage(o, prompt, completion);
+        return o.toString();
+    }
+
+    /** A whole response. */
+    String response(List<String> texts, List<List<TokenEvent>> logprobs, List<String> finishReasons, int prompt,
+                    int completion) {
+        ObjectNode o = envelope(false);
+        ArrayNode choices = o.putArray("choices");
+        for (int i = 0; i < texts.size(); i++) {
+            ObjectNode choice = choices.addObject();
+            choice.put("index", i);
+            if (chat) {
+                ObjectNode message = choice.putObject("message");
+                message.put("role", "assistant");
+                message.put("content", texts.get(i));
+            } else {
+                choice.put("text", texts.get(i));
+            }
+            logprobs(choice, logprobs.get(i));
+            choice.put("finish_reason", finishReasons.get(i));
+            choice.putNull("stop_reason");
+        }
+        usage(o, prompt, completion);
+        return o.toString();
+    }
+
+    private static void usage(ObjectNode o, int prompt, int completion) {
+        ObjectNode usage = o.putObject("usage");
+        usage.put("prompt_tokens", prompt);
+        usage.put("total_tokens", prompt + completion);
+        usage.put("completion_tokens", completion);
+    }
+
+    /** Log probabilities: chat's {@code {"content": [...]}} or the completions API's parallel lists; null when not asked. */
+    private void logprobs(ObjectNode choice, List<TokenEvent> tokens) {
+        if (tokens == null) {
+            choice.putNull("logprobs");
+            return;
+        }
+        ObjectNode lp = choice.putObject("logprobs");
+        if (chat) {
+            ArrayNode content = lp.putArray("content");
+            for (TokenEvent t : tokens) {
+                ObjectNode item = candidate(content.addObject(), t.logprobs().piece(), t.logprobs().logprob());
+                ArrayNode top = item.putArray("top_logprobs");
+                for (TokenEvent.Candidate c : t.logprobs().top()) {
+                    candidate(top.addObject(), c.piece(), c.logprob());
+                }
+            }
+        } else {
+            ArrayNode offsets = lp.putArray("text_offset");
+            ArrayNode values = lp.putArray("token_logprobs");
+            ArrayNode pieces = lp.putArray("tokens");
+            ArrayNode tops = lp.putArray("top_logprobs");
+            int offset = 0;
+            for (TokenEvent t : tokens) {
+                offsets.add(offset);
+                offset += t.text().length();
+                values.add(t.logprobs().logprob());
+                pieces.add(t.logprobs().piece());
+                ObjectNode top = tops.addObject();
+                for (TokenEvent.Candidate c : t.logprobs().top()) {
+                    top.put(c.piece(), c.logprob());
+                }
+            }
+        }
+    }
+
+    private static ObjectNode candidate(ObjectNode o, String piece, float logprob) {
+        o.put("token", piece);
+        o.put("logprob", logprob);
+        ArrayNode bytes = o.putArray("bytes");
+        for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
+            bytes.add(b & 0xFF);
+        }
+        return o;
+    }
+
+    /** OpenAI's error object. */
+    static String error(ApiException e) {
+        ObjectNode o = JSON.createObjectNode();
+        ObjectNode error = o.putObject("error");
+        error.put("message", e.getMessage());
+        error.put("type", e.type());
+        error.put("param", e.param());
+        error.put("code", e.code());
+        return o.toString();
+    }
+
+    static JsonNode tree(String json) {
+        return JSON.readTree(json);
+    }
+}

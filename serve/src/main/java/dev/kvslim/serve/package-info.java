@@ -1,0 +1,2 @@
+/** KVSlim's OpenAI-compatible server. */
+package dev.kvslim.serve;

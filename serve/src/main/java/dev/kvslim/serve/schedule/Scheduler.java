@@ -1,0 +1,481 @@
+package dev.kvslim.serve.schedule;
+
+import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheFullException;
+import dev.kvslim.core.kv.PagedKvCache;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.model.Model;
+import dev.kvslim.core.tokenizer.Tokenizer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntPredicate;
+
+/**
+ * Continuous batching for one model on one engine thread. Requests wait in a bounded queue; a waiting sequence is
+ * admitted when the blocks its tokens need fit the {@link BlockPool}'s budget next to what the running ones still
+ * need for their prompts. Every step runs one batched forward pass ({@link Model#forward(Model.State, List)}): a
+ * token for each decoding sequence first, then prompt chunks of sequences still prefilling, up to
+ * {@link Options#tokensPerStep} tokens. When the running caches outgrow the budget (the pool's
+ * {@link KvCacheFullException}), the newest running sequence is preempted: its blocks go back to the pool and it is
+ * requeued at the front, to be recomputed from its prompt and the tokens generated so far. Cancelled sequences
+ * release their blocks at the next step. Models retrofitted with DMS get the DMS cache.
+ */
+public final class Scheduler {
+
+    private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
+
+    /**
+     * Scheduling limits.
+     *
+     * @param tokensPerStep most tokens of one batched forward pass (decode tokens plus prompt chunks)
+     * @param maxRunning    most sequences holding KV memory at once; at most {@code tokensPerStep}, so every
+     *                      decoding sequence gets its token each step
+     * @param maxWaiting    most sequences waiting for admission; more are refused ({@link QueueFullException})
+     * @param stepPause     a pause after every step: zero in production; tests and demos use it to watch requests in
+     *                      flight
+     */
+    public record Options(int tokensPerStep, int maxRunning, int maxWaiting, Duration stepPause) {
+
+        public static final Options DEFAULTS = new Options(256, 64, 256, Duration.ZERO);
+
+        public Options {
+            if (tokensPerStep < 1 || maxRunning < 1 || maxWaiting < 0) {
+                throw new IllegalArgumentException("scheduler limits need tokens per step >= 1, max running >= 1 and"
+                        + " max waiting >= 0: " + tokensPerStep + ", " + maxRunning + ", " + maxWaiting);
+            }
+            if (maxRunning > tokensPerStep) {
+                throw new IllegalArgumentException("max running sequences (" + maxRunning + ") must not exceed the tokens"
+                        + " per step (" + tokensPerStep + "): each decoding sequence needs its token every step");
+            }
+            if (stepPause.isNegative()) {
+                throw new IllegalArgumentException("step pause must not be negative: " + stepPause);
+            }
+        }
+    }
+
+    /**
+     * What the scheduler holds after its latest step, for monitoring.
+     *
+     * @param running          sequences holding KV memory
+     * @param waiting          sequences queued for admission
+     * @param usedBytes        bytes of the pool's blocks in use
+     * @param budgetBytes      the pool's budget
+     * @param peakUsedBytes    the most bytes in use seen after any step since start
+     * @param liveBytes        bytes of the keys and values the running caches keep
+     * @param compressionRatio tokens seen over tokens kept, over all running caches (1 when none)
+     * @param layerRatios      the same per layer
+     */
+    public record Stats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, long liveBytes,
+                        double compressionRatio, double[] layerRatios) {
+    }
+
+    private final Model model;
+    private final LlamaConfig config;
+    private final Tokenizer tokenizer;
+    private final IntPredicate endOfGeneration;
+    private final BlockPool pool;
+    private final boolean dms;
+    private final Options options;
+    private final SchedulerObserver observer;
+    private final Model.State state;
+    private final Thread engine;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition workArrived = lock.newCondition();
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    private final ConcurrentLinkedQueue<Sequence> cancelled = new ConcurrentLinkedQueue<>();
+    private final List<Sequence> running = new ArrayList<>(); // engine thread only, in admission order
+    private final AtomicLong ids = new AtomicLong();
+    private volatile boolean accepting = true;
+    private volatile boolean stopping;
+    private volatile Stats stats;
+    private long peakUsedBytes;
+
+    /**
+     * A scheduler for {@code model}, drawing KV blocks from {@code pool} (whose head size must be the model's); its
+     * engine thread starts at once. Sequences end at tokens {@code endOfGeneration} accepts.
+     */
+    public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
+                     Options options, SchedulerObserver observer) {
+        this.model = model;
+        this.config = model.config();
+        this.tokenizer = tokenizer;
+        this.endOfGeneration = endOfGeneration;
+        this.pool = pool;
+        this.dms = config.dms() != null;
+        this.options = options;
+        this.observer = observer;
+        this.state = model.newState(Math.max(2, options.tokensPerStep()));
+        if (pool.headSize() != config.headSize()) {
+            throw new IllegalArgumentException("pool head size " + pool.headSize() + " != model head size " + config.headSize());
+        }
+        publishStats();
+        this.engine = Thread.ofPlatform().name("kvslim-engine-" + name).daemon().unstarted(this::loop);
+        engine.start();
+    }
+
+    /** Whether the model's DMS cache is used (it was retrofitted with DMS). */
+    public boolean usesDms() {
+        return dms;
+    }
+
+    public BlockPool pool() {
+        return pool;
+    }
+
+    public Stats stats() {
+        return stats;
+    }
+
+    /**
+     * Queues a sequence. Fails with {@link RequestTooLargeException} when its prompt leaves no room in the model's
+     * context or its keys and values alone exceed the KV budget, and with {@link QueueFullException} when the
+     * waiting queue is full or the scheduler is shutting down. The sequence may generate fewer tokens than asked if
+     * the context ends first.
+     */
+    public Sequence submit(SequenceRequest request) {
+        int[] prompt = request.prompt();
+        for (int t : prompt) {
+            if (t < 0 || t >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
+        if (prompt.length >= config.contextLength()) {
+            throw new RequestTooLargeException("the prompt has " + prompt.length + " tokens; the model's context of "
+                    + config.contextLength() + " leaves no room to generate");
+        }
+        if (blocksFor(prompt.length + 1) > pool.capacityBlocks()) {
+            throw new RequestTooLargeException("the prompt's keys and values (" + prompt.length + " tokens, "
+                    + blocksFor(prompt.length + 1) * pool.blockBytes() + " bytes in blocks) exceed the KV budget of "
+                    + pool.budgetBytes() + " bytes");
+        }
+        int capacity = (int) Math.min(config.contextLength(), (long) prompt.length + request.maxTokens());
+        Sequence s = new Sequence(this, ids.incrementAndGet(), request, capacity, config.vocabSize());
+        lock.lock();
+        try {
+            if (!accepting) {
+                throw new QueueFullException("the server is shutting down");
+            }
+            if (waiting.size() >= options.maxWaiting()) {
+                throw new QueueFullException("the queue of " + options.maxWaiting() + " waiting requests is full");
+            }
+            waiting.addLast(s);
+            workArrived.signal();
+        } finally {
+            lock.unlock();
+        }
+        return s;
+    }
+
+    void cancel(Sequence s) {
+        cancelled.add(s);
+        lock.lock();
+        try {
+            workArrived.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Blocks a cache needs for {@code tokens} tokens when every head keeps all of them. */
+    long blocksFor(int tokens) {
+        return (long) config.layers() * config.kvHeads() * ((tokens + pool.blockSize() - 1) / pool.blockSize());
+    }
+
+    /**
+     * Stops accepting sequences, lets the queued and running ones finish for up to {@code grace}, then cancels what
+     * is left and stops the engine thread.
+     */
+    public void shutdown(Duration grace) throws InterruptedException {
+        accepting = false;
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (System.nanoTime() < deadline && !idle()) {
+            Thread.sleep(5);
+        }
+        lock.lock();
+        try {
+            stopping = true;
+            workArrived.signal();
+        } finally {
+            lock.unlock();
+        }
+        engine.join();
+    }
+
+    private boolean idle() {
+        Stats s = stats;
+        lock.lock();
+        try {
+            return waiting.isEmpty() && s.running() == 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loop() {
+        try {
+            while (true) {
+                lock.lock();
+                try {
+                    while (!stopping && running.isEmpty() && waiting.isEmpty() && cancelled.isEmpty()) {
+                        workArrived.await();
+                    }
+                    if (stopping) {
+                        break;
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                step();
+                if (options.stepPause().isPositive()) {
+                    Thread.sleep(options.stepPause());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Sequence s : List.copyOf(running)) {
+            finish(s, FinishReason.ABORT);
+        }
+        lock.lock();
+        try {
+            for (Sequence s : waiting) {
+                finish(s, FinishReason.ABORT);
+            }
+            waiting.clear();
+        } finally {
+            lock.unlock();
+        }
+        publishStats();
+    }
+
+    /** One engine step: cancellations, admissions, one batched forward pass, sampling. */
+    private void step() {
+        for (Sequence s; (s = cancelled.poll()) != null; ) {
+            if (!s.finished) {
+                lock.lock();
+                try {
+                    waiting.remove(s);
+                } finally {
+                    lock.unlock();
+                }
+                finish(s, FinishReason.ABORT);
+            }
+        }
+        admit();
+        List<Sequence> batch = new ArrayList<>();
+        List<Model.Chunk> chunks = new ArrayList<>();
+        while (!running.isEmpty()) {
+            plan(batch, chunks);
+            long need = 0;
+            for (Model.Chunk c : chunks) {
+                need += ((PagedKvCache) c.cache()).blocksNeeded(c.len());
+            }
+            try {
+                pool.require(need);
+                break;
+            } catch (KvCacheFullException full) {
+                batch.clear();
+                chunks.clear();
+                Sequence newest = running.getLast();
+                if (running.size() == 1) {
+                    finish(newest, FinishReason.LENGTH); // alone, it outgrew the whole budget
+                } else {
+                    preempt(newest);
+                }
+            }
+        }
+        if (chunks.isEmpty()) {
+            publishStats();
+            return;
+        }
+        float[][] logits;
+        try {
+            logits = model.forward(state, chunks);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "forward pass failed; ending its " + batch.size() + " sequences", e);
+            for (Sequence s : batch) {
+                finish(s, FinishReason.ERROR);
+            }
+            publishStats();
+            return;
+        }
+        peakUsedBytes = Math.max(peakUsedBytes, pool.usedBytes());
+        for (int i = 0; i < batch.size(); i++) {
+            Sequence s = batch.get(i);
+            s.cached += chunks.get(i).len();
+            if (s.cached == s.length) {
+                next(s, logits[i]);
+            }
+        }
+        publishStats();
+    }
+
+    /** Admits waiting sequences, oldest first, while their blocks fit next to what running prompts still need. */
+    private void admit() {
+        lock.lock();
+        try {
+            while (!waiting.isEmpty() && running.size() < options.maxRunning()) {
+                Sequence s = waiting.peekFirst();
+                long need = blocksFor(s.length);
+                long reserved = 0;
+                for (Sequence r : running) {
+                    reserved += Math.max(0, blocksFor(r.length) - r.cache.bytesUsed() / pool.blockBytes());
+                }
+                long free = pool.capacityBlocks() - pool.usedBlocks();
+                if (need + reserved > free) {
+                    if (running.isEmpty()) {
+                        waiting.pollFirst();
+                        finish(s, FinishReason.LENGTH); // grew beyond the whole budget before it was preempted
+                        continue;
+                    }
+                    break;
+                }
+                waiting.pollFirst();
+                s.cache = new PagedKvCache(config, pool, s.capacity, dms);
+                s.cached = 0;
+                running.add(s);
+                if (!s.admittedOnce) {
+                    s.admittedOnce = true;
+                    observer.admitted((System.nanoTime() - s.arrivalNanos) / 1e9, s.promptLength());
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** This step's batch: a token for each decoding sequence, then prompt chunks in admission order. */
+    private void plan(List<Sequence> batch, List<Model.Chunk> chunks) {
+        batch.clear();
+        chunks.clear();
+        int budget = options.tokensPerStep();
+        for (Sequence s : running) {
+            if (s.pending() == 1) {
+                batch.add(s);
+                chunks.add(new Model.Chunk(s.cache, s.tokens, s.cached, 1, s.cached));
+                budget--;
+            }
+        }
+        for (Sequence s : running) {
+            if (s.pending() > 1 && budget > 0) {
+                int len = Math.min(s.pending(), budget);
+                batch.add(s);
+                chunks.add(new Model.Chunk(s.cache, s.tokens, s.cached, len, s.cached));
+                budget -= len;
+            }
+        }
+    }
+
+    private void preempt(Sequence s) {
+        release(s);
+        running.remove(s);
+        observer.preempted();
+        lock.lock();
+        try {
+            waiting.addFirst(s);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Samples a sequence's next token from the logits of its last token, hands it on, and ends it if it is done. */
+    private void next(Sequence s, float[] logits) {
+        int token = s.sampler.sample(logits);
+        TokenEvent.TokenLogprobs logprobs = s.request.topLogprobs() >= 0
+                ? Logprobs.of(logits, token, s.request.topLogprobs(), tokenizer, s.previous) : null;
+        long now = System.nanoTime();
+        if (s.generated == 0) {
+            observer.firstToken((now - s.arrivalNanos) / 1e9);
+        } else {
+            observer.interToken((now - s.lastTokenNanos) / 1e9);
+        }
+        s.lastTokenNanos = now;
+        s.generated++;
+        FinishReason reason = null;
+        if (!s.request.ignoreEos() && endOfGeneration.test(token)) {
+            reason = FinishReason.STOP;
+            s.stop.finish();
+        } else {
+            s.append(token);
+            boolean stopString = s.stop.append(tokenizer.decodePiece(s.previous, token));
+            s.previous = token;
+            if (stopString) {
+                reason = FinishReason.STOP;
+            } else if (s.generated >= s.request.maxTokens() || s.length >= s.capacity) {
+                reason = FinishReason.LENGTH;
+                s.stop.finish();
+            }
+        }
+        String text = reason == null ? s.text.take() : s.text.take() + s.text.flush();
+        s.request.listener().onToken(new TokenEvent(token, text, logprobs));
+        if (reason != null) {
+            finish(s, reason);
+        }
+    }
+
+    private void finish(Sequence s, FinishReason reason) {
+        if (s.finished) {
+            return;
+        }
+        s.finished = true;
+        release(s);
+        running.remove(s);
+        observer.finished(reason, s.promptLength(), s.generated, (System.nanoTime() - s.arrivalNanos) / 1e9);
+        s.request.listener().onFinish(reason, s.promptLength(), s.generated);
+    }
+
+    private void release(Sequence s) {
+        PagedKvCache cache = s.cache;
+        if (cache == null) {
+            return;
+        }
+        long evicted = 0;
+        for (int l = 0; l < config.layers(); l++) {
+            for (int h = 0; h < config.kvHeads(); h++) {
+                evicted += cache.seenTokens(l, h) - cache.liveTokens(l, h);
+            }
+        }
+        if (evicted > 0) {
+            observer.evicted(evicted);
+        }
+        cache.release();
+        s.cache = null;
+        s.cached = 0;
+    }
+
+    private void publishStats() {
+        double[] seen = new double[config.layers()], live = new double[config.layers()];
+        long liveBytes = 0;
+        for (Sequence s : running) {
+            liveBytes += s.cache.liveBytes();
+            for (int l = 0; l < config.layers(); l++) {
+                for (int h = 0; h < config.kvHeads(); h++) {
+                    seen[l] += s.cache.seenTokens(l, h);
+                    live[l] += s.cache.liveTokens(l, h);
+                }
+            }
+        }
+        double[] ratios = new double[config.layers()];
+        double seenAll = 0, liveAll = 0;
+        for (int l = 0; l < ratios.length; l++) {
+            ratios[l] = live[l] == 0 ? 1 : seen[l] / live[l];
+            seenAll += seen[l];
+            liveAll += live[l];
+        }
+        int queued;
+        lock.lock();
+        try {
+            queued = waiting.size();
+        } finally {
+            lock.unlock();
+        }
+        stats = new Stats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes, liveBytes,
+                liveAll == 0 ? 1 : seenAll / liveAll, ratios);
+    }
+}

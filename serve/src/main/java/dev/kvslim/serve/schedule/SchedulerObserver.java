@@ -1,0 +1,36 @@
+package dev.kvslim.serve.schedule;
+
+/**
+ * Hears the scheduler's events that monitoring counts; called on the engine thread, so implementations only add to
+ * counters and histograms. Times are seconds measured from one monotonic clock, from a request's arrival.
+ */
+public interface SchedulerObserver {
+
+    /** Observes nothing. */
+    SchedulerObserver NONE = new SchedulerObserver() {
+    };
+
+    /** A sequence got KV memory for the first time, after {@code queueSeconds} waiting; its prompt counts now. */
+    default void admitted(double queueSeconds, int promptTokens) {
+    }
+
+    /** A sequence's first token, {@code seconds} after arrival. */
+    default void firstToken(double seconds) {
+    }
+
+    /** A later token, {@code seconds} after the sequence's previous one. */
+    default void interToken(double seconds) {
+    }
+
+    /** A sequence was preempted: its blocks went back to the pool and it will be recomputed. */
+    default void preempted() {
+    }
+
+    /** Tokens a released cache had evicted, counted per (layer, KV head) entry. */
+    default void evicted(long entries) {
+    }
+
+    /** A sequence ended. */
+    default void finished(FinishReason reason, int promptTokens, int completionTokens, double seconds) {
+    }
+}

@@ -1,0 +1,269 @@
+package dev.kvslim.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kvslim.core.chat.ChatTemplate;
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.testing.Fixtures;
+import dev.kvslim.serve.auth.ApiKeys;
+import dev.kvslim.serve.schedule.Scheduler;
+import java.io.InputStream;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The OpenAI-compatible API end to end, in process on an ephemeral port, with stories260K: served once as
+ * {@code stories} with a small chat template and once as {@code stories-raw} without one.
+ */
+class ServerTest {
+
+    static final String TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% if not loop.last %} {% endif %}{% endfor %}";
+    static final String[] PROMPTS = {
+        "Once upon a time", "The little dog", "Lily and Ben went to the park", "One day",
+        "There was a big red ball that", "Tom liked to", "The sun was", "A girl named Sue",
+    };
+
+    static LoadedModel stories;
+    static KvSlimServer server;
+    static TestClient client;
+
+    @BeforeAll
+    static void start() {
+        LoadedModel raw = ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"),
+                Fixtures.path("stories260K/tok512.bin"));
+        stories = new LoadedModel(raw.path(), raw.format(), raw.model(), raw.tokenizer(), raw.generation(),
+                ChatTemplate.of("test", TEMPLATE, null, null));
+        Map<String, LoadedModel> models = new LinkedHashMap<>();
+        models.put("stories", stories);
+        models.put("stories-raw", raw);
+        server = KvSlimServer.start(models, config().withMaxBodyBytes(64 * 1024));
+        client = new TestClient(server.port(), null);
+    }
+
+    static ServeConfig config() {
+        return ServeConfig.defaults().withPort(0).withKeys(ApiKeys.OPEN).withKvBudget(1L << 26)
+                .withShutdownGrace(Duration.ofSeconds(5));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    static String completion(String prompt, int maxTokens, String extra) {
+        return "{\"model\": \"stories\", \"prompt\": " + TestClient.JSON.valueToTree(prompt) + ", \"max_tokens\": "
+                + maxTokens + ", \"temperature\": 0" + extra + "}";
+    }
+
+    @Test
+    void completionAnswersInOpenAiShapeWithUsage() throws Exception {
+        JsonNode r = client.ok("/v1/completions", completion("Once upon a time", 30, ""));
+        assertThat(r.get("object").asString()).isEqualTo("text_completion");
+        assertThat(r.get("id").asString()).startsWith("cmpl-");
+        assertThat(r.get("model").asString()).isEqualTo("stories");
+        JsonNode choice = r.get("choices").get(0);
+        assertThat(choice.get("text").asString()).isNotBlank();
+        assertThat(choice.get("finish_reason").asString()).isIn("stop", "length");
+        JsonNode usage = r.get("usage");
+        int promptTokens = stories.tokenizer().encode("Once upon a time", true).length;
+        assertThat(usage.get("prompt_tokens").asInt()).isEqualTo(promptTokens);
+        assertThat(usage.get("completion_tokens").asInt()).isBetween(1, 30);
+        assertThat(usage.get("total_tokens").asInt()).isEqualTo(promptTokens + usage.get("completion_tokens").asInt());
+    }
+
+    @Test
+    void streamingSendsTheSameTextAsSseChunksWhateverTheAcceptHeader() throws Exception {
+        String whole = client.ok("/v1/completions", completion("The little dog", 40, ""))
+                .get("choices").get(0).get("text").asString();
+        List<String> events = client.stream("/v1/completions", completion("The little dog", 40,
+                ", \"stream\": true, \"stream_options\": {\"include_usage\": true}"));
+        assertThat(events.getLast()).isEqualTo("[DONE]");
+        StringBuilder text = new StringBuilder();
+        List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(TestClient.JSON::readTree).toList();
+        for (JsonNode c : chunks.subList(0, chunks.size() - 1)) {
+            assertThat(c.get("object").asString()).isEqualTo("text_completion");
+            text.append(c.get("choices").get(0).get("text").asString());
+        }
+        assertThat(text.toString()).isEqualTo(whole);
+        JsonNode finalChoice = chunks.get(chunks.size() - 2).get("choices").get(0);
+        assertThat(finalChoice.get("finish_reason").isNull()).isFalse();
+        for (JsonNode c : chunks.subList(0, chunks.size() - 2)) {
+            assertThat(c.get("choices").get(0).get("finish_reason").isNull()).isTrue();
+        }
+        JsonNode usage = chunks.getLast();
+        assertThat(usage.get("choices")).isEmpty();
+        assertThat(usage.get("usage").get("completion_tokens").asInt()).isPositive();
+    }
+
+    @Test
+    void chatCompletionsStreamAndNot() throws Exception {
+        String body = "{\"model\": \"stories\", \"messages\": [{\"role\": \"user\", \"content\": \"Once upon a time\"}],"
+                + " \"max_completion_tokens\": 25, \"temperature\": 0";
+        JsonNode r = client.ok("/v1/chat/completions", body + "}");
+        assertThat(r.get("object").asString()).isEqualTo("chat.completion");
+        JsonNode message = r.get("choices").get(0).get("message");
+        assertThat(message.get("role").asString()).isEqualTo("assistant");
+        String content = message.get("content").asString();
+        assertThat(content).isNotEmpty();
+
+        List<String> events = client.stream("/v1/chat/completions", body + ", \"stream\": true}");
+        assertThat(events.getLast()).isEqualTo("[DONE]");
+        List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(TestClient.JSON::readTree).toList();
+        JsonNode first = chunks.getFirst().get("choices").get(0);
+        assertThat(chunks.getFirst().get("object").asString()).isEqualTo("chat.completion.chunk");
+        assertThat(first.get("delta").get("role").asString()).isEqualTo("assistant");
+        StringBuilder text = new StringBuilder();
+        for (JsonNode c : chunks) {
+            text.append(c.get("choices").get(0).get("delta").path("content").asString(""));
+        }
+        assertThat(text.toString()).isEqualTo(content);
+        assertThat(chunks.getLast().get("choices").get(0).get("finish_reason").asString())
+                .isEqualTo(r.get("choices").get(0).get("finish_reason").asString());
+    }
+
+    @Test
+    void chatWithoutATemplateIsA400NamingTheProblem() throws Exception {
+        HttpResponse<String> r = client.post("/v1/chat/completions",
+                "{\"model\": \"stories-raw\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        JsonNode error = TestClient.JSON.readTree(r.body()).get("error");
+        assertThat(error.get("message").asString()).contains("no chat template");
+        assertThat(error.get("param").asString()).isEqualTo("messages");
+    }
+
+    @Test
+    void stopStringsEndTheTextBeforeThem() throws Exception {
+        String whole = client.ok("/v1/completions", completion("Once upon a time", 60, ""))
+                .get("choices").get(0).get("text").asString();
+        String stop = whole.substring(12, 16);
+        JsonNode r = client.ok("/v1/completions", completion("Once upon a time", 60,
+                ", \"stop\": [\"zzzz\", " + TestClient.JSON.valueToTree(stop) + "]"));
+        assertThat(r.get("choices").get(0).get("text").asString()).isEqualTo(whole.substring(0, whole.indexOf(stop)));
+        assertThat(r.get("choices").get(0).get("finish_reason").asString()).isEqualTo("stop");
+    }
+
+    @Test
+    void nChoicesWithASeedAreReproducibleAndDiffer() throws Exception {
+        String body = "{\"model\": \"stories\", \"prompt\": \"Lily\", \"max_tokens\": 30, \"temperature\": 1.0,"
+                + " \"seed\": 7, \"n\": 3, \"ignore_eos\": true}";
+        JsonNode a = client.ok("/v1/completions", body);
+        JsonNode b = client.ok("/v1/completions", body);
+        assertThat(a.get("choices")).hasSize(3);
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            assertThat(a.get("choices").get(i).get("index").asInt()).isEqualTo(i);
+            texts.add(a.get("choices").get(i).get("text").asString());
+            assertThat(b.get("choices").get(i).get("text").asString()).isEqualTo(texts.get(i));
+        }
+        assertThat(texts).doesNotHaveDuplicates();
+        assertThat(a.get("usage").get("completion_tokens").asInt()).isEqualTo(90);
+        JsonNode other = client.ok("/v1/completions", body.replace("\"seed\": 7", "\"seed\": 8"));
+        assertThat(other.get("choices").get(0).get("text").asString()).isNotEqualTo(texts.getFirst());
+    }
+
+    @Test
+    void concurrentRequestsGetWhatTheyGetOneAtATime() throws Exception {
+        List<String> sequential = new ArrayList<>();
+        for (String p : PROMPTS) {
+            sequential.add(client.ok("/v1/completions", completion(p, 50, "")).get("choices").get(0).get("text").asString());
+        }
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<String>> futures = new ArrayList<>();
+            for (int round = 0; round < 2; round++) {
+                for (String p : PROMPTS) {
+                    futures.add(pool.submit(() -> client.ok("/v1/completions", completion(p, 50, ""))
+                            .get("choices").get(0).get("text").asString()));
+                }
+            }
+            for (int i = 0; i < futures.size(); i++) {
+                assertThat(futures.get(i).get()).as(PROMPTS[i % PROMPTS.length]).isEqualTo(sequential.get(i % PROMPTS.length));
+            }
+        }
+    }
+
+    @Test
+    void logprobsInBothShapes() throws Exception {
+        JsonNode c = client.ok("/v1/completions", completion("One day", 5, ", \"logprobs\": 2, \"ignore_eos\": true"));
+        JsonNode lp = c.get("choices").get(0).get("logprobs");
+        assertThat(lp.get("tokens")).hasSize(5);
+        assertThat(lp.get("token_logprobs").get(0).asDouble()).isNegative();
+        assertThat(lp.get("top_logprobs").get(0).size()).isBetween(1, 2);
+        JsonNode chat = client.ok("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"One day\"}],"
+                + " \"max_tokens\": 4, \"temperature\": 0, \"logprobs\": true, \"top_logprobs\": 3, \"ignore_eos\": true}");
+        JsonNode content = chat.get("choices").get(0).get("logprobs").get("content");
+        assertThat(content).hasSize(4);
+        assertThat(content.get(0).get("top_logprobs")).hasSize(3);
+        assertThat(content.get(0).get("logprob").asDouble())
+                .isEqualTo(content.get(0).get("top_logprobs").get(0).get("logprob").asDouble());
+    }
+
+    @Test
+    void badRequestsGetOpenAiErrorsWithTheirStatus() throws Exception {
+        assertError(client.post("/v1/completions", "{\"prompt\": \"x\", "), 400, null);
+        assertError(client.post("/v1/completions", "[1, 2]"), 400, null);
+        assertError(client.post("/v1/completions", "{\"max_tokens\": 5}"), 400, "prompt");
+        assertError(client.post("/v1/completions", completion("x", 5, "").replace("\"temperature\": 0", "\"temperature\": \"hot\"")),
+                400, "temperature");
+        assertError(client.post("/v1/completions", completion("x", 0, "")), 400, "max_tokens");
+        assertError(client.post("/v1/completions", completion("x", 5, ", \"stop\": 3")), 400, "stop");
+        assertError(client.post("/v1/completions", completion("x", 5, ", \"n\": 0")), 400, "n");
+        assertError(client.post("/v1/chat/completions", "{\"messages\": [{\"content\": \"hi\"}]}"), 400, "messages[0].role");
+        assertError(client.post("/v1/completions", completion("x", 5, "").replace("\"stories\"", "\"gpt-4\"")), 404, "model");
+        assertError(client.post("/v1/completions", completion("x".repeat(70_000), 5, "")), 413, null);
+        assertError(client.post("/v1/completions", completion("Once upon a time there was a dog. ".repeat(60), 5, "")),
+                413, "prompt");
+        // and the server still answers well-formed requests
+        assertThat(client.ok("/v1/completions", completion("One day", 5, "")).get("choices")).hasSize(1);
+    }
+
+    static void assertError(HttpResponse<String> r, int status, String param) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
+        JsonNode error = TestClient.JSON.readTree(r.body()).get("error");
+        assertThat(error.get("message").asString()).isNotBlank();
+        assertThat(error.get("type").asString()).isNotBlank();
+        assertThat(error.has("code")).isTrue();
+        if (param != null) {
+            assertThat(error.get("param").asString()).isEqualTo(param);
+        }
+    }
+
+    @Test
+    void modelsHealthReadyAndMetrics() throws Exception {
+        JsonNode models = TestClient.JSON.readTree(client.get("/v1/models").body());
+        assertThat(models.get("data").findValuesAsString("id")).containsExactly("stories", "stories-raw");
+        assertThat(client.get("/health").statusCode()).isEqualTo(200);
+        assertThat(client.get("/ready").statusCode()).isEqualTo(200);
+        client.ok("/v1/completions", completion("One day", 5, ""));
+        HttpResponse<String> metrics = client.get("/metrics");
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body()).contains(
+                "kvslim:num_requests_running{model_name=\"stories\"}",
+                "kvslim:num_requests_waiting{model_name=\"stories\"}",
+                "kvslim:kv_cache_usage_perc{model_name=\"stories\"}",
+                "kvslim:kv_cache_usage_bytes{model_name=\"stories\"}",
+                "kvslim:kv_compression_ratio{model_name=\"stories\"}",
+                "kvslim:kv_compression_ratio_per_layer{layer=\"4\",model_name=\"stories\"}",
+                "kvslim:prompt_tokens_total{model_name=\"stories\"}",
+                "kvslim:generation_tokens_total{model_name=\"stories\"}",
+                "kvslim:time_to_first_token_seconds_bucket{model_name=\"stories\",le=\"0.001\"}",
+                "kvslim:inter_token_latency_seconds_count{model_name=\"stories\"}",
+                "kvslim:e2e_request_latency_seconds_sum{model_name=\"stories\"}",
+                "kvslim:request_success_total{finished_reason=",
+                "kvslim:api_key_requests_total{key=\"anonymous\"}");
+    }
+}
