@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 
 /** Trains a small Llama-family model from scratch on a text file, with checkpoints, a step log and a loss plot. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-        description = "Train a model from scratch on a text file (config: JSON, see dev.kvslim.train.config.PretrainConfig).")
+        description = "Train a model from scratch on a text file or the task suite (config: JSON, see dev.kvslim.train.config.PretrainConfig).")
 final class PretrainCommand implements Callable<Integer> {
 
     @Option(names = "--config", required = true, description = "Run configuration (JSON).")
@@ -45,20 +45,34 @@ final class PretrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(outDir + " already holds a checkpoint: pass --resume to continue it, or"
                     + " choose another --out");
         }
+        if (setup.demoTokenizer()) {
+            dev.kvslim.tasks.tokenizer.DemoTokenizer.write(setup.tokenizer());
+        }
         Tokenizer tokenizer = ModelLoader.loadTokenizer(setup.tokenizer());
         if (tokenizer.vocabSize() > train.model().vocabSize()) {
             throw new IllegalArgumentException("the tokenizer has " + tokenizer.vocabSize() + " tokens, more than model.vocab "
                     + train.model().vocabSize());
         }
-        var data = TextFileSource.open(setup.text(), tokenizer, train.seed());
+        dev.kvslim.train.data.TokenSource data;
+        String dataDescription;
+        if (setup.tasks() != null) {
+            var tasks = setup.tasks().keySet().stream().map(dev.kvslim.tasks.synthetic.TaskSuite::named).toList();
+            double[] weights = setup.tasks().values().stream().mapToDouble(Double::doubleValue).toArray();
+            data = new dev.kvslim.train.data.TaskSource(tasks, weights, tokenizer, train.seed(), setup.promptWeight());
+            dataDescription = "tasks " + setup.tasks() + ", prompt weight " + setup.promptWeight();
+        } else {
+            var text = TextFileSource.open(setup.text(), tokenizer, train.seed());
+            data = text;
+            dataDescription = String.format("%,d training tokens", text.length());
+        }
         Trainer trainer = Trainer.fresh(train, data, new NextTokenLoss());
         trainer.setSpecialTokens(tokenizer.bosId(), tokenizer.eosId());
         if (resume && !trainer.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + outDir);
         }
         Files.createDirectories(outDir);
-        System.err.printf("pretrain: %,d parameters, %,d training tokens, B=%d T=%d x%d accumulation, %d threads%s%n",
-                trainer.weights().count(), data.length(), train.batch(), train.seq(), train.accumulation(),
+        System.err.printf("pretrain: %,d parameters, %s, B=%d T=%d x%d accumulation, %d threads%s%n",
+                trainer.weights().count(), dataDescription, train.batch(), train.seq(), train.accumulation(),
                 dev.kvslim.core.tensor.Parallel.threads(), trainer.step() > 0 ? ", resumed at step " + trainer.step() : "");
         Path logFile = outDir.resolve("train_log.jsonl");
         try (StepLog log = new StepLog(logFile, trainer.step())) {

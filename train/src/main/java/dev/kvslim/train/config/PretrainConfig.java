@@ -22,25 +22,37 @@ import tools.jackson.databind.json.JsonMapper;
  * {"model": {"dim": 128, "hidden": 384, "layers": 4, "heads": 4, "kv_heads": 2, "context": 1024,
  *            "rope_theta": 10000, "tied": true},
  *  "data": {"text": "corpus.txt", "tokenizer": "tokenizer.json"},
+ *  (or "data": {"tasks": {"needle": 1, "vartrack": 1, "arithmetic": 1, "runsum": 1}, "prompt_weight": 0.1,
+ *               "tokenizer": "demo"}),
  *  "batch": 4, "seq": 256, "steps": 2000, "lr": 1e-3, "min_lr": 1e-4, "warmup": 100, "schedule": "cosine",
  *  "weight_decay": 0.1, "clip": 1.0, "accumulation": 1, "seed": 1, "threads": 2, "checkpoint_every": 200,
  *  "out": "runs/demo"}
  * }</pre>
- * {@code model.vocab} defaults to the tokenizer's vocabulary size.
+ * {@code model.vocab} defaults to the tokenizer's vocabulary size. The data is either a text file or the task suite
+ * ({@code data.tasks}: task names with relative weights, or {@code "all"}; rows are whole samples of {@code seq + 1}
+ * tokens; {@code prompt_weight} is the loss weight of prompt tokens against 1 for the target, default 1). Tokenizer
+ * {@code "demo"} is KVSlim's byte-level demo vocabulary, written into the output folder.
  *
- * @param train     the run
- * @param text      training text file
- * @param tokenizer tokenizer path (any form the engine loads)
- * @param threads   worker threads requested (0: leave the default)
+ * @param train        the run
+ * @param text         training text file (null when training on tasks)
+ * @param tasks        task names and weights (null when training on text)
+ * @param promptWeight loss weight of prompt tokens for task rows
+ * @param tokenizer    tokenizer path (any form the engine loads); for {@code "demo"}, where it will be written
+ * @param demoTokenizer whether {@code tokenizer} is the demo vocabulary still to be written
+ * @param threads      worker threads requested (0: leave the default)
  */
-public record PretrainConfig(TrainConfig train, Path text, Path tokenizer, int threads) {
+public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMap<String, Double> tasks,
+                             float promptWeight, Path tokenizer, boolean demoTokenizer, int threads) {
+
+    /** The tokenizer value that selects the byte-level demo vocabulary. */
+    public static final String DEMO_TOKENIZER = "demo";
 
     private static final Set<String> TOP = Set.of("model", "data", "batch", "seq", "steps", "lr", "min_lr", "warmup",
             "schedule", "weight_decay", "beta1", "beta2", "eps", "clip", "accumulation", "seed", "threads",
             "checkpoint_every", "out", "freeze", "train_only");
     private static final Set<String> MODEL = Set.of("dim", "hidden", "layers", "heads", "kv_heads", "vocab", "context",
             "rope_theta", "tied", "norm_eps", "arch", "rope_style");
-    private static final Set<String> DATA = Set.of("text", "tokenizer");
+    private static final Set<String> DATA = Set.of("text", "tasks", "prompt_weight", "tokenizer");
 
     /** Parses {@code file}; {@code vocabOfTokenizer} gives the vocabulary size when the model does not state one. */
     public static PretrainConfig read(Path file, java.util.function.ToIntFunction<Path> vocabOfTokenizer, Path outOverride) {
@@ -63,16 +75,28 @@ public record PretrainConfig(TrainConfig train, Path text, Path tokenizer, int t
         JsonNode d = r.object(root, "data");
         r.known(m, MODEL, "model.");
         r.known(d, DATA, "data.");
-        Path text = base.resolve(r.string(d, "text", "data.", null));
-        Path tokenizer = base.resolve(r.string(d, "tokenizer", "data.", null));
-        if (!Files.exists(text)) {
+        if (d.has("text") == d.has("tasks")) {
+            throw new IllegalArgumentException(file + ": \"data\" needs exactly one of \"text\" and \"tasks\"");
+        }
+        Path text = d.has("text") ? base.resolve(r.string(d, "text", "data.", null)) : null;
+        java.util.SequencedMap<String, Double> tasks = d.has("tasks") ? r.taskWeights(d.get("tasks")) : null;
+        float promptWeight = (float) r.number(d, "prompt_weight", "data.", 1.0);
+        if (!(promptWeight >= 0 && promptWeight <= 1)) {
+            throw new IllegalArgumentException(file + ": \"data.prompt_weight\" must lie in [0, 1], is " + promptWeight);
+        }
+        Path out = outOverride != null ? outOverride : base.resolve(r.string(root, "out", "", null));
+        String tokenizerName = r.string(d, "tokenizer", "data.", null);
+        boolean demo = tokenizerName.equals(DEMO_TOKENIZER);
+        Path tokenizer = demo ? out.resolve("tokenizer") : base.resolve(tokenizerName);
+        if (text != null && !Files.exists(text)) {
             throw new IllegalArgumentException(file + ": data.text " + text + " does not exist");
         }
-        if (!Files.exists(tokenizer)) {
+        if (!demo && !Files.exists(tokenizer)) {
             throw new IllegalArgumentException(file + ": data.tokenizer " + tokenizer + " does not exist");
         }
         int dim = r.integer(m, "dim", "model.", null), heads = r.integer(m, "heads", "model.", null);
-        int vocab = m.has("vocab") ? r.integer(m, "vocab", "model.", null) : vocabOfTokenizer.applyAsInt(tokenizer);
+        int vocab = m.has("vocab") ? r.integer(m, "vocab", "model.", null)
+                : demo ? dev.kvslim.tasks.tokenizer.DemoTokenizer.VOCAB_SIZE : vocabOfTokenizer.applyAsInt(tokenizer);
         String arch = switch (r.string(m, "arch", "model.", "llama")) {
             case "llama" -> "LlamaForCausalLM";
             case "qwen2" -> "Qwen2ForCausalLM";
@@ -100,14 +124,14 @@ public record PretrainConfig(TrainConfig train, Path text, Path tokenizer, int t
             };
             LearningRateSchedule schedule = new LearningRateSchedule(kind, lr, r.integer(root, "warmup", "", 0), steps,
                     (float) r.number(root, "min_lr", "", lr * 0.1d));
-            Path out = outOverride != null ? outOverride : base.resolve(r.string(root, "out", "", null));
             TrainConfig train = new TrainConfig(model, r.integer(root, "batch", "", null), r.integer(root, "seq", "", null),
                     steps, r.integer(root, "accumulation", "", 1), schedule, (float) r.number(root, "beta1", "", 0.9),
                     (float) r.number(root, "beta2", "", 0.95), (float) r.number(root, "eps", "", 1e-8),
                     (float) r.number(root, "weight_decay", "", 0.1), (float) r.number(root, "clip", "", 1.0),
                     new FreezePatterns(r.strings(root, "freeze"), r.strings(root, "train_only")),
                     r.integer(root, "seed", "", 1), out, r.integer(root, "checkpoint_every", "", 0), tokenizer);
-            return new PretrainConfig(train, text, tokenizer, r.integer(root, "threads", "", 0));
+            return new PretrainConfig(train, text, tasks, promptWeight, tokenizer, demo,
+                    r.integer(root, "threads", "", 0));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
@@ -178,6 +202,41 @@ public record PretrainConfig(TrainConfig train, Path text, Path tokenizer, int t
                         + (v == null ? "missing" : v));
             }
             return v.asString();
+        }
+
+        /** {@code "all"}, a list of task names (equal weights) or an object of names to weights. */
+        java.util.SequencedMap<String, Double> taskWeights(JsonNode v) {
+            var out = new java.util.LinkedHashMap<String, Double>();
+            if (v.isString() && v.asString().equals("all")) {
+                dev.kvslim.tasks.synthetic.TaskSuite.all().forEach(t -> out.put(t.name(), 1.0));
+            } else if (v.isArray()) {
+                for (JsonNode x : v) {
+                    out.put(taskName(x.asString()), 1.0);
+                }
+            } else if (v.isObject()) {
+                for (var e : v.properties()) {
+                    if (!e.getValue().isNumber() || !(e.getValue().asDouble() >= 0)) {
+                        throw new IllegalArgumentException(file + ": \"data.tasks." + e.getKey()
+                                + "\" must be a non-negative number, is " + e.getValue());
+                    }
+                    out.put(taskName(e.getKey()), e.getValue().asDouble());
+                }
+            } else {
+                throw new IllegalArgumentException(file + ": \"data.tasks\" must be \"all\", a list of task names or"
+                        + " an object of task weights, is " + v);
+            }
+            if (out.isEmpty() || out.values().stream().allMatch(w -> w == 0)) {
+                throw new IllegalArgumentException(file + ": \"data.tasks\" names no task with a positive weight");
+            }
+            return out;
+        }
+
+        private String taskName(String name) {
+            try {
+                return dev.kvslim.tasks.synthetic.TaskSuite.named(name).name();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": \"data.tasks\": " + e.getMessage(), e);
+            }
         }
 
         List<String> strings(JsonNode node, String key) {

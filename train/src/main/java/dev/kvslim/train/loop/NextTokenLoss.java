@@ -4,20 +4,18 @@ import dev.kvslim.train.data.Batch;
 import dev.kvslim.train.model.Activations;
 import dev.kvslim.train.model.Transformer;
 
-/** Mean next-token cross-entropy over the positions the batch's mask keeps (all of them without a mask). */
+/** Next-token cross-entropy averaged with the batch's mask as position weights (all 1 without a mask). */
 public final class NextTokenLoss implements LossFunction {
 
     @Override
     public float microStep(Transformer model, Activations acts, Batch batch, float scale) {
         model.forward(acts, batch.inputs, null);
         float[] mask = batch.maskOrNull();
-        int count = 0;
+        double weights = 0;
         for (int i = 0; i < acts.n; i++) {
-            if (mask == null || mask[i] != 0f) {
-                count++;
-            }
+            weights += mask == null ? 1 : mask[i];
         }
-        float loss = model.crossEntropy(acts, batch.targets, mask, count == 0 ? 0f : scale / count);
+        float loss = model.crossEntropy(acts, batch.targets, mask, weights == 0 ? 0f : (float) (scale / weights));
         model.backward(acts, batch.inputs, null);
         return loss;
     }

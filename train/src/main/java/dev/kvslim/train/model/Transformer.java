@@ -107,21 +107,20 @@ public final class Transformer {
     }
 
     /**
-     * Next-token cross-entropy of the latest forward against {@code targets} ({@code B*T}), masked by {@code mask}
-     * (may be null); writes {@code a.dlogits} scaled by {@code scale} and returns the mean loss over unmasked
-     * positions (the per-position losses are in {@code a.losses}).
+     * Next-token cross-entropy of the latest forward against {@code targets} ({@code B*T}), each position weighted
+     * by {@code mask} (may be null: all 1); writes {@code a.dlogits} scaled by {@code scale} and returns the weighted
+     * mean loss (the per-position losses are in {@code a.losses}).
      */
     public float crossEntropy(Activations a, int[] targets, float[] mask, float scale) {
         CrossEntropy.forwardBackward(a.losses, a.dlogits, a.logits, targets, mask, a.n, c.vocabSize(), scale);
         double sum = 0;
-        int count = 0;
+        double weights = 0;
         for (int i = 0; i < a.n; i++) {
-            if (mask == null || mask[i] != 0f) {
-                sum += a.losses[i];
-                count++;
-            }
+            double weight = mask == null ? 1 : mask[i];
+            sum += weight * a.losses[i];
+            weights += weight;
         }
-        return count == 0 ? 0f : (float) (sum / count);
+        return weights == 0 ? 0f : (float) (sum / weights);
     }
 
     /** Gradients of the loss whose logit gradient is in {@code a.dlogits}, added into the parameters' gradients. */

@@ -13,16 +13,16 @@ public final class CrossEntropy {
 
     /**
      * Writes each row's loss {@code -log softmax(logits)[target]} into {@code losses} (0 where {@code mask} is 0;
-     * {@code mask} may be null) and {@code scale * (softmax - onehot)} into {@code dlogits} (0 for masked rows;
-     * scale 0 to evaluate only).
+     * {@code mask} may be null) and {@code scale * mask[r] * (softmax - onehot)} into {@code dlogits}: the mask is a
+     * per-row loss weight (0 skips the row; scale 0 evaluates only).
      */
     public static void forwardBackward(float[] losses, float[] dlogits, float[] logits, int[] targets, float[] mask,
                                        int n, int v, float scale) {
         Parallel.forRange(n, Parallel.grain(v * 4L), (w, start, end) -> {
             for (int r = start; r < end; r++) {
                 int off = r * v;
-                boolean on = mask == null || mask[r] != 0f;
-                if (!on) {
+                float weight = mask == null ? 1f : mask[r];
+                if (weight == 0f) {
                     losses[r] = 0f;
                     java.util.Arrays.fill(dlogits, off, off + v, 0f);
                     continue;
@@ -35,11 +35,12 @@ public final class CrossEntropy {
                 System.arraycopy(logits, off, dlogits, off, v);
                 float sum = FastExp.expShiftSum(dlogits, off, v, max);
                 losses[r] = (float) (StrictMath.log(sum) - (logits[off + tgt] - max));
-                float inv = scale / sum;
+                float rowScale = scale * weight;
+                float inv = rowScale / sum;
                 for (int i = 0; i < v; i++) {
                     dlogits[off + i] *= inv;
                 }
-                dlogits[off + tgt] -= scale;
+                dlogits[off + tgt] -= rowScale;
             }
         });
     }

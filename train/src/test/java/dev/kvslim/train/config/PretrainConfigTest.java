@@ -50,4 +50,24 @@ class PretrainConfigTest {
         assertThatThrownBy(() -> read(config(", \"schedule\": \"linear\""))).hasMessageContaining("schedule must be");
         assertThatThrownBy(() -> read("[1]")).hasMessageContaining("must hold a JSON object");
     }
+
+    @Test
+    void taskDataWithTheDemoTokenizer() throws IOException {
+        String tasks = config("").replace("\"text\": \"text.txt\", \"tokenizer\": \"tok.bin\"",
+                "\"tasks\": {\"needle\": 2, \"runsum\": 1}, \"prompt_weight\": 0.1, \"tokenizer\": \"demo\"");
+        PretrainConfig c = read(tasks);
+        assertThat(c.text()).isNull();
+        assertThat(c.tasks()).containsExactly(java.util.Map.entry("needle", 2.0), java.util.Map.entry("runsum", 1.0));
+        assertThat(c.promptWeight()).isEqualTo(0.1f);
+        assertThat(c.demoTokenizer()).isTrue();
+        assertThat(c.tokenizer()).isEqualTo(dir.resolve("run").resolve("tokenizer"));
+        assertThat(c.train().model().vocabSize()).isEqualTo(259);
+        assertThat(read(tasks.replace("{\"needle\": 2, \"runsum\": 1}", "\"all\"")).tasks()).hasSize(4);
+
+        assertThatThrownBy(() -> read(tasks.replace("needle", "haystack"))).hasMessageContaining("no task named 'haystack'");
+        assertThatThrownBy(() -> read(tasks.replace("\"prompt_weight\": 0.1", "\"prompt_weight\": 2")))
+                .hasMessageContaining("data.prompt_weight");
+        assertThatThrownBy(() -> read(tasks.replace("\"tasks\"", "\"text\": \"text.txt\", \"tasks\"")))
+                .hasMessageContaining("exactly one of \"text\" and \"tasks\"");
+    }
 }

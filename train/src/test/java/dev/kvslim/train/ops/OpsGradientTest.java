@@ -174,6 +174,28 @@ class OpsGradientTest {
     }
 
     @Test
+    void crossEntropyWithFractionalWeights() {
+        Random rnd = new Random(18);
+        int n = 6, v = 19;
+        float[] logits = random(rnd, n * v, 2);
+        int[] targets = {1, 18, 4, 0, 9, 9};
+        float[] weights = {1, 0.25f, 0, 1, 0.5f, 1};
+        float[] losses = new float[n], dl = new float[n * v];
+        CrossEntropy.forwardBackward(losses, dl, logits, targets, weights, n, v, 1f);
+        double[][] in = {toDouble(logits)};
+        // per-row losses stay unweighted; the gradient is that of the weighted sum
+        assertClose("cross-entropy", losses, Reference.crossEntropy(in[0], targets, weights, n, v), 1e-6);
+        java.util.function.Function<double[][], double[]> weighted = a -> {
+            double[] l = Reference.crossEntropy(a[0], targets, weights, n, v);
+            for (int r = 0; r < n; r++) {
+                l[r] *= weights[r];
+            }
+            return l;
+        };
+        check("weighted cross-entropy dlogits", in, 0, weighted, null, dl, TOL);
+    }
+
+    @Test
     void klDivergenceStudentGradientOnly() {
         Random rnd = new Random(9);
         int n = 4, v = 17;

@@ -1,0 +1,71 @@
+package dev.kvslim.train.data;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kvslim.tasks.Split;
+import dev.kvslim.tasks.synthetic.TaskSuite;
+import dev.kvslim.tasks.tokenizer.DemoTokenizer;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TaskSourceTest {
+
+    private static TaskSource source(double... weights) {
+        return new TaskSource(TaskSuite.all(), weights, DemoTokenizer.tokenizer(), 7, 0.25f);
+    }
+
+    @Test
+    void rowsAreWholeSamplesWithTargetWeightedMask() {
+        TaskSource src = source(1, 1, 1, 1);
+        Batch batch = new Batch(3, 255);
+        src.next(batch);
+        for (int r = 0; r < 3; r++) {
+            var sample = src.sample(r, 256);
+            String row = DemoTokenizer.tokenizer().decode(Arrays.copyOfRange(batch.tokens, r * 256 + 1, r * 256 + 255));
+            assertThat(row).isEqualTo(sample.prompt() + sample.target());
+            assertThat(batch.tokens[r * 256]).isEqualTo(DemoTokenizer.BOS_ID);
+            assertThat(batch.tokens[r * 256 + 255]).isEqualTo(DemoTokenizer.EOS_ID);
+            int targetStart = 1 + sample.prompt().length();
+            for (int t = 0; t < 255; t++) {
+                // position t predicts token t+1: weight 1 from the first target token on, the prompt weight before
+                assertThat(batch.mask[r * 255 + t]).isEqualTo(t + 1 >= targetStart ? 1f : 0.25f);
+            }
+            assertThat(Split.of(sample.seed())).isEqualTo(Split.TRAIN);
+        }
+    }
+
+    @Test
+    void stateIsTheRowCountSoRestoringReplaysTheSameRows() {
+        TaskSource a = source(1, 1, 1, 1);
+        Batch first = new Batch(2, 200), second = new Batch(2, 200), replay = new Batch(2, 200);
+        a.next(first);
+        long[] state = a.state();
+        a.next(second);
+        TaskSource b = source(1, 1, 1, 1);
+        b.restore(state);
+        b.next(replay);
+        assertThat(replay.tokens).isEqualTo(second.tokens).isNotEqualTo(first.tokens);
+        assertThat(replay.mask).isEqualTo(second.mask);
+    }
+
+    @Test
+    void weightsChooseTheTasks() {
+        TaskSource src = source(0, 3, 0, 1);
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < 400; i++) {
+            counts.merge(src.sample(i, 300).task(), 1, Integer::sum);
+        }
+        assertThat(counts).containsOnlyKeys("vartrack", "runsum");
+        assertThat(counts.get("vartrack")).isBetween(260, 340);
+    }
+
+    @Test
+    void badWeightsAreNamed() {
+        assertThatThrownBy(() -> source(1, 1)).hasMessageContaining("one weight per task");
+        assertThatThrownBy(() -> source(0, 0, 0, 0)).hasMessageContaining("must not all be zero");
+        assertThatThrownBy(() -> source(1, -1, 1, 1)).hasMessageContaining("vartrack");
+    }
+}
