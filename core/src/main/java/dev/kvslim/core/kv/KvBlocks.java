@@ -3,8 +3,9 @@ package dev.kvslim.core.kv;
 /**
  * The keys and values of a {@link BlockPool}'s blocks in one {@link KvType}, and the loops that read and write
  * them: storing a token, moving one (compaction), the scores of a query against a block's keys and the weighted
- * sum of a block's values. One small class per element type owns its vectorised loops, so the hot path never
- * switches on the type; each loop covers a whole block, so the one virtual call per block costs nothing.
+ * sum of a block's values. One small class per element type owns its storage and conversion, so the hot path never
+ * switches on the type (the two 16-bit types share their loops in {@link ShortBlocks}, differing only in how they
+ * widen); each loop covers a whole block, so the one virtual call per block costs nothing.
  * A block holds {@code blockSize} tokens: keys channel-major ({@code [channel][slot]}, so the scores of a block are
  * plain multiply-adds over slots) then values slot-major ({@code [slot][channel]}).
  */

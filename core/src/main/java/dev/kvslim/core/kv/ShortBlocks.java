@@ -1,10 +1,20 @@
 package dev.kvslim.core.kv;
 
+import dev.kvslim.core.tensor.HalfFloats;
+import dev.kvslim.core.tensor.Kernels;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
- * Keys and values rounded to a 16-bit float format, two bytes an element: storing, moving and reading single
- * values, which do not need vectors. The subclasses own the conversion and the vectorised attention loops.
+ * Keys and values rounded to a 16-bit float format, two bytes an element. The subclasses own the format: rounding a
+ * float, widening one back and widening a vector of them; the loops over a block, the same for both formats, are
+ * here. Scores and value sums widen a vector of elements at a time and compute in float.
  */
 abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks {
+
+    private static final VectorSpecies<Float> F = Kernels.species();
+    private static final VectorSpecies<Short> S = HalfFloats.SHORTS;
 
     final short[][] storage;
 
@@ -18,6 +28,9 @@ abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks
 
     /** The float a stored element holds. */
     abstract float widen(short bits);
+
+    /** The floats a vector of stored elements holds. */
+    abstract FloatVector widen(ShortVector bits);
 
     @Override
     final void create(int id) {
@@ -53,5 +66,40 @@ abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks
     @Override
     final float value(int id, int slot, int c) {
         return widen(storage[id][values + slot * headSize + c]);
+    }
+
+    @Override
+    final void scores(int id, int n, float[] q, int qOff, float scale, float[] out, int outOff) {
+        short[] block = storage[id];
+        for (int j = 0; j < n; j += F.length()) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int c = 0; c < headSize; c++) {
+                acc = widen(ShortVector.fromArray(S, block, c * blockSize + j))
+                        .fma(FloatVector.broadcast(F, q[qOff + c]), acc);
+            }
+            acc.mul(scale).intoArray(out, outOff + j);
+        }
+    }
+
+    @Override
+    final void accumulate(int id, int n, float[] weights, float[] out, int outOff) {
+        short[] block = storage[id];
+        int bound = F.loopBound(headSize);
+        for (int j = 0; j < n; j++) {
+            float w = weights[j];
+            if (w == Float.NEGATIVE_INFINITY) {
+                continue;
+            }
+            int at = values + j * headSize;
+            FloatVector a = FloatVector.broadcast(F, w);
+            int c = 0;
+            for (; c < bound; c += F.length()) {
+                widen(ShortVector.fromArray(S, block, at + c))
+                        .fma(a, FloatVector.fromArray(F, out, outOff + c)).intoArray(out, outOff + c);
+            }
+            for (; c < headSize; c++) {
+                out[outOff + c] += w * widen(block[at + c]);
+            }
+        }
     }
 }

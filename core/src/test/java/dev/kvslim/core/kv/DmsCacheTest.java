@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import static dev.kvslim.core.kv.PolicyHarness.gaussian;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -235,14 +236,6 @@ class DmsCacheTest {
                 assertThat(cache.liveTokens(0, h)).isLessThanOrEqualTo(unmarked + w + 1);
             }
         }
-    }
-
-    private static float[] gaussian(SplittableRandom rnd, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        return x;
     }
 
     /** Positions up to 150 are exact in every element type, so the carried positions read back exactly. */

@@ -1,6 +1,7 @@
 package dev.kvslim.core.kv;
 
 import static dev.kvslim.core.kv.PolicyHarness.HS;
+import static dev.kvslim.core.kv.PolicyHarness.gaussian;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -150,14 +151,6 @@ class EvictionPolicyPropertyTest {
             out[j] = (float) o;
         }
         return out;
-    }
-
-    private static float[] gaussian(SplittableRandom rnd, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        return x;
     }
 
     static Stream<Arguments> policiesAndTypes() {

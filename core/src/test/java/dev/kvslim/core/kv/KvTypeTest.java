@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import static dev.kvslim.core.kv.PolicyHarness.gaussian;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -219,14 +220,6 @@ class KvTypeTest {
             }
         }
         return out;
-    }
-
-    private static float[] gaussian(SplittableRandom rnd, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        return x;
     }
 
     /** Tokens a cache of {@code type} takes before a budget of ten F32 blocks per head runs out. */

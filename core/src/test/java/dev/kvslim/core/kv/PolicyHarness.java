@@ -3,6 +3,7 @@ package dev.kvslim.core.kv;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.RopeStyle;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 /**
@@ -77,5 +78,14 @@ final class PolicyHarness {
     /** Channel {@code c} of the key and of the value stored in {@code slot}, read back from its block. */
     static float[] stored(HeadStore head, int slot, int c) {
         return new float[] {head.key(slot, c), head.value(slot, c)};
+    }
+
+    /** {@code n} standard normal floats. */
+    static float[] gaussian(SplittableRandom rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        return x;
     }
 }
