@@ -71,7 +71,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--kv-type", defaultValue = "f32",
             description = "Element type of cached keys and values: f32, or f16 / bf16 (rounded to nearest even, half the"
-                    + " bytes; with --kv-policy auto on a model without DMS they select the paged cache). Default: ${DEFAULT-VALUE}.")
+                    + " bytes; with --kv-policy auto on a model without DMS they select the paged cache)."
+                    + " Default: ${DEFAULT-VALUE}.")
     String kvType;
 
     /** The cache --kv-policy asks for, sized for {@code positions}, storing {@code type}. */

@@ -56,12 +56,16 @@ final class F32Blocks extends KvBlocks {
     }
 
     @Override
-    void accumulate(int id, int n, float[] weights, float[] out, int outOff) {
+    float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff) {
         float[] block = storage[id];
+        float sum = 0f;
         for (int j = 0; j < n; j++) {
-            if (weights[j] != Float.NEGATIVE_INFINITY) {
-                Kernels.axpy(weights[j], block, values + j * headSize, out, outOff, headSize);
+            if (scores[j] != Float.NEGATIVE_INFINITY) {
+                float e = (float) Math.exp(scores[j] - max);
+                sum += e;
+                Kernels.axpy(e, block, values + j * headSize, out, outOff, headSize);
             }
         }
+        return sum;
     }
 }

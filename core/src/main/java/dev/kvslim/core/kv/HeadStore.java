@@ -361,16 +361,7 @@ final class HeadStore {
                     max = blockMax;
                     scratch[maxAt + g] = max;
                 }
-                float sum = 0f;
-                for (int j = 0; j < n; j++) {
-                    if (scratch[j] != Float.NEGATIVE_INFINITY) {
-                        float e = (float) Math.exp(scratch[j] - max);
-                        sum += e;
-                        scratch[j] = e;
-                    }
-                }
-                kv.accumulate(blocks[b], n, scratch, out, og);
-                scratch[sumAt + g] += sum;
+                scratch[sumAt + g] += kv.accumulate(blocks[b], n, scratch, max, out, og);
             }
         }
         for (int g = 0; g < group; g++) {

@@ -44,8 +44,10 @@ abstract sealed class KvBlocks permits F32Blocks, ShortBlocks {
     abstract void scores(int id, int n, float[] q, int qOff, float scale, float[] out, int outOff);
 
     /**
-     * {@code out[outOff..+headSize) += weights[j] * value j} for the slots {@code j < n} of block {@code id} in
-     * slot order, skipping those whose weight is negative infinity (masked).
+     * The online-softmax step of a block: for the slots {@code j < n} of block {@code id} in slot order whose score
+     * is not negative infinity (masked), {@code e = exp(scores[j] - max)} and {@code out[outOff..+headSize) += e *
+     * value j}; returns the sum of the {@code e}. Computing each weight next to its value sum lets the exponential's
+     * latency hide behind the vector work.
      */
-    abstract void accumulate(int id, int n, float[] weights, float[] out, int outOff);
+    abstract float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff);
 }

@@ -82,24 +82,27 @@ abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks
     }
 
     @Override
-    final void accumulate(int id, int n, float[] weights, float[] out, int outOff) {
+    final float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff) {
         short[] block = storage[id];
         int bound = F.loopBound(headSize);
+        float sum = 0f;
         for (int j = 0; j < n; j++) {
-            float w = weights[j];
-            if (w == Float.NEGATIVE_INFINITY) {
+            if (scores[j] == Float.NEGATIVE_INFINITY) {
                 continue;
             }
+            float e = (float) Math.exp(scores[j] - max);
+            sum += e;
             int at = values + j * headSize;
-            FloatVector a = FloatVector.broadcast(F, w);
+            FloatVector a = FloatVector.broadcast(F, e);
             int c = 0;
             for (; c < bound; c += F.length()) {
                 widen(ShortVector.fromArray(S, block, at + c))
                         .fma(a, FloatVector.fromArray(F, out, outOff + c)).intoArray(out, outOff + c);
             }
             for (; c < headSize; c++) {
-                out[outOff + c] += w * widen(block[at + c]);
+                out[outOff + c] += e * widen(block[at + c]);
             }
         }
+        return sum;
     }
 }
