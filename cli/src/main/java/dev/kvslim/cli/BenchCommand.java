@@ -3,7 +3,9 @@ package dev.kvslim.cli;
 import dev.kvslim.bench.EngineBenchmark;
 import dev.kvslim.bench.KvCacheBenchmark;
 import dev.kvslim.bench.TrainBenchmark;
+import dev.kvslim.core.kv.KvType;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,6 +48,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--train-seq", defaultValue = "1024", description = "T for --train (default: ${DEFAULT-VALUE}).")
     int trainSeq;
 
+    @Option(names = "--kv-type", split = ",", defaultValue = "f32,f16",
+            description = "KV element types for --kv, each measured side by side (f32, f16, bf16; default: ${DEFAULT-VALUE}).")
+    List<String> kvTypes;
+
     @Override
     public Integer call() {
         if (train) {
@@ -53,7 +59,8 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (kv) {
-            new KvCacheBenchmark(contexts, new int[] {1, 2, 4, 8}, decodeTokens, repeats).run(System.out);
+            KvType[] types = kvTypes.stream().map(KvType::parse).toArray(KvType[]::new);
+            new KvCacheBenchmark(contexts, new int[] {1, 2, 4, 8}, decodeTokens, repeats, types).run(System.out);
             return 0;
         }
         Path s = stories;

@@ -6,6 +6,7 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import java.io.BufferedReader;
@@ -54,6 +55,11 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--kv-budget", description = "Bytes of KV cache (default: a quarter of the Java heap).")
     Long kvBudget;
 
+    @Option(names = "--kv-type", defaultValue = "f32",
+            description = "Element type of cached keys and values: f32, f16 or bf16 (half the bytes, twice the tokens"
+                    + " in the same budget). Default: ${DEFAULT-VALUE}.")
+    String kvType;
+
     @Override
     public Integer call() throws IOException {
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
@@ -63,7 +69,7 @@ final class ChatCommand implements Callable<Integer> {
         }
         LlamaConfig c = loaded.model().config();
         long budget = kvBudget != null ? kvBudget : Runtime.getRuntime().maxMemory() / 4;
-        BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget);
+        BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget, KvType.parse(kvType));
         PagedKvCache cache = new PagedKvCache(c, pool, c.contextLength(), c.dms() != null);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         Generator.Options options = new Generator.Options(maxTokens, sampling.resolve(loaded.generation(), 0.7f),
@@ -111,9 +117,9 @@ final class ChatCommand implements Callable<Integer> {
             out.println();
             messages.add(new ChatMessage("assistant", reply.toString(StandardCharsets.UTF_8)));
             cached = r.cachedTokens();
-            err.printf("[%d prompt tokens, %d reused; %d generated at %.1f tokens/s; KV %,d bytes, compression %.2fx]%n",
+            err.printf("[%d prompt tokens, %d reused; %d generated at %.1f tokens/s; KV %,d bytes %s, compression %.2fx]%n",
                     prompt.length, reuse, r.generated().length, r.decodeTokensPerSecond(), cache.bytesUsed(),
-                    cache.compressionRatio());
+                    cache.type(), cache.compressionRatio());
         }
         cache.release();
         return 0;

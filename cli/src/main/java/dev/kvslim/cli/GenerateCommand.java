@@ -8,6 +8,7 @@ import dev.kvslim.core.kv.EvictionPolicy;
 import dev.kvslim.core.kv.KvBudget;
 import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
@@ -68,10 +69,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--kv-window", description = "DMS window w to use instead of the model's.")
     Integer kvWindow;
 
-    /** The cache --kv-policy asks for, sized for {@code positions}. */
-    private KvCache newCache(LoadedModel loaded, int positions) {
+    @Option(names = "--kv-type", defaultValue = "f32",
+            description = "Element type of cached keys and values: f32, or f16 / bf16 (rounded to nearest even, half the"
+                    + " bytes; with --kv-policy auto on a model without DMS they select the paged cache)."
+                    + " Default: ${DEFAULT-VALUE}.")
+    String kvType;
+
+    /** The cache --kv-policy asks for, sized for {@code positions}, storing {@code type}. */
+    private KvCache newCache(LoadedModel loaded, int positions, KvType type) {
         LlamaConfig c = loaded.model().config();
-        String policy = kvPolicy.equals("auto") ? (c.dms() != null ? "dms" : "dense") : kvPolicy;
+        String policy = kvPolicy.equals("auto") ? (c.dms() != null ? "dms" : type == KvType.F32 ? "dense" : "none")
+                : kvPolicy;
         if (kvWindow != null && !policy.equals("dms")) {
             throw new IllegalArgumentException("--kv-window sets the DMS window; it needs --kv-policy dms");
         }
@@ -93,9 +101,7 @@ final class GenerateCommand implements Callable<Integer> {
                                 c.dms().perLayer()));
                     }
                 }
-                BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
-                        Runtime.getRuntime().maxMemory() / 2);
-                yield new PagedKvCache(cc, pool, positions, policy.equals("dms"));
+                yield new PagedKvCache(cc, pool(c, type), positions, policy.equals("dms"));
             }
             default -> {
                 if (kvRatio == null == (kvBudget == null)) {
@@ -108,11 +114,13 @@ final class GenerateCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException(e.getMessage() + ", dms, auto");
                 }
-                BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
-                        Runtime.getRuntime().maxMemory() / 2);
-                yield new PagedKvCache(c, pool, positions, evict);
+                yield new PagedKvCache(c, pool(c, type), positions, evict);
             }
         };
+    }
+
+    private static BlockPool pool(LlamaConfig c, KvType type) {
+        return new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), Runtime.getRuntime().maxMemory() / 2, type);
     }
 
     @Override
@@ -128,8 +136,9 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         }
+        KvType type = KvType.parse(kvType);
         long positions = (long) tokens.length + maxTokens;
-        long cacheBytes = positions * c.kvBytesPerToken(Float.BYTES);
+        long cacheBytes = positions * c.kvBytesPerToken(type.bytes());
         long heap = Runtime.getRuntime().maxMemory();
         if (cacheBytes > heap / 2 || positions > Integer.MAX_VALUE / Math.max(1, c.kvDim())) {
             throw new IllegalArgumentException(String.format("a KV cache for %d prompt + %d new tokens needs %,d bytes,"
@@ -139,7 +148,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (positions > c.contextLength()) {
             err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", positions, c.contextLength());
         }
-        KvCache cache = newCache(loaded, (int) positions);
+        KvCache cache = newCache(loaded, (int) positions, type);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         PrintStream out = System.out;
         Generator.Result r = generator.generate(tokens,
@@ -153,11 +162,12 @@ final class GenerateCommand implements Callable<Integer> {
         err.printf("prompt: %d tokens, prefill %.1f tokens/s%n", tokens.length, r.prefillTokensPerSecond());
         err.printf("generated: %d tokens (%s), decode %.1f tokens/s%n", r.generated().length,
                 r.stopReason().name().toLowerCase(java.util.Locale.ROOT), r.decodeTokensPerSecond());
-        long uncompressed = (long) r.cachedPositions() * c.kvBytesPerToken(Float.BYTES);
+        long uncompressed = (long) r.cachedPositions() * c.kvBytesPerToken(type.bytes());
         if (cache instanceof PagedKvCache paged) {
-            err.printf("kv cache: %s, compression %.2fx; %,d bytes of live keys and values (%,d in blocks) against"
-                            + " %,d uncompressed%n", kvPolicy.equals("auto") ? "dms" : kvPolicy, paged.compressionRatio(),
-                    paged.liveBytes(), paged.bytesUsed(), uncompressed);
+            String policy = !kvPolicy.equals("auto") ? kvPolicy : c.dms() != null ? "dms" : "none";
+            err.printf("kv cache: %s, compression %.2fx; %,d bytes of live %s keys and values (%,d in blocks) against"
+                            + " %,d uncompressed%n", policy, paged.compressionRatio(), paged.liveBytes(), type,
+                    paged.bytesUsed(), uncompressed);
             paged.release();
         } else {
             err.printf("kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(Float.BYTES));

@@ -249,4 +249,28 @@ class CommandLineTest {
         Run unknown = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "lru", "--kv-ratio", "2");
         assertThat(unknown.stderr()).contains("unknown KV policy 'lru'").contains("h2o").contains("dms");
     }
+
+    @Test
+    void sixteenBitKvTypesHalveTheCacheBytes() {
+        String[] args = {"generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
+            "--temperature", "0", "--max-tokens", "60", "--kv-policy", "none", "--kv-type"};
+        Run f32 = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("f32"))
+                .toArray(String[]::new));
+        Run f16 = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("f16"))
+                .toArray(String[]::new));
+        assertThat(f16.exit()).isZero();
+        assertThat(f16.stderr()).contains("kv cache: none, compression 1.00x").contains("live f16 keys and values");
+        assertThat(liveBytes(f16)).isPositive().isEqualTo(liveBytes(f32) / 2);
+        // without a policy, f16 selects the paged cache
+        Run auto = run("generate", "--model", stories(), "--tokenizer", tok512(), "--max-tokens", "5", "--kv-type", "bf16");
+        assertThat(auto.stderr()).contains("kv cache: none, compression 1.00x").contains("live bf16 keys");
+        Run bad = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-type", "q4");
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.stderr()).contains("unknown KV element type 'q4'");
+    }
+
+    private static long liveBytes(Run r) {
+        return Long.parseLong(r.stderr().replaceAll("(?s).*compression [0-9.]+x; ([0-9,]+) bytes of live.*", "$1")
+                .replace(",", ""));
+    }
 }

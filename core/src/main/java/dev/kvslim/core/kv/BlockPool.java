@@ -1,47 +1,67 @@
 package dev.kvslim.core.kv;
 
 import java.util.ArrayDeque;
+import java.util.Objects;
 
 /**
  * Fixed-size blocks of key/value storage for one KV head's tokens, drawn from one pool with a byte budget that
- * all sequences, layers and heads share. A block holds {@code blockSize} tokens: keys channel-major
- * ({@code [channel][slot]}, so scores of a block are plain multiply-adds over slots) then values slot-major
- * ({@code [slot][channel]}). Blocks are allocated lazily up to the budget and reused once freed.
- * Thread-safe: sequences on different threads share one pool.
+ * all sequences, layers and heads share. A block holds {@code blockSize} tokens' keys and values in the pool's
+ * {@link KvType} (laid out as {@link KvBlocks} says), so a 16-bit type fits twice the tokens in the same budget.
+ * Blocks are allocated lazily up to the budget and reused once freed. Thread-safe: sequences on different threads
+ * share one pool.
  */
 public final class BlockPool {
 
     private final int headSize;
     private final int blockSize;
     private final long budgetBytes;
+    private final KvType type;
     private final int maxBlocks;
-    private final float[][] storage;
+    private final KvBlocks storage;
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private int created;
     private int used;
+
+    /** A pool of F32 blocks. */
+    public BlockPool(int headSize, int blockSize, long budgetBytes) {
+        this(headSize, blockSize, budgetBytes, KvType.F32);
+    }
 
     /**
      * @param headSize    channels per key (and value)
      * @param blockSize   tokens per block; a multiple of the vector width keeps the score loop whole
      * @param budgetBytes most bytes of keys and values the pool may hold
+     * @param type        the element type keys and values are stored in
      */
-    public BlockPool(int headSize, int blockSize, long budgetBytes) {
+    public BlockPool(int headSize, int blockSize, long budgetBytes, KvType type) {
         if (headSize <= 0 || blockSize <= 0) {
             throw new IllegalArgumentException("head size and block size must be positive: " + headSize + ", " + blockSize);
         }
         this.headSize = headSize;
         this.blockSize = blockSize;
         this.budgetBytes = budgetBytes;
-        this.maxBlocks = (int) Math.min(Integer.MAX_VALUE, budgetBytes / blockBytes(headSize, blockSize));
+        this.type = Objects.requireNonNull(type, "type");
+        this.maxBlocks = (int) Math.min(Integer.MAX_VALUE, budgetBytes / blockBytes(headSize, blockSize, type));
         if (maxBlocks == 0) {
             throw new IllegalArgumentException("a KV budget of " + budgetBytes + " bytes holds no block of "
-                    + blockBytes(headSize, blockSize) + " bytes");
+                    + blockBytes(headSize, blockSize, type) + " bytes (" + type + ")");
         }
-        this.storage = new float[maxBlocks][];
+        this.storage = type.blocks(headSize, blockSize, maxBlocks);
     }
 
+    /** Bytes of an F32 block. */
     static long blockBytes(int headSize, int blockSize) {
-        return 2L * headSize * blockSize * Float.BYTES;
+        return blockBytes(headSize, blockSize, KvType.F32);
+    }
+
+    /** Bytes of a block of {@code type}: keys and values of {@code blockSize} tokens. */
+    public static long blockBytes(int headSize, int blockSize, KvType type) {
+        return 2L * headSize * blockSize * type.bytes();
+    }
+
+    /** The element type of keys and values. */
+    public KvType type() {
+        return type;
     }
 
     public int headSize() {
@@ -53,7 +73,7 @@ public final class BlockPool {
     }
 
     public long blockBytes() {
-        return blockBytes(headSize, blockSize);
+        return blockBytes(headSize, blockSize, type);
     }
 
     public long budgetBytes() {
@@ -70,7 +90,7 @@ public final class BlockPool {
         if (id != null) {
             return id;
         }
-        storage[created] = new float[2 * headSize * blockSize];
+        storage.create(created);
         return created++;
     }
 
@@ -90,11 +110,11 @@ public final class BlockPool {
     }
 
     /**
-     * The storage of block {@code id}: keys at [0, headSize*blockSize), values after. Unsynchronized: the thread
-     * that allocated a block hands it to others only through a happens-before edge (a parallel loop's start).
+     * The storage of every block, addressed by block id. Unsynchronized: the thread that allocated a block hands
+     * it to others only through a happens-before edge (a parallel loop's start).
      */
-    public float[] block(int id) {
-        return storage[id];
+    KvBlocks storage() {
+        return storage;
     }
 
     public synchronized int usedBlocks() {

@@ -1,6 +1,5 @@
 package dev.kvslim.core.kv;
 
-import dev.kvslim.core.tensor.Kernels;
 import java.util.Arrays;
 
 /**
@@ -11,9 +10,8 @@ import java.util.Arrays;
  */
 final class HeadStore {
 
-    private static final int LANES = Kernels.lanes();
-
     private final BlockPool pool;
+    private final KvBlocks kv;
     private final int headSize;
     private final int blockSize;
     private int[] blocks = new int[4];
@@ -36,6 +34,7 @@ final class HeadStore {
 
     HeadStore(BlockPool pool) {
         this.pool = pool;
+        this.kv = pool.storage();
         this.headSize = pool.headSize();
         this.blockSize = pool.blockSize();
     }
@@ -111,12 +110,7 @@ final class HeadStore {
                 scores = Arrays.copyOf(scores, 2 * scores.length);
             }
         }
-        float[] block = pool.block(blocks[slot / blockSize]);
-        int j = slot % blockSize;
-        for (int c = 0; c < headSize; c++) {
-            block[c * blockSize + j] = k[kOff + c];
-        }
-        System.arraycopy(v, vOff, block, headSize * blockSize + j * headSize, headSize);
+        kv.store(blocks[slot / blockSize], slot % blockSize, k, kOff, v, vOff);
         positions[slot] = position;
         flags[slot] = 0;
         scores[slot] = 0f;
@@ -124,6 +118,16 @@ final class HeadStore {
         seen++;
         lastSlot = slot;
         return slot;
+    }
+
+    /** Channel {@code c} of the key in {@code slot}, as stored (rounded to the pool's element type). */
+    float key(int slot, int c) {
+        return kv.key(blocks[slot / blockSize], slot % blockSize, c);
+    }
+
+    /** Channel {@code c} of the value in {@code slot}, as stored. */
+    float value(int slot, int c) {
+        return kv.value(blocks[slot / blockSize], slot % blockSize, c);
     }
 
     /** The slot of the most recently stored token, or -1. */
@@ -263,13 +267,7 @@ final class HeadStore {
 
     /** Moves the token in slot {@code from} into the hole at slot {@code to}. */
     private void move(int from, int to) {
-        float[] src = pool.block(blocks[from / blockSize]), dst = pool.block(blocks[to / blockSize]);
-        int i = from % blockSize, j = to % blockSize;
-        for (int c = 0; c < headSize; c++) {
-            dst[c * blockSize + j] = src[c * blockSize + i];
-        }
-        int values = headSize * blockSize;
-        System.arraycopy(src, values + i * headSize, dst, values + j * headSize, headSize);
+        kv.move(blocks[from / blockSize], from % blockSize, blocks[to / blockSize], to % blockSize);
         positions[to] = positions[from];
         flags[to] = flags[from];
         scores[to] = scores[from];
@@ -336,14 +334,10 @@ final class HeadStore {
         }
         Arrays.fill(out, outOff, outOff + group * headSize, 0f);
         for (int b = 0; b < blockCount; b++) {
-            float[] block = pool.block(blocks[b]);
             int first = b * blockSize;
             int n = Math.min(blockSize, slots - first);
             for (int g = 0; g < group; g++) {
-                int qg = qOff + g * headSize;
-                for (int j = 0; j < n; j += LANES) {
-                    Kernels.scoreTile(q, qg, headSize, block, j, blockSize, scale, scratch, j);
-                }
+                kv.scores(blocks[b], n, q, qOff + g * headSize, scale, scratch, 0);
                 float blockMax = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < n; j++) {
                     int p = positions[first + j];
@@ -367,16 +361,7 @@ final class HeadStore {
                     max = blockMax;
                     scratch[maxAt + g] = max;
                 }
-                float sum = 0f;
-                int values = headSize * blockSize;
-                for (int j = 0; j < n; j++) {
-                    if (scratch[j] != Float.NEGATIVE_INFINITY) {
-                        float e = (float) Math.exp(scratch[j] - max);
-                        sum += e;
-                        Kernels.axpy(e, block, values + j * headSize, out, og, headSize);
-                    }
-                }
-                scratch[sumAt + g] += sum;
+                scratch[sumAt + g] += kv.accumulate(blocks[b], n, scratch, max, out, og);
             }
         }
         for (int g = 0; g < group; g++) {
@@ -404,12 +389,9 @@ final class HeadStore {
             int qg = qOff + g * headSize;
             float max = Float.NEGATIVE_INFINITY;
             for (int b = 0; b < blockCount; b++) {
-                float[] block = pool.block(blocks[b]);
                 int first = b * blockSize;
                 int n = Math.min(blockSize, slots - first);
-                for (int j = 0; j < n; j += LANES) {
-                    Kernels.scoreTile(q, qg, headSize, block, j, blockSize, scale, tmp, first + j);
-                }
+                kv.scores(blocks[b], n, q, qg, scale, tmp, first);
                 for (int s = first; s < first + n; s++) {
                     if (positions[s] < 0 || !visible.test(positions[s], flags[s], position)) {
                         tmp[s] = Float.NEGATIVE_INFINITY;

@@ -7,8 +7,9 @@ import dev.kvslim.core.tensor.Parallel;
 /**
  * One sequence's KV cache in paged blocks from a shared {@link BlockPool}: every (layer, KV head) keeps its own
  * tokens in its own block table, so heads can hold different numbers of tokens once DMS or an
- * {@link EvictionPolicy} evicts some. Attention is flash-style over the blocks and GQA-aware (a block is read once
- * for all query heads of its group).
+ * {@link EvictionPolicy} evicts some. Keys and values are stored in the pool's {@link KvType} (F32, or F16/BF16 at
+ * half the bytes); attention is flash-style over the blocks and GQA-aware (a block is read once for all query
+ * heads of its group), widening 16-bit elements and computing in float.
  */
 public final class PagedKvCache implements KvCache {
 
@@ -101,6 +102,11 @@ public final class PagedKvCache implements KvCache {
                 policies[l][h] = policy.forHead(l, h);
             }
         }
+    }
+
+    /** The element type keys and values are stored in (the pool's). */
+    public KvType type() {
+        return pool.type();
     }
 
     /** The eviction policy ({@link KvPolicies#NONE} with or without DMS). */
@@ -328,6 +334,6 @@ public final class PagedKvCache implements KvCache {
                 tokens += h.live();
             }
         }
-        return tokens * 2L * config.headSize() * Float.BYTES;
+        return tokens * 2L * config.headSize() * pool.type().bytes();
     }
 }

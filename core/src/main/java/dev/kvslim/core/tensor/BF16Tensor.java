@@ -3,18 +3,14 @@ package dev.kvslim.core.tensor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Little-endian bfloat16 values: the upper half of a float32. */
 public final class BF16Tensor extends FloatTensor {
 
     private static final VectorSpecies<Float> F = Kernels.F;
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Short> S = HalfFloats.SHORTS;
 
     private final MemorySegment data;
 
@@ -34,7 +30,7 @@ public final class BF16Tensor extends FloatTensor {
     }
 
     public static float toFloat(short bits) {
-        return Float.intBitsToFloat(bits << 16);
+        return HalfFloats.bf16ToFloat(bits);
     }
 
     @Override
@@ -52,10 +48,7 @@ public final class BF16Tensor extends FloatTensor {
             FloatVector acc = FloatVector.zero(F);
             for (; i < bound; i += F.length()) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
-                // sign extension fills the upper 16 bits, which the shift pushes out again
-                FloatVector w = ((IntVector) h.convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                acc = w.fma(FloatVector.fromArray(F, x, xOff + i), acc);
+                acc = HalfFloats.widenBf16(h).fma(FloatVector.fromArray(F, x, xOff + i), acc);
             }
             sum = Kernels.sum(acc);
         }

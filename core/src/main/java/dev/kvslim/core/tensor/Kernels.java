@@ -189,6 +189,11 @@ public final class Kernels {
         }
     }
 
+    /** The preferred float species, which every kernel here uses. */
+    public static VectorSpecies<Float> species() {
+        return F;
+    }
+
     /** Vector lanes of the preferred species. */
     public static int lanes() {
         return F.length();

@@ -42,7 +42,7 @@ public final class Quantizer {
             }
             case BF16 -> {
                 for (int i = 0; i < row.length; i++) {
-                    out.set(LittleEndian.I16, at + 2L * i, toBf16(row[i]));
+                    out.set(LittleEndian.I16, at + 2L * i, HalfFloats.toBf16(row[i]));
                 }
             }
             case Q8_0 -> {
@@ -56,15 +56,6 @@ public final class Quantizer {
                 }
             }
         }
-    }
-
-    /** Round-to-nearest-even float to bfloat16, NaN kept quiet. */
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if ((bits & 0x7fffffff) > 0x7f800000) {
-            return (short) ((bits >>> 16) | 0x40);
-        }
-        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
     }
 
     private static void q8Block(float[] x, int off, MemorySegment out, long at) {

@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import static dev.kvslim.core.kv.PolicyHarness.gaussian;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -15,6 +16,7 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -33,7 +35,11 @@ class DmsCacheTest {
     }
 
     private static PagedKvCache cache(LlamaConfig c, int capacity) {
-        return new PagedKvCache(c, new BlockPool(HS, Kernels.lanes(), 1L << 30), capacity, true);
+        return cache(c, capacity, KvType.F32);
+    }
+
+    private static PagedKvCache cache(LlamaConfig c, int capacity, KvType type) {
+        return new PagedKvCache(c, new BlockPool(HS, Kernels.lanes(), 1L << 30, type), capacity, true);
     }
 
     /** Stores tokens [pos0, pos0+n) of every head and returns each query's attention output (n x qDim). */
@@ -196,8 +202,10 @@ class DmsCacheTest {
         return out;
     }
 
-    @Test
-    void t4RandomPrefillThenDecodeMatchesTheNaiveRule() {
+    /** With 16-bit storage the naive rule runs on the keys and values rounded to the type. */
+    @ParameterizedTest
+    @EnumSource(KvType.class)
+    void t4RandomPrefillThenDecodeMatchesTheNaiveRule(KvType type) {
         SplittableRandom rnd = new SplittableRandom(2026);
         for (int trial = 0; trial < 40; trial++) {
             int kvHeads = 1 + rnd.nextInt(3), group = 1 + rnd.nextInt(3), w = rnd.nextInt(40);
@@ -208,8 +216,8 @@ class DmsCacheTest {
             for (int i = 0; i < d.length; i++) {
                 d[i] = rnd.nextDouble() < 0.9 ? 1f : -1f;
             }
-            double[] expected = naive(c, tokens, q, k, v, d);
-            PagedKvCache cache = cache(c, tokens);
+            double[] expected = naive(c, tokens, q, KvRounding.round(type, k), KvRounding.round(type, v), d);
+            PagedKvCache cache = cache(c, tokens, type);
             int chunk = 1 + rnd.nextInt(prompt);
             float[] got = new float[tokens * c.qDim()];
             for (int pos0 = 0, n; pos0 < tokens; pos0 += n) {
@@ -230,21 +238,15 @@ class DmsCacheTest {
         }
     }
 
-    private static float[] gaussian(SplittableRandom rnd, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        return x;
-    }
-
-    @Test
-    void t5StoredTokensFollowTheListTracker() {
+    /** Positions up to 150 are exact in every element type, so the carried positions read back exactly. */
+    @ParameterizedTest
+    @EnumSource(KvType.class)
+    void t5StoredTokensFollowTheListTracker(KvType type) {
         SplittableRandom rnd = new SplittableRandom(5);
         for (int trial = 0; trial < 40; trial++) {
             int w = rnd.nextInt(12), tokens = 1 + rnd.nextInt(150);
             LlamaConfig c = config(1, 1, w);
-            PagedKvCache cache = cache(c, tokens);
+            PagedKvCache cache = cache(c, tokens, type);
             float[] k = new float[tokens * HS], v = new float[tokens * HS], q = new float[tokens * HS];
             for (int t = 0; t < tokens; t++) {
                 k[t * HS] = t; // key and value carry their position, to show nothing is lost, mixed up or corrupted
@@ -309,19 +311,7 @@ class DmsCacheTest {
 
     /** Channel 0 of the key and channel 1 of the value of a slot, read back from its block. */
     private static float[] storedKey(HeadStore head, int slot) {
-        try {
-            var f = HeadStore.class.getDeclaredField("pool");
-            f.setAccessible(true);
-            BlockPool pool = (BlockPool) f.get(head);
-            var b = HeadStore.class.getDeclaredField("blocks");
-            b.setAccessible(true);
-            int[] blocks = (int[]) b.get(head);
-            float[] block = pool.block(blocks[slot / pool.blockSize()]);
-            int j = slot % pool.blockSize();
-            return new float[] {block[j], block[HS * pool.blockSize() + j * HS + 1]};
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
+        return new float[] {head.key(slot, 0), head.value(slot, 1)};
     }
 
     @Test

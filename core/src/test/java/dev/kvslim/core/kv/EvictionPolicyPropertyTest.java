@@ -1,6 +1,7 @@
 package dev.kvslim.core.kv;
 
 import static dev.kvslim.core.kv.PolicyHarness.HS;
+import static dev.kvslim.core.kv.PolicyHarness.gaussian;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -18,27 +19,29 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every eviction policy under seeded random use: random shapes, budgets, options and batch sizes with random
  * queries, keys and values. After every batch each head keeps exactly its budget's worth of tokens (SnapKV while
  * decoding: up to a block less one more), the newest among them, none lost, duplicated or corrupted (a key channel
  * and a value channel carry the position, and every attention output matches a naive softmax over what the head
- * held), and the pool holds exactly the blocks those tokens fill. Over a long run the compression ratio comes out
- * at the target.
+ * held), and the pool holds exactly the blocks those tokens fill. Seeds cycle through the KV element types (the
+ * reference then uses keys and values rounded to the type). Over a long run the compression ratio comes out at
+ * the target.
  */
 class EvictionPolicyPropertyTest {
 
     private static final String[] POLICIES = {"none", "streaming", "h2o", "tova", "snapkv", "knorm", "random"};
 
     static Stream<Arguments> policiesAndSeeds() {
-        return Arrays.stream(POLICIES).flatMap(p -> IntStream.range(0, 5).mapToObj(seed -> Arguments.of(p, seed)));
+        KvType[] types = KvType.values();
+        return Arrays.stream(POLICIES).flatMap(p -> IntStream.range(0, 5)
+                .mapToObj(seed -> Arguments.of(p, seed, types[seed % types.length])));
     }
 
-    @ParameterizedTest(name = "{0} seed {1}")
+    @ParameterizedTest(name = "{0} seed {1} {2}")
     @MethodSource("policiesAndSeeds")
-    void randomBatchesKeepExactlyTheBudgetAndNothingElseChanges(String name, int seed) {
+    void randomBatchesKeepExactlyTheBudgetAndNothingElseChanges(String name, int seed, KvType type) {
         SplittableRandom rnd = new SplittableRandom(name.hashCode() * 1000L + seed);
         int layers = 2, kvHeads = 1 + rnd.nextInt(3), group = 1 + rnd.nextInt(3), tokens = 150 + rnd.nextInt(150);
         LlamaConfig c = PolicyHarness.config(layers, kvHeads, group);
@@ -51,7 +54,7 @@ class EvictionPolicyPropertyTest {
         int slack = name.equals("snapkv") ? block - 1 : 0;
         int heads = layers * kvHeads;
         long blocksPerHead = (budget.keep(tokens) + slack + maxBatch + block - 1) / block;
-        BlockPool pool = new BlockPool(HS, block, heads * blocksPerHead * BlockPool.blockBytes(HS, block));
+        BlockPool pool = new BlockPool(HS, block, heads * blocksPerHead * BlockPool.blockBytes(HS, block, type), type);
         PagedKvCache cache = new PagedKvCache(c, pool, tokens, policy);
 
         // random q, k, v; key channel HS-1 (which no query reads) and value channel 0 carry the position (x 0.001)
@@ -66,6 +69,8 @@ class EvictionPolicyPropertyTest {
                 q[p * c.qDim() + g * HS + HS - 1] = 0f;
             }
         }
+        k = KvRounding.round(type, k);
+        v = KvRounding.round(type, v);
 
         int[][][] before = new int[layers][kvHeads][0];
         for (int pos = 0, n; pos < tokens; pos += n) {
@@ -107,8 +112,10 @@ class EvictionPolicyPropertyTest {
                     assertThat(head.slots()).as(at).isEqualTo(kept.length);
                     for (int slot = 0; slot < head.slots(); slot++) {
                         int p = head.position(slot);
-                        assertThat(PolicyHarness.stored(head, slot, HS - 1)[0]).as(at).isEqualTo(p * 1e-3f);
-                        assertThat(PolicyHarness.stored(head, slot, 0)[1]).as(at).isEqualTo(p * 1e-3f);
+                        assertThat(PolicyHarness.stored(head, slot, HS - 1)[0]).as(at)
+                                .isEqualTo(KvRounding.round(type, p * 1e-3f));
+                        assertThat(PolicyHarness.stored(head, slot, 0)[1]).as(at)
+                                .isEqualTo(KvRounding.round(type, p * 1e-3f));
                     }
                     blocks += (kept.length + block - 1) / block;
                     before[l][h] = kept;
@@ -146,27 +153,24 @@ class EvictionPolicyPropertyTest {
         return out;
     }
 
-    private static float[] gaussian(SplittableRandom rnd, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        return x;
+    static Stream<Arguments> policiesAndTypes() {
+        return Stream.of("streaming", "h2o", "tova", "snapkv", "knorm", "random")
+                .flatMap(p -> Stream.of(Arguments.of(p, KvType.F32), Arguments.of(p, KvType.F16)));
     }
 
     /**
      * The model's forward pass with each policy at ratio 4 over a 512-token run (prefill in batches of 32, then
      * decode): each head keeps ceil(seen / 4) tokens, so the ratio is 4 up to rounding (SnapKV while decoding holds
-     * up to a block less one more).
+     * up to a block less one more), whatever the element type.
      */
-    @ParameterizedTest
-    @ValueSource(strings = {"streaming", "h2o", "tova", "snapkv", "knorm", "random"})
-    void theAchievedCompressionRatioMeetsTheTarget(String name) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("policiesAndTypes")
+    void theAchievedCompressionRatioMeetsTheTarget(String name, KvType type) {
         Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
         int tokens = m.config().contextLength(), prompt = 200;
         double target = 4;
-        PagedKvCache cache = new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26),
-                tokens, KvPolicies.of(name, KvBudget.ofRatio(target)));
+        PagedKvCache cache = new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26,
+                type), tokens, KvPolicies.of(name, KvBudget.ofRatio(target)));
         int[] ids = new SplittableRandom(4).ints(tokens, 1, m.config().vocabSize()).toArray();
         m.forward(m.newState(32), ids, 0, prompt, 0, cache);
         Model.State s = m.newState(1);

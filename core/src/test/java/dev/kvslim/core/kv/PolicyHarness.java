@@ -3,6 +3,7 @@ package dev.kvslim.core.kv;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.RopeStyle;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 /**
@@ -76,17 +77,15 @@ final class PolicyHarness {
 
     /** Channel {@code c} of the key and of the value stored in {@code slot}, read back from its block. */
     static float[] stored(HeadStore head, int slot, int c) {
-        try {
-            var pool = HeadStore.class.getDeclaredField("pool");
-            pool.setAccessible(true);
-            var blocks = HeadStore.class.getDeclaredField("blocks");
-            blocks.setAccessible(true);
-            BlockPool p = (BlockPool) pool.get(head);
-            float[] block = p.block(((int[]) blocks.get(head))[slot / p.blockSize()]);
-            int j = slot % p.blockSize();
-            return new float[] {block[c * p.blockSize() + j], block[HS * p.blockSize() + j * HS + c]};
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
+        return new float[] {head.key(slot, c), head.value(slot, c)};
+    }
+
+    /** {@code n} standard normal floats. */
+    static float[] gaussian(SplittableRandom rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
         }
+        return x;
     }
 }

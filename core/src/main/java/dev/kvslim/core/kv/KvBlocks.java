@@ -1,0 +1,53 @@
+package dev.kvslim.core.kv;
+
+/**
+ * The keys and values of a {@link BlockPool}'s blocks in one {@link KvType}, and the loops that read and write
+ * them: storing a token, moving one (compaction), the scores of a query against a block's keys and the weighted
+ * sum of a block's values. One small class per element type owns its storage and conversion, so the hot path never
+ * switches on the type (the two 16-bit types share their loops in {@link ShortBlocks}, differing only in how they
+ * widen); each loop covers a whole block, so the one virtual call per block costs nothing.
+ * A block holds {@code blockSize} tokens: keys channel-major ({@code [channel][slot]}, so the scores of a block are
+ * plain multiply-adds over slots) then values slot-major ({@code [slot][channel]}).
+ */
+abstract sealed class KvBlocks permits F32Blocks, ShortBlocks {
+
+    final int headSize;
+    final int blockSize;
+    /** Where a block's values start: after its {@code headSize x blockSize} keys. */
+    final int values;
+
+    KvBlocks(int headSize, int blockSize) {
+        this.headSize = headSize;
+        this.blockSize = blockSize;
+        this.values = headSize * blockSize;
+    }
+
+    /** Creates the storage of block {@code id} (a new id, never one created before). */
+    abstract void create(int id);
+
+    /** Stores a token's key ({@code k[kOff..]}) and value ({@code v[vOff..]}) in {@code slot} of block {@code id}. */
+    abstract void store(int id, int slot, float[] k, int kOff, float[] v, int vOff);
+
+    /** Copies the token in {@code slot} of block {@code fromId} to {@code toSlot} of block {@code toId}. */
+    abstract void move(int fromId, int slot, int toId, int toSlot);
+
+    /** Channel {@code c} of the key in {@code slot} of block {@code id}, as stored. */
+    abstract float key(int id, int slot, int c);
+
+    /** Channel {@code c} of the value in {@code slot} of block {@code id}, as stored. */
+    abstract float value(int id, int slot, int c);
+
+    /**
+     * {@code out[outOff + j] = scale * q . key j} for the slots {@code j < n} of block {@code id}, in tiles of the
+     * vector width: up to {@code n} rounded up to a whole tile is written. The query is {@code q[qOff..]}.
+     */
+    abstract void scores(int id, int n, float[] q, int qOff, float scale, float[] out, int outOff);
+
+    /**
+     * The online-softmax step of a block: for the slots {@code j < n} of block {@code id} in slot order whose score
+     * is not negative infinity (masked), {@code e = exp(scores[j] - max)} and {@code out[outOff..+headSize) += e *
+     * value j}; returns the sum of the {@code e}. Computing each weight next to its value sum lets the exponential's
+     * latency hide behind the vector work.
+     */
+    abstract float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff);
+}

@@ -1,0 +1,63 @@
+package dev.kvslim.core.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The two 16-bit float formats, IEEE half (F16) and bfloat16 (BF16): rounding floats to them and widening them back,
+ * one value at a time or a vector at a time. Written once for the weight tensors, the quantizer and the KV cache.
+ * The Vector API of Java 25 has no half-float conversion, so widening is done with integer lane operations.
+ */
+public final class HalfFloats {
+
+    /** Shorts with as many lanes as the preferred float species: one load widens to one float vector. */
+    public static final VectorSpecies<Short> SHORTS =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(Kernels.F.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, Kernels.F.vectorShape());
+
+    private HalfFloats() {
+    }
+
+    /** The F16 nearest to {@code f}, ties to even ({@link Float#floatToFloat16}); beyond ±65504 it is ±inf. */
+    public static short toF16(float f) {
+        return Float.floatToFloat16(f);
+    }
+
+    /** The BF16 nearest to {@code f}, ties to even (as PyTorch's {@code .to(torch.bfloat16)}); NaN stays a quiet NaN. */
+    public static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if ((bits & 0x7fffffff) > 0x7f800000) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    /** The float a BF16 holds: its bits are the upper half of the float's. */
+    public static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat(bits << 16);
+    }
+
+    /**
+     * Widens half floats to floats in vector registers: moving the exponent and mantissa up by 13 bits and
+     * scaling by 2^112 rebias the exponent, exact for normal and subnormal values (inf and NaN, which no
+     * usable weight or cached key holds, become large finite numbers: ±65536 and up).
+     */
+    public static FloatVector widenF16(ShortVector h) {
+        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, INTS, 0);
+        IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector magnitude = bits.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+        FloatVector abs = magnitude.reinterpretAsFloats().mul(0x1p112f);
+        return abs.reinterpretAsInts().or(sign).reinterpretAsFloats();
+    }
+
+    /** Widens bfloat16 to floats in vector registers, exactly. */
+    public static FloatVector widenBf16(ShortVector h) {
+        // sign extension fills the upper 16 bits, which the shift pushes out again
+        return ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+}
