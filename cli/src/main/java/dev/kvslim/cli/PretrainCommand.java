@@ -58,8 +58,11 @@ final class PretrainCommand implements Callable<Integer> {
         if (setup.tasks() != null) {
             var tasks = setup.tasks().keySet().stream().map(dev.kvslim.tasks.synthetic.TaskSuite::named).toList();
             double[] weights = setup.tasks().values().stream().mapToDouble(Double::doubleValue).toArray();
-            data = new dev.kvslim.train.data.TaskSource(tasks, weights, tokenizer, train.seed(), setup.promptWeight());
-            dataDescription = "tasks " + setup.tasks() + ", prompt weight " + setup.promptWeight();
+            data = new dev.kvslim.train.data.TaskSource(tasks, weights, tokenizer, train.seed(), setup.promptWeight(),
+                    setup.minContext());
+            dataDescription = "tasks " + setup.tasks() + ", prompt weight " + setup.promptWeight()
+                    + (setup.minContext() < train.seq() + 1 ? ", samples of " + setup.minContext() + ".." + (train.seq() + 1)
+                    + " tokens packed per row" : "");
         } else {
             var text = TextFileSource.open(setup.text(), tokenizer, train.seed());
             data = text;

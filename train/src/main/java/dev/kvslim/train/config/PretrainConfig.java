@@ -37,12 +37,15 @@ import tools.jackson.databind.json.JsonMapper;
  * @param text         training text file (null when training on tasks)
  * @param tasks        task names and weights (null when training on text)
  * @param promptWeight loss weight of prompt tokens for task rows
+ * @param minContext   shortest sample packed into a task row ({@code data.min_context}; default: one sample per
+ *                     row)
  * @param tokenizer    tokenizer path (any form the engine loads); for {@code "demo"}, where it will be written
  * @param demoTokenizer whether {@code tokenizer} is the demo vocabulary still to be written
  * @param threads      worker threads requested (0: leave the default)
  */
 public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMap<String, Double> tasks,
-                             float promptWeight, Path tokenizer, boolean demoTokenizer, int threads) {
+                             float promptWeight, int minContext, Path tokenizer, boolean demoTokenizer,
+                             int threads) {
 
     /** The tokenizer value that selects the byte-level demo vocabulary. */
     public static final String DEMO_TOKENIZER = "demo";
@@ -52,7 +55,7 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
             "checkpoint_every", "out", "freeze", "train_only");
     private static final Set<String> MODEL = Set.of("dim", "hidden", "layers", "heads", "kv_heads", "vocab", "context",
             "rope_theta", "tied", "norm_eps", "arch", "rope_style");
-    private static final Set<String> DATA = Set.of("text", "tasks", "prompt_weight", "tokenizer");
+    private static final Set<String> DATA = Set.of("text", "tasks", "prompt_weight", "min_context", "tokenizer");
 
     /** Parses {@code file}; {@code vocabOfTokenizer} gives the vocabulary size when the model does not state one. */
     public static PretrainConfig read(Path file, java.util.function.ToIntFunction<Path> vocabOfTokenizer, Path outOverride) {
@@ -84,6 +87,7 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
         if (!(promptWeight >= 0 && promptWeight <= 1)) {
             throw new IllegalArgumentException(file + ": \"data.prompt_weight\" must lie in [0, 1], is " + promptWeight);
         }
+        int minContext = r.integer(d, "min_context", "data.", Integer.MAX_VALUE);
         Path out = outOverride != null ? outOverride : base.resolve(r.string(root, "out", "", null));
         String tokenizerName = r.string(d, "tokenizer", "data.", null);
         boolean demo = tokenizerName.equals(DEMO_TOKENIZER);
@@ -130,7 +134,7 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
                     (float) r.number(root, "weight_decay", "", 0.1), (float) r.number(root, "clip", "", 1.0),
                     new FreezePatterns(r.strings(root, "freeze"), r.strings(root, "train_only")),
                     r.integer(root, "seed", "", 1), out, r.integer(root, "checkpoint_every", "", 0), tokenizer);
-            return new PretrainConfig(train, text, tasks, promptWeight, tokenizer, demo,
+            return new PretrainConfig(train, text, tasks, promptWeight, minContext, tokenizer, demo,
                     r.integer(root, "threads", "", 0));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);

@@ -9,10 +9,15 @@ import dev.kvslim.train.random.Rng;
 import java.util.List;
 
 /**
- * Training rows drawn from the task suite: every row is one whole sample (BOS, prompt, target, EOS) of exactly
- * {@code T+1} tokens, so rows need no padding and no sample is cut. Sample number {@code i} of a run depends only on
- * (seed, i): the task is drawn by weight and the sample seed comes from {@link Split#TRAIN}, so held-out evaluation
- * seeds are never trained on, and the source's whole state is the count of rows served.
+ * Training rows drawn from the task suite: every row is made of whole samples (BOS, prompt, target, EOS) whose lengths
+ * add up to exactly {@code T+1} tokens, so rows need no padding and no sample is cut. With {@code minContext} below
+ * {@code T+1}, a row packs samples of lengths drawn log-uniformly from {@code [minContext, T+1]} (the last one takes
+ * what is left): short samples, with few distractors, are where a small model first learns to find and copy a record,
+ * and the long ones teach it to do so across the whole context. Samples follow each other without an attention mask,
+ * as in the DMS recipe's packed training; each starts with BOS. Row number {@code i} of a run depends only on
+ * (seed, i): the lengths and tasks are drawn by weight from a generator seeded by both, the sample seeds come from
+ * {@link Split#TRAIN}, so held-out evaluation seeds are never trained on, and the source's whole state is the count
+ * of rows served.
  *
  * <p>The loss mask weights the target (the completion the model must write, and EOS) by 1 and the prompt by
  * {@code promptWeight}: 0 trains on targets only, 1 is plain language modelling over the whole row.
@@ -24,9 +29,20 @@ public final class TaskSource implements TokenSource {
     private final Tokenizer tokenizer;
     private final long seed;
     private final float promptWeight;
+    private final int minContext;
     private long served;
 
+    /** One whole sample per row. */
     public TaskSource(List<Task> tasks, double[] weights, Tokenizer tokenizer, long seed, float promptWeight) {
+        this(tasks, weights, tokenizer, seed, promptWeight, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Rows packed with samples of at least {@code minContext} tokens ({@code Integer.MAX_VALUE}: one sample per
+     * row).
+     */
+    public TaskSource(List<Task> tasks, double[] weights, Tokenizer tokenizer, long seed, float promptWeight,
+                      int minContext) {
         if (tasks.isEmpty() || tasks.size() != weights.length) {
             throw new IllegalArgumentException("a task source needs one weight per task, got " + tasks.size()
                     + " tasks and " + weights.length + " weights");
@@ -50,29 +66,61 @@ public final class TaskSource implements TokenSource {
         this.tokenizer = tokenizer;
         this.seed = seed;
         this.promptWeight = promptWeight;
+        this.minContext = minContext;
     }
 
-    /** The sample behind row number {@code index} of this run, for rows {@code contextTokens} long. */
-    public Sample sample(long index, int contextTokens) {
+    /** The samples that make up row number {@code index} of this run, for rows {@code rowTokens} long. */
+    public List<Sample> row(long index, int rowTokens) {
         Rng rng = new Rng(seed ^ index * 0xD1B54A32D192ED03L);
+        List<Sample> samples = new java.util.ArrayList<>();
+        int left = rowTokens;
+        while (left > 0) {
+            int length = left;
+            if (left >= 2 * minContext) {
+                double logMin = Math.log(minContext), logMax = Math.log(left);
+                length = (int) Math.exp(logMin + rng.nextDouble() * (logMax - logMin));
+                if (left - length < minContext) {
+                    length = left;
+                }
+            }
+            samples.add(draw(rng).generate(Split.TRAIN.seed(rng.nextLong() >>> 1), length));
+            left -= length;
+        }
+        return samples;
+    }
+
+    /** The first sample of row {@code index}: with one sample per row, the whole row. */
+    public Sample sample(long index, int rowTokens) {
+        return row(index, rowTokens).getFirst();
+    }
+
+    private Task draw(Rng rng) {
         double u = rng.nextDouble() * cumulative[cumulative.length - 1];
         int k = 0;
         while (k < cumulative.length - 1 && u >= cumulative[k]) {
             k++;
         }
-        return tasks.get(k).generate(Split.TRAIN.seed(rng.nextLong() >>> 1), contextTokens);
+        return tasks.get(k);
     }
 
     @Override
     public void next(Batch batch) {
         int row = batch.t + 1;
         for (int r = 0; r < batch.b; r++) {
-            TrainingSequence s = TrainingSequence.of(sample(served++, row), tokenizer);
-            if (s.length() != row) {
-                throw new IllegalStateException("task " + tasks + " gave a row of " + s.length() + " tokens, not " + row);
+            int at = 0;
+            boolean[] target = new boolean[row];
+            for (Sample sample : row(served++, row)) {
+                TrainingSequence s = TrainingSequence.of(sample, tokenizer);
+                if (at + s.length() > row) {
+                    throw new IllegalStateException("task " + sample.task() + " overfilled a row of " + row + " tokens");
+                }
+                System.arraycopy(s.tokens(), 0, batch.tokens, r * row + at, s.length());
+                System.arraycopy(s.target(), 0, target, at, s.length());
+                at += s.length();
             }
-            System.arraycopy(s.tokens(), 0, batch.tokens, r * row, row);
-            boolean[] target = s.target();
+            if (at != row) {
+                throw new IllegalStateException("task samples filled " + at + " of a row's " + row + " tokens");
+            }
             for (int t = 0; t < batch.t; t++) {
                 batch.mask[r * batch.t + t] = target[t + 1] ? 1f : promptWeight;
             }

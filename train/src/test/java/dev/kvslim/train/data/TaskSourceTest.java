@@ -68,4 +68,30 @@ class TaskSourceTest {
         assertThatThrownBy(() -> source(0, 0, 0, 0)).hasMessageContaining("must not all be zero");
         assertThatThrownBy(() -> source(1, -1, 1, 1)).hasMessageContaining("vartrack");
     }
+
+    @Test
+    void packedRowsHoldWholeSamplesOfMixedLengths() {
+        TaskSource src = new TaskSource(TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3, 0f, 160);
+        Batch batch = new Batch(6, 1023);
+        src.next(batch);
+        java.util.Set<Integer> lengths = new java.util.TreeSet<>();
+        for (int r = 0; r < 6; r++) {
+            var samples = src.row(r, 1024);
+            int at = 0;
+            for (var sample : samples) {
+                int length = 2 + sample.prompt().length() + sample.target().length();
+                assertThat(length).isBetween(160, 1024);
+                assertThat(batch.tokens[r * 1024 + at]).isEqualTo(DemoTokenizer.BOS_ID);
+                assertThat(batch.tokens[r * 1024 + at + length - 1]).isEqualTo(DemoTokenizer.EOS_ID);
+                int targetStart = at + 1 + sample.prompt().length();
+                // the first target token is learned (weight 1), the prompt token before it is not (weight 0)
+                assertThat(batch.mask[r * 1023 + targetStart - 1]).isEqualTo(1f);
+                assertThat(batch.mask[r * 1023 + targetStart - 2]).isEqualTo(0f);
+                lengths.add(length);
+                at += length;
+            }
+            assertThat(at).isEqualTo(1024);
+        }
+        assertThat(lengths.size()).isGreaterThan(6);
+    }
 }
