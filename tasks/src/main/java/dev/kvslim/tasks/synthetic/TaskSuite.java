@@ -4,11 +4,15 @@ import dev.kvslim.tasks.Task;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** The four long-context tasks the demo model is trained and evaluated on, by name. */
+/**
+ * The four long-context tasks the demo model is trained and evaluated on, by name; {@link #named} also knows the
+ * warm-up task {@code copy} ({@link CopyTask}), which training may mix in but {@link #all} leaves out.
+ */
 public final class TaskSuite {
 
     private static final List<Task> ALL = List.of(new NeedleTask(), new VarTrackTask(), new ArithmeticTask(),
             new RunSumTask());
+    private static final List<Task> WARM_UP = List.of(new CopyTask());
 
     private TaskSuite() {
     }
@@ -24,8 +28,9 @@ public final class TaskSuite {
      * @throws IllegalArgumentException listing the known names if there is none
      */
     public static Task named(String name) {
-        return ALL.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow(() ->
-                new IllegalArgumentException("no task named '" + name + "' (known: "
-                        + ALL.stream().map(Task::name).collect(Collectors.joining(", ")) + ")"));
+        return java.util.stream.Stream.concat(ALL.stream(), WARM_UP.stream()).filter(t -> t.name().equals(name))
+                .findFirst().orElseThrow(() -> new IllegalArgumentException("no task named '" + name + "' (known: "
+                        + java.util.stream.Stream.concat(ALL.stream(), WARM_UP.stream()).map(Task::name)
+                        .collect(Collectors.joining(", ")) + ")"));
     }
 }

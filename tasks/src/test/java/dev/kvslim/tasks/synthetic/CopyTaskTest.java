@@ -1,0 +1,40 @@
+package dev.kvslim.tasks.synthetic;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kvslim.tasks.Sample;
+import dev.kvslim.tasks.Split;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+class CopyTaskTest {
+
+    private final CopyTask task = new CopyTask();
+
+    @ParameterizedTest
+    @ValueSource(ints = {64, 65, 256, 1024, 1027})
+    void theLineAppearsTwiceAndFillsTheContextExactly(int context) {
+        Sample s = task.generate(Split.EVAL.seed(5), context);
+        assertThat(s.byteLevelTokens()).isEqualTo(context);
+        assertThat(s.target()).isEqualTo(s.answer() + "\n");
+        assertThat(s.prompt()).endsWith("\n" + s.answer() + CopyTask.QUESTION);
+        assertThat(s.answer()).matches("([A-Z0-9]{3} )*[A-Z0-9]{1,3}");
+    }
+
+    @Test
+    void onlyTheExactLineScores() {
+        Sample s = task.generate(Split.TRAIN.seed(9), 200);
+        assertThat(task.score(s, s.target())).isTrue();
+        assertThat(task.score(s, s.answer())).isTrue();
+        String wrong = (s.answer().charAt(0) == 'A' ? "B" : "A") + s.answer().substring(1);
+        assertThat(task.score(s, wrong + "\n")).isFalse();
+        assertThat(task.score(s, s.answer() + " X\n")).isFalse();
+    }
+
+    @Test
+    void isNamedButNotOneOfTheFourJudgedTasks() {
+        assertThat(TaskSuite.named("copy")).isInstanceOf(CopyTask.class);
+        assertThat(TaskSuite.all()).extracting(t -> t.name()).doesNotContain("copy");
+    }
+}
