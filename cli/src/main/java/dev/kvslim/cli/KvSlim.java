@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ConvertCommand.class,
             BenchCommand.class,
             PretrainCommand.class,
+            RetrofitCommand.class,
             ServeCommand.class,
             CommandLine.HelpCommand.class
         })

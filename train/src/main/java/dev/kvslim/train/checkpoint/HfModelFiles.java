@@ -65,10 +65,14 @@ public final class HfModelFiles {
 
     /** The weights of the folder {@code dir} (any dtype the engine reads), as F32 training parameters. */
     public static TrainWeights read(Path dir) {
-        Model m = HuggingFaceModels.load(dir);
+        return fromModel(HuggingFaceModels.load(dir), dir.toString());
+    }
+
+    /** The weights of an engine model (any weight type), as F32 training parameters; {@code name} for errors. */
+    public static TrainWeights fromModel(Model m, String name) {
         LlamaConfig c = m.config();
         if (m.weights().qNorm() != null) {
-            throw new IllegalArgumentException(dir + ": per-head query/key norms (Qwen3) are not supported by the trainer");
+            throw new IllegalArgumentException(name + ": per-head query/key norms (Qwen3) are not supported by the trainer");
         }
         TrainWeights w = new TrainWeights(c);
         LlamaWeights lw = m.weights();

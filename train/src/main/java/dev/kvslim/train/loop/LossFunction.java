@@ -15,6 +15,13 @@ public interface LossFunction {
     /** Returns the micro-batch's loss (for logging). */
     float microStep(Transformer model, Activations acts, Batch batch, float scale);
 
+    /**
+     * Called before each micro-batch with the 0-based optimiser step and micro-batch index (what a loss with its
+     * own randomness or schedule, like the DMS retrofit's, derives them from, so a resumed run repeats them).
+     */
+    default void beginMicroStep(int step, int micro) {
+    }
+
     /** Whether the activations need room for an attention-bias gradient. */
     default boolean usesAttentionBias() {
         return false;

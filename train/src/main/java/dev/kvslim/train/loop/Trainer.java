@@ -115,6 +115,7 @@ public final class Trainer {
         for (int micro = 0; micro < cfg.accumulation(); micro++) {
             data.next(batch);
             batch.split();
+            loss.beginMicroStep(step, micro);
             lossSum += loss.microStep(model, acts, batch, 1f / cfg.accumulation());
             tokens += (long) cfg.batch() * cfg.seq();
         }

@@ -1,0 +1,111 @@
+package dev.kvslim.cli;
+
+import dev.kvslim.train.checkpoint.Checkpoint;
+import dev.kvslim.train.dms.Retrofit;
+import dev.kvslim.train.report.RetrofitPlot;
+import dev.kvslim.train.report.RetrofitProgress;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Retrofits Dynamic Memory Sparsification into a model: learned per-head KV eviction, trained against the original. */
+@Command(name = "retrofit", mixinStandardHelpOptions = true,
+        description = {"Retrofit DMS (learned KV-cache eviction) into a model by distillation from the original.",
+            "Writes OUT/model, OUT/crN at each integer compression ratio on the way and at the target, a checkpoint"
+                    + " (--resume) and OUT/train_log.jsonl. The outputs carry the dms_* config keys, so generate, chat"
+                    + " and serve run them with the DMS cache."})
+final class RetrofitCommand implements Callable<Integer> {
+
+    enum Mode { full, adapter }
+
+    @Option(names = "--teacher", required = true, description = "The original model (a Hugging Face folder).")
+    Path teacher;
+
+    @Option(names = "--out", required = true, description = "Output folder.")
+    Path out;
+
+    @Option(names = "--target-cr", defaultValue = "8", description = "Target compression ratio (>= 1; default ${DEFAULT-VALUE}).")
+    double targetCr;
+
+    @Option(names = "--mode", defaultValue = "adapter",
+            description = "full: decision from a query channel, every weight trains (the paper); adapter: a zero-initialised"
+                    + " adapter, base frozen (NVIDIA's recipe). Default ${DEFAULT-VALUE}.")
+    Mode mode;
+
+    @Option(names = "--window", description = "Eviction delay w in tokens (default: context/16 within [4, 512]).")
+    Integer window;
+
+    @Option(names = "--steps", description = "Optimiser steps (default: the ramp to the target plus 10%%).")
+    Integer steps;
+
+    @Option(names = "--steps-per-cr", description = "Steps per unit of compression ratio in the schedule (default 100).")
+    Double stepsPerCr;
+
+    @Option(names = "--data", defaultValue = "teacher",
+            description = "tasks (the task suite, demo tokenizer), teacher (sequences sampled from the teacher, cached in"
+                    + " OUT) or a text file. Default ${DEFAULT-VALUE}.")
+    String data;
+
+    @Option(names = "--teacher-tokens", description = "Tokens to sample for --data teacher (default 65536).")
+    Integer teacherTokens;
+
+    @Option(names = "--lr", description = "Learning rate, constant (default 1e-3, for models of hidden size 64-128; the reference uses 3e-5 at 4096).")
+    Float lr;
+
+    @Option(names = "--batch", description = "Rows per step (default 4).")
+    Integer batch;
+
+    @Option(names = "--seq", description = "Tokens per row (default: the teacher's context - 1).")
+    Integer seq;
+
+    @Option(names = "--seed", description = "Seed of data order and noise (default 42).")
+    Long seed;
+
+    @Option(names = "--checkpoint-every", description = "Steps between checkpoints (default 50; 0: milestones and end).")
+    Integer checkpointEvery;
+
+    @Option(names = "--threads", description = "Worker threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--resume", description = "Continue from the checkpoint in OUT.")
+    boolean resume;
+
+    @Option(names = "--plot", description = "Write achieved/target CR and KL per step to this PNG at the end.")
+    Path plot;
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads != null) {
+            if (threads <= 0) {
+                throw new IllegalArgumentException("--threads must be > 0, got " + threads);
+            }
+            System.setProperty("kvslim.threads", Integer.toString(threads));
+        }
+        if (!resume && Checkpoint.locate(out) != null) {
+            throw new IllegalArgumentException(out + " already holds a retrofit checkpoint: pass --resume to continue it,"
+                    + " or choose another --out");
+        }
+        Retrofit run = Retrofit.open(new Retrofit.Request(teacher, out,
+                mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER, targetCr, window, stepsPerCr, steps, data,
+                lr, batch, seq, seed, checkpointEvery, teacherTokens));
+        if (resume && !run.resume()) {
+            throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);
+        }
+        Retrofit.Settings s = run.settings();
+        System.err.printf(Locale.ROOT, "retrofit: %s mode, %,d of %,d parameters train, window %d, CR 1 -> %s over %d steps"
+                        + " (%s steps per unit), %d steps, lr %.1e, B=%d T=%d, %s, %d threads%s%n",
+                s.mode().name().toLowerCase(Locale.ROOT), run.trainableParameters(), run.trainer().weights().count(),
+                s.window(), s.targetCr(), run.schedule().firstStepAt(s.targetCr()), s.stepsPerCr(), s.steps(), s.lr(),
+                s.batch(), s.seq(), run.dataDescription(), dev.kvslim.core.tensor.Parallel.threads(),
+                run.trainer().step() > 0 ? ", resumed at step " + run.trainer().step() : "");
+        run.run(new RetrofitProgress(System.err, run.trainer().step()));
+        System.err.println("retrofit: done; step log " + out.resolve("train_log.jsonl"));
+        if (plot != null) {
+            RetrofitPlot.write(out.resolve("train_log.jsonl"), plot);
+            System.err.println("retrofit: plot " + plot);
+        }
+        return 0;
+    }
+}

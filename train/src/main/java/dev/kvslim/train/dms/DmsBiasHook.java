@@ -1,0 +1,114 @@
+package dev.kvslim.train.dms;
+
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.train.model.AttentionBiasHook;
+import dev.kvslim.train.ops.DmsGate;
+import java.util.Arrays;
+
+/**
+ * The student's DMS attention: one {@link DmsGate} per layer turns that layer's decision logits (plus the
+ * micro-batch's logistic noise) into the soft eviction bias, and the backward adds, besides the bias gradient,
+ * the straight-through gradient of the compression hinge {@code mean_b max(0, target - frac_closed_b)}, where
+ * {@code frac_closed_b} is the mean hard decision of row b over layers x KV heads x all T positions (spec 3.2/3.3,
+ * P11). Call {@link #setNoise} (or {@link #clearNoise}) before the forward and {@link #setHinge} between the
+ * forward and the backward.
+ */
+public final class DmsBiasHook implements AttentionBiasHook {
+
+    private final int layers, b, t, kvHeads;
+    private final DmsGate[] gates;
+    private final float[][] noise;
+    private boolean noisy;
+    private final double[] dAlpha;
+
+    public DmsBiasHook(LlamaConfig c, int b, int t, float tau) {
+        if (c.dms() == null) {
+            throw new IllegalArgumentException("the student model has no DMS configuration");
+        }
+        if (c.dms().perLayer()) {
+            throw new IllegalArgumentException("training per-layer DMS decisions (dms_alpha_per = layer) is not supported");
+        }
+        this.layers = c.layers();
+        this.b = b;
+        this.t = t;
+        this.kvHeads = c.kvHeads();
+        this.gates = new DmsGate[layers];
+        this.noise = new float[layers][b * t * kvHeads];
+        for (int l = 0; l < layers; l++) {
+            gates[l] = new DmsGate(b, t, kvHeads, c.dms().window(), tau);
+        }
+        this.dAlpha = new double[b];
+    }
+
+    /** Draws the noise of the next forward from {@code seed} ({@link DmsNoise}). */
+    public void setNoise(long seed) {
+        DmsNoise.fill(noise, b, t, kvHeads, seed);
+        noisy = true;
+    }
+
+    /** The next forwards run without noise (deterministic decisions, as at inference). */
+    public void clearNoise() {
+        for (float[] n : noise) {
+            Arrays.fill(n, 0f);
+        }
+        noisy = false;
+    }
+
+    public DmsGate gate(int layer) {
+        return gates[layer];
+    }
+
+    @Override
+    public float[] forward(int layer, float[] logits) {
+        if (logits == null) {
+            throw new IllegalStateException("the model produced no DMS decision logits");
+        }
+        return gates[layer].forward(logits, noisy ? noise[layer] : null);
+    }
+
+    /** Fraction of hard "evict" decisions of batch row {@code bi} in the latest forward. */
+    public double fracClosed(int bi) {
+        double s = 0;
+        for (DmsGate g : gates) {
+            s += g.closed(bi);
+        }
+        return s / ((double) layers * kvHeads * t);
+    }
+
+    /** Mean over rows of {@link #fracClosed}. */
+    public double meanFracClosed() {
+        double s = 0;
+        for (int bi = 0; bi < b; bi++) {
+            s += fracClosed(bi);
+        }
+        return s / b;
+    }
+
+    /** The hinge {@code mean_b max(0, target - frac_closed_b)} of the latest forward. */
+    public double hinge(double target) {
+        double s = 0;
+        for (int bi = 0; bi < b; bi++) {
+            s += Math.max(0, target - fracClosed(bi));
+        }
+        return s / b;
+    }
+
+    /**
+     * The backward will add {@code scale} times the hinge's gradient (the rows under the target push their
+     * decisions up; {@code d hinge / d alpha = -1 / (B * L * KVH * T)} each). Weight 0 turns the hinge off.
+     */
+    public void setHinge(double target, double scale) {
+        double per = -scale / ((double) b * layers * kvHeads * t);
+        for (int bi = 0; bi < b; bi++) {
+            dAlpha[bi] = target > fracClosed(bi) ? per : 0;
+        }
+    }
+
+    @Override
+    public void backward(int layer, float[] dbias, float[] dlogits) {
+        if (dbias != null) {
+            gates[layer].backwardBias(dbias, dlogits);
+        }
+        gates[layer].backwardHard(dAlpha, dlogits);
+    }
+}

@@ -1,0 +1,401 @@
+package dev.kvslim.train.dms;
+
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.format.hf.HuggingFaceModels;
+import dev.kvslim.core.model.DmsConfig;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.tokenizer.Tokenizer;
+import dev.kvslim.train.checkpoint.Checkpoint;
+import dev.kvslim.train.checkpoint.HfModelFiles;
+import dev.kvslim.train.data.Batch;
+import dev.kvslim.train.data.TaskSource;
+import dev.kvslim.train.data.TextFileSource;
+import dev.kvslim.train.data.TokenSource;
+import dev.kvslim.train.data.TokenStreamSource;
+import dev.kvslim.train.loop.StepResult;
+import dev.kvslim.train.loop.TrainConfig;
+import dev.kvslim.train.loop.Trainer;
+import dev.kvslim.train.model.Parameter;
+import dev.kvslim.train.model.TrainWeights;
+import dev.kvslim.train.model.Transformer;
+import dev.kvslim.train.optim.FreezePatterns;
+import dev.kvslim.train.optim.LearningRateSchedule;
+import dev.kvslim.train.report.StepLog;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The DMS retrofit (spec section 3): a student that starts as the teacher, with DMS decisions, trained to match
+ * the teacher's next-token distributions (KL) while the fraction of "evict" decisions is pushed up to a target that
+ * rises linearly with the step ({@link DmsSchedule}).
+ * <ul>
+ *   <li>{@link Mode#FULL}: variant A, the paper's recipe. The decision logit is the last channel of the first
+ *       query head of each KV group ({@code 100 q - 5}); every weight trains. The q_proj rows (and biases) that
+ *       produce that channel are zeroed at the start: the variant-A forward removes the channel from the attention
+ *       anyway (before and after RoPE), so those rows only ever feed the decision, and zero makes every logit
+ *       exactly -5 (evict with probability sigmoid(-5) = 0.7% under the noise) instead of whatever the teacher's
+ *       channel held (spec 3.1 and P4; a ramp-down, as [3P] does, would only matter if the attention still read the
+ *       channel). What does change at step 0 is the attention of the borrowed head without that channel; the KL
+ *       against the original model (not the student's teacher mode, P12) measures it and trains it away.</li>
+ *   <li>{@link Mode#ADAPTER}: variant B, NVIDIA's recipe. A zero-initialised {@code Linear(RMSNorm(h))} per layer
+ *       (norm weight 1) gives the logits; only {@code *dms_proj_alpha*} trains, every base tensor stays bit for bit
+ *       the teacher's.</li>
+ * </ul>
+ * Outputs in {@code OUT}: {@code model/} (the final student), {@code crN/} at every integer ratio N below the
+ * target when the schedule first reaches it and at the target at the end (each a complete Hugging Face folder
+ * whose config.json carries the {@code dms_*} keys, so the engine runs it with the DMS cache), {@code checkpoint/}
+ * (resume), {@code train_log.jsonl}, {@code retrofit.json} (the settings; a resumed run must use the same ones) and,
+ * for {@code --data teacher}, {@code teacher_samples.bin}.
+ */
+public final class Retrofit {
+
+    /** Which decision variant and which weights train. */
+    public enum Mode { FULL, ADAPTER }
+
+    /**
+     * Default learning rate (constant, AdamW 0.9/0.95, weight decay 0, clip 1, as the reference). The reference's
+     * 3e-5 is for 8B models: Adam moves each weight by about lr per step, so a decision logit (scale 100 times a
+     * dot product over the hidden size) moves by up to about {@code 100 * lr * dim} per step, 12 for dim 4096 at
+     * 3e-5, but only 0.2 for stories260K (dim 64) and 0.4 for the demo model (dim 128). Starting at -5, such a
+     * student cannot follow a target that rises every step (in full mode at 1e-4 the tiny test model's gates
+     * stayed shut for 30 steps). 1e-3 gives dim 64-128 a pace of 6-13, the reference's. In full mode every other
+     * weight then moves at 1e-3 as well (a third of the demo model's peak pretraining rate); the KL term holds
+     * the student to the teacher, and the measured KL stays small (see the tests and the report).
+     */
+    public static final float DEFAULT_LR = 1e-3f;
+    /** Hold period after the target is reached, as a fraction of the ramp (spec 3.4: MO holds 34 of 544 steps). */
+    public static final double HOLD = 0.1;
+    public static final float TAU = 0.1f;
+
+    /**
+     * What the caller asks for; null fields take defaults from the teacher.
+     *
+     * @param data "tasks", "teacher", or a text file
+     */
+    public record Request(Path teacher, Path out, Mode mode, double targetCr, Integer window, Double stepsPerCr,
+                          Integer steps, String data, Float lr, Integer batch, Integer seq, Long seed,
+                          Integer checkpointEvery, Integer teacherTokens) {
+    }
+
+    /** Every setting of a run, resolved. */
+    public record Settings(Mode mode, double targetCr, int window, double stepsPerCr, int steps, String data, float lr,
+                           int batch, int seq, long seed, int checkpointEvery, int teacherTokens) {
+
+        Map<String, Object> json() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("mode", mode.name().toLowerCase(Locale.ROOT));
+            m.put("target_cr", targetCr);
+            m.put("window", window);
+            m.put("steps_per_cr", stepsPerCr);
+            m.put("steps", steps);
+            m.put("data", data);
+            m.put("lr", (double) lr);
+            m.put("batch", batch);
+            m.put("seq", seq);
+            m.put("seed", seed);
+            m.put("teacher_tokens", teacherTokens);
+            m.put("tau", (double) TAU);
+            return m;
+        }
+    }
+
+    /** Progress of a run. */
+    public interface Listener {
+        void afterStep(StepResult result, RetrofitLoss.StepMetrics metrics, int totalSteps);
+
+        /** A model folder was written ({@code what}: "cr4", "model"). */
+        default void saved(String what, Path dir, RetrofitLoss.StepMetrics metrics) {
+        }
+    }
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final Settings settings;
+    private final Path out;
+    private final DmsSchedule schedule;
+    private final Trainer trainer;
+    private final RetrofitLoss loss;
+    private final String dataDescription;
+    private final long trainable;
+
+    private Retrofit(Settings settings, Path out, Trainer trainer, RetrofitLoss loss, String dataDescription) {
+        this.settings = settings;
+        this.out = out;
+        this.schedule = new DmsSchedule(settings.stepsPerCr(), settings.targetCr());
+        this.trainer = trainer;
+        this.loss = loss;
+        this.dataDescription = dataDescription;
+        this.trainable = trainer.weights().parameters().stream().filter(p -> !p.frozen()).mapToLong(Parameter::size)
+                .sum();
+    }
+
+    /** Loads the teacher, builds the student, the data and the trainer. */
+    public static Retrofit open(Request r) throws IOException {
+        Path teacherDir = r.teacher();
+        if (teacherDir == null || !Files.isDirectory(teacherDir)) {
+            throw new IllegalArgumentException("--teacher " + teacherDir + " is not a folder: the teacher must be a Hugging"
+                    + " Face model folder (convert a .gguf first with kvslim convert --to safetensors)");
+        }
+        if (!HuggingFaceModels.isModelFolder(teacherDir)) {
+            throw new IllegalArgumentException("--teacher " + teacherDir + " has no config.json: not a Hugging Face model"
+                    + " folder");
+        }
+        require(r.out() != null, "--out is required");
+        require(r.mode() != null, "--mode must be full or adapter");
+        require(r.targetCr() >= 1 && Double.isFinite(r.targetCr()), "--target-cr must be >= 1, got " + r.targetCr());
+        require(r.window() == null || r.window() >= 0, "--window must be >= 0, got " + r.window());
+        require(r.stepsPerCr() == null || r.stepsPerCr() > 0 && Double.isFinite(r.stepsPerCr()),
+                "--steps-per-cr must be > 0, got " + r.stepsPerCr());
+        require(r.steps() == null || r.steps() > 0, "--steps must be > 0, got " + r.steps());
+        require(r.lr() == null || r.lr() > 0 && Float.isFinite(r.lr()), "--lr must be > 0, got " + r.lr());
+        require(r.batch() == null || r.batch() > 0, "--batch must be > 0, got " + r.batch());
+        require(r.seq() == null || r.seq() > 0, "--seq must be > 0, got " + r.seq());
+        require(r.checkpointEvery() == null || r.checkpointEvery() >= 0,
+                "--checkpoint-every must be >= 0, got " + r.checkpointEvery());
+        require(r.teacherTokens() == null || r.teacherTokens() >= 2,
+                "--teacher-tokens must be >= 2, got " + r.teacherTokens());
+
+        LoadedModel loaded = ModelLoader.load(teacherDir, null);
+        LlamaConfig tc = loaded.model().config();
+        if (tc.dms() != null) {
+            throw new IllegalArgumentException(teacherDir + " is already a DMS model (its config.json has dms_* keys);"
+                    + " retrofit the original model");
+        }
+        Tokenizer tokenizer = loaded.tokenizer();
+        int ctx = tc.contextLength();
+        int seq = r.seq() != null ? r.seq() : ctx - 1;
+        require(seq >= 1 && seq <= ctx, "--seq " + seq + " exceeds the teacher's context of " + ctx + " tokens");
+        int window = r.window() != null ? r.window() : defaultWindow(ctx);
+        double spc = r.stepsPerCr() != null ? r.stepsPerCr() : 100;
+        DmsSchedule schedule = new DmsSchedule(spc, r.targetCr());
+        int steps = r.steps() != null ? r.steps() : schedule.defaultSteps(HOLD);
+        String data = r.data() == null ? "teacher" : r.data();
+        float lr = r.lr() != null ? r.lr() : DEFAULT_LR;
+        int batch = r.batch() != null ? r.batch() : 4;
+        long seed = r.seed() != null ? r.seed() : 42;
+        int every = r.checkpointEvery() != null ? r.checkpointEvery() : 50;
+        int teacherTokens = r.teacherTokens() != null ? r.teacherTokens() : 1 << 16;
+        Settings settings = new Settings(r.mode(), r.targetCr(), window, spc, steps, data, lr, batch, seq, seed, every,
+                teacherTokens);
+        Path out = r.out();
+
+        TrainWeights original = HfModelFiles.fromModel(loaded.model(), teacherDir.toString());
+        TrainWeights student = student(original, r.mode(), window);
+        FreezePatterns freeze = r.mode() == Mode.ADAPTER
+                ? new FreezePatterns(List.of(), List.of("*dms_proj_alpha*")) : FreezePatterns.NONE;
+        TrainConfig cfg = new TrainConfig(student.config, batch, seq, steps, 1,
+                new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, lr, 0, steps, 0f), 0.9f, 0.95f, 1e-8f, 0f, 1f,
+                freeze, seed, out, every, teacherDir);
+
+        Files.createDirectories(out);
+        TokenSource source;
+        String description;
+        switch (data) {
+            case "tasks" -> {
+                var tasks = dev.kvslim.tasks.synthetic.TaskSuite.all();
+                double[] weights = tasks.stream().mapToDouble(t -> 1.0).toArray();
+                source = new TaskSource(tasks, weights, tokenizer, seed, 1f);
+                try {
+                    new TaskSource(tasks, weights, tokenizer, seed, 1f).next(new Batch(1, seq));
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("--data tasks: the task suite cannot make rows of " + (seq + 1)
+                            + " tokens with the teacher's tokenizer (it needs KVSlim's demo tokenizer): " + e.getMessage(), e);
+                }
+                description = "task suite rows of " + (seq + 1) + " tokens";
+            }
+            case "teacher" -> {
+                Path file = out.resolve("teacher_samples.bin");
+                int[] stream = TeacherSamples.loadOrSample(file, loaded.model(), tokenizer.bosId(),
+                        loaded::isEndOfGeneration, teacherTokens, seq + 1, seed);
+                source = new TokenStreamSource(stream, seed);
+                description = String.format(Locale.ROOT, "%,d tokens sampled from the teacher (%s)", stream.length,
+                        file.getFileName());
+            }
+            default -> {
+                Path file = Path.of(data);
+                if (!Files.isRegularFile(file)) {
+                    throw new IllegalArgumentException("--data: " + data + " is neither \"tasks\", \"teacher\" nor a text file");
+                }
+                TokenStreamSource text = TextFileSource.open(file, tokenizer, seed);
+                source = text;
+                description = String.format(Locale.ROOT, "%,d tokens of %s", text.length(), file.getFileName());
+            }
+        }
+        DmsBiasHook hook = new DmsBiasHook(student.config, batch, seq, TAU);
+        Transformer teacher = r.mode() == Mode.FULL ? new Transformer(original) : null;
+        RetrofitLoss loss = new RetrofitLoss(teacher, hook, schedule, seed, tokenizer.eosId());
+        Trainer trainer = new Trainer(cfg, student, source, loss);
+        trainer.setSpecialTokens(tokenizer.bosId(), tokenizer.eosId());
+        return new Retrofit(settings, out, trainer, loss, description);
+    }
+
+    /** w = context / 16 within [4, 512] (the reference's 512 at 8K+ contexts; about 64 at the demo's 1024). */
+    public static int defaultWindow(int context) {
+        return Math.max(4, Math.min(512, context / 16));
+    }
+
+    /**
+     * The student of {@code original}: the same weights with DMS decisions of the mode's variant (window
+     * {@code window}, scale 100, offset 5), initialised to "evict nothing" as the class comment describes.
+     */
+    public static TrainWeights student(TrainWeights original, Mode mode, int window) {
+        LlamaConfig oc = original.config;
+        DmsConfig dms = new DmsConfig(window, 100f, 5f,
+                mode == Mode.FULL ? DmsConfig.Variant.QUERY_CHANNEL : DmsConfig.Variant.ADAPTER, false);
+        TrainWeights s = new TrainWeights(oc.withDms(dms));
+        for (Parameter p : s.parameters()) {
+            Parameter from = original.get(p.name());
+            if (from != null) {
+                System.arraycopy(from.data(), 0, p.data(), 0, p.size());
+            } else if (p.kind() == Parameter.Kind.NORM) {
+                java.util.Arrays.fill(p.data(), 1f); // dms_proj_alpha_norm
+            } else {
+                java.util.Arrays.fill(p.data(), 0f); // dms_proj_alpha
+            }
+        }
+        if (mode == Mode.FULL) {
+            int hs = oc.headSize();
+            for (int l = 0; l < oc.layers(); l++) {
+                for (int j = 0; j < oc.kvHeads(); j++) {
+                    int row = j * oc.groupSize() * hs + hs - 1;
+                    java.util.Arrays.fill(s.wq[l].data(), row * oc.dim(), (row + 1) * oc.dim(), 0f);
+                    if (s.qkvBias) {
+                        s.qBias[l].data()[row] = 0f;
+                    }
+                }
+            }
+        }
+        return s;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public Trainer trainer() {
+        return trainer;
+    }
+
+    public RetrofitLoss loss() {
+        return loss;
+    }
+
+    public DmsSchedule schedule() {
+        return schedule;
+    }
+
+    public String dataDescription() {
+        return dataDescription;
+    }
+
+    public long trainableParameters() {
+        return trainable;
+    }
+
+    /**
+     * Continues from the checkpoint in OUT (which must have been made with the same settings, except the step
+     * count and checkpoint interval); returns whether there was one.
+     */
+    public boolean resume() throws IOException {
+        Path file = out.resolve("retrofit.json");
+        if (Checkpoint.locate(out) == null) {
+            return false;
+        }
+        if (Files.isRegularFile(file)) {
+            JsonNode saved = JSON.readTree(file.toFile());
+            Map<String, Object> now = settings.json();
+            for (Map.Entry<String, Object> e : now.entrySet()) {
+                if (e.getKey().equals("steps")) {
+                    continue;
+                }
+                JsonNode old = saved.get(e.getKey());
+                String was = old == null ? "nothing" : old.isString() ? old.asString() : old.toString();
+                String is = String.valueOf(e.getValue());
+                boolean same = old != null && (old.isNumber() ? old.asDouble() == ((Number) e.getValue()).doubleValue()
+                        : was.equals(is));
+                if (!same) {
+                    throw new IllegalArgumentException("--resume: " + out + " was started with " + e.getKey() + " = " + was
+                            + ", this run asks for " + is + "; resume with the same settings");
+                }
+            }
+        }
+        return trainer.resume();
+    }
+
+    /** Trains to the configured step count; writes milestones, checkpoints and the final model. */
+    public void run(Listener listener) throws IOException {
+        JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("retrofit.json").toFile(), settings.json());
+        List<Integer> milestones = new ArrayList<>();
+        for (int n = 2; n < settings.targetCr(); n++) {
+            milestones.add(n);
+        }
+        long start = System.nanoTime();
+        int total = settings.steps();
+        RetrofitLoss.StepMetrics m = null;
+        try (StepLog log = new StepLog(out.resolve("train_log.jsonl"), trainer.step())) {
+            while (trainer.step() < total) {
+                StepResult r = trainer.trainStep(start);
+                m = loss.lastStep();
+                log.write(String.format(Locale.ROOT,
+                        "{\"step\":%d,\"loss\":%.6f,\"kl\":%.6f,\"hinge\":%.6f,\"frac_closed\":%.6f,\"train_cr\":%.4f,"
+                                + "\"target_cr\":%.4f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens\":%d,\"elapsed_s\":%.3f}",
+                        r.step(), r.loss(), m.kl(), m.hinge(), m.fracClosed(), m.trainCr(), m.targetCr(), r.lr(),
+                        r.gradNorm(), r.tokens(), r.elapsedSeconds()));
+                if (listener != null) {
+                    listener.afterStep(r, m, total);
+                }
+                boolean milestone = false;
+                for (int n : milestones) {
+                    if (r.step() == schedule.firstStepAt(n) + 1) {
+                        save("cr" + n, m, listener);
+                        milestone = true;
+                    }
+                }
+                boolean due = settings.checkpointEvery() > 0 && r.step() % settings.checkpointEvery() == 0;
+                if (due || milestone || r.step() == total) {
+                    trainer.checkpoint();
+                }
+            }
+        }
+        if (m == null) {
+            m = new RetrofitLoss.StepMetrics(Double.NaN, Double.NaN, Double.NaN, schedule.targetFraction(total - 1));
+        }
+        save("model", m, listener);
+        if (schedule.cr(total - 1) >= settings.targetCr()) {
+            save("cr" + format(settings.targetCr()), m, listener);
+        }
+    }
+
+    private void save(String name, RetrofitLoss.StepMetrics m, Listener listener) throws IOException {
+        Path dir = trainer.saveModel(out.resolve(name));
+        Map<String, Object> info = new LinkedHashMap<>(settings.json());
+        info.put("step", trainer.step());
+        info.put("scheduled_cr", schedule.cr(Math.max(0, trainer.step() - 1)));
+        info.put("train_cr", m.trainCr());
+        info.put("train_frac_closed", m.fracClosed());
+        info.put("train_kl", m.kl());
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("retrofit.json").toFile(), info);
+        if (listener != null) {
+            listener.saved(name, dir, m);
+        }
+    }
+
+    static String format(double cr) {
+        return cr == Math.rint(cr) ? Long.toString((long) cr) : Double.toString(cr);
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package dev.kvslim.train.dms;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.model.DmsConfig;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.tasks.tokenizer.DemoTokenizer;
+import dev.kvslim.train.checkpoint.HfModelFiles;
+import dev.kvslim.train.loop.StepResult;
+import dev.kvslim.train.model.Parameter;
+import dev.kvslim.train.model.TrainWeights;
+import dev.kvslim.train.random.Rng;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The retrofit on a tiny model (dim 32, 2 layers, T 63): the achieved fraction of closed gates follows the
+ * scheduled target and the KL stays small and finite, adapter mode leaves every base tensor bit for bit, full mode
+ * trains, milestone folders load with their DMS metadata, a resumed run repeats the uninterrupted one bit for bit,
+ * and bad settings are named.
+ */
+class RetrofitTest {
+
+    @TempDir
+    static Path shared;
+    static Path teacher, text;
+
+    @TempDir
+    Path tmp;
+
+    /** A tiny teacher with peaked, position-dependent predictions (random weights, larger than initialisation). */
+    @BeforeAll
+    static void teacher() throws IOException {
+        LlamaConfig c = new LlamaConfig("LlamaForCausalLM", 32, 64, 2, 4, 2, 8, DemoTokenizer.VOCAB_SIZE, 64, 1e-5f,
+                10000f, RopeStyle.HALF, false);
+        TrainWeights w = new TrainWeights(c);
+        w.initialise(3);
+        Rng rng = new Rng(4);
+        for (Parameter p : w.parameters()) {
+            float[] d = p.data();
+            for (int i = 0; i < d.length; i++) {
+                d[i] += (float) (rng.nextGaussian() * (p.kind() == Parameter.Kind.NORM ? 0.1 : 0.15));
+            }
+        }
+        teacher = shared.resolve("teacher");
+        Files.createDirectories(teacher);
+        HfModelFiles.write(w, teacher, DemoTokenizer.BOS_ID, DemoTokenizer.EOS_ID);
+        DemoTokenizer.write(teacher);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; sb.length() < 20000; i++) {
+            sb.append("the cat ").append(i % 7).append(" sat on mat ").append(i % 13).append(". ");
+        }
+        text = shared.resolve("text.txt");
+        Files.writeString(text, sb.toString());
+    }
+
+    static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
+        return new Retrofit.Request(teacher, out, mode, target, 4, 20.0, steps, data, null, 4, 63, 7L, 0, 4096);
+    }
+
+    record Step(StepResult result, RetrofitLoss.StepMetrics metrics) {
+    }
+
+    static List<Step> run(Retrofit r) throws IOException {
+        List<Step> steps = new ArrayList<>();
+        r.run((result, metrics, total) -> steps.add(new Step(result, metrics)));
+        return steps;
+    }
+
+    @Test
+    void adapterRetrofitTracksTheTargetAndKeepsTheBase() throws IOException {
+        Path out = tmp.resolve("adapter");
+        Retrofit r = Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 60, text.toString()));
+        List<Step> steps = run(r);
+        assertThat(steps).hasSize(60);
+        RetrofitLoss.StepMetrics first = steps.getFirst().metrics();
+        assertThat(first.kl()).as("step 0: the student is the teacher but for ~0.7% noisy evictions").isLessThan(0.02);
+        assertThat(first.targetCr()).isEqualTo(1.0);
+        assertThat(first.fracClosed()).as("z = -5 under the noise closes ~0.7%").isLessThan(0.03);
+        double frac = 0, kl = 0;
+        for (Step s : steps.subList(50, 60)) {
+            frac += s.metrics().fracClosed() / 10;
+            kl = Math.max(kl, s.metrics().kl());
+            assertThat(s.metrics().targetCr()).isCloseTo(3.0, within(1e-9));
+        }
+        assertThat(frac).as("achieved fraction of closed gates over the hold").isCloseTo(2.0 / 3, within(0.1));
+        for (Step s : steps) {
+            assertThat(s.metrics().kl()).isFinite();
+        }
+        assertThat(kl).as("KL stays small").isLessThan(0.5);
+        // at CR 2 on the way (step 20): the fraction has followed
+        assertThat(steps.get(24).metrics().fracClosed()).isCloseTo(0.55, within(0.2));
+
+        // the milestones and the final model are complete folders the engine runs with DMS
+        for (String name : new String[] {"cr2", "cr3", "model"}) {
+            LoadedModel m = ModelLoader.load(out.resolve(name), null);
+            assertThat(m.model().config().dms()).as(name)
+                    .isEqualTo(new DmsConfig(4, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+            assertThat(m.tokenizer().vocabSize()).isEqualTo(DemoTokenizer.VOCAB_SIZE);
+            assertThat(out.resolve(name).resolve("retrofit.json")).exists();
+        }
+        assertThat(Files.readString(out.resolve("cr2/retrofit.json"))).contains("\"step\" : 21");
+        assertThat(Files.readAllLines(out.resolve("train_log.jsonl"))).hasSize(60)
+                .allMatch(l -> l.contains("\"kl\"") && l.contains("\"train_cr\"") && l.contains("\"target_cr\""));
+
+        // adapter mode: every tensor but the adapter's is the teacher's, bit for bit
+        TrainWeights before = HfModelFiles.read(teacher), after = HfModelFiles.read(out.resolve("model"));
+        int adapters = 0;
+        for (Parameter p : after.parameters()) {
+            Parameter orig = before.get(p.name());
+            if (orig == null) {
+                assertThat(p.name()).contains("dms_proj_alpha");
+                adapters++;
+            } else {
+                assertThat(p.data()).as(p.name()).containsExactly(orig.data());
+            }
+        }
+        assertThat(adapters).isEqualTo(4);
+        assertThat(after.dmsProj[0].data()).as("the adapter trained").isNotEqualTo(new float[after.dmsProj[0].size()]);
+    }
+
+    @Test
+    void fullModeTrainsTheQueryChannelDecisions() throws IOException {
+        Path out = tmp.resolve("full");
+        Retrofit r = Retrofit.open(request(out, Retrofit.Mode.FULL, 2, 30, text.toString()));
+        assertThat(r.trainableParameters()).isEqualTo(r.trainer().weights().count());
+        List<Step> steps = run(r);
+        RetrofitLoss.StepMetrics first = steps.getFirst().metrics();
+        assertThat(first.fracClosed()).as("zeroed q rows: z = -5 everywhere at the start").isLessThan(0.03);
+        double frac = 0;
+        for (Step s : steps.subList(24, 30)) {
+            frac += s.metrics().fracClosed() / 6;
+            assertThat(s.metrics().kl()).isFinite().isLessThan(1.0);
+        }
+        assertThat(frac).isCloseTo(0.5, within(0.15));
+        LoadedModel m = ModelLoader.load(out.resolve("cr2"), null);
+        assertThat(m.model().config().dms().variant()).isEqualTo(DmsConfig.Variant.QUERY_CHANNEL);
+    }
+
+    @Test
+    void resumeReproducesTheRunBitForBit() throws IOException {
+        List<Step> expected = run(Retrofit.open(request(tmp.resolve("whole"), Retrofit.Mode.ADAPTER, 3, 16, "teacher")));
+        Path out = tmp.resolve("split");
+        List<Step> got = new ArrayList<>(run(Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 9, "teacher"))));
+        assertThat(out.resolve("teacher_samples.bin")).exists();
+        Retrofit second = Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 16, "teacher"));
+        assertThat(second.resume()).isTrue();
+        assertThat(second.trainer().step()).isEqualTo(9);
+        got.addAll(run(second));
+        assertThat(got).hasSize(16);
+        for (int i = 0; i < 16; i++) {
+            assertThat(got.get(i).result().loss()).as("loss of step %d", i + 1).isEqualTo(expected.get(i).result().loss());
+            assertThat(got.get(i).result().gradNorm()).isEqualTo(expected.get(i).result().gradNorm());
+            assertThat(got.get(i).metrics()).as("metrics of step %d", i + 1).isEqualTo(expected.get(i).metrics());
+        }
+        assertThat(Files.readAllLines(out.resolve("train_log.jsonl"))).hasSize(16);
+        // a resume with other settings is refused
+        Retrofit other = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 5, 20.0, 16, "teacher",
+                null, 4, 63, 7L, 0, 4096));
+        assertThatThrownBy(other::resume).hasMessageContaining("window");
+    }
+
+    @Test
+    void scheduleIsLinearInTheStep() {
+        DmsSchedule s = new DmsSchedule(100, 8);
+        assertThat(s.cr(0)).isEqualTo(1.0);
+        assertThat(s.cr(300)).isEqualTo(4.0);
+        assertThat(s.targetFraction(300)).isEqualTo(0.75);
+        assertThat(s.cr(700)).isEqualTo(8.0);
+        assertThat(s.cr(900)).isEqualTo(8.0);
+        assertThat(s.firstStepAt(4)).isEqualTo(300);
+        assertThat(s.defaultSteps(0.1)).isEqualTo(770);
+        // the reference's form (T9): 1 -> 16 over 510 steps is 34 steps per unit
+        DmsSchedule mo = new DmsSchedule(34, 16);
+        assertThat(mo.cr(34)).isEqualTo(2.0);
+        assertThat(mo.cr(238)).isEqualTo(8.0);
+        assertThat(mo.targetFraction(238)).isEqualTo(0.875);
+        assertThat(mo.cr(544)).isEqualTo(16.0);
+    }
+
+    @Test
+    void t10HingeAndT11KlDirection() throws IOException {
+        // T10 through the hook: rows at 0.80 and 0.90 closed against 0.875 give 0.0375, gradient from row 0 only
+        LlamaConfig c = new LlamaConfig("LlamaForCausalLM", 8, 8, 1, 1, 1, 8, 8, 16, 1e-5f, 1e4f, RopeStyle.HALF, false)
+                .withDms(new DmsConfig(1, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+        DmsBiasHook hook = new DmsBiasHook(c, 2, 10, 0.1f);
+        hook.clearNoise();
+        float[] z = new float[20];
+        for (int i = 0; i < 10; i++) {
+            z[i] = i < 8 ? 1f : -1f;
+            z[10 + i] = i < 9 ? 1f : -1f;
+        }
+        hook.forward(0, z);
+        assertThat(hook.fracClosed(0)).isCloseTo(0.8, within(1e-12));
+        assertThat(hook.fracClosed(1)).isCloseTo(0.9, within(1e-12));
+        assertThat(hook.hinge(0.875)).isCloseTo(0.0375, within(1e-12));
+        hook.setHinge(0.875, 1.0);
+        float[] dz = new float[20];
+        float[] dbias = new float[2 * 10 * 10];
+        hook.backward(0, dbias, dz);
+        assertThat(dz[0]).isLessThan(0f);
+        for (int i = 10; i < 20; i++) {
+            assertThat(dz[i]).isEqualTo(0f);
+        }
+        // T11: KL(s || t) with p_s = [0.5, 0.5], p_t = [0.9, 0.1] is 0.510826
+        float[] losses = new float[1], grad = new float[2];
+        dev.kvslim.train.ops.KlDivergence.forwardBackward(losses, grad, new float[] {0f, 0f},
+                new float[] {(float) Math.log(0.9), (float) Math.log(0.1)}, null, 1, 2, 1f);
+        assertThat(losses[0]).isCloseTo(0.510826f, within(1e-5f));
+    }
+
+    @Test
+    void badSettingsAreNamed() {
+        Path out = tmp.resolve("bad");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(tmp.resolve("missing"), out, Retrofit.Mode.ADAPTER, 8,
+                null, null, null, "teacher", null, null, null, null, null, null)))
+                .hasMessageContaining("--teacher").hasMessageContaining("missing");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 0.5, null, null,
+                null, "teacher", null, null, null, null, null, null))).hasMessageContaining("--target-cr must be >= 1");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, -1, null, null,
+                "teacher", null, null, null, null, null, null))).hasMessageContaining("--window must be >= 0");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, null, 8, null, null, null, "teacher",
+                null, null, null, null, null, null))).hasMessageContaining("--mode");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null,
+                null, "teacher", null, null, 65, null, null, null))).hasMessageContaining("--seq 65");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null,
+                null, tmp.resolve("nope.txt").toString(), null, null, 32, null, null, null)))
+                .hasMessageContaining("neither \"tasks\", \"teacher\" nor a text file");
+    }
+}
