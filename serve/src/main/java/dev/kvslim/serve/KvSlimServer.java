@@ -6,10 +6,13 @@ import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.serve.api.ApiContext;
 import dev.kvslim.serve.api.ApiRoutes;
 import dev.kvslim.serve.api.ServedModel;
+import dev.kvslim.serve.dashboard.DashboardHistory;
+import dev.kvslim.serve.dashboard.DashboardRoutes;
 import dev.kvslim.serve.metrics.ServerMetrics;
 import dev.kvslim.serve.schedule.Scheduler;
 import io.helidon.webserver.WebServer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,13 +22,14 @@ import java.util.Map;
  * The OpenAI-compatible server: one continuous-batching {@link Scheduler} per served model, each with its share of the
  * KV budget, behind Helidon's webserver (a virtual thread per request). {@link #close} shuts down gracefully: new
  * requests get 503 and {@code /ready} turns 503, requests in flight get the configured grace to finish, what is left
- * is cancelled, then the listener stops.
+ * is cancelled, then the listener stops. The server also serves its own live dashboard at {@code /}.
  */
 public final class KvSlimServer implements AutoCloseable {
 
     private final ServeConfig config;
     private final List<ServedModel> models;
     private final ServerMetrics metrics;
+    private final DashboardHistory dashboard;
     private final WebServer web;
     private volatile boolean accepting = true;
 
@@ -42,12 +46,16 @@ public final class KvSlimServer implements AutoCloseable {
             served.add(new ServedModel(name, m, scheduler));
         });
         this.models = List.copyOf(served);
+        this.dashboard = new DashboardHistory(models, Duration.ofSeconds(1), 600);
         ApiContext context = new ApiContext(models, config.keys(), metrics, config.maxBodyBytes(), () -> accepting);
         this.web = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
-                .routing(routing -> ApiRoutes.register(routing, context))
+                .routing(routing -> {
+                    ApiRoutes.register(routing, context);
+                    DashboardRoutes.register(routing, dashboard);
+                })
                 .build();
     }
 
@@ -93,5 +101,6 @@ public final class KvSlimServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         web.stop();
+        dashboard.close();
     }
 }

@@ -24,7 +24,8 @@ import java.util.function.IntPredicate;
  * {@link Options#tokensPerStep} tokens. When the running caches outgrow the budget (the pool's
  * {@link KvCacheFullException}), the newest running sequence is preempted: its blocks go back to the pool and it is
  * requeued at the front, to be recomputed from its prompt and the tokens generated so far. Cancelled sequences
- * release their blocks at the next step. Models retrofitted with DMS get the DMS cache.
+ * release their blocks at the next step. Sequences get the cache a {@link CacheChoice} says: by default the model's
+ * own (DMS for models retrofitted with it).
  */
 public final class Scheduler {
 
@@ -70,9 +71,27 @@ public final class Scheduler {
      * @param liveBytes        bytes of the keys and values the running caches keep
      * @param compressionRatio tokens seen over tokens kept, over all running caches (1 when none)
      * @param layerRatios      the same per layer
+     * @param generatedTokens  tokens generated since start
+     * @param seenByHead       per [layer][KV head]: tokens the caches have seen since start (released caches, as they
+     *                         were at release, plus the running ones now); a preempted sequence counts again when
+     *                         recomputed
+     * @param keptByHead       the same for the tokens they kept: {@code 1 - kept / seen} is the head's eviction rate
      */
     public record Stats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, long liveBytes,
-                        double compressionRatio, double[] layerRatios) {
+                        double compressionRatio, double[] layerRatios, long generatedTokens, long[][] seenByHead,
+                        long[][] keptByHead) {
+
+        /** Tokens seen over tokens kept since start, over every cache (1 before any). */
+        public double lifetimeCompressionRatio() {
+            long seen = 0, kept = 0;
+            for (int l = 0; l < seenByHead.length; l++) {
+                for (int h = 0; h < seenByHead[l].length; h++) {
+                    seen += seenByHead[l][h];
+                    kept += keptByHead[l][h];
+                }
+            }
+            return kept == 0 ? 1 : seen / (double) kept;
+        }
     }
 
     private final Model model;
@@ -80,7 +99,7 @@ public final class Scheduler {
     private final Tokenizer tokenizer;
     private final IntPredicate endOfGeneration;
     private final BlockPool pool;
-    private final boolean dms;
+    private final CacheChoice cacheChoice;
     private final Options options;
     private final SchedulerObserver observer;
     private final Model.State state;
@@ -95,6 +114,9 @@ public final class Scheduler {
     private volatile boolean stopping;
     private volatile Stats stats;
     private long peakUsedBytes;
+    private long generatedTokens;
+    private final long[][] releasedSeen;
+    private final long[][] releasedKept;
 
     /**
      * A scheduler for {@code model}, drawing KV blocks from {@code pool} (whose head size must be the model's); its
@@ -102,12 +124,24 @@ public final class Scheduler {
      */
     public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
                      Options options, SchedulerObserver observer) {
+        this(name, model, tokenizer, endOfGeneration, pool, options, observer, CacheChoice.of(model.config()));
+    }
+
+    /** As above, giving every sequence the cache {@code cacheChoice} says (DMS needs a model retrofitted with it). */
+    public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
+                     Options options, SchedulerObserver observer, CacheChoice cacheChoice) {
+        if (cacheChoice.dms() && model.config().dms() == null) {
+            throw new IllegalArgumentException("the DMS cache needs a model retrofitted with DMS; this one has no DMS"
+                    + " settings");
+        }
         this.model = model;
         this.config = model.config();
         this.tokenizer = tokenizer;
         this.endOfGeneration = endOfGeneration;
         this.pool = pool;
-        this.dms = config.dms() != null;
+        this.cacheChoice = cacheChoice;
+        this.releasedSeen = new long[config.layers()][config.kvHeads()];
+        this.releasedKept = new long[config.layers()][config.kvHeads()];
         this.options = options;
         this.observer = observer;
         this.state = model.newState(Math.max(2, options.tokensPerStep()));
@@ -121,7 +155,17 @@ public final class Scheduler {
 
     /** Whether the model's DMS cache is used (it was retrofitted with DMS). */
     public boolean usesDms() {
-        return dms;
+        return cacheChoice.dms();
+    }
+
+    /** The cache the sequences get. */
+    public CacheChoice cacheChoice() {
+        return cacheChoice;
+    }
+
+    /** The model this scheduler runs. */
+    public LlamaConfig modelConfig() {
+        return config;
     }
 
     public BlockPool pool() {
@@ -337,7 +381,7 @@ public final class Scheduler {
                     break;
                 }
                 waiting.pollFirst();
-                s.cache = new PagedKvCache(config, pool, s.capacity, dms);
+                s.cache = cacheChoice.newCache(config, pool, s.capacity);
                 s.cached = 0;
                 running.add(s);
                 if (!s.admittedOnce) {
@@ -397,6 +441,7 @@ public final class Scheduler {
         }
         s.lastTokenNanos = now;
         s.generated++;
+        generatedTokens++;
         FinishReason reason = null;
         if (!s.request.ignoreEos() && endOfGeneration.test(token)) {
             reason = FinishReason.STOP;
@@ -438,7 +483,10 @@ public final class Scheduler {
         long evicted = 0;
         for (int l = 0; l < config.layers(); l++) {
             for (int h = 0; h < config.kvHeads(); h++) {
-                evicted += cache.seenTokens(l, h) - cache.liveTokens(l, h);
+                long seen = cache.seenTokens(l, h), kept = cache.liveTokens(l, h);
+                evicted += seen - kept;
+                releasedSeen[l][h] += seen;
+                releasedKept[l][h] += kept;
             }
         }
         if (evicted > 0) {
@@ -451,13 +499,21 @@ public final class Scheduler {
 
     private void publishStats() {
         double[] seen = new double[config.layers()], live = new double[config.layers()];
+        long[][] seenByHead = new long[config.layers()][], keptByHead = new long[config.layers()][];
+        for (int l = 0; l < config.layers(); l++) {
+            seenByHead[l] = releasedSeen[l].clone();
+            keptByHead[l] = releasedKept[l].clone();
+        }
         long liveBytes = 0;
         for (Sequence s : running) {
             liveBytes += s.cache.liveBytes();
             for (int l = 0; l < config.layers(); l++) {
                 for (int h = 0; h < config.kvHeads(); h++) {
-                    seen[l] += s.cache.seenTokens(l, h);
-                    live[l] += s.cache.liveTokens(l, h);
+                    long headSeen = s.cache.seenTokens(l, h), headKept = s.cache.liveTokens(l, h);
+                    seen[l] += headSeen;
+                    live[l] += headKept;
+                    seenByHead[l][h] += headSeen;
+                    keptByHead[l][h] += headKept;
                 }
             }
         }
@@ -476,6 +532,6 @@ public final class Scheduler {
             lock.unlock();
         }
         stats = new Stats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes, liveBytes,
-                liveAll == 0 ? 1 : seenAll / liveAll, ratios);
+                liveAll == 0 ? 1 : seenAll / liveAll, ratios, generatedTokens, seenByHead, keptByHead);
     }
 }
