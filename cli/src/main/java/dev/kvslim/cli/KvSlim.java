@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             PretrainCommand.class,
             ServeCommand.class,
+            SavingsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class KvSlim implements Runnable {

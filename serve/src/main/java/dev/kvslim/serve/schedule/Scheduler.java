@@ -68,6 +68,7 @@ public final class Scheduler {
      * @param usedBytes        bytes of the pool's blocks in use
      * @param budgetBytes      the pool's budget
      * @param peakUsedBytes    the most bytes in use seen after any step since start
+     * @param peakRunning      the most sequences running at once since start
      * @param liveBytes        bytes of the keys and values the running caches keep
      * @param compressionRatio tokens seen over tokens kept, over all running caches (1 when none)
      * @param layerRatios      the same per layer
@@ -77,7 +78,8 @@ public final class Scheduler {
      *                         recomputed
      * @param keptByHead       the same for the tokens they kept: {@code 1 - kept / seen} is the head's eviction rate
      */
-    public record Stats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, long liveBytes,
+    public record Stats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, int peakRunning,
+                        long liveBytes,
                         double compressionRatio, double[] layerRatios, long generatedTokens, long[][] seenByHead,
                         long[][] keptByHead) {
 
@@ -114,6 +116,7 @@ public final class Scheduler {
     private volatile boolean stopping;
     private volatile Stats stats;
     private long peakUsedBytes;
+    private int peakRunning;
     private long generatedTokens;
     private final long[][] releasedSeen;
     private final long[][] releasedKept;
@@ -469,6 +472,9 @@ public final class Scheduler {
             return;
         }
         s.finished = true;
+        if (s.cache != null) {
+            observer.cacheAtFinish(s.cache.bytesUsed(), s.cache.liveBytes());
+        }
         release(s);
         running.remove(s);
         observer.finished(reason, s.promptLength(), s.generated, (System.nanoTime() - s.arrivalNanos) / 1e9);
@@ -531,7 +537,9 @@ public final class Scheduler {
         } finally {
             lock.unlock();
         }
-        stats = new Stats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes, liveBytes,
+        peakRunning = Math.max(peakRunning, running.size());
+        stats = new Stats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes, peakRunning,
+                liveBytes,
                 liveAll == 0 ? 1 : seenAll / liveAll, ratios, generatedTokens, seenByHead, keptByHead);
     }
 }
