@@ -9,6 +9,7 @@ import dev.kvslim.serve.api.ServedModel;
 import dev.kvslim.serve.dashboard.DashboardHistory;
 import dev.kvslim.serve.dashboard.DashboardRoutes;
 import dev.kvslim.serve.metrics.ServerMetrics;
+import dev.kvslim.serve.schedule.CacheChoice;
 import dev.kvslim.serve.schedule.Scheduler;
 import io.helidon.webserver.WebServer;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ public final class KvSlimServer implements AutoCloseable {
     private final WebServer web;
     private volatile boolean accepting = true;
 
-    private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded) {
+    private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded, CacheChoice cache) {
         this.config = config;
         this.metrics = new ServerMetrics();
         long budget = config.kvBudgetBytes() / loaded.size();
@@ -41,7 +42,8 @@ public final class KvSlimServer implements AutoCloseable {
         loaded.forEach((name, m) -> {
             BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget);
             Scheduler scheduler = new Scheduler(name, m.model(), m.tokenizer(), m::isEndOfGeneration, pool,
-                    config.scheduling(), metrics.observer(name));
+                    config.scheduling(), metrics.observer(name),
+                    cache != null ? cache : CacheChoice.of(m.model().config()));
             metrics.register(name, scheduler);
             served.add(new ServedModel(name, m, scheduler));
         });
@@ -61,10 +63,18 @@ public final class KvSlimServer implements AutoCloseable {
 
     /** Starts serving {@code models} (by the names requests use) as {@code config} says. */
     public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config) {
+        return start(models, config, null);
+    }
+
+    /**
+     * As above, giving every model's sequences the cache {@code cache} says instead of the model's own (null); the
+     * load benchmark serves a DMS model both ways.
+     */
+    public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config, CacheChoice cache) {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("a server needs at least one model");
         }
-        KvSlimServer server = new KvSlimServer(config, new LinkedHashMap<>(models));
+        KvSlimServer server = new KvSlimServer(config, new LinkedHashMap<>(models), cache);
         server.web.start();
         return server;
     }
