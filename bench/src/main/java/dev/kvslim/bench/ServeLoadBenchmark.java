@@ -1,13 +1,10 @@
 package dev.kvslim.bench;
 
 import dev.kvslim.core.format.LoadedModel;
-import dev.kvslim.core.kv.BlockPool;
-import dev.kvslim.core.kv.KvType;
-import dev.kvslim.core.kv.PagedKvCache;
-import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.auth.ApiKeys;
+import dev.kvslim.serve.savings.SavingsReport;
 import dev.kvslim.serve.schedule.CacheChoice;
 import dev.kvslim.serve.schedule.Scheduler;
 import java.io.IOException;
@@ -111,14 +108,11 @@ public final class ServeLoadBenchmark {
      * tight enough that the clients contend for memory.
      */
     public static long defaultBudget(LoadedModel model, int clients, int sequences) {
-        LlamaConfig c = model.model().config();
         int longest = 0;
         for (int i = 0; i < clients; i++) {
             longest = Math.max(longest, model.tokenizer().encode(prompt(i), true).length + maxTokens(i));
         }
-        int block = PagedKvCache.defaultBlockSize();
-        return sequences * (long) c.layers() * c.kvHeads() * ((longest + block - 1) / block)
-                * BlockPool.blockBytes(c.headSize(), block, KvType.F32);
+        return sequences * SavingsReport.uncompressedBytes(model.model().config(), longest);
     }
 
     /** Client {@code i}'s prompt: distinct per client, of mixed lengths (some with a longer lead-in). */

@@ -47,15 +47,19 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
      * compression shows in throughput.
      */
     public static long defaultBudget(LoadedModel model, Workload workload, int sequences) {
-        LlamaConfig c = model.model().config();
         List<int[]> prompts = CacheRun.prompts(model, workload);
         int longest = 0;
         for (int i = 0; i < prompts.size(); i++) {
             longest = Math.max(longest, prompts.get(i).length + workload.requests().get(i).maxTokens());
         }
+        return sequences * uncompressedBytes(model.model().config(), longest);
+    }
+
+    /** Bytes in F32 blocks of the default size that an uncompressed sequence of {@code tokens} tokens holds. */
+    public static long uncompressedBytes(LlamaConfig c, int tokens) {
         int block = PagedKvCache.defaultBlockSize();
-        long blockBytes = BlockPool.blockBytes(c.headSize(), block, KvType.F32);
-        return sequences * (long) c.layers() * c.kvHeads() * ((longest + block - 1) / block) * blockBytes;
+        return (long) c.layers() * c.kvHeads() * ((tokens + block - 1) / block)
+                * BlockPool.blockBytes(c.headSize(), block, KvType.F32);
     }
 
     /** The report as a table; with {@code pricePerHour} > 0 it adds the cost per million generated tokens. */
