@@ -2,7 +2,14 @@ package dev.kvslim.cli;
 
 import dev.kvslim.bench.EngineBenchmark;
 import dev.kvslim.bench.KvCacheBenchmark;
+import dev.kvslim.bench.RandomDms;
+import dev.kvslim.bench.ServeLoadBenchmark;
 import dev.kvslim.bench.TrainBenchmark;
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.serve.schedule.CacheChoice;
+import java.lang.foreign.Arena;
+import java.time.Duration;
 import dev.kvslim.core.kv.KvType;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,7 +19,8 @@ import picocli.CommandLine.Option;
 
 /** Prefill and decode speed, side by side in one run, against the memory-bandwidth roofline. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure prefill and decode tokens/s and the fraction of the memory-bandwidth roofline.")
+        description = "Measure prefill and decode tokens/s and the fraction of the memory-bandwidth roofline; --kv the"
+                + " compressed KV cache, --train training, --serve a load test of the server.")
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--stories", description = "stories260K.bin to include (default: ../shared/fixtures/stories260K/stories260K.bin if present).")
@@ -52,8 +60,37 @@ final class BenchCommand implements Callable<Integer> {
             description = "KV element types for --kv, each measured side by side (f32, f16, bf16; default: ${DEFAULT-VALUE}).")
     List<String> kvTypes;
 
+    @Option(names = "--serve", description = "Load-test the OpenAI-compatible server in process on loopback: concurrent"
+            + " streaming clients, some disconnecting early, with the DMS cache and uncompressed side by side; checks"
+            + " every answer against a sequential greedy run and the KV budget.")
+    boolean serve;
+
+    @Option(names = "--model", description = "Model for --serve (default: --stories retrofitted with a random DMS adapter"
+            + " that evicts half the tokens, when the model has no DMS of its own).")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "Tokenizer of the --serve model (llama2.c checkpoints).")
+    Path tokenizer;
+
+    @Option(names = "--clients", defaultValue = "64", description = "Concurrent clients for --serve (default: ${DEFAULT-VALUE}).")
+    int clients;
+
+    @Option(names = "--seconds", defaultValue = "60", description = "How long --serve clients send requests (default: ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Option(names = "--budget", description = "KV budget of the --serve server in bytes (default: room for 16"
+            + " uncompressed sequences of the longest request).")
+    Long budget;
+
+    @Option(names = "--disconnect-every", defaultValue = "5", description = "Every this many requests of a --serve client"
+            + " goes away after 3 tokens (default: ${DEFAULT-VALUE}; 0: never).")
+    int disconnectEvery;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (serve) {
+            return serveLoad();
+        }
         if (train) {
             new TrainBenchmark(trainBatch, trainSeq, repeats).run(System.out);
             return 0;
@@ -70,5 +107,35 @@ final class BenchCommand implements Callable<Integer> {
         }
         new EngineBenchmark(new EngineBenchmark.Options(s, repeats, decodeTokens, promptTokens, quick)).run(System.out);
         return 0;
+    }
+
+    private Path defaultStories() {
+        if (stories != null) {
+            return stories;
+        }
+        Path def = Path.of("../shared/fixtures/stories260K/stories260K.bin");
+        if (!java.nio.file.Files.exists(def)) {
+            throw new IllegalArgumentException("--serve needs a model: give --model (and --tokenizer), or --stories");
+        }
+        return def;
+    }
+
+    private int serveLoad() throws Exception {
+        Path path = model != null ? model : defaultStories();
+        Path tok = tokenizer;
+        if (tok == null && model == null) {
+            tok = path.resolveSibling("tok512.bin");
+        }
+        LoadedModel loaded = ModelLoader.load(path, tok);
+        if (loaded.model().config().dms() == null) {
+            System.err.println("kvslim: " + path + " has no DMS: retrofitting a random DMS adapter that evicts about half"
+                    + " the tokens (the text is not the point, the memory is)");
+            loaded = new LoadedModel(loaded.path(), loaded.format(), RandomDms.retrofit(loaded.model(), 2, Arena.ofAuto()),
+                    loaded.tokenizer(), loaded.generation(), loaded.chatTemplate());
+        }
+        long b = budget != null ? budget : ServeLoadBenchmark.defaultBudget(loaded, clients, 16);
+        var options = new ServeLoadBenchmark.Options(clients, Duration.ofSeconds(seconds), b, 32, 16, disconnectEvery);
+        var results = ServeLoadBenchmark.compare(loaded, CacheChoice.dmsCache(), options, System.out);
+        return results.stream().allMatch(ServeLoadBenchmark.Result::correct) ? 0 : 1;
     }
 }

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             PretrainCommand.class,
             RetrofitCommand.class,
             ServeCommand.class,
+            SavingsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class KvSlim implements Runnable {

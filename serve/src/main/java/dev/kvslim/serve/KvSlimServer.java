@@ -6,10 +6,14 @@ import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.serve.api.ApiContext;
 import dev.kvslim.serve.api.ApiRoutes;
 import dev.kvslim.serve.api.ServedModel;
+import dev.kvslim.serve.dashboard.DashboardHistory;
+import dev.kvslim.serve.dashboard.DashboardRoutes;
 import dev.kvslim.serve.metrics.ServerMetrics;
+import dev.kvslim.serve.schedule.CacheChoice;
 import dev.kvslim.serve.schedule.Scheduler;
 import io.helidon.webserver.WebServer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,17 +23,18 @@ import java.util.Map;
  * The OpenAI-compatible server: one continuous-batching {@link Scheduler} per served model, each with its share of the
  * KV budget, behind Helidon's webserver (a virtual thread per request). {@link #close} shuts down gracefully: new
  * requests get 503 and {@code /ready} turns 503, requests in flight get the configured grace to finish, what is left
- * is cancelled, then the listener stops.
+ * is cancelled, then the listener stops. The server also serves its own live dashboard at {@code /}.
  */
 public final class KvSlimServer implements AutoCloseable {
 
     private final ServeConfig config;
     private final List<ServedModel> models;
     private final ServerMetrics metrics;
+    private final DashboardHistory dashboard;
     private final WebServer web;
     private volatile boolean accepting = true;
 
-    private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded) {
+    private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded, CacheChoice cache) {
         this.config = config;
         this.metrics = new ServerMetrics();
         long budget = config.kvBudgetBytes() / loaded.size();
@@ -37,26 +42,39 @@ public final class KvSlimServer implements AutoCloseable {
         loaded.forEach((name, m) -> {
             BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget);
             Scheduler scheduler = new Scheduler(name, m.model(), m.tokenizer(), m::isEndOfGeneration, pool,
-                    config.scheduling(), metrics.observer(name));
+                    config.scheduling(), metrics.observer(name),
+                    cache != null ? cache : CacheChoice.of(m.model().config()));
             metrics.register(name, scheduler);
             served.add(new ServedModel(name, m, scheduler));
         });
         this.models = List.copyOf(served);
+        this.dashboard = new DashboardHistory(models, Duration.ofSeconds(1), 600);
         ApiContext context = new ApiContext(models, config.keys(), metrics, config.maxBodyBytes(), () -> accepting);
         this.web = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
-                .routing(routing -> ApiRoutes.register(routing, context))
+                .routing(routing -> {
+                    ApiRoutes.register(routing, context);
+                    DashboardRoutes.register(routing, dashboard);
+                })
                 .build();
     }
 
     /** Starts serving {@code models} (by the names requests use) as {@code config} says. */
     public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config) {
+        return start(models, config, null);
+    }
+
+    /**
+     * As above, giving every model's sequences the cache {@code cache} says instead of the model's own (null); the
+     * load benchmark serves a DMS model both ways.
+     */
+    public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config, CacheChoice cache) {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("a server needs at least one model");
         }
-        KvSlimServer server = new KvSlimServer(config, new LinkedHashMap<>(models));
+        KvSlimServer server = new KvSlimServer(config, new LinkedHashMap<>(models), cache);
         server.web.start();
         return server;
     }
@@ -93,5 +111,6 @@ public final class KvSlimServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         web.stop();
+        dashboard.close();
     }
 }

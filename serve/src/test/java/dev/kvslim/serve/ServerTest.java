@@ -225,7 +225,11 @@ class ServerTest {
         assertError(client.post("/v1/completions", completion("x", 5, "").replace("\"stories\"", "\"gpt-4\"")), 404, "model");
         assertError(client.post("/v1/completions", completion("x".repeat(70_000), 5, "")), 413, null);
         assertError(client.post("/v1/completions", completion("Once upon a time there was a dog. ".repeat(60), 5, "")),
-                413, "prompt");
+                400, "prompt");
+        // as vLLM: asking for more tokens than the context leaves is a 400, not a silently shorter answer
+        assertError(client.post("/v1/completions", completion("One day", 600, "")), 400, "max_tokens");
+        assertError(client.post("/v1/completions", completion("One day", 5, "").replace("\"max_tokens\"",
+                "\"max_completion_tokens\"").replace(": 5,", ": 100000,")), 400, "max_completion_tokens");
         // and the server still answers well-formed requests
         assertThat(client.ok("/v1/completions", completion("One day", 5, "")).get("choices")).hasSize(1);
     }

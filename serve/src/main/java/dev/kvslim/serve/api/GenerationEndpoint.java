@@ -48,11 +48,7 @@ final class GenerationEndpoint implements Handler {
         }
         int[] prompt = prompt(model.loaded(), p);
         int window = model.loaded().model().config().contextLength();
-        if (prompt.length >= window) {
-            throw ApiException.tooLarge(chat ? "messages" : "prompt", "The prompt has " + prompt.length
-                    + " tokens; the model's context of " + window + " leaves no room to generate.");
-        }
-        int maxTokens = Math.min(p.maxTokens() != null ? p.maxTokens() : Integer.MAX_VALUE, window - prompt.length);
+        int maxTokens = maxTokens(p, prompt.length, window);
         ChoiceEvents events = new ChoiceEvents();
         List<Sequence> sequences = submit(model, p, prompt, maxTokens, events);
         String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes());
@@ -69,6 +65,29 @@ final class GenerationEndpoint implements Handler {
             sequences.forEach(Sequence::cancel);
             context.metrics().keyUsed(key, usage.prompt, usage.completion);
         }
+    }
+
+    /**
+     * The tokens to generate: what was asked, or what the context leaves. As vLLM, a prompt that fills the context, or
+     * a {@code max_tokens} beyond what it leaves, is a 400 (not silently shortened).
+     */
+    private int maxTokens(GenerationParams p, int promptTokens, int window) {
+        String what = chat ? "messages" : "prompt";
+        if (promptTokens >= window) {
+            throw ApiException.invalid(what, "This model's maximum context length is " + window + " tokens. However,"
+                    + " your " + what + " has " + promptTokens + " tokens, which leaves no room to generate. Please"
+                    + " shorten the " + what + ".");
+        }
+        if (p.maxTokens() == null) {
+            return window - promptTokens;
+        }
+        if ((long) promptTokens + p.maxTokens() > window) {
+            throw ApiException.invalid(p.maxTokensField(), "This model's maximum context length is " + window
+                    + " tokens. However, you requested " + ((long) promptTokens + p.maxTokens()) + " tokens ("
+                    + promptTokens + " in the " + what + ", " + p.maxTokens() + " in the completion). Please reduce"
+                    + " the length of the " + what + " or " + p.maxTokensField() + ".");
+        }
+        return p.maxTokens();
     }
 
     /** Completion counts as they arrive: a client that goes away is charged for what was generated. */

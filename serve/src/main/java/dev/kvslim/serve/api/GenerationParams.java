@@ -17,10 +17,11 @@ import tools.jackson.databind.json.JsonMapper;
  * @param prompt        completions: the prompt text
  * @param messages      chat: the conversation
  * @param maxTokens     {@code max_completion_tokens}, else {@code max_tokens}, or null
+ * @param maxTokensField which of the two fields gave {@code maxTokens} (for errors about it)
  * @param topLogprobs   -1 without log probabilities, else how many alternatives per token
  */
 public record GenerationParams(String model, String prompt, List<ChatMessage> messages, Integer maxTokens,
-                               Float temperature, Float topP, Integer topK, Float minP, Long seed, List<String> stop,
+                               String maxTokensField, Float temperature, Float topP, Integer topK, Float minP, Long seed, List<String> stop,
                                int n, boolean stream, boolean includeUsage, int topLogprobs, boolean ignoreEos) {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -43,9 +44,11 @@ public record GenerationParams(String model, String prompt, List<ChatMessage> me
         String model = optionalString(root, "model");
         String prompt = chat ? null : prompt(root);
         List<ChatMessage> messages = chat ? messages(root) : null;
-        Integer maxTokens = optionalInt(root, "max_completion_tokens", 1, Integer.MAX_VALUE);
+        String maxTokensField = "max_completion_tokens";
+        Integer maxTokens = optionalInt(root, maxTokensField, 1, Integer.MAX_VALUE);
         if (maxTokens == null) {
-            maxTokens = optionalInt(root, "max_tokens", 1, Integer.MAX_VALUE);
+            maxTokensField = "max_tokens";
+            maxTokens = optionalInt(root, maxTokensField, 1, Integer.MAX_VALUE);
         }
         Float temperature = optionalFloat(root, "temperature", 0, 2);
         Float topP = optionalFloat(root, "top_p", 0, 1);
@@ -74,8 +77,8 @@ public record GenerationParams(String model, String prompt, List<ChatMessage> me
         }
         int topLogprobs = chat ? chatLogprobs(root) : optionalIntOr(root, "logprobs", 0, MAX_TOP_LOGPROBS, -1);
         boolean ignoreEos = optionalBoolean(root, "ignore_eos");
-        return new GenerationParams(model, prompt, messages, maxTokens, temperature, topP, topK, minP, seed, stop,
-                n == null ? 1 : n, stream, includeUsage, topLogprobs, ignoreEos);
+        return new GenerationParams(model, prompt, messages, maxTokens, maxTokensField, temperature, topP, topK, minP,
+                seed, stop, n == null ? 1 : n, stream, includeUsage, topLogprobs, ignoreEos);
     }
 
     private static String prompt(JsonNode root) {

@@ -24,7 +24,8 @@ import java.util.function.IntPredicate;
  * {@link Options#tokensPerStep} tokens. When the running caches outgrow the budget (the pool's
  * {@link KvCacheFullException}), the newest running sequence is preempted: its blocks go back to the pool and it is
  * requeued at the front, to be recomputed from its prompt and the tokens generated so far. Cancelled sequences
- * release their blocks at the next step. Models retrofitted with DMS get the DMS cache.
+ * release their blocks at the next step. Sequences get the cache a {@link CacheChoice} says: by default the model's
+ * own (DMS for models retrofitted with it).
  */
 public final class Scheduler {
 
@@ -67,12 +68,32 @@ public final class Scheduler {
      * @param usedBytes        bytes of the pool's blocks in use
      * @param budgetBytes      the pool's budget
      * @param peakUsedBytes    the most bytes in use seen after any step since start
+     * @param peakRunning      the most sequences running at once since start
      * @param liveBytes        bytes of the keys and values the running caches keep
      * @param compressionRatio tokens seen over tokens kept, over all running caches (1 when none)
      * @param layerRatios      the same per layer
+     * @param generatedTokens  tokens generated since start
+     * @param seenByHead       per [layer][KV head]: tokens the caches have seen since start (released caches, as they
+     *                         were at release, plus the running ones now); a preempted sequence counts again when
+     *                         recomputed
+     * @param keptByHead       the same for the tokens they kept: {@code 1 - kept / seen} is the head's eviction rate
      */
-    public record Stats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, long liveBytes,
-                        double compressionRatio, double[] layerRatios) {
+    public record Stats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, int peakRunning,
+                        long liveBytes,
+                        double compressionRatio, double[] layerRatios, long generatedTokens, long[][] seenByHead,
+                        long[][] keptByHead) {
+
+        /** Tokens seen over tokens kept since start, over every cache (1 before any). */
+        public double lifetimeCompressionRatio() {
+            long seen = 0, kept = 0;
+            for (int l = 0; l < seenByHead.length; l++) {
+                for (int h = 0; h < seenByHead[l].length; h++) {
+                    seen += seenByHead[l][h];
+                    kept += keptByHead[l][h];
+                }
+            }
+            return kept == 0 ? 1 : seen / (double) kept;
+        }
     }
 
     private final Model model;
@@ -80,7 +101,7 @@ public final class Scheduler {
     private final Tokenizer tokenizer;
     private final IntPredicate endOfGeneration;
     private final BlockPool pool;
-    private final boolean dms;
+    private final CacheChoice cacheChoice;
     private final Options options;
     private final SchedulerObserver observer;
     private final Model.State state;
@@ -95,6 +116,10 @@ public final class Scheduler {
     private volatile boolean stopping;
     private volatile Stats stats;
     private long peakUsedBytes;
+    private int peakRunning;
+    private long generatedTokens;
+    private final long[][] releasedSeen;
+    private final long[][] releasedKept;
 
     /**
      * A scheduler for {@code model}, drawing KV blocks from {@code pool} (whose head size must be the model's); its
@@ -102,12 +127,24 @@ public final class Scheduler {
      */
     public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
                      Options options, SchedulerObserver observer) {
+        this(name, model, tokenizer, endOfGeneration, pool, options, observer, CacheChoice.of(model.config()));
+    }
+
+    /** As above, giving every sequence the cache {@code cacheChoice} says (DMS needs a model retrofitted with it). */
+    public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
+                     Options options, SchedulerObserver observer, CacheChoice cacheChoice) {
+        if (cacheChoice.dms() && model.config().dms() == null) {
+            throw new IllegalArgumentException("the DMS cache needs a model retrofitted with DMS; this one has no DMS"
+                    + " settings");
+        }
         this.model = model;
         this.config = model.config();
         this.tokenizer = tokenizer;
         this.endOfGeneration = endOfGeneration;
         this.pool = pool;
-        this.dms = config.dms() != null;
+        this.cacheChoice = cacheChoice;
+        this.releasedSeen = new long[config.layers()][config.kvHeads()];
+        this.releasedKept = new long[config.layers()][config.kvHeads()];
         this.options = options;
         this.observer = observer;
         this.state = model.newState(Math.max(2, options.tokensPerStep()));
@@ -121,7 +158,17 @@ public final class Scheduler {
 
     /** Whether the model's DMS cache is used (it was retrofitted with DMS). */
     public boolean usesDms() {
-        return dms;
+        return cacheChoice.dms();
+    }
+
+    /** The cache the sequences get. */
+    public CacheChoice cacheChoice() {
+        return cacheChoice;
+    }
+
+    /** The model this scheduler runs. */
+    public LlamaConfig modelConfig() {
+        return config;
     }
 
     public BlockPool pool() {
@@ -337,7 +384,7 @@ public final class Scheduler {
                     break;
                 }
                 waiting.pollFirst();
-                s.cache = new PagedKvCache(config, pool, s.capacity, dms);
+                s.cache = cacheChoice.newCache(config, pool, s.capacity);
                 s.cached = 0;
                 running.add(s);
                 if (!s.admittedOnce) {
@@ -397,6 +444,7 @@ public final class Scheduler {
         }
         s.lastTokenNanos = now;
         s.generated++;
+        generatedTokens++;
         FinishReason reason = null;
         if (!s.request.ignoreEos() && endOfGeneration.test(token)) {
             reason = FinishReason.STOP;
@@ -424,6 +472,9 @@ public final class Scheduler {
             return;
         }
         s.finished = true;
+        if (s.cache != null) {
+            observer.cacheAtFinish(s.cache.bytesUsed(), s.cache.liveBytes());
+        }
         release(s);
         running.remove(s);
         observer.finished(reason, s.promptLength(), s.generated, (System.nanoTime() - s.arrivalNanos) / 1e9);
@@ -438,7 +489,10 @@ public final class Scheduler {
         long evicted = 0;
         for (int l = 0; l < config.layers(); l++) {
             for (int h = 0; h < config.kvHeads(); h++) {
-                evicted += cache.seenTokens(l, h) - cache.liveTokens(l, h);
+                long seen = cache.seenTokens(l, h), kept = cache.liveTokens(l, h);
+                evicted += seen - kept;
+                releasedSeen[l][h] += seen;
+                releasedKept[l][h] += kept;
             }
         }
         if (evicted > 0) {
@@ -451,13 +505,21 @@ public final class Scheduler {
 
     private void publishStats() {
         double[] seen = new double[config.layers()], live = new double[config.layers()];
+        long[][] seenByHead = new long[config.layers()][], keptByHead = new long[config.layers()][];
+        for (int l = 0; l < config.layers(); l++) {
+            seenByHead[l] = releasedSeen[l].clone();
+            keptByHead[l] = releasedKept[l].clone();
+        }
         long liveBytes = 0;
         for (Sequence s : running) {
             liveBytes += s.cache.liveBytes();
             for (int l = 0; l < config.layers(); l++) {
                 for (int h = 0; h < config.kvHeads(); h++) {
-                    seen[l] += s.cache.seenTokens(l, h);
-                    live[l] += s.cache.liveTokens(l, h);
+                    long headSeen = s.cache.seenTokens(l, h), headKept = s.cache.liveTokens(l, h);
+                    seen[l] += headSeen;
+                    live[l] += headKept;
+                    seenByHead[l][h] += headSeen;
+                    keptByHead[l][h] += headKept;
                 }
             }
         }
@@ -475,7 +537,9 @@ public final class Scheduler {
         } finally {
             lock.unlock();
         }
-        stats = new Stats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes, liveBytes,
-                liveAll == 0 ? 1 : seenAll / liveAll, ratios);
+        peakRunning = Math.max(peakRunning, running.size());
+        stats = new Stats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes, peakRunning,
+                liveBytes,
+                liveAll == 0 ? 1 : seenAll / liveAll, ratios, generatedTokens, seenByHead, keptByHead);
     }
 }

@@ -30,6 +30,13 @@ public interface SchedulerObserver {
     default void evicted(long entries) {
     }
 
+    /**
+     * A sequence that holds a cache is about to end: its cache holds {@code blockBytes} in blocks (what the budget is
+     * charged) and {@code liveBytes} of kept keys and values. Called before {@link #finished}.
+     */
+    default void cacheAtFinish(long blockBytes, long liveBytes) {
+    }
+
     /** A sequence ended. */
     default void finished(FinishReason reason, int promptTokens, int completionTokens, double seconds) {
     }

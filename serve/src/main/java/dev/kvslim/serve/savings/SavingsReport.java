@@ -1,0 +1,103 @@
+package dev.kvslim.serve.savings;
+
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvType;
+import dev.kvslim.core.kv.PagedKvCache;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.serve.schedule.CacheChoice;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What KV compression saves on one workload: the same requests run with a compressing cache (DMS, or a named baseline
+ * policy) and with the uncompressed one, in the same KV budget, side by side: KV bytes per sequence, how many
+ * sequences fit the budget, throughput, and what a million generated tokens cost at a price per hour.
+ *
+ * @param model       the model's path, for the heading
+ * @param workload    the workload's name
+ * @param budgetBytes the KV budget both ran in
+ * @param compressed  the compressing cache's run
+ * @param baseline    the uncompressed cache's run
+ */
+public record SavingsReport(String model, String workload, long budgetBytes, CacheRun compressed, CacheRun baseline) {
+
+    /**
+     * Runs {@code workload} with {@code compressed} and with the uncompressed cache, one after the other, after a short
+     * warm-up of each.
+     */
+    public static SavingsReport measure(LoadedModel model, Workload workload, CacheChoice compressed, long budgetBytes)
+            throws InterruptedException {
+        if (!compressed.compresses()) {
+            throw new IllegalArgumentException("compare a compressing cache (DMS or a policy) with the uncompressed one,"
+                    + " not " + compressed.label());
+        }
+        CacheRun.prompts(model, workload); // a workload that does not fit the model fails before anything runs
+        // warm-up: the first few requests with each cache, so that neither side pays for the JIT
+        Workload warmUp = new Workload("warm-up", workload.requests().subList(0, Math.min(4, workload.requests().size())));
+        CacheRun.run(model, warmUp, compressed, budgetBytes);
+        CacheRun.run(model, warmUp, CacheChoice.uncompressed(), budgetBytes);
+        CacheRun c = CacheRun.run(model, workload, compressed, budgetBytes);
+        CacheRun u = CacheRun.run(model, workload, CacheChoice.uncompressed(), budgetBytes);
+        return new SavingsReport(model.path().toString(), workload.name(), budgetBytes, c, u);
+    }
+
+    /**
+     * A budget that fits {@code sequences} uncompressed sequences of the workload's longest request: tight enough that
+     * compression shows in throughput.
+     */
+    public static long defaultBudget(LoadedModel model, Workload workload, int sequences) {
+        List<int[]> prompts = CacheRun.prompts(model, workload);
+        int longest = 0;
+        for (int i = 0; i < prompts.size(); i++) {
+            longest = Math.max(longest, prompts.get(i).length + workload.requests().get(i).maxTokens());
+        }
+        return sequences * uncompressedBytes(model.model().config(), longest);
+    }
+
+    /** Bytes in F32 blocks of the default size that an uncompressed sequence of {@code tokens} tokens holds. */
+    public static long uncompressedBytes(LlamaConfig c, int tokens) {
+        int block = PagedKvCache.defaultBlockSize();
+        return (long) c.layers() * c.kvHeads() * ((tokens + block - 1) / block)
+                * BlockPool.blockBytes(c.headSize(), block, KvType.F32);
+    }
+
+    /** The report as a table; with {@code pricePerHour} > 0 it adds the cost per million generated tokens. */
+    public String format(double pricePerHour) {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "KV savings of %s on %s%nworkload: %s, %d requests; KV budget %,d bytes%n%n",
+                compressed.cache(), model, workload, compressed.sequences(), budgetBytes));
+        String head = String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", "", compressed.cache(), baseline.cache(),
+                "ratio");
+        out.append(head);
+        row(out, "KV bytes per sequence, mean", compressed.meanBlockBytes(), baseline.meanBlockBytes(), true);
+        row(out, "KV bytes per sequence, peak", compressed.peakBlockBytes(), baseline.peakBlockBytes(), true);
+        row(out, "kept K/V bytes per sequence, mean", compressed.meanLiveBytes(), baseline.meanLiveBytes(), true);
+        row(out, "sequences that fit the budget", compressed.fitSequences(), baseline.fitSequences(), false);
+        row(out, "most sequences running at once", compressed.peakRunning(), baseline.peakRunning(), false);
+        row(out, "preemptions", compressed.preemptions(), baseline.preemptions(), null);
+        row(out, "throughput (generated tokens/s)", compressed.tokensPerSecond(), baseline.tokensPerSecond(), false);
+        if (pricePerHour > 0) {
+            row(out, String.format(Locale.ROOT, "cost per 1M tokens at $%.2f/h", pricePerHour),
+                    costPerMillion(compressed, pricePerHour), costPerMillion(baseline, pricePerHour), true);
+        }
+        out.append(String.format(Locale.ROOT, "%n(ratio: uncompressed over %s for bytes and cost, %s over uncompressed"
+                + " otherwise; bytes in blocks are what the budget is charged)%n", compressed.cache(), compressed.cache()));
+        return out.toString();
+    }
+
+    /** Dollars per million generated tokens at {@code pricePerHour}. */
+    public static double costPerMillion(CacheRun run, double pricePerHour) {
+        return pricePerHour / (run.tokensPerSecond() * 3600) * 1e6;
+    }
+
+    /** A row of figures; the ratio column is omitted when {@code lowerIsBetter} is null. */
+    private static void row(StringBuilder out, String name, double compressed, double baseline, Boolean lowerIsBetter) {
+        boolean whole = compressed == Math.rint(compressed) && baseline == Math.rint(baseline) && compressed < 1e15;
+        String c = whole ? String.format(Locale.ROOT, "%,d", (long) compressed) : String.format(Locale.ROOT, "%,.2f", compressed);
+        String b = whole ? String.format(Locale.ROOT, "%,d", (long) baseline) : String.format(Locale.ROOT, "%,.2f", baseline);
+        double ratio = lowerIsBetter == null ? Double.NaN : lowerIsBetter ? baseline / compressed : compressed / baseline;
+        String r = Double.isFinite(ratio) ? String.format(Locale.ROOT, "%.2fx", ratio) : "";
+        out.append(String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", name, c, b, r));
+    }
+}
