@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ConvertCommand.class,
             BenchCommand.class,
             PretrainCommand.class,
+            EvalCommand.class,
             ServeCommand.class,
             CommandLine.HelpCommand.class
         })
