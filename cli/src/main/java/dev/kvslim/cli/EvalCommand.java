@@ -174,6 +174,9 @@ final class EvalCommand implements Callable<Integer> {
         } else {
             TaskEvaluator evaluator = new TaskEvaluator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration,
                     new TaskEvaluator.Settings(ctx, samples, seed, lanes, margin, type));
+            evaluator.warmUp(tasks.getFirst(), specs.stream().map(CacheSpec::policy).distinct()
+                    .map(p -> specs.stream().filter(sp -> sp.policy().equals(p)).findFirst().orElseThrow()).toList());
+            start = System.nanoTime();
             for (Task t : tasks) {
                 var samplesOf = evaluator.samples(t);
                 for (CacheSpec spec : specs) {

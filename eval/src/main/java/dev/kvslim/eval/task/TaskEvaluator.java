@@ -114,6 +114,22 @@ public final class TaskEvaluator {
         return out;
     }
 
+    /**
+     * Runs one short sample of {@code task} under each of {@code specs} and forgets it: the first run of a JVM pays
+     * for compiling the kernels (the vector code is very slow until it is compiled), which would otherwise land in
+     * the first measured run's decode speed.
+     */
+    public void warmUp(Task task, List<CacheSpec> specs) {
+        int context = Math.min(settings.context(), WARM_UP_CONTEXT);
+        TaskEvaluator shorter = new TaskEvaluator(model, tokenizer, endOfGeneration, new Settings(context,
+                Math.min(settings.lanes(), 2), settings.seed(), settings.lanes(), settings.margin(), settings.kvType()));
+        for (CacheSpec spec : specs) {
+            shorter.run(task, spec);
+        }
+    }
+
+    private static final int WARM_UP_CONTEXT = 256;
+
     /** Evaluates {@code task} under {@code spec}. */
     public TaskRun run(Task task, CacheSpec spec) {
         return run(task.name(), samples(task), task, spec);
