@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             PretrainCommand.class,
             RetrofitCommand.class,
+            EvalCommand.class,
             ServeCommand.class,
             SavingsCommand.class,
             CommandLine.HelpCommand.class

@@ -1,0 +1,231 @@
+package dev.kvslim.cli;
+
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.kv.KvType;
+import dev.kvslim.core.tensor.Parallel;
+import dev.kvslim.eval.cache.CacheGrid;
+import dev.kvslim.eval.cache.CacheSpec;
+import dev.kvslim.eval.report.EvalReport;
+import dev.kvslim.eval.result.EvalResult;
+import dev.kvslim.eval.result.ResultJson;
+import dev.kvslim.eval.result.ResultTable;
+import dev.kvslim.eval.task.TaskEvaluator;
+import dev.kvslim.eval.task.TaskRun;
+import dev.kvslim.eval.text.TextEvaluator;
+import dev.kvslim.tasks.Task;
+import dev.kvslim.tasks.synthetic.TaskSuite;
+import dev.kvslim.tasks.text.TextFileSource;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Accuracy (task models) or KL and perplexity (text models) under KV-cache compression, over a grid of policies and
+ * ratios; and the Markdown and PNG report of such results.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Evaluate a model under KV-cache compression: exact-match accuracy on held-out task samples"
+                + " (--task), or KL and perplexity against the uncompressed cache on a text (--text); per (task,"
+                + " policy, ratio) also the achieved compression ratio, peak live KV bytes and decode tokens/s.",
+            "With --report DIR, writes results.md and PNG plots from --results FILE (or from this run)."})
+final class EvalCommand implements Callable<Integer> {
+
+    @Option(names = "--model", description = "Model: a Hugging Face folder (the demo model's holds tokenizer.json),"
+            + " a GGUF file, or a llama2.c checkpoint.")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "Tokenizer, when the model does not carry one (as for generate).")
+    Path tokenizer;
+
+    @Option(names = "--label", description = "Name of the model in results (default: its file or folder name).")
+    String label;
+
+    @Option(names = "--task", description = "Tasks: a comma-separated list of needle, vartrack, arithmetic, runsum,"
+            + " or all.")
+    String task;
+
+    @Option(names = "--text", description = "A UTF-8 text to teacher-force (text models, e.g. stories260K): reports"
+            + " KL(dense || compressed) per token and perplexity instead of accuracy.")
+    Path text;
+
+    @Option(names = "--policy", defaultValue = "none", description = "KV policies, comma-separated: none, dms,"
+            + " streaming, h2o, tova, snapkv, knorm, random, or all (dms only for DMS models). Default: ${DEFAULT-VALUE}.")
+    String policy;
+
+    @Option(names = "--ratio", description = "Target compression ratios of the baselines, comma-separated (e.g."
+            + " 1,2,4,8). With none in the grid, baselines skip ratio 1 (it keeps every token, as none does).")
+    String ratio;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Run seed: sample n is the task's held-out sample"
+            + " Split.EVAL.seed(seed * 2^20 + n); it also seeds the random policy. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--samples", defaultValue = "20", description = "Samples per task, or windows of the text."
+            + " Default: ${DEFAULT-VALUE}.")
+    int samples;
+
+    @Option(names = "--context", description = "Context length of the samples (and text windows). Default: the"
+            + " model's trained context.")
+    Integer context;
+
+    @Option(names = "--lanes", defaultValue = "32", description = "Samples decoded together in one batched forward"
+            + " pass. Default: ${DEFAULT-VALUE}.")
+    int lanes;
+
+    @Option(names = "--margin", defaultValue = "8", description = "Tokens a generation may run past the target's"
+            + " length (never past the context). Default: ${DEFAULT-VALUE}.")
+    int margin;
+
+    @Option(names = "--kv-type", defaultValue = "f32", description = "Element type of cached keys and values: f32,"
+            + " f16, bf16. Default: ${DEFAULT-VALUE}.")
+    String kvType;
+
+    @Option(names = "--show", description = "Print every sample's answer and generated text to stderr.")
+    boolean show;
+
+    @Option(names = "--json", description = "Print one JSON object per result line instead of a table.")
+    boolean json;
+
+    @Option(names = "--out", description = "Append the results to this file as JSON lines.")
+    Path out;
+
+    @Option(names = "--report", description = "Write DIR/results.md and PNG plots: from --results, else from this run.")
+    Path report;
+
+    @Option(names = "--results", description = "JSON-lines results (from --out) to report on, with --report.")
+    Path results;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream err = System.err;
+        if (results != null && report == null) {
+            throw new IllegalArgumentException("--results names results to report on; it needs --report DIR");
+        }
+        if (report != null && results != null) {
+            if (model != null) {
+                throw new IllegalArgumentException("--report with --results reports on saved results; drop --model,"
+                        + " or drop --results to run the grid first");
+            }
+            if (!Files.isRegularFile(results)) {
+                throw new IllegalArgumentException("results file " + results + " does not exist");
+            }
+            writeReport(ResultJson.read(results), err);
+            return 0;
+        }
+        List<EvalResult> all = evaluate(err);
+        if (!json) {
+            System.out.print(ResultTable.render(all));
+        }
+        if (report != null) {
+            writeReport(all, err);
+        }
+        return 0;
+    }
+
+    private List<EvalResult> evaluate(PrintStream err) {
+        if (model == null) {
+            throw new IllegalArgumentException("--model is required (or --report DIR --results FILE)");
+        }
+        if (!Files.exists(model)) {
+            throw new IllegalArgumentException("model " + model + " does not exist");
+        }
+        if ((task == null) == (text == null)) {
+            throw new IllegalArgumentException("pass one of --task (task models) and --text (text models)");
+        }
+        List<Double> ratios = ratio == null ? List.of() : CacheGrid.ratios(ratio);
+        KvType type = KvType.parse(kvType);
+        List<Task> tasks = task == null ? List.of() : tasks(task);
+        LoadedModel loaded = ModelLoader.load(model, tokenizer);
+        boolean dmsModel = loaded.model().config().dms() != null;
+        List<String> policies = CacheGrid.policies(policy, dmsModel);
+        if (policies.contains("dms") && !dmsModel) {
+            throw new IllegalArgumentException("--policy dms: " + loaded.path() + " was not retrofitted with DMS (no dms_*"
+                    + " settings in its config)");
+        }
+        List<CacheSpec> specs = CacheGrid.expand(policies, ratios);
+        int ctx = context != null ? context : loaded.model().config().contextLength();
+        String name = label != null ? label : model.toAbsolutePath().normalize().getFileName().toString();
+        err.printf("model: %s (%s), %d threads; context %d; %d cache settings%n", loaded.path(), loaded.format(),
+                Parallel.threads(), ctx, specs.size());
+        List<EvalResult> all = new ArrayList<>();
+        long start = System.nanoTime();
+        if (text != null) {
+            if (samples < 1) {
+                throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
+            }
+            List<CacheSpec> compressed = specs.stream().filter(s -> !s.policy().equals("none")).toList();
+            if (compressed.isEmpty()) {
+                throw new IllegalArgumentException("--text compares compressed caches with the full one: give --policy"
+                        + " a compressing policy (and --ratio)");
+            }
+            int[] tokens = new TextFileSource(loaded.tokenizer(), List.of(text)).tokens();
+            List<EvalResult> rs = new TextEvaluator(loaded.model(), new TextEvaluator.Settings(samples, seed, type))
+                    .run(name, text.getFileName().toString(), TextEvaluator.windows(tokens, ctx), compressed);
+            rs.forEach(r -> emit(r, all));
+        } else {
+            TaskEvaluator evaluator = new TaskEvaluator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration,
+                    new TaskEvaluator.Settings(ctx, samples, seed, lanes, margin, type));
+            evaluator.warmUp(tasks.getFirst(), specs.stream().map(CacheSpec::policy).distinct()
+                    .map(p -> specs.stream().filter(sp -> sp.policy().equals(p)).findFirst().orElseThrow()).toList());
+            start = System.nanoTime();
+            for (Task t : tasks) {
+                var samplesOf = evaluator.samples(t);
+                for (CacheSpec spec : specs) {
+                    TaskRun run = evaluator.run(t.name(), samplesOf, t, spec);
+                    err.printf(Locale.ROOT, "%s %s: %d/%d correct, compression %.2fx, %.1f s%n", t.name(), spec.label(),
+                            run.correct(), run.outcomes().size(), run.achievedRatio(), run.wallNanos() / 1e9);
+                    if (show) {
+                        run.outcomes().forEach(o -> err.printf("  seed %d answer %s %s: %s%n", o.sample().seed(),
+                                o.sample().answer(), o.correct() ? "right" : "wrong", o.text().strip()));
+                    }
+                    emit(run.toResult(name, ctx, seed), all);
+                }
+            }
+        }
+        err.printf(Locale.ROOT, "evaluated %d results in %.1f s%n", all.size(), (System.nanoTime() - start) / 1e9);
+        return all;
+    }
+
+    private void emit(EvalResult r, List<EvalResult> all) {
+        all.add(r);
+        if (json) {
+            System.out.println(ResultJson.line(r));
+            System.out.flush();
+        }
+        if (out != null) {
+            ResultJson.append(out, List.of(r));
+        }
+    }
+
+    private void writeReport(List<EvalResult> rs, PrintStream err) throws java.io.IOException {
+        List<Path> written = EvalReport.write(rs, report);
+        for (Path p : written) {
+            err.println("wrote " + p);
+        }
+    }
+
+    private static List<Task> tasks(String list) {
+        Set<Task> out = new LinkedHashSet<>();
+        for (String item : list.split(",")) {
+            String n = item.trim().toLowerCase(Locale.ROOT);
+            if (n.equals("all")) {
+                out.addAll(TaskSuite.all());
+            } else if (!n.isEmpty()) {
+                out.add(TaskSuite.named(n));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("--task needs at least one task name (or all)");
+        }
+        return List.copyOf(out);
+    }
+}

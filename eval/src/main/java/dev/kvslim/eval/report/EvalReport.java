@@ -1,0 +1,46 @@
+package dev.kvslim.eval.report;
+
+import dev.kvslim.eval.result.EvalResult;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The report of a results file: {@code results.md} (the tables), {@code accuracy-TASK.png} per task,
+ * {@code kv-memory.png} when runs recorded traces, and {@code hyperscaling.png} when results of several models are
+ * mixed (e.g. the vanilla model and its DMS retrofit).
+ */
+public final class EvalReport {
+
+    private EvalReport() {
+    }
+
+    /** Writes the report into {@code dir} (created if needed) and returns the files written. */
+    public static List<Path> write(List<EvalResult> results, Path dir) throws IOException {
+        if (results.isEmpty()) {
+            throw new IllegalArgumentException("no results to report on");
+        }
+        Files.createDirectories(dir);
+        List<Path> written = new ArrayList<>();
+        Path md = dir.resolve("results.md");
+        Files.writeString(md, MarkdownReport.render(results));
+        written.add(md);
+        for (String task : results.stream().filter(r -> !r.isText()).map(EvalResult::task).distinct().toList()) {
+            Path png = dir.resolve("accuracy-" + task.replaceAll("[^A-Za-z0-9_.-]", "_") + ".png");
+            AccuracyPlot.write(results, task, png);
+            written.add(png);
+        }
+        Path memory = dir.resolve("kv-memory.png");
+        if (MemoryPlot.write(results, memory)) {
+            written.add(memory);
+        }
+        if (HyperScalingPlot.applies(results)) {
+            Path png = dir.resolve("hyperscaling.png");
+            HyperScalingPlot.write(HyperScalingPlot.points(results), png);
+            written.add(png);
+        }
+        return written;
+    }
+}

@@ -1,0 +1,289 @@
+package dev.kvslim.eval.task;
+
+import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvType;
+import dev.kvslim.core.kv.PagedKvCache;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.model.Model;
+import dev.kvslim.core.sample.Sampler;
+import dev.kvslim.core.tokenizer.Tokenizer;
+import dev.kvslim.eval.cache.CacheSpec;
+import dev.kvslim.eval.result.KvTrace;
+import dev.kvslim.tasks.Sample;
+import dev.kvslim.tasks.Split;
+import dev.kvslim.tasks.Task;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntPredicate;
+
+/**
+ * Exact-match accuracy of a model on a task's held-out samples under one KV-cache setting.
+ *
+ * <p>Each sample's BOS + prompt is prefilled in one forward pass into a fresh cache of the setting (so an eviction
+ * policy sees the whole prompt before it first evicts, as kvpress compresses after prefill; from then on it evicts
+ * after every decode step), then the model decodes greedily until it writes the task's terminator {@code "\n"}, an
+ * end-of-generation token, or the target's length plus a margin (and never past the context); the task's scorer
+ * judges the text's final answer.
+ *
+ * <p>Samples decode together: up to {@code lanes} samples are in flight, each with its own cache, and every decode
+ * step is one batched {@link Model#forward(Model.State, List)} over all of them; a finished sample's lane takes the
+ * next sample at once (its prompt prefilled alone). Batching turns the decode step's matrix-vector products into
+ * matrix-matrix products, which is most of the speed on a small model.
+ *
+ * <p><b>Seeds.</b> Sample {@code n} of a run with seed {@code s} is the task's sample at
+ * {@link #sampleSeed(long, int) Split.EVAL.seed(s * 2^20 + n)}: held-out seeds only, the same samples for every cache
+ * setting (so settings are compared on paired samples), and runs with different seeds share none.
+ */
+public final class TaskEvaluator {
+
+    /**
+     * @param context context length the samples are made for, and the caches' capacity
+     * @param samples samples per task
+     * @param seed    run seed (see the class comment); also seeds the {@code random} policy
+     * @param lanes   samples decoded together
+     * @param margin  tokens allowed beyond the target's length
+     * @param kvType  element type of the cached keys and values
+     */
+    public record Settings(int context, int samples, long seed, int lanes, int margin, KvType kvType) {
+        public Settings {
+            if (context < 2) {
+                throw new IllegalArgumentException("the context must be at least 2 tokens, got " + context);
+            }
+            if (samples < 1) {
+                throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
+            }
+            if (seed < 0 || seed >= 1L << 40) {
+                throw new IllegalArgumentException("--seed must be in [0, 2^40), got " + seed);
+            }
+            if (lanes < 1) {
+                throw new IllegalArgumentException("--lanes must be at least 1, got " + lanes);
+            }
+            if (margin < 0) {
+                throw new IllegalArgumentException("the length margin must be >= 0, got " + margin);
+            }
+        }
+    }
+
+    /** Samples a run seed may have before it would reach the next seed's samples. */
+    public static final int SAMPLES_PER_SEED = 1 << 20;
+
+    private final Model model;
+    private final Tokenizer tokenizer;
+    private final IntPredicate endOfGeneration;
+    private final Settings settings;
+
+    /**
+     * @throws IllegalArgumentException if the tokenizer has no BOS or EOS token (task samples are BOS + prompt and
+     *                                  the model ends its answer with EOS), or samples exceed the per-seed range
+     */
+    public TaskEvaluator(Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, Settings settings) {
+        if (tokenizer.bosId() < 0 || tokenizer.eosId() < 0) {
+            throw new IllegalArgumentException("task evaluation needs a tokenizer with BOS and EOS tokens (samples are"
+                    + " BOS + prompt, answers end with EOS); this one has " + (tokenizer.bosId() < 0 ? "no BOS" : "")
+                    + (tokenizer.bosId() < 0 && tokenizer.eosId() < 0 ? " and " : "")
+                    + (tokenizer.eosId() < 0 ? "no EOS" : ""));
+        }
+        if (settings.samples() > SAMPLES_PER_SEED) {
+            throw new IllegalArgumentException("--samples must be at most " + SAMPLES_PER_SEED + ", got "
+                    + settings.samples());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.endOfGeneration = endOfGeneration;
+        this.settings = settings;
+    }
+
+    /** The seed of sample {@code n} of a run with seed {@code runSeed}: {@code Split.EVAL.seed(runSeed * 2^20 + n)}. */
+    public static long sampleSeed(long runSeed, int n) {
+        return Split.EVAL.seed(runSeed * SAMPLES_PER_SEED + n);
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** The samples of {@code task} this evaluator runs, in order. */
+    public List<Sample> samples(Task task) {
+        List<Sample> out = new ArrayList<>(settings.samples());
+        for (int n = 0; n < settings.samples(); n++) {
+            out.add(task.generate(sampleSeed(settings.seed(), n), settings.context()));
+        }
+        return out;
+    }
+
+    /**
+     * Runs one short sample of {@code task} under each of {@code specs} and forgets it: the first run of a JVM pays
+     * for compiling the kernels (the vector code is very slow until it is compiled), which would otherwise land in
+     * the first measured run's decode speed.
+     */
+    public void warmUp(Task task, List<CacheSpec> specs) {
+        int context = Math.min(settings.context(), WARM_UP_CONTEXT);
+        TaskEvaluator shorter = new TaskEvaluator(model, tokenizer, endOfGeneration, new Settings(context,
+                Math.min(settings.lanes(), 2), settings.seed(), settings.lanes(), settings.margin(), settings.kvType()));
+        for (CacheSpec spec : specs) {
+            shorter.run(task, spec);
+        }
+    }
+
+    private static final int WARM_UP_CONTEXT = 256;
+
+    /** Evaluates {@code task} under {@code spec}. */
+    public TaskRun run(Task task, CacheSpec spec) {
+        return run(task.name(), samples(task), task, spec);
+    }
+
+    /** Evaluates {@code samples} (of {@code task}) under {@code spec}. */
+    public TaskRun run(String taskName, List<Sample> samples, Task task, CacheSpec spec) {
+        long wallStart = System.nanoTime();
+        LlamaConfig c = model.config();
+        int capacity = settings.context();
+        int lanes = Math.min(settings.lanes(), samples.size());
+        int blockSize = PagedKvCache.defaultBlockSize();
+        long blocksPerCache = (long) c.layers() * c.kvHeads() * ((capacity + blockSize - 1) / blockSize + 1);
+        BlockPool pool = new BlockPool(c.headSize(), blockSize,
+                lanes * blocksPerCache * BlockPool.blockBytes(c.headSize(), blockSize, settings.kvType()),
+                settings.kvType());
+        Model.State state = model.newState(Math.max(capacity, lanes));
+        Sampler greedy = new Sampler(dev.kvslim.core.sample.SamplingParams.GREEDY, c.vocabSize());
+
+        SampleOutcome[] outcomes = new SampleOutcome[samples.size()];
+        List<Lane> active = new ArrayList<>(lanes);
+        List<Model.Chunk> batch = new ArrayList<>(lanes);
+        int next = 0;
+        long prefillNanos = 0, decodeNanos = 0, decoded = 0;
+        KvTrace trace = null;
+        while (next < samples.size() || !active.isEmpty()) {
+            while (active.size() < lanes && next < samples.size()) {
+                Lane lane = new Lane(next, samples.get(next), spec.newCache(c, pool, capacity, settings.seed()));
+                next++;
+                long t0 = System.nanoTime();
+                float[] logits = model.forward(state, List.of(new Model.Chunk(lane.cache, lane.prompt, 0,
+                        lane.prompt.length, 0)))[0];
+                prefillNanos += System.nanoTime() - t0;
+                lane.observe();
+                if (lane.accept(greedy.sample(logits))) {
+                    active.add(lane);
+                } else {
+                    outcomes[lane.index] = lane.finish(task);
+                    trace = lane.index == 0 ? lane.trace() : trace;
+                }
+            }
+            if (active.isEmpty()) {
+                continue;
+            }
+            batch.clear();
+            for (Lane lane : active) {
+                batch.add(new Model.Chunk(lane.cache, lane.fed, 0, 1, lane.position));
+            }
+            long t0 = System.nanoTime();
+            float[][] rows = model.forward(state, batch);
+            decodeNanos += System.nanoTime() - t0;
+            decoded += batch.size();
+            List<Lane> still = new ArrayList<>(active.size());
+            for (int i = 0; i < active.size(); i++) {
+                Lane lane = active.get(i);
+                lane.observe();
+                if (lane.accept(greedy.sample(rows[i]))) {
+                    still.add(lane);
+                } else {
+                    outcomes[lane.index] = lane.finish(task);
+                    trace = lane.index == 0 ? lane.trace() : trace;
+                }
+            }
+            active = still;
+        }
+        return new TaskRun(taskName, spec, Arrays.asList(outcomes), prefillNanos, decodeNanos, decoded,
+                System.nanoTime() - wallStart, trace);
+    }
+
+    /** One sample in flight: its cache, what it has generated, and the token to feed next. */
+    private final class Lane {
+        final int index;
+        final Sample sample;
+        final PagedKvCache cache;
+        final int[] prompt;
+        final int maxNew;
+        final int[] fed = new int[1];
+        final ByteArrayOutputStream text = new ByteArrayOutputStream();
+        int[] generated = new int[16];
+        int count;
+        int previous;
+        int position;
+        long peak;
+        SampleOutcome.Stop stop = SampleOutcome.Stop.LENGTH;
+        final int[] traceGenerated;
+        final long[] traceBytes;
+        int tracePoints;
+
+        Lane(int index, Sample sample, PagedKvCache cache) {
+            this.index = index;
+            this.sample = sample;
+            this.cache = cache;
+            int[] body = tokenizer.encode(sample.prompt(), false);
+            prompt = new int[body.length + 1];
+            prompt[0] = tokenizer.bosId();
+            System.arraycopy(body, 0, prompt, 1, body.length);
+            if (prompt.length >= cache.capacity()) {
+                cache.release();
+                throw new IllegalArgumentException(sample.task() + " seed " + sample.seed() + ": BOS + prompt is "
+                        + prompt.length + " tokens, which leaves no room to answer in a context of " + cache.capacity());
+            }
+            maxNew = tokenizer.encode(sample.target(), false).length + settings.margin();
+            previous = prompt[prompt.length - 1];
+            traceGenerated = index == 0 ? new int[maxNew + 1] : null;
+            traceBytes = index == 0 ? new long[maxNew + 1] : null;
+        }
+
+        /** Notes the cache's live bytes after a forward pass. */
+        void observe() {
+            long live = cache.liveBytes();
+            peak = Math.max(peak, live);
+            if (traceBytes != null && tracePoints < traceBytes.length) {
+                traceGenerated[tracePoints] = count;
+                traceBytes[tracePoints++] = live;
+            }
+        }
+
+        /** Takes the next token; returns whether generation goes on (the token is then fed next). */
+        boolean accept(int token) {
+            if (endOfGeneration.test(token)) {
+                stop = SampleOutcome.Stop.END_OF_GENERATION;
+                return false;
+            }
+            if (count == generated.length) {
+                generated = Arrays.copyOf(generated, 2 * count);
+            }
+            generated[count++] = token;
+            byte[] piece = tokenizer.decodePiece(previous, token);
+            text.writeBytes(piece);
+            previous = token;
+            for (byte b : piece) {
+                if (b == '\n') {
+                    stop = SampleOutcome.Stop.TERMINATOR;
+                    return false;
+                }
+            }
+            position = prompt.length + count - 1;
+            if (count >= maxNew || position >= cache.capacity()) {
+                return false;
+            }
+            fed[0] = token;
+            return true;
+        }
+
+        SampleOutcome finish(Task task) {
+            String out = text.toString(StandardCharsets.UTF_8);
+            SampleOutcome o = new SampleOutcome(sample, prompt.length, Arrays.copyOf(generated, count), out,
+                    task.score(sample, out), stop, cache.compressionRatio(), peak);
+            cache.release();
+            return o;
+        }
+
+        KvTrace trace() {
+            return KvTrace.of(traceGenerated, traceBytes, tracePoints);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package dev.kvslim.eval.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class CacheGridTest {
+
+    @Test
+    void parsesPolicyAndRatioLists() {
+        assertThat(CacheGrid.policies("none, h2o,TOVA", false)).containsExactly("none", "h2o", "tova");
+        assertThat(CacheGrid.policies("all", false)).containsExactly("none", "streaming", "h2o", "tova", "snapkv",
+                "knorm", "random");
+        assertThat(CacheGrid.policies("all", true)).hasSize(8).contains("dms");
+        assertThat(CacheGrid.ratios("1,2,4,8")).containsExactly(1.0, 2.0, 4.0, 8.0);
+        assertThat(CacheGrid.ratios("2.5")).containsExactly(2.5);
+    }
+
+    @Test
+    void expandsTheGridWithNoneAsEveryBaselinesRatioOne() {
+        List<CacheSpec> grid = CacheGrid.expand(List.of("none", "dms", "h2o", "random"), List.of(1.0, 2.0, 4.0));
+        assertThat(grid).extracting(CacheSpec::label).containsExactly("none", "dms", "h2o@2", "h2o@4", "random@2",
+                "random@4");
+        assertThat(CacheGrid.expand(List.of("snapkv"), List.of(1.0, 8.0))).extracting(CacheSpec::label)
+                .containsExactly("snapkv@1", "snapkv@8");
+        assertThat(grid.getFirst().targetRatio()).isEqualTo(1.0);
+        assertThat(grid.get(1).targetRatio()).isNull();
+    }
+
+    @Test
+    void namesWhatIsWrong() {
+        assertThatThrownBy(() -> CacheGrid.policies("none,h3o", false)).hasMessageContaining("unknown KV policy 'h3o'")
+                .hasMessageContaining("snapkv");
+        assertThatThrownBy(() -> CacheGrid.ratios("2,0.5")).hasMessageContaining("at least 1, got 0.5");
+        assertThatThrownBy(() -> CacheGrid.ratios("two")).hasMessageContaining("not 'two'");
+        assertThatThrownBy(() -> CacheGrid.ratios(" , ")).hasMessageContaining("--ratio needs at least one value");
+        assertThatThrownBy(() -> CacheGrid.expand(List.of("h2o"), List.of())).hasMessageContaining("h2o needs");
+        assertThatThrownBy(() -> new CacheSpec("none", 2.0)).hasMessageContaining("takes no ratio");
+        assertThatThrownBy(() -> CacheSpec.baseline("tova", 0.9)).hasMessageContaining("at least 1");
+    }
+}
