@@ -9,10 +9,10 @@ import java.util.Arrays;
  * heads, then smoothed along the sequence of older keys by a max-pool of kernel 7 (kvpress pools by average or max;
  * here max). The window's own tokens stay, and the highest-scoring older ones fill the rest of the budget (a budget
  * below the window keeps the newest of it).
- * <p>kvpress compresses once, at the end of prefill. Here the rule runs after every prefill batch that leaves a head
- * over its budget and, while decoding (batches of one token), each time a head is a whole block over its budget:
- * the window's attention is recomputed once a block rather than once a token, and between two such points a head
- * holds up to a block less one token beyond its budget. The window's queries are kept in a ring of the last
+ * <p>kvpress compresses once, at the end of prefill. Here the rule runs after every batch, prefill or decode, that
+ * leaves a head over its budget, so SnapKV holds the same budget token by token as the other policies and the
+ * comparisons at a ratio are like for like (recomputing the window's attention every decoded token costs about the
+ * window's size in extra attention work per token). The window's queries are kept in a ring of the last
  * {@code window}, so a window may span batches; each query's weights are recomputed over the keys kept now that it
  * can see.
  */
@@ -56,7 +56,7 @@ final class SnapKvPolicy extends EvictionPolicy {
             ringSize = Math.min(ringSize + 1, window);
         }
         int excess = head.live() - keep;
-        if (excess <= 0 || batch.decode() && excess < head.blockSize()) {
+        if (excess <= 0) {
             return;
         }
         int slots = head.slots();

@@ -51,7 +51,7 @@ class EvictionPolicyPropertyTest {
                 : KvBudget.ofTokens(1 + rnd.nextInt(40)), options);
         KvBudget budget = policy.budget(); // none's keeps every token
         int block = Kernels.lanes(), maxBatch = 24;
-        int slack = name.equals("snapkv") ? block - 1 : 0;
+        int slack = 0;
         int heads = layers * kvHeads;
         long blocksPerHead = (budget.keep(tokens) + slack + maxBatch + block - 1) / block;
         BlockPool pool = new BlockPool(HS, block, heads * blocksPerHead * BlockPool.blockBytes(HS, block, type), type);
@@ -177,7 +177,7 @@ class EvictionPolicyPropertyTest {
         for (int pos = prompt; pos < tokens; pos++) {
             m.forward(s, ids, pos, 1, pos, cache);
         }
-        int keep = (int) Math.ceil(tokens / target), slack = name.equals("snapkv") ? Kernels.lanes() - 1 : 0;
+        int keep = (int) Math.ceil(tokens / target), slack = 0;
         for (int l = 0; l < m.config().layers(); l++) {
             for (int h = 0; h < m.config().kvHeads(); h++) {
                 assertThat(cache.seenTokens(l, h)).isEqualTo(tokens);
