@@ -78,22 +78,27 @@ public final class KvCacheBenchmark {
     private record Row(double tokensPerSecond, double attention, double achieved, long live) {
     }
 
+    /** Context of the uncounted warm-up run. */
+    private static final int WARM_UP_CONTEXT = 2048;
+
     private Row measure(Model model, int context, int ratio, KvType type) {
         double[] tps = new double[repeats], attention = new double[repeats];
         double achieved = 0;
         long live = 0;
-        for (int r = -1; r < repeats; r++) { // run -1 warms the JIT up and is not counted
+        for (int r = -1; r < repeats; r++) {
+            // run -1 warms the JIT up on a short context (a second 32K prefill would cost minutes) and is not counted
+            int tokens = r < 0 ? Math.min(context, WARM_UP_CONTEXT) : context;
             TimedCache cache = new TimedCache(new PagedKvCache(model.config(), new BlockPool(64,
-                    PagedKvCache.defaultBlockSize(), 8L << 30, type), context + decodeSteps + 1, ratio > 1));
-            int[] prompt = new SplittableRandom(r + 1).ints(context, 0, 4096).toArray();
-            model.forward(model.newState(256), prompt, 0, context, 0, cache);
+                    PagedKvCache.defaultBlockSize(), 8L << 30, type), tokens + decodeSteps + 1, ratio > 1));
+            int[] prompt = new SplittableRandom(r + 1).ints(tokens, 0, 4096).toArray();
+            model.forward(model.newState(256), prompt, 0, tokens, 0, cache);
             PagedKvCache paged = cache.paged;
             Model.State one = model.newState(1);
-            int[] token = {prompt[context - 1]};
+            int[] token = {prompt[tokens - 1]};
             cache.nanos.set(0);
             long t0 = System.nanoTime();
             for (int s = 0; s < decodeSteps; s++) {
-                token[0] = Sampler.argmax(model.forward(one, token, 0, 1, context + s, cache));
+                token[0] = Sampler.argmax(model.forward(one, token, 0, 1, tokens + s, cache));
             }
             long t1 = System.nanoTime();
             if (r >= 0) {

@@ -19,7 +19,7 @@ class CopyTaskTest {
         assertThat(s.byteLevelTokens()).isEqualTo(context);
         assertThat(s.target()).isEqualTo(s.answer() + "\n");
         assertThat(s.prompt()).endsWith("\n" + s.answer() + CopyTask.QUESTION);
-        assertThat(s.answer()).matches("([A-Z0-9]{3} )*[A-Z0-9]{1,3}");
+        assertThat(s.answer()).matches("([A-Z0-9]{3} )*[A-Z0-9]{1,3}").hasSizeLessThanOrEqualTo(CopyTask.MAX_LINE);
     }
 
     @Test
