@@ -4,28 +4,29 @@ import dev.kvslim.tasks.Sample;
 import java.util.SplittableRandom;
 
 /**
- * A warm-up task, not one of the four the demo model is judged on: filler words, a short line of random
- * letter-and-digit groups, then the same line again. Every step is the plainest induction there is (find where the current token occurred before and
- * copy what followed it), so a small model learns the copying mechanism here in a few hundred steps, and then reuses
- * it for the records of the real tasks, whose keys span several tokens and take far longer to discover on their own.
+ * A warm-up task, not one of the four the demo model is judged on: line after line of random letter-and-digit
+ * groups, each written twice ({@code LINE|LINE}). Every second half is the plainest induction there is (find where the
+ * current token occurred before and copy what followed it), at half of all tokens, so a small model finds the
+ * copying mechanism here within a few hundred steps; it then reuses it for the records of the four tasks, whose
+ * multi-token keys make it far slower to discover there (measured: a 4-layer model learned this format in about 150
+ * steps and had not learned the tasks after 1,750).
  *
  * <pre>
- * prompt: Repeat the line. river stone sky
- *         K3Q 91A ZZ0 7PD
- *         Again:
- * target: K3Q 91A ZZ0 7PD
+ * prompt: Repeat each line. river stone
+ *         K3Q 91A ZZ0 7PD|K3Q 91A ZZ0 7PD
+ *         M0C 4XT 1QQ B8E|
+ * target: M0C 4XT 1QQ B8E
  * </pre>
  *
- * The line is at most {@value #MAX_LINE} characters (fewer when the context is short), so that each symbol occurs
- * about once in it and the copy is a short hop: the easy case in which small models find induction first. Filler
- * words take the rest of the context. A generation scores when its first line equals the line exactly.
+ * Lines are {@value #LINE} characters; as many pairs as fit fill the context, filler words take what is left. A
+ * generation scores when its first line equals the last line exactly.
  */
 public final class CopyTask extends SyntheticTask {
 
-    static final String HEADER = "Repeat the line.";
-    static final String QUESTION = "\nAgain:\n";
+    static final String HEADER = "Repeat each line.";
     private static final String SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    static final int MAX_LINE = 31;
+    /** Six groups of three symbols. */
+    static final int LINE = 23;
 
     public CopyTask() {
         super("copy");
@@ -34,20 +35,31 @@ public final class CopyTask extends SyntheticTask {
     @Override
     public Sample generate(long seed, int contextTokens) {
         SplittableRandom random = random(seed);
-        // the line appears twice, the second time followed by the terminator
-        int free = fillerChars(contextTokens, HEADER.length() + 1 + QUESTION.length() + Sample.TERMINATOR.length());
-        int length = Math.min(MAX_LINE, free / 2);
-        String padding = Haystack.weave(random, free - 2 * length, java.util.List.of());
-        StringBuilder line = new StringBuilder(length);
-        for (int i = 0; i < length; i++) {
-            boolean gap = i % 4 == 3 && i < length - 1;
-            line.append(gap ? ' ' : SYMBOLS.charAt(random.nextInt(SYMBOLS.length())));
+        int pair = 2 * LINE + 2; // LINE|LINE\n
+        int free = fillerChars(contextTokens, HEADER.length() + 1 + pair);
+        int pairs = 1 + free / pair;
+        String filler = Haystack.weave(random, free - (pairs - 1) * pair, java.util.List.of());
+        StringBuilder prompt = new StringBuilder(HEADER).append(filler).append('\n');
+        String line = null;
+        for (int i = 0; i < pairs; i++) {
+            line = line(random);
+            prompt.append(line).append('|');
+            if (i < pairs - 1) {
+                prompt.append(line).append('\n');
+            }
         }
-        String text = line.toString();
-        return sample(seed, contextTokens, HEADER + padding + "\n" + text + QUESTION, text + Sample.TERMINATOR, text);
+        return sample(seed, contextTokens, prompt.toString(), line + Sample.TERMINATOR, line);
     }
 
-    /** The whole first line must equal the copied line. */
+    private static String line(SplittableRandom random) {
+        StringBuilder line = new StringBuilder(LINE);
+        for (int i = 0; i < LINE; i++) {
+            line.append(i % 4 == 3 ? ' ' : SYMBOLS.charAt(random.nextInt(SYMBOLS.length())));
+        }
+        return line.toString();
+    }
+
+    /** The whole first line must equal the last line. */
     @Override
     public boolean score(Sample sample, String generated) {
         int end = generated.indexOf('\n');

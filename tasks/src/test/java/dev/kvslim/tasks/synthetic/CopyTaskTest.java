@@ -13,13 +13,20 @@ class CopyTaskTest {
     private final CopyTask task = new CopyTask();
 
     @ParameterizedTest
-    @ValueSource(ints = {64, 65, 256, 1024, 1027})
+    @ValueSource(ints = {72, 73, 256, 1024, 1027})
     void theLineAppearsTwiceAndFillsTheContextExactly(int context) {
         Sample s = task.generate(Split.EVAL.seed(5), context);
         assertThat(s.byteLevelTokens()).isEqualTo(context);
         assertThat(s.target()).isEqualTo(s.answer() + "\n");
-        assertThat(s.prompt()).endsWith("\n" + s.answer() + CopyTask.QUESTION);
-        assertThat(s.answer()).matches("([A-Z0-9]{3} )*[A-Z0-9]{1,3}").hasSizeLessThanOrEqualTo(CopyTask.MAX_LINE);
+        assertThat(s.prompt()).endsWith("\n" + s.answer() + "|");
+        assertThat(s.answer()).matches("([A-Z0-9]{3} ){5}[A-Z0-9]{3}");
+        // every earlier line is written twice
+        String[] lines = s.prompt().split("\n");
+        for (int i = 1; i < lines.length - 1; i++) {
+            String[] halves = lines[i].split("\\|");
+            assertThat(halves).hasSize(2);
+            assertThat(halves[1]).isEqualTo(halves[0]);
+        }
     }
 
     @Test
