@@ -68,14 +68,15 @@ final class PretrainCommand implements Callable<Integer> {
             data = text;
             dataDescription = String.format("%,d training tokens", text.length());
         }
-        Trainer trainer = Trainer.fresh(train, data, new NextTokenLoss());
+        Trainer trainer = setup.init() == null ? Trainer.fresh(train, data, new NextTokenLoss())
+                : new Trainer(train, startingWeights(setup.init(), train.model()), data, new NextTokenLoss());
         trainer.setSpecialTokens(tokenizer.bosId(), tokenizer.eosId());
         if (resume && !trainer.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + outDir);
         }
         Files.createDirectories(outDir);
-        System.err.printf("pretrain: %,d parameters, %s, B=%d T=%d x%d accumulation, %d threads%s%n",
-                trainer.weights().count(), dataDescription, train.batch(), train.seq(), train.accumulation(),
+        System.err.printf("pretrain: %,d parameters%s, %s, B=%d T=%d x%d accumulation, %d threads%s%n",
+                trainer.weights().count(), setup.init() == null ? "" : " from " + setup.init(), dataDescription, train.batch(), train.seq(), train.accumulation(),
                 dev.kvslim.core.tensor.Parallel.threads(), trainer.step() > 0 ? ", resumed at step " + trainer.step() : "");
         Path logFile = outDir.resolve("train_log.jsonl");
         try (StepLog log = new StepLog(logFile, trainer.step())) {
@@ -91,5 +92,28 @@ final class PretrainCommand implements Callable<Integer> {
             System.err.println("pretrain: loss plot " + plot);
         }
         return 0;
+    }
+
+    /**
+     * The weights of the model folder {@code dir} under the configured shape: every tensor must exist there with the
+     * same shape (the context length, which no weight depends on, may differ).
+     */
+    static dev.kvslim.train.model.TrainWeights startingWeights(Path dir, dev.kvslim.core.model.LlamaConfig shape) {
+        var loaded = dev.kvslim.train.checkpoint.HfModelFiles.read(dir);
+        var w = new dev.kvslim.train.model.TrainWeights(shape);
+        for (var p : w.parameters()) {
+            var src = loaded.get(p.name());
+            if (src == null || !java.util.Arrays.equals(src.shape(), p.shape())) {
+                throw new IllegalArgumentException("init: " + dir + " does not match the configured model: tensor "
+                        + p.name() + (src == null ? " is missing" : " has shape " + java.util.Arrays.toString(src.shape())
+                        + ", the config needs " + java.util.Arrays.toString(p.shape())));
+            }
+            System.arraycopy(src.data(), 0, p.data(), 0, p.data().length);
+        }
+        if (loaded.parameters().size() != w.parameters().size()) {
+            throw new IllegalArgumentException("init: " + dir + " holds " + loaded.parameters().size()
+                    + " tensors, the configured model " + w.parameters().size());
+        }
+        return w;
     }
 }

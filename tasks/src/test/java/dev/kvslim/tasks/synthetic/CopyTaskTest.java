@@ -1,6 +1,7 @@
 package dev.kvslim.tasks.synthetic;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kvslim.tasks.Sample;
 import dev.kvslim.tasks.Split;
@@ -13,13 +14,13 @@ class CopyTaskTest {
     private final CopyTask task = new CopyTask();
 
     @ParameterizedTest
-    @ValueSource(ints = {72, 73, 256, 1024, 1027})
+    @ValueSource(ints = {26, 27, 40, 72, 73, 256, 1024, 1027})
     void theLineAppearsTwiceAndFillsTheContextExactly(int context) {
         Sample s = task.generate(Split.EVAL.seed(5), context);
         assertThat(s.byteLevelTokens()).isEqualTo(context);
         assertThat(s.target()).isEqualTo(s.answer() + "\n");
         assertThat(s.prompt()).endsWith("\n" + s.answer() + "|");
-        assertThat(s.answer()).matches("([A-Z0-9]{3} ){5}[A-Z0-9]{3}");
+        assertThat(s.answer()).matches("[A-Z0-9]{2,4}( [A-Z0-9]{2,4}){0,7}");
         // every earlier line is written twice
         String[] lines = s.prompt().split("\n");
         for (int i = 1; i < lines.length - 1; i++) {
@@ -27,6 +28,16 @@ class CopyTaskTest {
             assertThat(halves).hasSize(2);
             assertThat(halves[1]).isEqualTo(halves[0]);
         }
+    }
+
+    @Test
+    void linesDifferInLengthSoTheCopyIsFoundByContentNotByDistance() {
+        java.util.Set<Integer> lengths = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            lengths.add(task.generate(Split.TRAIN.seed(i), 300).answer().length());
+        }
+        assertThat(lengths).hasSizeGreaterThan(5);
+        assertThatThrownBy(() -> task.generate(Split.TRAIN.seed(1), 25)).hasMessageContaining("too short for task copy");
     }
 
     @Test

@@ -28,7 +28,9 @@ import tools.jackson.databind.json.JsonMapper;
  *  "weight_decay": 0.1, "clip": 1.0, "accumulation": 1, "seed": 1, "threads": 2, "checkpoint_every": 200,
  *  "out": "runs/demo"}
  * }</pre>
- * {@code model.vocab} defaults to the tokenizer's vocabulary size. The data is either a text file or the task suite
+ * {@code model.vocab} defaults to the tokenizer's vocabulary size. {@code "init": "FOLDER"} starts from the weights
+ * of a model folder (an earlier stage of a curriculum) instead of a seeded initialisation; its shape must equal
+ * {@code model}'s (the context length may differ). The data is either a text file or the task suite
  * ({@code data.tasks}: task names with relative weights, or {@code "all"}; rows are whole samples of {@code seq + 1}
  * tokens; {@code prompt_weight} is the loss weight of prompt tokens against 1 for the target, default 1). Tokenizer
  * {@code "demo"} is KVSlim's byte-level demo vocabulary, written into the output folder.
@@ -42,17 +44,18 @@ import tools.jackson.databind.json.JsonMapper;
  * @param tokenizer    tokenizer path (any form the engine loads); for {@code "demo"}, where it will be written
  * @param demoTokenizer whether {@code tokenizer} is the demo vocabulary still to be written
  * @param threads      worker threads requested (0: leave the default)
+ * @param init         model folder to start from (null: a fresh initialisation from the seed)
  */
 public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMap<String, Double> tasks,
                              float promptWeight, int minContext, Path tokenizer, boolean demoTokenizer,
-                             int threads) {
+                             int threads, Path init) {
 
     /** The tokenizer value that selects the byte-level demo vocabulary. */
     public static final String DEMO_TOKENIZER = "demo";
 
     private static final Set<String> TOP = Set.of("model", "data", "batch", "seq", "steps", "lr", "min_lr", "warmup",
             "schedule", "weight_decay", "beta1", "beta2", "eps", "clip", "accumulation", "seed", "threads",
-            "checkpoint_every", "out", "freeze", "train_only");
+            "checkpoint_every", "out", "freeze", "train_only", "init");
     private static final Set<String> MODEL = Set.of("dim", "hidden", "layers", "heads", "kv_heads", "vocab", "context",
             "rope_theta", "tied", "norm_eps", "arch", "rope_style");
     private static final Set<String> DATA = Set.of("text", "tasks", "prompt_weight", "min_context", "tokenizer");
@@ -88,6 +91,10 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
             throw new IllegalArgumentException(file + ": \"data.prompt_weight\" must lie in [0, 1], is " + promptWeight);
         }
         int minContext = r.integer(d, "min_context", "data.", Integer.MAX_VALUE);
+        Path init = root.has("init") ? base.resolve(r.string(root, "init", "", null)) : null;
+        if (init != null && !Files.isRegularFile(init.resolve("config.json"))) {
+            throw new IllegalArgumentException(file + ": \"init\" " + init + " is not a model folder (no config.json)");
+        }
         Path out = outOverride != null ? outOverride : base.resolve(r.string(root, "out", "", null));
         String tokenizerName = r.string(d, "tokenizer", "data.", null);
         boolean demo = tokenizerName.equals(DEMO_TOKENIZER);
@@ -135,7 +142,7 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
                     new FreezePatterns(r.strings(root, "freeze"), r.strings(root, "train_only")),
                     r.integer(root, "seed", "", 1), out, r.integer(root, "checkpoint_every", "", 0), tokenizer);
             return new PretrainConfig(train, text, tasks, promptWeight, minContext, tokenizer, demo,
-                    r.integer(root, "threads", "", 0));
+                    r.integer(root, "threads", "", 0), init);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }

@@ -101,22 +101,31 @@ public final class TrainWeights {
     }
 
     /**
-     * GPT-2 / llm.c initialisation: matrices and the embedding normal(0, 0.02), the projections that write into
-     * the residual stream ({@code o_proj}, {@code down_proj}) normal(0, 0.02/sqrt(2 layers)), norms 1, biases 0,
-     * the DMS adapter projection 0 (so training starts at "evict nothing", spec 3.1).
+     * Fan-in initialisation: each matrix and the embedding normal(0, 1/sqrt(columns)) (the input width of a
+     * {@code out x in} matrix, the model width for the embedding), the projections that write into the residual
+     * stream ({@code o_proj}, {@code down_proj}) that divided by sqrt(2 layers) as in GPT-2, norms 1, biases 0, the
+     * DMS adapter projection 0 (so training starts at "evict nothing", spec 3.1).
+     *
+     * <p>GPT-2's fixed 0.02 is 1/sqrt(2500): right for widths near 768, but at the demo model's width 128 it makes
+     * query-key products about 6x smaller than at 768 and attention starts (and stays for a long time) uniform. On
+     * repeated random lines of varying length, a 4-layer width-128 model with 0.02 had not learnt to copy by content
+     * after 3,000 steps (loss 2.45); with fan-in it learnt at step ~650 (loss 1.68 by step 900).
      */
     public void initialise(long seed) {
         Rng rng = new Rng(seed);
-        double residualStd = 0.02 / Math.sqrt(2.0 * config.layers());
         for (Parameter p : all) {
             float[] d = p.data();
             boolean residual = p.name().endsWith("o_proj.weight") || p.name().endsWith("down_proj.weight");
             boolean zero = p.kind() == Kind.BIAS || p.name().endsWith("dms_proj_alpha.weight");
+            double std = 1 / Math.sqrt(p.shape()[p.shape().length - 1]);
+            if (residual) {
+                std /= Math.sqrt(2.0 * config.layers());
+            }
             for (int i = 0; i < d.length; i++) {
                 d[i] = switch (p.kind()) {
                     case NORM -> 1f;
                     case BIAS -> 0f;
-                    default -> zero ? 0f : (float) (rng.nextGaussian() * (residual ? residualStd : 0.02));
+                    default -> zero ? 0f : (float) (rng.nextGaussian() * std);
                 };
             }
         }

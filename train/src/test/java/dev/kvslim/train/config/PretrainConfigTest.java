@@ -70,4 +70,15 @@ class PretrainConfigTest {
         assertThatThrownBy(() -> read(tasks.replace("\"tasks\"", "\"text\": \"text.txt\", \"tasks\"")))
                 .hasMessageContaining("exactly one of \"text\" and \"tasks\"");
     }
+
+    @Test
+    void initNamesAModelFolder() throws IOException {
+        Path model = Files.createDirectories(dir.resolve("stage1/model"));
+        Files.writeString(model.resolve("config.json"), "{}");
+        assertThat(read(config("")).init()).isNull();
+        assertThat(read(config(", \"init\": \"stage1/model\"")).init()).isEqualTo(model);
+        assertThatThrownBy(() -> read(config(", \"init\": \"stage1\""))).hasMessageContaining("\"init\"")
+                .hasMessageContaining("not a model folder");
+        assertThatThrownBy(() -> read(config(", \"init\": 3"))).hasMessageContaining("\"init\" must be a string");
+    }
 }
