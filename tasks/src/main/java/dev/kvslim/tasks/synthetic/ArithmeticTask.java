@@ -12,14 +12,20 @@ import java.util.SplittableRandom;
  * <pre>
  * prompt: Use the values. ... BR=85. ... QX=37. ... TL=49. ... MZ=12. ...
  *         Compute QX+BR-MZ+TL.
- * target: QX=37 +BR=85:22 -MZ=12:10 +TL=49:59
+ * target: QX=37 QX+BR=85:22 BR-MZ=12:10 MZ+TL=49:59
  * </pre>
  *
- * The target starts with the first operand and its value; each further step copies the next sign and name from the
- * question, copies the value by name from its definition ({@code "BR="} is an induction cue), and writes the new
- * intermediate after {@code ':'}: the previous intermediate plus or minus that value, modulo 100, always two digits.
- * Every step is thus a short copy plus a two-digit addition or subtraction of numbers the model has just written; the
- * answer is the last intermediate. A sample has 3 to 6 operands with two-letter names, no two sharing a letter.
+ * The target starts with the first operand and its value. Each further step restates the previous operand's name
+ * (a copy from a fixed distance back), then copies from the question what follows that name there, the sign and the
+ * next name ({@code "QX+BR"} is a piece of the question: an induction copy), copies the value by name from its
+ * definition ({@code "BR="} is an induction cue), and writes the new intermediate after {@code ':'}: the previous
+ * intermediate plus or minus that value, modulo 100, always two digits. Every step is thus short copies plus a
+ * two-digit addition or subtraction of numbers the model has just written; the answer is the last intermediate. A
+ * sample has 3 to 6 operands with two-letter names, no two sharing a letter.
+ *
+ * <p>(Restating the previous name matters for a small model: without it, the sign of the next step has to be found
+ * in the question after a name written eight tokens earlier, a look-up a 4-layer model had not learnt after 2,500
+ * steps while it had learnt every copy and retrieval around it.)
  */
 public final class ArithmeticTask extends SyntheticTask {
 
@@ -43,7 +49,7 @@ public final class ArithmeticTask extends SyntheticTask {
             result = Math.floorMod(plus ? result + values[i] : result - values[i], 100);
             String step = (plus ? "+" : "-") + names.get(i);
             expression.append(step);
-            trace.append(' ').append(step).append('=').append(Haystack.digits(values[i], 2))
+            trace.append(' ').append(names.get(i - 1)).append(step).append('=').append(Haystack.digits(values[i], 2))
                     .append(':').append(Haystack.digits(result, 2));
         }
         String answer = Haystack.digits(result, 2);

@@ -6,13 +6,14 @@ import java.util.stream.Collectors;
 
 /**
  * The four long-context tasks the demo model is trained and evaluated on, by name; {@link #named} also knows the
- * warm-up task {@code copy} ({@link CopyTask}), which training may mix in but {@link #all} leaves out.
+ * warm-up tasks {@code copy} ({@link CopyTask}) and {@code tally} ({@link TallyTask}), which training may mix in but
+ * {@link #all} leaves out.
  */
 public final class TaskSuite {
 
     private static final List<Task> ALL = List.of(new NeedleTask(), new VarTrackTask(), new ArithmeticTask(),
             new RunSumTask());
-    private static final List<Task> WARM_UP = List.of(new CopyTask());
+    private static final List<Task> WARM_UP = List.of(new CopyTask(), new TallyTask());
 
     private TaskSuite() {
     }

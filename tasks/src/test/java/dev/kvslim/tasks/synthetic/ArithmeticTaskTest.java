@@ -32,11 +32,14 @@ class ArithmeticTaskTest {
             int result = values.get(first);
             Matcher op = OPERATION.matcher(q.group(2));
             int steps = 1;
+            String previous = first;
             while (op.find()) {
                 int value = values.get(op.group(2));
                 result = op.group(1).equals("+") ? result + value : result - value;
                 result = (result % 100 + 100) % 100;
-                expected.append(' ').append(op.group()).append('=').append(two(value)).append(':').append(two(result));
+                expected.append(' ').append(previous).append(op.group()).append('=').append(two(value)).append(':')
+                        .append(two(result));
+                previous = op.group(2);
                 steps++;
             }
             assertThat(steps).isBetween(3, 6).isEqualTo(values.size());
@@ -48,7 +51,7 @@ class ArithmeticTaskTest {
     @Test
     void theTraceOfAHandWorkedExampleHasTheRightArithmetic() {
         // Independent of the generator: the documented example worked by hand.
-        String trace = "QX=37 +BR=85:22 -MZ=12:10 +TL=49:59";
+        String trace = "QX=37 QX+BR=85:22 BR-MZ=12:10 MZ+TL=49:59";
         assertThat((37 + 85) % 100).isEqualTo(22);
         assertThat(Math.floorMod(22 - 12, 100)).isEqualTo(10);
         assertThat((10 + 49) % 100).isEqualTo(59);
