@@ -31,6 +31,8 @@ public final class TaskSource implements TokenSource {
     private final float promptWeight;
     private final int minContext;
     private long served;
+    /** The row length whose shortest samples every task was last checked to fit. */
+    private int checkedRow = -1;
 
     /** One whole sample per row. */
     public TaskSource(List<Task> tasks, double[] weights, Tokenizer tokenizer, long seed, float promptWeight) {
@@ -103,9 +105,32 @@ public final class TaskSource implements TokenSource {
         return tasks.get(k);
     }
 
+    /**
+     * Fails before training starts, rather than at some step, when a task cannot always write a sample of
+     * {@code tokens} tokens: each task's longest samples (most records, longest trace) need a fixed minimum, so a
+     * few hundred seeds of each are tried at that length.
+     */
+    private void requireFits(int tokens) {
+        for (Task task : tasks) {
+            for (int n = 0; n < 256; n++) {
+                try {
+                    task.generate(Split.TRAIN.seed(n), tokens);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("samples of " + tokens + " tokens (the shortest "
+                            + (minContext < Integer.MAX_VALUE ? "min_context" : "row, seq + 1") + ") are too short: "
+                            + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
     @Override
     public void next(Batch batch) {
         int row = batch.t + 1;
+        if (row != checkedRow) {
+            requireFits(Math.min(minContext, row));
+            checkedRow = row;
+        }
         for (int r = 0; r < batch.b; r++) {
             int at = 0;
             boolean[] target = new boolean[row];
