@@ -27,12 +27,12 @@ import picocli.CommandLine.Option;
                 + " /v1/models) with continuous batching in a fixed KV memory budget; /metrics for Prometheus.")
 final class ServeCommand implements Callable<Integer> {
 
-    /** Where the bundled demo model will live, relative to the working directory. */
+    /** Where the bundled demo models live (one folder each), relative to the working directory. */
     static final Path BUNDLED_MODELS = Path.of("models");
 
     @Option(names = "--model", description = "A model to serve (repeatable): a Hugging Face folder, a GGUF file, or a"
             + " llama2.c checkpoint. Requests name it by its file or folder name without extension."
-            + " Default: the bundled demo model in models/.")
+            + " Default: every model folder in models/ (the bundled demo model and its DMS retrofits).")
     List<Path> models = new ArrayList<>();
 
     @Option(names = "--tokenizer", description = "Tokenizer of the model given at the same position (repeatable),"
@@ -80,7 +80,7 @@ final class ServeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("no --model given, and there is no bundled demo model yet (no "
                         + BUNDLED_MODELS.toAbsolutePath() + " folder): pass --model PATH");
             }
-            paths = List.of(BUNDLED_MODELS);
+            paths = bundledModels();
         }
         if (tokenizers.size() > paths.size()) {
             throw new IllegalArgumentException("more --tokenizer (" + tokenizers.size() + ") than --model (" + paths.size()
@@ -95,6 +95,20 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         return loaded;
+    }
+
+    /** The model folders (those with a config.json) in {@link #BUNDLED_MODELS}, by name. */
+    static List<Path> bundledModels() {
+        try (var folders = Files.list(BUNDLED_MODELS)) {
+            List<Path> found = folders.filter(f -> Files.isRegularFile(f.resolve("config.json"))).sorted().toList();
+            if (found.isEmpty()) {
+                throw new IllegalArgumentException("no --model given, and " + BUNDLED_MODELS.toAbsolutePath()
+                        + " holds no model folder: pass --model PATH");
+            }
+            return found;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list " + BUNDLED_MODELS.toAbsolutePath(), e);
+        }
     }
 
     /** Loads the models and starts serving; the server runs until closed. */

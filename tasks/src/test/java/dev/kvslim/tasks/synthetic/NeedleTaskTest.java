@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class NeedleTaskTest {
 
-    private static final Pattern RECORD = Pattern.compile(" The code for ([A-Z]{3}) is (\\d{4})\\.");
+    private static final Pattern RECORD = Pattern.compile(" The code for ([A-Z]{3})=(\\d{4})\\.");
     private static final Pattern QUESTION = Pattern.compile("\nWhat is the code for ([A-Z]{3})\\?\n$");
     private final NeedleTask task = new NeedleTask();
 
@@ -29,7 +29,7 @@ class NeedleTaskTest {
                     .isEqualTo(12);
             Matcher q = QUESTION.matcher(s.prompt());
             assertThat(q.find()).isTrue();
-            assertThat(s.target()).isEqualTo(q.group(1) + " is " + codes.get(q.group(1)) + "\n");
+            assertThat(s.target()).isEqualTo(q.group(1) + "=" + codes.get(q.group(1)) + "\n");
             assertThat(s.answer()).isEqualTo(codes.get(q.group(1)));
             assertThat(s.prompt()).startsWith("Remember the codes. ");
         }
