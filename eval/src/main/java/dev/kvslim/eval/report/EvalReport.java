@@ -17,12 +17,26 @@ public final class EvalReport {
     private EvalReport() {
     }
 
+    /**
+     * The results at the context length most of them ran at: tables and accuracy plots compare settings on the same
+     * samples, so runs at other lengths (the points of a hyper-scaling sweep) only feed the hyper-scaling plot.
+     */
+    static List<EvalResult> atMainContext(List<EvalResult> results) {
+        var counts = results.stream().collect(java.util.stream.Collectors.groupingBy(EvalResult::context,
+                java.util.TreeMap::new, java.util.stream.Collectors.counting()));
+        int main = counts.entrySet().stream().max(java.util.Map.Entry.<Integer, Long>comparingByValue()
+                .thenComparing(java.util.Map.Entry.comparingByKey())).orElseThrow().getKey();
+        return results.stream().filter(r -> r.context() == main).toList();
+    }
+
     /** Writes the report into {@code dir} (created if needed) and returns the files written. */
     public static List<Path> write(List<EvalResult> results, Path dir) throws IOException {
         if (results.isEmpty()) {
             throw new IllegalArgumentException("no results to report on");
         }
         Files.createDirectories(dir);
+        List<EvalResult> all = results;
+        results = atMainContext(results);
         List<Path> written = new ArrayList<>();
         Path md = dir.resolve("results.md");
         Files.writeString(md, MarkdownReport.render(results));
@@ -36,9 +50,9 @@ public final class EvalReport {
         if (MemoryPlot.write(results, memory)) {
             written.add(memory);
         }
-        if (HyperScalingPlot.applies(results)) {
+        if (HyperScalingPlot.applies(all)) {
             Path png = dir.resolve("hyperscaling.png");
-            HyperScalingPlot.write(HyperScalingPlot.points(results), png);
+            HyperScalingPlot.write(HyperScalingPlot.points(all), png);
             written.add(png);
         }
         return written;
