@@ -37,11 +37,10 @@ public final class TallyTask extends SyntheticTask {
         SplittableRandom random = random(seed);
         int budget = fillerChars(contextTokens, HEADER.length() + 1);
         List<String> last = line(random);
-        while (length(last) > budget) {
+        if (length(last) > budget) {
             last = shortest(random);
-            if (length(last) > budget) {
-                fillerChars(contextTokens, HEADER.length() + 1 + length(last)); // names the task and the shortfall
-            }
+            // throws, naming the task, when even the shortest line does not fit
+            fillerChars(contextTokens, HEADER.length() + 1 + length(last));
         }
         budget -= length(last);
         List<String> earlier = new ArrayList<>();
