@@ -42,15 +42,14 @@ public final class ArithmeticTask extends SyntheticTask {
         List<String> names = Haystack.disjointNames(random, count, 2);
         int[] values = random.ints(count, 0, 100).toArray();
         StringBuilder expression = new StringBuilder(names.getFirst());
-        StringBuilder trace = new StringBuilder(names.getFirst() + "=" + Haystack.digits(values[0], 2));
+        StringBuilder trace = new StringBuilder(firstStep(names.getFirst(), values[0]));
         int result = values[0];
         for (int i = 1; i < count; i++) {
             boolean plus = random.nextBoolean();
             result = Math.floorMod(plus ? result + values[i] : result - values[i], 100);
             String step = (plus ? "+" : "-") + names.get(i);
             expression.append(step);
-            trace.append(' ').append(names.get(i - 1)).append(step).append('=').append(Haystack.digits(values[i], 2))
-                    .append(':').append(Haystack.digits(result, 2));
+            trace.append(' ').append(step(names.get(i - 1), plus, names.get(i), values[i], result));
         }
         String answer = Haystack.digits(result, 2);
         String question = "\nCompute " + expression + ".\n";
@@ -65,6 +64,19 @@ public final class ArithmeticTask extends SyntheticTask {
         int filler = fillerChars(contextTokens, HEADER.length() + recordChars + question.length() + target.length());
         String prompt = HEADER + Haystack.weave(random, recordChars + filler, definitions) + question;
         return sample(seed, contextTokens, prompt, target, answer);
+    }
+
+    /** The trace's first step: {@code HF=49}. */
+    static String firstStep(String name, int value) {
+        return name + "=" + Haystack.digits(value, 2);
+    }
+
+    /**
+     * A further step of the trace, {@code HF+AK=86:35}: the previous operand, the sign, the operand, its value and the
+     * new intermediate.
+     */
+    static String step(String previous, boolean plus, String name, int value, int result) {
+        return previous + (plus ? "+" : "-") + name + "=" + Haystack.digits(value, 2) + ":" + Haystack.digits(result, 2);
     }
 
     private static void shuffle(SplittableRandom random, List<String> list) {

@@ -43,13 +43,23 @@ public final class RunSumTask extends SyntheticTask {
         StringBuilder trace = new StringBuilder();
         int sum = 0;
         for (int i = 1; i <= items; i++) {
-            String item = "a" + Haystack.digits(i, 3) + "=" + Haystack.digits(random.nextInt(100), 2);
-            sum = (sum + Integer.parseInt(item.substring(5))) % 100;
-            list.append(' ').append(item);
-            trace.append(item).append(':').append(Haystack.digits(sum, 2)).append(i < items ? " " : Sample.TERMINATOR);
+            int value = random.nextInt(100);
+            sum = (sum + value) % 100;
+            list.append(' ').append(item(i, value));
+            trace.append(step(i, value, sum)).append(i < items ? " " : Sample.TERMINATOR);
         }
         int filler = fillerChars(contextTokens, fixed + list.length() + trace.length());
         String prompt = HEADER + Haystack.weave(random, filler, List.of()) + list + QUESTION;
         return sample(seed, contextTokens, prompt, trace.toString(), Haystack.digits(sum, 2));
+    }
+
+    /** Item {@code index} of the list: {@code a002=26}. */
+    static String item(int index, int value) {
+        return "a" + Haystack.digits(index, 3) + "=" + Haystack.digits(value, 2);
+    }
+
+    /** The trace's step for item {@code index}: {@code a002=26:40}, the item and the partial sum. */
+    static String step(int index, int value, int sum) {
+        return item(index, value) + ":" + Haystack.digits(sum, 2);
     }
 }

@@ -82,7 +82,7 @@ public final class TallyTask extends SyntheticTask {
         for (int i = 1; i <= items; i++) {
             int value = random.nextInt(100);
             sum = (sum + value) % 100;
-            steps.add("a" + Haystack.digits(i, 3) + "=" + Haystack.digits(value, 2) + ":" + Haystack.digits(sum, 2));
+            steps.add(RunSumTask.step(i, value, sum));
         }
         return steps;
     }
@@ -92,13 +92,12 @@ public final class TallyTask extends SyntheticTask {
         List<String> names = Haystack.disjointNames(random, operands, 2);
         int result = random.nextInt(100);
         List<String> steps = new ArrayList<>();
-        steps.add(names.getFirst() + "=" + Haystack.digits(result, 2));
+        steps.add(ArithmeticTask.firstStep(names.getFirst(), result));
         for (int i = 1; i < operands; i++) {
             int value = random.nextInt(100);
             boolean plus = random.nextBoolean();
             result = Math.floorMod(plus ? result + value : result - value, 100);
-            steps.add(names.get(i - 1) + (plus ? "+" : "-") + names.get(i) + "=" + Haystack.digits(value, 2) + ":"
-                    + Haystack.digits(result, 2));
+            steps.add(ArithmeticTask.step(names.get(i - 1), plus, names.get(i), value, result));
         }
         return steps;
     }
