@@ -10,9 +10,11 @@ import dev.kvslim.eval.report.EvalReport;
 import dev.kvslim.eval.result.EvalResult;
 import dev.kvslim.eval.result.ResultJson;
 import dev.kvslim.eval.result.ResultTable;
+import dev.kvslim.eval.task.SampleOutcome;
 import dev.kvslim.eval.task.TaskEvaluator;
 import dev.kvslim.eval.task.TaskRun;
 import dev.kvslim.eval.text.TextEvaluator;
+import dev.kvslim.tasks.Sample;
 import dev.kvslim.tasks.Task;
 import dev.kvslim.tasks.synthetic.TaskSuite;
 import dev.kvslim.tasks.text.TextFileSource;
@@ -76,6 +78,15 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--context", description = "Context length of the samples (and text windows). Default: the"
             + " model's trained context.")
     Integer context;
+
+    @Option(names = "--votes", defaultValue = "1", description = "Generations per sample, sampled at --temperature,"
+            + " scored by majority vote over their final answers (the paper's parallel-samples axis; each generation"
+            + " has its own cache). Default: ${DEFAULT-VALUE}.")
+    int votes;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "Sampling temperature of the generations; 0 is"
+            + " greedy (needs --votes 1). Default: ${DEFAULT-VALUE}.")
+    float temperature;
 
     @Option(names = "--lanes", defaultValue = "32", description = "Samples decoded together in one batched forward"
             + " pass. Default: ${DEFAULT-VALUE}.")
@@ -167,13 +178,18 @@ final class EvalCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--text compares compressed caches with the full one: give --policy"
                         + " a compressing policy (and --ratio)");
             }
+            if (votes != 1 || temperature != 0) {
+                throw new IllegalArgumentException("--votes and --temperature are for task runs: --text teacher-forces"
+                        + " the text, it generates nothing");
+            }
             int[] tokens = new TextFileSource(loaded.tokenizer(), List.of(text)).tokens();
             List<EvalResult> rs = new TextEvaluator(loaded.model(), new TextEvaluator.Settings(samples, seed, type))
                     .run(name, text.getFileName().toString(), TextEvaluator.windows(tokens, ctx), compressed);
             rs.forEach(r -> emit(r, all));
         } else {
             TaskEvaluator evaluator = new TaskEvaluator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration,
-                    new TaskEvaluator.Settings(ctx, samples, seed, lanes, margin, type));
+                    new TaskEvaluator.Settings(ctx, samples, seed, lanes, margin, type, votes,
+                            temperature));
             evaluator.warmUp(tasks.getFirst(), specs.stream().map(CacheSpec::policy).distinct()
                     .map(p -> specs.stream().filter(sp -> sp.policy().equals(p)).findFirst().orElseThrow()).toList());
             start = System.nanoTime();
@@ -182,10 +198,19 @@ final class EvalCommand implements Callable<Integer> {
                 for (CacheSpec spec : specs) {
                     TaskRun run = evaluator.run(t.name(), samplesOf, t, spec);
                     err.printf(Locale.ROOT, "%s %s: %d/%d correct, compression %.2fx, %.1f s%n", t.name(), spec.label(),
-                            run.correct(), run.outcomes().size(), run.achievedRatio(), run.wallNanos() / 1e9);
+                            run.correct(), run.samples(), run.achievedRatio(), run.wallNanos() / 1e9);
                     if (show) {
-                        run.outcomes().forEach(o -> err.printf("  seed %d answer %s %s: %s%n", o.sample().seed(),
-                                o.sample().answer(), o.correct() ? "right" : "wrong", o.text().strip()));
+                        for (int n = 0; n < run.samples(); n++) {
+                            List<SampleOutcome> gens = run.generationsOf(n);
+                            Sample sample = gens.getFirst().sample();
+                            err.printf("  seed %d answer %s %s%s%n", sample.seed(), sample.answer(),
+                                    run.solved(n) ? "right" : "wrong",
+                                    votes == 1 ? ": " + gens.getFirst().text().strip()
+                                            : " (vote: " + TaskRun.majority(gens) + ")");
+                            for (int v = 0; votes > 1 && v < gens.size(); v++) {
+                                err.printf("    vote %d: %s%n", v, gens.get(v).text().strip());
+                            }
+                        }
                     }
                     emit(run.toResult(name, ctx, seed), all);
                 }

@@ -1,10 +1,13 @@
 package dev.kvslim.cli;
 
 import dev.kvslim.train.checkpoint.Checkpoint;
+import dev.kvslim.train.dms.DmsSchedule;
 import dev.kvslim.train.dms.Retrofit;
 import dev.kvslim.train.report.RetrofitPlot;
 import dev.kvslim.train.report.RetrofitProgress;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,11 +40,18 @@ final class RetrofitCommand implements Callable<Integer> {
     @Option(names = "--window", description = "Eviction delay w in tokens (default: context/16 within [4, 512]).")
     Integer window;
 
-    @Option(names = "--steps", description = "Optimiser steps (default: the ramp to the target plus 10%%).")
+    @Option(names = "--steps", description = "Optimiser steps (default: the ramp to the target plus 3/7 of it at the target, 1,000 for CR 8"
+                    + " at 100 steps per unit, as the paper).")
     Integer steps;
 
     @Option(names = "--steps-per-cr", description = "Steps per unit of compression ratio in the schedule (default 100).")
     Double stepsPerCr;
+
+    @Option(names = "--hold", split = ",", paramLabel = "CR:STEPS",
+            description = "Pause the ramp at a ratio below the target for extra steps, e.g. 4:150 (repeatable or"
+                    + " comma-separated); the crN model of a held ratio is written at the end of its hold. Default: none,"
+                    + " the paper's plain linear ramp.")
+    List<String> holds = new ArrayList<>();
 
     @Option(names = "--data", defaultValue = "teacher",
             description = "tasks (the task suite, demo tokenizer), teacher (sequences sampled from the teacher, cached in"
@@ -51,7 +61,8 @@ final class RetrofitCommand implements Callable<Integer> {
     @Option(names = "--teacher-tokens", description = "Tokens to sample for --data teacher (default 65536).")
     Integer teacherTokens;
 
-    @Option(names = "--lr", description = "Learning rate, constant (default 1e-3, for models of hidden size 64-128; the reference uses 3e-5 at 4096).")
+    @Option(names = "--lr", description = "Learning rate, constant (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the demo model, the"
+                    + " reference's 3e-5 for hidden sizes from 1,334).")
     Float lr;
 
     @Option(names = "--batch", description = "Rows per step (default 4).")
@@ -88,16 +99,18 @@ final class RetrofitCommand implements Callable<Integer> {
                     + " or choose another --out");
         }
         Retrofit run = Retrofit.open(new Retrofit.Request(teacher, out,
-                mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER, targetCr, window, stepsPerCr, steps, data,
+                mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER, targetCr, window, stepsPerCr,
+                holds.stream().map(DmsSchedule.Hold::parse).toList(), steps, data,
                 lr, batch, seq, seed, checkpointEvery, teacherTokens));
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);
         }
         Retrofit.Settings s = run.settings();
         System.err.printf(Locale.ROOT, "retrofit: %s mode, %,d of %,d parameters train, window %d, CR 1 -> %s over %d steps"
-                        + " (%s steps per unit), %d steps, lr %.1e, B=%d T=%d, %s, %d threads%s%n",
+                        + " (%s steps per unit%s), %d steps, lr %.1e, B=%d T=%d, %s, %d threads%s%n",
                 s.mode().name().toLowerCase(Locale.ROOT), run.trainableParameters(), run.trainer().weights().count(),
-                s.window(), s.targetCr(), run.schedule().firstStepAt(s.targetCr()), s.stepsPerCr(), s.steps(), s.lr(),
+                s.window(), s.targetCr(), run.schedule().firstStepAt(s.targetCr()), s.stepsPerCr(),
+                holdsNote(s.holds()), s.steps(), s.lr(),
                 s.batch(), s.seq(), run.dataDescription(), dev.kvslim.core.tensor.Parallel.threads(),
                 run.trainer().step() > 0 ? ", resumed at step " + run.trainer().step() : "");
         run.run(new RetrofitProgress(System.err, run.trainer().step()));
@@ -107,5 +120,13 @@ final class RetrofitCommand implements Callable<Integer> {
             System.err.println("retrofit: plot " + plot);
         }
         return 0;
+    }
+
+    private static String holdsNote(List<DmsSchedule.Hold> holds) {
+        StringBuilder b = new StringBuilder();
+        for (DmsSchedule.Hold h : holds) {
+            b.append(String.format(Locale.ROOT, ", %d steps held at CR %s", h.steps(), h.cr()));
+        }
+        return b.toString();
     }
 }

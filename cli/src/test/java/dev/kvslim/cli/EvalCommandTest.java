@@ -63,6 +63,22 @@ class EvalCommandTest {
     }
 
     @Test
+    void votesAreSampledAndCountedPerSample() throws Exception {
+        Run r = run("eval", "--model", model.toString(), "--task", "needle", "--samples", "2", "--votes", "3",
+                "--temperature", "0.8", "--json", "--show");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        JsonNode line = JsonMapper.builder().build().readTree(r.out().lines().findFirst().orElseThrow());
+        assertThat(line.get("votes").asInt()).isEqualTo(3);
+        assertThat(line.get("temperature").asDouble()).isCloseTo(0.8, org.assertj.core.api.Assertions.within(1e-6));
+        assertThat(line.get("samples").asInt()).isEqualTo(2);
+        assertThat(r.stderr()).contains("/2 correct").contains("(vote: ").contains("    vote 2: ");
+
+        Run greedyVotes = run("eval", "--model", model.toString(), "--task", "needle", "--votes", "3");
+        assertThat(greedyVotes.exit()).isNotZero();
+        assertThat(greedyVotes.stderr()).contains("--votes 3 needs a --temperature above 0");
+    }
+
+    @Test
     void tableByDefault() {
         Run r = run("eval", "--model", model.toString(), "--task", "vartrack", "--samples", "1");
         assertThat(r.exit()).as(r.stderr()).isZero();

@@ -18,15 +18,26 @@ public final class EvalReport {
     }
 
     /**
-     * The results at the context length most of them ran at: tables and accuracy plots compare settings on the same
-     * samples, so runs at other lengths (the points of a hyper-scaling sweep) only feed the hyper-scaling plot.
+     * The results at the context length most of them ran at, and among those at the most common way of generating
+     * (votes and temperature; one greedy generation wins a tie): tables and accuracy plots compare settings on the
+     * same samples generated the same way, so runs at other lengths or with votes (the points of a hyper-scaling
+     * sweep) only feed the hyper-scaling plot.
      */
     static List<EvalResult> atMainContext(List<EvalResult> results) {
         var counts = results.stream().collect(java.util.stream.Collectors.groupingBy(EvalResult::context,
                 java.util.TreeMap::new, java.util.stream.Collectors.counting()));
         int main = counts.entrySet().stream().max(java.util.Map.Entry.<Integer, Long>comparingByValue()
                 .thenComparing(java.util.Map.Entry.comparingByKey())).orElseThrow().getKey();
-        return results.stream().filter(r -> r.context() == main).toList();
+        List<EvalResult> atContext = results.stream().filter(r -> r.context() == main).toList();
+        var ways = atContext.stream().collect(java.util.stream.Collectors.groupingBy(EvalReport::generation,
+                java.util.LinkedHashMap::new, java.util.stream.Collectors.counting()));
+        String way = ways.entrySet().stream().max(java.util.Map.Entry.<String, Long>comparingByValue()
+                .thenComparing(e -> e.getKey().equals("1/0.0"))).orElseThrow().getKey();
+        return atContext.stream().filter(r -> generation(r).equals(way)).toList();
+    }
+
+    private static String generation(EvalResult r) {
+        return r.votes() + "/" + r.temperature();
     }
 
     /** Writes the report into {@code dir} (created if needed) and returns the files written. */

@@ -11,10 +11,11 @@ import java.util.Map;
 import org.knowm.xchart.XYChart;
 
 /**
- * Inference-time hyper-scaling: accuracy against the KV memory a problem is given, one line per (model, policy), e.g.
- * the vanilla model uncompressed against its DMS retrofit. At equal memory a compressed model can afford longer
+ * Inference-time hyper-scaling: accuracy against the KV memory a problem is given, one line per (model, policy, way of
+ * generating), e.g. the vanilla model uncompressed against its DMS retrofit, greedy at several context lengths, and
+ * each again with majority votes over sampled generations. At equal memory a compressed model can afford longer
  * traces or more votes, which is the DMS paper's argument; each point here is a run, its budget the mean peak live
- * KV bytes per sample times the generations voted on, its accuracy the mean over the tasks run at that setting.
+ * KV bytes per generation times the generations voted on, its accuracy the mean over the tasks run at that setting.
  */
 public final class HyperScalingPlot {
 
@@ -26,21 +27,25 @@ public final class HyperScalingPlot {
     }
 
     /**
-     * The points of {@code results}' task runs: runs of one model, policy, target ratio, votes and context are one
-     * point (accuracy and budget averaged over their tasks).
+     * The points of {@code results}' task runs: runs of one model, policy, target ratio, votes, temperature and
+     * context are one point (accuracy and budget averaged over their tasks). Greedy runs of a (model, policy) form one
+     * series, sampled runs (their votes as points) another per temperature.
      */
     public static List<BudgetPoint> points(List<EvalResult> results) {
         Map<String, List<EvalResult>> groups = new LinkedHashMap<>();
         for (EvalResult r : results) {
             if (!r.isText()) {
                 groups.computeIfAbsent(String.join("\u0000", r.model(), r.policy(), String.valueOf(r.targetRatio()),
-                        Integer.toString(r.votes()), Integer.toString(r.context())), k -> new ArrayList<>()).add(r);
+                        Integer.toString(r.votes()), Double.toString(r.temperature()), Integer.toString(r.context())),
+                        k -> new ArrayList<>()).add(r);
             }
         }
         List<BudgetPoint> out = new ArrayList<>();
         for (List<EvalResult> g : groups.values()) {
             EvalResult first = g.getFirst();
-            out.add(new BudgetPoint(first.model() + " " + first.policy(),
+            String way = first.temperature() == 0 ? ""
+                    : String.format(java.util.Locale.ROOT, ", vote at T=%s", first.temperature());
+            out.add(new BudgetPoint(first.model() + " " + first.policy() + way,
                     g.stream().mapToDouble(r -> r.kvBytesPeakMean() * r.votes()).average().orElseThrow(),
                     g.stream().mapToDouble(EvalResult::accuracy).average().orElseThrow()));
         }

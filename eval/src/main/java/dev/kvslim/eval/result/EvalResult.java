@@ -15,11 +15,13 @@ import java.util.Objects;
  * @param accuracy         fraction of samples answered exactly (null for text runs)
  * @param correct          samples answered exactly (0 for text runs)
  * @param samples          samples (text runs: windows) evaluated
- * @param kvBytesPeak      the largest live KV bytes any sample's cache held after a forward pass
- * @param kvBytesPeakMean  the mean over samples of each one's peak live KV bytes
+ * @param kvBytesPeak      the largest live KV bytes any generation's cache held after a forward pass
+ * @param kvBytesPeakMean  the mean over generations of each one's peak live KV bytes (a voted problem holds
+ *                         {@code votes} such caches at once)
  * @param decodeTokensPerS generated (text runs: teacher-forced) tokens per second of decoding, the samples of the
  *                         run decoded together in batches
- * @param votes            generations per sample combined by majority vote (1: one greedy generation)
+ * @param votes            generations per sample combined by majority vote (1: a single generation)
+ * @param temperature      sampling temperature of the generations (0: greedy; text runs: 0)
  * @param context          the context length the samples were made for (text runs: the window length)
  * @param seed             the --seed the samples were derived from
  * @param seconds          wall time of the run, prefill included
@@ -30,7 +32,7 @@ import java.util.Objects;
  */
 public record EvalResult(String model, String task, String policy, Double targetRatio, double achievedRatio,
                          Double accuracy, int correct, int samples, long kvBytesPeak, double kvBytesPeakMean,
-                         double decodeTokensPerS, int votes, int context, long seed, double seconds, Double kl,
+                         double decodeTokensPerS, int votes, double temperature, int context, long seed, double seconds, Double kl,
                          Double perplexityDense, Double perplexity, KvTrace trace) {
 
     public EvalResult {

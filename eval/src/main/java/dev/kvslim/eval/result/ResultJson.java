@@ -40,6 +40,7 @@ public final class ResultJson {
         o.put("kv_bytes_peak_mean", r.kvBytesPeakMean());
         o.put("decode_tokens_per_s", r.decodeTokensPerS());
         o.put("votes", r.votes());
+        o.put("temperature", r.temperature());
         o.put("context", r.context());
         o.put("seed", r.seed());
         o.put("seconds", r.seconds());
@@ -100,7 +101,7 @@ public final class ResultJson {
                 nullable(o, "target_ratio"), o.path("achieved_ratio").asDouble(), nullable(o, "accuracy"),
                 o.path("correct").asInt(0), o.path("samples").asInt(), o.path("kv_bytes_peak").asLong(),
                 o.path("kv_bytes_peak_mean").asDouble(0), o.path("decode_tokens_per_s").asDouble(0),
-                o.path("votes").asInt(1), o.path("context").asInt(0), o.path("seed").asLong(0),
+                o.path("votes").asInt(1), o.path("temperature").asDouble(0), o.path("context").asInt(0), o.path("seed").asLong(0),
                 o.path("seconds").asDouble(0), nullable(o, "kl"), nullable(o, "ppl_dense"), nullable(o, "ppl"), trace);
     }
 

@@ -6,6 +6,7 @@ import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
+import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.tokenizer.Tokenizer;
 import dev.kvslim.eval.cache.CacheSpec;
 import dev.kvslim.eval.result.KvTrace;
@@ -28,6 +29,12 @@ import java.util.function.IntPredicate;
  * end-of-generation token, or the target's length plus a margin (and never past the context); the task's scorer
  * judges the text's final answer.
  *
+ * <p><b>Majority vote.</b> With {@code votes > 1} every sample is generated {@code votes} times, sampled at
+ * {@code temperature} (each generation its own cache and its own random stream, seeded by run seed, sample and vote),
+ * and the sample counts as solved when the most frequent final answer among its generations is right (a tie goes to
+ * the answer reached first). This is the DMS paper's second hyper-scaling axis: parallel generations cost
+ * {@code votes} caches at once, so a compressed cache affords more of them in the same memory.
+ *
  * <p>Samples decode together: up to {@code lanes} samples are in flight, each with its own cache, and every decode
  * step is one batched {@link Model#forward(Model.State, List)} over all of them; a finished sample's lane takes the
  * next sample at once (its prompt prefilled alone). Batching turns the decode step's matrix-vector products into
@@ -46,9 +53,27 @@ public final class TaskEvaluator {
      * @param lanes   samples decoded together
      * @param margin  tokens allowed beyond the target's length
      * @param kvType  element type of the cached keys and values
+     * @param votes   generations per sample, combined by majority vote (1: a single generation)
+     * @param temperature sampling temperature of the generations (0: greedy, which needs {@code votes == 1})
      */
-    public record Settings(int context, int samples, long seed, int lanes, int margin, KvType kvType) {
+    public record Settings(int context, int samples, long seed, int lanes, int margin, KvType kvType, int votes,
+                           float temperature) {
+        /** One greedy generation per sample. */
+        public Settings(int context, int samples, long seed, int lanes, int margin, KvType kvType) {
+            this(context, samples, seed, lanes, margin, kvType, 1, 0f);
+        }
+
         public Settings {
+            if (votes < 1) {
+                throw new IllegalArgumentException("--votes must be at least 1, got " + votes);
+            }
+            if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+                throw new IllegalArgumentException("--temperature must be >= 0, got " + temperature);
+            }
+            if (votes > 1 && temperature == 0) {
+                throw new IllegalArgumentException("--votes " + votes + " needs a --temperature above 0: greedy"
+                        + " generations of one prompt are all the same, so a vote among them decides nothing");
+            }
             if (context < 2) {
                 throw new IllegalArgumentException("the context must be at least 2 tokens, got " + context);
             }
@@ -122,7 +147,8 @@ public final class TaskEvaluator {
     public void warmUp(Task task, List<CacheSpec> specs) {
         int context = Math.min(settings.context(), WARM_UP_CONTEXT);
         TaskEvaluator shorter = new TaskEvaluator(model, tokenizer, endOfGeneration, new Settings(context,
-                Math.min(settings.lanes(), 2), settings.seed(), settings.lanes(), settings.margin(), settings.kvType()));
+                Math.min(settings.lanes(), 2), settings.seed(), settings.lanes(), settings.margin(), settings.kvType(),
+                1, settings.temperature()));
         for (CacheSpec spec : specs) {
             shorter.run(task, spec);
         }
@@ -135,36 +161,49 @@ public final class TaskEvaluator {
         return run(task.name(), samples(task), task, spec);
     }
 
+    /**
+     * The random stream of generation {@code vote} of sample {@code n} in a run with seed {@code runSeed}: the same for
+     * every cache setting, so settings are compared on the same draws as far as their logits agree.
+     */
+    public static long samplingSeed(long runSeed, int n, int vote) {
+        long z = (runSeed * SAMPLES_PER_SEED + n) * 0x9E3779B97F4A7C15L + vote * 0xBF58476D1CE4E5B9L + 0x94D049BB133111EBL;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
     /** Evaluates {@code samples} (of {@code task}) under {@code spec}. */
     public TaskRun run(String taskName, List<Sample> samples, Task task, CacheSpec spec) {
         long wallStart = System.nanoTime();
         LlamaConfig c = model.config();
         int capacity = settings.context();
-        int lanes = Math.min(settings.lanes(), samples.size());
+        int votes = settings.votes();
+        int generations = samples.size() * votes;
+        int lanes = Math.min(settings.lanes(), generations);
         int blockSize = PagedKvCache.defaultBlockSize();
         long blocksPerCache = (long) c.layers() * c.kvHeads() * ((capacity + blockSize - 1) / blockSize + 1);
         BlockPool pool = new BlockPool(c.headSize(), blockSize,
                 lanes * blocksPerCache * BlockPool.blockBytes(c.headSize(), blockSize, settings.kvType()),
                 settings.kvType());
         Model.State state = model.newState(Math.max(capacity, lanes));
-        Sampler greedy = new Sampler(dev.kvslim.core.sample.SamplingParams.GREEDY, c.vocabSize());
 
-        SampleOutcome[] outcomes = new SampleOutcome[samples.size()];
+        SampleOutcome[] outcomes = new SampleOutcome[generations];
         List<Lane> active = new ArrayList<>(lanes);
         List<Model.Chunk> batch = new ArrayList<>(lanes);
         int next = 0;
         long prefillNanos = 0, decodeNanos = 0, decoded = 0;
         KvTrace trace = null;
-        while (next < samples.size() || !active.isEmpty()) {
-            while (active.size() < lanes && next < samples.size()) {
-                Lane lane = new Lane(next, samples.get(next), spec.newCache(c, pool, capacity, settings.seed()));
+        while (next < generations || !active.isEmpty()) {
+            while (active.size() < lanes && next < generations) {
+                Lane lane = new Lane(next, samples.get(next / votes),
+                        spec.newCache(c, pool, capacity, settings.seed()), sampler(next / votes, next % votes));
                 next++;
                 long t0 = System.nanoTime();
                 float[] logits = model.forward(state, List.of(new Model.Chunk(lane.cache, lane.prompt, 0,
                         lane.prompt.length, 0)))[0];
                 prefillNanos += System.nanoTime() - t0;
                 lane.observe();
-                if (lane.accept(greedy.sample(logits))) {
+                if (lane.accept(lane.sampler.sample(logits))) {
                     active.add(lane);
                 } else {
                     outcomes[lane.index] = lane.finish(task);
@@ -186,7 +225,7 @@ public final class TaskEvaluator {
             for (int i = 0; i < active.size(); i++) {
                 Lane lane = active.get(i);
                 lane.observe();
-                if (lane.accept(greedy.sample(rows[i]))) {
+                if (lane.accept(lane.sampler.sample(rows[i]))) {
                     still.add(lane);
                 } else {
                     outcomes[lane.index] = lane.finish(task);
@@ -195,15 +234,22 @@ public final class TaskEvaluator {
             }
             active = still;
         }
-        return new TaskRun(taskName, spec, Arrays.asList(outcomes), prefillNanos, decodeNanos, decoded,
-                System.nanoTime() - wallStart, trace);
+        return new TaskRun(taskName, spec, Arrays.asList(outcomes), votes, settings.temperature(), prefillNanos,
+                decodeNanos, decoded, System.nanoTime() - wallStart, trace);
     }
 
-    /** One sample in flight: its cache, what it has generated, and the token to feed next. */
+    private Sampler sampler(int n, int vote) {
+        SamplingParams params = settings.temperature() == 0 ? SamplingParams.GREEDY
+                : new SamplingParams(settings.temperature(), 0, 1f, 0f, samplingSeed(settings.seed(), n, vote));
+        return new Sampler(params, model.config().vocabSize());
+    }
+
+    /** One generation in flight: its cache, its sampler, what it has generated, and the token to feed next. */
     private final class Lane {
         final int index;
         final Sample sample;
         final PagedKvCache cache;
+        final Sampler sampler;
         final int[] prompt;
         final int maxNew;
         final int[] fed = new int[1];
@@ -218,10 +264,11 @@ public final class TaskEvaluator {
         final long[] traceBytes;
         int tracePoints;
 
-        Lane(int index, Sample sample, PagedKvCache cache) {
+        Lane(int index, Sample sample, PagedKvCache cache, Sampler sampler) {
             this.index = index;
             this.sample = sample;
             this.cache = cache;
+            this.sampler = sampler;
             int[] body = tokenizer.encode(sample.prompt(), false);
             prompt = new int[body.length + 1];
             prompt[0] = tokenizer.bosId();

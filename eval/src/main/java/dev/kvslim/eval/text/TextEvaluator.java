@@ -112,7 +112,7 @@ public final class TextEvaluator {
             CacheSpec spec = specs.get(s);
             out.add(new EvalResult(modelName, "text:" + textName, spec.policy(), spec.targetRatio(),
                     ratio[s] / used.size(), null, 0, used.size(), peak[s], peakMean[s] / used.size(), tokensPerSecond, 1,
-                    capacity, settings.seed(), seconds, kl[s] / predicted, Math.exp(nllDense / predicted),
+                    0, capacity, settings.seed(), seconds, kl[s] / predicted, Math.exp(nllDense / predicted),
                     Math.exp(nll[s] / predicted), null));
         }
         return out;

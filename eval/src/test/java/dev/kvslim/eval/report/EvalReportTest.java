@@ -20,7 +20,13 @@ class EvalReportTest {
     private static EvalResult r(String model, String task, String policy, Double target, double achieved,
                                 double accuracy, long peakMean, KvTrace trace) {
         return new EvalResult(model, task, policy, target, achieved, accuracy, (int) (accuracy * 10), 10, peakMean,
-                peakMean, 500, 1, 1024, 0, 1, null, null, null, trace);
+                peakMean, 500, 1, 0, 1024, 0, 1, null, null, null, trace);
+    }
+
+    private static EvalResult voted(String model, String task, int votes, double temperature, double accuracy,
+                                    long peakMean) {
+        return new EvalResult(model, task, "dms", null, 6.5, accuracy, (int) (accuracy * 10), 10, peakMean, peakMean,
+                500, votes, temperature, 1024, 0, 1, null, null, null, null);
     }
 
     private static KvTrace trace(long start, long perToken) {
@@ -81,9 +87,32 @@ class EvalReportTest {
     }
 
     @Test
+    void votedRunsAreTheirOwnSeriesAtVotesTimesTheirCacheAndStayOutOfTheTables(@TempDir Path dir) throws Exception {
+        List<EvalResult> rs = new ArrayList<>(grid());
+        for (String task : List.of("needle", "runsum")) {
+            rs.add(voted("demo-dms", task, 1, 0.0, 0.8, 300_000));
+            rs.add(voted("demo-dms", task, 1, 0.7, task.equals("needle") ? 0.6 : 0.5, 300_000));
+            rs.add(voted("demo-dms", task, 5, 0.7, 0.9, 300_000));
+        }
+        List<HyperScalingPlot.BudgetPoint> points = HyperScalingPlot.points(rs);
+        assertThat(points.stream().filter(p -> p.series().equals("demo-dms dms")))
+                .extracting(HyperScalingPlot.BudgetPoint::kvBytes).containsExactly(300_000.0);
+        List<HyperScalingPlot.BudgetPoint> sampled = points.stream()
+                .filter(p -> p.series().equals("demo-dms dms, vote at T=0.7")).toList();
+        assertThat(sampled).extracting(HyperScalingPlot.BudgetPoint::kvBytes).containsExactly(300_000.0, 1_500_000.0);
+        assertThat(sampled.getFirst().accuracy()).isCloseTo(0.55, within(1e-12));
+        assertThat(sampled.get(1).accuracy()).isCloseTo(0.9, within(1e-12));
+        // the tables hold one row per (model, task, policy): the greedy single generations
+        EvalReport.write(rs, dir);
+        List<String> md = Files.readAllLines(dir.resolve("results.md"));
+        assertThat(md.stream().filter(l -> l.startsWith("| demo-dms"))).hasSize(2)
+                .allMatch(l -> l.contains("| 0.80 (6.50x) |"));
+    }
+
+    @Test
     void textResultsGetTheirOwnTable(@TempDir Path dir) throws Exception {
         EvalResult text = new EvalResult("s260", "text:story.txt", "h2o", 2.0, 1.99, null, 0, 3, 4096, 4000, 100, 1,
-                512, 0, 1, 0.0123, 4.5, 4.75, null);
+                0, 512, 0, 1, 0.0123, 4.5, 4.75, null);
         List<Path> written = EvalReport.write(List.of(text), dir);
         assertThat(written).extracting(p -> p.getFileName().toString()).containsExactly("results.md");
         assertThat(Files.readString(dir.resolve("results.md")))

@@ -16,7 +16,7 @@ class ResultJsonTest {
     static EvalResult task(String model, String task, String policy, Double target, double achieved, double accuracy,
                            KvTrace trace) {
         return new EvalResult(model, task, policy, target, achieved, accuracy, (int) Math.round(accuracy * 20), 20,
-                1 << 20, 900_000.5, 812.5, 1, 1024, 0, 3.25, null, null, null, trace);
+                1 << 20, 900_000.5, 812.5, 1, 0, 1024, 0, 3.25, null, null, null, trace);
     }
 
     @Test
@@ -40,7 +40,7 @@ class ResultJsonTest {
     @Test
     void linesReadBackAsTheyWereWritten(@TempDir Path dir) {
         EvalResult a = task("demo", "runsum", "dms", null, 6.1, 0.8, null);
-        EvalResult b = new EvalResult("s260", "text:t.txt", "tova", 2.0, 1.99, null, 0, 3, 4096, 4000, 100, 1, 512, 1,
+        EvalResult b = new EvalResult("s260", "text:t.txt", "tova", 2.0, 1.99, null, 0, 3, 4096, 4000, 100, 1, 0, 512, 1,
                 1.5, 0.012, 4.5, 4.7, null);
         Path file = dir.resolve("sub/results.jsonl");
         ResultJson.append(file, List.of(a));

@@ -162,4 +162,70 @@ class TaskEvaluatorTest {
                 new TaskEvaluator.Settings(20, 1, 0, 1, 8, KvType.F32));
         assertThatThrownBy(() -> e.run(NEEDLE, CacheSpec.none())).hasMessageContaining("too short for task needle");
     }
+
+    @Test
+    void votedGenerationsAreSampledEachFromItsOwnStream() {
+        Generator generator = new Generator(MODEL, TOKENIZER);
+        TaskEvaluator e = new TaskEvaluator(MODEL, TOKENIZER, TOKENIZER::isEndOfGeneration,
+                new TaskEvaluator.Settings(TinyModels.CONTEXT, 3, 3, 4, 8, KvType.F32, 3, 1.0f));
+        TaskRun run = e.run(NEEDLE, CacheSpec.none());
+        assertThat(run.samples()).isEqualTo(3);
+        assertThat(run.outcomes()).hasSize(9);
+        for (int n = 0; n < 3; n++) {
+            List<SampleOutcome> votes = run.generationsOf(n);
+            assertThat(votes).extracting(o -> o.sample().seed()).containsOnly(TaskEvaluator.sampleSeed(3, n));
+            for (int v = 0; v < 3; v++) {
+                SampleOutcome o = votes.get(v);
+                int[] prompt = TOKENIZER.encode(o.sample().prompt(), true);
+                int maxNew = TOKENIZER.encode(o.sample().target(), false).length + 8;
+                Generator.Result expected = generator.generate(prompt, new Generator.Options(maxNew,
+                        new SamplingParams(1.0f, 0, 1f, 0f, TaskEvaluator.samplingSeed(3, n, v)), List.of("\n"), false,
+                        4096), MODEL.newDenseCache(TinyModels.CONTEXT), (b, off, len) -> { });
+                assertThat(o.generated()).as("sample %d vote %d", n, v).containsExactly(expected.generated());
+            }
+        }
+        assertThat(run.outcomes().stream().map(SampleOutcome::text).distinct().count())
+                .as("a random model sampled at temperature 1 writes different texts").isGreaterThan(3);
+        assertThat(e.run(NEEDLE, CacheSpec.none()).outcomes()).extracting(SampleOutcome::text)
+                .as("and the same ones again").containsExactlyElementsOf(run.outcomes().stream()
+                        .map(SampleOutcome::text).toList());
+        assertThat(run.toResult("m", TinyModels.CONTEXT, 3).votes()).isEqualTo(3);
+        assertThat(run.toResult("m", TinyModels.CONTEXT, 3).temperature()).isEqualTo(1.0);
+    }
+
+    private static SampleOutcome said(Sample s, String text) {
+        return new SampleOutcome(s, 10, new int[0], text, NEEDLE.score(s, text), SampleOutcome.Stop.TERMINATOR, 1, 100);
+    }
+
+    @Test
+    void aVotedSampleIsSolvedWhenMostGenerationsGiveItsAnswer() {
+        Sample a = new Sample("needle", 1, "p", "KEY=1234\n", "1234");
+        Sample b = new Sample("needle", 2, "p", "KEY=5678\n", "5678");
+        // a: two of three say 1234 (one of them with other working); b: 5678 once, 1111 twice
+        TaskRun run = new TaskRun("needle", CacheSpec.none(), List.of(said(a, "KEY=1234\n"), said(a, "X=9999\n"),
+                said(a, "Y=1234\n"), said(b, "KEY=5678\n"), said(b, "1111\n"), said(b, "Q=1111")), 3, 0.7f, 0, 0, 0, 0,
+                null);
+        assertThat(run.solved(0)).isTrue();
+        assertThat(run.solved(1)).isFalse();
+        assertThat(run.correct()).isEqualTo(1);
+        assertThat(run.accuracy()).isEqualTo(0.5);
+        assertThat(run.toResult("m", 64, 0).samples()).isEqualTo(2);
+        // ties go to the answer that got there first; generations without an answer do not vote
+        assertThat(TaskRun.majority(List.of(said(a, "5678\n"), said(a, "1234\n")))).isEqualTo("5678");
+        assertThat(TaskRun.majority(List.of(said(a, "no answer\n"), said(a, "x\n"), said(a, "1234\n"))))
+                .isEqualTo("1234");
+        assertThat(TaskRun.majority(List.of(said(a, "none\n")))).isEmpty();
+        assertThatThrownBy(() -> new TaskRun("needle", CacheSpec.none(), List.of(said(a, "1")), 2, 0.7f, 0, 0, 0, 0,
+                null)).hasMessageContaining("1 generations do not make whole votes of 2");
+    }
+
+    @Test
+    void votesNeedATemperature() {
+        assertThatThrownBy(() -> new TaskEvaluator.Settings(64, 1, 0, 1, 8, KvType.F32, 4, 0f))
+                .hasMessageContaining("--votes 4 needs a --temperature above 0");
+        assertThatThrownBy(() -> new TaskEvaluator.Settings(64, 1, 0, 1, 8, KvType.F32, 0, 1f))
+                .hasMessageContaining("--votes must be at least 1, got 0");
+        assertThatThrownBy(() -> new TaskEvaluator.Settings(64, 1, 0, 1, 8, KvType.F32, 1, -1f))
+                .hasMessageContaining("--temperature must be >= 0, got -1.0");
+    }
 }

@@ -65,8 +65,9 @@ class RetrofitTest {
         Files.writeString(text, sb.toString());
     }
 
+    /** 20 steps per unit of ratio, five times the paper's pace, at a fixed lr of 1e-3 (a logit pace of 3.2 here). */
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
-        return new Retrofit.Request(teacher, out, mode, target, 4, 20.0, steps, data, null, 4, 63, 7L, 0, 4096);
+        return new Retrofit.Request(teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096);
     }
 
     record Step(StepResult result, RetrofitLoss.StepMetrics metrics) {
@@ -166,8 +167,8 @@ class RetrofitTest {
         }
         assertThat(Files.readAllLines(out.resolve("train_log.jsonl"))).hasSize(16);
         // a resume with other settings is refused
-        Retrofit other = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 5, 20.0, 16, "teacher",
-                null, 4, 63, 7L, 0, 4096));
+        Retrofit other = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 5, 20.0, null, 16, "teacher",
+                1e-3f, 4, 63, 7L, 0, 4096));
         assertThatThrownBy(other::resume).hasMessageContaining("window");
     }
 
@@ -181,12 +182,89 @@ class RetrofitTest {
         assertThat(s.cr(900)).isEqualTo(8.0);
         assertThat(s.firstStepAt(4)).isEqualTo(300);
         assertThat(s.defaultSteps(0.1)).isEqualTo(770);
+        assertThat(s.defaultSteps(Retrofit.HOLD)).as("the paper's 1K steps for CR 8").isEqualTo(1000);
         // the reference's form (T9): 1 -> 16 over 510 steps is 34 steps per unit
         DmsSchedule mo = new DmsSchedule(34, 16);
         assertThat(mo.cr(34)).isEqualTo(2.0);
         assertThat(mo.cr(238)).isEqualTo(8.0);
         assertThat(mo.targetFraction(238)).isEqualTo(0.875);
         assertThat(mo.cr(544)).isEqualTo(16.0);
+    }
+
+    @Test
+    void defaultLearningRateMovesADecisionLogitByAboutFourPerStep() {
+        // pace = 100 (alpha scale) * lr * dim
+        for (int dim : new int[] {32, 64, 128, 512}) {
+            assertThat(100 * Retrofit.defaultLr(dim) * dim).as("dim %d", dim).isCloseTo(4f, within(1e-4f));
+        }
+        assertThat(Retrofit.defaultLr(4096)).as("never below the reference's rate").isEqualTo(3e-5f);
+    }
+
+    @Test
+    void holdsPauseTheRampAndShiftWhatFollows() {
+        // 100 steps per unit to 8, holding CR 4 for 150 steps: the ramp reaches 4 at step 300, stays there through
+        // step 450, and every later ratio comes 150 steps later than without the hold
+        DmsSchedule s = new DmsSchedule(100, 8, List.of(DmsSchedule.Hold.parse("4:150")));
+        assertThat(s.cr(299)).isCloseTo(3.99, within(1e-12));
+        assertThat(s.cr(300)).isEqualTo(4.0);
+        assertThat(s.cr(450)).isEqualTo(4.0);
+        assertThat(s.cr(451)).isCloseTo(4.01, within(1e-12));
+        assertThat(s.cr(550)).isEqualTo(5.0);
+        assertThat(s.cr(850)).isEqualTo(8.0);
+        assertThat(s.cr(1000)).isEqualTo(8.0);
+        assertThat(s.firstStepAt(4)).isEqualTo(300);
+        assertThat(s.lastStepAt(4)).isEqualTo(450);
+        assertThat(s.firstStepAt(5)).isEqualTo(550);
+        assertThat(s.lastStepAt(5)).isEqualTo(550);
+        assertThat(s.firstStepAt(8)).isEqualTo(850);
+        assertThat(s.defaultSteps(0.1)).isEqualTo(920);
+        // two holds, given out of order: each shifts the ramp after it
+        DmsSchedule two = new DmsSchedule(80, 8, List.of(new DmsSchedule.Hold(6, 50), new DmsSchedule.Hold(4, 100)));
+        assertThat(two.holds()).extracting(DmsSchedule.Hold::cr).containsExactly(4.0, 6.0);
+        assertThat(two.lastStepAt(4)).isEqualTo(340);
+        assertThat(two.firstStepAt(6)).isEqualTo(500);
+        assertThat(two.cr(550)).isEqualTo(6.0);
+        assertThat(two.cr(551)).isCloseTo(6.0125, within(1e-12));
+        assertThat(two.firstStepAt(8)).isEqualTo(710);
+        // without holds it is the paper's ramp
+        assertThat(new DmsSchedule(100, 8, List.of()).cr(450)).isEqualTo(new DmsSchedule(100, 8).cr(450));
+    }
+
+    @Test
+    void aHeldRatioIsSavedAtTheEndOfItsHold() throws IOException {
+        Path out = tmp.resolve("held");
+        Retrofit r = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 4, 20.0,
+                List.of(DmsSchedule.Hold.parse("2:6")), null, text.toString(), 1e-3f, 4, 63, 7L, 0, 4096));
+        assertThat(r.settings().steps()).as("ramp 40 + hold 6 + 3/7 of the ramp").isEqualTo(64);
+        List<Step> steps = run(r);
+        assertThat(steps).hasSize(64);
+        for (int i = 20; i <= 26; i++) {
+            assertThat(steps.get(i).metrics().targetCr()).as("target at step %d", i).isEqualTo(2.0);
+        }
+        assertThat(steps.get(27).metrics().targetCr()).isCloseTo(2.05, within(1e-9));
+        assertThat(Files.readString(out.resolve("cr2/retrofit.json"))).contains("\"step\" : 27")
+                .contains("\"scheduled_cr\" : 2.0").contains("\"holds\" : \"2:6\"");
+        assertThat(out.resolve("cr3/config.json")).exists();
+        // a resume must ask for the same holds
+        Retrofit other = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 4, 20.0,
+                List.of(DmsSchedule.Hold.parse("2:8")), null, text.toString(), 1e-3f, 4, 63, 7L, 0, 4096));
+        assertThatThrownBy(other::resume).hasMessageContaining("holds = 2:6").hasMessageContaining("2:8");
+    }
+
+    @Test
+    void badHoldsAreNamed() {
+        assertThatThrownBy(() -> DmsSchedule.Hold.parse("4")).hasMessageContaining("CR:STEPS").hasMessageContaining("\"4\"");
+        assertThatThrownBy(() -> DmsSchedule.Hold.parse("four:10")).hasMessageContaining("\"four:10\"");
+        assertThatThrownBy(() -> DmsSchedule.Hold.parse("4:-1")).hasMessageContaining(">= 0, got -1");
+        assertThatThrownBy(() -> DmsSchedule.Hold.parse("1:10")).hasMessageContaining("> 1, got 1.0");
+        assertThatThrownBy(() -> new DmsSchedule(100, 8, List.of(DmsSchedule.Hold.parse("8:10"))))
+                .hasMessageContaining("not below the target");
+        assertThatThrownBy(() -> new DmsSchedule(100, 8, List.of(DmsSchedule.Hold.parse("4:10"),
+                DmsSchedule.Hold.parse("4.0:20")))).hasMessageContaining("two holds at CR 4.0");
+        Path out = tmp.resolve("badhold");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 4, null, null,
+                List.of(DmsSchedule.Hold.parse("5:10")), null, "teacher", null, null, null, null, null, null)))
+                .hasMessageContaining("--hold").hasMessageContaining("not below the target");
     }
 
     @Test
@@ -224,17 +302,17 @@ class RetrofitTest {
     void badSettingsAreNamed() {
         Path out = tmp.resolve("bad");
         assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(tmp.resolve("missing"), out, Retrofit.Mode.ADAPTER, 8,
-                null, null, null, "teacher", null, null, null, null, null, null)))
+                null, null, null, null, "teacher", null, null, null, null, null, null)))
                 .hasMessageContaining("--teacher").hasMessageContaining("missing");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 0.5, null, null,
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 0.5, null, null, null,
                 null, "teacher", null, null, null, null, null, null))).hasMessageContaining("--target-cr must be >= 1");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, -1, null, null,
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, -1, null, null, null,
                 "teacher", null, null, null, null, null, null))).hasMessageContaining("--window must be >= 0");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, null, 8, null, null, null, "teacher",
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, null, 8, null, null, null, null, "teacher",
                 null, null, null, null, null, null))).hasMessageContaining("--mode");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null,
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null, null,
                 null, "teacher", null, null, 65, null, null, null))).hasMessageContaining("--seq 65");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null,
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null, null,
                 null, tmp.resolve("nope.txt").toString(), null, null, 32, null, null, null)))
                 .hasMessageContaining("neither \"tasks\", \"teacher\" nor a text file");
     }
