@@ -41,7 +41,7 @@ final class RetrofitCommand implements Callable<Integer> {
     Integer window;
 
     @Option(names = "--steps", description = "Optimiser steps (default: the ramp to the target plus 3/7 of it at the target, 1,000 for CR 8"
-                    + " at 100 steps per unit, as the paper).")
+                    + " at 100 steps per unit, as the paper; plus the steps of any --hold).")
     Integer steps;
 
     @Option(names = "--steps-per-cr", description = "Steps per unit of compression ratio in the schedule (default 100).")

@@ -29,8 +29,16 @@ public interface Task {
 
     /** Whether {@code generated} (the text the model wrote after the prompt) gives the sample's answer exactly. */
     default boolean score(Sample sample, String generated) {
-        String answer = finalAnswer(generated);
+        String answer = answerOf(generated);
         return !answer.isEmpty() && answer.equals(sample.answer());
+    }
+
+    /**
+     * The answer {@code generated} gives, as {@link #score} reads it ("" for none): what a majority vote over several
+     * generations counts. {@link #finalAnswer} unless a task reads answers differently.
+     */
+    default String answerOf(String generated) {
+        return finalAnswer(generated);
     }
 
     /**

@@ -44,7 +44,7 @@ public final class HyperScalingPlot {
         for (List<EvalResult> g : groups.values()) {
             EvalResult first = g.getFirst();
             String way = first.temperature() == 0 ? ""
-                    : String.format(java.util.Locale.ROOT, ", vote at T=%s", first.temperature());
+                    : String.format(java.util.Locale.ROOT, ", sampled at T=%s (votes)", first.temperature());
             out.add(new BudgetPoint(first.model() + " " + first.policy() + way,
                     g.stream().mapToDouble(r -> r.kvBytesPeakMean() * r.votes()).average().orElseThrow(),
                     g.stream().mapToDouble(EvalResult::accuracy).average().orElseThrow()));
@@ -64,8 +64,14 @@ public final class HyperScalingPlot {
         XYChart chart = Charts.chart("Accuracy against KV memory budget", "KV bytes per problem (peak live x votes)",
                 "accuracy (mean over tasks)");
         chart.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
+        chart.getStyler().setXAxisLogarithmic(true); // budgets span votes x contexts x ratios: orders of magnitude
         Map<String, List<BudgetPoint>> series = new LinkedHashMap<>();
-        points.forEach(p -> series.computeIfAbsent(p.series(), k -> new ArrayList<>()).add(p));
+        // a log axis takes positive values only: a result without a measured budget (0) has no place on it
+        points.stream().filter(p -> p.kvBytes() > 0)
+                .forEach(p -> series.computeIfAbsent(p.series(), k -> new ArrayList<>()).add(p));
+        if (series.isEmpty()) {
+            throw new IllegalArgumentException("no budget points with a KV budget above 0 to plot");
+        }
         for (Map.Entry<String, List<BudgetPoint>> s : series.entrySet()) {
             List<BudgetPoint> ps = new ArrayList<>(s.getValue());
             ps.sort(Comparator.comparingDouble(BudgetPoint::kvBytes));

@@ -31,8 +31,8 @@ import java.util.function.IntPredicate;
  *
  * <p><b>Majority vote.</b> With {@code votes > 1} every sample is generated {@code votes} times, sampled at
  * {@code temperature} (each generation its own cache and its own random stream, seeded by run seed, sample and vote),
- * and the sample counts as solved when the most frequent final answer among its generations is right (a tie goes to
- * the answer reached first). This is the DMS paper's second hyper-scaling axis: parallel generations cost
+ * and the sample counts as solved when the most frequent answer among its generations is right ({@link Task#answerOf};
+ * generations that give none do not vote; a tie goes to the answer that reached the tied count first). This is the DMS paper's second hyper-scaling axis: parallel generations cost
  * {@code votes} caches at once, so a compressed cache affords more of them in the same memory.
  *
  * <p>Samples decode together: up to {@code lanes} samples are in flight, each with its own cache, and every decode
@@ -324,7 +324,7 @@ public final class TaskEvaluator {
         SampleOutcome finish(Task task) {
             String out = text.toString(StandardCharsets.UTF_8);
             SampleOutcome o = new SampleOutcome(sample, prompt.length, Arrays.copyOf(generated, count), out,
-                    task.score(sample, out), stop, cache.compressionRatio(), peak);
+                    task.answerOf(out), task.score(sample, out), stop, cache.compressionRatio(), peak);
             cache.release();
             return o;
         }

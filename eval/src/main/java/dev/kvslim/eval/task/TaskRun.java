@@ -39,15 +39,15 @@ public record TaskRun(String task, CacheSpec spec, List<SampleOutcome> outcomes,
     }
 
     /**
-     * The final answer most of {@code generations} give ({@link Task#finalAnswer}; a generation without one does not
-     * vote); a tie goes to the answer that reached its count first, and no answer at all gives "".
+     * The answer most of {@code generations} give ({@link Task#answerOf}; a generation without one does not vote); a
+     * tie goes to the answer that reached the tied count first (A, B, B, A gives B), and no answer at all gives "".
      */
     public static String majority(List<SampleOutcome> generations) {
         Map<String, Integer> counts = new LinkedHashMap<>();
         String best = "";
         int bestCount = 0;
         for (SampleOutcome o : generations) {
-            String answer = Task.finalAnswer(o.text());
+            String answer = o.answer();
             if (answer.isEmpty()) {
                 continue;
             }
@@ -60,13 +60,17 @@ public record TaskRun(String task, CacheSpec spec, List<SampleOutcome> outcomes,
         return best;
     }
 
-    /** Whether sample {@code n} is solved: its generation is right, or with votes, its majority answer is. */
+    /**
+     * Whether sample {@code n} is solved: its generation is right, or with votes, a generation giving the majority
+     * answer is (as the task's scorer judges it).
+     */
     public boolean solved(int n) {
         if (votes == 1) {
             return outcomes.get(n).correct();
         }
         String answer = majority(generationsOf(n));
-        return !answer.isEmpty() && answer.equals(outcomes.get(n * votes).sample().answer());
+        return !answer.isEmpty() && generationsOf(n).stream().filter(o -> o.answer().equals(answer)).findFirst()
+                .orElseThrow().correct();
     }
 
     public int correct() {
@@ -100,6 +104,6 @@ public record TaskRun(String task, CacheSpec spec, List<SampleOutcome> outcomes,
     public EvalResult toResult(String model, int context, long seed) {
         return new EvalResult(model, task, spec.policy(), spec.targetRatio(), achievedRatio(), accuracy(), correct(),
                 samples(), kvBytesPeak(), outcomes.stream().mapToLong(SampleOutcome::kvBytesPeak).average().orElse(0),
-                decodeTokensPerSecond(), votes, temperature, context, seed, wallNanos / 1e9, null, null, null, trace);
+                decodeTokensPerSecond(), votes, Double.parseDouble(Float.toString(temperature)), context, seed, wallNanos / 1e9, null, null, null, trace);
     }
 }

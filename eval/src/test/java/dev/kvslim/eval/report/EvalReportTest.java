@@ -98,12 +98,14 @@ class EvalReportTest {
         assertThat(points.stream().filter(p -> p.series().equals("demo-dms dms")))
                 .extracting(HyperScalingPlot.BudgetPoint::kvBytes).containsExactly(300_000.0);
         List<HyperScalingPlot.BudgetPoint> sampled = points.stream()
-                .filter(p -> p.series().equals("demo-dms dms, vote at T=0.7")).toList();
+                .filter(p -> p.series().equals("demo-dms dms, sampled at T=0.7 (votes)")).toList();
         assertThat(sampled).extracting(HyperScalingPlot.BudgetPoint::kvBytes).containsExactly(300_000.0, 1_500_000.0);
         assertThat(sampled.getFirst().accuracy()).isCloseTo(0.55, within(1e-12));
         assertThat(sampled.get(1).accuracy()).isCloseTo(0.9, within(1e-12));
         // the tables hold one row per (model, task, policy): the greedy single generations
+        rs.add(voted("demo-dms", "needle", 3, 0.7, 0.9, 0)); // no budget measured: left off the log axis
         EvalReport.write(rs, dir);
+        assertThat(Files.size(dir.resolve("hyperscaling.png"))).isGreaterThan(5_000);
         List<String> md = Files.readAllLines(dir.resolve("results.md"));
         assertThat(md.stream().filter(l -> l.startsWith("| demo-dms"))).hasSize(2)
                 .allMatch(l -> l.contains("| 0.80 (6.50x) |"));

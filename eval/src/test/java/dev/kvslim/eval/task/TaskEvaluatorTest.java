@@ -194,7 +194,12 @@ class TaskEvaluatorTest {
     }
 
     private static SampleOutcome said(Sample s, String text) {
-        return new SampleOutcome(s, 10, new int[0], text, NEEDLE.score(s, text), SampleOutcome.Stop.TERMINATOR, 1, 100);
+        return said(NEEDLE, s, text);
+    }
+
+    private static SampleOutcome said(Task task, Sample s, String text) {
+        return new SampleOutcome(s, 10, new int[0], text, task.answerOf(text), task.score(s, text),
+                SampleOutcome.Stop.TERMINATOR, 1, 100);
     }
 
     @Test
@@ -210,13 +215,29 @@ class TaskEvaluatorTest {
         assertThat(run.correct()).isEqualTo(1);
         assertThat(run.accuracy()).isEqualTo(0.5);
         assertThat(run.toResult("m", 64, 0).samples()).isEqualTo(2);
-        // ties go to the answer that got there first; generations without an answer do not vote
+        // ties go to the answer that reached the tied count first; generations without an answer do not vote
         assertThat(TaskRun.majority(List.of(said(a, "5678\n"), said(a, "1234\n")))).isEqualTo("5678");
+        assertThat(TaskRun.majority(List.of(said(a, "11\n"), said(a, "22\n"), said(a, "22\n"), said(a, "11\n"))))
+                .isEqualTo("22");
         assertThat(TaskRun.majority(List.of(said(a, "no answer\n"), said(a, "x\n"), said(a, "1234\n"))))
                 .isEqualTo("1234");
         assertThat(TaskRun.majority(List.of(said(a, "none\n")))).isEmpty();
         assertThatThrownBy(() -> new TaskRun("needle", CacheSpec.none(), List.of(said(a, "1")), 2, 0.7f, 0, 0, 0, 0,
                 null)).hasMessageContaining("1 generations do not make whole votes of 2");
+    }
+
+    @Test
+    void votesCountAnswersAsTheTaskReadsThem() {
+        // copy's answer is the whole first line, not its trailing digits
+        Task copy = TaskSuite.named("copy");
+        Sample c = new Sample("copy", 1, "p", "ab cd\n", "ab cd");
+        TaskRun run = new TaskRun("copy", CacheSpec.none(), List.of(said(copy, c, "ab cd\n"), said(copy, c, "ab ce\n"),
+                said(copy, c, "ab cd\n")), 3, 1f, 0, 0, 0, 0, null);
+        assertThat(TaskRun.majority(run.generationsOf(0))).isEqualTo("ab cd");
+        assertThat(run.correct()).isEqualTo(1);
+        assertThat(run.toResult("m", 64, 0).temperature()).as("the float as written, not widened").isEqualTo(1.0);
+        assertThat(new TaskRun("copy", CacheSpec.none(), List.of(said(copy, c, "x\n")), 1, 0.7f, 0, 0, 0, 0, null)
+                .toResult("m", 64, 0).temperature()).isEqualTo(0.7);
     }
 
     @Test

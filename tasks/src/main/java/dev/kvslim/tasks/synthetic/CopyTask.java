@@ -85,10 +85,10 @@ public final class CopyTask extends SyntheticTask {
         return line.toString();
     }
 
-    /** The whole first line must equal the last line. */
+    /** The answer is the whole first line, which must equal the last line. */
     @Override
-    public boolean score(Sample sample, String generated) {
+    public String answerOf(String generated) {
         int end = generated.indexOf('\n');
-        return (end < 0 ? generated : generated.substring(0, end)).equals(sample.answer());
+        return end < 0 ? generated : generated.substring(0, end);
     }
 }

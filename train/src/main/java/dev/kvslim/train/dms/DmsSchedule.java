@@ -7,8 +7,8 @@ import java.util.List;
 /**
  * The compression target of the retrofit (spec 3.4, the paper's form): {@code cr(s) = min(target, 1 + s / stepsPerCr)}
  * at optimiser step {@code s} (0-based), and the fraction of decisions that should be "evict",
- * {@code 1 - 1 / cr(s)}. Step 0 asks for nothing; the target is reached at step {@code stepsPerCr * (target - 1)},
- * after which it holds.
+ * {@code 1 - 1 / cr(s)}. Step 0 asks for nothing; without holds the target is reached at step
+ * {@code stepsPerCr * (target - 1)}, after which it holds.
  *
  * <p>Optional {@linkplain Hold holds} pause the ramp at intermediate ratios: a hold of {@code n} steps at ratio
  * {@code h} keeps the target at {@code h} for {@code n} steps more than the ramp alone would, and every later part of

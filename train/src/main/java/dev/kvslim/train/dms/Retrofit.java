@@ -70,7 +70,7 @@ public final class Retrofit {
      * that rate. Starting at -5, such a student cannot follow a target that rises every step (in full mode at 1e-4
      * the tiny test model's gates stayed shut for 30 steps). Too fast a pace is no better: at 1e-3 (pace 13) the demo
      * model's retrofit tracked the target but its KL spiked to 0.1-0.2 on many steps between CR 4.5 and 6 and
-     * settled 2-3x higher than at 3e-4 (pace 4), which ended 3-6 points more accurate on the tasks at CR 8
+     * settled 2-3x higher than at 3e-4 (pace 4), which ended 1-9 points more accurate per task at CR 8
      * (docs/eval). So the default aims at a pace of 4 per step: 3.1e-4 at dim 128, 6.3e-4 at dim 64, and the
      * reference's 3e-5 from dim 1,334 up. In full mode every other weight moves at that rate as well; the KL term
      * holds the student to the teacher.

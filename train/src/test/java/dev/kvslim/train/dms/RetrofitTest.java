@@ -155,6 +155,11 @@ class RetrofitTest {
         Path out = tmp.resolve("split");
         List<Step> got = new ArrayList<>(run(Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 9, "teacher"))));
         assertThat(out.resolve("teacher_samples.bin")).exists();
+        // a run started before holds existed has no "holds" in its retrofit.json: it resumes as a run without any
+        Path settings = out.resolve("retrofit.json");
+        String saved = Files.readString(settings);
+        assertThat(saved).contains("\"holds\" : \"\",\n");
+        Files.writeString(settings, saved.replace("  \"holds\" : \"\",\n", ""));
         Retrofit second = Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 16, "teacher"));
         assertThat(second.resume()).isTrue();
         assertThat(second.trainer().step()).isEqualTo(9);
@@ -228,6 +233,14 @@ class RetrofitTest {
         assertThat(two.firstStepAt(8)).isEqualTo(710);
         // without holds it is the paper's ramp
         assertThat(new DmsSchedule(100, 8, List.of()).cr(450)).isEqualTo(new DmsSchedule(100, 8).cr(450));
+        // a ramp that reaches the held ratio between steps (99.9 at 33.3 per unit): 4 at steps 100-109, then on
+        DmsSchedule frac = new DmsSchedule(33.3, 8, List.of(DmsSchedule.Hold.parse("4:10")));
+        assertThat(frac.cr(99)).isLessThan(4.0);
+        assertThat(frac.firstStepAt(4)).isEqualTo(100);
+        assertThat(frac.cr(100)).isEqualTo(4.0);
+        assertThat(frac.cr(109)).isEqualTo(4.0);
+        assertThat(frac.lastStepAt(4)).isEqualTo(109);
+        assertThat(frac.cr(110)).isCloseTo(1 + 100 / 33.3, within(1e-12));
     }
 
     @Test
