@@ -94,26 +94,12 @@ final class PretrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * The weights of the model folder {@code dir} under the configured shape: every tensor must exist there with the
-     * same shape (the context length, which no weight depends on, may differ).
-     */
-    static dev.kvslim.train.model.TrainWeights startingWeights(Path dir, dev.kvslim.core.model.LlamaConfig shape) {
-        var loaded = dev.kvslim.train.checkpoint.HfModelFiles.read(dir);
-        var w = new dev.kvslim.train.model.TrainWeights(shape);
-        for (var p : w.parameters()) {
-            var src = loaded.get(p.name());
-            if (src == null || !java.util.Arrays.equals(src.shape(), p.shape())) {
-                throw new IllegalArgumentException("init: " + dir + " does not match the configured model: tensor "
-                        + p.name() + (src == null ? " is missing" : " has shape " + java.util.Arrays.toString(src.shape())
-                        + ", the config needs " + java.util.Arrays.toString(p.shape())));
-            }
-            System.arraycopy(src.data(), 0, p.data(), 0, p.data().length);
+    /** The config's {@code "init"} model folder as the configured model's starting weights. */
+    private static dev.kvslim.train.model.TrainWeights startingWeights(Path dir, dev.kvslim.core.model.LlamaConfig shape) {
+        try {
+            return dev.kvslim.train.checkpoint.HfModelFiles.readAs(dir, shape);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("init: " + e.getMessage(), e);
         }
-        if (loaded.parameters().size() != w.parameters().size()) {
-            throw new IllegalArgumentException("init: " + dir + " holds " + loaded.parameters().size()
-                    + " tensors, the configured model " + w.parameters().size());
-        }
-        return w;
     }
 }

@@ -110,7 +110,7 @@ final class RetrofitCommand implements Callable<Integer> {
                         + " (%s steps per unit%s), %d steps, lr %.1e, B=%d T=%d, %s, %d threads%s%n",
                 s.mode().name().toLowerCase(Locale.ROOT), run.trainableParameters(), run.trainer().weights().count(),
                 s.window(), s.targetCr(), run.schedule().firstStepAt(s.targetCr()), s.stepsPerCr(),
-                holdsNote(s.holds()), s.steps(), s.lr(),
+                s.holds().isEmpty() ? "" : ", holds " + s.holdsText(), s.steps(), s.lr(),
                 s.batch(), s.seq(), run.dataDescription(), dev.kvslim.core.tensor.Parallel.threads(),
                 run.trainer().step() > 0 ? ", resumed at step " + run.trainer().step() : "");
         run.run(new RetrofitProgress(System.err, run.trainer().step()));
@@ -120,13 +120,5 @@ final class RetrofitCommand implements Callable<Integer> {
             System.err.println("retrofit: plot " + plot);
         }
         return 0;
-    }
-
-    private static String holdsNote(List<DmsSchedule.Hold> holds) {
-        StringBuilder b = new StringBuilder();
-        for (DmsSchedule.Hold h : holds) {
-            b.append(String.format(Locale.ROOT, ", %d steps held at CR %s", h.steps(), h.cr()));
-        }
-        return b.toString();
     }
 }

@@ -5,7 +5,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * The report of a results file: {@code results.md} (the tables), {@code accuracy-TASK.png} per task,
@@ -24,20 +28,26 @@ public final class EvalReport {
      * sweep) only feed the hyper-scaling plot.
      */
     static List<EvalResult> atMainContext(List<EvalResult> results) {
-        var counts = results.stream().collect(java.util.stream.Collectors.groupingBy(EvalResult::context,
-                java.util.TreeMap::new, java.util.stream.Collectors.counting()));
-        int main = counts.entrySet().stream().max(java.util.Map.Entry.<Integer, Long>comparingByValue()
-                .thenComparing(java.util.Map.Entry.comparingByKey())).orElseThrow().getKey();
-        List<EvalResult> atContext = results.stream().filter(r -> r.context() == main).toList();
-        var ways = atContext.stream().collect(java.util.stream.Collectors.groupingBy(EvalReport::generation,
-                java.util.LinkedHashMap::new, java.util.stream.Collectors.counting()));
-        String way = ways.entrySet().stream().max(java.util.Map.Entry.<String, Long>comparingByValue()
-                .thenComparing(e -> e.getKey().equals("1/0.0"))).orElseThrow().getKey();
-        return atContext.stream().filter(r -> generation(r).equals(way)).toList();
+        int context = mostCommon(results, EvalResult::context, Comparator.naturalOrder());
+        List<EvalResult> atContext = results.stream().filter(r -> r.context() == context).toList();
+        Generation way = mostCommon(atContext, r -> new Generation(r.votes(), r.temperature()),
+                Comparator.comparing(Generation::greedy).thenComparing(Generation::votes)
+                        .thenComparing(Generation::temperature));
+        return atContext.stream().filter(r -> new Generation(r.votes(), r.temperature()).equals(way)).toList();
     }
 
-    private static String generation(EvalResult r) {
-        return r.votes() + "/" + r.temperature();
+    /** How the answers of a run were generated. */
+    private record Generation(int votes, double temperature) {
+        boolean greedy() {
+            return votes == 1 && temperature == 0;
+        }
+    }
+
+    /** The key most results have; among equally common keys the greatest by {@code tieBreak}. */
+    private static <K> K mostCommon(List<EvalResult> results, Function<EvalResult, K> key, Comparator<K> tieBreak) {
+        Map<K, Long> counts = results.stream().collect(Collectors.groupingBy(key, Collectors.counting()));
+        return counts.entrySet().stream().max(Map.Entry.<K, Long>comparingByValue()
+                .thenComparing(Map.Entry::getKey, tieBreak)).orElseThrow().getKey();
     }
 
     /** Writes the report into {@code dir} (created if needed) and returns the files written. */

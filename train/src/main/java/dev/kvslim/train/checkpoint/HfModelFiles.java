@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * Trained weights to and from the Hugging Face folder format the engine loads (config.json + model.safetensors,
@@ -66,6 +67,30 @@ public final class HfModelFiles {
     /** The weights of the folder {@code dir} (any dtype the engine reads), as F32 training parameters. */
     public static TrainWeights read(Path dir) {
         return fromModel(HuggingFaceModels.load(dir), dir.toString());
+    }
+
+    /**
+     * The weights of the folder {@code dir} under the shape {@code shape}: every tensor must be there with the same
+     * shape, and no other (the context length, which no weight depends on, may differ), e.g. to continue training an
+     * earlier stage's model at a longer context.
+     */
+    public static TrainWeights readAs(Path dir, LlamaConfig shape) {
+        TrainWeights loaded = read(dir);
+        TrainWeights w = new TrainWeights(shape);
+        for (Parameter p : w.parameters()) {
+            Parameter src = loaded.get(p.name());
+            if (src == null || !Arrays.equals(src.shape(), p.shape())) {
+                throw new IllegalArgumentException(dir + " does not match the configured model: tensor " + p.name()
+                        + (src == null ? " is missing" : " has shape " + Arrays.toString(src.shape())
+                        + ", the config needs " + Arrays.toString(p.shape())));
+            }
+            System.arraycopy(src.data(), 0, p.data(), 0, p.data().length);
+        }
+        if (loaded.parameters().size() != w.parameters().size()) {
+            throw new IllegalArgumentException(dir + " holds " + loaded.parameters().size()
+                    + " tensors, the configured model " + w.parameters().size());
+        }
+        return w;
     }
 
     /** The weights of an engine model (any weight type), as F32 training parameters; {@code name} for errors. */

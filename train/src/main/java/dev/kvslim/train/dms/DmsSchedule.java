@@ -28,6 +28,12 @@ public record DmsSchedule(double stepsPerCr, double targetCr, List<Hold> holds) 
             }
         }
 
+        /** {@code CR:STEPS}, as {@link #parse} reads it: {@code 4:150}, {@code 4.5:20}. */
+        @Override
+        public String toString() {
+            return Retrofit.format(cr) + ":" + steps;
+        }
+
         /** Parses {@code CR:STEPS}, e.g. {@code 4:150}. */
         public static Hold parse(String text) {
             String[] parts = text.trim().split(":");

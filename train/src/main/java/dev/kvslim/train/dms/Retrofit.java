@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -102,13 +103,18 @@ public final class Retrofit {
                            int steps, String data, float lr,
                            int batch, int seq, long seed, int checkpointEvery, int teacherTokens) {
 
+        /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
+        public String holdsText() {
+            return holds.stream().map(DmsSchedule.Hold::toString).collect(Collectors.joining(","));
+        }
+
         Map<String, Object> json() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("mode", mode.name().toLowerCase(Locale.ROOT));
             m.put("target_cr", targetCr);
             m.put("window", window);
             m.put("steps_per_cr", stepsPerCr);
-            m.put("holds", holdsText(holds));
+            m.put("holds", holdsText());
             m.put("steps", steps);
             m.put("data", data);
             m.put("lr", (double) lr);
@@ -409,15 +415,6 @@ public final class Retrofit {
         if (listener != null) {
             listener.saved(name, dir, m);
         }
-    }
-
-    /** {@code 4:150,6:100}, or empty for none. */
-    static String holdsText(List<DmsSchedule.Hold> holds) {
-        StringBuilder b = new StringBuilder();
-        for (DmsSchedule.Hold h : holds) {
-            b.append(b.isEmpty() ? "" : ",").append(format(h.cr())).append(':').append(h.steps());
-        }
-        return b.toString();
     }
 
     static String format(double cr) {
