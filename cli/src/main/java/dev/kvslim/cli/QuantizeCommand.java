@@ -3,6 +3,7 @@ package dev.kvslim.cli;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufQuantizer;
 import dev.kvslim.core.tensor.GgmlType;
+import dev.kvslim.core.tensor.Quantizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -18,7 +19,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Source GGUF model.")
     Path model;
 
-    @Option(names = "--type", required = true, description = "Target type: q8_0, q4_0, f16, bf16 or f32.")
+    @Option(names = "--type", required = true, description = "Target type: q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32.")
     String type;
 
     @Option(names = "--out", required = true, description = "Output GGUF file.")
@@ -26,11 +27,15 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        GgmlType target;
+        GgmlType target = null;
         try {
             target = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown type '" + type + "' (choose q8_0, q4_0, f16, bf16 or f32)");
+            // named below
+        }
+        if (target == null || !Quantizer.canEncode(target)) {
+            throw new IllegalArgumentException("unknown or unwritable type '" + type
+                    + "' (choose q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32)");
         }
         GgufQuantizer.Result r = GgufQuantizer.quantize(GgufFile.read(model), target, out);
         System.err.printf("wrote %s: %d tensors, matrices as %s%n", r.output(), r.tensors(), r.target());

@@ -6,7 +6,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Encodes float rows into the storage formats, with the rounding of ggml's reference quantizers
- * ({@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}).
+ * ({@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}, {@code _q4_1_ref}, {@code _q5_0_ref},
+ * {@code _q5_1_ref}). The K-quants and IQ4_NL are read but not yet written ({@link #canEncode}).
  */
 public final class Quantizer {
 
@@ -14,9 +15,20 @@ public final class Quantizer {
     private Quantizer() {
     }
 
+    /** Whether {@link #encode} can write {@code type}. */
+    public static boolean canEncode(GgmlType type) {
+        return switch (type) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 -> true;
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL -> false;
+        };
+    }
+
     /** Encodes all of {@code source} as {@code type} into new memory of {@code arena}. */
     public static MemorySegment encode(FloatTensor source, GgmlType type, Arena arena) {
         int cols = source.cols();
+        if (!canEncode(type)) {
+            throw new IllegalArgumentException("writing " + type + " is not supported yet (it can be read)");
+        }
         if (cols % type.blockSize != 0) {
             throw new IllegalArgumentException(type + " needs rows of a multiple of " + type.blockSize
                     + " values; " + source + " has " + cols);
@@ -50,11 +62,20 @@ public final class Quantizer {
                     q8Block(row, b * type.blockSize, out, at + (long) type.blockBytes * b);
                 }
             }
-            case Q4_0 -> {
+            case Q4_0, Q4_1, Q5_0, Q5_1 -> {
                 for (int b = 0; b < row.length / type.blockSize; b++) {
-                    q4Block(row, b * type.blockSize, out, at + (long) type.blockBytes * b);
+                    long to = at + (long) type.blockBytes * b;
+                    int from = b * type.blockSize;
+                    switch (type) {
+                        case Q4_0 -> q4Block(row, from, out, to);
+                        case Q4_1 -> q4_1Block(row, from, out, to);
+                        case Q5_0 -> q5_0Block(row, from, out, to);
+                        default -> q5_1Block(row, from, out, to);
+                    }
                 }
             }
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL ->
+                    throw new IllegalArgumentException("writing " + type + " is not supported yet (it can be read)");
         }
     }
 
@@ -76,7 +97,8 @@ public final class Quantizer {
         return v < 0 ? -Math.round(-v) : Math.round(v);
     }
 
-    private static void q4Block(float[] x, int off, MemorySegment out, long at) {
+    /** The value of largest magnitude among the 32 at {@code off} (the first of equals), sign kept. */
+    private static float signedMax(float[] x, int off) {
         float amax = 0f, max = 0f;
         for (int j = 0; j < 32; j++) {
             float v = x[off + j];
@@ -85,6 +107,11 @@ public final class Quantizer {
                 max = v;
             }
         }
+        return max;
+    }
+
+    private static void q4Block(float[] x, int off, MemorySegment out, long at) {
+        float max = signedMax(x, off);
         float d = max / -8f;
         float id = d != 0f ? 1f / d : 0f;
         out.set(LittleEndian.I16, at, Float.floatToFloat16(d));
@@ -93,5 +120,66 @@ public final class Quantizer {
             int hi = Math.min(15, (int) (x[off + 16 + j] * id + 8.5f));
             out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) (lo | (hi << 4)));
         }
+    }
+
+    /**
+     * Writes the half-float scale {@code (max - min) / levels} and minimum of the block at {@code off} to
+     * {@code at} and {@code at + 2}; returns {min, 1 / scale} (0 for a constant block) for the codes.
+     */
+    private static float[] affineScale(float[] x, int off, float levels, MemorySegment out, long at) {
+        float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
+        for (int j = 0; j < 32; j++) {
+            min = Math.min(min, x[off + j]);
+            max = Math.max(max, x[off + j]);
+        }
+        float d = (max - min) / levels;
+        out.set(LittleEndian.I16, at, Float.floatToFloat16(d));
+        out.set(LittleEndian.I16, at + 2, Float.floatToFloat16(min));
+        return new float[] {min, d != 0f ? 1f / d : 0f};
+    }
+
+    /** Q4_1: a scale and a minimum per block, codes 0..15 from the minimum up. */
+    private static void q4_1Block(float[] x, int off, MemorySegment out, long at) {
+        float[] mi = affineScale(x, off, 15f, out, at);
+        for (int j = 0; j < 16; j++) {
+            int lo = Math.min(15, (int) ((x[off + j] - mi[0]) * mi[1] + 0.5f));
+            int hi = Math.min(15, (int) ((x[off + 16 + j] - mi[0]) * mi[1] + 0.5f));
+            out.set(ValueLayout.JAVA_BYTE, at + 4 + j, (byte) (lo | (hi << 4)));
+        }
+    }
+
+    /** Q5_0: as Q4_0 with 32 levels, the fifth bits gathered in one 32-bit word. */
+    private static void q5_0Block(float[] x, int off, MemorySegment out, long at) {
+        float max = signedMax(x, off);
+        float d = max / -16f;
+        float id = d != 0f ? 1f / d : 0f;
+        out.set(LittleEndian.I16, at, Float.floatToFloat16(d));
+        int[] codes = new int[32];
+        for (int j = 0; j < 32; j++) {
+            codes[j] = Math.min(31, (int) (x[off + j] * id + 16.5f));
+        }
+        packFiveBits(codes, out, at + 2, at + 6);
+    }
+
+    /** Q5_1: as Q4_1 with 32 levels, the fifth bits gathered in one 32-bit word. */
+    private static void q5_1Block(float[] x, int off, MemorySegment out, long at) {
+        float[] mi = affineScale(x, off, 31f, out, at);
+        int[] codes = new int[32];
+        for (int j = 0; j < 32; j++) {
+            codes[j] = (int) ((x[off + j] - mi[0]) * mi[1] + 0.5f) & 0xFF;
+        }
+        packFiveBits(codes, out, at + 4, at + 8);
+    }
+
+    /** Low nibbles of 32 five-bit codes at {@code nibbles} (j low, j+16 high), their fifth bits as a word at {@code high}. */
+    private static void packFiveBits(int[] codes, MemorySegment out, long high, long nibbles) {
+        int bits = 0;
+        for (int j = 0; j < 16; j++) {
+            int lo = codes[j], hi = codes[j + 16];
+            out.set(ValueLayout.JAVA_BYTE, nibbles + j, (byte) ((lo & 0xF) | ((hi & 0xF) << 4)));
+            bits |= ((lo >>> 4) & 1) << j;
+            bits |= ((hi >>> 4) & 1) << (j + 16);
+        }
+        out.set(LittleEndian.I32, high, bits);
     }
 }

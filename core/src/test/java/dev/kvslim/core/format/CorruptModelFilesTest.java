@@ -161,9 +161,9 @@ class CorruptModelFilesTest {
         data.set(ValueLayout.JAVA_BYTE, at, (byte) 'b');
         long typeAt = at + "blk.0.attn_q.weight".length() + 4 + 2 * 8;
         assertThat(data.get(I32, typeAt)).isZero();
-        data.set(I32, typeAt, 12); // Q4_K: a real GGML type we do not compute with
+        data.set(I32, typeAt, 16); // IQ2_XXS: a real GGML type we do not compute with
         assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited, data))).isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("unsupported GGML tensor type id 12");
+                .hasMessageContaining("unsupported GGML tensor type id 16");
         data.set(I32, typeAt, 0);
         data.set(I64, typeAt + 4, 1L << 32); // offset far past the end
         assertThatThrownBy(() -> GgufFile.read(edited, data)).isInstanceOf(ModelFormatException.class)

@@ -24,15 +24,17 @@ class WeightTypesTest {
     @EnumSource(GgmlType.class)
     void dotAndRowsAgreeWithElementAccess(GgmlType type) {
         SplittableRandom rnd = new SplittableRandom(7);
-        for (int cols : new int[] {32, 64, 96, 288}) {
+        for (int cols : new int[] {32, 64, 96, 288, 256, 768}) {
             int rows = 5;
             float[] values = new float[rows * cols];
             for (int i = 0; i < values.length; i++) {
                 values[i] = (float) rnd.nextGaussian();
             }
             try (Arena arena = Arena.ofShared()) {
-                FloatTensor f32 = Tensors.f32(arena, values, rows, cols);
-                FloatTensor t = Tensors.of(type, Quantizer.encode(f32, type, arena), rows, cols);
+                if (cols % type.blockSize != 0) {
+                    continue;
+                }
+                FloatTensor t = tensor(type, values, rows, cols, arena, rnd);
                 float[] x = new float[cols + 3];
                 for (int i = 0; i < x.length; i++) {
                     x[i] = (float) rnd.nextGaussian();
@@ -58,13 +60,13 @@ class WeightTypesTest {
     @EnumSource(GgmlType.class)
     void batchedMatmulEqualsOneTokenAtATime(GgmlType type) {
         SplittableRandom rnd = new SplittableRandom(11);
-        int rows = 37, cols = 64, tokens = 7;
+        int rows = 37, cols = 512, tokens = 7;
         float[] values = new float[rows * cols];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) rnd.nextGaussian();
         }
         try (Arena arena = Arena.ofShared()) {
-            FloatTensor t = Tensors.of(type, Quantizer.encode(Tensors.f32(arena, values, rows, cols), type, arena), rows, cols);
+            FloatTensor t = tensor(type, values, rows, cols, arena, rnd);
             float[] x = new float[tokens * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian();
@@ -73,9 +75,94 @@ class WeightTypesTest {
             t.matmul(x, tokens, batched, new MatmulScratch(cols, tokens));
             for (int tok = 0; tok < tokens; tok++) {
                 for (int r = 0; r < rows; r++) {
-                    assertThat(batched[tok * rows + r]).isCloseTo(t.dot(r, x, tok * cols), within(1e-4f));
+                    float expected = t.dot(r, x, tok * cols);
+                    // float sums in another order: the error grows with the sum of the products' magnitudes
+                    float[] w = new float[cols];
+                    t.dequantizeRow(r, w, 0);
+                    double magnitude = 0;
+                    for (int c = 0; c < cols; c++) {
+                        magnitude += Math.abs(w[c] * x[tok * cols + c]);
+                    }
+                    assertThat(batched[tok * rows + r]).isCloseTo(expected, within((float) (1e-4 + 1e-6 * magnitude)));
                 }
             }
+        }
+    }
+
+    /**
+     * {@code values} encoded as {@code type} where the quantizer writes it; otherwise (the K-quants, IQ4_NL, which
+     * are only read) blocks of random codes whose half-float scales are set to small positive values.
+     */
+    static FloatTensor tensor(GgmlType type, float[] values, int rows, int cols, Arena arena, SplittableRandom rnd) {
+        if (Quantizer.canEncode(type)) {
+            return Tensors.of(type, Quantizer.encode(Tensors.f32(arena, values, rows, cols), type, arena), rows, cols);
+        }
+        long bytes = type.bytesFor((long) rows * cols);
+        MemorySegment seg = arena.allocate(bytes);
+        for (long i = 0; i < bytes; i++) {
+            seg.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt());
+        }
+        int[] halfScales = switch (type) {
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            case Q4_K, Q5_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            case IQ4_NL -> new int[] {0};
+            default -> throw new IllegalStateException(type.name());
+        };
+        for (long b = 0; b < bytes; b += type.blockBytes) {
+            for (int at : halfScales) {
+                seg.set(LE16, b + at, Float.floatToFloat16((float) (0.01 + 0.1 * rnd.nextDouble())));
+            }
+        }
+        return Tensors.of(type, seg, rows, cols);
+    }
+
+    @Test
+    void q4KBlockDecodesByHand() {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment b = arena.allocate(144);
+            b.set(LE16, 0, Float.floatToFloat16(0.5f)); // d
+            b.set(LE16, 2, Float.floatToFloat16(0.25f)); // dmin
+            // sub-block 0: scale 3, min 5 (bytes 0 and 4, low six bits); sub-block 5: scale 2 | 1 << 4 = 18,
+            // min 7 | 2 << 4 = 39 (byte 9 nibbles, top bits in bytes 1 and 5)
+            b.set(ValueLayout.JAVA_BYTE, 4, (byte) 3);
+            b.set(ValueLayout.JAVA_BYTE, 8, (byte) 5);
+            b.set(ValueLayout.JAVA_BYTE, 13, (byte) (2 | 7 << 4));
+            b.set(ValueLayout.JAVA_BYTE, 5, (byte) (1 << 6));
+            b.set(ValueLayout.JAVA_BYTE, 9, (byte) (2 << 6));
+            // value 0 (sub-block 0, low nibble of byte 0) = 9; value 160 (sub-block 5 = pair 2, high nibbles,
+            // byte 0 of pair 2) = 11
+            b.set(ValueLayout.JAVA_BYTE, 16, (byte) 9);
+            b.set(ValueLayout.JAVA_BYTE, 16 + 64, (byte) (11 << 4));
+            Q4_KTensor t = new Q4_KTensor(b, 1, 256);
+            assertThat(t.get(0)).isEqualTo(0.5f * 3 * 9 - 0.25f * 5);
+            assertThat(t.get(1)).isEqualTo(-0.25f * 5);
+            assertThat(t.get(160)).isEqualTo(0.5f * 18 * 11 - 0.25f * 39);
+            assertThat(t.get(64)).isEqualTo(0f); // sub-block 2: scale and min 0
+        }
+    }
+
+    @Test
+    void q6KBlockDecodesByHand() {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment b = arena.allocate(210);
+            b.set(LE16, 208, Float.floatToFloat16(0.5f));
+            for (int i = 0; i < 16; i++) {
+                b.set(ValueLayout.JAVA_BYTE, 192 + i, (byte) (i - 8)); // signed scales -8..7
+            }
+            // value 0: low nibble of ql[0] = 5, bits 0-1 of qh[0] = 2 -> code 5 | 32 = 37 -> 5, scale -8
+            // value 96 (third group of the first half): high nibble of ql[32] = 1, bits 6-7 of qh[0] = 3 -> 49 -> 17,
+            // scale index 6 -> -2; value 128 + 17 (second half, scale index 8 + 1 = 9 -> 1): ql[64 + 17] low 15,
+            // qh[128 + 32 + 17] bits 0-1 = 0 -> 15 - 32 = -17
+            b.set(ValueLayout.JAVA_BYTE, 0, (byte) 5);
+            b.set(ValueLayout.JAVA_BYTE, 32, (byte) (1 << 4));
+            b.set(ValueLayout.JAVA_BYTE, 128, (byte) (2 | 3 << 6));
+            b.set(ValueLayout.JAVA_BYTE, 64 + 17, (byte) 15);
+            Q6_KTensor t = new Q6_KTensor(b, 1, 256);
+            assertThat(t.get(0)).isEqualTo(0.5f * -8 * 5);
+            assertThat(t.get(96)).isEqualTo(0.5f * -2 * 17);
+            assertThat(t.get(128 + 17)).isEqualTo(0.5f * 1 * -17);
         }
     }
 

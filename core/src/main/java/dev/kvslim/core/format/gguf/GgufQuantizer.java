@@ -54,8 +54,13 @@ public final class GgufQuantizer {
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;
+            case Q4_1 -> 3;
             case Q8_0 -> 7;
+            case Q5_0 -> 8;
+            case Q5_1 -> 9;
             case BF16 -> 32;
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL ->
+                    throw new IllegalArgumentException("writing " + type + " files is not supported yet");
         };
     }
 }

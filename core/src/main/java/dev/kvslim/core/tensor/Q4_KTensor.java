@@ -1,0 +1,35 @@
+package dev.kvslim.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * GGML Q4_K: super-blocks of 256 values in 8 sub-blocks of 32. Layout: half-float {@code d} and {@code dmin}, 12
+ * bytes of 6-bit sub-block scales and minimums ({@link #scalesAndMins}), 128 bytes of nibbles: each 64 values read 32
+ * bytes, low nibbles first; value = d * scale * nibble - dmin * min. 144 bytes.
+ */
+public final class Q4_KTensor extends BlockTensor {
+
+    public Q4_KTensor(MemorySegment data, long rows, int cols) {
+        super(GgmlType.Q4_K, data, rows, cols);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_K;
+    }
+
+    @Override
+    protected void decodeBlock(long at, float[] out, int off) {
+        float[] scales = new float[8], mins = new float[8];
+        scalesAndMins(at + 4, f16(at), f16(at + 2), scales, mins);
+        for (int pair = 0; pair < 4; pair++) {
+            long q = at + 16 + pair * 32;
+            int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
+            for (int l = 0; l < 32; l++) {
+                int b = u8(q + l);
+                out[o + l] = scales[lo] * (b & 0xF) - mins[lo];
+                out[o + 32 + l] = scales[hi] * (b >>> 4) - mins[hi];
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package dev.kvslim.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * GGML Q6_K: super-blocks of 256 values in 16 sub-blocks of 16. Layout: 128 bytes of low nibbles, 64 bytes of
+ * high 2-bit pairs, 16 signed 8-bit sub-block scales, half-float {@code d}. Each 128 values use 64 low bytes and 32
+ * high bytes: value l + 32k takes nibble k/2 of low byte l + 32 (k%2) and bits 2k..2k+1 of high byte l;
+ * value = d * scale * (code - 32). 210 bytes.
+ */
+public final class Q6_KTensor extends BlockTensor {
+
+    public Q6_KTensor(MemorySegment data, long rows, int cols) {
+        super(GgmlType.Q6_K, data, rows, cols);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q6_K;
+    }
+
+    @Override
+    protected void decodeBlock(long at, float[] out, int off) {
+        float d = f16(at + 208);
+        for (int half = 0; half < 2; half++) {
+            long ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
+            int o = off + half * 128;
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                int lo0 = u8(ql + l), lo1 = u8(ql + 32 + l), h = u8(qh + l);
+                int q1 = ((lo0 & 0xF) | ((h & 3) << 4)) - 32;
+                int q2 = ((lo1 & 0xF) | (((h >>> 2) & 3) << 4)) - 32;
+                int q3 = ((lo0 >>> 4) | (((h >>> 4) & 3) << 4)) - 32;
+                int q4 = ((lo1 >>> 4) | (((h >>> 6) & 3) << 4)) - 32;
+                out[o + l] = d * (byte) u8(sc + is) * q1;
+                out[o + 32 + l] = d * (byte) u8(sc + is + 2) * q2;
+                out[o + 64 + l] = d * (byte) u8(sc + is + 4) * q3;
+                out[o + 96 + l] = d * (byte) u8(sc + is + 6) * q4;
+            }
+        }
+    }
+}
