@@ -9,7 +9,7 @@ import dev.kvslim.train.loop.NextTokenLoss;
 import dev.kvslim.train.model.Activations;
 import dev.kvslim.train.model.TrainWeights;
 import dev.kvslim.train.model.Transformer;
-import dev.kvslim.train.ops.Gemm;
+import dev.kvslim.core.tensor.Gemm;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;

@@ -2,12 +2,22 @@ package dev.kvslim.cli;
 
 import dev.kvslim.bench.EngineBenchmark;
 import dev.kvslim.bench.KvCacheBenchmark;
+import dev.kvslim.bench.ModelBenchmark;
 import dev.kvslim.bench.RandomDms;
 import dev.kvslim.bench.ServeLoadBenchmark;
 import dev.kvslim.bench.TrainBenchmark;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.PagedKvCache;
+import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.tensor.Parallel;
+import dev.kvslim.eval.cache.CacheSpec;
 import dev.kvslim.serve.schedule.CacheChoice;
+import java.util.ArrayList;
+import java.util.Locale;
+import java.util.function.IntFunction;
 import java.lang.foreign.Arena;
 import java.time.Duration;
 import dev.kvslim.core.kv.KvType;
@@ -26,11 +36,29 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--stories", description = "stories260K.bin to include (default: ../shared/fixtures/stories260K/stories260K.bin if present).")
     Path stories;
 
-    @Option(names = "--repeats", defaultValue = "5", description = "Measurements per figure; the median is reported (default: ${DEFAULT-VALUE}).")
-    int repeats;
+    @Option(names = "--repeats", description = "Measurements per figure; the median is reported (default: 3 with --model,"
+            + " else 5).")
+    Integer repeatsOption;
 
-    @Option(names = "--decode-tokens", defaultValue = "32", description = "Decode steps per measurement (default: ${DEFAULT-VALUE}).")
-    int decodeTokens;
+    @Option(names = "--decode-tokens", description = "Decode steps per measurement (default: 128 with --model, else 32).")
+    Integer decodeTokensOption;
+
+    @Option(names = "--depth", defaultValue = "0", description = "With --model: tokens already in the KV cache before the"
+            + " prompt, so decode runs at depth + prompt tokens (default: ${DEFAULT-VALUE}).")
+    int depth;
+
+    @Option(names = "--threads", description = "Threads of the matrix products (default: the available processors).")
+    Integer threads;
+
+    @Option(names = "--kv-policy", description = "With --model: none (the paged cache, every token kept), dms, or a"
+            + " training-free policy with --kv-ratio (default: the plain dense cache).")
+    String kvPolicy;
+
+    @Option(names = "--kv-ratio", description = "With --model and a training-free --kv-policy: the target compression ratio.")
+    Double kvRatio;
+
+    @Option(names = "--json", description = "With --model: one JSON object per measurement instead of the table.")
+    boolean json;
 
     @Option(names = "--prompt-tokens", defaultValue = "512", description = "Prompt length for prefill (default: ${DEFAULT-VALUE}).")
     int promptTokens;
@@ -56,8 +84,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--train-seq", defaultValue = "1024", description = "T for --train (default: ${DEFAULT-VALUE}).")
     int trainSeq;
 
-    @Option(names = "--kv-type", split = ",", defaultValue = "f32,f16",
-            description = "KV element types for --kv, each measured side by side (f32, f16, bf16; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kv-type", split = ",", description = "KV element types, each measured side by side (f32, f16,"
+            + " bf16; default: f32,f16 with --kv, f32 with --model).")
     List<String> kvTypes;
 
     @Option(names = "--serve", description = "Load-test the OpenAI-compatible server in process on loopback: concurrent"
@@ -65,8 +93,9 @@ final class BenchCommand implements Callable<Integer> {
             + " every answer against a sequential greedy run and the KV budget.")
     boolean serve;
 
-    @Option(names = "--model", description = "Model for --serve (default: --stories retrofitted with a random DMS adapter"
-            + " that evicts half the tokens, when the model has no DMS of its own).")
+    @Option(names = "--model", description = "A model file or folder to measure as llama-bench does (prefill of"
+            + " --prompt-tokens, then --decode-tokens greedy steps); or the model of --serve (default there: --stories"
+            + " retrofitted with a random DMS adapter that evicts half the tokens, when the model has no DMS of its own).")
     Path model;
 
     @Option(names = "--tokenizer", description = "Tokenizer of the --serve model (llama2.c checkpoints).")
@@ -88,15 +117,28 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (threads != null) {
+            System.setProperty("kvslim.threads", Integer.toString(threads));
+            if (Parallel.threads() != threads) {
+                throw new IllegalStateException("--threads came too late: the thread pool already has "
+                        + Parallel.threads() + " threads (set -Dkvslim.threads through KVSLIM_JAVA_OPTS)");
+            }
+        }
+        int repeats = repeatsOption != null ? repeatsOption : model != null && !serve ? 3 : 5;
+        int decodeTokens = decodeTokensOption != null ? decodeTokensOption : model != null && !serve ? 128 : 32;
         if (serve) {
             return serveLoad();
+        }
+        if (model != null && !kv && !train) {
+            return modelBench(repeats, decodeTokens);
         }
         if (train) {
             new TrainBenchmark(trainBatch, trainSeq, repeats).run(System.out);
             return 0;
         }
         if (kv) {
-            KvType[] types = kvTypes.stream().map(KvType::parse).toArray(KvType[]::new);
+            KvType[] types = (kvTypes != null ? kvTypes : List.of("f32", "f16")).stream().map(KvType::parse)
+                    .toArray(KvType[]::new);
             new KvCacheBenchmark(contexts, new int[] {1, 2, 4, 8}, decodeTokens, repeats, types).run(System.out);
             return 0;
         }
@@ -106,6 +148,44 @@ final class BenchCommand implements Callable<Integer> {
             s = java.nio.file.Files.exists(def) ? def : null;
         }
         new EngineBenchmark(new EngineBenchmark.Options(s, repeats, decodeTokens, promptTokens, quick)).run(System.out);
+        return 0;
+    }
+
+    /** {@code bench --model}: one measurement per --kv-type, as a table or JSON lines. */
+    private int modelBench(int repeats, int decodeTokens) {
+        LoadedModel loaded = ModelLoader.load(model, tokenizer);
+        LlamaConfig c = loaded.model().config();
+        String name = model.getFileName().toString();
+        List<ModelBenchmark.Result> results = new ArrayList<>();
+        for (String typeName : kvTypes != null ? kvTypes : List.of("f32")) {
+            KvType type = KvType.parse(typeName);
+            IntFunction<KvCache> caches;
+            String label;
+            if (kvPolicy == null) {
+                if (kvRatio != null) {
+                    throw new IllegalArgumentException("--kv-ratio needs a training-free --kv-policy");
+                }
+                if (type != KvType.F32) {
+                    throw new IllegalArgumentException("--kv-type " + type + " needs the paged cache: add --kv-policy none");
+                }
+                caches = loaded.model()::newDenseCache;
+                label = "dense f32";
+            } else {
+                CacheSpec spec = new CacheSpec(kvPolicy.toLowerCase(Locale.ROOT), kvRatio);
+                caches = n -> spec.newCache(c, new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
+                        Runtime.getRuntime().maxMemory() / 2, type), n, 42);
+                label = spec.label() + " " + type;
+            }
+            var options = new ModelBenchmark.Options(promptTokens, decodeTokens, depth, repeats, label);
+            ModelBenchmark.Result r = ModelBenchmark.run(name, loaded.model(), caches, options);
+            results.add(r);
+            if (json) {
+                System.out.println(r.json());
+            }
+        }
+        if (!json) {
+            ModelBenchmark.print(results, System.out);
+        }
         return 0;
     }
 

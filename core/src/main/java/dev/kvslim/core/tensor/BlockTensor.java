@@ -2,6 +2,8 @@ package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A tensor stored in GGML blocks: each {@link GgmlType#blockSize} consecutive values of a row are one block of
@@ -10,6 +12,11 @@ import java.lang.foreign.ValueLayout;
  * vectorised kernel over its packed bits pays (the decoders are the reference those kernels are tested against).
  */
 public abstract class BlockTensor extends FloatTensor {
+
+    static final VectorSpecies<Float> F = Kernels.F;
+    /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
+    static final VectorSpecies<Byte> B = F.length() >= 8
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     /** Per thread: one row's worth of decoded blocks, reused by {@link #dot}. */
     private static final ThreadLocal<float[]> DECODED = ThreadLocal.withInitial(() -> new float[0]);
@@ -28,8 +35,19 @@ public abstract class BlockTensor extends FloatTensor {
         this.blocksPerRow = cols / type.blockSize;
     }
 
-    /** Writes the {@code block} values of the block at byte {@code at} to {@code out[off ..)}. */
+    /**
+     * Writes the {@code block} values of the block at byte {@code at} to {@code out[off ..)}: the reference
+     * decoder, one value at a time, written as ggml's {@code dequantize_row_*} reads.
+     */
     protected abstract void decodeBlock(long at, float[] out, int off);
+
+    /**
+     * The same values as {@link #decodeBlock}, computed with vectors where a type has a vectorised decoder (the
+     * row expansion and dot product use this one; tests hold it to the reference).
+     */
+    protected void decodeBlockFast(long at, float[] out, int off) {
+        decodeBlock(at, out, off);
+    }
 
     @Override
     public final MemorySegment segment() {
@@ -52,7 +70,7 @@ public abstract class BlockTensor extends FloatTensor {
     public void dequantizeRow(long row, float[] out, int off) {
         long at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
-            decodeBlock(at, out, off + b * block);
+            decodeBlockFast(at, out, off + b * block);
         }
     }
 
@@ -83,17 +101,15 @@ public abstract class BlockTensor extends FloatTensor {
      * j-4 and j.
      */
     protected final void scalesAndMins(long at, float d, float dmin, float[] scales, float[] mins) {
-        for (int j = 0; j < 8; j++) {
-            int scale, min;
-            if (j < 4) {
-                scale = u8(at + j) & 63;
-                min = u8(at + j + 4) & 63;
-            } else {
-                scale = (u8(at + j + 4) & 0xF) | ((u8(at + j - 4) >>> 6) << 4);
-                min = (u8(at + j + 4) >>> 4) | ((u8(at + j) >>> 6) << 4);
-            }
-            scales[j] = d * scale;
-            mins[j] = dmin * min;
+        // the 12 bytes as three little-endian words: bytes 0-3, 4-7, 8-11
+        int w0 = data.get(LittleEndian.I32, at), w1 = data.get(LittleEndian.I32, at + 4);
+        int w2 = data.get(LittleEndian.I32, at + 8);
+        for (int j = 0; j < 4; j++) {
+            int b0 = w0 >>> (8 * j), b1 = w1 >>> (8 * j), b2 = w2 >>> (8 * j);
+            scales[j] = d * (b0 & 63);
+            mins[j] = dmin * (b1 & 63);
+            scales[j + 4] = d * ((b2 & 0xF) | ((b0 >>> 6 & 3) << 4));
+            mins[j + 4] = dmin * ((b2 >>> 4 & 0xF) | ((b1 >>> 6 & 3) << 4));
         }
     }
 }

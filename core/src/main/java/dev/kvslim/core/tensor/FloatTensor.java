@@ -81,9 +81,10 @@ public abstract class FloatTensor {
     /**
      * Matrix-vector product over a batch of tokens: for each token t in {@code [0, tokens)},
      * {@code out[t*rows + r] = row r . x[t*cols ..]}. Rows are split across threads. A batch of one is a dot
-     * product per row; a larger batch is transposed once, and rows are expanded {@value Kernels#GEMM_ROWS} at a
-     * time and multiplied against whole vectors of tokens ({@link Kernels#gemmBlock}), so each weight is read
-     * from memory once per call and every output is one sequential sum, whatever the thread count.
+     * product per row, four rows at a time ({@link #dot4}); a larger batch is transposed once, and blocks of
+     * {@value #ROW_BLOCK} rows are expanded to floats and multiplied against all tokens by the cache-blocked
+     * {@link Gemm}, so each weight is read from memory once per call and every output is one sequential sum over
+     * the row, whatever the thread count.
      */
     public final void matmul(float[] x, int tokens, float[] out, MatmulScratch scratch) {
         if (rows > Integer.MAX_VALUE) {
@@ -91,9 +92,17 @@ public abstract class FloatTensor {
         }
         int m = (int) rows;
         if (tokens == 1) {
-            Parallel.forRange(m, Parallel.grain(cols), (w, start, end) -> {
-                for (int r = start; r < end; r++) {
-                    out[r] = dot(r, x, 0);
+            int groups = (m + 3) / 4;
+            Parallel.forRange(groups, Parallel.grain(4L * cols), (w, start, end) -> {
+                for (int g = start; g < end; g++) {
+                    int r = 4 * g;
+                    if (r + 4 <= m) {
+                        dot4(r, x, 0, out, r);
+                    } else {
+                        for (; r < m; r++) {
+                            out[r] = dot(r, x, 0);
+                        }
+                    }
                 }
             });
             return;
@@ -104,21 +113,39 @@ public abstract class FloatTensor {
         }
         int padded = Kernels.paddedTokens(tokens);
         Kernels.transpose(x, tokens, cols, scratch.transposed, padded);
-        int blocks = (m + Kernels.GEMM_ROWS - 1) / Kernels.GEMM_ROWS;
-        Parallel.forRange(blocks, Parallel.grain((long) Kernels.GEMM_ROWS * cols * tokens), (w, start, end) -> {
+        int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
+        Parallel.forRange(blocks, Parallel.grain((long) ROW_BLOCK * cols * tokens), (w, start, end) -> {
             float[] block = scratch.rows[w];
-            float[] lanes = scratch.lanes[w];
+            float[] tile = scratch.tiles[w];
             for (int b = start; b < end; b++) {
-                int r0 = b * Kernels.GEMM_ROWS;
-                int n = Math.min(Kernels.GEMM_ROWS, m - r0);
+                int r0 = b * ROW_BLOCK;
+                int n = Math.min(ROW_BLOCK, m - r0);
                 for (int i = 0; i < n; i++) {
                     dequantizeRow(r0 + i, block, i * cols);
                 }
-                Kernels.gemmBlock(block, n, cols, scratch.transposed, padded, tokens, out, r0, m, lanes);
+                Gemm.serial(n, padded, cols, block, 0, cols, 1, scratch.transposed, 0, padded, tile, 0, padded, false);
+                for (int i = 0; i < n; i++) {
+                    for (int t = 0; t < tokens; t++) {
+                        out[t * m + r0 + i] = tile[i * padded + t];
+                    }
+                }
             }
         });
     }
 
+    /** Weight rows expanded to floats at a time by a batched {@link #matmul}. */
+    public static final int ROW_BLOCK = 64;
+
+    /**
+     * Rows {@code row .. row+3} dotted with {@code x[xOff ..]} into {@code out[outOff .. outOff+3]}, each equal to
+     * {@link #dot} of its row. Formats override it with one pass over the four rows together, which keeps more
+     * memory reads in flight and loads each part of {@code x} once for four rows.
+     */
+    public void dot4(long row, float[] x, int xOff, float[] out, int outOff) {
+        for (int i = 0; i < 4; i++) {
+            out[outOff + i] = dot(row + i, x, xOff);
+        }
+    }
 
     protected final void checkRow(long row) {
         if (row < 0 || row >= rows) {

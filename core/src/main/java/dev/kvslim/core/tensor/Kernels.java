@@ -50,9 +50,6 @@ public final class Kernels {
         return sum;
     }
 
-    /** Weight rows per block of {@link #gemmBlock}. */
-    public static final int GEMM_ROWS = 8;
-
     /** Tokens rounded up to whole vectors. */
     public static int paddedTokens(int tokens) {
         return (tokens + F.length() - 1) / F.length() * F.length();
@@ -68,96 +65,6 @@ public final class Kernels {
             for (int t = tokens; t < padded; t++) {
                 xt[row + t] = 0f;
             }
-        }
-    }
-
-    /**
-     * {@code out[t*outStride + row0 + r] = w[r*n .. r*n+n) . x[t]} for {@code r < rows} (at most
-     * {@link #GEMM_ROWS}) and {@code t < tokens}, where {@code xt} is the batch transposed by {@link #transpose}.
-     * Each step broadcasts one weight per row against a vector of tokens, so no horizontal sums are needed and
-     * every output is the plain sequential sum over its {@code n} products. Eight rows by two token vectors keep
-     * sixteen sums in registers. {@code lanesBuf} holds {@link #lanes()} floats of the caller's.
-     */
-    public static void gemmBlock(float[] w, int rows, int n, float[] xt, int padded, int tokens, float[] out,
-                                 int row0, int outStride, float[] lanesBuf) {
-        int lanes = F.length();
-        int t = 0;
-        if (rows == GEMM_ROWS) {
-            for (; t + 2 * lanes <= padded; t += 2 * lanes) {
-                gemm8x2(w, n, xt, padded, t, tokens, out, row0, outStride, lanesBuf);
-            }
-        }
-        for (; t < padded; t += lanes) {
-            for (int r = 0; r < rows; r++) {
-                FloatVector acc = FloatVector.zero(F);
-                int wr = r * n;
-                for (int k = 0; k < n; k++) {
-                    acc = FloatVector.fromArray(F, xt, k * padded + t).fma(FloatVector.broadcast(F, w[wr + k]), acc);
-                }
-                scatter(acc, lanesBuf, out, t, tokens, outStride, row0 + r);
-            }
-        }
-    }
-
-    private static void gemm8x2(float[] w, int n, float[] xt, int padded, int t, int tokens, float[] out, int row0,
-                                int outStride, float[] lanesBuf) {
-        int lanes = F.length();
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
-        for (int k = 0; k < n; k++) {
-            int at = k * padded + t;
-            FloatVector x0 = FloatVector.fromArray(F, xt, at);
-            FloatVector x1 = FloatVector.fromArray(F, xt, at + lanes);
-            FloatVector c = FloatVector.broadcast(F, w[k]);
-            a0 = x0.fma(c, a0);
-            b0 = x1.fma(c, b0);
-            c = FloatVector.broadcast(F, w[n + k]);
-            a1 = x0.fma(c, a1);
-            b1 = x1.fma(c, b1);
-            c = FloatVector.broadcast(F, w[2 * n + k]);
-            a2 = x0.fma(c, a2);
-            b2 = x1.fma(c, b2);
-            c = FloatVector.broadcast(F, w[3 * n + k]);
-            a3 = x0.fma(c, a3);
-            b3 = x1.fma(c, b3);
-            c = FloatVector.broadcast(F, w[4 * n + k]);
-            a4 = x0.fma(c, a4);
-            b4 = x1.fma(c, b4);
-            c = FloatVector.broadcast(F, w[5 * n + k]);
-            a5 = x0.fma(c, a5);
-            b5 = x1.fma(c, b5);
-            c = FloatVector.broadcast(F, w[6 * n + k]);
-            a6 = x0.fma(c, a6);
-            b6 = x1.fma(c, b6);
-            c = FloatVector.broadcast(F, w[7 * n + k]);
-            a7 = x0.fma(c, a7);
-            b7 = x1.fma(c, b7);
-        }
-        int u = t + lanes;
-        scatter(a0, lanesBuf, out, t, tokens, outStride, row0);
-        scatter(b0, lanesBuf, out, u, tokens, outStride, row0);
-        scatter(a1, lanesBuf, out, t, tokens, outStride, row0 + 1);
-        scatter(b1, lanesBuf, out, u, tokens, outStride, row0 + 1);
-        scatter(a2, lanesBuf, out, t, tokens, outStride, row0 + 2);
-        scatter(b2, lanesBuf, out, u, tokens, outStride, row0 + 2);
-        scatter(a3, lanesBuf, out, t, tokens, outStride, row0 + 3);
-        scatter(b3, lanesBuf, out, u, tokens, outStride, row0 + 3);
-        scatter(a4, lanesBuf, out, t, tokens, outStride, row0 + 4);
-        scatter(b4, lanesBuf, out, u, tokens, outStride, row0 + 4);
-        scatter(a5, lanesBuf, out, t, tokens, outStride, row0 + 5);
-        scatter(b5, lanesBuf, out, u, tokens, outStride, row0 + 5);
-        scatter(a6, lanesBuf, out, t, tokens, outStride, row0 + 6);
-        scatter(b6, lanesBuf, out, u, tokens, outStride, row0 + 6);
-        scatter(a7, lanesBuf, out, t, tokens, outStride, row0 + 7);
-        scatter(b7, lanesBuf, out, u, tokens, outStride, row0 + 7);
-    }
-
-    /** Writes lane i of {@code v} (token t + i) to {@code out[(t+i)*stride + index]}, for real tokens only. */
-    private static void scatter(FloatVector v, float[] lanes, float[] out, int t, int tokens, int stride, int index) {
-        v.intoArray(lanes, 0);
-        int n = Math.min(F.length(), tokens - t);
-        for (int i = 0; i < n; i++) {
-            out[(t + i) * stride + index] = lanes[i];
         }
     }
 

@@ -1,6 +1,10 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * GGML Q6_K: super-blocks of 256 values in 16 sub-blocks of 16. Layout: 128 bytes of low nibbles, 64 bytes of
@@ -36,6 +40,41 @@ public final class Q6_KTensor extends BlockTensor {
                 out[o + 32 + l] = d * (byte) u8(sc + is + 2) * q2;
                 out[o + 64 + l] = d * (byte) u8(sc + is + 4) * q3;
                 out[o + 96 + l] = d * (byte) u8(sc + is + 6) * q4;
+            }
+        }
+    }
+
+    /** {@link #decodeBlock} with vectors: four vectors of 6-bit codes from two low and one high vector of bytes. */
+    @Override
+    protected void decodeBlockFast(long at, float[] out, int off) {
+        if (B == null || 16 % F.length() != 0) {
+            decodeBlock(at, out, off);
+            return;
+        }
+        float d = f16(at + 208);
+        for (int half = 0; half < 2; half++) {
+            long ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
+            int o = off + half * 128;
+            for (int l = 0; l < 32; l += F.length()) {
+                int is = l / 16;
+                ByteVector lo0 = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo1 = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
+                ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
+                ByteVector q1 = lo0.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                ByteVector q2 = lo1.and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
+                        .lanewise(VectorOperators.LSHL, 4));
+                ByteVector q3 = lo0.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4)
+                        .and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                ByteVector q4 = lo1.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
+                        .lanewise(VectorOperators.LSHL, 4));
+                ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) u8(sc + is)).intoArray(out, o + l);
+                ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) u8(sc + is + 2)).intoArray(out, o + 32 + l);
+                ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) u8(sc + is + 4)).intoArray(out, o + 64 + l);
+                ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) u8(sc + is + 6)).intoArray(out, o + 96 + l);
             }
         }
     }

@@ -55,33 +55,27 @@ public final class Q8_0Tensor extends FloatTensor {
         int blocks = cols / BLOCK;
         long base = row * blocks * BLOCK_BYTES;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        int b = 0;
-        for (; b + 1 < blocks; b += 2) {
+        for (int b = 0; b < blocks; b++) {
             long at = base + (long) b * BLOCK_BYTES;
-            acc0 = block(at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, scale(at)), acc0);
-            acc1 = block(at + BLOCK_BYTES, x, xOff + (b + 1) * BLOCK)
-                    .fma(FloatVector.broadcast(F, scale(at + BLOCK_BYTES)), acc1);
-        }
-        if (b < blocks) {
-            long at = base + (long) b * BLOCK_BYTES;
-            acc0 = block(at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, scale(at)), acc0);
+            int xi = xOff + b * BLOCK;
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < BLOCK; j += F.length()) {
+                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                sum = q.fma(FloatVector.fromArray(F, x, xi + j), sum);
+            }
+            // even blocks into one accumulator, odd into the other
+            if ((b & 1) == 0) {
+                acc0 = sum.fma(FloatVector.broadcast(F, scale(at)), acc0);
+            } else {
+                acc1 = sum.fma(FloatVector.broadcast(F, scale(at)), acc1);
+            }
         }
         return Kernels.sum(acc0.add(acc1));
     }
 
     private float scale(long at) {
         return Float.float16ToFloat(data.get(LittleEndian.I16, at));
-    }
-
-    /** The 32 quantized values of the block at {@code at} times {@code x[xi ..]}, summed lane-wise (unscaled). */
-    private FloatVector block(long at, float[] x, int xi) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < BLOCK; j += F.length()) {
-            FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0);
-            sum = q.fma(FloatVector.fromArray(F, x, xi + j), sum);
-        }
-        return sum;
     }
 
     @Override

@@ -112,7 +112,9 @@ class WeightTypesTest {
         };
         for (long b = 0; b < bytes; b += type.blockBytes) {
             for (int at : halfScales) {
-                seg.set(LE16, b + at, Float.floatToFloat16((float) (0.01 + 0.1 * rnd.nextDouble())));
+                // small scales: values of order one, like the encoded types' (Q6_K's signed 8-bit sub-block scales
+                // and 6-bit codes reach 128 * 32 times its scale)
+                seg.set(LE16, b + at, Float.floatToFloat16((float) (1e-4 + 3e-4 * rnd.nextDouble())));
             }
         }
         return Tensors.of(type, seg, rows, cols);

@@ -1,5 +1,6 @@
 package dev.kvslim.train.ops;
 
+import dev.kvslim.core.tensor.Gemm;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.Parallel;
 import java.util.Arrays;

@@ -1,5 +1,6 @@
 package dev.kvslim.train.ops;
 
+import dev.kvslim.core.tensor.Gemm;
 import static dev.kvslim.train.ops.GradCheck.assertClose;
 import static dev.kvslim.train.ops.GradCheck.check;
 import static dev.kvslim.train.ops.GradCheck.random;

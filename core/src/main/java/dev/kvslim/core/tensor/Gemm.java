@@ -1,6 +1,5 @@
-package dev.kvslim.train.ops;
+package dev.kvslim.core.tensor;
 
-import dev.kvslim.core.tensor.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
