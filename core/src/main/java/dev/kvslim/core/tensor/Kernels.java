@@ -50,9 +50,14 @@ public final class Kernels {
         return sum;
     }
 
-    /** Tokens rounded up to whole vectors. */
+    /**
+     * Tokens rounded up to whole pairs of vectors: {@link Gemm}'s main kernel covers two vectors of columns, and
+     * its masked one-vector tail kernel is one the JIT at times leaves uncompiled for seconds (so every vector
+     * operation in it runs as slow Java code); padded batches never reach it.
+     */
     public static int paddedTokens(int tokens) {
-        return (tokens + F.length() - 1) / F.length() * F.length();
+        int pair = 2 * F.length();
+        return (tokens + pair - 1) / pair * pair;
     }
 
     /** {@code xt[c*padded + t] = x[t*cols + c]}, with tokens past {@code tokens} zero. */

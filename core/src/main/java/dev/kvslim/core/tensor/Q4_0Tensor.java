@@ -67,8 +67,9 @@ public final class Q4_0Tensor extends FloatTensor {
             for (int j = 0; j < 16; j += F.length()) {
                 ByteVector packed = ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
                 FloatVector lo = (FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector hi = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                        .convertShape(VectorOperators.B2F, F, 0);
+                // x86 has no byte shift: shift 32-bit lanes and mask the nibbles that crossed a byte
+                FloatVector hi = (FloatVector) packed.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .reinterpretAsBytes().sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
                 sum = lo.fma(FloatVector.fromArray(F, x, xi + j), sum);
                 sum = hi.fma(FloatVector.fromArray(F, x, xi + 16 + j), sum);
             }
@@ -93,7 +94,8 @@ public final class Q4_0Tensor extends FloatTensor {
                 ByteVector packed = ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
                 ((FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d).intoArray(out, o + j);
-                ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                ((FloatVector) packed.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .reinterpretAsBytes().sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d).intoArray(out, o + 16 + j);
             }
         }

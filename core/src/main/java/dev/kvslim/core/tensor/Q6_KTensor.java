@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -60,13 +61,16 @@ public final class Q6_KTensor extends BlockTensor {
                 ByteVector lo0 = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
                 ByteVector lo1 = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
                 ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
-                ByteVector q1 = lo0.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                ByteVector q2 = lo1.and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
-                        .lanewise(VectorOperators.LSHL, 4));
-                ByteVector q3 = lo0.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4)
-                        .and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                ByteVector q4 = lo1.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
-                        .lanewise(VectorOperators.LSHL, 4));
+                // x86 has no byte shift: shift 32-bit lanes and mask what crossed a byte
+                IntVector l0 = lo0.reinterpretAsInts(), l1 = lo1.reinterpretAsInts(), hi = h.reinterpretAsInts();
+                ByteVector q1 = l0.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
+                        .reinterpretAsBytes();
+                ByteVector q2 = l1.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
+                        .reinterpretAsBytes();
+                ByteVector q3 = l0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hi.and(0x30303030))
+                        .reinterpretAsBytes();
+                ByteVector q4 = l1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsBytes();
                 ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d * (byte) u8(sc + is)).intoArray(out, o + l);
                 ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
