@@ -79,6 +79,10 @@ final class EvalCommand implements Callable<Integer> {
             + " model's trained context.")
     Integer context;
 
+    @Option(names = "--allow-long-context", description = "Let --context exceed the model's trained context (positions"
+            + " past it were never trained).")
+    boolean allowLongContext;
+
     @Option(names = "--votes", defaultValue = "1", description = "Generations per sample, sampled at --temperature,"
             + " scored by majority vote over their final answers (the paper's parallel-samples axis; each generation"
             + " has its own cache). Default: ${DEFAULT-VALUE}.")
@@ -163,7 +167,12 @@ final class EvalCommand implements Callable<Integer> {
                     + " settings in its config)");
         }
         List<CacheSpec> specs = CacheGrid.expand(policies, ratios);
-        int ctx = context != null ? context : loaded.model().config().contextLength();
+        int trained = loaded.model().config().contextLength();
+        int ctx = context != null ? context : trained;
+        if (ctx > trained && !allowLongContext) {
+            throw new IllegalArgumentException("--context " + ctx + " is beyond the model's trained context of " + trained
+                    + " tokens (positions past it were never trained); pass --allow-long-context to run it anyway");
+        }
         String name = label != null ? label : model.toAbsolutePath().normalize().getFileName().toString();
         err.printf("model: %s (%s), %d threads; context %d; %d cache settings%n", loaded.path(), loaded.format(),
                 Parallel.threads(), ctx, specs.size());
@@ -181,6 +190,12 @@ final class EvalCommand implements Callable<Integer> {
             if (votes != 1 || temperature != 0) {
                 throw new IllegalArgumentException("--votes and --temperature are for task runs: --text teacher-forces"
                         + " the text, it generates nothing");
+            }
+            if (!Files.isRegularFile(text)) {
+                throw new IllegalArgumentException(text + " does not exist or is not a file");
+            }
+            if (isBlank(text)) {
+                throw new IllegalArgumentException(text + " holds no text: --text needs a text to teacher-force");
             }
             int[] tokens = new TextFileSource(loaded.tokenizer(), List.of(text)).tokens();
             List<EvalResult> rs = new TextEvaluator(loaded.model(), new TextEvaluator.Settings(samples, seed, type))
@@ -228,6 +243,15 @@ final class EvalCommand implements Callable<Integer> {
         }
         if (out != null) {
             ResultJson.append(out, List.of(r));
+        }
+    }
+
+    /** Whether {@code file} holds nothing but white space (read leniently: the text reader names bad bytes later). */
+    private static boolean isBlank(Path file) {
+        try {
+            return new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.UTF_8).isBlank();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + file, e);
         }
     }
 

@@ -19,6 +19,8 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Source GGUF model.")
     Path model;
 
+    private static final String WRITABLE = "q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32";
+
     @Option(names = "--type", required = true, description = "Target type: q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32.")
     String type;
 
@@ -33,9 +35,11 @@ final class QuantizeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             // named below
         }
-        if (target == null || !Quantizer.canEncode(target)) {
-            throw new IllegalArgumentException("unknown or unwritable type '" + type
-                    + "' (choose q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32)");
+        if (target == null) {
+            throw new IllegalArgumentException("unknown type '" + type + "' (choose " + WRITABLE + ")");
+        }
+        if (!Quantizer.canEncode(target)) {
+            throw new IllegalArgumentException("cannot write " + target + " yet, only read it (choose " + WRITABLE + ")");
         }
         GgufQuantizer.Result r = GgufQuantizer.quantize(GgufFile.read(model), target, out);
         System.err.printf("wrote %s: %d tensors, matrices as %s%n", r.output(), r.tensors(), r.target());

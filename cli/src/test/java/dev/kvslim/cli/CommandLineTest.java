@@ -161,9 +161,41 @@ class CommandLineTest {
         assertThat(usage.exit()).isEqualTo(2);
         assertThat(usage.stderr()).contains("--bogus");
 
-        Run badType = run("quantize", "--model", junk.toString(), "--type", "q5_k", "--out", dir.resolve("o").toString());
+        Run badType = run("quantize", "--model", junk.toString(), "--type", "q9_9", "--out", dir.resolve("o").toString());
         assertThat(badType.exit()).isEqualTo(1);
-        assertThat(badType.stderr()).contains("unknown type 'q5_k'");
+        assertThat(badType.stderr()).contains("unknown type 'q9_9'");
+        Run readOnlyType = run("quantize", "--model", junk.toString(), "--type", "q5_k", "--out",
+                dir.resolve("o").toString());
+        assertThat(readOnlyType.exit()).isEqualTo(1);
+        assertThat(readOnlyType.stderr()).contains("cannot write Q5_K yet");
+    }
+
+    @Test
+    void quantizeAndConvertKeepTheUmasksPermissionsAndWantAnExistingFolder(@TempDir Path dir) throws Exception {
+        String gguf = Fixtures.path("stories260K/derived/stories260K.gguf").toString();
+        // what this process's umask gives a new file and folder here
+        Path controlFile = Files.createFile(dir.resolve("control"));
+        Path controlDir = Files.createDirectory(dir.resolve("control-dir"));
+        Path q8 = dir.resolve("q8.gguf");
+        Run q = run("quantize", "--model", gguf, "--type", "q8_0", "--out", q8.toString());
+        assertThat(q.exit()).as(q.stderr()).isZero();
+        assertThat(Files.getPosixFilePermissions(q8)).isEqualTo(Files.getPosixFilePermissions(controlFile));
+        Path folder = dir.resolve("hf");
+        Run c = run("convert", "--model", gguf, "--to", "safetensors", "--out", folder.toString());
+        assertThat(c.exit()).as(c.stderr()).isZero();
+        assertThat(Files.getPosixFilePermissions(folder)).isEqualTo(Files.getPosixFilePermissions(controlDir));
+        assertThat(Files.getPosixFilePermissions(folder.resolve("model.safetensors")))
+                .isEqualTo(Files.getPosixFilePermissions(controlFile));
+
+        Path nowhere = dir.resolve("no/such/folder/x.gguf");
+        Run missing = run("quantize", "--model", gguf, "--type", "q8_0", "--out", nowhere.toString());
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.stderr()).contains("kvslim: error:", "x.gguf", "the folder it goes in does not exist");
+        assertThat(dir.resolve("no")).doesNotExist();
+        Run missingFolder = run("convert", "--model", gguf, "--to", "safetensors", "--out",
+                dir.resolve("no/hf").toString());
+        assertThat(missingFolder.exit()).isEqualTo(1);
+        assertThat(missingFolder.stderr()).contains("the folder it goes in does not exist");
     }
 
     @Test

@@ -102,6 +102,16 @@ class EvalCommandTest {
     }
 
     @Test
+    void anEmptyTextIsAnError() throws Exception {
+        Path empty = dir.resolve("empty.txt");
+        Files.writeString(empty, " \n");
+        Run r = run("eval", "--model", Fixtures.path("stories260K/stories260K.bin").toString(), "--tokenizer",
+                Fixtures.path("stories260K/tok512.bin").toString(), "--text", empty.toString(), "--policy", "tova",
+                "--ratio", "2");
+        assertError(r, "empty.txt holds no text");
+    }
+
+    @Test
     void errorsNameTheProblem() {
         String m = model.toString();
         assertError(run("eval", "--model", dir.resolve("nope").toString(), "--task", "all"), "does not exist");
@@ -113,6 +123,8 @@ class EvalCommandTest {
         assertError(run("eval", "--model", m, "--task", "needle", "--policy", "h2o"), "h2o needs");
         assertError(run("eval", "--model", m, "--task", "needle", "--policy", "dms"), "not retrofitted with DMS");
         assertError(run("eval", "--model", m), "one of --task");
+        assertError(run("eval", "--model", m, "--task", "needle", "--context", "99999"),
+                "beyond the model's trained context of");
         assertError(run("eval", "--report", dir.resolve("r").toString(), "--results", dir.resolve("x.jsonl").toString()),
                 "x.jsonl does not exist");
     }

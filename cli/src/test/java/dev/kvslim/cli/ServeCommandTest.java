@@ -49,6 +49,32 @@ class ServeCommandTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120) // before the fix the server went on without a port and never returned
+    void aBusyPortIsOneLineAndExit1() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            String port = Integer.toString(taken.getLocalPort());
+            CommandLineTest.Run r = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
+                    CommandLineTest.tok512(), "--port", port);
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.stderr()).contains("cannot listen on 127.0.0.1:" + port, "in use").doesNotContain("listening on")
+                    .doesNotContain("\tat ");
+        }
+    }
+
+    @Test
+    void aBudgetTooSmallForOneSequenceIsAStartUpError() {
+        CommandLineTest.Run r = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
+                CommandLineTest.tok512(), "--port", "0", "--kv-budget", "100000");
+        assertThat(r.exit()).isEqualTo(1);
+        // stories260K: 5 layers x 4 KV heads x (a block of tokens x 8 channels x keys and values x 4 bytes); a block
+        // is 256 tokens with 512-bit vectors
+        long least = 5L * 4 * dev.kvslim.core.kv.PagedKvCache.defaultBlockSize() * 8 * 2 * 4;
+        assertThat(r.stderr()).contains("KV budget of 100000 bytes holds no sequence", "at least " + least + " bytes",
+                "--kv-budget " + least);
+    }
+
+    @Test
     void aBadConfigFileIsNamed(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("bad.json");
         Files.writeString(config, "{\"prot\": 80}");

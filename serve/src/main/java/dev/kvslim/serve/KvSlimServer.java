@@ -2,6 +2,7 @@ package dev.kvslim.serve;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.serve.api.ApiContext;
 import dev.kvslim.serve.api.ApiRoutes;
@@ -38,6 +39,19 @@ public final class KvSlimServer implements AutoCloseable {
         this.config = config;
         this.metrics = new ServerMetrics();
         long budget = config.kvBudgetBytes() / loaded.size();
+        loaded.forEach((name, m) -> {
+            // the smallest sequence (one prompt token and one generated) takes a block per layer and KV head
+            var c = m.model().config();
+            long least = (long) c.layers() * c.kvHeads()
+                    * BlockPool.blockBytes(c.headSize(), PagedKvCache.defaultBlockSize(), KvType.F32);
+            if (budget < least) {
+                throw new IllegalArgumentException("a KV budget of " + config.kvBudgetBytes() + " bytes"
+                        + (loaded.size() > 1 ? " (" + budget + " for each of " + loaded.size() + " models)" : "")
+                        + " holds no sequence of '" + name + "': one needs at least " + least + " bytes (a block of "
+                        + PagedKvCache.defaultBlockSize() + " tokens per layer and KV head); give --kv-budget "
+                        + least * loaded.size() + " or more");
+            }
+        });
         List<ServedModel> served = new ArrayList<>();
         loaded.forEach((name, m) -> {
             BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget);
@@ -74,9 +88,35 @@ public final class KvSlimServer implements AutoCloseable {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("a server needs at least one model");
         }
+        requireFreePort(config.host(), config.port());
         KvSlimServer server = new KvSlimServer(config, new LinkedHashMap<>(models), cache);
         server.web.start();
+        if (!server.web.isRunning() || server.web.port() < 0) {
+            // taken between the check and the start: Helidon logs the bind failure and reports port -1
+            server.close();
+            throw new IllegalStateException(portInUse(config.host(), config.port()));
+        }
         return server;
+    }
+
+    /**
+     * Fails with one line naming the address when {@code port} on {@code host} cannot be bound (Helidon would log
+     * a stack trace and go on without listening).
+     */
+    private static void requireFreePort(String host, int port) {
+        if (port == 0) {
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(host, port));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(portInUse(host, port) + " (" + e.getMessage() + ")");
+        }
+    }
+
+    private static String portInUse(String host, int port) {
+        return "cannot listen on " + host + ":" + port + ": the port is in use or not allowed; choose another with --port";
     }
 
     /** The name a model is served under: its file or folder name without extension. */

@@ -142,6 +142,33 @@ class CorruptModelFilesTest {
     }
 
     @Test
+    void aLayerCountTheTensorsCannotHoldIsNamedNotAllocated(@TempDir Path tmp) throws IOException {
+        // before: OutOfMemoryError sizing per-layer arrays by block_count / num_hidden_layers
+        GgufFile source = GgufFile.read(Fixtures.path("stories260K/derived/stories260K.gguf"));
+        GgufWriter w = new GgufWriter();
+        for (GgufKv kv : source.metadata().values()) {
+            w.put(kv);
+        }
+        w.putUInt32("llama.block_count", 0x7fffffffL);
+        for (GgufTensorInfo t : source.tensors().values()) {
+            w.addTensor(t.name(), source.type(t), t.dims(), source.tensorData(t));
+        }
+        Path gguf = tmp.resolve("many-layers.gguf");
+        w.write(gguf);
+        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(gguf))).isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("many-layers.gguf").hasMessageContaining("block_count is 2147483647");
+
+        Path folder = Files.createDirectory(tmp.resolve("many-layers"));
+        Path parity = dev.kvslim.core.testing.ParityFolders.path("llama-f32");
+        Files.copy(parity.resolve("model.safetensors"), folder.resolve("model.safetensors"));
+        Files.writeString(folder.resolve("config.json"), Files.readString(parity.resolve("config.json"))
+                .replaceAll("\"num_hidden_layers\"\\s*:\\s*\\d+", "\"num_hidden_layers\": 2147483647"));
+        assertThat(Files.readString(folder.resolve("config.json"))).contains("2147483647");
+        assertThatThrownBy(() -> dev.kvslim.core.format.hf.HuggingFaceModels.load(folder))
+                .isInstanceOf(ModelFormatException.class).hasMessageContaining("num_hidden_layers is 2147483647");
+    }
+
+    @Test
     void wrongShapeIsNamed() throws IOException {
         Path edited = rewrite("blk.0.attn_q.weight", new long[] {64, 32}, true);
         assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited))).isInstanceOf(ModelFormatException.class)

@@ -1,5 +1,6 @@
 package dev.kvslim.train.checkpoint;
 
+import dev.kvslim.core.format.AtomicFiles;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
 import dev.kvslim.core.tensor.GgmlType;
@@ -52,7 +53,7 @@ public final class Checkpoint {
     public static Path save(Path outDir, TrainWeights w, AdamW opt, State state, Path tokenizer, long bos, long eos)
             throws IOException {
         Files.createDirectories(outDir);
-        Path tmp = Files.createTempDirectory(outDir, NAME + ".partial-");
+        Path tmp = AtomicFiles.partialDirectory(outDir.resolve(NAME));
         try {
             Path model = tmp.resolve("model");
             Files.createDirectories(model);

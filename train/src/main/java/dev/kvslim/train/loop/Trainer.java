@@ -1,5 +1,6 @@
 package dev.kvslim.train.loop;
 
+import dev.kvslim.core.format.AtomicFiles;
 import dev.kvslim.train.checkpoint.Checkpoint;
 import dev.kvslim.train.checkpoint.HfModelFiles;
 import dev.kvslim.train.data.Batch;
@@ -158,7 +159,7 @@ public final class Trainer {
     public Path saveModel(Path dir) throws IOException {
         Path parent = dir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, dir.getFileName() + ".partial-");
+        Path tmp = AtomicFiles.partialDirectory(dir);
         HfModelFiles.write(weights, tmp, bos, eos);
         Checkpoint.copyTokenizer(cfg.tokenizer(), tmp);
         Path old = parent.resolve(dir.getFileName() + ".old");

@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.convert;
 
+import dev.kvslim.core.format.AtomicFiles;
 import dev.kvslim.core.format.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
@@ -209,9 +210,7 @@ public final class ModelConverter {
             default -> throw new ModelFormatException(ggufPath, "cannot convert architecture " + arch);
         };
         List<String> notes = new ArrayList<>();
-        Path parent = folder.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, folder.getFileName() + ".partial");
+        Path tmp = AtomicFiles.partialDirectory(folder);
         try (Arena arena = Arena.ofConfined()) {
             SafetensorsWriter s = new SafetensorsWriter();
             hfMatrix(s, arena, "model.embed_tokens.weight", w.tokenEmbedding(), notes);

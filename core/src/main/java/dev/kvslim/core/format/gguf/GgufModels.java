@@ -33,6 +33,12 @@ public final class GgufModels {
         }
         LlamaConfig config = config(f, arch);
         int L = config.layers();
+        // each layer holds at least nine matrices and norms: a count the tensors cannot back is corrupt, and is
+        // caught before anything is sized by it
+        if (L > f.tensors().size() / 9) {
+            throw f.fail(arch + ".block_count is " + L + ", more layers than its " + f.tensors().size()
+                    + " tensors can hold");
+        }
         FloatTensor emb = f.tensor("token_embd.weight");
         float[][] attnNorm = new float[L][], ffnNorm = new float[L][];
         FloatTensor[] wq = new FloatTensor[L], wk = new FloatTensor[L], wv = new FloatTensor[L], wo = new FloatTensor[L];

@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.gguf;
 
+import dev.kvslim.core.format.AtomicFiles;
 import dev.kvslim.core.tensor.GgmlType;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -70,9 +71,7 @@ public final class GgufWriter {
     }
 
     public void write(Path target) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".partial");
+        Path tmp = AtomicFiles.partialFile(target);
         try {
             try (OutputStream raw = Files.newOutputStream(tmp);
                  CountingOutput out = new CountingOutput(new BufferedOutputStream(raw, 1 << 20))) {

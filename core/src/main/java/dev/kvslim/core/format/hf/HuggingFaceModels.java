@@ -53,6 +53,12 @@ public final class HuggingFaceModels {
         LlamaConfig config = config(configFile, json, arch);
         SafetensorsWeights w = SafetensorsWeights.open(folder);
         int L = config.layers();
+        // each layer holds at least nine matrices and norms: a count the tensors cannot back is corrupt, and is
+        // caught before anything is sized by it
+        if (L > w.names().size() / 9) {
+            throw new ModelFormatException(configFile, "num_hidden_layers is " + L + ", more layers than the "
+                    + w.names().size() + " tensors of the folder can hold");
+        }
         boolean qkvBias = arch.equals("Qwen2ForCausalLM");
         boolean qkNorm = arch.equals("Qwen3ForCausalLM");
         w.requireAll(requiredTensors(config, qkvBias, qkNorm));

@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.safetensors;
 
+import dev.kvslim.core.format.AtomicFiles;
 import dev.kvslim.core.tensor.GgmlType;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -66,9 +67,7 @@ public final class SafetensorsWriter {
         }
         byte[] json = JsonMapper.builder().build().writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8;
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".partial");
+        Path tmp = AtomicFiles.partialFile(target);
         try {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                 out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
