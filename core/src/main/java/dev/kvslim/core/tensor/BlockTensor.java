@@ -104,12 +104,21 @@ public abstract class BlockTensor extends FloatTensor {
         // the 12 bytes as three little-endian words: bytes 0-3, 4-7, 8-11
         int w0 = data.get(LittleEndian.I32, at), w1 = data.get(LittleEndian.I32, at + 4);
         int w2 = data.get(LittleEndian.I32, at + 8);
-        for (int j = 0; j < 4; j++) {
-            int b0 = w0 >>> (8 * j), b1 = w1 >>> (8 * j), b2 = w2 >>> (8 * j);
-            scales[j] = d * (b0 & 63);
-            mins[j] = dmin * (b1 & 63);
-            scales[j + 4] = d * ((b2 & 0xF) | ((b0 >>> 6 & 3) << 4));
-            mins[j + 4] = dmin * ((b2 >>> 4 & 0xF) | ((b1 >>> 6 & 3) << 4));
+        for (int j = 0; j < 8; j++) {
+            scales[j] = d * scale6(w0, w1, w2, j);
+            mins[j] = dmin * min6(w0, w1, w2, j);
         }
+    }
+
+    /** The 6-bit scale of sub-block {@code j} from the three words of a Q4_K/Q5_K scale field. */
+    static int scale6(int w0, int w1, int w2, int j) {
+        return j < 4 ? (w0 >>> (8 * j)) & 63
+                : ((w2 >>> (8 * (j - 4))) & 0xF) | (((w0 >>> (8 * (j - 4) + 6)) & 3) << 4);
+    }
+
+    /** The 6-bit minimum of sub-block {@code j} from the three words of a Q4_K/Q5_K scale field. */
+    static int min6(int w0, int w1, int w2, int j) {
+        return j < 4 ? (w1 >>> (8 * j)) & 63
+                : ((w2 >>> (8 * (j - 4) + 4)) & 0xF) | (((w1 >>> (8 * (j - 4) + 6)) & 3) << 4);
     }
 }

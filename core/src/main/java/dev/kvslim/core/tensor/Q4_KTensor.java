@@ -44,13 +44,17 @@ public final class Q4_KTensor extends BlockTensor {
             decodeBlock(at, out, off);
             return;
         }
-        float[] scales = new float[8], mins = new float[8];
-        scalesAndMins(at + 4, f16(at), f16(at + 2), scales, mins);
+        float d = f16(at), dmin = f16(at + 2);
+        int w0 = data.get(LittleEndian.I32, at + 4), w1 = data.get(LittleEndian.I32, at + 8);
+        int w2 = data.get(LittleEndian.I32, at + 12);
         for (int pair = 0; pair < 4; pair++) {
             long q = at + 16 + pair * 32;
             int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
-            FloatVector dl = FloatVector.broadcast(F, scales[lo]), ml = FloatVector.broadcast(F, mins[lo]);
-            FloatVector dh = FloatVector.broadcast(F, scales[hi]), mh = FloatVector.broadcast(F, mins[hi]);
+            // no arrays here: two per block of 256 values were allocated on every call
+            FloatVector dl = FloatVector.broadcast(F, d * scale6(w0, w1, w2, lo));
+            FloatVector ml = FloatVector.broadcast(F, dmin * min6(w0, w1, w2, lo));
+            FloatVector dh = FloatVector.broadcast(F, d * scale6(w0, w1, w2, hi));
+            FloatVector mh = FloatVector.broadcast(F, dmin * min6(w0, w1, w2, hi));
             for (int l = 0; l < 32; l += F.length()) {
                 ByteVector b = ByteVector.fromMemorySegment(B, data, q + l, ByteOrder.LITTLE_ENDIAN);
                 // multiply, then subtract: the same two roundings as the reference decoder

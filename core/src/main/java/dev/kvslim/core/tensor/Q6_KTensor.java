@@ -82,4 +82,52 @@ public final class Q6_KTensor extends BlockTensor {
             }
         }
     }
+
+    /**
+     * Row {@code row} dotted with {@code x} without expanding it: per sub-block of 16, {@code d * scale *
+     * ((codes - 32) . x)}, summed in vectors until the end of the row.
+     */
+    @Override
+    public float dot(long row, float[] x, int xOff) {
+        if (B == null || 16 % F.length() != 0) {
+            return super.dot(row, x, xOff);
+        }
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocksPerRow; b++) {
+            long at = blockAt(row, b);
+            float d = f16(at + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
+                int xi = xOff + b * 256 + half * 128;
+                for (int l = 0; l < 32; l += F.length()) {
+                    int is = l / 16;
+                    ByteVector lo0 = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lo1 = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    IntVector l0 = lo0.reinterpretAsInts(), l1 = lo1.reinterpretAsInts(), hi = h.reinterpretAsInts();
+                    ByteVector q1 = l0.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
+                            .reinterpretAsBytes();
+                    ByteVector q2 = l1.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
+                            .reinterpretAsBytes();
+                    ByteVector q3 = l0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hi.and(0x30303030))
+                            .reinterpretAsBytes();
+                    ByteVector q4 = l1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                            .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsBytes();
+                    acc = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xi + l))
+                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is)), acc);
+                    acc = ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xi + 32 + l))
+                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is + 2)), acc);
+                    acc = ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xi + 64 + l))
+                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is + 4)), acc);
+                    acc = ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xi + 96 + l))
+                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is + 6)), acc);
+                }
+            }
+        }
+        return Kernels.sum(acc);
+    }
 }
