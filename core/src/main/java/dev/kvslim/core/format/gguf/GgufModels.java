@@ -33,9 +33,9 @@ public final class GgufModels {
         }
         LlamaConfig config = config(f, arch);
         int L = config.layers();
-        // each layer holds at least nine matrices and norms: a count the tensors cannot back is corrupt, and is
-        // caught before anything is sized by it
-        if (L > f.tensors().size() / 9) {
+        // every layer holds tensors of its own: a count beyond the file's tensors is corrupt, and is caught before
+        // anything is sized by it (a smaller mismatch names the missing tensors below)
+        if (L > f.tensors().size()) {
             throw f.fail(arch + ".block_count is " + L + ", more layers than its " + f.tensors().size()
                     + " tensors can hold");
         }

@@ -53,9 +53,9 @@ public final class HuggingFaceModels {
         LlamaConfig config = config(configFile, json, arch);
         SafetensorsWeights w = SafetensorsWeights.open(folder);
         int L = config.layers();
-        // each layer holds at least nine matrices and norms: a count the tensors cannot back is corrupt, and is
-        // caught before anything is sized by it
-        if (L > w.names().size() / 9) {
+        // every layer holds tensors of its own: a count beyond the folder's tensors is corrupt, and is caught before
+        // anything is sized by it (a smaller mismatch names the missing tensors below)
+        if (L > w.names().size()) {
             throw new ModelFormatException(configFile, "num_hidden_layers is " + L + ", more layers than the "
                     + w.names().size() + " tensors of the folder can hold");
         }
