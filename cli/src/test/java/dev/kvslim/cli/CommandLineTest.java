@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -196,6 +197,40 @@ class CommandLineTest {
                 dir.resolve("no/hf").toString());
         assertThat(missingFolder.exit()).isEqualTo(1);
         assertThat(missingFolder.stderr()).contains("the folder it goes in does not exist");
+    }
+
+    @Test
+    void benchModelMeasuresAnyModelFileAsJson() throws Exception {
+        Run r = run("bench", "--model", stories(), "--tokenizer", tok512(), "--prompt-tokens", "16", "--decode-tokens",
+                "4", "--repeats", "1", "--depth", "8", "--kv-policy", "h2o", "--kv-ratio", "2", "--kv-type", "f32,f16",
+                "--json");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).hasSize(2);
+        var json = tools.jackson.databind.json.JsonMapper.builder().build();
+        for (int i = 0; i < 2; i++) {
+            var m = json.readTree(lines.get(i));
+            assertThat(m.get("model").asString()).isEqualTo("stories260K.bin");
+            assertThat(m.get("type").asString()).isEqualTo("F32");
+            assertThat(m.get("cache").asString()).isEqualTo("h2o@2 " + (i == 0 ? "f32" : "f16"));
+            assertThat(m.get("prompt_tokens").asInt()).isEqualTo(16);
+            assertThat(m.get("decode_tokens").asInt()).isEqualTo(4);
+            assertThat(m.get("depth").asInt()).isEqualTo(8);
+            assertThat(m.get("prefill_tokens_per_s").asDouble()).isPositive();
+            assertThat(m.get("decode_best_tokens_per_s").asDouble())
+                    .isGreaterThanOrEqualTo(m.get("decode_tokens_per_s").asDouble());
+            assertThat(m.get("weight_bytes").asLong()).isPositive();
+        }
+        Run table = run("bench", "--model", stories(), "--tokenizer", tok512(), "--prompt-tokens", "8",
+                "--decode-tokens", "2", "--repeats", "1");
+        assertThat(table.exit()).as(table.stderr()).isZero();
+        assertThat(table.out()).contains("stories260K.bin", "dense f32", "prefill t/s");
+        Run badType = run("bench", "--model", stories(), "--tokenizer", tok512(), "--kv-type", "f16", "--repeats", "1");
+        assertThat(badType.exit()).isEqualTo(1);
+        assertThat(badType.stderr()).contains("--kv-type f16 needs the paged cache");
+        Run tooLong = run("bench", "--model", stories(), "--tokenizer", tok512(), "--prompt-tokens", "600");
+        assertThat(tooLong.exit()).isEqualTo(1);
+        assertThat(tooLong.stderr()).contains("exceed the model's context of");
     }
 
     @Test
