@@ -124,12 +124,13 @@ final class BenchCommand implements Callable<Integer> {
                         + Parallel.threads() + " threads (set -Dkvslim.threads through KVSLIM_JAVA_OPTS)");
             }
         }
-        int repeats = repeatsOption != null ? repeatsOption : model != null && !serve ? 3 : 5;
-        int decodeTokens = decodeTokensOption != null ? decodeTokensOption : model != null && !serve ? 128 : 32;
+        boolean modelBench = model != null && !serve && !kv && !train;
+        int repeats = repeatsOption != null ? repeatsOption : modelBench ? 3 : 5;
+        int decodeTokens = decodeTokensOption != null ? decodeTokensOption : modelBench ? 128 : 32;
         if (serve) {
             return serveLoad();
         }
-        if (model != null && !kv && !train) {
+        if (modelBench) {
             return modelBench(repeats, decodeTokens);
         }
         if (train) {

@@ -2,7 +2,6 @@ package dev.kvslim.serve;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.BlockPool;
-import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.serve.api.ApiContext;
 import dev.kvslim.serve.api.ApiRoutes;
@@ -39,22 +38,19 @@ public final class KvSlimServer implements AutoCloseable {
         this.config = config;
         this.metrics = new ServerMetrics();
         long budget = config.kvBudgetBytes() / loaded.size();
-        loaded.forEach((name, m) -> {
-            // the smallest sequence (one prompt token and one generated) takes a block per layer and KV head
-            var c = m.model().config();
-            long least = (long) c.layers() * c.kvHeads()
-                    * BlockPool.blockBytes(c.headSize(), PagedKvCache.defaultBlockSize(), KvType.F32);
-            if (budget < least) {
-                throw new IllegalArgumentException("a KV budget of " + config.kvBudgetBytes() + " bytes"
-                        + (loaded.size() > 1 ? " (" + budget + " for each of " + loaded.size() + " models)" : "")
-                        + " holds no sequence of '" + name + "': one needs at least " + least + " bytes (a block of "
-                        + PagedKvCache.defaultBlockSize() + " tokens per layer and KV head); give --kv-budget "
-                        + least * loaded.size() + " or more");
-            }
-        });
         List<ServedModel> served = new ArrayList<>();
         loaded.forEach((name, m) -> {
             BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget);
+            // the smallest sequence, one prompt token and one generated, as admission counts it
+            long blocks = Scheduler.blocksFor(m.model().config(), pool.blockSize(), 2);
+            if (blocks > pool.capacityBlocks()) {
+                long least = blocks * pool.blockBytes();
+                throw new IllegalArgumentException("a KV budget of " + config.kvBudgetBytes() + " bytes"
+                        + (loaded.size() > 1 ? " (" + budget + " for each of " + loaded.size() + " models)" : "")
+                        + " holds no sequence of '" + name + "': one needs at least " + least + " bytes (a block of "
+                        + pool.blockSize() + " tokens per layer and KV head); give --kv-budget "
+                        + least * loaded.size() + " or more");
+            }
             Scheduler scheduler = new Scheduler(name, m.model(), m.tokenizer(), m::isEndOfGeneration, pool,
                     config.scheduling(), metrics.observer(name),
                     cache != null ? cache : CacheChoice.of(m.model().config()));

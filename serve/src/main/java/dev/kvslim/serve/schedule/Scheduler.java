@@ -231,7 +231,12 @@ public final class Scheduler {
 
     /** Blocks a cache needs for {@code tokens} tokens when every head keeps all of them. */
     long blocksFor(int tokens) {
-        return (long) config.layers() * config.kvHeads() * ((tokens + pool.blockSize() - 1) / pool.blockSize());
+        return blocksFor(config, pool.blockSize(), tokens);
+    }
+
+    /** Blocks of {@code blockSize} tokens a cache of a model shaped {@code config} needs for {@code tokens} tokens. */
+    public static long blocksFor(LlamaConfig config, int blockSize, int tokens) {
+        return (long) config.layers() * config.kvHeads() * ((tokens + blockSize - 1) / blockSize);
     }
 
     /**
