@@ -3,6 +3,8 @@ package dev.kvslim.bench;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.kv.KvType;
+import dev.kvslim.core.kv.KvCacheSpec;
+import dev.kvslim.core.kv.KvShape;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
@@ -88,8 +90,10 @@ public final class KvCacheBenchmark {
         for (int r = -1; r < repeats; r++) {
             // run -1 warms the JIT up on a short context (a second 32K prefill would cost minutes) and is not counted
             int tokens = r < 0 ? Math.min(context, WARM_UP_CONTEXT) : context;
-            TimedCache cache = new TimedCache(new PagedKvCache(model.config(), new BlockPool(64,
-                    PagedKvCache.defaultBlockSize(), 8L << 30, type), tokens + decodeSteps + 1, ratio > 1));
+            KvShape shape = model.config().kvShape();
+            KvCacheSpec.Paged spec = ratio > 1 ? KvCacheSpec.dms(shape) : KvCacheSpec.keepAll();
+            TimedCache cache = new TimedCache(spec.newCache(shape, new BlockPool(64, PagedKvCache.defaultBlockSize(),
+                    8L << 30, type), tokens + decodeSteps + 1));
             int[] prompt = new SplittableRandom(r + 1).ints(tokens, 0, 4096).toArray();
             model.forward(model.newState(256), prompt, 0, tokens, 0, cache);
             PagedKvCache paged = cache.paged;
@@ -133,8 +137,8 @@ public final class KvCacheBenchmark {
         }
 
         @Override
-        public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
-            paged.store(layer, position, count, k, v, decisions);
+        public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions, int row) {
+            paged.store(layer, position, count, k, v, decisions, row);
         }
 
         @Override

@@ -5,7 +5,7 @@ import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.auth.ApiKeys;
 import dev.kvslim.serve.savings.SavingsReport;
-import dev.kvslim.serve.schedule.CacheChoice;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.serve.schedule.Scheduler;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -132,13 +132,13 @@ public final class ServeLoadBenchmark {
     }
 
     /** Runs the load with {@code compressed} and then with the uncompressed cache, and prints them side by side. */
-    public static List<Result> compare(LoadedModel model, CacheChoice compressed, Options options, PrintStream out)
+    public static List<Result> compare(LoadedModel model, KvCacheSpec.Paged compressed, Options options, PrintStream out)
             throws Exception {
         out.printf(Locale.ROOT, "serve load: %d streaming clients for %d s, KV budget %,d bytes, max running %d,"
                         + " max waiting %d, every %d-th request of a client disconnects early%n", options.clients(),
                 options.duration().toSeconds(), options.budgetBytes(), options.maxRunning(), options.maxWaiting(),
                 options.disconnectEvery());
-        List<Result> results = List.of(run(model, compressed, options), run(model, CacheChoice.uncompressed(), options));
+        List<Result> results = List.of(run(model, compressed, options), run(model, KvCacheSpec.keepAll(), options));
         out.printf(Locale.ROOT, "%-32s %18s %18s%n", "", results.get(0).cache(), results.get(1).cache());
         row(out, "requests completed", results, r -> Integer.toString(r.completed()));
         row(out, "disconnected on purpose", results, r -> Integer.toString(r.disconnected()));
@@ -177,7 +177,7 @@ public final class ServeLoadBenchmark {
     }
 
     /** One load run with {@code cache}. */
-    public static Result run(LoadedModel model, CacheChoice cache, Options o) throws Exception {
+    public static Result run(LoadedModel model, KvCacheSpec.Paged cache, Options o) throws Exception {
         String name = "load";
         ServeConfig config = ServeConfig.defaults().withPort(0).withKeys(ApiKeys.OPEN).withKvBudget(o.budgetBytes())
                 .withShutdownGrace(Duration.ofSeconds(10))

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.testing.Fixtures;
-import dev.kvslim.serve.schedule.CacheChoice;
+import dev.kvslim.core.kv.KvCacheSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -32,10 +32,10 @@ class ServeLoadBenchmarkTest {
         var options = new ServeLoadBenchmark.Options(8, Duration.ofSeconds(3),
                 ServeLoadBenchmark.defaultBudget(dms, 8, 3), 3, 2, 4);
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        List<ServeLoadBenchmark.Result> results = ServeLoadBenchmark.compare(dms, CacheChoice.dmsCache(), options,
+        List<ServeLoadBenchmark.Result> results = ServeLoadBenchmark.compare(dms, KvCacheSpec.dms(dms.model().config().kvShape()), options,
                 new PrintStream(text, true, StandardCharsets.UTF_8));
         String report = text.toString(StandardCharsets.UTF_8);
-        assertThat(results).extracting(ServeLoadBenchmark.Result::cache).containsExactly("DMS", "uncompressed");
+        assertThat(results).extracting(ServeLoadBenchmark.Result::cache).containsExactly("dms", "none");
         for (ServeLoadBenchmark.Result r : results) {
             assertThat(r.correct()).as(report).isTrue();
             assertThat(r.completed()).as(report).isPositive();

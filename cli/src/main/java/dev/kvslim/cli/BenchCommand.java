@@ -10,21 +10,21 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.KvCacheSpec;
+import dev.kvslim.core.kv.KvPolicies;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.tensor.Parallel;
-import dev.kvslim.eval.cache.CacheSpec;
-import dev.kvslim.serve.schedule.CacheChoice;
-import java.util.ArrayList;
-import java.util.Locale;
-import java.util.function.IntFunction;
 import java.lang.foreign.Arena;
-import java.time.Duration;
-import dev.kvslim.core.kv.KvType;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Prefill and decode speed, side by side in one run, against the memory-bandwidth roofline. */
@@ -50,12 +50,20 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Threads of the matrix products (default: the available processors).")
     Integer threads;
 
-    @Option(names = "--kv-policy", description = "With --model: none (the paged cache, every token kept), dms, or a"
-            + " training-free policy with --kv-ratio (default: the plain dense cache).")
+    @Option(names = "--kv-policy", defaultValue = "dense", description = "With --model: dense (the contiguous F32"
+            + " cache), none (the paged cache, every token kept), dms, or a training-free policy with --kv-ratio or"
+            + " --kv-tokens (default: ${DEFAULT-VALUE}).")
     String kvPolicy;
 
     @Option(names = "--kv-ratio", description = "With --model and a training-free --kv-policy: the target compression ratio.")
     Double kvRatio;
+
+    @Option(names = "--kv-tokens", description = "With --model and a training-free --kv-policy: tokens kept per"
+            + " (layer, KV head).")
+    Integer kvTokens;
+
+    @Mixin
+    RenamedKvFlags renamed;
 
     @Option(names = "--json", description = "With --model: one JSON object per measurement instead of the table.")
     boolean json;
@@ -107,8 +115,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seconds", defaultValue = "60", description = "How long --serve clients send requests (default: ${DEFAULT-VALUE}).")
     int seconds;
 
-    @Option(names = "--budget", description = "KV budget of the --serve server in bytes (default: room for 16"
-            + " uncompressed sequences of the longest request).")
+    @Option(names = "--kv-budget", converter = ByteSize.class, description = "KV budget of the --serve server in bytes,"
+            + " e.g. 64MiB (default: room for 16 uncompressed sequences of the longest request).")
     Long budget;
 
     @Option(names = "--disconnect-every", defaultValue = "5", description = "Every this many requests of a --serve client"
@@ -160,23 +168,12 @@ final class BenchCommand implements Callable<Integer> {
         List<ModelBenchmark.Result> results = new ArrayList<>();
         for (String typeName : kvTypes != null ? kvTypes : List.of("f32")) {
             KvType type = KvType.parse(typeName);
-            IntFunction<KvCache> caches;
-            String label;
-            if (kvPolicy == null) {
-                if (kvRatio != null) {
-                    throw new IllegalArgumentException("--kv-ratio needs a training-free --kv-policy");
-                }
-                if (type != KvType.F32) {
-                    throw new IllegalArgumentException("--kv-type " + type + " needs the paged cache: add --kv-policy none");
-                }
-                caches = loaded.model()::newDenseCache;
-                label = "dense f32";
-            } else {
-                CacheSpec spec = new CacheSpec(kvPolicy.toLowerCase(Locale.ROOT), kvRatio);
-                caches = n -> spec.newCache(c, new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
-                        Runtime.getRuntime().maxMemory() / 2, type), n, 42);
-                label = spec.label() + " " + type;
-            }
+            KvCacheSpec spec = KvCacheSpec.parse(kvPolicy, kvRatio, kvTokens, null, c.kvShape(), type, false,
+                    KvPolicies.Options.DEFAULTS.withSeed(42));
+            IntFunction<KvCache> caches = n -> spec.newCache(c.kvShape(), spec instanceof KvCacheSpec.Paged
+                    ? new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), Runtime.getRuntime().maxMemory() / 2,
+                    type) : null, n);
+            String label = spec.label() + " " + type;
             var options = new ModelBenchmark.Options(promptTokens, decodeTokens, depth, repeats, label);
             ModelBenchmark.Result r = ModelBenchmark.run(name, loaded.model(), caches, options);
             results.add(r);
@@ -216,7 +213,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         long b = budget != null ? budget : ServeLoadBenchmark.defaultBudget(loaded, clients, 16);
         var options = new ServeLoadBenchmark.Options(clients, Duration.ofSeconds(seconds), b, 32, 16, disconnectEvery);
-        var results = ServeLoadBenchmark.compare(loaded, CacheChoice.dmsCache(), options, System.out);
+        var results = ServeLoadBenchmark.compare(loaded, KvCacheSpec.dms(loaded.model().config().kvShape()), options,
+                System.out);
         return results.stream().allMatch(ServeLoadBenchmark.Result::correct) ? 0 : 1;
     }
 }

@@ -6,7 +6,6 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
-import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import java.io.BufferedReader;
@@ -52,13 +51,8 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--no-think", description = "Ask a reasoning model (Qwen3) to answer without thinking first (enable_thinking=false).")
     boolean noThink;
 
-    @Option(names = "--kv-budget", description = "Bytes of KV cache (default: a quarter of the Java heap).")
-    Long kvBudget;
-
-    @Option(names = "--kv-type", defaultValue = "f32",
-            description = "Element type of cached keys and values: f32, f16 or bf16 (half the bytes, twice the tokens"
-                    + " in the same budget). Default: ${DEFAULT-VALUE}.")
-    String kvType;
+    @Mixin
+    KvCacheOptions kv;
 
     @Override
     public Integer call() throws IOException {
@@ -68,9 +62,9 @@ final class ChatCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + " has no chat template; use generate for plain text completion");
         }
         LlamaConfig c = loaded.model().config();
-        long budget = kvBudget != null ? kvBudget : Runtime.getRuntime().maxMemory() / 4;
-        BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget, KvType.parse(kvType));
-        PagedKvCache cache = new PagedKvCache(c, pool, c.contextLength(), c.dms() != null);
+        BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
+                kv.budget(Runtime.getRuntime().maxMemory() / 4), kv.type());
+        PagedKvCache cache = kv.pagedSpec(c.kvShape()).newCache(c.kvShape(), pool, c.contextLength());
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         Generator.Options options = new Generator.Options(maxTokens, sampling.resolve(loaded.generation(), 0.7f),
                 List.of(), false, 64);

@@ -2,10 +2,10 @@ package dev.kvslim.cli;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.tensor.Parallel;
 import dev.kvslim.eval.cache.CacheGrid;
-import dev.kvslim.eval.cache.CacheSpec;
 import dev.kvslim.eval.report.EvalReport;
 import dev.kvslim.eval.result.EvalResult;
 import dev.kvslim.eval.result.ResultJson;
@@ -28,6 +28,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -59,11 +60,11 @@ final class EvalCommand implements Callable<Integer> {
             + " KL(dense || compressed) per token and perplexity instead of accuracy.")
     Path text;
 
-    @Option(names = "--policy", defaultValue = "none", description = "KV policies, comma-separated: none, dms,"
+    @Option(names = "--kv-policy", defaultValue = "none", description = "KV policies, comma-separated: none, dms,"
             + " streaming, h2o, tova, snapkv, knorm, random, or all (dms only for DMS models). Default: ${DEFAULT-VALUE}.")
     String policy;
 
-    @Option(names = "--ratio", description = "Target compression ratios of the baselines, comma-separated (e.g."
+    @Option(names = "--kv-ratio", description = "Target compression ratios of the baselines, comma-separated (e.g."
             + " 1,2,4,8). With none in the grid, baselines skip ratio 1 (it keeps every token, as none does).")
     String ratio;
 
@@ -103,6 +104,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--kv-type", defaultValue = "f32", description = "Element type of cached keys and values: f32,"
             + " f16, bf16. Default: ${DEFAULT-VALUE}.")
     String kvType;
+
+    @Mixin
+    RenamedKvFlags renamed;
 
     @Option(names = "--show", description = "Print every sample's answer and generated text to stderr.")
     boolean show;
@@ -162,11 +166,7 @@ final class EvalCommand implements Callable<Integer> {
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
         boolean dmsModel = loaded.model().config().dms() != null;
         List<String> policies = CacheGrid.policies(policy, dmsModel);
-        if (policies.contains("dms") && !dmsModel) {
-            throw new IllegalArgumentException("--policy dms: " + loaded.path() + " was not retrofitted with DMS (no dms_*"
-                    + " settings in its config)");
-        }
-        List<CacheSpec> specs = CacheGrid.expand(policies, ratios);
+        List<KvCacheSpec.Paged> specs = CacheGrid.expand(policies, ratios, loaded.model().config().kvShape(), seed);
         int trained = loaded.model().config().contextLength();
         int ctx = context != null ? context : trained;
         if (ctx > trained && !allowLongContext) {
@@ -182,10 +182,10 @@ final class EvalCommand implements Callable<Integer> {
             if (samples < 1) {
                 throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
             }
-            List<CacheSpec> compressed = specs.stream().filter(s -> !s.policy().equals("none")).toList();
+            List<KvCacheSpec.Paged> compressed = specs.stream().filter(KvCacheSpec::evicts).toList();
             if (compressed.isEmpty()) {
-                throw new IllegalArgumentException("--text compares compressed caches with the full one: give --policy"
-                        + " a compressing policy (and --ratio)");
+                throw new IllegalArgumentException("--text compares compressed caches with the full one: give"
+                        + " --kv-policy a compressing policy (and --kv-ratio)");
             }
             if (votes != 1 || temperature != 0) {
                 throw new IllegalArgumentException("--votes and --temperature are for task runs: --text teacher-forces"
@@ -205,12 +205,12 @@ final class EvalCommand implements Callable<Integer> {
             TaskEvaluator evaluator = new TaskEvaluator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration,
                     new TaskEvaluator.Settings(ctx, samples, seed, lanes, margin, type, votes,
                             temperature));
-            evaluator.warmUp(tasks.getFirst(), specs.stream().map(CacheSpec::policy).distinct()
-                    .map(p -> specs.stream().filter(sp -> sp.policy().equals(p)).findFirst().orElseThrow()).toList());
+            evaluator.warmUp(tasks.getFirst(), specs.stream().map(KvCacheSpec::name).distinct()
+                    .map(p -> specs.stream().filter(sp -> sp.name().equals(p)).findFirst().orElseThrow()).toList());
             start = System.nanoTime();
             for (Task t : tasks) {
                 var samplesOf = evaluator.samples(t);
-                for (CacheSpec spec : specs) {
+                for (KvCacheSpec.Paged spec : specs) {
                     TaskRun run = evaluator.run(t.name(), samplesOf, t, spec);
                     err.printf(Locale.ROOT, "%s %s: %d/%d correct, compression %.2fx, %.1f s%n", t.name(), spec.label(),
                             run.correct(), run.samples(), run.achievedRatio(), run.wallNanos() / 1e9);

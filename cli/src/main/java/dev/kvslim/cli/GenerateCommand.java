@@ -4,13 +4,10 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
-import dev.kvslim.core.kv.EvictionPolicy;
-import dev.kvslim.core.kv.KvBudget;
-import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
-import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.tensor.Parallel;
@@ -54,74 +51,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Prompt tokens per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--kv-policy", defaultValue = "auto",
-            description = "KV cache: none (keep every token), dms (the model's learned eviction), a training-free"
-                    + " baseline (streaming, h2o, tova, snapkv, knorm, random; needs --kv-ratio or --kv-budget), or auto"
-                    + " (dms when the model was retrofitted with DMS, else the plain dense cache). Default: ${DEFAULT-VALUE}.")
-    String kvPolicy;
-
-    @Option(names = "--kv-ratio", description = "Target compression ratio of a baseline: keep ceil(seen / R) tokens per head.")
-    Double kvRatio;
-
-    @Option(names = "--kv-budget", description = "Token budget per (layer, KV head) of a baseline.")
-    Integer kvBudget;
-
-    @Option(names = "--kv-window", description = "DMS window w to use instead of the model's.")
-    Integer kvWindow;
-
-    @Option(names = "--kv-type", defaultValue = "f32",
-            description = "Element type of cached keys and values: f32, or f16 / bf16 (rounded to nearest even, half the"
-                    + " bytes; with --kv-policy auto on a model without DMS they select the paged cache)."
-                    + " Default: ${DEFAULT-VALUE}.")
-    String kvType;
-
-    /** The cache --kv-policy asks for, sized for {@code positions}, storing {@code type}. */
-    private KvCache newCache(LoadedModel loaded, int positions, KvType type) {
-        LlamaConfig c = loaded.model().config();
-        String policy = kvPolicy.equals("auto") ? (c.dms() != null ? "dms" : type == KvType.F32 ? "dense" : "none")
-                : kvPolicy;
-        if (kvWindow != null && !policy.equals("dms")) {
-            throw new IllegalArgumentException("--kv-window sets the DMS window; it needs --kv-policy dms");
-        }
-        if ((kvRatio != null || kvBudget != null) && List.of("dense", "none", "dms").contains(policy)) {
-            throw new IllegalArgumentException("--kv-ratio and --kv-budget set a baseline's budget; --kv-policy " + policy
-                    + " has none");
-        }
-        return switch (policy) {
-            case "dense" -> loaded.model().newDenseCache(positions);
-            case "none", "dms" -> {
-                LlamaConfig cc = c;
-                if (policy.equals("dms")) {
-                    if (c.dms() == null) {
-                        throw new IllegalArgumentException(loaded.path() + " was not retrofitted with DMS: --kv-policy dms"
-                                + " needs dms_* settings in its config");
-                    }
-                    if (kvWindow != null) {
-                        cc = c.withDms(new DmsConfig(kvWindow, c.dms().scale(), c.dms().offset(), c.dms().variant(),
-                                c.dms().perLayer()));
-                    }
-                }
-                yield new PagedKvCache(cc, pool(c, type), positions, policy.equals("dms"));
-            }
-            default -> {
-                if (kvRatio == null == (kvBudget == null)) {
-                    throw new IllegalArgumentException("--kv-policy " + policy + " needs one of --kv-ratio and --kv-budget");
-                }
-                KvBudget budget = kvRatio != null ? KvBudget.ofRatio(kvRatio) : KvBudget.ofTokens(kvBudget);
-                EvictionPolicy evict;
-                try {
-                    evict = KvPolicies.of(policy, budget);
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(e.getMessage() + ", dms, auto");
-                }
-                yield new PagedKvCache(c, pool(c, type), positions, evict);
-            }
-        };
-    }
-
-    private static BlockPool pool(LlamaConfig c, KvType type) {
-        return new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), Runtime.getRuntime().maxMemory() / 2, type);
-    }
+    @Mixin
+    KvCacheOptions kv;
 
     @Override
     public Integer call() {
@@ -136,19 +67,27 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         }
-        KvType type = KvType.parse(kvType);
+        KvType type = kv.type();
+        KvCacheSpec spec = kv.spec(c.kvShape(), false);
         long positions = (long) tokens.length + maxTokens;
         long cacheBytes = positions * c.kvBytesPerToken(type.bytes());
         long heap = Runtime.getRuntime().maxMemory();
-        if (cacheBytes > heap / 2 || positions > Integer.MAX_VALUE / Math.max(1, c.kvDim())) {
+        long budget = kv.budget(heap / 2);
+        if (budget > heap / 2) {
+            throw new IllegalArgumentException(String.format("--kv-budget %,d is more than half the %,d-byte heap: lower"
+                    + " it (or raise -Xmx through KVSLIM_JAVA_OPTS)", budget, heap));
+        }
+        if (positions > Integer.MAX_VALUE / Math.max(1, c.kvDim()) || cacheBytes > budget) {
             throw new IllegalArgumentException(String.format("a KV cache for %d prompt + %d new tokens needs %,d bytes,"
-                    + " more than half the %,d-byte heap: lower --max-tokens (or raise -Xmx through KVSLIM_JAVA_OPTS)",
-                    tokens.length, maxTokens, cacheBytes, heap));
+                    + " more than the %,d-byte KV budget (half the heap unless --kv-budget says): lower --max-tokens"
+                    + " (or raise -Xmx through KVSLIM_JAVA_OPTS)", tokens.length, maxTokens, cacheBytes, budget));
         }
         if (positions > c.contextLength()) {
             err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", positions, c.contextLength());
         }
-        KvCache cache = newCache(loaded, (int) positions, type);
+        BlockPool pool = spec instanceof KvCacheSpec.Paged
+                ? new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget, type) : null;
+        KvCache cache = spec.newCache(c.kvShape(), pool, (int) positions);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         PrintStream out = System.out;
         Generator.Result r = generator.generate(tokens,
@@ -164,9 +103,8 @@ final class GenerateCommand implements Callable<Integer> {
                 r.stopReason().name().toLowerCase(java.util.Locale.ROOT), r.decodeTokensPerSecond());
         long uncompressed = (long) r.cachedPositions() * c.kvBytesPerToken(type.bytes());
         if (cache instanceof PagedKvCache paged) {
-            String policy = !kvPolicy.equals("auto") ? kvPolicy : c.dms() != null ? "dms" : "none";
             err.printf("kv cache: %s, compression %.2fx; %,d bytes of live %s keys and values (%,d in blocks) against"
-                            + " %,d uncompressed%n", policy, paged.compressionRatio(), paged.liveBytes(), type,
+                            + " %,d uncompressed%n", spec.label(), paged.compressionRatio(), paged.liveBytes(), type,
                     paged.bytesUsed(), uncompressed);
             paged.release();
         } else {

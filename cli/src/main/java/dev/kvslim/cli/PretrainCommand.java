@@ -9,7 +9,7 @@ import dev.kvslim.train.loop.NextTokenLoss;
 import dev.kvslim.train.loop.Trainer;
 import dev.kvslim.train.report.LossPlot;
 import dev.kvslim.train.report.ProgressBar;
-import dev.kvslim.train.report.StepLog;
+import dev.kvslim.train.loop.StepLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

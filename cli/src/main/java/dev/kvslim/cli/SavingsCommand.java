@@ -2,14 +2,15 @@ package dev.kvslim.cli;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
-import dev.kvslim.core.kv.KvBudget;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvPolicies;
+import dev.kvslim.core.kv.KvShape;
 import dev.kvslim.serve.savings.SavingsReport;
 import dev.kvslim.serve.savings.Workload;
-import dev.kvslim.serve.schedule.CacheChoice;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -17,7 +18,7 @@ import picocli.CommandLine.Option;
  * (or a named baseline policy for a model without DMS) and with the uncompressed cache, side by side.
  */
 @Command(name = "savings", mixinStandardHelpOptions = true,
-        description = "Run a workload through the server's scheduler with the compressed KV cache (DMS, or --policy)"
+        description = "Run a workload through the server's scheduler with the compressed KV cache (DMS, or --kv-policy)"
                 + " and with the uncompressed one in the same KV budget, and print KV bytes per sequence, how many"
                 + " sequences fit, throughput and cost per million tokens side by side.")
 final class SavingsCommand implements Callable<Integer> {
@@ -33,37 +34,50 @@ final class SavingsCommand implements Callable<Integer> {
             + " a line (default: 32 built-in story prompts of 64 to 256 tokens).")
     Path workload;
 
-    @Option(names = "--budget", description = "KV budget in bytes both caches run in (default: room for 8 uncompressed"
-            + " sequences of the workload's longest request).")
+    @Option(names = "--kv-budget", converter = ByteSize.class, description = "KV budget in bytes both caches run in,"
+            + " e.g. 16MiB (default: room for 8 uncompressed sequences of the workload's longest request).")
     Long budget;
 
     @Option(names = "--price-per-hour", defaultValue = "1.0", description = "What the machine costs per hour, for the"
             + " cost per million tokens (default: ${DEFAULT-VALUE}).")
     double pricePerHour;
 
-    @Option(names = "--policy", description = "Compare this training-free policy (streaming, h2o, tova, snapkv, knorm,"
-            + " random) instead of DMS; needed for a model without DMS.")
+    @Option(names = "--kv-policy", defaultValue = "dms", description = "The compressing cache: dms (the model's"
+            + " learned eviction) or a training-free policy (streaming, h2o, tova, snapkv, knorm, random), needed for a"
+            + " model without DMS (default: ${DEFAULT-VALUE}).")
     String policy;
 
-    @Option(names = "--ratio", defaultValue = "4", description = "Compression ratio the --policy keeps to (default:"
-            + " ${DEFAULT-VALUE}).")
-    double ratio;
+    @Option(names = "--kv-ratio", description = "Compression ratio a training-free --kv-policy keeps to (default: 4"
+            + " unless --kv-tokens is given).")
+    Double ratio;
+
+    @Option(names = "--kv-tokens", description = "Tokens per (layer, KV head) a training-free --kv-policy keeps.")
+    Integer tokens;
+
+    @Mixin
+    RenamedKvFlags renamed;
 
     /** The compressing cache: the policy asked for, else DMS, which the model must have. */
-    CacheChoice compressedCache(LoadedModel loaded) {
-        if (policy != null) {
-            if (policy.equals("none")) {
-                throw new IllegalArgumentException("--policy none does not compress: name a policy that evicts, one of "
-                        + String.join(", ", KvPolicies.NAMES.subList(1, KvPolicies.NAMES.size())));
+    KvCacheSpec.Paged compressedCache(LoadedModel loaded) {
+        KvShape shape = loaded.model().config().kvShape();
+        boolean baseline = KvCacheSpec.isBaseline(policy);
+        KvCacheSpec spec;
+        try {
+            spec = KvCacheSpec.parse(policy, baseline && ratio == null && tokens == null ? Double.valueOf(4) : ratio,
+                    tokens, null, shape);
+        } catch (IllegalArgumentException e) {
+            if (!baseline && !shape.hasDms()) {
+                throw new IllegalArgumentException(model + " has no DMS metadata (it was not retrofitted with DMS), so"
+                        + " there is no DMS cache to measure: compare a training-free policy instead, e.g. --kv-policy"
+                        + " tova --kv-ratio 4", e);
             }
-            return CacheChoice.evicting(KvPolicies.of(policy, KvBudget.ofRatio(ratio)));
+            throw e;
         }
-        if (loaded.model().config().dms() == null) {
-            throw new IllegalArgumentException(model + " has no DMS metadata (it was not retrofitted with DMS), so there"
-                    + " is no DMS cache to measure: compare a training-free policy instead, e.g. --policy tova"
-                    + " --ratio 4");
+        if (!spec.evicts()) {
+            throw new IllegalArgumentException("--kv-policy " + spec.name() + " does not compress: name dms or a policy"
+                    + " that evicts, one of " + String.join(", ", KvPolicies.NAMES));
         }
-        return CacheChoice.dmsCache();
+        return (KvCacheSpec.Paged) spec;
     }
 
     @Override
@@ -72,11 +86,11 @@ final class SavingsCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--price-per-hour must be 0 or more, got " + pricePerHour);
         }
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
-        CacheChoice compressed = compressedCache(loaded);
+        KvCacheSpec.Paged compressed = compressedCache(loaded);
         Workload w = workload != null ? Workload.read(workload) : Workload.builtIn();
         long b = budget != null ? budget : SavingsReport.defaultBudget(loaded, w, 8);
         if (b <= 0) {
-            throw new IllegalArgumentException("--budget must be positive, got " + b);
+            throw new IllegalArgumentException("--kv-budget must be positive, got " + b);
         }
         System.err.printf("kvslim: running %d requests with the %s cache, then uncompressed, in %,d bytes of KV...%n",
                 w.requests().size(), compressed.label(), b);

@@ -2,6 +2,7 @@ package dev.kvslim.cli;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.api.ServedModel;
@@ -16,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -45,11 +47,19 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", description = "Port to listen on; 0 picks a free one (default: 8080, or the config file's).")
     Integer port;
 
-    @Option(names = "--kv-budget", description = "Bytes of keys and values all sequences may hold together, split evenly"
+    @Option(names = "--kv-budget", converter = ByteSize.class, description = "Bytes of keys and values all sequences may"
+            + " hold together (e.g. 2GiB), split evenly"
             + " between the models (default: a quarter of the heap, or the config file's).")
     Long kvBudget;
 
-    @Option(names = "--config", description = "JSON settings: host, port, kv_budget_bytes, tokens_per_step, max_running,"
+    @Option(names = "--kv-type", description = "Element type of cached keys and values: f32, or f16 / bf16 (half the"
+            + " bytes, twice the tokens in the same budget; default: f32, or the config file's kv_type).")
+    String kvType;
+
+    @Mixin
+    RenamedKvFlags renamed;
+
+    @Option(names = "--config", description = "JSON settings: host, port, kv_budget_bytes, kv_type, tokens_per_step, max_running,"
             + " max_waiting, max_body_bytes, shutdown_grace_seconds, api_keys {name: key}. API keys may also come from"
             + " KVSLIM_API_KEYS (name=key,...).")
     Path config;
@@ -65,6 +75,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (port != null) {
             c = c.withPort(port);
+        }
+        if (kvType != null) {
+            c = c.withKvType(KvType.parse(kvType));
         }
         if (kvBudget != null) {
             c = c.withKvBudget(kvBudget);

@@ -312,7 +312,7 @@ class CommandLineTest {
             assertThat(r.stderr()).contains("kv cache: " + policy);
         }
         Run missing = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "h2o");
-        assertThat(missing.stderr()).contains("needs one of --kv-ratio and --kv-budget");
+        assertThat(missing.stderr()).contains("needs one of --kv-ratio and --kv-tokens");
         Run unknown = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "lru", "--kv-ratio", "2");
         assertThat(unknown.stderr()).contains("unknown KV policy 'lru'").contains("h2o").contains("dms");
     }

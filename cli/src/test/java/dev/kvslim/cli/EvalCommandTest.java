@@ -32,8 +32,8 @@ class EvalCommandTest {
     @Test
     void gridPrintsJsonLinesAndFeedsTheReport() throws Exception {
         Path results = dir.resolve("results.jsonl");
-        Run r = run("eval", "--model", model.toString(), "--task", "needle,runsum", "--policy", "none,h2o,random",
-                "--ratio", "1,2", "--samples", "2", "--json", "--out", results.toString());
+        Run r = run("eval", "--model", model.toString(), "--task", "needle,runsum", "--kv-policy", "none,h2o,random",
+                "--kv-ratio", "1,2", "--samples", "2", "--json", "--out", results.toString());
         assertThat(r.exit()).as(r.stderr()).isZero();
         List<String> lines = r.out().lines().toList();
         // per task: none, h2o@2, random@2 (ratio 1 of a baseline is none's)
@@ -91,8 +91,8 @@ class EvalCommandTest {
         Files.writeString(text, "Once upon a time, there was a little girl named Lily. She loved to play outside in"
                 + " the sun with her dog, and one day they found a big red ball in the park.");
         Run r = run("eval", "--model", Fixtures.path("stories260K/stories260K.bin").toString(), "--tokenizer",
-                Fixtures.path("stories260K/tok512.bin").toString(), "--text", text.toString(), "--policy", "tova",
-                "--ratio", "2", "--json");
+                Fixtures.path("stories260K/tok512.bin").toString(), "--text", text.toString(), "--kv-policy", "tova",
+                "--kv-ratio", "2", "--json");
         assertThat(r.exit()).as(r.stderr()).isZero();
         JsonNode o = JsonMapper.builder().build().readTree(r.out().strip());
         assertThat(o.get("task").asString()).isEqualTo("text:story.txt");
@@ -106,8 +106,8 @@ class EvalCommandTest {
         Path empty = dir.resolve("empty.txt");
         Files.writeString(empty, " \n");
         Run r = run("eval", "--model", Fixtures.path("stories260K/stories260K.bin").toString(), "--tokenizer",
-                Fixtures.path("stories260K/tok512.bin").toString(), "--text", empty.toString(), "--policy", "tova",
-                "--ratio", "2");
+                Fixtures.path("stories260K/tok512.bin").toString(), "--text", empty.toString(), "--kv-policy", "tova",
+                "--kv-ratio", "2");
         assertError(r, "empty.txt holds no text");
     }
 
@@ -116,12 +116,12 @@ class EvalCommandTest {
         String m = model.toString();
         assertError(run("eval", "--model", dir.resolve("nope").toString(), "--task", "all"), "does not exist");
         assertError(run("eval", "--model", m, "--task", "sudoku"), "no task named 'sudoku'");
-        assertError(run("eval", "--model", m, "--task", "needle", "--policy", "lru", "--ratio", "2"),
+        assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "lru", "--kv-ratio", "2"),
                 "unknown KV policy 'lru'");
-        assertError(run("eval", "--model", m, "--task", "needle", "--policy", "h2o", "--ratio", "0.5"),
+        assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "h2o", "--kv-ratio", "0.5"),
                 "at least 1, got 0.5");
-        assertError(run("eval", "--model", m, "--task", "needle", "--policy", "h2o"), "h2o needs");
-        assertError(run("eval", "--model", m, "--task", "needle", "--policy", "dms"), "not retrofitted with DMS");
+        assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "h2o"), "h2o needs");
+        assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "dms"), "not retrofitted with DMS");
         assertError(run("eval", "--model", m), "one of --task");
         assertError(run("eval", "--model", m, "--task", "needle", "--context", "99999"),
                 "beyond the model's trained context of");

@@ -16,10 +16,10 @@ class SavingsCommandTest {
         Files.writeString(workload, "{\"prompt\": \"Once upon a time\", \"max_tokens\": 150}\n"
                 + "{\"prompt\": \"One day\", \"max_tokens\": 100}\n");
         CommandLineTest.Run r = CommandLineTest.run("savings", "--model", CommandLineTest.stories(), "--tokenizer",
-                CommandLineTest.tok512(), "--workload", workload.toString(), "--policy", "tova", "--ratio", "4",
+                CommandLineTest.tok512(), "--workload", workload.toString(), "--kv-policy", "tova", "--kv-ratio", "4",
                 "--price-per-hour", "3");
         assertThat(r.exit()).as(r.stderr()).isZero();
-        assertThat(r.out()).contains("tova (ratio 4.0)", "uncompressed", "2 requests", "kept K/V bytes per sequence",
+        assertThat(r.out()).contains("tova@4", "none", "2 requests", "kept K/V bytes per sequence",
                 "cost per 1M tokens at $3.00/h");
     }
 
@@ -28,9 +28,9 @@ class SavingsCommandTest {
         CommandLineTest.Run r = CommandLineTest.run("savings", "--model", CommandLineTest.stories(), "--tokenizer",
                 CommandLineTest.tok512());
         assertThat(r.exit()).isNotZero();
-        assertThat(r.stderr()).contains("has no DMS metadata", "--policy tova");
+        assertThat(r.stderr()).contains("has no DMS metadata", "--kv-policy tova");
         CommandLineTest.Run none = CommandLineTest.run("savings", "--model", CommandLineTest.stories(), "--tokenizer",
-                CommandLineTest.tok512(), "--policy", "none");
+                CommandLineTest.tok512(), "--kv-policy", "none");
         assertThat(none.exit()).isNotZero();
         assertThat(none.stderr()).contains("does not compress");
     }

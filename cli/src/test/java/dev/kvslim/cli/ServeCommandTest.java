@@ -42,6 +42,30 @@ class ServeCommandTest {
     }
 
     @Test
+    void kvTypeComesFromTheFlagOrTheConfigFile(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("serve.json");
+        Files.writeString(config, "{\"kv_type\": \"bf16\"}");
+        for (String[] extra : new String[][] {{"--kv-type", "F16"}, {"--config", config.toString()}}) {
+            ServeCommand command = new ServeCommand();
+            String[] args = java.util.stream.Stream.concat(java.util.stream.Stream.of("--model", CommandLineTest.stories(),
+                    "--tokenizer", CommandLineTest.tok512(), "--port", "0", "--kv-budget", "32MiB"),
+                    java.util.Arrays.stream(extra)).toArray(String[]::new);
+            new CommandLine(command).parseArgs(args);
+            try (KvSlimServer server = command.start(new PrintStream(new ByteArrayOutputStream(), true,
+                    StandardCharsets.UTF_8))) {
+                var pool = server.models().getFirst().scheduler().pool();
+                assertThat(pool.budgetBytes()).isEqualTo(32L << 20);
+                assertThat(pool.type()).hasToString(extra[0].equals("--kv-type") ? "f16" : "bf16");
+            }
+        }
+        Files.writeString(config, "{\"kv_type\": \"f8\"}");
+        CommandLineTest.Run bad = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
+                CommandLineTest.tok512(), "--port", "0", "--config", config.toString());
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.stderr()).contains("'kv_type' in", "unknown KV element type 'f8'");
+    }
+
+    @Test
     void withoutAModelItAsksForOne() {
         CommandLineTest.Run r = CommandLineTest.run("serve", "--port", "0");
         assertThat(r.exit()).isEqualTo(1);

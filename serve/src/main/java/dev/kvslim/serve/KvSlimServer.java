@@ -2,6 +2,7 @@ package dev.kvslim.serve;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.serve.api.ApiContext;
 import dev.kvslim.serve.api.ApiRoutes;
@@ -9,7 +10,6 @@ import dev.kvslim.serve.api.ServedModel;
 import dev.kvslim.serve.dashboard.DashboardHistory;
 import dev.kvslim.serve.dashboard.DashboardRoutes;
 import dev.kvslim.serve.metrics.ServerMetrics;
-import dev.kvslim.serve.schedule.CacheChoice;
 import dev.kvslim.serve.schedule.Scheduler;
 import io.helidon.webserver.WebServer;
 import java.nio.file.Path;
@@ -34,15 +34,16 @@ public final class KvSlimServer implements AutoCloseable {
     private final WebServer web;
     private volatile boolean accepting = true;
 
-    private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded, CacheChoice cache) {
+    private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded, KvCacheSpec.Paged cache) {
         this.config = config;
         this.metrics = new ServerMetrics();
         long budget = config.kvBudgetBytes() / loaded.size();
         List<ServedModel> served = new ArrayList<>();
         loaded.forEach((name, m) -> {
-            BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget);
+            BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget,
+                    config.kvType());
             // the smallest sequence, one prompt token and one generated, as admission counts it
-            long blocks = Scheduler.blocksFor(m.model().config(), pool.blockSize(), 2);
+            long blocks = m.model().config().kvShape().blocksFor(2, pool.blockSize());
             if (blocks > pool.capacityBlocks()) {
                 long least = blocks * pool.blockBytes();
                 throw new IllegalArgumentException("a KV budget of " + config.kvBudgetBytes() + " bytes"
@@ -53,7 +54,7 @@ public final class KvSlimServer implements AutoCloseable {
             }
             Scheduler scheduler = new Scheduler(name, m.model(), m.tokenizer(), m::isEndOfGeneration, pool,
                     config.scheduling(), metrics.observer(name),
-                    cache != null ? cache : CacheChoice.of(m.model().config()));
+                    cache != null ? cache : KvCacheSpec.modelDefault(m.model().config().kvShape()));
             metrics.register(name, scheduler);
             served.add(new ServedModel(name, m, scheduler));
         });
@@ -80,7 +81,7 @@ public final class KvSlimServer implements AutoCloseable {
      * As above, giving every model's sequences the cache {@code cache} says instead of the model's own (null); the
      * load benchmark serves a DMS model both ways.
      */
-    public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config, CacheChoice cache) {
+    public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config, KvCacheSpec.Paged cache) {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("a server needs at least one model");
         }

@@ -1,5 +1,6 @@
 package dev.kvslim.serve;
 
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.serve.auth.ApiKeys;
 import dev.kvslim.serve.schedule.Scheduler;
 import java.io.IOException;
@@ -8,29 +9,31 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * How a server runs: where it listens, the KV budget (split evenly between the served models, each of which gets its
+ * How a server runs: where it listens, the KV budget and element type (the budget split evenly between the served models, each of which gets its
  * own block pool), scheduling limits, the largest request body, how long shutdown waits for requests in flight, and
  * the API keys. {@link #withFile} reads overrides from a JSON config file, e.g.
  * <pre>{"host": "0.0.0.0", "port": 8080, "kv_budget_bytes": 4294967296, "tokens_per_step": 256, "max_running": 64,
  *  "max_waiting": 256, "max_body_bytes": 4194304, "shutdown_grace_seconds": 30,
- *  "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
+ *  "kv_type": "f16", "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
  */
 public record ServeConfig(String host, int port, long kvBudgetBytes, Scheduler.Options scheduling, long maxBodyBytes,
-                          Duration shutdownGrace, ApiKeys keys) {
+                          Duration shutdownGrace, ApiKeys keys, KvType kvType) {
 
     private static final Set<String> FIELDS = Set.of("host", "port", "kv_budget_bytes", "tokens_per_step", "max_running",
-            "max_waiting", "max_body_bytes", "shutdown_grace_seconds", "api_keys");
+            "max_waiting", "max_body_bytes", "shutdown_grace_seconds", "api_keys", "kv_type");
 
     public ServeConfig {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0 to 65535, got " + port);
         }
+        Objects.requireNonNull(kvType, "kvType");
         if (kvBudgetBytes <= 0 || maxBodyBytes <= 0) {
             throw new IllegalArgumentException("the KV budget and the body limit must be positive: " + kvBudgetBytes
                     + ", " + maxBodyBytes);
@@ -44,35 +47,40 @@ public record ServeConfig(String host, int port, long kvBudgetBytes, Scheduler.O
     public static ServeConfig defaults() {
         String env = System.getenv("KVSLIM_API_KEYS");
         return new ServeConfig("127.0.0.1", 8080, Runtime.getRuntime().maxMemory() / 4, Scheduler.Options.DEFAULTS,
-                4L << 20, Duration.ofSeconds(30), env == null || env.isBlank() ? ApiKeys.OPEN : ApiKeys.parse(env));
+                4L << 20, Duration.ofSeconds(30), env == null || env.isBlank() ? ApiKeys.OPEN : ApiKeys.parse(env),
+                KvType.F32);
     }
 
     public ServeConfig withHost(String value) {
-        return new ServeConfig(value, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys);
+        return new ServeConfig(value, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType);
     }
 
     public ServeConfig withPort(int value) {
-        return new ServeConfig(host, value, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys);
+        return new ServeConfig(host, value, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType);
     }
 
     public ServeConfig withKvBudget(long value) {
-        return new ServeConfig(host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys);
+        return new ServeConfig(host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys, kvType);
     }
 
     public ServeConfig withScheduling(Scheduler.Options value) {
-        return new ServeConfig(host, port, kvBudgetBytes, value, maxBodyBytes, shutdownGrace, keys);
+        return new ServeConfig(host, port, kvBudgetBytes, value, maxBodyBytes, shutdownGrace, keys, kvType);
     }
 
     public ServeConfig withMaxBodyBytes(long value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys);
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys, kvType);
     }
 
     public ServeConfig withShutdownGrace(Duration value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys);
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys, kvType);
+    }
+
+    public ServeConfig withKvType(KvType value) {
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, value);
     }
 
     public ServeConfig withKeys(ApiKeys value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, value);
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, value, kvType);
     }
 
     /** This configuration with the settings {@code file} (JSON, see the class comment) gives. */
@@ -110,6 +118,13 @@ public record ServeConfig(String host, int port, long kvBudgetBytes, Scheduler.O
                     root.has("max_waiting") ? (int) number(file, root, "max_waiting") : s.maxWaiting(),
                     s.stepPause());
             c = c.withScheduling(s);
+        }
+        if (root.has("kv_type")) {
+            try {
+                c = c.withKvType(KvType.parse(text(file, root, "kv_type")));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("'kv_type' in " + file + ": " + e.getMessage(), e);
+            }
         }
         if (root.has("max_body_bytes")) {
             c = c.withMaxBodyBytes(number(file, root, "max_body_bytes"));

@@ -2,8 +2,8 @@ package dev.kvslim.core.chat;
 
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
-import dev.kvslim.core.format.JsonFiles;
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.JsonFiles;
+import dev.kvslim.core.io.ModelFormatException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.ZonedDateTime;

@@ -1,5 +1,7 @@
 package dev.kvslim.core.format;
 
+import dev.kvslim.core.io.ModelFormatException;
+import dev.kvslim.core.io.MappedFile;
 import dev.kvslim.core.chat.ChatTemplate;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;

@@ -1,6 +1,5 @@
 package dev.kvslim.core.kv;
 
-import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.tensor.Kernels;
 import java.util.Arrays;
 
@@ -25,21 +24,21 @@ public final class DenseKvCache implements KvCache {
     private final float[][] values;
     private int length;
 
-    public DenseKvCache(LlamaConfig config, int capacity) {
+    public DenseKvCache(KvShape shape, int capacity) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("cache capacity must be positive, got " + capacity);
         }
-        long perLayer = (long) tiles(capacity) * T * config.kvDim();
+        long perLayer = (long) tiles(capacity) * T * shape.kvDim();
         if (perLayer > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("dense cache of " + capacity + " positions x " + config.kvDim()
+            throw new IllegalArgumentException("dense cache of " + capacity + " positions x " + shape.kvDim()
                     + " floats per layer exceeds 2^31 values");
         }
-        this.layers = config.layers();
-        this.kvDim = config.kvDim();
-        this.headSize = config.headSize();
+        this.layers = shape.layers();
+        this.kvDim = shape.kvDim();
+        this.headSize = shape.headSize();
         this.capacity = capacity;
         this.scale = (float) (1.0 / Math.sqrt(headSize));
-        this.window = config.slidingWindow();
+        this.window = shape.slidingWindow();
         this.keys = new float[layers][(int) perLayer];
         this.values = new float[layers][(int) perLayer];
     }
@@ -50,9 +49,9 @@ public final class DenseKvCache implements KvCache {
     }
 
     @Override
-    public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
+    public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions, int row) {
         for (int t = 0; t < count; t++) {
-            storeOne(layer, position + t, k, t * kvDim, v, t * kvDim);
+            storeOne(layer, position + t, k, (row + t) * kvDim, v, (row + t) * kvDim);
         }
     }
 

@@ -11,7 +11,7 @@ import java.util.Objects;
  * survivors into the head's lowest slots and returns emptied blocks to the pool. The newest token is never evicted.
  */
 public abstract sealed class EvictionPolicy
-        permits KeepAllPolicy, StreamingLlmPolicy, H2oPolicy, TovaPolicy, SnapKvPolicy, KnormPolicy, RandomPolicy {
+        permits StreamingLlmPolicy, H2oPolicy, TovaPolicy, SnapKvPolicy, KnormPolicy, RandomPolicy {
 
     private final String name;
     private final KvBudget budget;

@@ -12,11 +12,17 @@ public interface KvCache {
 
     /**
      * Stores the keys and values of tokens {@code position .. position+count-1} for every KV head of
-     * {@code layer}: {@code k} and {@code v} hold {@code count x kvDim} floats, token-major, keys after RoPE.
-     * {@code decisions} holds the model's DMS decision logits for them ({@code count x kvHeads}, token-major), or
-     * is null for models without DMS; caches that do not evict ignore it.
+     * {@code layer}, read from rows {@code row .. row+count-1} of {@code k} and {@code v} (rows of {@code kvDim}
+     * floats, keys after RoPE). {@code decisions} holds the model's DMS decision logits in rows of {@code kvHeads}
+     * (the same rows), or is null for models without DMS; caches that do not evict ignore it. The rows let the
+     * forward pass hand over one sequence's part of a batch in place.
      */
-    void store(int layer, int position, int count, float[] k, float[] v, float[] decisions);
+    void store(int layer, int position, int count, float[] k, float[] v, float[] decisions, int row);
+
+    /** {@link #store(int, int, int, float[], float[], float[], int)} from row 0. */
+    default void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
+        store(layer, position, count, k, v, decisions, 0);
+    }
 
     /**
      * Attention of the {@code group} query heads that share KV head {@code kvHead} (stored one after another from

@@ -3,17 +3,14 @@ package dev.kvslim.core.kv;
 import java.util.List;
 
 /**
- * The KV eviction policies of a {@link PagedKvCache} by name: {@code none} keeps every token; the others are the
- * training-free baselines of NVIDIA kvpress that DMS is compared against: {@code streaming} (StreamingLLM),
- * {@code h2o}, {@code tova}, {@code snapkv}, {@code knorm} and {@code random}.
+ * The training-free KV eviction policies of a {@link PagedKvCache} by name, the baselines of NVIDIA kvpress that DMS
+ * is compared against: {@code streaming} (StreamingLLM), {@code h2o}, {@code tova}, {@code snapkv}, {@code knorm}
+ * and {@code random}. A cache choice as a whole (these, DMS, or keeping every token) is a {@link KvCacheSpec}.
  */
 public final class KvPolicies {
 
-    /** Keeps every token. */
-    public static final EvictionPolicy NONE = new KeepAllPolicy();
-
     /** The names {@link #of} accepts. */
-    public static final List<String> NAMES = List.of("none", "streaming", "h2o", "tova", "snapkv", "knorm", "random");
+    public static final List<String> NAMES = List.of("streaming", "h2o", "tova", "snapkv", "knorm", "random");
 
     /**
      * Settings of individual policies.
@@ -27,6 +24,11 @@ public final class KvPolicies {
 
         /** 4 sinks, half the budget recent, a 32-query window, seed 0. */
         public static final Options DEFAULTS = new Options(4, 0, 32, 0);
+
+        /** These options with the random policy's seed {@code seed}. */
+        public Options withSeed(long seed) {
+            return new Options(sinks, recent, observation, seed);
+        }
 
         public Options {
             if (sinks < 0 || recent < 0 || observation < 1) {
@@ -45,12 +47,10 @@ public final class KvPolicies {
     }
 
     /**
-     * The policy {@code name} (one of {@link #NAMES}) keeping {@code budget} tokens per (layer, KV head);
-     * {@code none} ignores the budget, which may be null.
+     * The policy {@code name} (one of {@link #NAMES}) keeping {@code budget} tokens per (layer, KV head).
      */
     public static EvictionPolicy of(String name, KvBudget budget, Options options) {
         return switch (name) {
-            case "none" -> NONE;
             case "streaming" -> new StreamingLlmPolicy(budget, options.sinks());
             case "h2o" -> new H2oPolicy(budget, options.recent());
             case "tova" -> new TovaPolicy(budget);

@@ -1,6 +1,5 @@
 package dev.kvslim.core.kv;
 
-import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.Parallel;
 
@@ -13,12 +12,13 @@ import dev.kvslim.core.tensor.Parallel;
  */
 public final class PagedKvCache implements KvCache {
 
-    private final LlamaConfig config;
+    private final KvShape shape;
     private final BlockPool pool;
     private final HeadStore[][] heads;
     private final int capacity;
     private final float scale;
     private final HeadStore.Visibility visibility;
+    private final KvCacheSpec.Paged spec;
     private final int dmsWindow;
     private final EvictionPolicy policy;
     private final EvictionPolicy[][] policies;
@@ -31,51 +31,43 @@ public final class PagedKvCache implements KvCache {
     private int length;
 
     /**
-     * A cache for up to {@code capacity} positions of a model shaped {@code config}, drawing blocks from
-     * {@code pool} (whose head size must match the model's).
+     * A cache keeping every token, for up to {@code capacity} positions of a model shaped {@code shape}, drawing
+     * blocks from {@code pool} (whose head size must match the model's).
      */
-    public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity) {
-        this(config, pool, capacity, false, KvPolicies.NONE);
+    public PagedKvCache(KvShape shape, BlockPool pool, int capacity) {
+        this(shape, pool, capacity, KvCacheSpec.keepAll());
     }
 
     /**
-     * As above; with {@code dms} the cache evicts the tokens the model's DMS decisions mark (the model must have
-     * DMS settings), else it keeps every token.
+     * As above, evicting as {@code spec} says: nothing, the tokens the model's DMS decisions mark (the model must
+     * have DMS), or by a training-free policy. {@link KvCacheSpec#newCache} is the usual way to get here.
      */
-    public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity, boolean dms) {
-        this(config, pool, capacity, dms, KvPolicies.NONE);
-    }
-
-    /** As above, evicting tokens by {@code policy} (from {@link KvPolicies#of}) instead of by DMS decisions. */
-    public PagedKvCache(LlamaConfig config, BlockPool pool, int capacity, EvictionPolicy policy) {
-        this(config, pool, capacity, false, policy);
-    }
-
-    private PagedKvCache(LlamaConfig config, BlockPool pool, int capacity, boolean dms, EvictionPolicy policy) {
-        if (pool.headSize() != config.headSize()) {
-            throw new IllegalArgumentException("pool head size " + pool.headSize() + " != model head size " + config.headSize());
+    public PagedKvCache(KvShape shape, BlockPool pool, int capacity, KvCacheSpec.Paged spec) {
+        if (pool.headSize() != shape.headSize()) {
+            throw new IllegalArgumentException("pool head size " + pool.headSize() + " != model head size " + shape.headSize());
         }
         if (pool.blockSize() % Kernels.lanes() != 0) {
             throw new IllegalArgumentException("block size " + pool.blockSize() + " must be a multiple of the "
                     + Kernels.lanes() + "-lane vector width");
         }
-        this.config = config;
+        this.shape = shape;
         this.pool = pool;
         this.capacity = capacity;
-        this.scale = (float) (1.0 / Math.sqrt(config.headSize()));
-        this.heads = new HeadStore[config.layers()][config.kvHeads()];
+        this.spec = spec;
+        this.scale = (float) (1.0 / Math.sqrt(shape.headSize()));
+        this.heads = new HeadStore[shape.layers()][shape.kvHeads()];
         for (HeadStore[] layer : heads) {
             for (int h = 0; h < layer.length; h++) {
                 layer[h] = new HeadStore(pool);
             }
         }
-        if (dms && config.dms() == null) {
+        if (spec instanceof KvCacheSpec.Dms && !shape.hasDms()) {
             throw new IllegalArgumentException("the model has no DMS settings: it was not retrofitted with DMS");
         }
-        this.dmsWindow = dms ? config.dms().window() : -1;
-        int window = config.slidingWindow();
+        this.dmsWindow = spec instanceof KvCacheSpec.Dms d ? d.window() : -1;
+        int window = shape.slidingWindow();
         int w = dmsWindow;
-        if (dms) {
+        if (dmsWindow >= 0) {
             // DMS: a marked key k is visible to queries k .. k+w, an unmarked one to every later query
             this.visibility = (key, flag, query) -> key <= query && (flag == 0 || query - key <= w)
                     && (window == 0 || query - key < window);
@@ -84,14 +76,14 @@ public final class PagedKvCache implements KvCache {
         } else {
             this.visibility = (key, flag, query) -> key <= query;
         }
-        this.policy = policy;
-        boolean evicting = !(policy instanceof KeepAllPolicy);
-        this.policies = evicting ? new EvictionPolicy[config.layers()][config.kvHeads()] : null;
+        this.policy = spec instanceof KvCacheSpec.Evicting e ? e.policy() : null;
+        boolean evicting = policy != null;
+        this.policies = evicting ? new EvictionPolicy[shape.layers()][shape.kvHeads()] : null;
         this.observations = evicting ? new Observation[Parallel.threads()] : null;
         if (evicting) {
             resetPolicies();
             for (int i = 0; i < observations.length; i++) {
-                observations[i] = new Observation(visibility, config.groupSize(), scale);
+                observations[i] = new Observation(visibility, shape.groupSize(), scale);
             }
         }
     }
@@ -109,9 +101,9 @@ public final class PagedKvCache implements KvCache {
         return pool.type();
     }
 
-    /** The eviction policy ({@link KvPolicies#NONE} with or without DMS). */
-    public EvictionPolicy policy() {
-        return policy;
+    /** What this cache keeps and evicts. */
+    public KvCacheSpec.Paged spec() {
+        return spec;
     }
 
     /** A block size that suits the vector width: 16 vectors' worth of tokens (256 with 512-bit vectors). */
@@ -156,25 +148,26 @@ public final class PagedKvCache implements KvCache {
      * kept as {@link #attend} sees them.
      */
     @Override
-    public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions) {
-        int hs = config.headSize(), kvDim = config.kvDim(), kvHeads = config.kvHeads();
+    public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions, int row) {
+        int hs = shape.headSize(), kvDim = shape.kvDim(), kvHeads = shape.kvHeads();
         boolean evict = dmsWindow >= 0 && decisions != null;
-        HeadStore[] row = heads[layer];
+        HeadStore[] layerHeads = heads[layer];
         for (int h = 0; h < kvHeads; h++) {
-            HeadStore head = row[h];
+            HeadStore head = layerHeads[h];
             EvictionPolicy headPolicy = policies != null ? policies[layer][h] : null;
             if (evict) {
-                if (head.lastSlot() >= 0 && head.position(head.lastSlot()) == position - 1 && decisions[h] > 0f) {
+                if (head.lastSlot() >= 0 && head.position(head.lastSlot()) == position - 1 && decisions[row * kvHeads + h] > 0f) {
                     head.mark(head.lastSlot());
                 }
                 head.evictMarkedBefore(position - dmsWindow);
             }
             for (int t = 0; t < count; t++) {
-                int slot = head.append(position + t, k, t * kvDim + h * hs, v, t * kvDim + h * hs);
+                int off = (row + t) * kvDim + h * hs;
+                int slot = head.append(position + t, k, off, v, off);
                 if (headPolicy != null) {
-                    headPolicy.stored(head, slot, k, t * kvDim + h * hs);
+                    headPolicy.stored(head, slot, k, off);
                 }
-                if (evict && t + 1 < count && decisions[(t + 1) * kvHeads + h] > 0f) {
+                if (evict && t + 1 < count && decisions[(row + t + 1) * kvHeads + h] > 0f) {
                     head.mark(slot);
                 }
             }
@@ -183,8 +176,8 @@ public final class PagedKvCache implements KvCache {
             batchSize = count;
             observedCount = policy.observedQueries(count);
             observedFirst = position + count - observedCount;
-            if (observed.length < observedCount * config.qDim()) {
-                observed = new float[observedCount * config.qDim()];
+            if (observed.length < observedCount * shape.qDim()) {
+                observed = new float[observedCount * shape.qDim()];
             }
         }
         if (layer == heads.length - 1) {
@@ -205,7 +198,7 @@ public final class PagedKvCache implements KvCache {
             }
         }
         if (policies != null) {
-            int stride = config.qDim(), width = config.groupSize() * config.headSize();
+            int stride = shape.qDim(), width = shape.groupSize() * shape.headSize();
             long work = (long) Math.max(1, observedCount) * width * heads[layer][0].slots();
             Parallel.forRange(heads[layer].length, Parallel.grain(work), (worker, start, end) -> {
                 Observation o = observations[worker];
@@ -224,14 +217,14 @@ public final class PagedKvCache implements KvCache {
                        float[] scratch) {
         heads[layer][kvHead].attend(position, visibility, q, qOff, group, scale, out, outOff, scratch);
         if (position >= observedFirst && position - observedFirst < observedCount) {
-            int width = group * config.headSize();
-            System.arraycopy(q, qOff, observed, (position - observedFirst) * config.qDim() + kvHead * width, width);
+            int width = group * shape.headSize();
+            System.arraycopy(q, qOff, observed, (position - observedFirst) * shape.qDim() + kvHead * width, width);
         }
     }
 
     @Override
     public int scratchSize() {
-        return pool.blockSize() + 2 * config.groupSize();
+        return pool.blockSize() + 2 * shape.groupSize();
     }
 
     /**
@@ -334,6 +327,6 @@ public final class PagedKvCache implements KvCache {
                 tokens += h.live();
             }
         }
-        return tokens * 2L * config.headSize() * pool.type().bytes();
+        return tokens * 2L * shape.headSize() * pool.type().bytes();
     }
 }

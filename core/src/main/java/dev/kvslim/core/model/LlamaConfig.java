@@ -1,5 +1,7 @@
 package dev.kvslim.core.model;
 
+import dev.kvslim.core.kv.KvShape;
+
 /**
  * Hyper-parameters of a Llama-family decoder.
  *
@@ -40,16 +42,16 @@ public record LlamaConfig(
         float[] ropeFactors,
         DmsConfig dms) {
 
-    /**
-     * Divisors of the RoPE frequencies equal to {@link #ropeScaling}: what llama.cpp's converter stores as
-     * {@code rope_freqs.weight}.
-     */
     /** This configuration with DMS settings {@code dms} (null: none). */
     public LlamaConfig withDms(DmsConfig dms) {
         return new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize, contextLength,
                 normEps, ropeTheta, ropeStyle, tiedEmbeddings, ropeScaling, slidingWindow, ropeFactors, dms);
     }
 
+    /**
+     * Divisors of the RoPE frequencies equal to {@link #ropeScaling}: what llama.cpp's converter stores as
+     * {@code rope_freqs.weight}.
+     */
     public float[] ropeScalingAsFactors() {
         float[] base = new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize,
                 contextLength, normEps, ropeTheta, ropeStyle, tiedEmbeddings).ropeFrequencies();
@@ -147,7 +149,12 @@ public record LlamaConfig(
         return heads / kvHeads;
     }
 
-    /** Bytes of F32 keys and values one token adds to a dense cache. */
+    /** What a KV cache needs to know of this model. */
+    public KvShape kvShape() {
+        return new KvShape(layers, heads, kvHeads, headSize, slidingWindow, dms == null ? -1 : dms.window());
+    }
+
+    /** Bytes of keys and values one token adds to a dense cache, {@code bytesPerValue} bytes per element. */
     public long kvBytesPerToken(int bytesPerValue) {
         return 2L * layers * kvDim() * bytesPerValue;
     }

@@ -49,7 +49,7 @@ public final class Model {
 
     /** The uncompressed cache, sized for {@code capacity} positions. */
     public KvCache newDenseCache(int capacity) {
-        return new DenseKvCache(config, capacity);
+        return new DenseKvCache(config.kvShape(), capacity);
     }
 
     /**
@@ -86,8 +86,6 @@ public final class Model {
         private int chunks;
         final int[] tokenChunk;
         final int[] tokenPosition;
-        // a later sequence's keys, values and decisions, moved to the front for KvCache.store
-        final float[] kMoved, vMoved, decisionsMoved;
         private float[] batchLogits = new float[0];
         private float[][] chunkLogitViews = new float[0][];
 
@@ -114,9 +112,6 @@ public final class Model {
             logits = new float[c.vocabSize()];
             tokenChunk = new int[maxBatch];
             tokenPosition = new int[maxBatch];
-            kMoved = new float[maxBatch * c.kvDim()];
-            vMoved = new float[maxBatch * c.kvDim()];
-            decisionsMoved = new float[decisions.length];
         }
 
         private void setChunks(int count) {
@@ -337,7 +332,9 @@ public final class Model {
                 }
             }
             for (int i = 0; i < s.chunks; i++) {
-                store(s, i, l, dms != null);
+                int len = s.chunkStart[i + 1] - s.chunkStart[i];
+                s.chunkCache[i].store(l, s.chunkPosition[i], len, s.k, s.v, dms != null ? s.decisions : null,
+                        s.chunkStart[i]);
             }
 
             // attention: every (token, KV head) pair on its own, for the query heads of its group together
@@ -375,26 +372,6 @@ public final class Model {
                 System.arraycopy(s.x, 0, s.layerOutputs[l], 0, n * dim);
             }
         }
-    }
-
-    /**
-     * Stores chunk i's keys, values and decisions of layer l in its cache; {@link KvCache#store} reads them from
-     * the start of its arrays, so a later chunk's are moved there first.
-     */
-    private void store(State s, int i, int l, boolean dms) {
-        int kvDim = config.kvDim(), kvHeads = config.kvHeads();
-        int start = s.chunkStart[i], len = s.chunkStart[i + 1] - start;
-        KvCache cache = s.chunkCache[i];
-        if (start == 0) {
-            cache.store(l, s.chunkPosition[i], len, s.k, s.v, dms ? s.decisions : null);
-            return;
-        }
-        System.arraycopy(s.k, start * kvDim, s.kMoved, 0, len * kvDim);
-        System.arraycopy(s.v, start * kvDim, s.vMoved, 0, len * kvDim);
-        if (dms) {
-            System.arraycopy(s.decisions, start * kvHeads, s.decisionsMoved, 0, len * kvHeads);
-        }
-        cache.store(l, s.chunkPosition[i], len, s.kMoved, s.vMoved, dms ? s.decisionsMoved : null);
     }
 
     private void adapterDecisions(State s, int l, int n) {

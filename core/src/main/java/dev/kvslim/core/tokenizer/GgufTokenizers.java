@@ -23,7 +23,7 @@ public final class GgufTokenizers {
     /**
      * The tokenizer of {@code gguf}.
      *
-     * @throws dev.kvslim.core.format.ModelFormatException naming the file, if the metadata is missing, inconsistent
+     * @throws dev.kvslim.core.io.ModelFormatException naming the file, if the metadata is missing, inconsistent
      *                                                     or of an unsupported tokenizer model
      */
     public static Tokenizer load(GgufFile gguf) {

@@ -1,6 +1,6 @@
 package dev.kvslim.core.tokenizer;
 
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.ModelFormatException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.Normalizer;

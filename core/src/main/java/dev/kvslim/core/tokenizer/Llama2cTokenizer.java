@@ -1,7 +1,7 @@
 package dev.kvslim.core.tokenizer;
 
-import dev.kvslim.core.format.ByteReader;
-import dev.kvslim.core.format.MappedFile;
+import dev.kvslim.core.io.ByteReader;
+import dev.kvslim.core.io.MappedFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;

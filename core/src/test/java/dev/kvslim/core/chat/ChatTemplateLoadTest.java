@@ -3,7 +3,7 @@ package dev.kvslim.core.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.ModelFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

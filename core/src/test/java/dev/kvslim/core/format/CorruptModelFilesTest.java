@@ -1,5 +1,6 @@
 package dev.kvslim.core.format;
 
+import dev.kvslim.core.io.ModelFormatException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;

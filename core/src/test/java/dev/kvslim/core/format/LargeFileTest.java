@@ -1,5 +1,6 @@
 package dev.kvslim.core.format;
 
+import dev.kvslim.core.io.MappedFile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kvslim.core.tensor.F32Tensor;

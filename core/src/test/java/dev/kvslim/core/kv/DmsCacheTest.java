@@ -39,7 +39,7 @@ class DmsCacheTest {
     }
 
     private static PagedKvCache cache(LlamaConfig c, int capacity, KvType type) {
-        return new PagedKvCache(c, new BlockPool(HS, Kernels.lanes(), 1L << 30, type), capacity, true);
+        return new PagedKvCache(c.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 30, type), capacity, KvCacheSpec.dms(c.kvShape()));
     }
 
     /** Stores tokens [pos0, pos0+n) of every head and returns each query's attention output (n x qDim). */
@@ -318,7 +318,7 @@ class DmsCacheTest {
     void t15CompressionRatioIsTheInverseOfTheMeanKeptFraction() {
         LlamaConfig two = new LlamaConfig("llama", 16, 16, 2, 2, 2, HS, 16, 64, 1e-5f, 1e4f, RopeStyle.HALF, false)
                 .withDms(new DmsConfig(0, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
-        PagedKvCache cache = new PagedKvCache(two, new BlockPool(HS, Kernels.lanes(), 1L << 20), 16, true);
+        PagedKvCache cache = new PagedKvCache(two.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 20), 16, KvCacheSpec.dms(two.kvShape()));
         // 6 tokens; keep 4/6, 6/6 in layer 0 and 3/6, 3/6 in layer 1 by marking with window 0
         int[][] marks = {{1, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}, {1, 1, 1, 0, 0, 0}, {0, 1, 1, 1, 0, 0}};
         float[] kv = new float[6 * 16];

@@ -33,6 +33,11 @@ class EvictionPolicyPropertyTest {
 
     private static final String[] POLICIES = {"none", "streaming", "h2o", "tova", "snapkv", "knorm", "random"};
 
+    /** {@code none} keeps every token (and ignores the budget); the others evict by their policy. */
+    private static KvCacheSpec.Paged spec(String name, KvBudget budget, KvPolicies.Options options) {
+        return name.equals("none") ? KvCacheSpec.keepAll() : new KvCacheSpec.Evicting(KvPolicies.of(name, budget, options));
+    }
+
     static Stream<Arguments> policiesAndSeeds() {
         KvType[] types = KvType.values();
         return Arrays.stream(POLICIES).flatMap(p -> IntStream.range(0, 5)
@@ -47,15 +52,16 @@ class EvictionPolicyPropertyTest {
         LlamaConfig c = PolicyHarness.config(layers, kvHeads, group);
         KvPolicies.Options options = new KvPolicies.Options(rnd.nextInt(7), rnd.nextInt(3) * rnd.nextInt(10),
                 1 + rnd.nextInt(40), rnd.nextLong());
-        EvictionPolicy policy = KvPolicies.of(name, rnd.nextBoolean() ? KvBudget.ofRatio(1 + 5 * rnd.nextDouble())
+        KvCacheSpec.Paged spec = spec(name, rnd.nextBoolean() ? KvBudget.ofRatio(1 + 5 * rnd.nextDouble())
                 : KvBudget.ofTokens(1 + rnd.nextInt(40)), options);
-        KvBudget budget = policy.budget(); // none's keeps every token
+        // none keeps every token
+        KvBudget budget = spec instanceof KvCacheSpec.Evicting e ? e.policy().budget() : KvBudget.ofRatio(1);
         int block = Kernels.lanes(), maxBatch = 24;
         int slack = 0;
         int heads = layers * kvHeads;
         long blocksPerHead = (budget.keep(tokens) + slack + maxBatch + block - 1) / block;
         BlockPool pool = new BlockPool(HS, block, heads * blocksPerHead * BlockPool.blockBytes(HS, block, type), type);
-        PagedKvCache cache = new PagedKvCache(c, pool, tokens, policy);
+        PagedKvCache cache = new PagedKvCache(c.kvShape(), pool, tokens, spec);
 
         // random q, k, v; key channel HS-1 (which no query reads) and value channel 0 carry the position (x 0.001)
         float[] q = gaussian(rnd, tokens * c.qDim()), k = gaussian(rnd, tokens * c.kvDim());
@@ -169,8 +175,8 @@ class EvictionPolicyPropertyTest {
         Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
         int tokens = m.config().contextLength(), prompt = 200;
         double target = 4;
-        PagedKvCache cache = new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26,
-                type), tokens, KvPolicies.of(name, KvBudget.ofRatio(target)));
+        PagedKvCache cache = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26,
+                type), tokens, spec(name, KvBudget.ofRatio(target), KvPolicies.Options.DEFAULTS));
         int[] ids = new SplittableRandom(4).ints(tokens, 1, m.config().vocabSize()).toArray();
         m.forward(m.newState(32), ids, 0, prompt, 0, cache);
         Model.State s = m.newState(1);

@@ -26,7 +26,7 @@ class EvictionPolicyTest {
     private static final float SQRT8 = (float) Math.sqrt(8);
 
     private static PagedKvCache cache(LlamaConfig c, EvictionPolicy policy) {
-        return new PagedKvCache(c, new BlockPool(HS, Kernels.lanes(), 1L << 24), 64, policy);
+        return new PagedKvCache(c.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 24), 64, new KvCacheSpec.Evicting(policy));
     }
 
     /** Keys with {@code ln a[p]} on channel 0 (and {@code ln b[p]} on channel 1, if given); one KV head. */
@@ -211,8 +211,7 @@ class EvictionPolicyTest {
     @Test
     void noneMatchesTheDenseCache() {
         Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
-        PagedKvCache paged = new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26),
-                120, KvPolicies.of("none", null));
+        PagedKvCache paged = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26), 120, KvCacheSpec.keepAll());
         KvCache dense = m.newDenseCache(120);
         Model.State a = m.newState(8), b = m.newState(8);
         int[] tokens = new int[120];
@@ -230,7 +229,7 @@ class EvictionPolicyTest {
     @Test
     void namesBudgetsAndRewinding() {
         assertThatThrownBy(() -> KvPolicies.of("lru", KvBudget.ofTokens(4))).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown KV policy 'lru'; supported: none, streaming, h2o, tova, snapkv, knorm, random");
+                .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, random");
         for (String name : KvPolicies.NAMES) {
             assertThat(KvPolicies.of(name, KvBudget.ofRatio(2)).name()).isEqualTo(name);
         }
@@ -245,7 +244,8 @@ class EvictionPolicyTest {
         // a compressed cache can be cleared, not rewound; cleared, it starts over (the draws included)
         LlamaConfig c = PolicyHarness.config(2, 2, 1);
         PagedKvCache cache = cache(c, KvPolicies.of("random", KvBudget.ofTokens(3)));
-        assertThat(cache.policy()).hasToString("random (3 tokens per head)");
+        assertThat(((KvCacheSpec.Evicting) cache.spec()).policy()).hasToString("random (3 tokens per head)");
+        assertThat(cache.spec().label()).isEqualTo("random@3tok");
         float[] zeros = new float[12 * 2 * HS];
         PolicyHarness.run(cache, c, zeros, zeros, zeros, 6, 1, 1, 1, 1, 1, 1);
         int[] first = PolicyHarness.kept(cache, 1, 1);

@@ -35,7 +35,7 @@ class KvTypeTest {
     private static float[][] storeAndReadBack(KvType type, float[] x) {
         int hs = x.length + x.length % 2;
         BlockPool pool = new BlockPool(hs, Kernels.lanes(), 1L << 20, type);
-        PagedKvCache cache = new PagedKvCache(config(hs, 1, 1), pool, 4);
+        PagedKvCache cache = new PagedKvCache(config(hs, 1, 1).kvShape(), pool, 4);
         cache.store(0, 0, 1, Arrays.copyOf(x, hs), Arrays.copyOf(x, hs), null);
         HeadStore head = PolicyHarness.head(cache, 0, 0);
         float[] k = new float[x.length], v = new float[x.length];
@@ -167,7 +167,7 @@ class KvTypeTest {
         int kvHeads = 2, tokens = 3 * blockSize + 5;
         LlamaConfig c = config(headSize, kvHeads, group);
         BlockPool pool = new BlockPool(headSize, blockSize, 1L << 24, type);
-        PagedKvCache cache = new PagedKvCache(c, pool, tokens);
+        PagedKvCache cache = new PagedKvCache(c.kvShape(), pool, tokens);
         float[] q = gaussian(rnd, tokens * c.qDim()), k = gaussian(rnd, tokens * c.kvDim());
         float[] v = gaussian(rnd, tokens * c.kvDim());
         float[] rk = KvRounding.round(type, k), rv = KvRounding.round(type, v);
@@ -228,7 +228,7 @@ class KvTypeTest {
         LlamaConfig c = config(hs, 2, 2);
         long budget = 2 * 10 * BlockPool.blockBytes(hs, blockSize, KvType.F32);
         BlockPool pool = new BlockPool(hs, blockSize, budget, type);
-        PagedKvCache cache = new PagedKvCache(c, pool, 1 << 12);
+        PagedKvCache cache = new PagedKvCache(c.kvShape(), pool, 1 << 12);
         float[] kv = new float[c.kvDim()];
         int stored = 0;
         try {

@@ -25,7 +25,7 @@ class PagedKvCacheTest {
     void keepingEveryTokenMatchesTheDenseCacheStepByStep(int blockVectors) {
         Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
         int blockSize = blockVectors * Kernels.lanes();
-        PagedKvCache paged = new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), blockSize, BIG), 200);
+        PagedKvCache paged = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), blockSize, BIG), 200);
         KvCache dense = m.newDenseCache(200);
         Model.State a = m.newState(1), b = m.newState(1);
         int[] token = {1};
@@ -49,7 +49,7 @@ class PagedKvCacheTest {
 
     /** Greedy tokens from BOS with a paged cache of {@code type}. */
     private static Greedy greedy(Model m, KvType type, int steps) {
-        PagedKvCache cache = new PagedKvCache(m.config(), new BlockPool(m.config().headSize(),
+        PagedKvCache cache = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(),
                 PagedKvCache.defaultBlockSize(), BIG, type), steps);
         Model.State s = m.newState(1);
         int[] tokens = new int[steps];
@@ -100,7 +100,7 @@ class PagedKvCacheTest {
         float[] dense = m.forward(m.newState(9), prompt, 0, 9, 0, m.newDenseCache(9)).clone();
         BlockPool pool = new BlockPool(m.config().headSize(), Kernels.lanes(), BIG);
         for (int batch : new int[] {1, 4, 9}) {
-            PagedKvCache paged = new PagedKvCache(m.config(), pool, 9);
+            PagedKvCache paged = new PagedKvCache(m.config().kvShape(), pool, 9);
             Model.State s = m.newState(batch);
             float[] logits = m.forward(s, prompt, 0, 9, 0, paged);
             assertThat(logits).as("batch %d", batch).containsExactly(dense, within(1e-5f));
@@ -115,7 +115,7 @@ class PagedKvCacheTest {
         int blockSize = Kernels.lanes();
         // 20 heads (5 layers x 4 KV heads), room for exactly one block each
         BlockPool pool = new BlockPool(8, blockSize, 20 * BlockPool.blockBytes(8, blockSize));
-        PagedKvCache cache = new PagedKvCache(m.config(), pool, 512);
+        PagedKvCache cache = new PagedKvCache(m.config().kvShape(), pool, 512);
         int[] prompt = new int[blockSize + 1];
         java.util.Arrays.fill(prompt, 5);
         m.forward(m.newState(blockSize), prompt, 0, blockSize, 0, cache);

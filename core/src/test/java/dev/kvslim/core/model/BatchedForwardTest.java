@@ -1,5 +1,6 @@
 package dev.kvslim.core.model;
 
+import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -115,7 +116,7 @@ class BatchedForwardTest {
     }
 
     private static PagedKvCache paged(Model m, boolean dms) {
-        return new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 24), 64, dms);
+        return new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 24), 64, dms ? KvCacheSpec.dms(m.config().kvShape()) : KvCacheSpec.keepAll());
     }
 
     @Test
@@ -149,8 +150,8 @@ class BatchedForwardTest {
     void evictionPolicies(String policy) {
         List<PagedKvCache> made = new ArrayList<>();
         assertBatchMatchesSeparate(qwen3(), model -> {
-            PagedKvCache c = new PagedKvCache(model.config(), new BlockPool(model.config().headSize(), Kernels.lanes(),
-                    1L << 24), 64, KvPolicies.of(policy, KvBudget.ofTokens(6)));
+            PagedKvCache c = new PagedKvCache(model.config().kvShape(), new BlockPool(model.config().headSize(), Kernels.lanes(),
+                    1L << 24), 64, new KvCacheSpec.Evicting(KvPolicies.of(policy, KvBudget.ofTokens(6))));
             made.add(c);
             return c;
         });

@@ -1,5 +1,6 @@
 package dev.kvslim.core.model;
 
+import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -32,7 +33,7 @@ class DmsModelTest {
     }
 
     private static PagedKvCache paged(Model m, boolean dms) {
-        return new PagedKvCache(m.config(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26), 64, dms);
+        return new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26), 64, dms ? KvCacheSpec.dms(m.config().kvShape()) : KvCacheSpec.keepAll());
     }
 
     private static float[] run(Model m, KvCache cache, int chunk) {

@@ -3,7 +3,7 @@ package dev.kvslim.core.tokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.testing.Fixtures;
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,9 @@
 package dev.kvslim.eval.cache;
 
+import dev.kvslim.core.kv.KvCacheSpec;
+import dev.kvslim.core.kv.KvPolicies;
+import dev.kvslim.core.kv.KvShape;
+import dev.kvslim.core.kv.KvType;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -15,6 +19,10 @@ public final class CacheGrid {
     private CacheGrid() {
     }
 
+    /** The policies a grid compares: every paged kind (no {@code auto}, no one-sequence {@code dense}). */
+    private static final List<String> GRID = KvCacheSpec.NAMES.stream()
+            .filter(n -> !List.of("auto", "dense").contains(n)).toList();
+
     /**
      * Policy names from a comma-separated list ("all" for every policy; {@code dms} only when {@code withDms}).
      *
@@ -22,12 +30,12 @@ public final class CacheGrid {
      */
     public static List<String> policies(String list, boolean withDms) {
         Set<String> out = new LinkedHashSet<>();
-        for (String name : split(list, "--policy")) {
+        for (String name : split(list, "--kv-policy")) {
             if (name.equals("all")) {
-                CacheSpec.POLICIES.stream().filter(p -> withDms || !p.equals("dms")).forEach(out::add);
-            } else if (!CacheSpec.POLICIES.contains(name)) {
+                GRID.stream().filter(p -> withDms || !p.equals("dms")).forEach(out::add);
+            } else if (!GRID.contains(name)) {
                 throw new IllegalArgumentException("unknown KV policy '" + name + "'; supported: "
-                        + String.join(", ", CacheSpec.POLICIES) + " (or all)");
+                        + String.join(", ", GRID) + " (or all)");
             } else {
                 out.add(name);
             }
@@ -42,12 +50,12 @@ public final class CacheGrid {
      */
     public static List<Double> ratios(String list) {
         Set<Double> out = new LinkedHashSet<>();
-        for (String item : split(list, "--ratio")) {
+        for (String item : split(list, "--kv-ratio")) {
             double r;
             try {
                 r = Double.parseDouble(item);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--ratio takes numbers, not '" + item + "'");
+                throw new IllegalArgumentException("--kv-ratio takes numbers, not '" + item + "'");
             }
             if (!(r >= 1) || Double.isInfinite(r)) {
                 throw new IllegalArgumentException("a compression ratio must be at least 1, got " + item);
@@ -57,25 +65,33 @@ public final class CacheGrid {
         return List.copyOf(out);
     }
 
-    /** The settings for {@code policies} x {@code ratios}, as described above, in policy then ratio order. */
-    public static List<CacheSpec> expand(List<String> policies, List<Double> ratios) {
+    /**
+     * The settings for {@code policies} x {@code ratios}, as described above, in policy then ratio order, for a model
+     * shaped {@code model}; {@code seed} seeds the {@code random} policy.
+     */
+    public static List<KvCacheSpec.Paged> expand(List<String> policies, List<Double> ratios, KvShape model, long seed) {
         boolean none = policies.contains("none");
-        List<CacheSpec> out = new ArrayList<>();
+        KvPolicies.Options options = KvPolicies.Options.DEFAULTS.withSeed(seed);
+        List<KvCacheSpec.Paged> out = new ArrayList<>();
         for (String p : policies) {
-            if (!CacheSpec.isBaseline(p)) {
-                out.add(new CacheSpec(p, null));
+            if (!KvCacheSpec.isBaseline(p)) {
+                out.add(paged(KvCacheSpec.parse(p, null, null, null, model, KvType.F32, true, options)));
                 continue;
             }
             if (ratios.isEmpty()) {
-                throw new IllegalArgumentException("KV policy " + p + " needs target compression ratios (--ratio)");
+                throw new IllegalArgumentException("KV policy " + p + " needs target compression ratios (--kv-ratio)");
             }
             for (double r : ratios) {
                 if (!(none && r == 1)) {
-                    out.add(CacheSpec.baseline(p, r));
+                    out.add(paged(KvCacheSpec.parse(p, r, null, null, model, KvType.F32, true, options)));
                 }
             }
         }
         return out;
+    }
+
+    private static KvCacheSpec.Paged paged(KvCacheSpec spec) {
+        return (KvCacheSpec.Paged) spec;
     }
 
     private static List<String> split(String list, String option) {

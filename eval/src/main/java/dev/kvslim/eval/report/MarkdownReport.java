@@ -1,6 +1,6 @@
 package dev.kvslim.eval.report;
 
-import dev.kvslim.eval.cache.CacheSpec;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.eval.result.EvalResult;
 import dev.kvslim.eval.result.ResultTable;
 import java.util.ArrayList;
@@ -88,6 +88,6 @@ public final class MarkdownReport {
 
     /** The column of a target ratio: "1x", "4x", or "learned" for dms. */
     static String column(Double targetRatio) {
-        return targetRatio == null ? "learned" : CacheSpec.formatRatio(targetRatio) + "x";
+        return targetRatio == null ? "learned" : KvCacheSpec.formatRatio(targetRatio) + "x";
     }
 }

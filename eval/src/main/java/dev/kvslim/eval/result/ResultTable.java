@@ -1,5 +1,6 @@
 package dev.kvslim.eval.result;
 
+import dev.kvslim.core.kv.KvCacheSpec;
 import java.util.List;
 import java.util.Locale;
 
@@ -39,7 +40,7 @@ public final class ResultTable {
 
     /** "4x", or "learned" for a setting without a target (dms). */
     static String target(EvalResult r) {
-        return r.targetRatio() == null ? "learned" : dev.kvslim.eval.cache.CacheSpec.formatRatio(r.targetRatio()) + "x";
+        return r.targetRatio() == null ? "learned" : KvCacheSpec.formatRatio(r.targetRatio()) + "x";
     }
 
     /** Bytes in KiB or MiB, one decimal. */

@@ -8,7 +8,7 @@ import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.tokenizer.Tokenizer;
-import dev.kvslim.eval.cache.CacheSpec;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.eval.result.KvTrace;
 import dev.kvslim.tasks.Sample;
 import dev.kvslim.tasks.Split;
@@ -144,12 +144,12 @@ public final class TaskEvaluator {
      * for compiling the kernels (the vector code is very slow until it is compiled), which would otherwise land in
      * the first measured run's decode speed.
      */
-    public void warmUp(Task task, List<CacheSpec> specs) {
+    public void warmUp(Task task, List<KvCacheSpec.Paged> specs) {
         int context = Math.min(settings.context(), WARM_UP_CONTEXT);
         TaskEvaluator shorter = new TaskEvaluator(model, tokenizer, endOfGeneration, new Settings(context,
                 Math.min(settings.lanes(), 2), settings.seed(), settings.lanes(), settings.margin(), settings.kvType(),
                 1, settings.temperature()));
-        for (CacheSpec spec : specs) {
+        for (KvCacheSpec.Paged spec : specs) {
             shorter.run(task, spec);
         }
     }
@@ -157,7 +157,7 @@ public final class TaskEvaluator {
     private static final int WARM_UP_CONTEXT = 256;
 
     /** Evaluates {@code task} under {@code spec}. */
-    public TaskRun run(Task task, CacheSpec spec) {
+    public TaskRun run(Task task, KvCacheSpec.Paged spec) {
         return run(task.name(), samples(task), task, spec);
     }
 
@@ -173,7 +173,7 @@ public final class TaskEvaluator {
     }
 
     /** Evaluates {@code samples} (of {@code task}) under {@code spec}. */
-    public TaskRun run(String taskName, List<Sample> samples, Task task, CacheSpec spec) {
+    public TaskRun run(String taskName, List<Sample> samples, Task task, KvCacheSpec.Paged spec) {
         long wallStart = System.nanoTime();
         LlamaConfig c = model.config();
         int capacity = settings.context();
@@ -181,10 +181,9 @@ public final class TaskEvaluator {
         int generations = samples.size() * votes;
         int lanes = Math.min(settings.lanes(), generations);
         int blockSize = PagedKvCache.defaultBlockSize();
-        long blocksPerCache = (long) c.layers() * c.kvHeads() * ((capacity + blockSize - 1) / blockSize + 1);
+        // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts
         BlockPool pool = new BlockPool(c.headSize(), blockSize,
-                lanes * blocksPerCache * BlockPool.blockBytes(c.headSize(), blockSize, settings.kvType()),
-                settings.kvType());
+                lanes * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()), settings.kvType());
         Model.State state = model.newState(Math.max(capacity, lanes));
 
         SampleOutcome[] outcomes = new SampleOutcome[generations];
@@ -196,7 +195,7 @@ public final class TaskEvaluator {
         while (next < generations || !active.isEmpty()) {
             while (active.size() < lanes && next < generations) {
                 Lane lane = new Lane(next, samples.get(next / votes),
-                        spec.newCache(c, pool, capacity, settings.seed()), sampler(next / votes, next % votes));
+                        spec.newCache(c.kvShape(), pool, capacity), sampler(next / votes, next % votes));
                 next++;
                 long t0 = System.nanoTime();
                 float[] logits = model.forward(state, List.of(new Model.Chunk(lane.cache, lane.prompt, 0,

@@ -1,6 +1,6 @@
 package dev.kvslim.eval.task;
 
-import dev.kvslim.eval.cache.CacheSpec;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.eval.result.EvalResult;
 import dev.kvslim.eval.result.KvTrace;
 import dev.kvslim.tasks.Task;
@@ -18,7 +18,7 @@ import java.util.Map;
  * @param temperature   the sampling temperature (0: greedy)
  * @param decodedTokens tokens fed back in decode steps (all generations), what {@code decodeNanos} was spent on
  */
-public record TaskRun(String task, CacheSpec spec, List<SampleOutcome> outcomes, int votes, float temperature,
+public record TaskRun(String task, KvCacheSpec.Paged spec, List<SampleOutcome> outcomes, int votes, float temperature,
                       long prefillNanos, long decodeNanos, long decodedTokens, long wallNanos, KvTrace trace) {
 
     public TaskRun {
@@ -102,7 +102,7 @@ public record TaskRun(String task, CacheSpec spec, List<SampleOutcome> outcomes,
 
     /** This run as a result line. */
     public EvalResult toResult(String model, int context, long seed) {
-        return new EvalResult(model, task, spec.policy(), spec.targetRatio(), achievedRatio(), accuracy(), correct(),
+        return new EvalResult(model, task, spec.name(), spec.targetRatio(), achievedRatio(), accuracy(), correct(),
                 samples(), kvBytesPeak(), outcomes.stream().mapToLong(SampleOutcome::kvBytesPeak).average().orElse(0),
                 decodeTokensPerSecond(), votes, Double.parseDouble(Float.toString(temperature)), context, seed, wallNanos / 1e9, null, null, null, trace);
     }

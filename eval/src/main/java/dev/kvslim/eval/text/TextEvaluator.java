@@ -5,7 +5,7 @@ import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
-import dev.kvslim.eval.cache.CacheSpec;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.eval.result.EvalResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +47,7 @@ public final class TextEvaluator {
      * Evaluates {@code specs} on {@code windows} (token sequences of at least 2 tokens, at most
      * {@code settings.windows()} of them used) and returns one result per setting, labelled {@code text:NAME}.
      */
-    public List<EvalResult> run(String modelName, String textName, List<int[]> windows, List<CacheSpec> specs) {
+    public List<EvalResult> run(String modelName, String textName, List<int[]> windows, List<KvCacheSpec.Paged> specs) {
         if (windows.isEmpty()) {
             throw new IllegalArgumentException("the text " + textName + " has no window of 2 or more tokens");
         }
@@ -57,10 +57,9 @@ public final class TextEvaluator {
         int capacity = used.stream().mapToInt(w -> w.length).max().orElseThrow();
         int n = specs.size();
         int blockSize = PagedKvCache.defaultBlockSize();
-        long blocksPerCache = (long) c.layers() * c.kvHeads() * ((capacity + blockSize - 1) / blockSize + 1);
+        // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts
         BlockPool pool = new BlockPool(c.headSize(), blockSize,
-                (n + 1) * blocksPerCache * BlockPool.blockBytes(c.headSize(), blockSize, settings.kvType()),
-                settings.kvType());
+                (n + 1) * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()), settings.kvType());
         Model.State state = model.newState(n + 1);
         int vocab = c.vocabSize();
         double[] kl = new double[n], nll = new double[n], ratio = new double[n], peakMean = new double[n];
@@ -69,11 +68,11 @@ public final class TextEvaluator {
         long predicted = 0, fed = 0, nanos = 0;
         double[] logP = new double[vocab], logQ = new double[vocab];
         for (int[] window : used) {
-            PagedKvCache dense = CacheSpec.none().newCache(c, pool, capacity, settings.seed());
+            PagedKvCache dense = KvCacheSpec.keepAll().newCache(c.kvShape(), pool, capacity);
             PagedKvCache[] caches = new PagedKvCache[n];
             long[] windowPeak = new long[n];
             for (int s = 0; s < n; s++) {
-                caches[s] = specs.get(s).newCache(c, pool, capacity, settings.seed());
+                caches[s] = specs.get(s).newCache(c.kvShape(), pool, capacity);
             }
             List<Model.Chunk> batch = new ArrayList<>(n + 1);
             for (int t = 0; t + 1 < window.length; t++) {
@@ -109,8 +108,8 @@ public final class TextEvaluator {
         double tokensPerSecond = nanos == 0 ? 0 : fed * 1e9 / nanos;
         List<EvalResult> out = new ArrayList<>(n);
         for (int s = 0; s < n; s++) {
-            CacheSpec spec = specs.get(s);
-            out.add(new EvalResult(modelName, "text:" + textName, spec.policy(), spec.targetRatio(),
+            KvCacheSpec.Paged spec = specs.get(s);
+            out.add(new EvalResult(modelName, "text:" + textName, spec.name(), spec.targetRatio(),
                     ratio[s] / used.size(), null, 0, used.size(), peak[s], peakMean[s] / used.size(), tokensPerSecond, 1,
                     0, capacity, settings.seed(), seconds, kl[s] / predicted, Math.exp(nllDense / predicted),
                     Math.exp(nll[s] / predicted), null));

@@ -11,7 +11,9 @@ import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.testing.DmsAdapters;
 import dev.kvslim.core.tokenizer.Tokenizer;
-import dev.kvslim.eval.cache.CacheSpec;
+import dev.kvslim.core.kv.KvBudget;
+import dev.kvslim.core.kv.KvCacheSpec;
+import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.eval.testing.TinyModels;
 import dev.kvslim.tasks.Sample;
 import dev.kvslim.tasks.Split;
@@ -43,7 +45,7 @@ class TaskEvaluatorTest {
     void policyNoneGeneratesWhatTheGreedyGeneratorDoes() {
         Generator generator = new Generator(MODEL, TOKENIZER);
         for (int lanes : new int[] {1, 3}) {
-            TaskRun run = evaluator(MODEL, 5, lanes).run(NEEDLE, CacheSpec.none());
+            TaskRun run = evaluator(MODEL, 5, lanes).run(NEEDLE, KvCacheSpec.keepAll());
             assertThat(run.outcomes()).hasSize(5).anyMatch(o -> o.generated().length >= 3);
             for (SampleOutcome o : run.outcomes()) {
                 int[] prompt = TOKENIZER.encode(o.sample().prompt(), true);
@@ -62,7 +64,7 @@ class TaskEvaluatorTest {
     @Test
     void uncompressedPeakIsEveryTokenSeenAndTheRatioIsOne() {
         LlamaConfig c = MODEL.config();
-        TaskRun run = evaluator(MODEL, 4, 4).run(NEEDLE, CacheSpec.none());
+        TaskRun run = evaluator(MODEL, 4, 4).run(NEEDLE, KvCacheSpec.keepAll());
         for (SampleOutcome o : run.outcomes()) {
             assertThat(o.compressionRatio()).isEqualTo(1.0);
             assertThat(o.kvBytesPeak()).isEqualTo(seen(o) * c.kvBytesPerToken(Float.BYTES));
@@ -75,7 +77,7 @@ class TaskEvaluatorTest {
     @Test
     void baselineKeepsCeilOfSeenOverRatioPerHead() {
         LlamaConfig c = MODEL.config();
-        TaskRun run = evaluator(MODEL, 4, 2).run(NEEDLE, CacheSpec.baseline("h2o", 4));
+        TaskRun run = evaluator(MODEL, 4, 2).run(NEEDLE, new KvCacheSpec.Evicting(KvPolicies.of("h2o", KvBudget.ofRatio(4))));
         long bytesPerHeadToken = 2L * c.headSize() * Float.BYTES;
         double ratios = 0;
         for (SampleOutcome o : run.outcomes()) {
@@ -93,10 +95,10 @@ class TaskEvaluatorTest {
     @Test
     void dmsRunsTheModelsLearnedEvictionAndNeedsIt() {
         Model dms = DmsAdapters.withAdapter(MODEL, 4, false, false);
-        TaskRun run = evaluator(dms, 2, 2).run(NEEDLE, CacheSpec.dms());
+        TaskRun run = evaluator(dms, 2, 2).run(NEEDLE, KvCacheSpec.dms(dms.config().kvShape()));
         assertThat(run.achievedRatio()).isGreaterThan(1.2);
         assertThat(run.toResult("m", TinyModels.CONTEXT, 3).targetRatio()).isNull();
-        assertThatThrownBy(() -> evaluator(MODEL, 1, 1).run(NEEDLE, CacheSpec.dms()))
+        assertThatThrownBy(() -> evaluator(MODEL, 1, 1).run(NEEDLE, KvCacheSpec.dms(MODEL.config().kvShape())))
                 .hasMessageContaining("retrofitted with DMS");
     }
 
@@ -128,7 +130,7 @@ class TaskEvaluatorTest {
                 return generated.length() % 2 == 0;
             }
         };
-        TaskRun run = evaluator(MODEL, 6, 3).run(evenLines, CacheSpec.none());
+        TaskRun run = evaluator(MODEL, 6, 3).run(evenLines, KvCacheSpec.keepAll());
         long even = run.outcomes().stream().filter(o -> o.text().length() % 2 == 0).count();
         assertThat(even).as("the random model's lengths vary").isBetween(1L, 5L);
         assertThat(run.correct()).isEqualTo(even);
@@ -160,7 +162,7 @@ class TaskEvaluatorTest {
     void refusesAContextTooShortForTheTask() {
         TaskEvaluator e = new TaskEvaluator(MODEL, TOKENIZER, TOKENIZER::isEndOfGeneration,
                 new TaskEvaluator.Settings(20, 1, 0, 1, 8, KvType.F32));
-        assertThatThrownBy(() -> e.run(NEEDLE, CacheSpec.none())).hasMessageContaining("too short for task needle");
+        assertThatThrownBy(() -> e.run(NEEDLE, KvCacheSpec.keepAll())).hasMessageContaining("too short for task needle");
     }
 
     @Test
@@ -168,7 +170,7 @@ class TaskEvaluatorTest {
         Generator generator = new Generator(MODEL, TOKENIZER);
         TaskEvaluator e = new TaskEvaluator(MODEL, TOKENIZER, TOKENIZER::isEndOfGeneration,
                 new TaskEvaluator.Settings(TinyModels.CONTEXT, 3, 3, 4, 8, KvType.F32, 3, 1.0f));
-        TaskRun run = e.run(NEEDLE, CacheSpec.none());
+        TaskRun run = e.run(NEEDLE, KvCacheSpec.keepAll());
         assertThat(run.samples()).isEqualTo(3);
         assertThat(run.outcomes()).hasSize(9);
         for (int n = 0; n < 3; n++) {
@@ -186,7 +188,7 @@ class TaskEvaluatorTest {
         }
         assertThat(run.outcomes().stream().map(SampleOutcome::text).distinct().count())
                 .as("a random model sampled at temperature 1 writes different texts").isGreaterThan(3);
-        assertThat(e.run(NEEDLE, CacheSpec.none()).outcomes()).extracting(SampleOutcome::text)
+        assertThat(e.run(NEEDLE, KvCacheSpec.keepAll()).outcomes()).extracting(SampleOutcome::text)
                 .as("and the same ones again").containsExactlyElementsOf(run.outcomes().stream()
                         .map(SampleOutcome::text).toList());
         assertThat(run.toResult("m", TinyModels.CONTEXT, 3).votes()).isEqualTo(3);
@@ -207,7 +209,7 @@ class TaskEvaluatorTest {
         Sample a = new Sample("needle", 1, "p", "KEY=1234\n", "1234");
         Sample b = new Sample("needle", 2, "p", "KEY=5678\n", "5678");
         // a: two of three say 1234 (one of them with other working); b: 5678 once, 1111 twice
-        TaskRun run = new TaskRun("needle", CacheSpec.none(), List.of(said(a, "KEY=1234\n"), said(a, "X=9999\n"),
+        TaskRun run = new TaskRun("needle", KvCacheSpec.keepAll(), List.of(said(a, "KEY=1234\n"), said(a, "X=9999\n"),
                 said(a, "Y=1234\n"), said(b, "KEY=5678\n"), said(b, "1111\n"), said(b, "Q=1111")), 3, 0.7f, 0, 0, 0, 0,
                 null);
         assertThat(run.solved(0)).isTrue();
@@ -222,7 +224,7 @@ class TaskEvaluatorTest {
         assertThat(TaskRun.majority(List.of(said(a, "no answer\n"), said(a, "x\n"), said(a, "1234\n"))))
                 .isEqualTo("1234");
         assertThat(TaskRun.majority(List.of(said(a, "none\n")))).isEmpty();
-        assertThatThrownBy(() -> new TaskRun("needle", CacheSpec.none(), List.of(said(a, "1")), 2, 0.7f, 0, 0, 0, 0,
+        assertThatThrownBy(() -> new TaskRun("needle", KvCacheSpec.keepAll(), List.of(said(a, "1")), 2, 0.7f, 0, 0, 0, 0,
                 null)).hasMessageContaining("1 generations do not make whole votes of 2");
     }
 
@@ -231,12 +233,12 @@ class TaskEvaluatorTest {
         // copy's answer is the whole first line, not its trailing digits
         Task copy = TaskSuite.named("copy");
         Sample c = new Sample("copy", 1, "p", "ab cd\n", "ab cd");
-        TaskRun run = new TaskRun("copy", CacheSpec.none(), List.of(said(copy, c, "ab cd\n"), said(copy, c, "ab ce\n"),
+        TaskRun run = new TaskRun("copy", KvCacheSpec.keepAll(), List.of(said(copy, c, "ab cd\n"), said(copy, c, "ab ce\n"),
                 said(copy, c, "ab cd\n")), 3, 1f, 0, 0, 0, 0, null);
         assertThat(TaskRun.majority(run.generationsOf(0))).isEqualTo("ab cd");
         assertThat(run.correct()).isEqualTo(1);
         assertThat(run.toResult("m", 64, 0).temperature()).as("the float as written, not widened").isEqualTo(1.0);
-        assertThat(new TaskRun("copy", CacheSpec.none(), List.of(said(copy, c, "x\n")), 1, 0.7f, 0, 0, 0, 0, null)
+        assertThat(new TaskRun("copy", KvCacheSpec.keepAll(), List.of(said(copy, c, "x\n")), 1, 0.7f, 0, 0, 0, 0, null)
                 .toResult("m", 64, 0).temperature()).isEqualTo(0.7);
     }
 

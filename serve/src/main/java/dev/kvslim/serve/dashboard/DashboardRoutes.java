@@ -83,7 +83,7 @@ public final class DashboardRoutes {
             Scheduler.Stats stats = m.scheduler().stats();
             ObjectNode o = models.addObject();
             o.put("name", m.name());
-            o.put("cache", m.scheduler().cacheChoice().label());
+            o.put("cache", m.scheduler().cacheSpec().label());
             o.put("budget_bytes", stats.budgetBytes());
             o.put("used_bytes", stats.usedBytes());
             o.put("peak_used_bytes", stats.peakUsedBytes());

@@ -4,7 +4,7 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.sample.SamplingParams;
-import dev.kvslim.serve.schedule.CacheChoice;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.serve.schedule.FinishReason;
 import dev.kvslim.serve.schedule.RequestTooLargeException;
 import dev.kvslim.serve.schedule.Scheduler;
@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.LongAccumulator;
 /**
  * One side of a savings report: a workload run through a continuous-batching {@link Scheduler} in process, every
  * request queued at once, greedy and to its full length (end-of-generation ignored, so both sides generate the same
- * tokens), with one {@link CacheChoice} in one KV budget.
+ * tokens), with one {@link KvCacheSpec} in one KV budget.
  *
  * @param cache            the cache's label
  * @param sequences        requests run
@@ -57,7 +57,7 @@ public record CacheRun(String cache, int sequences, double meanBlockBytes, long 
     }
 
     /** Runs {@code workload} on {@code model} with {@code cache} in a KV budget of {@code budgetBytes}. */
-    public static CacheRun run(LoadedModel model, Workload workload, CacheChoice cache, long budgetBytes)
+    public static CacheRun run(LoadedModel model, Workload workload, KvCacheSpec.Paged cache, long budgetBytes)
             throws InterruptedException {
         List<int[]> prompts = prompts(model, workload);
         int n = prompts.size();

@@ -5,7 +5,7 @@ import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.serve.schedule.CacheChoice;
+import dev.kvslim.core.kv.KvCacheSpec;
 import java.util.List;
 import java.util.Locale;
 
@@ -26,9 +26,9 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
      * Runs {@code workload} with {@code compressed} and with the uncompressed cache, one after the other, after a short
      * warm-up of each.
      */
-    public static SavingsReport measure(LoadedModel model, Workload workload, CacheChoice compressed, long budgetBytes)
+    public static SavingsReport measure(LoadedModel model, Workload workload, KvCacheSpec.Paged compressed, long budgetBytes)
             throws InterruptedException {
-        if (!compressed.compresses()) {
+        if (!compressed.evicts()) {
             throw new IllegalArgumentException("compare a compressing cache (DMS or a policy) with the uncompressed one,"
                     + " not " + compressed.label());
         }
@@ -36,9 +36,9 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
         // warm-up: the first few requests with each cache, so that neither side pays for the JIT
         Workload warmUp = new Workload("warm-up", workload.requests().subList(0, Math.min(4, workload.requests().size())));
         CacheRun.run(model, warmUp, compressed, budgetBytes);
-        CacheRun.run(model, warmUp, CacheChoice.uncompressed(), budgetBytes);
+        CacheRun.run(model, warmUp, KvCacheSpec.keepAll(), budgetBytes);
         CacheRun c = CacheRun.run(model, workload, compressed, budgetBytes);
-        CacheRun u = CacheRun.run(model, workload, CacheChoice.uncompressed(), budgetBytes);
+        CacheRun u = CacheRun.run(model, workload, KvCacheSpec.keepAll(), budgetBytes);
         return new SavingsReport(model.path().toString(), workload.name(), budgetBytes, c, u);
     }
 
@@ -57,9 +57,7 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
 
     /** Bytes in F32 blocks of the default size that an uncompressed sequence of {@code tokens} tokens holds. */
     public static long uncompressedBytes(LlamaConfig c, int tokens) {
-        int block = PagedKvCache.defaultBlockSize();
-        return (long) c.layers() * c.kvHeads() * ((tokens + block - 1) / block)
-                * BlockPool.blockBytes(c.headSize(), block, KvType.F32);
+        return c.kvShape().blockBytesFor(tokens, PagedKvCache.defaultBlockSize(), KvType.F32);
     }
 
     /** The report as a table; with {@code pricePerHour} > 0 it adds the cost per million generated tokens. */

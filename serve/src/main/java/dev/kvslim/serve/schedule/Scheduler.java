@@ -1,6 +1,7 @@
 package dev.kvslim.serve.schedule;
 
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvCacheFullException;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
@@ -24,7 +25,7 @@ import java.util.function.IntPredicate;
  * {@link Options#tokensPerStep} tokens. When the running caches outgrow the budget (the pool's
  * {@link KvCacheFullException}), the newest running sequence is preempted: its blocks go back to the pool and it is
  * requeued at the front, to be recomputed from its prompt and the tokens generated so far. Cancelled sequences
- * release their blocks at the next step. Sequences get the cache a {@link CacheChoice} says: by default the model's
+ * release their blocks at the next step. Sequences get the cache a {@link KvCacheSpec} says: by default the model's
  * own (DMS for models retrofitted with it).
  */
 public final class Scheduler {
@@ -101,7 +102,7 @@ public final class Scheduler {
     private final Tokenizer tokenizer;
     private final IntPredicate endOfGeneration;
     private final BlockPool pool;
-    private final CacheChoice cacheChoice;
+    private final KvCacheSpec.Paged cacheSpec;
     private final Options options;
     private final SchedulerObserver observer;
     private final Model.State state;
@@ -127,13 +128,14 @@ public final class Scheduler {
      */
     public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
                      Options options, SchedulerObserver observer) {
-        this(name, model, tokenizer, endOfGeneration, pool, options, observer, CacheChoice.of(model.config()));
+        this(name, model, tokenizer, endOfGeneration, pool, options, observer,
+                KvCacheSpec.modelDefault(model.config().kvShape()));
     }
 
-    /** As above, giving every sequence the cache {@code cacheChoice} says (DMS needs a model retrofitted with it). */
+    /** As above, giving every sequence the cache {@code cacheSpec} says (DMS needs a model retrofitted with it). */
     public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
-                     Options options, SchedulerObserver observer, CacheChoice cacheChoice) {
-        if (cacheChoice.dms() && model.config().dms() == null) {
+                     Options options, SchedulerObserver observer, KvCacheSpec.Paged cacheSpec) {
+        if (cacheSpec instanceof KvCacheSpec.Dms && !model.config().kvShape().hasDms()) {
             throw new IllegalArgumentException("the DMS cache needs a model retrofitted with DMS; this one has no DMS"
                     + " settings");
         }
@@ -142,7 +144,7 @@ public final class Scheduler {
         this.tokenizer = tokenizer;
         this.endOfGeneration = endOfGeneration;
         this.pool = pool;
-        this.cacheChoice = cacheChoice;
+        this.cacheSpec = cacheSpec;
         this.releasedSeen = new long[config.layers()][config.kvHeads()];
         this.releasedKept = new long[config.layers()][config.kvHeads()];
         this.options = options;
@@ -158,12 +160,12 @@ public final class Scheduler {
 
     /** Whether the model's DMS cache is used (it was retrofitted with DMS). */
     public boolean usesDms() {
-        return cacheChoice.dms();
+        return cacheSpec instanceof KvCacheSpec.Dms;
     }
 
     /** The cache the sequences get. */
-    public CacheChoice cacheChoice() {
-        return cacheChoice;
+    public KvCacheSpec.Paged cacheSpec() {
+        return cacheSpec;
     }
 
     /** The model this scheduler runs. */
@@ -231,12 +233,7 @@ public final class Scheduler {
 
     /** Blocks a cache needs for {@code tokens} tokens when every head keeps all of them. */
     long blocksFor(int tokens) {
-        return blocksFor(config, pool.blockSize(), tokens);
-    }
-
-    /** Blocks of {@code blockSize} tokens a cache of a model shaped {@code config} needs for {@code tokens} tokens. */
-    public static long blocksFor(LlamaConfig config, int blockSize, int tokens) {
-        return (long) config.layers() * config.kvHeads() * ((tokens + blockSize - 1) / blockSize);
+        return config.kvShape().blocksFor(tokens, pool.blockSize());
     }
 
     /**
@@ -389,7 +386,7 @@ public final class Scheduler {
                     break;
                 }
                 waiting.pollFirst();
-                s.cache = cacheChoice.newCache(config, pool, s.capacity);
+                s.cache = cacheSpec.newCache(config.kvShape(), pool, s.capacity);
                 s.cached = 0;
                 running.add(s);
                 if (!s.admittedOnce) {

@@ -79,8 +79,8 @@ class DashboardTest {
         JsonNode models = JSON.readTree(r.body()).get("models");
         assertThat(models.findValuesAsString("name")).containsExactly("plain", "dms");
         JsonNode plain = models.get(0), dms = models.get(1);
-        assertThat(plain.get("cache").asString()).isEqualTo("uncompressed");
-        assertThat(dms.get("cache").asString()).isEqualTo("DMS");
+        assertThat(plain.get("cache").asString()).isEqualTo("none");
+        assertThat(dms.get("cache").asString()).isEqualTo("dms");
         assertThat(plain.get("generated_tokens").asLong()).isEqualTo(60);
         for (JsonNode m : models) {
             JsonNode s = m.get("series");

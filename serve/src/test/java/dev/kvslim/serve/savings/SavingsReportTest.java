@@ -10,7 +10,7 @@ import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.testing.DmsAdapters;
 import dev.kvslim.core.testing.Fixtures;
-import dev.kvslim.serve.schedule.CacheChoice;
+import dev.kvslim.core.kv.KvCacheSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,13 +42,13 @@ class SavingsReportTest {
     void dmsKeepsFewerBytesPerSequenceAndFitsMoreThanTheUncompressedCache() throws Exception {
         Workload w = small();
         long budget = SavingsReport.defaultBudget(dms, w, 2);
-        SavingsReport r = SavingsReport.measure(dms, w, CacheChoice.dmsCache(), budget);
+        SavingsReport r = SavingsReport.measure(dms, w, KvCacheSpec.dms(dms.model().config().kvShape()), budget);
         CacheRun c = r.compressed(), u = r.baseline();
         int asked = w.requests().stream().mapToInt(Workload.Request::maxTokens).sum();
         assertThat(c.generatedTokens()).isEqualTo(asked);
         assertThat(u.generatedTokens()).isEqualTo(asked);
-        assertThat(c.cache()).isEqualTo("DMS");
-        assertThat(u.cache()).isEqualTo("uncompressed");
+        assertThat(c.cache()).isEqualTo("dms");
+        assertThat(u.cache()).isEqualTo("none");
         assertThat(c.meanLiveBytes()).isLessThan(0.8 * u.meanLiveBytes());
         assertThat(c.meanBlockBytes()).isLessThanOrEqualTo(u.meanBlockBytes());
         assertThat(u.peakBlockBytes()).isLessThanOrEqualTo(budget);
@@ -56,7 +56,7 @@ class SavingsReportTest {
         assertThat(c.fitSequences()).isGreaterThanOrEqualTo(u.fitSequences());
         String table = r.format(2.0);
         assertThat(table).contains("KV bytes per sequence, mean", "sequences that fit the budget",
-                "throughput (generated tokens/s)", "cost per 1M tokens at $2.00/h", "DMS", "uncompressed");
+                "throughput (generated tokens/s)", "cost per 1M tokens at $2.00/h", "dms", "none");
         // at $3,600 an hour a second costs $1: a million tokens cost 1e6 / (tokens per second), up to rounding
         assertThat(SavingsReport.costPerMillion(c, 3600))
                 .isCloseTo(1e6 / c.tokensPerSecond(), org.assertj.core.data.Percentage.withPercentage(1e-9));
@@ -70,10 +70,10 @@ class SavingsReportTest {
         Workload longer = new Workload("longer", List.of(new Workload.Request("Once upon a time",
                 PagedKvCache.defaultBlockSize() + 10)));
         // the prompt fits one block per head, the whole sequence does not
-        assertThatThrownBy(() -> CacheRun.run(dms, longer, CacheChoice.uncompressed(), oneBlockPerHead))
+        assertThatThrownBy(() -> CacheRun.run(dms, longer, KvCacheSpec.keepAll(), oneBlockPerHead))
                 .hasMessageContaining("too small for a single request");
         // nor does the prompt
-        assertThatThrownBy(() -> CacheRun.run(dms, longer, CacheChoice.uncompressed(), oneBlockPerHead / 2))
+        assertThatThrownBy(() -> CacheRun.run(dms, longer, KvCacheSpec.keepAll(), oneBlockPerHead / 2))
                 .hasMessageContaining("too small for a single request");
     }
 

@@ -1,5 +1,6 @@
 package dev.kvslim.serve.schedule;
 
+import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -130,8 +131,8 @@ class SchedulerTest {
         for (int i = 0; i < PROMPTS.length; i++) {
             out.get(i).await();
             int[] p = prompt(PROMPTS[i]);
-            PagedKvCache cache = new PagedKvCache(dms.config(), new BlockPool(dms.config().headSize(),
-                    PagedKvCache.defaultBlockSize(), 1L << 24), p.length + 40, true);
+            PagedKvCache cache = new PagedKvCache(dms.config().kvShape(), new BlockPool(dms.config().headSize(),
+                    PagedKvCache.defaultBlockSize(), 1L << 24), p.length + 40, KvCacheSpec.dms(dms.config().kvShape()));
             int[] expected = alone.generate(p, Generator.Options.greedy(40), cache, (b, off, len) -> { }).generated();
             assertThat(out.get(i).tokenArray()).as(PROMPTS[i]).containsExactly(expected);
         }

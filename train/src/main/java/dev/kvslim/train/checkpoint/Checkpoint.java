@@ -1,6 +1,6 @@
 package dev.kvslim.train.checkpoint;
 
-import dev.kvslim.core.format.AtomicFiles;
+import dev.kvslim.core.io.AtomicFiles;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
 import dev.kvslim.core.tensor.GgmlType;

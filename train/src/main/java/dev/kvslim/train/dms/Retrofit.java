@@ -21,7 +21,7 @@ import dev.kvslim.train.model.TrainWeights;
 import dev.kvslim.train.model.Transformer;
 import dev.kvslim.train.optim.FreezePatterns;
 import dev.kvslim.train.optim.LearningRateSchedule;
-import dev.kvslim.train.report.StepLog;
+import dev.kvslim.train.loop.StepLog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

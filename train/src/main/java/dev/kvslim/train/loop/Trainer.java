@@ -1,6 +1,6 @@
 package dev.kvslim.train.loop;
 
-import dev.kvslim.core.format.AtomicFiles;
+import dev.kvslim.core.io.AtomicFiles;
 import dev.kvslim.train.checkpoint.Checkpoint;
 import dev.kvslim.train.checkpoint.HfModelFiles;
 import dev.kvslim.train.data.Batch;

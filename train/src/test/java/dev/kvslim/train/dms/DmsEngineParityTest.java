@@ -1,5 +1,6 @@
 package dev.kvslim.train.dms;
 
+import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kvslim.core.format.hf.HuggingFaceModels;
@@ -77,8 +78,7 @@ class DmsEngineParityTest {
         assertThat(engine.config().dms()).isEqualTo(dms);
         int v = c.vocabSize();
 
-        PagedKvCache cache = new PagedKvCache(engine.config(), new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24), t,
-                true);
+        PagedKvCache cache = new PagedKvCache(engine.config().kvShape(), new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24), t, KvCacheSpec.dms(engine.config().kvShape()));
         Model.State state = engine.newState(t);
         double scale = 0, err = 0;
         for (int i = 0; i < t; i++) {
@@ -92,8 +92,7 @@ class DmsEngineParityTest {
         assertThat(cache.compressionRatio()).as("the engine evicted").isGreaterThan(1.1);
         assertThat(err).as("decode: max abs logit difference at logit scale %g", scale).isLessThanOrEqualTo(1e-3);
 
-        PagedKvCache prefill = new PagedKvCache(engine.config(), new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24), t,
-                true);
+        PagedKvCache prefill = new PagedKvCache(engine.config().kvShape(), new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24), t, KvCacheSpec.dms(engine.config().kvShape()));
         float[] last = engine.forward(engine.newState(t), tokens, 0, t, 0, prefill);
         double prefillErr = 0;
         for (int j = 0; j < v; j++) {

@@ -2,7 +2,7 @@ package dev.kvslim.train.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kvslim.core.format.JsonFiles;
+import dev.kvslim.core.io.JsonFiles;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.model.LlamaConfig;

@@ -1,7 +1,7 @@
 package dev.kvslim.core.format.convert;
 
-import dev.kvslim.core.format.AtomicFiles;
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.AtomicFiles;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.gguf.GgufQuantizer;

@@ -1,7 +1,7 @@
 package dev.kvslim.core.format.convert;
 
-import dev.kvslim.core.format.JsonFiles;
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.JsonFiles;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufKv;
 import dev.kvslim.core.format.gguf.GgufValueType;

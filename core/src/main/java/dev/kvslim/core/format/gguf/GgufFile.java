@@ -1,8 +1,8 @@
 package dev.kvslim.core.format.gguf;
 
-import dev.kvslim.core.format.ByteReader;
-import dev.kvslim.core.format.MappedFile;
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.ByteReader;
+import dev.kvslim.core.io.MappedFile;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.GgmlType;
 import dev.kvslim.core.tensor.Tensors;

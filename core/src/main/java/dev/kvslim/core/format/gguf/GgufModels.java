@@ -1,6 +1,6 @@
 package dev.kvslim.core.format.gguf;
 
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;

@@ -1,6 +1,6 @@
 package dev.kvslim.core.format.gguf;
 
-import dev.kvslim.core.format.AtomicFiles;
+import dev.kvslim.core.io.AtomicFiles;
 import dev.kvslim.core.tensor.GgmlType;
 import java.io.BufferedOutputStream;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.kvslim.core.format.hf;
 
-import dev.kvslim.core.format.JsonFiles;
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.JsonFiles;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.tensor.FloatTensor;
 import java.nio.file.Files;

@@ -1,8 +1,8 @@
 package dev.kvslim.core.format.llama2c;
 
-import dev.kvslim.core.format.ByteReader;
-import dev.kvslim.core.format.MappedFile;
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.ByteReader;
+import dev.kvslim.core.io.MappedFile;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
 import dev.kvslim.core.model.Model;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.kvslim.core.format.ModelFormatException;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -1,7 +1,5 @@
-package dev.kvslim.train.report;
+package dev.kvslim.train.loop;
 
-import dev.kvslim.train.loop.StepCallback;
-import dev.kvslim.train.loop.StepResult;
 import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.kvslim.core.format;
+package dev.kvslim.core.io;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;

@@ -1,4 +1,4 @@
-package dev.kvslim.core.format;
+package dev.kvslim.core.io;
 
 import dev.kvslim.core.tensor.LittleEndian;
 import java.lang.foreign.MemorySegment;

@@ -1,0 +1,66 @@
+package dev.kvslim.core.kv;
+
+/**
+ * What a KV cache needs to know of a model: how many layers and heads, the head size, the sliding window, and the
+ * DMS window the model was retrofitted with. Keeps this package free of the model's full configuration
+ * ({@code LlamaConfig#kvShape} makes one).
+ *
+ * @param layers        decoder blocks, each with its own keys and values
+ * @param heads         query heads
+ * @param kvHeads       key/value heads (a divisor of {@code heads}; fewer for GQA)
+ * @param headSize      channels per head
+ * @param slidingWindow each query sees only the last this-many positions (itself included); 0 for all
+ * @param dmsWindow     the DMS window w the model was trained with, or -1 when it has no DMS
+ */
+public record KvShape(int layers, int heads, int kvHeads, int headSize, int slidingWindow, int dmsWindow) {
+
+    public KvShape {
+        if (layers <= 0 || heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headSize <= 0) {
+            throw new IllegalArgumentException("a KV shape needs positive layers, heads and head size, and KV heads"
+                    + " dividing the heads: " + layers + " layers, " + heads + " heads, " + kvHeads + " KV heads, head size "
+                    + headSize);
+        }
+        if (slidingWindow < 0 || dmsWindow < -1) {
+            throw new IllegalArgumentException("sliding window must be >= 0 and DMS window >= -1: " + slidingWindow + ", "
+                    + dmsWindow);
+        }
+    }
+
+    /** Whether the model makes DMS decisions. */
+    public boolean hasDms() {
+        return dmsWindow >= 0;
+    }
+
+    /** Query heads sharing one KV head. */
+    public int groupSize() {
+        return heads / kvHeads;
+    }
+
+    /** Floats of one token's keys (or values) over all KV heads of a layer. */
+    public int kvDim() {
+        return kvHeads * headSize;
+    }
+
+    /** Floats of one token's queries over all heads of a layer. */
+    public int qDim() {
+        return heads * headSize;
+    }
+
+    /** Bytes of keys and values one token adds to a cache that keeps every token, in elements of {@code type}. */
+    public long bytesPerToken(KvType type) {
+        return 2L * layers * kvDim() * type.bytes();
+    }
+
+    /**
+     * Blocks of {@code blockSize} tokens a paged cache takes to hold {@code tokens} tokens in every (layer, KV head):
+     * the one count that admission, evaluation pools and the savings report all charge.
+     */
+    public long blocksFor(long tokens, int blockSize) {
+        return (long) layers * kvHeads * ((tokens + blockSize - 1) / blockSize);
+    }
+
+    /** Bytes of the blocks of {@link #blocksFor}, in elements of {@code type}. */
+    public long blockBytesFor(long tokens, int blockSize, KvType type) {
+        return blocksFor(tokens, blockSize) * BlockPool.blockBytes(headSize, blockSize, type);
+    }
+}
