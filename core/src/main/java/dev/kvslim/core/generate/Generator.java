@@ -5,14 +5,13 @@ import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.tokenizer.Tokenizer;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntPredicate;
 
 /**
- * The generation loop: prefill the prompt, then sample and feed back one token at a time, streaming the text
- * as bytes until an end-of-generation token, a stop string or the token limit.
+ * The generation loop of one sequence: prefill the prompt, then sample and feed back one token at a time, streaming
+ * the text as bytes, until {@link Decoding}'s rule ends it (an end-of-generation token, a stop string or a limit).
  */
 public final class Generator {
 
@@ -120,134 +119,24 @@ public final class Generator {
             }
         }
         Model.State state = model.newState(Math.min(options.prefillBatch(), prompt.length - reused));
-        Sampler sampler = new Sampler(options.sampling(), model.config().vocabSize());
-        StopFilter text = new StopFilter(options.stopStrings(), sink);
+        Decoding decoding = new Decoding(new Sampler(options.sampling(), model.config().vocabSize()), tokenizer,
+                endOfGeneration, options.stopStrings(), prompt, options.maxTokens(), cache.capacity() + 1, sink);
 
         long start = System.nanoTime();
         float[] logits = model.forward(state, prompt, reused, prompt.length - reused, reused, cache);
         long prefillNanos = System.nanoTime() - start;
 
-        int[] generated = new int[options.maxTokens()];
-        int count = 0;
-        int previous = prompt[prompt.length - 1];
-        StopReason reason = StopReason.LENGTH;
         long decodeStart = System.nanoTime();
         int[] one = new int[1];
-        while (count < options.maxTokens()) {
-            int next = sampler.sample(logits);
-            if (endOfGeneration.test(next)) {
-                reason = StopReason.END_OF_GENERATION;
-                break;
-            }
-            generated[count++] = next;
-            if (text.append(tokenizer.decodePiece(previous, next))) {
-                reason = StopReason.STOP_STRING;
-                break;
-            }
-            previous = next;
-            int position = prompt.length + count - 1;
-            if (count == options.maxTokens() || position >= cache.capacity()) {
-                break;
-            }
-            one[0] = next;
-            logits = model.forward(state, one, 0, 1, position, cache);
+        while (decoding.stopReason() == null && decoding.next(logits) == null) {
+            one[0] = decoding.token();
+            logits = model.forward(state, one, 0, 1, decoding.position(), cache);
         }
         long decodeNanos = System.nanoTime() - decodeStart;
-        if (reason != StopReason.STOP_STRING) {
-            text.finish();
-        }
+        StopReason reason = decoding.stopReason();
+        int count = decoding.count();
         int fed = reason == StopReason.END_OF_GENERATION ? count : Math.max(0, count - 1);
-        return new Result(prompt.clone(), Arrays.copyOf(generated, count), reason, prefillNanos, decodeNanos,
+        return new Result(prompt.clone(), decoding.generated(), reason, prefillNanos, decodeNanos,
                 cache.bytesUsed(), prompt.length + fed);
-    }
-
-    /**
-     * Holds back output that could be the start of a stop string, and cuts the text at the first stop string.
-     * Works on UTF-8 bytes, so pieces that split a character are handled like any others. Only the bytes not yet
-     * written are kept: a stop string cannot begin in written text, since any unfinished start of one is held.
-     * Public for servers that run their own generation loop (one filter per sequence).
-     */
-    public static final class StopFilter {
-        private final byte[][] stops;
-        private final Sink sink;
-        private byte[] pending = new byte[64];
-        private int length;
-
-        public StopFilter(List<String> stopStrings, Sink sink) {
-            this.stops = stopStrings.stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
-            this.sink = sink;
-        }
-
-        /** Adds bytes; returns true when a stop string completed (text before it has been written). */
-        public boolean append(byte[] piece) {
-            if (stops.length == 0) {
-                sink.write(piece, 0, piece.length);
-                return false;
-            }
-            if (length + piece.length > pending.length) {
-                pending = Arrays.copyOf(pending, Math.max(2 * pending.length, length + piece.length));
-            }
-            System.arraycopy(piece, 0, pending, length, piece.length);
-            length += piece.length;
-            int cut = firstStop();
-            if (cut >= 0) {
-                emit(cut);
-                return true;
-            }
-            emit(length - heldBack());
-            return false;
-        }
-
-        /** Writes what was held back: generation ended without a stop string. */
-        public void finish() {
-            emit(length);
-        }
-
-        /** Writes the first {@code n} pending bytes and drops them. */
-        private void emit(int n) {
-            if (n > 0) {
-                sink.write(pending, 0, n);
-                System.arraycopy(pending, n, pending, 0, length - n);
-                length -= n;
-            }
-        }
-
-        private int firstStop() {
-            int best = -1;
-            for (byte[] s : stops) {
-                int at = indexOf(s);
-                if (at >= 0 && (best < 0 || at < best)) {
-                    best = at;
-                }
-            }
-            return best;
-        }
-
-        /** Length of the longest tail of the pending bytes that begins some stop string. */
-        private int heldBack() {
-            int held = 0;
-            for (byte[] s : stops) {
-                for (int len = Math.min(s.length - 1, length); len > held; len--) {
-                    if (Arrays.equals(pending, length - len, length, s, 0, len)) {
-                        held = len;
-                        break;
-                    }
-                }
-            }
-            return held;
-        }
-
-        private int indexOf(byte[] needle) {
-            outer:
-            for (int i = 0; i + needle.length <= length; i++) {
-                for (int j = 0; j < needle.length; j++) {
-                    if (pending[i + j] != needle[j]) {
-                        continue outer;
-                    }
-                }
-                return i;
-            }
-            return -1;
-        }
     }
 }

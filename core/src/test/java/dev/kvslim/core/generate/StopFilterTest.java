@@ -11,8 +11,8 @@ class StopFilterTest {
 
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-    private Generator.StopFilter filter(String... stops) {
-        return new Generator.StopFilter(List.of(stops), out::write);
+    private StopFilter filter(String... stops) {
+        return new StopFilter(List.of(stops), out::write);
     }
 
     private static byte[] b(String s) {
@@ -21,7 +21,7 @@ class StopFilterTest {
 
     @Test
     void stopStringSplitAcrossPiecesIsCutAndNothingAfterItLeaks() {
-        Generator.StopFilter f = filter("END");
+        StopFilter f = filter("END");
         assertThat(f.append(b("abc E"))).isFalse();
         assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("abc "); // "E" held back
         assertThat(f.append(b("N"))).isFalse();
@@ -31,7 +31,7 @@ class StopFilterTest {
 
     @Test
     void heldBackTextIsReleasedWhenItDoesNotStop() {
-        Generator.StopFilter f = filter("END", "\n\n");
+        StopFilter f = filter("END", "\n\n");
         f.append(b("a EN"));
         f.append(b("x\n"));
         assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("a ENx");
@@ -41,14 +41,14 @@ class StopFilterTest {
 
     @Test
     void earliestOfSeveralStopsWins() {
-        Generator.StopFilter f = filter("cd", "b");
+        StopFilter f = filter("cd", "b");
         assertThat(f.append(b("abcd"))).isTrue();
         assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("a");
     }
 
     @Test
     void multiByteCharactersSplitBetweenPiecesPassThrough() {
-        Generator.StopFilter f = filter("é!");
+        StopFilter f = filter("é!");
         byte[] e = b("é");
         f.append(new byte[] {e[0]});
         f.append(new byte[] {e[1]});

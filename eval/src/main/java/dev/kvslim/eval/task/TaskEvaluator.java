@@ -1,6 +1,8 @@
 package dev.kvslim.eval.task;
 
+import dev.kvslim.core.generate.Decoding;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
@@ -8,7 +10,6 @@ import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.tokenizer.Tokenizer;
-import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.eval.result.KvTrace;
 import dev.kvslim.tasks.Sample;
 import dev.kvslim.tasks.Split;
@@ -202,7 +203,7 @@ public final class TaskEvaluator {
                         lane.prompt.length, 0)))[0];
                 prefillNanos += System.nanoTime() - t0;
                 lane.observe();
-                if (lane.accept(lane.sampler.sample(logits))) {
+                if (lane.accept(logits)) {
                     active.add(lane);
                 } else {
                     outcomes[lane.index] = lane.finish(task);
@@ -224,7 +225,7 @@ public final class TaskEvaluator {
             for (int i = 0; i < active.size(); i++) {
                 Lane lane = active.get(i);
                 lane.observe();
-                if (lane.accept(lane.sampler.sample(rows[i]))) {
+                if (lane.accept(rows[i])) {
                     still.add(lane);
                 } else {
                     outcomes[lane.index] = lane.finish(task);
@@ -243,22 +244,18 @@ public final class TaskEvaluator {
         return new Sampler(params, model.config().vocabSize());
     }
 
-    /** One generation in flight: its cache, its sampler, what it has generated, and the token to feed next. */
+    /** One generation in flight: its cache, its {@link Decoding}, and the token to feed next. */
     private final class Lane {
         final int index;
         final Sample sample;
         final PagedKvCache cache;
         final Sampler sampler;
         final int[] prompt;
-        final int maxNew;
         final int[] fed = new int[1];
         final ByteArrayOutputStream text = new ByteArrayOutputStream();
-        int[] generated = new int[16];
-        int count;
-        int previous;
+        final Decoding decoding;
         int position;
         long peak;
-        SampleOutcome.Stop stop = SampleOutcome.Stop.LENGTH;
         final int[] traceGenerated;
         final long[] traceBytes;
         int tracePoints;
@@ -277,8 +274,10 @@ public final class TaskEvaluator {
                 throw new IllegalArgumentException(sample.task() + " seed " + sample.seed() + ": BOS + prompt is "
                         + prompt.length + " tokens, which leaves no room to answer in a context of " + cache.capacity());
             }
-            maxNew = tokenizer.encode(sample.target(), false).length + settings.margin();
-            previous = prompt[prompt.length - 1];
+            int maxNew = tokenizer.encode(sample.target(), false).length + settings.margin();
+            // the answer ends at the task's terminator; the last token sampled is never fed, so it needs no room
+            decoding = new Decoding(sampler, tokenizer, endOfGeneration, List.of(Sample.TERMINATOR), prompt, maxNew,
+                    cache.capacity() + 1, text::write);
             traceGenerated = index == 0 ? new int[maxNew + 1] : null;
             traceBytes = index == 0 ? new long[maxNew + 1] : null;
         }
@@ -288,42 +287,37 @@ public final class TaskEvaluator {
             long live = cache.liveBytes();
             peak = Math.max(peak, live);
             if (traceBytes != null && tracePoints < traceBytes.length) {
-                traceGenerated[tracePoints] = count;
+                traceGenerated[tracePoints] = decoding.count();
                 traceBytes[tracePoints++] = live;
             }
         }
 
-        /** Takes the next token; returns whether generation goes on (the token is then fed next). */
-        boolean accept(int token) {
-            if (endOfGeneration.test(token)) {
-                stop = SampleOutcome.Stop.END_OF_GENERATION;
+        /** Samples the next token from {@code logits}; returns whether generation goes on (the token is then fed next). */
+        boolean accept(float[] logits) {
+            if (decoding.next(logits) != null) {
                 return false;
             }
-            if (count == generated.length) {
-                generated = Arrays.copyOf(generated, 2 * count);
-            }
-            generated[count++] = token;
-            byte[] piece = tokenizer.decodePiece(previous, token);
-            text.writeBytes(piece);
-            previous = token;
-            for (byte b : piece) {
-                if (b == '\n') {
-                    stop = SampleOutcome.Stop.TERMINATOR;
-                    return false;
-                }
-            }
-            position = prompt.length + count - 1;
-            if (count >= maxNew || position >= cache.capacity()) {
-                return false;
-            }
-            fed[0] = token;
+            position = decoding.position();
+            fed[0] = decoding.token();
             return true;
         }
 
+        /** How the generation ended, in the task's words. */
+        SampleOutcome.Stop stop() {
+            return switch (decoding.stopReason()) {
+                case END_OF_GENERATION -> SampleOutcome.Stop.END_OF_GENERATION;
+                case STOP_STRING -> SampleOutcome.Stop.TERMINATOR;
+                case LENGTH -> SampleOutcome.Stop.LENGTH;
+            };
+        }
+
         SampleOutcome finish(Task task) {
-            String out = text.toString(StandardCharsets.UTF_8);
-            SampleOutcome o = new SampleOutcome(sample, prompt.length, Arrays.copyOf(generated, count), out,
-                    task.answerOf(out), task.score(sample, out), stop, cache.compressionRatio(), peak);
+            SampleOutcome.Stop stop = stop();
+            // the text up to its terminator, the terminator included
+            String out = text.toString(StandardCharsets.UTF_8) + (stop == SampleOutcome.Stop.TERMINATOR
+                    ? Sample.TERMINATOR : "");
+            SampleOutcome o = new SampleOutcome(sample, prompt.length, decoding.generated(), out, task.answerOf(out),
+                    task.score(sample, out), stop, cache.compressionRatio(), peak);
             cache.release();
             return o;
         }

@@ -2,6 +2,7 @@ package dev.kvslim.serve.dashboard;
 
 import dev.kvslim.serve.api.ServedModel;
 import dev.kvslim.serve.schedule.Scheduler;
+import dev.kvslim.serve.schedule.SchedulerStats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +11,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The recent past the dashboard charts: every interval it samples each served model's {@link Scheduler.Stats} into a
+ * The recent past the dashboard charts: every interval it samples each served model's {@link SchedulerStats} into a
  * bounded ring (throughput from the generated-token count between samples, KV usage, compression ratios, sequences
  * running and waiting). Sampling on its own clock, not on page loads, gives every viewer the same history and costs
  * nothing but a copy of the latest stats per interval.
@@ -65,7 +66,7 @@ public final class DashboardHistory implements AutoCloseable {
         long now = System.nanoTime();
         double epoch = System.currentTimeMillis() / 1000.0;
         for (int i = 0; i < models.size(); i++) {
-            Scheduler.Stats s = models.get(i).scheduler().stats();
+            SchedulerStats s = models.get(i).scheduler().stats();
             double seconds = (now - lastNanos[i]) / 1e9;
             double rate = seconds > 0 ? (s.generatedTokens() - lastGenerated[i]) / seconds : 0;
             lastGenerated[i] = s.generatedTokens();

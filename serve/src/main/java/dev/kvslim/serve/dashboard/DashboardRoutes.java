@@ -2,6 +2,7 @@ package dev.kvslim.serve.dashboard;
 
 import dev.kvslim.serve.api.ServedModel;
 import dev.kvslim.serve.schedule.Scheduler;
+import dev.kvslim.serve.schedule.SchedulerStats;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerResponse;
@@ -80,7 +81,7 @@ public final class DashboardRoutes {
         List<ServedModel> served = history.models();
         for (int i = 0; i < served.size(); i++) {
             ServedModel m = served.get(i);
-            Scheduler.Stats stats = m.scheduler().stats();
+            SchedulerStats stats = m.scheduler().stats();
             ObjectNode o = models.addObject();
             o.put("name", m.name());
             o.put("cache", m.scheduler().cacheSpec().label());

@@ -2,6 +2,7 @@ package dev.kvslim.serve.metrics;
 
 import dev.kvslim.serve.schedule.FinishReason;
 import dev.kvslim.serve.schedule.Scheduler;
+import dev.kvslim.serve.schedule.SchedulerStats;
 import dev.kvslim.serve.schedule.SchedulerObserver;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -17,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The server's Prometheus metrics, named like vLLM's ({@code vllm:} becomes {@code kvslim:}) so existing dashboards
  * carry over, plus what KV compression adds: bytes kept, compression ratio per model and per layer, tokens evicted.
- * Gauges are read from each scheduler's latest {@link Scheduler.Stats} at scrape time; counters and histograms are fed
+ * Gauges are read from each scheduler's latest {@link SchedulerStats} at scrape time; counters and histograms are fed
  * by the {@link SchedulerObserver} of each model ({@link #observer}) and by the API keys' usage ({@link #keyUsed}).
  * Every model metric carries {@code model_name}, as vLLM's do.
  */
@@ -78,7 +79,7 @@ public final class ServerMetrics {
                 .register(registry);
     }
 
-    private void gauge(String name, String help, java.util.function.ToDoubleFunction<Scheduler.Stats> value) {
+    private void gauge(String name, String help, java.util.function.ToDoubleFunction<SchedulerStats> value) {
         GaugeWithCallback.builder().name(name).help(help).labelNames("model_name")
                 .callback(cb -> schedulers.forEach((model, s) -> cb.call(value.applyAsDouble(s.stats()), model)))
                 .register(registry);

@@ -8,6 +8,7 @@ import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.serve.schedule.FinishReason;
 import dev.kvslim.serve.schedule.RequestTooLargeException;
 import dev.kvslim.serve.schedule.Scheduler;
+import dev.kvslim.serve.schedule.SchedulerStats;
 import dev.kvslim.serve.schedule.SchedulerObserver;
 import dev.kvslim.serve.schedule.SequenceListener;
 import dev.kvslim.serve.schedule.SequenceRequest;
@@ -123,7 +124,7 @@ public record CacheRun(String cache, int sequences, double meanBlockBytes, long 
             throw new IllegalStateException(failures.get() + " of " + n + " sequences failed with the " + cache.label()
                     + " cache");
         }
-        Scheduler.Stats stats = scheduler.stats();
+        SchedulerStats stats = scheduler.stats();
         long peakBytes = peak.get();
         return new CacheRun(cache.label(), n, blockBytes.get() / (double) n, peakBytes, liveBytes.get() / (double) n,
                 peakBytes == 0 ? 0 : budgetBytes / peakBytes, stats.peakRunning(), preempted.get(),

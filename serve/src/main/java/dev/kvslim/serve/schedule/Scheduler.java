@@ -1,5 +1,6 @@
 package dev.kvslim.serve.schedule;
 
+import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvCacheFullException;
@@ -61,42 +62,6 @@ public final class Scheduler {
         }
     }
 
-    /**
-     * What the scheduler holds after its latest step, for monitoring.
-     *
-     * @param running          sequences holding KV memory
-     * @param waiting          sequences queued for admission
-     * @param usedBytes        bytes of the pool's blocks in use
-     * @param budgetBytes      the pool's budget
-     * @param peakUsedBytes    the most bytes in use seen after any step since start
-     * @param peakRunning      the most sequences running at once since start
-     * @param liveBytes        bytes of the keys and values the running caches keep
-     * @param compressionRatio tokens seen over tokens kept, over all running caches (1 when none)
-     * @param layerRatios      the same per layer
-     * @param generatedTokens  tokens generated since start
-     * @param seenByHead       per [layer][KV head]: tokens the caches have seen since start (released caches, as they
-     *                         were at release, plus the running ones now); a preempted sequence counts again when
-     *                         recomputed
-     * @param keptByHead       the same for the tokens they kept: {@code 1 - kept / seen} is the head's eviction rate
-     */
-    public record Stats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, int peakRunning,
-                        long liveBytes,
-                        double compressionRatio, double[] layerRatios, long generatedTokens, long[][] seenByHead,
-                        long[][] keptByHead) {
-
-        /** Tokens seen over tokens kept since start, over every cache (1 before any). */
-        public double lifetimeCompressionRatio() {
-            long seen = 0, kept = 0;
-            for (int l = 0; l < seenByHead.length; l++) {
-                for (int h = 0; h < seenByHead[l].length; h++) {
-                    seen += seenByHead[l][h];
-                    kept += keptByHead[l][h];
-                }
-            }
-            return kept == 0 ? 1 : seen / (double) kept;
-        }
-    }
-
     private final Model model;
     private final LlamaConfig config;
     private final Tokenizer tokenizer;
@@ -115,12 +80,8 @@ public final class Scheduler {
     private final AtomicLong ids = new AtomicLong();
     private volatile boolean accepting = true;
     private volatile boolean stopping;
-    private volatile Stats stats;
-    private long peakUsedBytes;
-    private int peakRunning;
-    private long generatedTokens;
-    private final long[][] releasedSeen;
-    private final long[][] releasedKept;
+    private volatile SchedulerStats stats;
+    private final SchedulerStats.Recorder recorder;
 
     /**
      * A scheduler for {@code model}, drawing KV blocks from {@code pool} (whose head size must be the model's); its
@@ -145,8 +106,7 @@ public final class Scheduler {
         this.endOfGeneration = endOfGeneration;
         this.pool = pool;
         this.cacheSpec = cacheSpec;
-        this.releasedSeen = new long[config.layers()][config.kvHeads()];
-        this.releasedKept = new long[config.layers()][config.kvHeads()];
+        this.recorder = new SchedulerStats.Recorder(config.layers(), config.kvHeads());
         this.options = options;
         this.observer = observer;
         this.state = model.newState(Math.max(2, options.tokensPerStep()));
@@ -177,7 +137,7 @@ public final class Scheduler {
         return pool;
     }
 
-    public Stats stats() {
+    public SchedulerStats stats() {
         return stats;
     }
 
@@ -204,7 +164,8 @@ public final class Scheduler {
                     + pool.budgetBytes() + " bytes");
         }
         int capacity = (int) Math.min(config.contextLength(), (long) prompt.length + request.maxTokens());
-        Sequence s = new Sequence(this, ids.incrementAndGet(), request, capacity, config.vocabSize());
+        Sequence s = new Sequence(this, ids.incrementAndGet(), request, capacity, config.vocabSize(), tokenizer,
+                endOfGeneration);
         lock.lock();
         try {
             if (!accepting) {
@@ -257,7 +218,7 @@ public final class Scheduler {
     }
 
     private boolean idle() {
-        Stats s = stats;
+        SchedulerStats s = stats;
         lock.lock();
         try {
             return waiting.isEmpty() && s.running() == 0;
@@ -354,7 +315,7 @@ public final class Scheduler {
             publishStats();
             return;
         }
-        peakUsedBytes = Math.max(peakUsedBytes, pool.usedBytes());
+        recorder.used(pool.usedBytes());
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
             s.cached += chunks.get(i).len();
@@ -435,9 +396,11 @@ public final class Scheduler {
 
     /** Samples a sequence's next token from the logits of its last token, hands it on, and ends it if it is done. */
     private void next(Sequence s, float[] logits) {
-        int token = s.sampler.sample(logits);
+        int before = s.decoding.lastTextToken();
+        Generator.StopReason stop = s.decoding.next(logits);
+        int token = s.decoding.token();
         TokenEvent.TokenLogprobs logprobs = s.request.topLogprobs() >= 0
-                ? Logprobs.of(logits, token, s.request.topLogprobs(), tokenizer, s.previous) : null;
+                ? Logprobs.of(logits, token, s.request.topLogprobs(), tokenizer, before) : null;
         long now = System.nanoTime();
         if (s.generated == 0) {
             observer.firstToken((now - s.arrivalNanos) / 1e9);
@@ -446,22 +409,12 @@ public final class Scheduler {
         }
         s.lastTokenNanos = now;
         s.generated++;
-        generatedTokens++;
-        FinishReason reason = null;
-        if (!s.request.ignoreEos() && endOfGeneration.test(token)) {
-            reason = FinishReason.STOP;
-            s.stop.finish();
-        } else {
+        recorder.generated();
+        if (stop != Generator.StopReason.END_OF_GENERATION) {
             s.append(token);
-            boolean stopString = s.stop.append(tokenizer.decodePiece(s.previous, token));
-            s.previous = token;
-            if (stopString) {
-                reason = FinishReason.STOP;
-            } else if (s.generated >= s.request.maxTokens() || s.length >= s.capacity) {
-                reason = FinishReason.LENGTH;
-                s.stop.finish();
-            }
         }
+        FinishReason reason = stop == null ? null : stop == Generator.StopReason.LENGTH ? FinishReason.LENGTH
+                : FinishReason.STOP;
         String text = reason == null ? s.text.take() : s.text.take() + s.text.flush();
         s.request.listener().onToken(new TokenEvent(token, text, logprobs));
         if (reason != null) {
@@ -488,15 +441,7 @@ public final class Scheduler {
         if (cache == null) {
             return;
         }
-        long evicted = 0;
-        for (int l = 0; l < config.layers(); l++) {
-            for (int h = 0; h < config.kvHeads(); h++) {
-                long seen = cache.seenTokens(l, h), kept = cache.liveTokens(l, h);
-                evicted += seen - kept;
-                releasedSeen[l][h] += seen;
-                releasedKept[l][h] += kept;
-            }
-        }
+        long evicted = recorder.released(cache);
         if (evicted > 0) {
             observer.evicted(evicted);
         }
@@ -506,32 +451,6 @@ public final class Scheduler {
     }
 
     private void publishStats() {
-        double[] seen = new double[config.layers()], live = new double[config.layers()];
-        long[][] seenByHead = new long[config.layers()][], keptByHead = new long[config.layers()][];
-        for (int l = 0; l < config.layers(); l++) {
-            seenByHead[l] = releasedSeen[l].clone();
-            keptByHead[l] = releasedKept[l].clone();
-        }
-        long liveBytes = 0;
-        for (Sequence s : running) {
-            liveBytes += s.cache.liveBytes();
-            for (int l = 0; l < config.layers(); l++) {
-                for (int h = 0; h < config.kvHeads(); h++) {
-                    long headSeen = s.cache.seenTokens(l, h), headKept = s.cache.liveTokens(l, h);
-                    seen[l] += headSeen;
-                    live[l] += headKept;
-                    seenByHead[l][h] += headSeen;
-                    keptByHead[l][h] += headKept;
-                }
-            }
-        }
-        double[] ratios = new double[config.layers()];
-        double seenAll = 0, liveAll = 0;
-        for (int l = 0; l < ratios.length; l++) {
-            ratios[l] = live[l] == 0 ? 1 : seen[l] / live[l];
-            seenAll += seen[l];
-            liveAll += live[l];
-        }
         int queued;
         lock.lock();
         try {
@@ -539,9 +458,10 @@ public final class Scheduler {
         } finally {
             lock.unlock();
         }
-        peakRunning = Math.max(peakRunning, running.size());
-        stats = new Stats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes, peakRunning,
-                liveBytes,
-                liveAll == 0 ? 1 : seenAll / liveAll, ratios, generatedTokens, seenByHead, keptByHead);
+        List<PagedKvCache> caches = new ArrayList<>(running.size());
+        for (Sequence s : running) {
+            caches.add(s.cache);
+        }
+        stats = recorder.snapshot(caches, queued, pool);
     }
 }

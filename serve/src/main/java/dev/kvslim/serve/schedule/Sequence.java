@@ -1,14 +1,17 @@
 package dev.kvslim.serve.schedule;
 
-import dev.kvslim.core.generate.Generator;
+import dev.kvslim.core.generate.Decoding;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.sample.Sampler;
+import dev.kvslim.core.tokenizer.Tokenizer;
 import java.util.Arrays;
+import java.util.function.IntPredicate;
 
 /**
- * One sequence in the scheduler: its tokens so far (prompt, then generated), how many of them its cache holds, its own
- * sampler and stop-string filter. Everything but {@link #cancel} belongs to the engine thread. A preempted sequence
- * keeps its tokens, sampler and text state and only loses its cache: it is recomputed from its tokens when readmitted.
+ * One sequence in the scheduler: its tokens so far (prompt, then generated), how many of them its cache holds, and its
+ * {@link Decoding} (sampler, stop strings, limits). Everything but {@link #cancel} belongs to the engine thread. A
+ * preempted sequence keeps its tokens and decoding state and only loses its cache: it is recomputed from its tokens
+ * when readmitted.
  */
 public final class Sequence {
 
@@ -17,13 +20,11 @@ public final class Sequence {
     final SequenceRequest request;
     final long arrivalNanos;
     final int capacity;
-    final Sampler sampler;
     final Utf8Accumulator text = new Utf8Accumulator();
-    final Generator.StopFilter stop;
+    final Decoding decoding;
     int[] tokens;
     int length;
     int generated;
-    int previous;
     PagedKvCache cache;
     int cached;
     boolean admittedOnce;
@@ -32,17 +33,18 @@ public final class Sequence {
     boolean finished;
     volatile boolean cancelRequested;
 
-    Sequence(Scheduler scheduler, long id, SequenceRequest request, int capacity, int vocabSize) {
+    Sequence(Scheduler scheduler, long id, SequenceRequest request, int capacity, int vocabSize, Tokenizer tokenizer,
+             IntPredicate endOfGeneration) {
         this.scheduler = scheduler;
         this.id = id;
         this.request = request;
         this.arrivalNanos = System.nanoTime();
         this.capacity = capacity;
-        this.sampler = new Sampler(request.sampling(), vocabSize);
-        this.stop = new Generator.StopFilter(request.stop(), text::write);
+        this.decoding = new Decoding(new Sampler(request.sampling(), vocabSize), tokenizer,
+                request.ignoreEos() ? t -> false : endOfGeneration, request.stop(), request.prompt(), request.maxTokens(),
+                capacity, text::write);
         this.tokens = Arrays.copyOf(request.prompt(), request.prompt().length + Math.min(request.maxTokens(), 256));
         this.length = request.prompt().length;
-        this.previous = request.prompt()[length - 1];
     }
 
     /** Scheduler-wide id, in submission order. */

@@ -159,7 +159,7 @@ class SchedulerTest {
             assertThat(out.get(i).await()).isEqualTo(FinishReason.LENGTH);
             assertThat(out.get(i).tokens).hasSize(100);
         }
-        Scheduler.Stats stats = s.stats();
+        SchedulerStats stats = s.stats();
         assertThat(stats.peakUsedBytes()).isLessThanOrEqualTo(budget).isGreaterThan(budget / 2);
         assertThat(preemptions.get()).isPositive();
         // and every sequence still generated what it generates alone

@@ -1,0 +1,113 @@
+package dev.kvslim.serve.schedule;
+
+import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.PagedKvCache;
+import java.util.List;
+
+/**
+ * What a {@link Scheduler} holds after its latest step, for monitoring; {@link Recorder} keeps the running totals
+ * the engine thread adds to and makes these snapshots from.
+ *
+ * @param running          sequences holding KV memory
+ * @param waiting          sequences queued for admission
+ * @param usedBytes        bytes of the pool's blocks in use
+ * @param budgetBytes      the pool's budget
+ * @param peakUsedBytes    the most bytes in use seen after any step since start
+ * @param peakRunning      the most sequences running at once since start
+ * @param liveBytes        bytes of the keys and values the running caches keep
+ * @param compressionRatio tokens seen over tokens kept, over all running caches (1 when none)
+ * @param layerRatios      the same per layer
+ * @param generatedTokens  tokens generated since start
+ * @param seenByHead       per [layer][KV head]: tokens the caches have seen since start (released caches, as they
+ *                         were at release, plus the running ones now); a preempted sequence counts again when
+ *                         recomputed
+ * @param keptByHead       the same for the tokens they kept: {@code 1 - kept / seen} is the head's eviction rate
+ */
+public record SchedulerStats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, int peakRunning,
+                    long liveBytes,
+                    double compressionRatio, double[] layerRatios, long generatedTokens, long[][] seenByHead,
+                    long[][] keptByHead) {
+
+    /** Tokens seen over tokens kept since start, over every cache (1 before any). */
+    public double lifetimeCompressionRatio() {
+        long seen = 0, kept = 0;
+        for (int l = 0; l < seenByHead.length; l++) {
+            for (int h = 0; h < seenByHead[l].length; h++) {
+                seen += seenByHead[l][h];
+                kept += keptByHead[l][h];
+            }
+        }
+        return kept == 0 ? 1 : seen / (double) kept;
+    }
+
+    /** The engine thread's running totals: tokens generated, peaks, and what released caches saw and kept. */
+    static final class Recorder {
+        private final long[][] releasedSeen;
+        private final long[][] releasedKept;
+        private long peakUsedBytes;
+        private int peakRunning;
+        private long generatedTokens;
+
+        Recorder(int layers, int kvHeads) {
+            releasedSeen = new long[layers][kvHeads];
+            releasedKept = new long[layers][kvHeads];
+        }
+
+        void generated() {
+            generatedTokens++;
+        }
+
+        void used(long bytes) {
+            peakUsedBytes = Math.max(peakUsedBytes, bytes);
+        }
+
+        /** Adds a cache about to be released to the lifetime totals; returns how many tokens it evicted. */
+        long released(PagedKvCache cache) {
+            long evicted = 0;
+            for (int l = 0; l < releasedSeen.length; l++) {
+                for (int h = 0; h < releasedSeen[l].length; h++) {
+                    long seen = cache.seenTokens(l, h), kept = cache.liveTokens(l, h);
+                    evicted += seen - kept;
+                    releasedSeen[l][h] += seen;
+                    releasedKept[l][h] += kept;
+                }
+            }
+            return evicted;
+        }
+
+        /** A snapshot with the {@code running} caches as they are now and {@code queued} sequences waiting. */
+        SchedulerStats snapshot(List<PagedKvCache> running, int queued, BlockPool pool) {
+            int layers = releasedSeen.length;
+            double[] seen = new double[layers], live = new double[layers];
+            long[][] seenByHead = new long[layers][], keptByHead = new long[layers][];
+            for (int l = 0; l < layers; l++) {
+                seenByHead[l] = releasedSeen[l].clone();
+                keptByHead[l] = releasedKept[l].clone();
+            }
+            long liveBytes = 0;
+            for (PagedKvCache cache : running) {
+                liveBytes += cache.liveBytes();
+                for (int l = 0; l < layers; l++) {
+                    for (int h = 0; h < seenByHead[l].length; h++) {
+                        long headSeen = cache.seenTokens(l, h), headKept = cache.liveTokens(l, h);
+                        seen[l] += headSeen;
+                        live[l] += headKept;
+                        seenByHead[l][h] += headSeen;
+                        keptByHead[l][h] += headKept;
+                    }
+                }
+            }
+            double[] ratios = new double[layers];
+            double seenAll = 0, liveAll = 0;
+            for (int l = 0; l < layers; l++) {
+                ratios[l] = live[l] == 0 ? 1 : seen[l] / live[l];
+                seenAll += seen[l];
+                liveAll += live[l];
+            }
+            peakRunning = Math.max(peakRunning, running.size());
+            return new SchedulerStats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes,
+                    peakRunning, liveBytes, liveAll == 0 ? 1 : seenAll / liveAll, ratios, generatedTokens, seenByHead,
+                    keptByHead);
+        }
+    }
+}
