@@ -28,7 +28,7 @@ public final class KvCacheBenchmark {
 
     /** A shape where attention matters: dim 512, 8 layers, 8 query / 2 KV heads of 64 channels. */
     static LlamaConfig shape() {
-        return new LlamaConfig("llama", 512, 1024, 8, 8, 2, 64, 4096, 65536, 1e-5f, 10000f, RopeStyle.HALF, false);
+        return LlamaConfig.builder().dim(512).hiddenDim(1024).layers(8).heads(8).kvHeads(2).headSize(64).vocabSize(4096).contextLength(65536).build();
     }
 
     private final int[] contexts;

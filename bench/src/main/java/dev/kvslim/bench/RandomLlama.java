@@ -23,12 +23,12 @@ public final class RandomLlama {
 
     /** The 125M reference shape: dim 768, 12 layers, 12 query / 4 KV heads, FFN 2048, 32000 tokens, untied. */
     public static LlamaConfig config125M() {
-        return new LlamaConfig("llama", 768, 2048, 12, 12, 4, 64, 32000, 2048, 1e-5f, 10000f, RopeStyle.INTERLEAVED, false);
+        return LlamaConfig.builder().dim(768).hiddenDim(2048).layers(12).heads(12).kvHeads(4).headSize(64).vocabSize(32000).contextLength(2048).ropeStyle(RopeStyle.INTERLEAVED).build();
     }
 
     /** A small shape for smoke runs. */
     public static LlamaConfig configSmall() {
-        return new LlamaConfig("llama", 256, 704, 4, 8, 4, 32, 4096, 2048, 1e-5f, 10000f, RopeStyle.INTERLEAVED, false);
+        return LlamaConfig.builder().dim(256).hiddenDim(704).layers(4).heads(8).kvHeads(4).headSize(32).vocabSize(4096).contextLength(2048).ropeStyle(RopeStyle.INTERLEAVED).build();
     }
 
     /** A model of shape {@code c} with uniform random weights of scale ~0.02, matrices stored as {@code type}. */

@@ -26,7 +26,7 @@ public final class TrainBenchmark {
 
     /** The shape of the benchmark: dim 128, 4 layers, 4 heads, 2 KV heads, hidden 384, vocab 260. */
     public static LlamaConfig config(int context) {
-        return new LlamaConfig("LlamaForCausalLM", 128, 384, 4, 4, 2, 32, 260, context, 1e-5f, 10000f, RopeStyle.HALF, true);
+        return LlamaConfig.builder().architecture("LlamaForCausalLM").dim(128).hiddenDim(384).layers(4).heads(4).kvHeads(2).headSize(32).vocabSize(260).contextLength(context).tiedEmbeddings(true).build();
     }
 
     /** Untimed steps first: the Vector API kernels take a few steps of JIT compilation to reach full speed. */

@@ -25,7 +25,7 @@ public final class MappedFile {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size == 0) {
-                return MemorySegment.NULL.reinterpret(0);
+                return Arena.ofAuto().allocate(0);
             }
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
         } catch (NoSuchFileException e) {

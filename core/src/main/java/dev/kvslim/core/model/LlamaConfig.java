@@ -53,8 +53,7 @@ public record LlamaConfig(
      * {@code rope_freqs.weight}.
      */
     public float[] ropeScalingAsFactors() {
-        float[] base = new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize,
-                contextLength, normEps, ropeTheta, ropeStyle, tiedEmbeddings).ropeFrequencies();
+        float[] base = toBuilder().ropeScaling(null).ropeFactors(null).build().ropeFrequencies();
         float[] scaled = ropeFrequencies();
         float[] factors = new float[base.length];
         for (int i = 0; i < base.length; i++) {
@@ -71,14 +70,6 @@ public record LlamaConfig(
                         + ", high " + highFreqFactor + ", original context " + originalContextLength);
             }
         }
-    }
-
-    /** A configuration without RoPE scaling or sliding window (llama2.c, GGUF llama). */
-    public LlamaConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headSize,
-                       int vocabSize, int contextLength, float normEps, float ropeTheta, RopeStyle ropeStyle,
-                       boolean tiedEmbeddings) {
-        this(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize, contextLength, normEps, ropeTheta,
-                ropeStyle, tiedEmbeddings, null, 0, null, null);
     }
 
     public LlamaConfig {
@@ -157,5 +148,139 @@ public record LlamaConfig(
     /** Bytes of keys and values one token adds to a dense cache, {@code bytesPerValue} bytes per element. */
     public long kvBytesPerToken(int bytesPerValue) {
         return 2L * layers * kvDim() * bytesPerValue;
+    }
+
+    /** A builder with every field unset but the defaults {@link Builder} names. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration's fields. */
+    public Builder toBuilder() {
+        return new Builder().architecture(architecture).dim(dim).hiddenDim(hiddenDim).layers(layers).heads(heads)
+                .kvHeads(kvHeads).headSize(headSize).vocabSize(vocabSize).contextLength(contextLength).normEps(normEps)
+                .ropeTheta(ropeTheta).ropeStyle(ropeStyle).tiedEmbeddings(tiedEmbeddings).ropeScaling(ropeScaling)
+                .slidingWindow(slidingWindow).ropeFactors(ropeFactors).dms(dms);
+    }
+
+    /**
+     * Builds a configuration field by field. Defaults: architecture "llama", KV heads = heads, head size = dim / heads,
+     * norm epsilon 1e-5, RoPE theta 10000, {@link RopeStyle#HALF}, untied embeddings, no RoPE scaling or factors, no
+     * sliding window, no DMS. The sizes (dim, hidden dim, layers, heads, vocabulary, context) have none.
+     */
+    public static final class Builder {
+        private String architecture = "llama";
+        private int dim;
+        private int hiddenDim;
+        private int layers;
+        private int heads;
+        private int kvHeads;
+        private int headSize;
+        private int vocabSize;
+        private int contextLength;
+        private float normEps = 1e-5f;
+        private float ropeTheta = 10000f;
+        private RopeStyle ropeStyle = RopeStyle.HALF;
+        private boolean tiedEmbeddings;
+        private RopeScaling ropeScaling;
+        private int slidingWindow;
+        private float[] ropeFactors;
+        private DmsConfig dms;
+
+        private Builder() {
+        }
+
+        public Builder architecture(String value) {
+            architecture = value;
+            return this;
+        }
+
+        public Builder dim(int value) {
+            dim = value;
+            return this;
+        }
+
+        public Builder hiddenDim(int value) {
+            hiddenDim = value;
+            return this;
+        }
+
+        public Builder layers(int value) {
+            layers = value;
+            return this;
+        }
+
+        public Builder heads(int value) {
+            heads = value;
+            return this;
+        }
+
+        public Builder kvHeads(int value) {
+            kvHeads = value;
+            return this;
+        }
+
+        public Builder headSize(int value) {
+            headSize = value;
+            return this;
+        }
+
+        public Builder vocabSize(int value) {
+            vocabSize = value;
+            return this;
+        }
+
+        public Builder contextLength(int value) {
+            contextLength = value;
+            return this;
+        }
+
+        public Builder normEps(float value) {
+            normEps = value;
+            return this;
+        }
+
+        public Builder ropeTheta(float value) {
+            ropeTheta = value;
+            return this;
+        }
+
+        public Builder ropeStyle(RopeStyle value) {
+            ropeStyle = value;
+            return this;
+        }
+
+        public Builder tiedEmbeddings(boolean value) {
+            tiedEmbeddings = value;
+            return this;
+        }
+
+        public Builder ropeScaling(RopeScaling value) {
+            ropeScaling = value;
+            return this;
+        }
+
+        public Builder slidingWindow(int value) {
+            slidingWindow = value;
+            return this;
+        }
+
+        public Builder ropeFactors(float[] value) {
+            ropeFactors = value;
+            return this;
+        }
+
+        public Builder dms(DmsConfig value) {
+            dms = value;
+            return this;
+        }
+
+        /** The configuration, checked as the record's constructor checks it. */
+        public LlamaConfig build() {
+            int kv = kvHeads > 0 ? kvHeads : heads;
+            int hs = headSize > 0 ? headSize : heads > 0 ? dim / heads : 0;
+            return new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kv, hs, vocabSize, contextLength, normEps,
+                    ropeTheta, ropeStyle, tiedEmbeddings, ropeScaling, slidingWindow, ropeFactors, dms);
+        }
     }
 }

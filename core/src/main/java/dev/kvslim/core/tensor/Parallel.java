@@ -115,7 +115,7 @@ public final class Parallel {
         if (n <= 0) {
             return;
         }
-        int chunks = (int) Math.min(THREADS, Math.max(1, n / Math.max(1, minChunk)));
+        int chunks = Math.min(THREADS, Math.max(1, n / Math.max(1, minChunk)));
         if (chunks <= 1 || Thread.currentThread() instanceof Worker || LOCK.isHeldByCurrentThread() || !LOCK.tryLock()) {
             body.run(0, 0, n);
             return;

@@ -30,8 +30,7 @@ class DmsCacheTest {
     private static final int HS = 8;
 
     private static LlamaConfig config(int kvHeads, int group, int window) {
-        return new LlamaConfig("llama", HS * kvHeads * group, 16, 1, kvHeads * group, kvHeads, HS, 16, 1 << 14, 1e-5f,
-                1e4f, RopeStyle.HALF, false).withDms(new DmsConfig(window, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+        return LlamaConfig.builder().dim(HS * kvHeads * group).hiddenDim(16).layers(1).heads(kvHeads * group).kvHeads(kvHeads).headSize(HS).vocabSize(16).contextLength(1 << 14).build().withDms(new DmsConfig(window, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
     }
 
     private static PagedKvCache cache(LlamaConfig c, int capacity) {
@@ -316,7 +315,7 @@ class DmsCacheTest {
 
     @Test
     void t15CompressionRatioIsTheInverseOfTheMeanKeptFraction() {
-        LlamaConfig two = new LlamaConfig("llama", 16, 16, 2, 2, 2, HS, 16, 64, 1e-5f, 1e4f, RopeStyle.HALF, false)
+        LlamaConfig two = LlamaConfig.builder().dim(16).hiddenDim(16).layers(2).heads(2).kvHeads(2).headSize(HS).vocabSize(16).contextLength(64).build()
                 .withDms(new DmsConfig(0, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
         PagedKvCache cache = new PagedKvCache(two.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 20), 16, KvCacheSpec.dms(two.kvShape()));
         // 6 tokens; keep 4/6, 6/6 in layer 0 and 3/6, 3/6 in layer 1 by marking with window 0

@@ -27,8 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class KvTypeTest {
 
     private static LlamaConfig config(int headSize, int kvHeads, int group) {
-        return new LlamaConfig("llama", headSize * kvHeads * group, 16, 1, kvHeads * group, kvHeads, headSize, 16,
-                1 << 14, 1e-5f, 1e4f, RopeStyle.HALF, false);
+        return LlamaConfig.builder().dim(headSize * kvHeads * group).hiddenDim(16).layers(1).heads(kvHeads * group).kvHeads(kvHeads).headSize(headSize).vocabSize(16).contextLength(1 << 14).build();
     }
 
     /** Stores one token whose key and value both hold {@code x} (a zero added if odd) and reads both back. */

@@ -19,8 +19,7 @@ final class PolicyHarness {
     }
 
     static LlamaConfig config(int layers, int kvHeads, int group) {
-        return new LlamaConfig("llama", HS * kvHeads * group, 16, layers, kvHeads * group, kvHeads, HS, 16, 1 << 14,
-                1e-5f, 1e4f, RopeStyle.HALF, false);
+        return LlamaConfig.builder().dim(HS * kvHeads * group).hiddenDim(16).layers(layers).heads(kvHeads * group).kvHeads(kvHeads).headSize(HS).vocabSize(16).contextLength(1 << 14).build();
     }
 
     /** Runs tokens {@code pos0 .. pos0+n-1} through every layer; returns layer 0's attention outputs (n x qDim). */

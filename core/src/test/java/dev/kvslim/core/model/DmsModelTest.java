@@ -87,7 +87,7 @@ class DmsModelTest {
     @Test
     void t12QueryChannelSurgery() {
         // one KV head, group of 2, head size 4, rotate-half pairs (0,2) and (1,3)
-        LlamaConfig c = new LlamaConfig("llama", 8, 8, 1, 2, 1, 4, 8, 16, 1e-5f, 1e4f, RopeStyle.HALF, false)
+        LlamaConfig c = LlamaConfig.builder().dim(8).hiddenDim(8).layers(1).heads(2).kvHeads(1).headSize(4).vocabSize(8).contextLength(16).build()
                 .withDms(new DmsConfig(2, 100f, 5f, DmsConfig.Variant.QUERY_CHANNEL, false));
         float a = 0.3f, b = -0.7f, cc = 1.1f, e = 0.02f;
         float[] q = {a, b, cc, e, 5f, 6f, 7f, 8f};

@@ -20,6 +20,7 @@ final class Charts {
         return chart;
     }
 
+    @SuppressWarnings("deprecation") // xchart 4.0 deprecates every file helper of BitmapEncoder; none replaces them
     static void save(XYChart chart, Path png) throws IOException {
         String name = png.toString();
         BitmapEncoder.saveBitmap(chart, name.endsWith(".png") ? name.substring(0, name.length() - 4) : name,

@@ -30,8 +30,7 @@ public final class TinyModels {
     }
 
     public static LlamaConfig config() {
-        return new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, DemoTokenizer.VOCAB_SIZE, CONTEXT, 1e-5f, 1e4f,
-                RopeStyle.HALF, true);
+        return LlamaConfig.builder().dim(32).hiddenDim(64).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(DemoTokenizer.VOCAB_SIZE).contextLength(CONTEXT).tiedEmbeddings(true).build();
     }
 
     /** A model with seeded Gaussian weights (scale 0.3, norms 1). */

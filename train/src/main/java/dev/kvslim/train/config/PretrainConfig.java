@@ -122,10 +122,7 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
             if (heads <= 0 || dim % heads != 0) {
                 throw new IllegalArgumentException("model.dim " + dim + " must be a multiple of model.heads " + heads);
             }
-            LlamaConfig model = new LlamaConfig(arch, dim, r.integer(m, "hidden", "model.", null),
-                    r.integer(m, "layers", "model.", null), heads, r.integer(m, "kv_heads", "model.", heads), dim / heads,
-                    vocab, r.integer(m, "context", "model.", 1024), (float) r.number(m, "norm_eps", "model.", 1e-5),
-                    (float) r.number(m, "rope_theta", "model.", 10000.0), style, r.bool(m, "tied", "model.", true));
+            LlamaConfig model = LlamaConfig.builder().architecture(arch).dim(dim).hiddenDim(r.integer(m, "hidden", "model.", null)).layers(r.integer(m, "layers", "model.", null)).heads(heads).kvHeads(r.integer(m, "kv_heads", "model.", heads)).headSize(dim / heads).vocabSize(vocab).contextLength(r.integer(m, "context", "model.", 1024)).normEps((float) r.number(m, "norm_eps", "model.", 1e-5)).ropeTheta((float) r.number(m, "rope_theta", "model.", 10000.0)).ropeStyle(style).tiedEmbeddings(r.bool(m, "tied", "model.", true)).build();
             int steps = r.integer(root, "steps", "", null);
             float lr = (float) r.number(root, "lr", "", null);
             LearningRateSchedule.Kind kind = switch (r.string(root, "schedule", "", "cosine")) {

@@ -3,7 +3,6 @@ package dev.kvslim.train.report;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
@@ -29,8 +28,6 @@ public final class LossPlot {
         chart.getStyler().setLegendVisible(false);
         chart.getStyler().setXAxisTickMarkSpacingHint(120);
         chart.addSeries("loss", x, y).setMarker(SeriesMarkers.NONE);
-        String name = png.toString();
-        BitmapEncoder.saveBitmap(chart, name.endsWith(".png") ? name.substring(0, name.length() - 4) : name,
-                BitmapEncoder.BitmapFormat.PNG);
+        ChartFiles.savePng(chart, png);
     }
 }

@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
@@ -50,8 +49,6 @@ public final class RetrofitPlot {
         kl.setMarker(SeriesMarkers.NONE);
         kl.setYAxisGroup(1);
         chart.setYAxisGroupTitle(1, "KL (nats/token)");
-        String name = png.toString();
-        BitmapEncoder.saveBitmap(chart, name.endsWith(".png") ? name.substring(0, name.length() - 4) : name,
-                BitmapEncoder.BitmapFormat.PNG);
+        ChartFiles.savePng(chart, png);
     }
 }

@@ -35,7 +35,7 @@ class EngineParityTest {
             "Qwen2ForCausalLM,HALF,true,false", "LlamaForCausalLM,HALF,false,true"})
     void engineLogitsMatchTrainerLogits(String arch, RopeStyle style, boolean tied, boolean adapter) throws Exception {
         DmsConfig dms = adapter ? new DmsConfig(4, 100f, 5f, DmsConfig.Variant.ADAPTER, false) : null;
-        LlamaConfig c = new LlamaConfig(arch, 32, 48, 2, 4, 2, 8, 40, 64, 1e-5f, 10000f, style, tied, null, 0, null, dms);
+        LlamaConfig c = LlamaConfig.builder().architecture(arch).dim(32).hiddenDim(48).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(40).contextLength(64).ropeStyle(style).tiedEmbeddings(tied).dms(dms).build();
         TrainWeights w = new TrainWeights(c);
         w.initialise(5);
         Rng rng = new Rng(9);

@@ -40,8 +40,7 @@ class DmsEngineParityTest {
         int t = 28, w = 3;
         // offset 0: about half the decisions are "evict"
         DmsConfig dms = new DmsConfig(w, 100f, 0f, variant, false);
-        LlamaConfig c = new LlamaConfig("LlamaForCausalLM", 32, 48, 2, 4, 2, 8, 40, 64, 1e-5f, 10000f, RopeStyle.HALF,
-                false, null, 0, null, dms);
+        LlamaConfig c = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(32).hiddenDim(48).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(40).contextLength(64).dms(dms).build();
         TrainWeights weights = new TrainWeights(c);
         weights.initialise(5);
         Rng rng = new Rng(21);

@@ -42,8 +42,7 @@ class RetrofitTest {
     /** A tiny teacher with peaked, position-dependent predictions (random weights, larger than initialisation). */
     @BeforeAll
     static void teacher() throws IOException {
-        LlamaConfig c = new LlamaConfig("LlamaForCausalLM", 32, 64, 2, 4, 2, 8, DemoTokenizer.VOCAB_SIZE, 64, 1e-5f,
-                10000f, RopeStyle.HALF, false);
+        LlamaConfig c = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(32).hiddenDim(64).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(DemoTokenizer.VOCAB_SIZE).contextLength(64).build();
         TrainWeights w = new TrainWeights(c);
         w.initialise(3);
         Rng rng = new Rng(4);
@@ -283,7 +282,7 @@ class RetrofitTest {
     @Test
     void t10HingeAndT11KlDirection() throws IOException {
         // T10 through the hook: rows at 0.80 and 0.90 closed against 0.875 give 0.0375, gradient from row 0 only
-        LlamaConfig c = new LlamaConfig("LlamaForCausalLM", 8, 8, 1, 1, 1, 8, 8, 16, 1e-5f, 1e4f, RopeStyle.HALF, false)
+        LlamaConfig c = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(8).hiddenDim(8).layers(1).heads(1).kvHeads(1).headSize(8).vocabSize(8).contextLength(16).build()
                 .withDms(new DmsConfig(1, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
         DmsBiasHook hook = new DmsBiasHook(c, 2, 10, 0.1f);
         hook.clearNoise();

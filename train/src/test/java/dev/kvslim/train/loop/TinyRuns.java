@@ -15,8 +15,7 @@ final class TinyRuns {
     }
 
     static TrainConfig config(Path out) {
-        LlamaConfig model = new LlamaConfig("LlamaForCausalLM", 32, 64, 2, 4, 2, 8, 50, 64, 1e-5f, 10000f, RopeStyle.HALF,
-                false);
+        LlamaConfig model = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(32).hiddenDim(64).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(50).contextLength(64).build();
         LearningRateSchedule lr = new LearningRateSchedule(LearningRateSchedule.Kind.COSINE, 3e-3f, 3, STEPS, 3e-4f);
         return TrainConfig.of(model, 2, 16, STEPS, lr, 1234, out).withAccumulation(2).withCheckpointEvery(3);
     }

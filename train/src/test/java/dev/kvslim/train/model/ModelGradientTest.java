@@ -19,7 +19,7 @@ class ModelGradientTest {
     static final int B = 2, T = 7;
 
     static LlamaConfig config(String arch, RopeStyle style, boolean tied, DmsConfig dms) {
-        return new LlamaConfig(arch, 16, 24, 2, 4, 2, 4, 19, 64, 1e-5f, 10000f, style, tied, null, 0, null, dms);
+        return LlamaConfig.builder().architecture(arch).dim(16).hiddenDim(24).layers(2).heads(4).kvHeads(2).headSize(4).vocabSize(19).contextLength(64).ropeStyle(style).tiedEmbeddings(tied).dms(dms).build();
     }
 
     /** Random weights large enough that every gradient is well away from zero. */

@@ -81,8 +81,7 @@ public final class Llama2cCheckpoint {
         }
         LlamaConfig config;
         try {
-            config = new LlamaConfig("llama", dim, hidden, layers, heads, kvHeads, dim / heads, vocab, seqLen, 1e-5f,
-                    10000f, RopeStyle.INTERLEAVED, shared);
+            config = LlamaConfig.builder().dim(dim).hiddenDim(hidden).layers(layers).heads(heads).kvHeads(kvHeads).headSize(dim / heads).vocabSize(vocab).contextLength(seqLen).ropeStyle(RopeStyle.INTERLEAVED).tiedEmbeddings(shared).build();
         } catch (IllegalArgumentException e) {
             throw in.fail("invalid header: " + e.getMessage());
         }
