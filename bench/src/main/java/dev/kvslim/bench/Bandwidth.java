@@ -20,10 +20,10 @@ final class Bandwidth {
     private static final long BYTES = 1L << 30;
     private static final int STREAMS = 4;
 
-    private static final MemorySegment BUFFER = Arena.ofAuto().allocate(BYTES, 64).fill((byte) 1);
+    private static final MemorySegment BUFFER =
+            Arena.ofAuto().allocate(BYTES, 64).fill((byte) 1);
 
-    private Bandwidth() {
-    }
+    private Bandwidth() {}
 
     /** Read bandwidth now: the best of three passes over a buffer far larger than the caches. */
     static double measureGBs() {
@@ -42,8 +42,10 @@ final class Bandwidth {
                     for (long at = 0; at < per; at += step) {
                         a0 = a0.add(FloatVector.fromMemorySegment(F, seg, base + at, ByteOrder.LITTLE_ENDIAN));
                         a1 = a1.add(FloatVector.fromMemorySegment(F, seg, base + per + at, ByteOrder.LITTLE_ENDIAN));
-                        a2 = a2.add(FloatVector.fromMemorySegment(F, seg, base + 2 * per + at, ByteOrder.LITTLE_ENDIAN));
-                        a3 = a3.add(FloatVector.fromMemorySegment(F, seg, base + 3 * per + at, ByteOrder.LITTLE_ENDIAN));
+                        a2 = a2.add(
+                                FloatVector.fromMemorySegment(F, seg, base + 2 * per + at, ByteOrder.LITTLE_ENDIAN));
+                        a3 = a3.add(
+                                FloatVector.fromMemorySegment(F, seg, base + 3 * per + at, ByteOrder.LITTLE_ENDIAN));
                     }
                 }
                 sink[w] += a0.add(a1).add(a2.add(a3)).lane(0);

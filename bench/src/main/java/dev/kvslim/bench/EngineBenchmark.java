@@ -28,8 +28,7 @@ public final class EngineBenchmark {
      * @param promptTokens  prompt length for prefill
      * @param quick         a small model instead of 125M
      */
-    public record Options(Path stories, int repeats, int decodeTokens, int promptTokens, boolean quick) {
-    }
+    public record Options(Path stories, int repeats, int decodeTokens, int promptTokens, boolean quick) {}
 
     private final Options options;
 
@@ -38,13 +37,22 @@ public final class EngineBenchmark {
     }
 
     public void run(PrintStream out) {
-        out.printf("kvslim bench: %d threads, %d-bit vectors, Java %s; medians of %d runs%n", Parallel.threads(),
-                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), Runtime.version(), options.repeats());
-        out.printf("%-22s %11s %10s %9s %9s %8s%n", "model", "prefill t/s", "decode t/s", "MB/token", "read GB/s",
-                "roofline");
+        out.printf(
+                "kvslim bench: %d threads, %d-bit vectors, Java %s; medians of %d runs%n",
+                Parallel.threads(),
+                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(),
+                Runtime.version(),
+                options.repeats());
+        out.printf(
+                "%-22s %11s %10s %9s %9s %8s%n",
+                "model", "prefill t/s", "decode t/s", "MB/token", "read GB/s", "roofline");
         if (options.stories() != null) {
             Model stories = Llama2cCheckpoint.load(options.stories());
-            measure(out, "stories260K F32", stories, Math.min(options.promptTokens(), 256),
+            measure(
+                    out,
+                    "stories260K F32",
+                    stories,
+                    Math.min(options.promptTokens(), 256),
                     Math.min(stories.config().contextLength() - 1, 511));
         }
         LlamaConfig shape = options.quick() ? RandomLlama.configSmall() : RandomLlama.config125M();
@@ -56,8 +64,8 @@ public final class EngineBenchmark {
             }
         }
         out.println();
-        out.println("prefill: one " + options.promptTokens() + "-token prompt (256 for stories260K); decode: greedy steps"
-                + " from an empty cache.");
+        out.println("prefill: one " + options.promptTokens()
+                + "-token prompt (256 for stories260K); decode: greedy steps" + " from an empty cache.");
         out.println("read GB/s: all threads streaming 256 MiB, measured right before each decode run;");
         out.println("roofline: decode time per token against (bytes read per token / that bandwidth), per run;");
         out.println("bytes read per token: every matrix but the embedding table, one embedding row, the KV cache.");
@@ -94,8 +102,9 @@ public final class EngineBenchmark {
                 roofline[r] = decode[r] / (gbs * 1e9 / bytes);
             }
         }
-        out.printf("%-22s %11.1f %10.1f %9.1f %9.1f %7.0f%%%n", name, median(prefill), median(decode), bytes / 1e6,
-                median(bandwidth), 100 * median(roofline));
+        out.printf(
+                "%-22s %11.1f %10.1f %9.1f %9.1f %7.0f%%%n",
+                name, median(prefill), median(decode), bytes / 1e6, median(bandwidth), 100 * median(roofline));
     }
 
     /** Bytes one decode step reads: all matrices but the embedding, one embedding row, the KV cache at {@code pos}. */

@@ -2,13 +2,12 @@ package dev.kvslim.bench;
 
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCache;
-import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvShape;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
-import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.tensor.GgmlType;
 import java.io.PrintStream;
@@ -28,7 +27,16 @@ public final class KvCacheBenchmark {
 
     /** A shape where attention matters: dim 512, 8 layers, 8 query / 2 KV heads of 64 channels. */
     static LlamaConfig shape() {
-        return LlamaConfig.builder().dim(512).hiddenDim(1024).layers(8).heads(8).kvHeads(2).headSize(64).vocabSize(4096).contextLength(65536).build();
+        return LlamaConfig.builder()
+                .dim(512)
+                .hiddenDim(1024)
+                .layers(8)
+                .heads(8)
+                .kvHeads(2)
+                .headSize(64)
+                .vocabSize(4096)
+                .contextLength(65536)
+                .build();
     }
 
     private final int[] contexts;
@@ -49,10 +57,13 @@ public final class KvCacheBenchmark {
     }
 
     public void run(PrintStream out) {
-        out.printf("kvslim bench --kv: random model dim 512, 8 layers, 8/2 heads of 64; DMS window 16; %d decode steps,"
-                + " medians of %d; KV types %s%n", decodeSteps, repeats, Arrays.toString(types));
-        out.printf("%8s %6s %5s %9s %11s %13s %14s %9s%n", "context", "target", "type", "achieved", "decode t/s",
-                "attention us/t", "KV live bytes", "vs CR 1");
+        out.printf(
+                "kvslim bench --kv: random model dim 512, 8 layers, 8/2 heads of 64; DMS window 16; %d decode steps,"
+                        + " medians of %d; KV types %s%n",
+                decodeSteps, repeats, Arrays.toString(types));
+        out.printf(
+                "%8s %6s %5s %9s %11s %13s %14s %9s%n",
+                "context", "target", "type", "achieved", "decode t/s", "attention us/t", "KV live bytes", "vs CR 1");
         try (Arena arena = Arena.ofShared()) {
             Model base = RandomLlama.build(shape(), GgmlType.F32, arena, 11);
             for (int context : contexts) {
@@ -64,8 +75,15 @@ public final class KvCacheBenchmark {
                         if (ratio == 1) {
                             attentionAtOne[t] = row.attention;
                         }
-                        out.printf("%8d %6d %5s %9.2f %11.1f %13.1f %,14d %8.2fx%n", context, ratio, types[t],
-                                row.achieved, row.tokensPerSecond, row.attention, row.live,
+                        out.printf(
+                                "%8d %6d %5s %9.2f %11.1f %13.1f %,14d %8.2fx%n",
+                                context,
+                                ratio,
+                                types[t],
+                                row.achieved,
+                                row.tokensPerSecond,
+                                row.attention,
+                                row.live,
                                 attentionAtOne[t] > 0 ? attentionAtOne[t] / row.attention : 1);
                     }
                 }
@@ -77,8 +95,7 @@ public final class KvCacheBenchmark {
     }
 
     /** Medians over the repeats of one (context, ratio, type) setting. */
-    private record Row(double tokensPerSecond, double attention, double achieved, long live) {
-    }
+    private record Row(double tokensPerSecond, double attention, double achieved, long live) {}
 
     /** Context of the uncounted warm-up run. */
     private static final int WARM_UP_CONTEXT = 2048;
@@ -92,8 +109,10 @@ public final class KvCacheBenchmark {
             int tokens = r < 0 ? Math.min(context, WARM_UP_CONTEXT) : context;
             KvShape shape = model.config().kvShape();
             KvCacheSpec.Paged spec = ratio > 1 ? KvCacheSpec.dms(shape) : KvCacheSpec.keepAll();
-            TimedCache cache = new TimedCache(spec.newCache(shape, new BlockPool(64, PagedKvCache.defaultBlockSize(),
-                    8L << 30, type), tokens + decodeSteps + 1));
+            TimedCache cache = new TimedCache(spec.newCache(
+                    shape,
+                    new BlockPool(64, PagedKvCache.defaultBlockSize(), 8L << 30, type),
+                    tokens + decodeSteps + 1));
             int[] prompt = new SplittableRandom(r + 1).ints(tokens, 0, 4096).toArray();
             model.forward(model.newState(256), prompt, 0, tokens, 0, cache);
             PagedKvCache paged = cache.paged;
@@ -115,7 +134,6 @@ public final class KvCacheBenchmark {
         }
         return new Row(EngineBenchmark.median(tps), EngineBenchmark.median(attention), achieved, live);
     }
-
 
     /** Delegates to a paged cache and adds up the time spent in attention. */
     private static final class TimedCache implements KvCache {
@@ -142,8 +160,16 @@ public final class KvCacheBenchmark {
         }
 
         @Override
-        public void attend(int layer, int position, int kvHead, float[] q, int qOff, int group, float[] out, int outOff,
-                           float[] scratch) {
+        public void attend(
+                int layer,
+                int position,
+                int kvHead,
+                float[] q,
+                int qOff,
+                int group,
+                float[] out,
+                int outOff,
+                float[] scratch) {
             long t0 = System.nanoTime();
             paged.attend(layer, position, kvHead, q, qOff, group, out, outOff, scratch);
             nanos.addAndGet(System.nanoTime() - t0);

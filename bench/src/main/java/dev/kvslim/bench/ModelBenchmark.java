@@ -41,24 +41,48 @@ public final class ModelBenchmark {
 
         public Options {
             if (promptTokens < 1 || decodeTokens < 1 || depth < 0 || repeats < 1) {
-                throw new IllegalArgumentException("bench needs --prompt-tokens >= 1, --decode-tokens >= 1, --depth >= 0"
-                        + " and --repeats >= 1");
+                throw new IllegalArgumentException(
+                        "bench needs --prompt-tokens >= 1, --decode-tokens >= 1, --depth >= 0" + " and --repeats >= 1");
             }
         }
     }
 
     /** One measurement, as {@code --json} prints it. */
-    public record Result(String model, String type, int threads, String cache, int promptTokens, int decodeTokens,
-                         int depth, double prefillTokensPerS, double prefillBestTokensPerS, double decodeTokensPerS,
-                         double decodeBestTokensPerS, long rssBytes, long weightBytes) {
+    public record Result(
+            String model,
+            String type,
+            int threads,
+            String cache,
+            int promptTokens,
+            int decodeTokens,
+            int depth,
+            double prefillTokensPerS,
+            double prefillBestTokensPerS,
+            double decodeTokensPerS,
+            double decodeBestTokensPerS,
+            long rssBytes,
+            long weightBytes) {
 
         public String json() {
-            return String.format(Locale.ROOT, "{\"model\": \"%s\", \"type\": \"%s\", \"threads\": %d, \"cache\": \"%s\","
+            return String.format(
+                    Locale.ROOT,
+                    "{\"model\": \"%s\", \"type\": \"%s\", \"threads\": %d, \"cache\": \"%s\","
                             + " \"prompt_tokens\": %d, \"decode_tokens\": %d, \"depth\": %d, \"prefill_tokens_per_s\": %.2f,"
                             + " \"prefill_best_tokens_per_s\": %.2f, \"decode_tokens_per_s\": %.2f,"
                             + " \"decode_best_tokens_per_s\": %.2f, \"rss_bytes\": %d, \"weight_bytes\": %d}",
-                    escape(model), type, threads, escape(cache), promptTokens, decodeTokens, depth, prefillTokensPerS,
-                    prefillBestTokensPerS, decodeTokensPerS, decodeBestTokensPerS, rssBytes, weightBytes);
+                    escape(model),
+                    type,
+                    threads,
+                    escape(cache),
+                    promptTokens,
+                    decodeTokens,
+                    depth,
+                    prefillTokensPerS,
+                    prefillBestTokensPerS,
+                    decodeTokensPerS,
+                    decodeBestTokensPerS,
+                    rssBytes,
+                    weightBytes);
         }
 
         private static String escape(String s) {
@@ -66,8 +90,7 @@ public final class ModelBenchmark {
         }
     }
 
-    private ModelBenchmark() {
-    }
+    private ModelBenchmark() {}
 
     /** Measures {@code model} (named {@code name}) with caches from {@code newCache} (capacity in positions). */
     public static Result run(String name, Model model, IntFunction<KvCache> newCache, Options o) {
@@ -77,7 +100,9 @@ public final class ModelBenchmark {
             throw new IllegalArgumentException("depth + prompt + decode tokens (" + positions + ") exceed the model's"
                     + " context of " + model.config().contextLength());
         }
-        int[] tokens = new SplittableRandom(7).ints(o.depth() + o.promptTokens(), 0, vocab).toArray();
+        int[] tokens = new SplittableRandom(7)
+                .ints(o.depth() + o.promptTokens(), 0, vocab)
+                .toArray();
         Model.State batch = model.newState(Math.min(PREFILL_BATCH, Math.max(o.promptTokens(), o.depth())));
         Model.State one = model.newState(1);
         double[] prefill = new double[o.repeats()], decode = new double[o.repeats()];
@@ -107,8 +132,19 @@ public final class ModelBenchmark {
         for (FloatTensor t : model.weights().matrices()) {
             weights += t.byteSize();
         }
-        return new Result(name, typeLabel(model), Parallel.threads(), o.cacheLabel(), o.promptTokens(), o.decodeTokens(),
-                o.depth(), EngineBenchmark.median(prefill), max(prefill), EngineBenchmark.median(decode), max(decode), rss,
+        return new Result(
+                name,
+                typeLabel(model),
+                Parallel.threads(),
+                o.cacheLabel(),
+                o.promptTokens(),
+                o.decodeTokens(),
+                o.depth(),
+                EngineBenchmark.median(prefill),
+                max(prefill),
+                EngineBenchmark.median(decode),
+                max(decode),
+                rss,
                 weights);
     }
 
@@ -118,21 +154,35 @@ public final class ModelBenchmark {
         for (FloatTensor t : model.weights().matrices()) {
             bytes.merge(t.type(), t.byteSize(), Long::sum);
         }
-        return bytes.entrySet().stream().sorted(Map.Entry.<GgmlType, Long>comparingByValue(Comparator.reverseOrder()))
-                .map(e -> e.getKey().name()).collect(Collectors.joining("+"));
+        return bytes.entrySet().stream()
+                .sorted(Map.Entry.<GgmlType, Long>comparingByValue(Comparator.reverseOrder()))
+                .map(e -> e.getKey().name())
+                .collect(Collectors.joining("+"));
     }
 
     /** A table of results, one row each. */
     public static void print(List<Result> results, PrintStream out) {
-        out.printf("%-28s %-12s %3s %-12s %6s %6s %13s %12s %9s%n", "model", "type", "thr", "cache", "prompt", "depth",
-                "prefill t/s", "decode t/s", "RSS MiB");
+        out.printf(
+                "%-28s %-12s %3s %-12s %6s %6s %13s %12s %9s%n",
+                "model", "type", "thr", "cache", "prompt", "depth", "prefill t/s", "decode t/s", "RSS MiB");
         for (Result r : results) {
-            out.printf(Locale.ROOT, "%-28s %-12s %3d %-12s %6d %6d %6.1f (%5.1f) %5.2f (%5.2f) %9.0f%n", r.model(), r.type(),
-                    r.threads(), r.cache(), r.promptTokens(), r.depth(), r.prefillTokensPerS(), r.prefillBestTokensPerS(),
-                    r.decodeTokensPerS(), r.decodeBestTokensPerS(), r.rssBytes() / 1048576.0);
+            out.printf(
+                    Locale.ROOT,
+                    "%-28s %-12s %3d %-12s %6d %6d %6.1f (%5.1f) %5.2f (%5.2f) %9.0f%n",
+                    r.model(),
+                    r.type(),
+                    r.threads(),
+                    r.cache(),
+                    r.promptTokens(),
+                    r.depth(),
+                    r.prefillTokensPerS(),
+                    r.prefillBestTokensPerS(),
+                    r.decodeTokensPerS(),
+                    r.decodeBestTokensPerS(),
+                    r.rssBytes() / 1048576.0);
         }
-        out.println("medians of the runs, best run in brackets; decode: " + results.getFirst().decodeTokens()
-                + " greedy tokens after depth + prompt");
+        out.println("medians of the runs, best run in brackets; decode: "
+                + results.getFirst().decodeTokens() + " greedy tokens after depth + prompt");
     }
 
     private static double max(double[] v) {

@@ -1,6 +1,5 @@
 package dev.kvslim.bench;
 
-import dev.kvslim.core.tensor.LittleEndian;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
 import dev.kvslim.core.model.Model;
@@ -8,6 +7,7 @@ import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.core.tensor.F32Tensor;
 import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.GgmlType;
+import dev.kvslim.core.tensor.LittleEndian;
 import dev.kvslim.core.tensor.Quantizer;
 import dev.kvslim.core.tensor.Tensors;
 import java.lang.foreign.Arena;
@@ -17,18 +17,36 @@ import java.util.Arrays;
 /** Llama models with random weights, built off-heap for speed measurements. */
 public final class RandomLlama {
 
-
-    private RandomLlama() {
-    }
+    private RandomLlama() {}
 
     /** The 125M reference shape: dim 768, 12 layers, 12 query / 4 KV heads, FFN 2048, 32000 tokens, untied. */
     public static LlamaConfig config125M() {
-        return LlamaConfig.builder().dim(768).hiddenDim(2048).layers(12).heads(12).kvHeads(4).headSize(64).vocabSize(32000).contextLength(2048).ropeStyle(RopeStyle.INTERLEAVED).build();
+        return LlamaConfig.builder()
+                .dim(768)
+                .hiddenDim(2048)
+                .layers(12)
+                .heads(12)
+                .kvHeads(4)
+                .headSize(64)
+                .vocabSize(32000)
+                .contextLength(2048)
+                .ropeStyle(RopeStyle.INTERLEAVED)
+                .build();
     }
 
     /** A small shape for smoke runs. */
     public static LlamaConfig configSmall() {
-        return LlamaConfig.builder().dim(256).hiddenDim(704).layers(4).heads(8).kvHeads(4).headSize(32).vocabSize(4096).contextLength(2048).ropeStyle(RopeStyle.INTERLEAVED).build();
+        return LlamaConfig.builder()
+                .dim(256)
+                .hiddenDim(704)
+                .layers(4)
+                .heads(8)
+                .kvHeads(4)
+                .headSize(32)
+                .vocabSize(4096)
+                .contextLength(2048)
+                .ropeStyle(RopeStyle.INTERLEAVED)
+                .build();
     }
 
     /** A model of shape {@code c} with uniform random weights of scale ~0.02, matrices stored as {@code type}. */
@@ -36,7 +54,10 @@ public final class RandomLlama {
         long[] state = {seed | 1};
         int L = c.layers();
         FloatTensor emb = matrix(c.vocabSize(), c.dim(), type, arena, state);
-        FloatTensor[] wq = new FloatTensor[L], wk = new FloatTensor[L], wv = new FloatTensor[L], wo = new FloatTensor[L];
+        FloatTensor[] wq = new FloatTensor[L],
+                wk = new FloatTensor[L],
+                wv = new FloatTensor[L],
+                wo = new FloatTensor[L];
         FloatTensor[] w1 = new FloatTensor[L], w2 = new FloatTensor[L], w3 = new FloatTensor[L];
         float[][] attnNorm = new float[L][], ffnNorm = new float[L][];
         for (int l = 0; l < L; l++) {

@@ -1,11 +1,11 @@
 package dev.kvslim.bench;
 
 import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.auth.ApiKeys;
 import dev.kvslim.serve.savings.SavingsReport;
-import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.serve.schedule.Scheduler;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -46,11 +46,15 @@ public final class ServeLoadBenchmark {
      * @param maxWaiting      the scheduler's waiting queue (more clients than running + waiting get 503s)
      * @param disconnectEvery every this many requests of a client, it goes away after a few tokens (0: never)
      */
-    public record Options(int clients, Duration duration, long budgetBytes, int maxRunning, int maxWaiting,
-                          int disconnectEvery) {
+    public record Options(
+            int clients, Duration duration, long budgetBytes, int maxRunning, int maxWaiting, int disconnectEvery) {
 
         public Options {
-            if (clients < 1 || !duration.isPositive() || budgetBytes <= 0 || maxRunning < 1 || maxWaiting < 0
+            if (clients < 1
+                    || !duration.isPositive()
+                    || budgetBytes <= 0
+                    || maxRunning < 1
+                    || maxWaiting < 0
                     || disconnectEvery < 0) {
                 throw new IllegalArgumentException("load options need clients >= 1, a positive duration and budget,"
                         + " max running >= 1, max waiting >= 0 and disconnect-every >= 0");
@@ -75,9 +79,20 @@ public final class ServeLoadBenchmark {
      * @param budgetBytes    the KV budget
      * @param leftBlocks     blocks still in use once every client was done (should be 0)
      */
-    public record Result(String cache, int completed, int disconnected, int refused, int failures, int mismatches,
-                         long tokens, double seconds, double[] ttft, double[] itl, long peakUsedBytes, long budgetBytes,
-                         int leftBlocks) {
+    public record Result(
+            String cache,
+            int completed,
+            int disconnected,
+            int refused,
+            int failures,
+            int mismatches,
+            long tokens,
+            double seconds,
+            double[] ttft,
+            double[] itl,
+            long peakUsedBytes,
+            long budgetBytes,
+            int leftBlocks) {
 
         public double tokensPerSecond() {
             return tokens / seconds;
@@ -91,17 +106,29 @@ public final class ServeLoadBenchmark {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String[] STARTS = {
-        "Once upon a time", "The little dog", "Lily and Ben went to the park", "One day", "There was a big red ball that",
-        "Tom liked to", "The sun was", "A girl named Sue", "The cat sat on the mat and", "Sam had a toy car",
-        "In the garden there was a", "Mom said it was time to", "The bird could not fly because", "Max wanted to play",
-        "It was a cold winter day", "The boy found a shiny",
+        "Once upon a time",
+        "The little dog",
+        "Lily and Ben went to the park",
+        "One day",
+        "There was a big red ball that",
+        "Tom liked to",
+        "The sun was",
+        "A girl named Sue",
+        "The cat sat on the mat and",
+        "Sam had a toy car",
+        "In the garden there was a",
+        "Mom said it was time to",
+        "The bird could not fly because",
+        "Max wanted to play",
+        "It was a cold winter day",
+        "The boy found a shiny",
     };
-    private static final String[] TURNS = {"", " and then", " but", " so they", " because", " when suddenly",
-        " and the friends", " after lunch"};
+    private static final String[] TURNS = {
+        "", " and then", " but", " so they", " because", " when suddenly", " and the friends", " after lunch"
+    };
     private static final int[] MAX_TOKENS = {24, 48, 96, 160};
 
-    private ServeLoadBenchmark() {
-    }
+    private ServeLoadBenchmark() {}
 
     /**
      * A budget that fits {@code sequences} uncompressed sequences of the longest request of {@code clients} clients:
@@ -117,8 +144,11 @@ public final class ServeLoadBenchmark {
 
     /** Client {@code i}'s prompt: distinct per client, of mixed lengths (some with a longer lead-in). */
     static String prompt(int i) {
-        String lead = "Once upon a time there was a little girl who loved to play outside. ".repeat(i % 4 == 3 ? 1 + i / 16 % 3 : 0);
-        return lead + STARTS[i % STARTS.length] + TURNS[i / STARTS.length % TURNS.length]
+        String lead = "Once upon a time there was a little girl who loved to play outside. "
+                .repeat(i % 4 == 3 ? 1 + i / 16 % 3 : 0);
+        return lead
+                + STARTS[i % STARTS.length]
+                + TURNS[i / STARTS.length % TURNS.length]
                 + (i >= STARTS.length * TURNS.length ? " " + i : "");
     }
 
@@ -132,38 +162,61 @@ public final class ServeLoadBenchmark {
     }
 
     /** Runs the load with {@code compressed} and then with the uncompressed cache, and prints them side by side. */
-    public static List<Result> compare(LoadedModel model, KvCacheSpec.Paged compressed, Options options, PrintStream out)
-            throws Exception {
-        out.printf(Locale.ROOT, "serve load: %d streaming clients for %d s, KV budget %,d bytes, max running %d,"
-                        + " max waiting %d, every %d-th request of a client disconnects early%n", options.clients(),
-                options.duration().toSeconds(), options.budgetBytes(), options.maxRunning(), options.maxWaiting(),
+    public static List<Result> compare(
+            LoadedModel model, KvCacheSpec.Paged compressed, Options options, PrintStream out) throws Exception {
+        out.printf(
+                Locale.ROOT,
+                "serve load: %d streaming clients for %d s, KV budget %,d bytes, max running %d,"
+                        + " max waiting %d, every %d-th request of a client disconnects early%n",
+                options.clients(),
+                options.duration().toSeconds(),
+                options.budgetBytes(),
+                options.maxRunning(),
+                options.maxWaiting(),
                 options.disconnectEvery());
         List<Result> results = List.of(run(model, compressed, options), run(model, KvCacheSpec.keepAll(), options));
-        out.printf(Locale.ROOT, "%-32s %18s %18s%n", "", results.get(0).cache(), results.get(1).cache());
+        out.printf(
+                Locale.ROOT,
+                "%-32s %18s %18s%n",
+                "",
+                results.get(0).cache(),
+                results.get(1).cache());
         row(out, "requests completed", results, r -> Integer.toString(r.completed()));
         row(out, "disconnected on purpose", results, r -> Integer.toString(r.disconnected()));
         row(out, "refused with 503", results, r -> Integer.toString(r.refused()));
         row(out, "failed / mixed up", results, r -> r.failures() + " / " + r.mismatches());
         row(out, "throughput (tokens/s)", results, r -> String.format(Locale.ROOT, "%.1f", r.tokensPerSecond()));
-        row(out, "TTFT p50 / p99 (ms)", results, r -> String.format(Locale.ROOT, "%.1f / %.1f",
-                1e3 * percentile(r.ttft(), 50), 1e3 * percentile(r.ttft(), 99)));
-        row(out, "inter-token p50 / p99 (ms)", results, r -> String.format(Locale.ROOT, "%.2f / %.2f",
-                1e3 * percentile(r.itl(), 50), 1e3 * percentile(r.itl(), 99)));
-        row(out, "peak KV use / budget", results, r -> String.format(Locale.ROOT, "%.1f%%",
-                100.0 * r.peakUsedBytes() / r.budgetBytes()));
+        row(
+                out,
+                "TTFT p50 / p99 (ms)",
+                results,
+                r -> String.format(
+                        Locale.ROOT, "%.1f / %.1f", 1e3 * percentile(r.ttft(), 50), 1e3 * percentile(r.ttft(), 99)));
+        row(
+                out,
+                "inter-token p50 / p99 (ms)",
+                results,
+                r -> String.format(
+                        Locale.ROOT, "%.2f / %.2f", 1e3 * percentile(r.itl(), 50), 1e3 * percentile(r.itl(), 99)));
+        row(
+                out,
+                "peak KV use / budget",
+                results,
+                r -> String.format(Locale.ROOT, "%.1f%%", 100.0 * r.peakUsedBytes() / r.budgetBytes()));
         row(out, "blocks left after", results, r -> Integer.toString(r.leftBlocks()));
         for (Result r : results) {
             if (!r.correct()) {
-                out.printf("FAILED with the %s cache: %d failures, %d mixed-up texts, %d blocks leaked, peak %,d of %,d"
-                        + " bytes%n", r.cache(), r.failures(), r.mismatches(), r.leftBlocks(), r.peakUsedBytes(),
-                        r.budgetBytes());
+                out.printf(
+                        "FAILED with the %s cache: %d failures, %d mixed-up texts, %d blocks leaked, peak %,d of %,d"
+                                + " bytes%n",
+                        r.cache(), r.failures(), r.mismatches(), r.leftBlocks(), r.peakUsedBytes(), r.budgetBytes());
             }
         }
         return results;
     }
 
-    private static void row(PrintStream out, String name, List<Result> results,
-                            java.util.function.Function<Result, String> cell) {
+    private static void row(
+            PrintStream out, String name, List<Result> results, java.util.function.Function<Result, String> cell) {
         out.printf(Locale.ROOT, "%-32s %18s %18s%n", name, cell.apply(results.get(0)), cell.apply(results.get(1)));
     }
 
@@ -179,10 +232,13 @@ public final class ServeLoadBenchmark {
     /** One load run with {@code cache}. */
     public static Result run(LoadedModel model, KvCacheSpec.Paged cache, Options o) throws Exception {
         String name = "load";
-        ServeConfig config = ServeConfig.defaults().withPort(0).withKeys(ApiKeys.OPEN).withKvBudget(o.budgetBytes())
+        ServeConfig config = ServeConfig.defaults()
+                .withPort(0)
+                .withKeys(ApiKeys.OPEN)
+                .withKvBudget(o.budgetBytes())
                 .withShutdownGrace(Duration.ofSeconds(10))
-                .withScheduling(new Scheduler.Options(Math.max(256, o.maxRunning()), o.maxRunning(), o.maxWaiting(),
-                        Duration.ZERO));
+                .withScheduling(new Scheduler.Options(
+                        Math.max(256, o.maxRunning()), o.maxRunning(), o.maxWaiting(), Duration.ZERO));
         try (KvSlimServer server = KvSlimServer.start(Map.of(name, model), config, cache)) {
             Scheduler scheduler = server.models().getFirst().scheduler();
             int port = server.port();
@@ -191,8 +247,8 @@ public final class ServeLoadBenchmark {
             for (int i = 0; i < o.clients(); i++) {
                 Stream s = stream(port, body(name, i), Integer.MAX_VALUE);
                 if (s.status != 200 || !"length".equals(s.finishReason)) {
-                    throw new IllegalStateException("the sequential run of client " + i + " failed: " + s.status + " "
-                            + s.error);
+                    throw new IllegalStateException(
+                            "the sequential run of client " + i + " failed: " + s.status + " " + s.error);
                 }
                 expected[i] = s.text.toString();
             }
@@ -208,8 +264,11 @@ public final class ServeLoadBenchmark {
                     }
                 }
             });
-            AtomicInteger completed = new AtomicInteger(), disconnected = new AtomicInteger(),
-                    refused = new AtomicInteger(), failures = new AtomicInteger(), mismatches = new AtomicInteger();
+            AtomicInteger completed = new AtomicInteger(),
+                    disconnected = new AtomicInteger(),
+                    refused = new AtomicInteger(),
+                    failures = new AtomicInteger(),
+                    mismatches = new AtomicInteger();
             List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
             List<Double> itl = Collections.synchronizedList(new ArrayList<>());
             AtomicLong firstFailure = new AtomicLong();
@@ -221,7 +280,8 @@ public final class ServeLoadBenchmark {
                     int i = c;
                     all.add(clients.submit(() -> {
                         for (int k = 0; System.nanoTime() < deadline; k++) {
-                            boolean leave = o.disconnectEvery() > 0 && (k + i) % o.disconnectEvery() == o.disconnectEvery() - 1;
+                            boolean leave =
+                                    o.disconnectEvery() > 0 && (k + i) % o.disconnectEvery() == o.disconnectEvery() - 1;
                             Stream s;
                             try {
                                 s = stream(port, body(name, i), leave ? 3 : Integer.MAX_VALUE);
@@ -266,8 +326,19 @@ public final class ServeLoadBenchmark {
             sampler.interrupt();
             sampler.join();
             peak.accumulate(scheduler.stats().peakUsedBytes());
-            return new Result(cache.label(), completed.get(), disconnected.get(), refused.get(), failures.get(),
-                    mismatches.get(), tokens, seconds, sorted(ttft), sorted(itl), peak.get(), o.budgetBytes(),
+            return new Result(
+                    cache.label(),
+                    completed.get(),
+                    disconnected.get(),
+                    refused.get(),
+                    failures.get(),
+                    mismatches.get(),
+                    tokens,
+                    seconds,
+                    sorted(ttft),
+                    sorted(itl),
+                    peak.get(),
+                    o.budgetBytes(),
                     scheduler.pool().usedBlocks());
         }
     }

@@ -31,7 +31,8 @@ final class SseClient implements AutoCloseable {
         byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
         OutputStream out = socket.getOutputStream();
         out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                + "Accept: text/event-stream\r\nConnection: close\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                        + "Accept: text/event-stream\r\nConnection: close\r\nContent-Length: " + bytes.length
+                        + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
         out.write(bytes);
         out.flush();
@@ -44,11 +45,14 @@ final class SseClient implements AutoCloseable {
         for (String h; (h = line(in)) != null && !h.isEmpty(); ) {
             int colon = h.indexOf(':');
             if (colon > 0) {
-                headers.put(h.substring(0, colon).trim().toLowerCase(), h.substring(colon + 1).trim());
+                headers.put(
+                        h.substring(0, colon).trim().toLowerCase(),
+                        h.substring(colon + 1).trim());
             }
         }
         String length = headers.get("content-length");
-        body = "chunked".equalsIgnoreCase(headers.get("transfer-encoding")) ? new Chunked(in)
+        body = "chunked".equalsIgnoreCase(headers.get("transfer-encoding"))
+                ? new Chunked(in)
                 : length != null ? new java.io.ByteArrayInputStream(in.readNBytes(Integer.parseInt(length))) : in;
     }
 

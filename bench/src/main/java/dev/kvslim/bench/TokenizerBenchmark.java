@@ -24,8 +24,7 @@ import java.util.Map;
  */
 public final class TokenizerBenchmark {
 
-    private TokenizerBenchmark() {
-    }
+    private TokenizerBenchmark() {}
 
     public static void main(String[] args) throws IOException {
         int repeats = 7;
@@ -48,10 +47,21 @@ public final class TokenizerBenchmark {
             text = BenchmarkText.generate(42, 1_000_000);
         }
         PrintStream out = System.out;
-        out.printf("encode %,d characters (%,d UTF-8 bytes); medians of %d runs, Java %s%n",
+        out.printf(
+                "encode %,d characters (%,d UTF-8 bytes); medians of %d runs, Java %s%n",
                 text.length(), text.getBytes(StandardCharsets.UTF_8).length, repeats, Runtime.version());
-        out.printf("%-13s %8s %7s %10s %8s %10s %12s %10s %9s %13s%n", "tokenizer", "tokens", "calls", "kvslim ms",
-                "HF ms", "HF ids ms", "kvslim MB/s", "HF ids MB/s", "HF/kvslim", "HF ids/kvslim");
+        out.printf(
+                "%-13s %8s %7s %10s %8s %10s %12s %10s %9s %13s%n",
+                "tokenizer",
+                "tokens",
+                "calls",
+                "kvslim ms",
+                "HF ms",
+                "HF ids ms",
+                "kvslim MB/s",
+                "HF ids MB/s",
+                "HF/kvslim",
+                "HF ids/kvslim");
         for (int i = first; i < args.length; i++) {
             measure(out, Path.of(args[i]), text, repeats);
         }
@@ -62,13 +72,20 @@ public final class TokenizerBenchmark {
     private static void measure(PrintStream out, Path file, String text, int repeats) throws IOException {
         Tokenizer ours = HfTokenizerJson.load(file);
         String name = file.toAbsolutePath().getParent().getFileName().toString();
-        try (HuggingFaceTokenizer theirs = HuggingFaceTokenizer.newInstance(file,
-                Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
+        try (HuggingFaceTokenizer theirs = HuggingFaceTokenizer.newInstance(
+                file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
             String[] whole = {text};
             String[] paragraphs = text.split("(?<=\n\n)");
             double mb = text.getBytes(StandardCharsets.UTF_8).length / 1e6;
             row(out, name + " whole", checkedTokenCount(whole, ours, theirs), mb, repeats, whole, ours, theirs);
-            row(out, name + " paras", checkedTokenCount(paragraphs, ours, theirs), mb, repeats, paragraphs, ours,
+            row(
+                    out,
+                    name + " paras",
+                    checkedTokenCount(paragraphs, ours, theirs),
+                    mb,
+                    repeats,
+                    paragraphs,
+                    ours,
                     theirs);
         }
     }
@@ -78,7 +95,9 @@ public final class TokenizerBenchmark {
         long tokens = 0;
         for (String piece : pieces) {
             int[] ourIds = ours.encode(piece, false);
-            if (!Arrays.equals(Arrays.stream(ourIds).asLongStream().toArray(), theirs.encode(piece).getIds())) {
+            if (!Arrays.equals(
+                    Arrays.stream(ourIds).asLongStream().toArray(),
+                    theirs.encode(piece).getIds())) {
                 throw new IllegalStateException("the two tokenizers disagree on: " + piece);
             }
             tokens += ourIds.length;
@@ -87,8 +106,15 @@ public final class TokenizerBenchmark {
     }
 
     /** One line of figures: the medians of encoding all of {@code pieces}, one call each, three ways. */
-    private static void row(PrintStream out, String name, long tokens, double mb, int repeats, String[] pieces,
-                            Tokenizer ours, HuggingFaceTokenizer theirs) {
+    private static void row(
+            PrintStream out,
+            String name,
+            long tokens,
+            double mb,
+            int repeats,
+            String[] pieces,
+            Tokenizer ours,
+            HuggingFaceTokenizer theirs) {
         double[] ourMs = new double[repeats];
         double[] theirMs = new double[repeats];
         double[] theirIdsMs = new double[repeats];
@@ -117,9 +143,18 @@ public final class TokenizerBenchmark {
         double ourMedian = median(ourMs);
         double theirMedian = median(theirMs);
         double theirIdsMedian = median(theirIdsMs);
-        out.printf("%-13s %,8d %7d %10.1f %8.1f %10.1f %12.2f %10.2f %9.2f %13.2f%n", name, tokens, pieces.length,
-                ourMedian, theirMedian, theirIdsMedian, mb / (ourMedian / 1e3), mb / (theirIdsMedian / 1e3),
-                theirMedian / ourMedian, theirIdsMedian / ourMedian);
+        out.printf(
+                "%-13s %,8d %7d %10.1f %8.1f %10.1f %12.2f %10.2f %9.2f %13.2f%n",
+                name,
+                tokens,
+                pieces.length,
+                ourMedian,
+                theirMedian,
+                theirIdsMedian,
+                mb / (ourMedian / 1e3),
+                mb / (theirIdsMedian / 1e3),
+                theirMedian / ourMedian,
+                theirIdsMedian / ourMedian);
     }
 
     private static double median(double[] values) {

@@ -1,7 +1,7 @@
 package dev.kvslim.bench;
 
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.core.tensor.Gemm;
 import dev.kvslim.core.tensor.Parallel;
 import dev.kvslim.train.data.Batch;
 import dev.kvslim.train.data.TokenStreamSource;
@@ -9,7 +9,6 @@ import dev.kvslim.train.loop.NextTokenLoss;
 import dev.kvslim.train.model.Activations;
 import dev.kvslim.train.model.TrainWeights;
 import dev.kvslim.train.model.Transformer;
-import dev.kvslim.core.tensor.Gemm;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
@@ -26,7 +25,18 @@ public final class TrainBenchmark {
 
     /** The shape of the benchmark: dim 128, 4 layers, 4 heads, 2 KV heads, hidden 384, vocab 260. */
     public static LlamaConfig config(int context) {
-        return LlamaConfig.builder().architecture("LlamaForCausalLM").dim(128).hiddenDim(384).layers(4).heads(4).kvHeads(2).headSize(32).vocabSize(260).contextLength(context).tiedEmbeddings(true).build();
+        return LlamaConfig.builder()
+                .architecture("LlamaForCausalLM")
+                .dim(128)
+                .hiddenDim(384)
+                .layers(4)
+                .heads(4)
+                .kvHeads(2)
+                .headSize(32)
+                .vocabSize(260)
+                .contextLength(context)
+                .tiedEmbeddings(true)
+                .build();
     }
 
     /** Untimed steps first: the Vector API kernels take a few steps of JIT compilation to reach full speed. */
@@ -42,9 +52,13 @@ public final class TrainBenchmark {
 
     public void run(PrintStream out) {
         LlamaConfig c = config(t);
-        out.printf(Locale.ROOT, "kvslim bench --train: %d threads, %d-bit vectors; medians of %d runs (noisy when other"
-                + " processes share the cores)%n", Parallel.threads(),
-                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), repeats);
+        out.printf(
+                Locale.ROOT,
+                "kvslim bench --train: %d threads, %d-bit vectors; medians of %d runs (noisy when other"
+                        + " processes share the cores)%n",
+                Parallel.threads(),
+                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(),
+                repeats);
         double peak = gemmPeak();
         out.printf(Locale.ROOT, "matmul peak (trainer GEMM, 1024^3, all threads): %.1f GFLOP/s%n", peak);
 
@@ -78,18 +92,37 @@ public final class TrainBenchmark {
         double stepS = median(step), fwdS = median(fwd);
         double flops = flopsPerStep(c, b, t);
         long tokens = (long) b * t;
-        out.printf(Locale.ROOT, "model: dim %d, %d layers, %d heads / %d KV, hidden %d, vocab %d; %,d parameters; B=%d T=%d%n",
-                c.dim(), c.layers(), c.heads(), c.kvHeads(), c.hiddenDim(), c.vocabSize(), w.count(), b, t);
-        out.printf(Locale.ROOT, "training step (forward+loss+backward): %.3f s, %,.0f tokens/s, %.1f GFLOP/s = %.0f%% of peak%n",
-                stepS, tokens / stepS, flops / stepS / 1e9, 100 * flops / stepS / 1e9 / peak);
+        out.printf(
+                Locale.ROOT,
+                "model: dim %d, %d layers, %d heads / %d KV, hidden %d, vocab %d; %,d parameters; B=%d T=%d%n",
+                c.dim(),
+                c.layers(),
+                c.heads(),
+                c.kvHeads(),
+                c.hiddenDim(),
+                c.vocabSize(),
+                w.count(),
+                b,
+                t);
+        out.printf(
+                Locale.ROOT,
+                "training step (forward+loss+backward): %.3f s, %,.0f tokens/s, %.1f GFLOP/s = %.0f%% of peak%n",
+                stepS,
+                tokens / stepS,
+                flops / stepS / 1e9,
+                100 * flops / stepS / 1e9 / peak);
         out.printf(Locale.ROOT, "forward alone: %.3f s (%.0f%% of a step)%n", fwdS, 100 * fwdS / stepS);
-        out.printf(Locale.ROOT, "useful FLOPs per step: %.2f G (matmuls %.2f G, attention %.2f G)%n", flops / 1e9,
-                matmulFlops(c, b, t) / 1e9, (flops - matmulFlops(c, b, t)) / 1e9);
+        out.printf(
+                Locale.ROOT,
+                "useful FLOPs per step: %.2f G (matmuls %.2f G, attention %.2f G)%n",
+                flops / 1e9,
+                matmulFlops(c, b, t) / 1e9,
+                (flops - matmulFlops(c, b, t)) / 1e9);
     }
 
     static double matmulFlops(LlamaConfig c, int b, int t) {
-        long perLayer = (long) c.dim() * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * c.dim()
-                + 3L * c.dim() * c.hiddenDim();
+        long perLayer =
+                (long) c.dim() * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * c.dim() + 3L * c.dim() * c.hiddenDim();
         long weights = perLayer * c.layers() + (long) c.vocabSize() * c.dim();
         return 6.0 * weights * b * t;
     }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
-import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.core.kv.KvCacheSpec;
+import dev.kvslim.core.testing.Fixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -25,14 +25,22 @@ class ServeLoadBenchmarkTest {
 
     @Test
     void everyRequestCompletesCorrectlyOrIsRefusedWithinTheBudget() throws Exception {
-        LoadedModel plain = ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"),
-                Fixtures.path("stories260K/tok512.bin"));
-        LoadedModel dms = new LoadedModel(plain.path(), plain.format(), RandomDms.retrofit(plain.model(), 2,
-                Arena.ofAuto()), plain.tokenizer(), plain.generation(), null);
-        var options = new ServeLoadBenchmark.Options(8, Duration.ofSeconds(3),
-                ServeLoadBenchmark.defaultBudget(dms, 8, 3), 3, 2, 4);
+        LoadedModel plain =
+                ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"), Fixtures.path("stories260K/tok512.bin"));
+        LoadedModel dms = new LoadedModel(
+                plain.path(),
+                plain.format(),
+                RandomDms.retrofit(plain.model(), 2, Arena.ofAuto()),
+                plain.tokenizer(),
+                plain.generation(),
+                null);
+        var options = new ServeLoadBenchmark.Options(
+                8, Duration.ofSeconds(3), ServeLoadBenchmark.defaultBudget(dms, 8, 3), 3, 2, 4);
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        List<ServeLoadBenchmark.Result> results = ServeLoadBenchmark.compare(dms, KvCacheSpec.dms(dms.model().config().kvShape()), options,
+        List<ServeLoadBenchmark.Result> results = ServeLoadBenchmark.compare(
+                dms,
+                KvCacheSpec.dms(dms.model().config().kvShape()),
+                options,
                 new PrintStream(text, true, StandardCharsets.UTF_8));
         String report = text.toString(StandardCharsets.UTF_8);
         assertThat(results).extracting(ServeLoadBenchmark.Result::cache).containsExactly("dms", "none");

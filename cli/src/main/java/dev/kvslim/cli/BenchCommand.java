@@ -28,38 +28,55 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Prefill and decode speed, side by side in one run, against the memory-bandwidth roofline. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
         description = "Measure prefill and decode tokens/s and the fraction of the memory-bandwidth roofline; --kv the"
                 + " compressed KV cache, --train training, --serve a load test of the server.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--stories", description = "stories260K.bin to include (default: ../shared/fixtures/stories260K/stories260K.bin if present).")
+    @Option(
+            names = "--stories",
+            description =
+                    "stories260K.bin to include (default: ../shared/fixtures/stories260K/stories260K.bin if present).")
     Path stories;
 
-    @Option(names = "--repeats", description = "Measurements per figure; the median is reported (default: 3 with --model,"
-            + " else 5).")
+    @Option(
+            names = "--repeats",
+            description = "Measurements per figure; the median is reported (default: 3 with --model," + " else 5).")
     Integer repeatsOption;
 
-    @Option(names = "--decode-tokens", description = "Decode steps per measurement (default: 128 with --model, else 32).")
+    @Option(
+            names = "--decode-tokens",
+            description = "Decode steps per measurement (default: 128 with --model, else 32).")
     Integer decodeTokensOption;
 
-    @Option(names = "--depth", defaultValue = "0", description = "With --model: tokens already in the KV cache before the"
-            + " prompt, so decode runs at depth + prompt tokens (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--depth",
+            defaultValue = "0",
+            description = "With --model: tokens already in the KV cache before the"
+                    + " prompt, so decode runs at depth + prompt tokens (default: ${DEFAULT-VALUE}).")
     int depth;
 
     @Option(names = "--threads", description = "Threads of the matrix products (default: the available processors).")
     Integer threads;
 
-    @Option(names = "--kv-policy", defaultValue = "dense", description = "With --model: dense (the contiguous F32"
-            + " cache), none (the paged cache, every token kept), dms, or a training-free policy with --kv-ratio or"
-            + " --kv-tokens (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--kv-policy",
+            defaultValue = "dense",
+            description = "With --model: dense (the contiguous F32"
+                    + " cache), none (the paged cache, every token kept), dms, or a training-free policy with --kv-ratio or"
+                    + " --kv-tokens (default: ${DEFAULT-VALUE}).")
     String kvPolicy;
 
-    @Option(names = "--kv-ratio", description = "With --model and a training-free --kv-policy: the target compression ratio.")
+    @Option(
+            names = "--kv-ratio",
+            description = "With --model and a training-free --kv-policy: the target compression ratio.")
     Double kvRatio;
 
-    @Option(names = "--kv-tokens", description = "With --model and a training-free --kv-policy: tokens kept per"
-            + " (layer, KV head).")
+    @Option(
+            names = "--kv-tokens",
+            description = "With --model and a training-free --kv-policy: tokens kept per" + " (layer, KV head).")
     Integer kvTokens;
 
     @Mixin
@@ -68,22 +85,32 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "With --model: one JSON object per measurement instead of the table.")
     boolean json;
 
-    @Option(names = "--prompt-tokens", defaultValue = "512", description = "Prompt length for prefill (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--prompt-tokens",
+            defaultValue = "512",
+            description = "Prompt length for prefill (default: ${DEFAULT-VALUE}).")
     int promptTokens;
 
     @Option(names = "--quick", description = "A small random model instead of the 125M one (for smoke runs).")
     boolean quick;
 
-    @Option(names = "--kv", description = "Measure the compressed KV cache instead: decode speed, attention time and KV"
-            + " bytes at contexts of 1K-32K tokens and compression 1x-8x.")
+    @Option(
+            names = "--kv",
+            description = "Measure the compressed KV cache instead: decode speed, attention time and KV"
+                    + " bytes at contexts of 1K-32K tokens and compression 1x-8x.")
     boolean kv;
 
-    @Option(names = "--contexts", split = ",", defaultValue = "1024,4096,16384,32768",
+    @Option(
+            names = "--contexts",
+            split = ",",
+            defaultValue = "1024,4096,16384,32768",
             description = "Contexts for --kv (default: ${DEFAULT-VALUE}).")
     int[] contexts;
 
-    @Option(names = "--train", description = "Measure training instead: tokens/s and GFLOP/s of training steps of a"
-            + " small model (dim 128, 4 layers) against the measured matmul peak.")
+    @Option(
+            names = "--train",
+            description = "Measure training instead: tokens/s and GFLOP/s of training steps of a"
+                    + " small model (dim 128, 4 layers) against the measured matmul peak.")
     boolean train;
 
     @Option(names = "--train-batch", defaultValue = "4", description = "B for --train (default: ${DEFAULT-VALUE}).")
@@ -92,35 +119,55 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--train-seq", defaultValue = "1024", description = "T for --train (default: ${DEFAULT-VALUE}).")
     int trainSeq;
 
-    @Option(names = "--kv-type", split = ",", description = "KV element types, each measured side by side (f32, f16,"
-            + " bf16; default: f32,f16 with --kv, f32 with --model).")
+    @Option(
+            names = "--kv-type",
+            split = ",",
+            description = "KV element types, each measured side by side (f32, f16,"
+                    + " bf16; default: f32,f16 with --kv, f32 with --model).")
     List<String> kvTypes;
 
-    @Option(names = "--serve", description = "Load-test the OpenAI-compatible server in process on loopback: concurrent"
-            + " streaming clients, some disconnecting early, with the DMS cache and uncompressed side by side; checks"
-            + " every answer against a sequential greedy run and the KV budget.")
+    @Option(
+            names = "--serve",
+            description = "Load-test the OpenAI-compatible server in process on loopback: concurrent"
+                    + " streaming clients, some disconnecting early, with the DMS cache and uncompressed side by side; checks"
+                    + " every answer against a sequential greedy run and the KV budget.")
     boolean serve;
 
-    @Option(names = "--model", description = "A model file or folder to measure as llama-bench does (prefill of"
-            + " --prompt-tokens, then --decode-tokens greedy steps); or the model of --serve (default there: --stories"
-            + " retrofitted with a random DMS adapter that evicts half the tokens, when the model has no DMS of its own).")
+    @Option(
+            names = "--model",
+            description =
+                    "A model file or folder to measure as llama-bench does (prefill of"
+                            + " --prompt-tokens, then --decode-tokens greedy steps); or the model of --serve (default there: --stories"
+                            + " retrofitted with a random DMS adapter that evicts half the tokens, when the model has no DMS of its own).")
     Path model;
 
     @Option(names = "--tokenizer", description = "Tokenizer of the --serve model (llama2.c checkpoints).")
     Path tokenizer;
 
-    @Option(names = "--clients", defaultValue = "64", description = "Concurrent clients for --serve (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--clients",
+            defaultValue = "64",
+            description = "Concurrent clients for --serve (default: ${DEFAULT-VALUE}).")
     int clients;
 
-    @Option(names = "--seconds", defaultValue = "60", description = "How long --serve clients send requests (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seconds",
+            defaultValue = "60",
+            description = "How long --serve clients send requests (default: ${DEFAULT-VALUE}).")
     int seconds;
 
-    @Option(names = "--kv-budget", converter = ByteSize.class, description = "KV budget of the --serve server in bytes,"
-            + " e.g. 64MiB (default: room for 16 uncompressed sequences of the longest request).")
+    @Option(
+            names = "--kv-budget",
+            converter = ByteSize.class,
+            description = "KV budget of the --serve server in bytes,"
+                    + " e.g. 64MiB (default: room for 16 uncompressed sequences of the longest request).")
     Long budget;
 
-    @Option(names = "--disconnect-every", defaultValue = "5", description = "Every this many requests of a --serve client"
-            + " goes away after 3 tokens (default: ${DEFAULT-VALUE}; 0: never).")
+    @Option(
+            names = "--disconnect-every",
+            defaultValue = "5",
+            description = "Every this many requests of a --serve client"
+                    + " goes away after 3 tokens (default: ${DEFAULT-VALUE}; 0: never).")
     int disconnectEvery;
 
     @Override
@@ -146,8 +193,8 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (kv) {
-            KvType[] types = (kvTypes != null ? kvTypes : List.of("f32", "f16")).stream().map(KvType::parse)
-                    .toArray(KvType[]::new);
+            KvType[] types = (kvTypes != null ? kvTypes : List.of("f32", "f16"))
+                    .stream().map(KvType::parse).toArray(KvType[]::new);
             new KvCacheBenchmark(contexts, new int[] {1, 2, 4, 8}, decodeTokens, repeats, types).run(System.out);
             return 0;
         }
@@ -168,11 +215,25 @@ final class BenchCommand implements Callable<Integer> {
         List<ModelBenchmark.Result> results = new ArrayList<>();
         for (String typeName : kvTypes != null ? kvTypes : List.of("f32")) {
             KvType type = KvType.parse(typeName);
-            KvCacheSpec spec = KvCacheSpec.parse(kvPolicy, kvRatio, kvTokens, null, c.kvShape(), type, false,
+            KvCacheSpec spec = KvCacheSpec.parse(
+                    kvPolicy,
+                    kvRatio,
+                    kvTokens,
+                    null,
+                    c.kvShape(),
+                    type,
+                    false,
                     KvPolicies.Options.DEFAULTS.withSeed(42));
-            IntFunction<KvCache> caches = n -> spec.newCache(c.kvShape(), spec instanceof KvCacheSpec.Paged
-                    ? new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), Runtime.getRuntime().maxMemory() / 2,
-                    type) : null, n);
+            IntFunction<KvCache> caches = n -> spec.newCache(
+                    c.kvShape(),
+                    spec instanceof KvCacheSpec.Paged
+                            ? new BlockPool(
+                                    c.headSize(),
+                                    PagedKvCache.defaultBlockSize(),
+                                    Runtime.getRuntime().maxMemory() / 2,
+                                    type)
+                            : null,
+                    n);
             String label = spec.label() + " " + type;
             var options = new ModelBenchmark.Options(promptTokens, decodeTokens, depth, repeats, label);
             ModelBenchmark.Result r = ModelBenchmark.run(name, loaded.model(), caches, options);
@@ -206,15 +267,21 @@ final class BenchCommand implements Callable<Integer> {
         }
         LoadedModel loaded = ModelLoader.load(path, tok);
         if (loaded.model().config().dms() == null) {
-            System.err.println("kvslim: " + path + " has no DMS: retrofitting a random DMS adapter that evicts about half"
-                    + " the tokens (the text is not the point, the memory is)");
-            loaded = new LoadedModel(loaded.path(), loaded.format(), RandomDms.retrofit(loaded.model(), 2, Arena.ofAuto()),
-                    loaded.tokenizer(), loaded.generation(), loaded.chatTemplate());
+            System.err.println(
+                    "kvslim: " + path + " has no DMS: retrofitting a random DMS adapter that evicts about half"
+                            + " the tokens (the text is not the point, the memory is)");
+            loaded = new LoadedModel(
+                    loaded.path(),
+                    loaded.format(),
+                    RandomDms.retrofit(loaded.model(), 2, Arena.ofAuto()),
+                    loaded.tokenizer(),
+                    loaded.generation(),
+                    loaded.chatTemplate());
         }
         long b = budget != null ? budget : ServeLoadBenchmark.defaultBudget(loaded, clients, 16);
         var options = new ServeLoadBenchmark.Options(clients, Duration.ofSeconds(seconds), b, 32, 16, disconnectEvery);
-        var results = ServeLoadBenchmark.compare(loaded, KvCacheSpec.dms(loaded.model().config().kvShape()), options,
-                System.out);
+        var results = ServeLoadBenchmark.compare(
+                loaded, KvCacheSpec.dms(loaded.model().config().kvShape()), options, System.out);
         return results.stream().allMatch(ServeLoadBenchmark.Result::correct) ? 0 : 1;
     }
 }

@@ -17,8 +17,8 @@ final class ByteSize implements CommandLine.ITypeConverter<Long> {
     static long parse(String value) {
         String v = value.strip().toLowerCase(Locale.ROOT);
         int shift = 0;
-        for (String[] unit : new String[][] {{"kib", "10"}, {"mib", "20"}, {"gib", "30"}, {"k", "10"}, {"m", "20"},
-                {"g", "30"}}) {
+        for (String[] unit :
+                new String[][] {{"kib", "10"}, {"mib", "20"}, {"gib", "30"}, {"k", "10"}, {"m", "20"}, {"g", "30"}}) {
             if (v.endsWith(unit[0])) {
                 shift = Integer.parseInt(unit[1]);
                 v = v.substring(0, v.length() - unit[0].length()).strip();
@@ -33,8 +33,8 @@ final class ByteSize implements CommandLine.ITypeConverter<Long> {
                     + " optionally with KiB, MiB or GiB (e.g. 256MiB)");
         }
         if (n <= 0 || n > Long.MAX_VALUE >> shift) {
-            throw new CommandLine.TypeConversionException("a byte count must be positive and below 2^63, got '" + value
-                    + "'");
+            throw new CommandLine.TypeConversionException(
+                    "a byte count must be positive and below 2^63, got '" + value + "'");
         }
         return n << shift;
     }

@@ -29,11 +29,17 @@ import picocli.CommandLine.Option;
  * conversation is rendered with the model's chat template every turn and only what follows the tokens already in
  * the KV cache is run again.
  */
-@Command(name = "chat", mixinStandardHelpOptions = true,
-        description = "Chat with a model in the terminal (one line per turn; /reset starts over, /exit or end of input ends).")
+@Command(
+        name = "chat",
+        mixinStandardHelpOptions = true,
+        description =
+                "Chat with a model in the terminal (one line per turn; /reset starts over, /exit or end of input ends).")
 final class ChatCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "A model with a chat template: a Hugging Face folder or a GGUF file.")
+    @Option(
+            names = "--model",
+            required = true,
+            description = "A model with a chat template: a Hugging Face folder or a GGUF file.")
     Path model;
 
     @Option(names = "--tokenizer", description = "Tokenizer to use instead of the model's own.")
@@ -42,13 +48,18 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--system", description = "A system message to start the conversation with.")
     String system;
 
-    @Option(names = "--max-tokens", defaultValue = "1024", description = "Most tokens per reply (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "1024",
+            description = "Most tokens per reply (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
     @Mixin
     SamplingOptions sampling;
 
-    @Option(names = "--no-think", description = "Ask a reasoning model (Qwen3) to answer without thinking first (enable_thinking=false).")
+    @Option(
+            names = "--no-think",
+            description = "Ask a reasoning model (Qwen3) to answer without thinking first (enable_thinking=false).")
     boolean noThink;
 
     @Mixin
@@ -62,12 +73,15 @@ final class ChatCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + " has no chat template; use generate for plain text completion");
         }
         LlamaConfig c = loaded.model().config();
-        BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(),
-                kv.budget(Runtime.getRuntime().maxMemory() / 4), kv.type());
+        BlockPool pool = new BlockPool(
+                c.headSize(),
+                PagedKvCache.defaultBlockSize(),
+                kv.budget(Runtime.getRuntime().maxMemory() / 4),
+                kv.type());
         PagedKvCache cache = kv.pagedSpec(c.kvShape()).newCache(c.kvShape(), pool, c.contextLength());
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
-        Generator.Options options = new Generator.Options(maxTokens, sampling.resolve(loaded.generation(), 0.7f),
-                List.of(), false, 64);
+        Generator.Options options =
+                new Generator.Options(maxTokens, sampling.resolve(loaded.generation(), 0.7f), List.of(), false, 64);
         Map<String, Object> variables = noThink ? Map.of("enable_thinking", false) : Map.of();
 
         List<ChatMessage> messages = new ArrayList<>();
@@ -111,9 +125,15 @@ final class ChatCommand implements Callable<Integer> {
             out.println();
             messages.add(new ChatMessage("assistant", reply.toString(StandardCharsets.UTF_8)));
             cached = r.cachedTokens();
-            err.printf("[%d prompt tokens, %d reused; %d generated at %.1f tokens/s; KV %,d bytes %s, compression %.2fx]%n",
-                    prompt.length, reuse, r.generated().length, r.decodeTokensPerSecond(), cache.bytesUsed(),
-                    cache.type(), cache.compressionRatio());
+            err.printf(
+                    "[%d prompt tokens, %d reused; %d generated at %.1f tokens/s; KV %,d bytes %s, compression %.2fx]%n",
+                    prompt.length,
+                    reuse,
+                    r.generated().length,
+                    r.decodeTokensPerSecond(),
+                    cache.bytesUsed(),
+                    cache.type(),
+                    cache.compressionRatio());
         }
         cache.release();
         return 0;

@@ -9,13 +9,21 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Moves a model between a Hugging Face folder and GGUF. */
-@Command(name = "convert", mixinStandardHelpOptions = true,
+@Command(
+        name = "convert",
+        mixinStandardHelpOptions = true,
         description = "Convert a Hugging Face model folder to GGUF, or a GGUF model to a Hugging Face folder.")
 final class ConvertCommand implements Callable<Integer> {
 
-    enum Target { gguf, safetensors }
+    enum Target {
+        gguf,
+        safetensors
+    }
 
-    @Option(names = "--model", required = true, description = "Source: a model folder (to gguf) or a .gguf file (to safetensors).")
+    @Option(
+            names = "--model",
+            required = true,
+            description = "Source: a model folder (to gguf) or a .gguf file (to safetensors).")
     Path model;
 
     @Option(names = "--to", required = true, description = "Target format: ${COMPLETION-CANDIDATES}.")
@@ -29,7 +37,8 @@ final class ConvertCommand implements Callable<Integer> {
         ModelConverter.Report r;
         if (to == Target.gguf) {
             if (!Files.isDirectory(model)) {
-                throw new IllegalArgumentException(model + " is not a model folder: --to gguf converts a Hugging Face folder");
+                throw new IllegalArgumentException(
+                        model + " is not a model folder: --to gguf converts a Hugging Face folder");
             }
             r = ModelConverter.folderToGguf(model, out);
         } else {

@@ -35,15 +35,21 @@ import picocli.CommandLine.Option;
  * Accuracy (task models) or KL and perplexity (text models) under KV-cache compression, over a grid of policies and
  * ratios; and the Markdown and PNG report of such results.
  */
-@Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Evaluate a model under KV-cache compression: exact-match accuracy on held-out task samples"
-                + " (--task), or KL and perplexity against the uncompressed cache on a text (--text); per (task,"
-                + " policy, ratio) also the achieved compression ratio, peak live KV bytes and decode tokens/s.",
-            "With --report DIR, writes results.md and PNG plots from --results FILE (or from this run)."})
+@Command(
+        name = "eval",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Evaluate a model under KV-cache compression: exact-match accuracy on held-out task samples"
+                    + " (--task), or KL and perplexity against the uncompressed cache on a text (--text); per (task,"
+                    + " policy, ratio) also the achieved compression ratio, peak live KV bytes and decode tokens/s.",
+            "With --report DIR, writes results.md and PNG plots from --results FILE (or from this run)."
+        })
 final class EvalCommand implements Callable<Integer> {
 
-    @Option(names = "--model", description = "Model: a Hugging Face folder (the demo model's holds tokenizer.json),"
-            + " a GGUF file, or a llama2.c checkpoint.")
+    @Option(
+            names = "--model",
+            description = "Model: a Hugging Face folder (the demo model's holds tokenizer.json),"
+                    + " a GGUF file, or a llama2.c checkpoint.")
     Path model;
 
     @Option(names = "--tokenizer", description = "Tokenizer, when the model does not carry one (as for generate).")
@@ -52,57 +58,88 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--label", description = "Name of the model in results (default: its file or folder name).")
     String label;
 
-    @Option(names = "--task", description = "Tasks: a comma-separated list of needle, vartrack, arithmetic, runsum,"
-            + " or all.")
+    @Option(
+            names = "--task",
+            description = "Tasks: a comma-separated list of needle, vartrack, arithmetic, runsum," + " or all.")
     String task;
 
-    @Option(names = "--text", description = "A UTF-8 text to teacher-force (text models, e.g. stories260K): reports"
-            + " KL(dense || compressed) per token and perplexity instead of accuracy.")
+    @Option(
+            names = "--text",
+            description = "A UTF-8 text to teacher-force (text models, e.g. stories260K): reports"
+                    + " KL(dense || compressed) per token and perplexity instead of accuracy.")
     Path text;
 
-    @Option(names = "--kv-policy", defaultValue = "none", description = "KV policies, comma-separated: none, dms,"
-            + " streaming, h2o, tova, snapkv, knorm, random, or all (dms only for DMS models). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--kv-policy",
+            defaultValue = "none",
+            description =
+                    "KV policies, comma-separated: none, dms,"
+                            + " streaming, h2o, tova, snapkv, knorm, random, or all (dms only for DMS models). Default: ${DEFAULT-VALUE}.")
     String policy;
 
-    @Option(names = "--kv-ratio", description = "Target compression ratios of the baselines, comma-separated (e.g."
-            + " 1,2,4,8). With none in the grid, baselines skip ratio 1 (it keeps every token, as none does).")
+    @Option(
+            names = "--kv-ratio",
+            description = "Target compression ratios of the baselines, comma-separated (e.g."
+                    + " 1,2,4,8). With none in the grid, baselines skip ratio 1 (it keeps every token, as none does).")
     String ratio;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Run seed: sample n is the task's held-out sample"
-            + " Split.EVAL.seed(seed * 2^20 + n); it also seeds the random policy. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            description = "Run seed: sample n is the task's held-out sample"
+                    + " Split.EVAL.seed(seed * 2^20 + n); it also seeds the random policy. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--samples", defaultValue = "20", description = "Samples per task, or windows of the text."
-            + " Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--samples",
+            defaultValue = "20",
+            description = "Samples per task, or windows of the text." + " Default: ${DEFAULT-VALUE}.")
     int samples;
 
-    @Option(names = "--context", description = "Context length of the samples (and text windows). Default: the"
-            + " model's trained context.")
+    @Option(
+            names = "--context",
+            description =
+                    "Context length of the samples (and text windows). Default: the" + " model's trained context.")
     Integer context;
 
-    @Option(names = "--allow-long-context", description = "Let --context exceed the model's trained context (positions"
-            + " past it were never trained).")
+    @Option(
+            names = "--allow-long-context",
+            description =
+                    "Let --context exceed the model's trained context (positions" + " past it were never trained).")
     boolean allowLongContext;
 
-    @Option(names = "--votes", defaultValue = "1", description = "Generations per sample, sampled at --temperature,"
-            + " scored by majority vote over their final answers (the paper's parallel-samples axis; each generation"
-            + " has its own cache). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--votes",
+            defaultValue = "1",
+            description = "Generations per sample, sampled at --temperature,"
+                    + " scored by majority vote over their final answers (the paper's parallel-samples axis; each generation"
+                    + " has its own cache). Default: ${DEFAULT-VALUE}.")
     int votes;
 
-    @Option(names = "--temperature", defaultValue = "0", description = "Sampling temperature of the generations; 0 is"
-            + " greedy (needs --votes 1). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--temperature",
+            defaultValue = "0",
+            description = "Sampling temperature of the generations; 0 is"
+                    + " greedy (needs --votes 1). Default: ${DEFAULT-VALUE}.")
     float temperature;
 
-    @Option(names = "--lanes", defaultValue = "32", description = "Samples decoded together in one batched forward"
-            + " pass. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--lanes",
+            defaultValue = "32",
+            description = "Samples decoded together in one batched forward" + " pass. Default: ${DEFAULT-VALUE}.")
     int lanes;
 
-    @Option(names = "--margin", defaultValue = "8", description = "Tokens a generation may run past the target's"
-            + " length (never past the context). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--margin",
+            defaultValue = "8",
+            description = "Tokens a generation may run past the target's"
+                    + " length (never past the context). Default: ${DEFAULT-VALUE}.")
     int margin;
 
-    @Option(names = "--kv-type", defaultValue = "f32", description = "Element type of cached keys and values: f32,"
-            + " f16, bf16. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--kv-type",
+            defaultValue = "f32",
+            description = "Element type of cached keys and values: f32," + " f16, bf16. Default: ${DEFAULT-VALUE}.")
     String kvType;
 
     @Mixin
@@ -166,23 +203,29 @@ final class EvalCommand implements Callable<Integer> {
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
         boolean dmsModel = loaded.model().config().dms() != null;
         List<String> policies = CacheGrid.policies(policy, dmsModel);
-        List<KvCacheSpec.Paged> specs = CacheGrid.expand(policies, ratios, loaded.model().config().kvShape(), seed);
+        List<KvCacheSpec.Paged> specs =
+                CacheGrid.expand(policies, ratios, loaded.model().config().kvShape(), seed);
         int trained = loaded.model().config().contextLength();
         int ctx = context != null ? context : trained;
         if (ctx > trained && !allowLongContext) {
-            throw new IllegalArgumentException("--context " + ctx + " is beyond the model's trained context of " + trained
-                    + " tokens (positions past it were never trained); pass --allow-long-context to run it anyway");
+            throw new IllegalArgumentException(
+                    "--context " + ctx + " is beyond the model's trained context of " + trained
+                            + " tokens (positions past it were never trained); pass --allow-long-context to run it anyway");
         }
-        String name = label != null ? label : model.toAbsolutePath().normalize().getFileName().toString();
-        err.printf("model: %s (%s), %d threads; context %d; %d cache settings%n", loaded.path(), loaded.format(),
-                Parallel.threads(), ctx, specs.size());
+        String name = label != null
+                ? label
+                : model.toAbsolutePath().normalize().getFileName().toString();
+        err.printf(
+                "model: %s (%s), %d threads; context %d; %d cache settings%n",
+                loaded.path(), loaded.format(), Parallel.threads(), ctx, specs.size());
         List<EvalResult> all = new ArrayList<>();
         long start = System.nanoTime();
         if (text != null) {
             if (samples < 1) {
                 throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
             }
-            List<KvCacheSpec.Paged> compressed = specs.stream().filter(KvCacheSpec::evicts).toList();
+            List<KvCacheSpec.Paged> compressed =
+                    specs.stream().filter(KvCacheSpec::evicts).toList();
             if (compressed.isEmpty()) {
                 throw new IllegalArgumentException("--text compares compressed caches with the full one: give"
                         + " --kv-policy a compressing policy (and --kv-ratio)");
@@ -202,28 +245,51 @@ final class EvalCommand implements Callable<Integer> {
                     .run(name, text.getFileName().toString(), TextEvaluator.windows(tokens, ctx), compressed);
             rs.forEach(r -> emit(r, all));
         } else {
-            TaskEvaluator evaluator = new TaskEvaluator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration,
-                    new TaskEvaluator.Settings(ctx, samples, seed, lanes, margin, type, votes,
-                            temperature));
-            evaluator.warmUp(tasks.getFirst(), specs.stream().map(KvCacheSpec::name).distinct()
-                    .map(p -> specs.stream().filter(sp -> sp.name().equals(p)).findFirst().orElseThrow()).toList());
+            TaskEvaluator evaluator = new TaskEvaluator(
+                    loaded.model(),
+                    loaded.tokenizer(),
+                    loaded::isEndOfGeneration,
+                    new TaskEvaluator.Settings(ctx, samples, seed, lanes, margin, type, votes, temperature));
+            evaluator.warmUp(
+                    tasks.getFirst(),
+                    specs.stream()
+                            .map(KvCacheSpec::name)
+                            .distinct()
+                            .map(p -> specs.stream()
+                                    .filter(sp -> sp.name().equals(p))
+                                    .findFirst()
+                                    .orElseThrow())
+                            .toList());
             start = System.nanoTime();
             for (Task t : tasks) {
                 var samplesOf = evaluator.samples(t);
                 for (KvCacheSpec.Paged spec : specs) {
                     TaskRun run = evaluator.run(t.name(), samplesOf, t, spec);
-                    err.printf(Locale.ROOT, "%s %s: %d/%d correct, compression %.2fx, %.1f s%n", t.name(), spec.label(),
-                            run.correct(), run.samples(), run.achievedRatio(), run.wallNanos() / 1e9);
+                    err.printf(
+                            Locale.ROOT,
+                            "%s %s: %d/%d correct, compression %.2fx, %.1f s%n",
+                            t.name(),
+                            spec.label(),
+                            run.correct(),
+                            run.samples(),
+                            run.achievedRatio(),
+                            run.wallNanos() / 1e9);
                     if (show) {
                         for (int n = 0; n < run.samples(); n++) {
                             List<SampleOutcome> gens = run.generationsOf(n);
                             Sample sample = gens.getFirst().sample();
-                            err.printf("  seed %d answer %s %s%s%n", sample.seed(), sample.answer(),
+                            err.printf(
+                                    "  seed %d answer %s %s%s%n",
+                                    sample.seed(),
+                                    sample.answer(),
                                     run.solved(n) ? "right" : "wrong",
-                                    votes == 1 ? ": " + gens.getFirst().text().strip()
+                                    votes == 1
+                                            ? ": " + gens.getFirst().text().strip()
                                             : " (vote: " + TaskRun.majority(gens) + ")");
                             for (int v = 0; votes > 1 && v < gens.size(); v++) {
-                                err.printf("    vote %d: %s%n", v, gens.get(v).text().strip());
+                                err.printf(
+                                        "    vote %d: %s%n",
+                                        v, gens.get(v).text().strip());
                             }
                         }
                     }

@@ -21,16 +21,22 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Text generation: stdout carries only the text, streamed; statistics go to stderr. */
-@Command(name = "generate", mixinStandardHelpOptions = true,
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
         description = "Generate text from a prompt. Only the text goes to stdout; statistics go to stderr.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true,
+    @Option(
+            names = "--model",
+            required = true,
             description = "Model: a Hugging Face folder, a GGUF file, or a llama2.c checkpoint.")
     Path model;
 
-    @Option(names = "--tokenizer", description = "Tokenizer: llama2.c tokenizer.bin or a GGUF vocabulary"
-            + " (default: the GGUF's own, or tokenizer.bin beside a llama2.c checkpoint).")
+    @Option(
+            names = "--tokenizer",
+            description = "Tokenizer: llama2.c tokenizer.bin or a GGUF vocabulary"
+                    + " (default: the GGUF's own, or tokenizer.bin beside a llama2.c checkpoint).")
     Path tokenizer;
 
     @Option(names = "--prompt", defaultValue = "", description = "Prompt text (default: empty, i.e. BOS only).")
@@ -48,7 +54,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--echo", description = "Print the prompt before the generated text, as llama2.c's run.c does.")
     boolean echo;
 
-    @Option(names = "--batch", defaultValue = "64", description = "Prompt tokens per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--batch",
+            defaultValue = "64",
+            description = "Prompt tokens per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Mixin
@@ -62,7 +71,8 @@ final class GenerateCommand implements Callable<Integer> {
         SamplingParams params = sampling.resolve(loaded.generation(), 1f);
         int[] tokens = loaded.tokenizer().encode(prompt, true);
         if (tokens.length == 0) {
-            throw new IllegalArgumentException("the prompt encodes to no tokens and the vocabulary has no BOS to start from");
+            throw new IllegalArgumentException(
+                    "the prompt encodes to no tokens and the vocabulary has no BOS to start from");
         }
         if (maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
@@ -74,24 +84,31 @@ final class GenerateCommand implements Callable<Integer> {
         long heap = Runtime.getRuntime().maxMemory();
         long budget = kv.budget(heap / 2);
         if (budget > heap / 2) {
-            throw new IllegalArgumentException(String.format("--kv-budget %,d is more than half the %,d-byte heap: lower"
-                    + " it (or raise -Xmx through KVSLIM_JAVA_OPTS)", budget, heap));
+            throw new IllegalArgumentException(String.format(
+                    "--kv-budget %,d is more than half the %,d-byte heap: lower"
+                            + " it (or raise -Xmx through KVSLIM_JAVA_OPTS)",
+                    budget, heap));
         }
         if (positions > Integer.MAX_VALUE / Math.max(1, c.kvDim()) || cacheBytes > budget) {
-            throw new IllegalArgumentException(String.format("a KV cache for %d prompt + %d new tokens needs %,d bytes,"
-                    + " more than the %,d-byte KV budget (half the heap unless --kv-budget says): lower --max-tokens"
-                    + " (or raise -Xmx through KVSLIM_JAVA_OPTS)", tokens.length, maxTokens, cacheBytes, budget));
+            throw new IllegalArgumentException(String.format(
+                    "a KV cache for %d prompt + %d new tokens needs %,d bytes,"
+                            + " more than the %,d-byte KV budget (half the heap unless --kv-budget says): lower --max-tokens"
+                            + " (or raise -Xmx through KVSLIM_JAVA_OPTS)",
+                    tokens.length, maxTokens, cacheBytes, budget));
         }
         if (positions > c.contextLength()) {
-            err.printf("kvslim: warning: %d positions exceed the model's trained context of %d%n", positions, c.contextLength());
+            err.printf(
+                    "kvslim: warning: %d positions exceed the model's trained context of %d%n",
+                    positions, c.contextLength());
         }
         BlockPool pool = spec instanceof KvCacheSpec.Paged
-                ? new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget, type) : null;
+                ? new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget, type)
+                : null;
         KvCache cache = spec.newCache(c.kvShape(), pool, (int) positions);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         PrintStream out = System.out;
-        Generator.Result r = generator.generate(tokens,
-                new Generator.Options(maxTokens, params, stop, echo, batch), cache, (b, off, len) -> {
+        Generator.Result r = generator.generate(
+                tokens, new Generator.Options(maxTokens, params, stop, echo, batch), cache, (b, off, len) -> {
                     out.write(b, off, len);
                     out.flush();
                 });
@@ -99,20 +116,27 @@ final class GenerateCommand implements Callable<Integer> {
         out.flush();
         err.printf("model: %s (%s), %d threads%n", loaded.path(), loaded.format(), Parallel.threads());
         err.printf("prompt: %d tokens, prefill %.1f tokens/s%n", tokens.length, r.prefillTokensPerSecond());
-        err.printf("generated: %d tokens (%s), decode %.1f tokens/s%n", r.generated().length,
-                r.stopReason().name().toLowerCase(java.util.Locale.ROOT), r.decodeTokensPerSecond());
+        err.printf(
+                "generated: %d tokens (%s), decode %.1f tokens/s%n",
+                r.generated().length,
+                r.stopReason().name().toLowerCase(java.util.Locale.ROOT),
+                r.decodeTokensPerSecond());
         long uncompressed = (long) r.cachedPositions() * c.kvBytesPerToken(type.bytes());
         if (cache instanceof PagedKvCache paged) {
-            err.printf("kv cache: %s, compression %.2fx; %,d bytes of live %s keys and values (%,d in blocks) against"
-                            + " %,d uncompressed%n", spec.label(), paged.compressionRatio(), paged.liveBytes(), type,
-                    paged.bytesUsed(), uncompressed);
+            err.printf(
+                    "kv cache: %s, compression %.2fx; %,d bytes of live %s keys and values (%,d in blocks) against"
+                            + " %,d uncompressed%n",
+                    spec.label(), paged.compressionRatio(), paged.liveBytes(), type, paged.bytesUsed(), uncompressed);
             paged.release();
         } else {
-            err.printf("kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
+            err.printf(
+                    "kv cache: %d bytes (dense F32, %d bytes per token)%n",
+                    r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
         }
         if (params.temperature() > 0) {
-            err.printf("sampling: temperature %s, top-k %d, top-p %s, min-p %s, seed %d%n", params.temperature(),
-                    params.topK(), params.topP(), params.minP(), params.seed());
+            err.printf(
+                    "sampling: temperature %s, top-k %d, top-p %s, min-p %s, seed %d%n",
+                    params.temperature(), params.topK(), params.topP(), params.minP(), params.seed());
         }
         return 0;
     }

@@ -16,14 +16,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** What a model file holds: architecture, sizes, weight types, parameters, KV bytes per token. */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
+@Command(
+        name = "inspect",
+        mixinStandardHelpOptions = true,
         description = "Show a model's architecture, sizes, weight types, parameter count and KV bytes per token.")
 final class InspectCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "Model file (GGUF or llama2.c checkpoint).")
     Path path;
 
-    @Option(names = "--tokenizer", description = "Tokenizer for a llama2.c checkpoint (default: tokenizer.bin beside it).")
+    @Option(
+            names = "--tokenizer",
+            description = "Tokenizer for a llama2.c checkpoint (default: tokenizer.bin beside it).")
     Path tokenizer;
 
     @Override
@@ -41,18 +45,23 @@ final class InspectCommand implements Callable<Integer> {
         row("dim", c.dim());
         row("hidden dim", c.hiddenDim());
         row("layers", c.layers());
-        row("heads", c.heads() + " query, " + c.kvHeads() + " key/value (" + c.groupSize() + " per group), head size "
-                + c.headSize());
+        row(
+                "heads",
+                c.heads() + " query, " + c.kvHeads() + " key/value (" + c.groupSize() + " per group), head size "
+                        + c.headSize());
         row("vocabulary", c.vocabSize() + " (tokenizer: " + loaded.tokenizer().vocabSize() + ")");
         row("context", c.contextLength());
         row("rope", c.ropeStyle().name().toLowerCase(java.util.Locale.ROOT) + ", theta " + c.ropeTheta());
         row("norm eps", c.normEps());
         row("embeddings", c.tiedEmbeddings() ? "tied (classifier = token embedding)" : "untied");
         StringBuilder t = new StringBuilder();
-        types.forEach((k, v) -> t.append(t.isEmpty() ? "" : ", ").append(k).append(": ").append(v));
+        types.forEach((k, v) ->
+                t.append(t.isEmpty() ? "" : ", ").append(k).append(": ").append(v));
         row("weight types", t + " values");
         row("parameters", String.format("%,d", m.parameterCount()));
-        row("kv bytes/token", c.kvBytesPerToken(Float.BYTES) + " (F32: 2 x " + c.layers() + " layers x " + c.kvDim() + " values)");
+        row(
+                "kv bytes/token",
+                c.kvBytesPerToken(Float.BYTES) + " (F32: 2 x " + c.layers() + " layers x " + c.kvDim() + " values)");
         return 0;
     }
 

@@ -15,14 +15,18 @@ import picocli.CommandLine.Option;
  */
 final class KvCacheOptions {
 
-    @Option(names = "--kv-policy", defaultValue = "auto",
+    @Option(
+            names = "--kv-policy",
+            defaultValue = "auto",
             description = "KV cache: none (keep every token), dms (the model's learned eviction), a training-free"
                     + " baseline (streaming, h2o, tova, snapkv, knorm, random; needs --kv-ratio or --kv-tokens), dense"
                     + " (the contiguous F32 cache of one sequence) or auto (dms when the model was retrofitted with DMS,"
                     + " else the plain cache). Default: ${DEFAULT-VALUE}.")
     String policy;
 
-    @Option(names = "--kv-ratio", description = "Target compression ratio of a baseline: keep ceil(seen / R) tokens per head.")
+    @Option(
+            names = "--kv-ratio",
+            description = "Target compression ratio of a baseline: keep ceil(seen / R) tokens per head.")
     Double ratio;
 
     @Option(names = "--kv-tokens", description = "Token budget per (layer, KV head) of a baseline.")
@@ -31,12 +35,17 @@ final class KvCacheOptions {
     @Option(names = "--kv-window", description = "DMS window w to use instead of the model's.")
     Integer window;
 
-    @Option(names = "--kv-type", defaultValue = "f32",
-            description = "Element type of cached keys and values: f32, or f16 / bf16 (rounded to nearest even, half the"
-                    + " bytes, twice the tokens in the same budget). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--kv-type",
+            defaultValue = "f32",
+            description =
+                    "Element type of cached keys and values: f32, or f16 / bf16 (rounded to nearest even, half the"
+                            + " bytes, twice the tokens in the same budget). Default: ${DEFAULT-VALUE}.")
     String type;
 
-    @Option(names = "--kv-budget", converter = ByteSize.class,
+    @Option(
+            names = "--kv-budget",
+            converter = ByteSize.class,
             description = "Bytes the KV cache may take, e.g. 512MiB (default: a share of the Java heap).")
     Long budget;
 
@@ -56,8 +65,10 @@ final class KvCacheOptions {
             return KvCacheSpec.parse(policy, ratio, tokens, window, model, type(), paged, KvPolicies.Options.DEFAULTS);
         } catch (IllegalArgumentException e) {
             if (budget != null && tokens == null && ratio == null && KvCacheSpec.isBaseline(policy)) {
-                throw new IllegalArgumentException(e.getMessage() + " (--kv-budget is bytes of KV memory; a budget in"
-                        + " tokens per head is --kv-tokens)", e);
+                throw new IllegalArgumentException(
+                        e.getMessage() + " (--kv-budget is bytes of KV memory; a budget in"
+                                + " tokens per head is --kv-tokens)",
+                        e);
             }
             throw e;
         }

@@ -4,7 +4,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code kvslim} command: one front end over the engine, a subcommand per job. */
-@Command(name = "kvslim",
+@Command(
+        name = "kvslim",
         mixinStandardHelpOptions = true,
         versionProvider = KvSlim.Version.class,
         description = "LLM inference with KV-cache compression, in Java.",

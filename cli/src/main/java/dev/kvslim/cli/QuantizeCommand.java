@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Re-encodes a GGUF model's matrices into another weight type. */
-@Command(name = "quantize", mixinStandardHelpOptions = true,
+@Command(
+        name = "quantize",
+        mixinStandardHelpOptions = true,
         description = "Write a copy of a GGUF model with its matrices in another weight type (norms stay F32).")
 final class QuantizeCommand implements Callable<Integer> {
 
@@ -21,7 +23,10 @@ final class QuantizeCommand implements Callable<Integer> {
 
     private static final String WRITABLE = "q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32";
 
-    @Option(names = "--type", required = true, description = "Target type: q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32.")
+    @Option(
+            names = "--type",
+            required = true,
+            description = "Target type: q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32.")
     String type;
 
     @Option(names = "--out", required = true, description = "Output GGUF file.")
@@ -39,7 +44,8 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("unknown type '" + type + "' (choose " + WRITABLE + ")");
         }
         if (!Quantizer.canEncode(target)) {
-            throw new IllegalArgumentException("cannot write " + target + " yet, only read it (choose " + WRITABLE + ")");
+            throw new IllegalArgumentException(
+                    "cannot write " + target + " yet, only read it (choose " + WRITABLE + ")");
         }
         GgufQuantizer.Result r = GgufQuantizer.quantize(GgufFile.read(model), target, out);
         System.err.printf("wrote %s: %d tensors, matrices as %s%n", r.output(), r.tensors(), r.target());

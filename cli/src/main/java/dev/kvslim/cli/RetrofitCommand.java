@@ -14,14 +14,21 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Retrofits Dynamic Memory Sparsification into a model: learned per-head KV eviction, trained against the original. */
-@Command(name = "retrofit", mixinStandardHelpOptions = true,
-        description = {"Retrofit DMS (learned KV-cache eviction) into a model by distillation from the original.",
+@Command(
+        name = "retrofit",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Retrofit DMS (learned KV-cache eviction) into a model by distillation from the original.",
             "Writes OUT/model, OUT/crN at each integer compression ratio on the way and at the target, a checkpoint"
                     + " (--resume) and OUT/train_log.jsonl. The outputs carry the dms_* config keys, so generate, chat"
-                    + " and serve run them with the DMS cache."})
+                    + " and serve run them with the DMS cache."
+        })
 final class RetrofitCommand implements Callable<Integer> {
 
-    enum Mode { full, adapter }
+    enum Mode {
+        full,
+        adapter
+    }
 
     @Option(names = "--teacher", required = true, description = "The original model (a Hugging Face folder).")
     Path teacher;
@@ -29,40 +36,60 @@ final class RetrofitCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
-    @Option(names = "--target-cr", defaultValue = "8", description = "Target compression ratio (>= 1; default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--target-cr",
+            defaultValue = "8",
+            description = "Target compression ratio (>= 1; default ${DEFAULT-VALUE}).")
     double targetCr;
 
-    @Option(names = "--mode", defaultValue = "adapter",
-            description = "full: decision from a query channel, every weight trains (the paper); adapter: a zero-initialised"
-                    + " adapter, base frozen (NVIDIA's recipe). Default ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--mode",
+            defaultValue = "adapter",
+            description =
+                    "full: decision from a query channel, every weight trains (the paper); adapter: a zero-initialised"
+                            + " adapter, base frozen (NVIDIA's recipe). Default ${DEFAULT-VALUE}.")
     Mode mode;
 
     @Option(names = "--window", description = "Eviction delay w in tokens (default: context/16 within [4, 512]).")
     Integer window;
 
-    @Option(names = "--steps", description = "Optimiser steps (default: the ramp to the target plus 3/7 of it at the target, 1,000 for CR 8"
-                    + " at 100 steps per unit, as the paper; plus the steps of any --hold).")
+    @Option(
+            names = "--steps",
+            description =
+                    "Optimiser steps (default: the ramp to the target plus 3/7 of it at the target, 1,000 for CR 8"
+                            + " at 100 steps per unit, as the paper; plus the steps of any --hold).")
     Integer steps;
 
-    @Option(names = "--steps-per-cr", description = "Steps per unit of compression ratio in the schedule (default 100).")
+    @Option(
+            names = "--steps-per-cr",
+            description = "Steps per unit of compression ratio in the schedule (default 100).")
     Double stepsPerCr;
 
-    @Option(names = "--hold", split = ",", paramLabel = "CR:STEPS",
+    @Option(
+            names = "--hold",
+            split = ",",
+            paramLabel = "CR:STEPS",
             description = "Pause the ramp at a ratio below the target for extra steps, e.g. 4:150 (repeatable or"
                     + " comma-separated); the crN model of a held ratio is written at the end of its hold. Default: none,"
                     + " the paper's plain linear ramp.")
     List<String> holds = new ArrayList<>();
 
-    @Option(names = "--data", defaultValue = "teacher",
-            description = "tasks (the task suite, demo tokenizer), teacher (sequences sampled from the teacher, cached in"
-                    + " OUT) or a text file. Default ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--data",
+            defaultValue = "teacher",
+            description =
+                    "tasks (the task suite, demo tokenizer), teacher (sequences sampled from the teacher, cached in"
+                            + " OUT) or a text file. Default ${DEFAULT-VALUE}.")
     String data;
 
     @Option(names = "--teacher-tokens", description = "Tokens to sample for --data teacher (default 65536).")
     Integer teacherTokens;
 
-    @Option(names = "--lr", description = "Learning rate, constant (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the demo model, the"
-                    + " reference's 3e-5 for hidden sizes from 1,334).")
+    @Option(
+            names = "--lr",
+            description =
+                    "Learning rate, constant (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the demo model, the"
+                            + " reference's 3e-5 for hidden sizes from 1,334).")
     Float lr;
 
     @Option(names = "--batch", description = "Rows per step (default 4).")
@@ -74,7 +101,9 @@ final class RetrofitCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Seed of data order and noise (default 42).")
     Long seed;
 
-    @Option(names = "--checkpoint-every", description = "Steps between checkpoints (default 50; 0: milestones and end).")
+    @Option(
+            names = "--checkpoint-every",
+            description = "Steps between checkpoints (default 50; 0: milestones and end).")
     Integer checkpointEvery;
 
     @Option(names = "--threads", description = "Worker threads (default: all cores).")
@@ -95,23 +124,48 @@ final class RetrofitCommand implements Callable<Integer> {
             System.setProperty("kvslim.threads", Integer.toString(threads));
         }
         if (!resume && Checkpoint.locate(out) != null) {
-            throw new IllegalArgumentException(out + " already holds a retrofit checkpoint: pass --resume to continue it,"
-                    + " or choose another --out");
+            throw new IllegalArgumentException(
+                    out + " already holds a retrofit checkpoint: pass --resume to continue it,"
+                            + " or choose another --out");
         }
-        Retrofit run = Retrofit.open(new Retrofit.Request(teacher, out,
-                mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER, targetCr, window, stepsPerCr,
-                holds.stream().map(DmsSchedule.Hold::parse).toList(), steps, data,
-                lr, batch, seq, seed, checkpointEvery, teacherTokens));
+        Retrofit run = Retrofit.open(new Retrofit.Request(
+                teacher,
+                out,
+                mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER,
+                targetCr,
+                window,
+                stepsPerCr,
+                holds.stream().map(DmsSchedule.Hold::parse).toList(),
+                steps,
+                data,
+                lr,
+                batch,
+                seq,
+                seed,
+                checkpointEvery,
+                teacherTokens));
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);
         }
         Retrofit.Settings s = run.settings();
-        System.err.printf(Locale.ROOT, "retrofit: %s mode, %,d of %,d parameters train, window %d, CR 1 -> %s over %d steps"
+        System.err.printf(
+                Locale.ROOT,
+                "retrofit: %s mode, %,d of %,d parameters train, window %d, CR 1 -> %s over %d steps"
                         + " (%s steps per unit%s), %d steps, lr %.1e, B=%d T=%d, %s, %d threads%s%n",
-                s.mode().name().toLowerCase(Locale.ROOT), run.trainableParameters(), run.trainer().weights().count(),
-                s.window(), s.targetCr(), run.schedule().firstStepAt(s.targetCr()), s.stepsPerCr(),
-                s.holds().isEmpty() ? "" : ", holds " + s.holdsText(), s.steps(), s.lr(),
-                s.batch(), s.seq(), run.dataDescription(), dev.kvslim.core.tensor.Parallel.threads(),
+                s.mode().name().toLowerCase(Locale.ROOT),
+                run.trainableParameters(),
+                run.trainer().weights().count(),
+                s.window(),
+                s.targetCr(),
+                run.schedule().firstStepAt(s.targetCr()),
+                s.stepsPerCr(),
+                s.holds().isEmpty() ? "" : ", holds " + s.holdsText(),
+                s.steps(),
+                s.lr(),
+                s.batch(),
+                s.seq(),
+                run.dataDescription(),
+                dev.kvslim.core.tensor.Parallel.threads(),
                 run.trainer().step() > 0 ? ", resumed at step " + run.trainer().step() : "");
         run.run(new RetrofitProgress(System.err, run.trainer().step()));
         System.err.println("retrofit: done; step log " + out.resolve("train_log.jsonl"));

@@ -17,38 +17,55 @@ import picocli.CommandLine.Option;
  * What KV compression saves in serving: one workload through the server's scheduler, in process, with the DMS cache
  * (or a named baseline policy for a model without DMS) and with the uncompressed cache, side by side.
  */
-@Command(name = "savings", mixinStandardHelpOptions = true,
+@Command(
+        name = "savings",
+        mixinStandardHelpOptions = true,
         description = "Run a workload through the server's scheduler with the compressed KV cache (DMS, or --kv-policy)"
                 + " and with the uncompressed one in the same KV budget, and print KV bytes per sequence, how many"
                 + " sequences fit, throughput and cost per million tokens side by side.")
 final class SavingsCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "The model: a Hugging Face folder, a GGUF file, or a"
-            + " llama2.c checkpoint.")
+    @Option(
+            names = "--model",
+            required = true,
+            description = "The model: a Hugging Face folder, a GGUF file, or a" + " llama2.c checkpoint.")
     Path model;
 
     @Option(names = "--tokenizer", description = "Tokenizer for a llama2.c checkpoint without tokenizer.bin beside it.")
     Path tokenizer;
 
-    @Option(names = "--workload", description = "Requests to run, JSON Lines: {\"prompt\": \"...\", \"max_tokens\": 128}"
-            + " a line (default: 32 built-in story prompts of 64 to 256 tokens).")
+    @Option(
+            names = "--workload",
+            description = "Requests to run, JSON Lines: {\"prompt\": \"...\", \"max_tokens\": 128}"
+                    + " a line (default: 32 built-in story prompts of 64 to 256 tokens).")
     Path workload;
 
-    @Option(names = "--kv-budget", converter = ByteSize.class, description = "KV budget in bytes both caches run in,"
-            + " e.g. 16MiB (default: room for 8 uncompressed sequences of the workload's longest request).")
+    @Option(
+            names = "--kv-budget",
+            converter = ByteSize.class,
+            description = "KV budget in bytes both caches run in,"
+                    + " e.g. 16MiB (default: room for 8 uncompressed sequences of the workload's longest request).")
     Long budget;
 
-    @Option(names = "--price-per-hour", defaultValue = "1.0", description = "What the machine costs per hour, for the"
-            + " cost per million tokens (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--price-per-hour",
+            defaultValue = "1.0",
+            description = "What the machine costs per hour, for the"
+                    + " cost per million tokens (default: ${DEFAULT-VALUE}).")
     double pricePerHour;
 
-    @Option(names = "--kv-policy", defaultValue = "dms", description = "The compressing cache: dms (the model's"
-            + " learned eviction) or a training-free policy (streaming, h2o, tova, snapkv, knorm, random), needed for a"
-            + " model without DMS (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--kv-policy",
+            defaultValue = "dms",
+            description = "The compressing cache: dms (the model's"
+                    + " learned eviction) or a training-free policy (streaming, h2o, tova, snapkv, knorm, random), needed for a"
+                    + " model without DMS (default: ${DEFAULT-VALUE}).")
     String policy;
 
-    @Option(names = "--kv-ratio", description = "Compression ratio a training-free --kv-policy keeps to (default: 4"
-            + " unless --kv-tokens is given).")
+    @Option(
+            names = "--kv-ratio",
+            description = "Compression ratio a training-free --kv-policy keeps to (default: 4"
+                    + " unless --kv-tokens is given).")
     Double ratio;
 
     @Option(names = "--kv-tokens", description = "Tokens per (layer, KV head) a training-free --kv-policy keeps.")
@@ -63,13 +80,19 @@ final class SavingsCommand implements Callable<Integer> {
         boolean baseline = KvCacheSpec.isBaseline(policy);
         KvCacheSpec spec;
         try {
-            spec = KvCacheSpec.parse(policy, baseline && ratio == null && tokens == null ? Double.valueOf(4) : ratio,
-                    tokens, null, shape);
+            spec = KvCacheSpec.parse(
+                    policy,
+                    baseline && ratio == null && tokens == null ? Double.valueOf(4) : ratio,
+                    tokens,
+                    null,
+                    shape);
         } catch (IllegalArgumentException e) {
             if (!baseline && !shape.hasDms()) {
-                throw new IllegalArgumentException(model + " has no DMS metadata (it was not retrofitted with DMS), so"
-                        + " there is no DMS cache to measure: compare a training-free policy instead, e.g. --kv-policy"
-                        + " tova --kv-ratio 4", e);
+                throw new IllegalArgumentException(
+                        model + " has no DMS metadata (it was not retrofitted with DMS), so"
+                                + " there is no DMS cache to measure: compare a training-free policy instead, e.g. --kv-policy"
+                                + " tova --kv-ratio 4",
+                        e);
             }
             throw e;
         }
@@ -92,7 +115,8 @@ final class SavingsCommand implements Callable<Integer> {
         if (b <= 0) {
             throw new IllegalArgumentException("--kv-budget must be positive, got " + b);
         }
-        System.err.printf("kvslim: running %d requests with the %s cache, then uncompressed, in %,d bytes of KV...%n",
+        System.err.printf(
+                "kvslim: running %d requests with the %s cache, then uncompressed, in %,d bytes of KV...%n",
                 w.requests().size(), compressed.label(), b);
         System.out.print(SavingsReport.measure(loaded, w, compressed, b).format(pricePerHour));
         return 0;

@@ -24,7 +24,9 @@ import picocli.CommandLine.Option;
  * The OpenAI-compatible server: loads the models, starts {@link KvSlimServer}, and serves until the process is told
  * to stop (Ctrl-C or SIGTERM), which shuts down gracefully.
  */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
         description = "Serve models over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions,"
                 + " /v1/models) with continuous batching in a fixed KV memory budget; /metrics for Prometheus.")
 final class ServeCommand implements Callable<Integer> {
@@ -32,36 +34,49 @@ final class ServeCommand implements Callable<Integer> {
     /** Where the bundled demo models live (one folder each), relative to the working directory. */
     static final Path BUNDLED_MODELS = Path.of("models");
 
-    @Option(names = "--model", description = "A model to serve (repeatable): a Hugging Face folder, a GGUF file, or a"
-            + " llama2.c checkpoint. Requests name it by its file or folder name without extension."
-            + " Default: every model folder in models/ (the bundled demo model and its DMS retrofits).")
+    @Option(
+            names = "--model",
+            description = "A model to serve (repeatable): a Hugging Face folder, a GGUF file, or a"
+                    + " llama2.c checkpoint. Requests name it by its file or folder name without extension."
+                    + " Default: every model folder in models/ (the bundled demo model and its DMS retrofits).")
     List<Path> models = new ArrayList<>();
 
-    @Option(names = "--tokenizer", description = "Tokenizer of the model given at the same position (repeatable),"
-            + " for llama2.c checkpoints without a tokenizer.bin beside them.")
+    @Option(
+            names = "--tokenizer",
+            description = "Tokenizer of the model given at the same position (repeatable),"
+                    + " for llama2.c checkpoints without a tokenizer.bin beside them.")
     List<Path> tokenizers = new ArrayList<>();
 
     @Option(names = "--host", description = "Address to listen on (default: 127.0.0.1, or the config file's).")
     String host;
 
-    @Option(names = "--port", description = "Port to listen on; 0 picks a free one (default: 8080, or the config file's).")
+    @Option(
+            names = "--port",
+            description = "Port to listen on; 0 picks a free one (default: 8080, or the config file's).")
     Integer port;
 
-    @Option(names = "--kv-budget", converter = ByteSize.class, description = "Bytes of keys and values all sequences may"
-            + " hold together (e.g. 2GiB), split evenly"
-            + " between the models (default: a quarter of the heap, or the config file's).")
+    @Option(
+            names = "--kv-budget",
+            converter = ByteSize.class,
+            description = "Bytes of keys and values all sequences may"
+                    + " hold together (e.g. 2GiB), split evenly"
+                    + " between the models (default: a quarter of the heap, or the config file's).")
     Long kvBudget;
 
-    @Option(names = "--kv-type", description = "Element type of cached keys and values: f32, or f16 / bf16 (half the"
-            + " bytes, twice the tokens in the same budget; default: f32, or the config file's kv_type).")
+    @Option(
+            names = "--kv-type",
+            description = "Element type of cached keys and values: f32, or f16 / bf16 (half the"
+                    + " bytes, twice the tokens in the same budget; default: f32, or the config file's kv_type).")
     String kvType;
 
     @Mixin
     RenamedKvFlags renamed;
 
-    @Option(names = "--config", description = "JSON settings: host, port, kv_budget_bytes, kv_type, tokens_per_step, max_running,"
-            + " max_waiting, max_body_bytes, shutdown_grace_seconds, api_keys {name: key}. API keys may also come from"
-            + " KVSLIM_API_KEYS (name=key,...).")
+    @Option(
+            names = "--config",
+            description = "JSON settings: host, port, kv_budget_bytes, kv_type, tokens_per_step, max_running,"
+                    + " max_waiting, max_body_bytes, shutdown_grace_seconds, api_keys {name: key}. API keys may also come from"
+                    + " KVSLIM_API_KEYS (name=key,...).")
     Path config;
 
     /** The configuration: defaults, then the config file, then the options. */
@@ -96,8 +111,8 @@ final class ServeCommand implements Callable<Integer> {
             paths = bundledModels();
         }
         if (tokenizers.size() > paths.size()) {
-            throw new IllegalArgumentException("more --tokenizer (" + tokenizers.size() + ") than --model (" + paths.size()
-                    + ") options: each tokenizer belongs to the model at its position");
+            throw new IllegalArgumentException("more --tokenizer (" + tokenizers.size() + ") than --model ("
+                    + paths.size() + ") options: each tokenizer belongs to the model at its position");
         }
         Map<String, LoadedModel> loaded = new LinkedHashMap<>();
         for (int i = 0; i < paths.size(); i++) {
@@ -113,7 +128,9 @@ final class ServeCommand implements Callable<Integer> {
     /** The model folders (those with a config.json) in {@link #BUNDLED_MODELS}, by name. */
     static List<Path> bundledModels() {
         try (var folders = Files.list(BUNDLED_MODELS)) {
-            List<Path> found = folders.filter(f -> Files.isRegularFile(f.resolve("config.json"))).sorted().toList();
+            List<Path> found = folders.filter(f -> Files.isRegularFile(f.resolve("config.json")))
+                    .sorted()
+                    .toList();
             if (found.isEmpty()) {
                 throw new IllegalArgumentException("no --model given, and " + BUNDLED_MODELS.toAbsolutePath()
                         + " holds no model folder: pass --model PATH");
@@ -130,12 +147,17 @@ final class ServeCommand implements Callable<Integer> {
         KvSlimServer server = KvSlimServer.start(load(), c);
         for (ServedModel m : server.models()) {
             Scheduler s = m.scheduler();
-            err.printf("kvslim: serving '%s' (%s, %s cache, %,d-byte KV budget, chat template: %s)%n", m.name(),
-                    m.loaded().format(), s.usesDms() ? "DMS" : "uncompressed paged", s.pool().budgetBytes(),
+            err.printf(
+                    "kvslim: serving '%s' (%s, %s cache, %,d-byte KV budget, chat template: %s)%n",
+                    m.name(),
+                    m.loaded().format(),
+                    s.usesDms() ? "DMS" : "uncompressed paged",
+                    s.pool().budgetBytes(),
                     m.loaded().chatTemplate() != null ? "yes" : "no");
         }
-        err.printf("kvslim: listening on http://%s:%d/v1 (API keys: %s); /metrics, /health, /ready%n", c.host(),
-                server.port(), c.keys().required() ? c.keys().size() : "none, open");
+        err.printf(
+                "kvslim: listening on http://%s:%d/v1 (API keys: %s); /metrics, /health, /ready%n",
+                c.host(), server.port(), c.keys().required() ? c.keys().size() : "none, open");
         return server;
     }
 

@@ -13,10 +13,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Prints the token ids of a text as one JSON array. */
-@Command(name = "tokenize", mixinStandardHelpOptions = true, description = "Print the token ids of a text as a JSON array.")
+@Command(
+        name = "tokenize",
+        mixinStandardHelpOptions = true,
+        description = "Print the token ids of a text as a JSON array.")
 final class TokenizeCommand implements Callable<Integer> {
 
-    @Option(names = "--tokenizer", required = true, description = "llama2.c tokenizer.bin, or any GGUF file with a vocabulary.")
+    @Option(
+            names = "--tokenizer",
+            required = true,
+            description = "llama2.c tokenizer.bin, or any GGUF file with a vocabulary.")
     Path tokenizer;
 
     @ArgGroup(exclusive = true, multiplicity = "1")

@@ -56,23 +56,54 @@ class CommandLineTest {
     @Test
     void greedyGenerationEqualsRunCByteForByte() throws Exception {
         // run.c -n 200 counts positions: 200 new tokens after BOS for an empty prompt, 196 after the 5-token prompt
-        Run empty = run("generate", "--model", stories(), "--tokenizer", tok512(), "--temperature", "0",
-                "--max-tokens", "200", "--echo");
+        Run empty = run(
+                "generate",
+                "--model",
+                stories(),
+                "--tokenizer",
+                tok512(),
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "200",
+                "--echo");
         assertThat(empty.exit()).isZero();
         assertThat(empty.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/1.txt")));
 
-        Run prompted = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
-                "--temperature", "0", "--max-tokens", "196", "--echo");
+        Run prompted = run(
+                "generate",
+                "--model",
+                stories(),
+                "--tokenizer",
+                tok512(),
+                "--prompt",
+                "Once upon a time",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "196",
+                "--echo");
         assertThat(prompted.exit()).isZero();
         assertThat(prompted.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/2.txt")));
-        assertThat(prompted.stderr()).contains("prompt: 5 tokens").contains("generated: 196 tokens")
+        assertThat(prompted.stderr())
+                .contains("prompt: 5 tokens")
+                .contains("generated: 196 tokens")
                 .contains("kv cache: 256000 bytes");
     }
 
     @Test
     void ggufConversionGeneratesTheSameText() throws Exception {
-        Run r = run("generate", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "196", "--echo");
+        Run r = run(
+                "generate",
+                "--model",
+                Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--prompt",
+                "Once upon a time",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "196",
+                "--echo");
         assertThat(r.exit()).isZero();
         assertThat(r.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/2.txt")));
         assertThat(r.stderr()).contains("exceed the model's trained context of 128");
@@ -80,25 +111,63 @@ class CommandLineTest {
 
     @Test
     void withoutEchoOnlyTheContinuationIsPrinted() throws Exception {
-        Run r = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
-                "--temperature", "0", "--max-tokens", "12");
+        Run r = run(
+                "generate",
+                "--model",
+                stories(),
+                "--tokenizer",
+                tok512(),
+                "--prompt",
+                "Once upon a time",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "12");
         String continuation = r.out().substring(0, r.out().length() - 1);
         assertThat(continuation).startsWith(", there was").endsWith("She");
-        assertThat(Files.readString(Fixtures.path("stories260K/golden/2.txt"))).startsWith("Once upon a time" + continuation);
+        assertThat(Files.readString(Fixtures.path("stories260K/golden/2.txt")))
+                .startsWith("Once upon a time" + continuation);
     }
 
     @Test
     void stopStringEndsTheTextBeforeIt() {
-        Run r = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
-                "--temperature", "0", "--max-tokens", "100", "--stop", "Lily");
+        Run r = run(
+                "generate",
+                "--model",
+                stories(),
+                "--tokenizer",
+                tok512(),
+                "--prompt",
+                "Once upon a time",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "100",
+                "--stop",
+                "Lily");
         assertThat(r.out()).isEqualTo(", there was a little girl named \n");
         assertThat(r.stderr()).contains("(stop_string)");
     }
 
     @Test
     void sampledGenerationIsReproducibleWithASeed() {
-        String[] args = {"generate", "--model", stories(), "--tokenizer", tok512(), "--temperature", "0.8",
-            "--top-p", "0.9", "--top-k", "40", "--seed", "123", "--max-tokens", "60"};
+        String[] args = {
+            "generate",
+            "--model",
+            stories(),
+            "--tokenizer",
+            tok512(),
+            "--temperature",
+            "0.8",
+            "--top-p",
+            "0.9",
+            "--top-k",
+            "40",
+            "--seed",
+            "123",
+            "--max-tokens",
+            "60"
+        };
         Run a = run(args), b = run(args);
         assertThat(a.exit()).isZero();
         assertThat(a.out()).isEqualTo(b.out()).isNotBlank();
@@ -118,22 +187,43 @@ class CommandLineTest {
     void inspectDescribesTheModel() {
         Run r = run("inspect", stories(), "--tokenizer", tok512());
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).contains("llama2.c (legacy)").contains("layers          5")
-                .contains("8 query, 4 key/value").contains("F32: 259328 values").contains("parameters      260,032")
+        assertThat(r.out())
+                .contains("llama2.c (legacy)")
+                .contains("layers          5")
+                .contains("8 query, 4 key/value")
+                .contains("F32: 259328 values")
+                .contains("parameters      260,032")
                 .contains("kv bytes/token  1280");
-        Run g = run("inspect", Fixtures.path("gguf/llama-2-tiny-random/llama-2-tiny-random.gguf").toString());
+        Run g = run(
+                "inspect",
+                Fixtures.path("gguf/llama-2-tiny-random/llama-2-tiny-random.gguf")
+                        .toString());
         assertThat(g.out()).contains("gguf v3").contains("F16").contains("untied");
     }
 
     @Test
     void quantizeWritesAModelThatRuns(@TempDir Path dir) {
         Path out = dir.resolve("q8.gguf");
-        Run q = run("quantize", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--type", "q8_0", "--out", out.toString());
+        Run q = run(
+                "quantize",
+                "--model",
+                Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--type",
+                "q8_0",
+                "--out",
+                out.toString());
         assertThat(q.exit()).isZero();
         assertThat(q.stderr()).contains("matrices as Q8_0").contains("ffn_down");
-        Run g = run("generate", "--model", out.toString(), "--prompt", "Once upon a time", "--temperature", "0",
-                "--max-tokens", "8");
+        Run g = run(
+                "generate",
+                "--model",
+                out.toString(),
+                "--prompt",
+                "Once upon a time",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "8");
         assertThat(g.exit()).isZero();
         assertThat(g.out()).startsWith(", there was a");
     }
@@ -162,10 +252,23 @@ class CommandLineTest {
         assertThat(usage.exit()).isEqualTo(2);
         assertThat(usage.stderr()).contains("--bogus");
 
-        Run badType = run("quantize", "--model", junk.toString(), "--type", "q9_9", "--out", dir.resolve("o").toString());
+        Run badType = run(
+                "quantize",
+                "--model",
+                junk.toString(),
+                "--type",
+                "q9_9",
+                "--out",
+                dir.resolve("o").toString());
         assertThat(badType.exit()).isEqualTo(1);
         assertThat(badType.stderr()).contains("unknown type 'q9_9'");
-        Run readOnlyType = run("quantize", "--model", junk.toString(), "--type", "q5_k", "--out",
+        Run readOnlyType = run(
+                "quantize",
+                "--model",
+                junk.toString(),
+                "--type",
+                "q5_k",
+                "--out",
                 dir.resolve("o").toString());
         assertThat(readOnlyType.exit()).isEqualTo(1);
         assertThat(readOnlyType.stderr()).contains("cannot write Q5_K yet");
@@ -193,7 +296,13 @@ class CommandLineTest {
         assertThat(missing.exit()).isEqualTo(1);
         assertThat(missing.stderr()).contains("kvslim: error:", "x.gguf", "the folder it goes in does not exist");
         assertThat(dir.resolve("no")).doesNotExist();
-        Run missingFolder = run("convert", "--model", gguf, "--to", "safetensors", "--out",
+        Run missingFolder = run(
+                "convert",
+                "--model",
+                gguf,
+                "--to",
+                "safetensors",
+                "--out",
                 dir.resolve("no/hf").toString());
         assertThat(missingFolder.exit()).isEqualTo(1);
         assertThat(missingFolder.stderr()).contains("the folder it goes in does not exist");
@@ -201,8 +310,26 @@ class CommandLineTest {
 
     @Test
     void benchModelMeasuresAnyModelFileAsJson() throws Exception {
-        Run r = run("bench", "--model", stories(), "--tokenizer", tok512(), "--prompt-tokens", "16", "--decode-tokens",
-                "4", "--repeats", "1", "--depth", "8", "--kv-policy", "h2o", "--kv-ratio", "2", "--kv-type", "f32,f16",
+        Run r = run(
+                "bench",
+                "--model",
+                stories(),
+                "--tokenizer",
+                tok512(),
+                "--prompt-tokens",
+                "16",
+                "--decode-tokens",
+                "4",
+                "--repeats",
+                "1",
+                "--depth",
+                "8",
+                "--kv-policy",
+                "h2o",
+                "--kv-ratio",
+                "2",
+                "--kv-type",
+                "f32,f16",
                 "--json");
         assertThat(r.exit()).as(r.stderr()).isZero();
         List<String> lines = r.out().lines().toList();
@@ -221,8 +348,18 @@ class CommandLineTest {
                     .isGreaterThanOrEqualTo(m.get("decode_tokens_per_s").asDouble());
             assertThat(m.get("weight_bytes").asLong()).isPositive();
         }
-        Run table = run("bench", "--model", stories(), "--tokenizer", tok512(), "--prompt-tokens", "8",
-                "--decode-tokens", "2", "--repeats", "1");
+        Run table = run(
+                "bench",
+                "--model",
+                stories(),
+                "--tokenizer",
+                tok512(),
+                "--prompt-tokens",
+                "8",
+                "--decode-tokens",
+                "2",
+                "--repeats",
+                "1");
         assertThat(table.exit()).as(table.stderr()).isZero();
         assertThat(table.out()).contains("stories260K.bin", "dense f32", "prefill t/s");
         Run badType = run("bench", "--model", stories(), "--tokenizer", tok512(), "--kv-type", "f16", "--repeats", "1");
@@ -236,29 +373,62 @@ class CommandLineTest {
     @Test
     void convertsToAFolderThatGenerateRuns(@TempDir Path dir) throws Exception {
         Path folder = dir.resolve("stories-hf");
-        Run c = run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--to", "safetensors", "--out", folder.toString());
+        Run c = run(
+                "convert",
+                "--model",
+                Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--to",
+                "safetensors",
+                "--out",
+                folder.toString());
         assertThat(c.exit()).isZero();
         assertThat(c.stderr()).contains("tokenizer.gguf");
-        Run g = run("generate", "--model", folder.toString(), "--prompt", "Once upon a time", "--temperature", "0",
-                "--max-tokens", "196", "--echo");
+        Run g = run(
+                "generate",
+                "--model",
+                folder.toString(),
+                "--prompt",
+                "Once upon a time",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "196",
+                "--echo");
         assertThat(g.exit()).isZero();
         assertThat(g.stdout()).isEqualTo(Files.readAllBytes(Fixtures.path("stories260K/golden/2.txt")));
         Path back = dir.resolve("back.gguf");
-        assertThat(run("convert", "--model", folder.toString(), "--to", "gguf", "--out", back.toString()).exit()).isZero();
+        assertThat(run("convert", "--model", folder.toString(), "--to", "gguf", "--out", back.toString())
+                        .exit())
+                .isZero();
         assertThat(run("inspect", back.toString()).out()).contains("gguf v3").contains("layers          5");
     }
 
     @Test
     void chatRendersTheTemplateAndReusesTheCacheBetweenTurns(@TempDir Path dir) throws Exception {
         Path folder = dir.resolve("stories-chat");
-        assertThat(run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--to", "safetensors", "--out", folder.toString()).exit()).isZero();
+        assertThat(run(
+                                "convert",
+                                "--model",
+                                Fixtures.path("stories260K/derived/stories260K.gguf")
+                                        .toString(),
+                                "--to",
+                                "safetensors",
+                                "--out",
+                                folder.toString())
+                        .exit())
+                .isZero();
         Files.writeString(folder.resolve("tokenizer_config.json"), """
                 {"chat_template": "{% for m in messages %}{{ m['content'] }}{% if m['role'] == 'user' %}.{% endif %}{% endfor %}"}
                 """);
-        Run r = runWithInput("Once upon a time\nLily\n/exit\n", "chat", "--model", folder.toString(),
-                "--temperature", "0", "--max-tokens", "12");
+        Run r = runWithInput(
+                "Once upon a time\nLily\n/exit\n",
+                "chat",
+                "--model",
+                folder.toString(),
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "12");
         assertThat(r.exit()).isZero();
         String[] replies = r.out().split("\n");
         assertThat(replies).hasSize(2);
@@ -274,24 +444,49 @@ class CommandLineTest {
     @Test
     void dmsModelsCompressTheirCacheAndReportIt(@TempDir Path dir) throws Exception {
         Path folder = dir.resolve("stories-dms");
-        assertThat(run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--to", "safetensors", "--out", folder.toString()).exit()).isZero();
+        assertThat(run(
+                                "convert",
+                                "--model",
+                                Fixtures.path("stories260K/derived/stories260K.gguf")
+                                        .toString(),
+                                "--to",
+                                "safetensors",
+                                "--out",
+                                folder.toString())
+                        .exit())
+                .isZero();
         Path config = folder.resolve("config.json");
         // variant A (the query channel) needs no extra weights; this model was never trained for it
-        Files.writeString(config, Files.readString(config).replaceFirst("\\{", "{\"dms_window_size\": 16, \"dms_alpha_scale\": 100.0,"
-                + " \"dms_initial_alpha_offset\": 5.0, \"dms_separate_alpha\": false,"));
-        String[] args = {"generate", "--model", folder.toString(), "--prompt", "Once upon a time", "--temperature", "0",
-            "--max-tokens", "150"};
+        Files.writeString(
+                config,
+                Files.readString(config)
+                        .replaceFirst(
+                                "\\{",
+                                "{\"dms_window_size\": 16, \"dms_alpha_scale\": 100.0,"
+                                        + " \"dms_initial_alpha_offset\": 5.0, \"dms_separate_alpha\": false,"));
+        String[] args = {
+            "generate",
+            "--model",
+            folder.toString(),
+            "--prompt",
+            "Once upon a time",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "150"
+        };
         Run dms = run(args);
         assertThat(dms.exit()).isZero();
         assertThat(dms.stderr()).contains("kv cache: dms, compression").contains("uncompressed");
         double ratio = Double.parseDouble(dms.stderr().replaceAll("(?s).*compression ([0-9.]+)x.*", "$1"));
         assertThat(ratio).isGreaterThan(1.5);
-        Run none = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args),
-                java.util.stream.Stream.of("--kv-policy", "none")).toArray(String[]::new));
+        Run none = run(java.util.stream.Stream.concat(
+                        java.util.Arrays.stream(args), java.util.stream.Stream.of("--kv-policy", "none"))
+                .toArray(String[]::new));
         assertThat(none.stderr()).contains("kv cache: none, compression 1.00x");
-        Run wider = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args),
-                java.util.stream.Stream.of("--kv-window", "64")).toArray(String[]::new));
+        Run wider = run(java.util.stream.Stream.concat(
+                        java.util.Arrays.stream(args), java.util.stream.Stream.of("--kv-window", "64"))
+                .toArray(String[]::new));
         double widerRatio = Double.parseDouble(wider.stderr().replaceAll("(?s).*compression ([0-9.]+)x.*", "$1"));
         assertThat(widerRatio).isLessThan(ratio);
         Run plain = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "dms");
@@ -302,8 +497,22 @@ class CommandLineTest {
     @Test
     void baselinesCompressToTheAskedRatio() {
         for (String policy : new String[] {"streaming", "h2o", "tova", "snapkv", "knorm", "random"}) {
-            Run r = run("generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
-                    "--temperature", "0", "--max-tokens", "120", "--kv-policy", policy, "--kv-ratio", "4");
+            Run r = run(
+                    "generate",
+                    "--model",
+                    stories(),
+                    "--tokenizer",
+                    tok512(),
+                    "--prompt",
+                    "Once upon a time",
+                    "--temperature",
+                    "0",
+                    "--max-tokens",
+                    "120",
+                    "--kv-policy",
+                    policy,
+                    "--kv-ratio",
+                    "4");
             assertThat(r.exit()).as(policy).isZero();
             double ratio = Double.parseDouble(r.stderr().replaceAll("(?s).*compression ([0-9.]+)x.*", "$1"));
             // snapkv compresses while decoding only once a head is a whole block (256 tokens) over its budget,
@@ -313,14 +522,32 @@ class CommandLineTest {
         }
         Run missing = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "h2o");
         assertThat(missing.stderr()).contains("needs one of --kv-ratio and --kv-tokens");
-        Run unknown = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "lru", "--kv-ratio", "2");
-        assertThat(unknown.stderr()).contains("unknown KV policy 'lru'").contains("h2o").contains("dms");
+        Run unknown =
+                run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "lru", "--kv-ratio", "2");
+        assertThat(unknown.stderr())
+                .contains("unknown KV policy 'lru'")
+                .contains("h2o")
+                .contains("dms");
     }
 
     @Test
     void sixteenBitKvTypesHalveTheCacheBytes() {
-        String[] args = {"generate", "--model", stories(), "--tokenizer", tok512(), "--prompt", "Once upon a time",
-            "--temperature", "0", "--max-tokens", "60", "--kv-policy", "none", "--kv-type"};
+        String[] args = {
+            "generate",
+            "--model",
+            stories(),
+            "--tokenizer",
+            tok512(),
+            "--prompt",
+            "Once upon a time",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "60",
+            "--kv-policy",
+            "none",
+            "--kv-type"
+        };
         Run f32 = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("f32"))
                 .toArray(String[]::new));
         Run f16 = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("f16"))
@@ -329,7 +556,8 @@ class CommandLineTest {
         assertThat(f16.stderr()).contains("kv cache: none, compression 1.00x").contains("live f16 keys and values");
         assertThat(liveBytes(f16)).isPositive().isEqualTo(liveBytes(f32) / 2);
         // without a policy, f16 selects the paged cache
-        Run auto = run("generate", "--model", stories(), "--tokenizer", tok512(), "--max-tokens", "5", "--kv-type", "bf16");
+        Run auto = run(
+                "generate", "--model", stories(), "--tokenizer", tok512(), "--max-tokens", "5", "--kv-type", "bf16");
         assertThat(auto.stderr()).contains("kv cache: none, compression 1.00x").contains("live bf16 keys");
         Run bad = run("generate", "--model", stories(), "--tokenizer", tok512(), "--kv-type", "q4");
         assertThat(bad.exit()).isEqualTo(1);
@@ -337,7 +565,8 @@ class CommandLineTest {
     }
 
     private static long liveBytes(Run r) {
-        return Long.parseLong(r.stderr().replaceAll("(?s).*compression [0-9.]+x; ([0-9,]+) bytes of live.*", "$1")
+        return Long.parseLong(r.stderr()
+                .replaceAll("(?s).*compression [0-9.]+x; ([0-9,]+) bytes of live.*", "$1")
                 .replace(",", ""));
     }
 }

@@ -32,16 +32,36 @@ class EvalCommandTest {
     @Test
     void gridPrintsJsonLinesAndFeedsTheReport() throws Exception {
         Path results = dir.resolve("results.jsonl");
-        Run r = run("eval", "--model", model.toString(), "--task", "needle,runsum", "--kv-policy", "none,h2o,random",
-                "--kv-ratio", "1,2", "--samples", "2", "--json", "--out", results.toString());
+        Run r = run(
+                "eval",
+                "--model",
+                model.toString(),
+                "--task",
+                "needle,runsum",
+                "--kv-policy",
+                "none,h2o,random",
+                "--kv-ratio",
+                "1,2",
+                "--samples",
+                "2",
+                "--json",
+                "--out",
+                results.toString());
         assertThat(r.exit()).as(r.stderr()).isZero();
         List<String> lines = r.out().lines().toList();
         // per task: none, h2o@2, random@2 (ratio 1 of a baseline is none's)
         assertThat(lines).hasSize(6);
         JsonMapper json = JsonMapper.builder().build();
         JsonNode first = json.readTree(lines.get(1));
-        for (String key : List.of("task", "policy", "target_ratio", "achieved_ratio", "accuracy", "samples",
-                "kv_bytes_peak", "decode_tokens_per_s")) {
+        for (String key : List.of(
+                "task",
+                "policy",
+                "target_ratio",
+                "achieved_ratio",
+                "accuracy",
+                "samples",
+                "kv_bytes_peak",
+                "decode_tokens_per_s")) {
             assertThat(first.has(key)).as(key).isTrue();
         }
         assertThat(first.get("task").asString()).isEqualTo("needle");
@@ -64,10 +84,24 @@ class EvalCommandTest {
 
     @Test
     void votesAreSampledAndCountedPerSample() throws Exception {
-        Run r = run("eval", "--model", model.toString(), "--task", "needle", "--samples", "2", "--votes", "3",
-                "--temperature", "0.8", "--json", "--show");
+        Run r = run(
+                "eval",
+                "--model",
+                model.toString(),
+                "--task",
+                "needle",
+                "--samples",
+                "2",
+                "--votes",
+                "3",
+                "--temperature",
+                "0.8",
+                "--json",
+                "--show");
         assertThat(r.exit()).as(r.stderr()).isZero();
-        JsonNode line = JsonMapper.builder().build().readTree(r.out().lines().findFirst().orElseThrow());
+        JsonNode line = JsonMapper.builder()
+                .build()
+                .readTree(r.out().lines().findFirst().orElseThrow());
         assertThat(line.get("votes").asInt()).isEqualTo(3);
         assertThat(line.get("temperature").asDouble()).isCloseTo(0.8, org.assertj.core.api.Assertions.within(1e-6));
         assertThat(line.get("samples").asInt()).isEqualTo(2);
@@ -88,11 +122,23 @@ class EvalCommandTest {
     @Test
     void textModelsGetKlAndPerplexity() throws Exception {
         Path text = dir.resolve("story.txt");
-        Files.writeString(text, "Once upon a time, there was a little girl named Lily. She loved to play outside in"
-                + " the sun with her dog, and one day they found a big red ball in the park.");
-        Run r = run("eval", "--model", Fixtures.path("stories260K/stories260K.bin").toString(), "--tokenizer",
-                Fixtures.path("stories260K/tok512.bin").toString(), "--text", text.toString(), "--kv-policy", "tova",
-                "--kv-ratio", "2", "--json");
+        Files.writeString(
+                text,
+                "Once upon a time, there was a little girl named Lily. She loved to play outside in"
+                        + " the sun with her dog, and one day they found a big red ball in the park.");
+        Run r = run(
+                "eval",
+                "--model",
+                Fixtures.path("stories260K/stories260K.bin").toString(),
+                "--tokenizer",
+                Fixtures.path("stories260K/tok512.bin").toString(),
+                "--text",
+                text.toString(),
+                "--kv-policy",
+                "tova",
+                "--kv-ratio",
+                "2",
+                "--json");
         assertThat(r.exit()).as(r.stderr()).isZero();
         JsonNode o = JsonMapper.builder().build().readTree(r.out().strip());
         assertThat(o.get("task").asString()).isEqualTo("text:story.txt");
@@ -105,9 +151,18 @@ class EvalCommandTest {
     void anEmptyTextIsAnError() throws Exception {
         Path empty = dir.resolve("empty.txt");
         Files.writeString(empty, " \n");
-        Run r = run("eval", "--model", Fixtures.path("stories260K/stories260K.bin").toString(), "--tokenizer",
-                Fixtures.path("stories260K/tok512.bin").toString(), "--text", empty.toString(), "--kv-policy", "tova",
-                "--kv-ratio", "2");
+        Run r = run(
+                "eval",
+                "--model",
+                Fixtures.path("stories260K/stories260K.bin").toString(),
+                "--tokenizer",
+                Fixtures.path("stories260K/tok512.bin").toString(),
+                "--text",
+                empty.toString(),
+                "--kv-policy",
+                "tova",
+                "--kv-ratio",
+                "2");
         assertError(r, "empty.txt holds no text");
     }
 
@@ -116,16 +171,25 @@ class EvalCommandTest {
         String m = model.toString();
         assertError(run("eval", "--model", dir.resolve("nope").toString(), "--task", "all"), "does not exist");
         assertError(run("eval", "--model", m, "--task", "sudoku"), "no task named 'sudoku'");
-        assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "lru", "--kv-ratio", "2"),
+        assertError(
+                run("eval", "--model", m, "--task", "needle", "--kv-policy", "lru", "--kv-ratio", "2"),
                 "unknown KV policy 'lru'");
-        assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "h2o", "--kv-ratio", "0.5"),
+        assertError(
+                run("eval", "--model", m, "--task", "needle", "--kv-policy", "h2o", "--kv-ratio", "0.5"),
                 "at least 1, got 0.5");
         assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "h2o"), "h2o needs");
         assertError(run("eval", "--model", m, "--task", "needle", "--kv-policy", "dms"), "not retrofitted with DMS");
         assertError(run("eval", "--model", m), "one of --task");
-        assertError(run("eval", "--model", m, "--task", "needle", "--context", "99999"),
+        assertError(
+                run("eval", "--model", m, "--task", "needle", "--context", "99999"),
                 "beyond the model's trained context of");
-        assertError(run("eval", "--report", dir.resolve("r").toString(), "--results", dir.resolve("x.jsonl").toString()),
+        assertError(
+                run(
+                        "eval",
+                        "--report",
+                        dir.resolve("r").toString(),
+                        "--results",
+                        dir.resolve("x.jsonl").toString()),
                 "x.jsonl does not exist");
     }
 

@@ -33,14 +33,18 @@ class LauncherTest {
         script(root.resolve("mvnw"), "echo \"mvnw $*\" >> \"" + root.resolve("calls.log") + "\"");
         Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
         ProcessBuilder pb = new ProcessBuilder(bin.resolve("bash").toString(), launcher.toString(), "test")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().put("PATH", bin.toString());
         Process p = pb.start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         List<String> calls = Files.readAllLines(root.resolve("calls.log"));
-        assertThat(calls).containsExactly("apt-get update -qq",
-                "apt-get install -y -qq --no-install-recommends --no-upgrade chromium", "mvnw -B verify");
+        assertThat(calls)
+                .containsExactly(
+                        "apt-get update -qq",
+                        "apt-get install -y -qq --no-install-recommends --no-upgrade chromium",
+                        "mvnw -B verify");
     }
 
     private static void script(Path file, String body) throws java.io.IOException {
@@ -79,7 +83,8 @@ class LauncherTest {
 
     private static Process start(Path root) throws java.io.IOException {
         ProcessBuilder pb = new ProcessBuilder(root.resolve("kvslim").toString(), "--version")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         return pb.start();
     }

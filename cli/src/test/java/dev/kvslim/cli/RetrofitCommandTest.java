@@ -20,40 +20,95 @@ class RetrofitCommandTest {
     @Test
     void retrofitWritesFoldersThatGenerateRunsWithTheDmsCache(@TempDir Path dir) throws Exception {
         Path teacher = dir.resolve("stories-hf");
-        assertThat(run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--to", "safetensors", "--out", teacher.toString()).exit()).isZero();
+        assertThat(run(
+                                "convert",
+                                "--model",
+                                Fixtures.path("stories260K/derived/stories260K.gguf")
+                                        .toString(),
+                                "--to",
+                                "safetensors",
+                                "--out",
+                                teacher.toString())
+                        .exit())
+                .isZero();
         Path out = dir.resolve("dms");
         Path plot = dir.resolve("retrofit.png");
-        Run r = run("retrofit", "--teacher", teacher.toString(), "--out", out.toString(), "--target-cr", "2",
-                "--steps-per-cr", "4", "--steps", "6", "--seq", "48", "--window", "4", "--batch", "2",
-                "--teacher-tokens", "1024", "--plot", plot.toString());
+        Run r = run(
+                "retrofit",
+                "--teacher",
+                teacher.toString(),
+                "--out",
+                out.toString(),
+                "--target-cr",
+                "2",
+                "--steps-per-cr",
+                "4",
+                "--steps",
+                "6",
+                "--seq",
+                "48",
+                "--window",
+                "4",
+                "--batch",
+                "2",
+                "--teacher-tokens",
+                "1024",
+                "--plot",
+                plot.toString());
         assertThat(r.exit()).as(r.stderr()).isZero();
-        assertThat(r.stderr()).contains("adapter mode").contains("KL").contains("target 2.00").contains("ETA")
+        assertThat(r.stderr())
+                .contains("adapter mode")
+                .contains("KL")
+                .contains("target 2.00")
+                .contains("ETA")
                 .contains("cr2 saved to");
         assertThat(out.resolve("cr2/config.json")).exists();
-        assertThat(Files.readString(out.resolve("model/config.json"))).contains("\"dms_window_size\" : 4")
+        assertThat(Files.readString(out.resolve("model/config.json")))
+                .contains("\"dms_window_size\" : 4")
                 .contains("\"dms_separate_alpha\" : true");
         assertThat(out.resolve("train_log.jsonl")).exists();
         assertThat(plot).exists();
-        Run g = run("generate", "--model", out.resolve("cr2").toString(), "--prompt", "Once upon a time",
-                "--temperature", "0", "--max-tokens", "60");
+        Run g = run(
+                "generate",
+                "--model",
+                out.resolve("cr2").toString(),
+                "--prompt",
+                "Once upon a time",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "60");
         assertThat(g.exit()).as(g.stderr()).isZero();
         assertThat(g.stderr()).contains("kv cache: dms, compression");
 
         Run again = run("retrofit", "--teacher", teacher.toString(), "--out", out.toString());
         assertThat(again.exit()).isEqualTo(1);
-        assertThat(again.stderr()).contains("already holds a retrofit checkpoint").contains("--resume");
+        assertThat(again.stderr())
+                .contains("already holds a retrofit checkpoint")
+                .contains("--resume");
     }
 
     @Test
     void badFlagsAreNamed(@TempDir Path dir) throws Exception {
         Path teacher = dir.resolve("stories-hf");
-        assertThat(run("convert", "--model", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--to", "safetensors", "--out", teacher.toString()).exit()).isZero();
+        assertThat(run(
+                                "convert",
+                                "--model",
+                                Fixtures.path("stories260K/derived/stories260K.gguf")
+                                        .toString(),
+                                "--to",
+                                "safetensors",
+                                "--out",
+                                teacher.toString())
+                        .exit())
+                .isZero();
         String out = dir.resolve("out").toString();
         Run missing = run("retrofit", "--teacher", dir.resolve("nothing").toString(), "--out", out);
         assertThat(missing.exit()).isEqualTo(1);
-        assertThat(missing.stderr()).contains("kvslim: error: --teacher").contains("nothing").contains("not a folder");
+        assertThat(missing.stderr())
+                .contains("kvslim: error: --teacher")
+                .contains("nothing")
+                .contains("not a folder");
         Run cr = run("retrofit", "--teacher", teacher.toString(), "--out", out, "--target-cr", "0.5");
         assertThat(cr.exit()).isEqualTo(1);
         assertThat(cr.stderr()).contains("--target-cr must be >= 1, got 0.5");
@@ -63,8 +118,12 @@ class RetrofitCommandTest {
         Run mode = run("retrofit", "--teacher", teacher.toString(), "--out", out, "--mode", "lora");
         assertThat(mode.exit()).isEqualTo(2);
         assertThat(mode.stderr()).contains("--mode").contains("lora").contains("full, adapter");
-        Run gguf = run("retrofit", "--teacher", Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
-                "--out", out);
+        Run gguf = run(
+                "retrofit",
+                "--teacher",
+                Fixtures.path("stories260K/derived/stories260K.gguf").toString(),
+                "--out",
+                out);
         assertThat(gguf.exit()).isEqualTo(1);
         assertThat(gguf.stderr()).contains("kvslim convert");
     }

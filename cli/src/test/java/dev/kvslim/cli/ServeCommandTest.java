@@ -24,17 +24,32 @@ class ServeCommandTest {
         Path config = dir.resolve("serve.json");
         Files.writeString(config, "{\"port\": 1, \"max_running\": 4, \"api_keys\": {\"ops\": \"sk-test\"}}");
         ServeCommand command = new ServeCommand();
-        new CommandLine(command).parseArgs("--model", CommandLineTest.stories(), "--tokenizer", CommandLineTest.tok512(),
-                "--port", "0", "--kv-budget", "33554432", "--config", config.toString());
+        new CommandLine(command)
+                .parseArgs(
+                        "--model",
+                        CommandLineTest.stories(),
+                        "--tokenizer",
+                        CommandLineTest.tok512(),
+                        "--port",
+                        "0",
+                        "--kv-budget",
+                        "33554432",
+                        "--config",
+                        config.toString());
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (KvSlimServer server = command.start(new PrintStream(err, true, StandardCharsets.UTF_8))) {
-            assertThat(server.models().getFirst().scheduler().pool().budgetBytes()).isEqualTo(33554432L);
+            assertThat(server.models().getFirst().scheduler().pool().budgetBytes())
+                    .isEqualTo(33554432L);
             HttpClient http = HttpClient.newHttpClient();
             URI models = URI.create("http://127.0.0.1:" + server.port() + "/v1/models");
             assertThat(http.send(HttpRequest.newBuilder(models).build(), HttpResponse.BodyHandlers.ofString())
-                    .statusCode()).isEqualTo(401);
-            HttpResponse<String> ok = http.send(HttpRequest.newBuilder(models).header("Authorization", "Bearer sk-test")
-                    .build(), HttpResponse.BodyHandlers.ofString());
+                            .statusCode())
+                    .isEqualTo(401);
+            HttpResponse<String> ok = http.send(
+                    HttpRequest.newBuilder(models)
+                            .header("Authorization", "Bearer sk-test")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(ok.statusCode()).isEqualTo(200);
             assertThat(ok.body()).contains("\"id\":\"stories260K\"");
         }
@@ -47,20 +62,37 @@ class ServeCommandTest {
         Files.writeString(config, "{\"kv_type\": \"bf16\"}");
         for (String[] extra : new String[][] {{"--kv-type", "F16"}, {"--config", config.toString()}}) {
             ServeCommand command = new ServeCommand();
-            String[] args = java.util.stream.Stream.concat(java.util.stream.Stream.of("--model", CommandLineTest.stories(),
-                    "--tokenizer", CommandLineTest.tok512(), "--port", "0", "--kv-budget", "32MiB"),
-                    java.util.Arrays.stream(extra)).toArray(String[]::new);
+            String[] args = java.util.stream.Stream.concat(
+                            java.util.stream.Stream.of(
+                                    "--model",
+                                    CommandLineTest.stories(),
+                                    "--tokenizer",
+                                    CommandLineTest.tok512(),
+                                    "--port",
+                                    "0",
+                                    "--kv-budget",
+                                    "32MiB"),
+                            java.util.Arrays.stream(extra))
+                    .toArray(String[]::new);
             new CommandLine(command).parseArgs(args);
-            try (KvSlimServer server = command.start(new PrintStream(new ByteArrayOutputStream(), true,
-                    StandardCharsets.UTF_8))) {
+            try (KvSlimServer server =
+                    command.start(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))) {
                 var pool = server.models().getFirst().scheduler().pool();
                 assertThat(pool.budgetBytes()).isEqualTo(32L << 20);
                 assertThat(pool.type()).hasToString(extra[0].equals("--kv-type") ? "f16" : "bf16");
             }
         }
         Files.writeString(config, "{\"kv_type\": \"f8\"}");
-        CommandLineTest.Run bad = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
-                CommandLineTest.tok512(), "--port", "0", "--config", config.toString());
+        CommandLineTest.Run bad = CommandLineTest.run(
+                "serve",
+                "--model",
+                CommandLineTest.stories(),
+                "--tokenizer",
+                CommandLineTest.tok512(),
+                "--port",
+                "0",
+                "--config",
+                config.toString());
         assertThat(bad.exit()).isNotZero();
         assertThat(bad.stderr()).contains("'kv_type' in", "unknown KV element type 'f8'");
     }
@@ -75,35 +107,60 @@ class ServeCommandTest {
     @Test
     @org.junit.jupiter.api.Timeout(120) // before the fix the server went on without a port and never returned
     void aBusyPortIsOneLineAndExit1() throws Exception {
-        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
-                java.net.InetAddress.getByName("127.0.0.1"))) {
+        try (java.net.ServerSocket taken =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
             String port = Integer.toString(taken.getLocalPort());
-            CommandLineTest.Run r = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
-                    CommandLineTest.tok512(), "--port", port);
+            CommandLineTest.Run r = CommandLineTest.run(
+                    "serve",
+                    "--model",
+                    CommandLineTest.stories(),
+                    "--tokenizer",
+                    CommandLineTest.tok512(),
+                    "--port",
+                    port);
             assertThat(r.exit()).isEqualTo(1);
-            assertThat(r.stderr()).contains("cannot listen on 127.0.0.1:" + port, "in use").doesNotContain("listening on")
+            assertThat(r.stderr())
+                    .contains("cannot listen on 127.0.0.1:" + port, "in use")
+                    .doesNotContain("listening on")
                     .doesNotContain("\tat ");
         }
     }
 
     @Test
     void aBudgetTooSmallForOneSequenceIsAStartUpError() {
-        CommandLineTest.Run r = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
-                CommandLineTest.tok512(), "--port", "0", "--kv-budget", "100000");
+        CommandLineTest.Run r = CommandLineTest.run(
+                "serve",
+                "--model",
+                CommandLineTest.stories(),
+                "--tokenizer",
+                CommandLineTest.tok512(),
+                "--port",
+                "0",
+                "--kv-budget",
+                "100000");
         assertThat(r.exit()).isEqualTo(1);
         // stories260K: 5 layers x 4 KV heads x (a block of tokens x 8 channels x keys and values x 4 bytes); a block
         // is 256 tokens with 512-bit vectors
         long least = 5L * 4 * dev.kvslim.core.kv.PagedKvCache.defaultBlockSize() * 8 * 2 * 4;
-        assertThat(r.stderr()).contains("KV budget of 100000 bytes holds no sequence", "at least " + least + " bytes",
-                "--kv-budget " + least);
+        assertThat(r.stderr())
+                .contains(
+                        "KV budget of 100000 bytes holds no sequence",
+                        "at least " + least + " bytes",
+                        "--kv-budget " + least);
     }
 
     @Test
     void aBadConfigFileIsNamed(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("bad.json");
         Files.writeString(config, "{\"prot\": 80}");
-        CommandLineTest.Run r = CommandLineTest.run("serve", "--model", CommandLineTest.stories(), "--tokenizer",
-                CommandLineTest.tok512(), "--config", config.toString());
+        CommandLineTest.Run r = CommandLineTest.run(
+                "serve",
+                "--model",
+                CommandLineTest.stories(),
+                "--tokenizer",
+                CommandLineTest.tok512(),
+                "--config",
+                config.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.stderr()).contains("bad.json", "unknown setting 'prot'");
     }

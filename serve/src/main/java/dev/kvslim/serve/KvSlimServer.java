@@ -40,8 +40,8 @@ public final class KvSlimServer implements AutoCloseable {
         long budget = config.kvBudgetBytes() / loaded.size();
         List<ServedModel> served = new ArrayList<>();
         loaded.forEach((name, m) -> {
-            BlockPool pool = new BlockPool(m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget,
-                    config.kvType());
+            BlockPool pool = new BlockPool(
+                    m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget, config.kvType());
             // the smallest sequence, one prompt token and one generated, as admission counts it
             long blocks = m.model().config().kvShape().blocksFor(2, pool.blockSize());
             if (blocks > pool.capacityBlocks()) {
@@ -52,9 +52,17 @@ public final class KvSlimServer implements AutoCloseable {
                         + pool.blockSize() + " tokens per layer and KV head); give --kv-budget "
                         + least * loaded.size() + " or more");
             }
-            Scheduler scheduler = new Scheduler(name, m.model(), m.tokenizer(), m::isEndOfGeneration, pool,
-                    config.scheduling(), metrics.observer(name),
-                    cache != null ? cache : KvCacheSpec.modelDefault(m.model().config().kvShape()));
+            Scheduler scheduler = new Scheduler(
+                    name,
+                    m.model(),
+                    m.tokenizer(),
+                    m::isEndOfGeneration,
+                    pool,
+                    config.scheduling(),
+                    metrics.observer(name),
+                    cache != null
+                            ? cache
+                            : KvCacheSpec.modelDefault(m.model().config().kvShape()));
             metrics.register(name, scheduler);
             served.add(new ServedModel(name, m, scheduler));
         });
@@ -113,7 +121,8 @@ public final class KvSlimServer implements AutoCloseable {
     }
 
     private static String portInUse(String host, int port) {
-        return "cannot listen on " + host + ":" + port + ": the port is in use or not allowed; choose another with --port";
+        return "cannot listen on " + host + ":" + port
+                + ": the port is in use or not allowed; choose another with --port";
     }
 
     /** The name a model is served under: its file or folder name without extension. */

@@ -23,11 +23,27 @@ import tools.jackson.databind.json.JsonMapper;
  *  "max_waiting": 256, "max_body_bytes": 4194304, "shutdown_grace_seconds": 30,
  *  "kv_type": "f16", "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
  */
-public record ServeConfig(String host, int port, long kvBudgetBytes, Scheduler.Options scheduling, long maxBodyBytes,
-                          Duration shutdownGrace, ApiKeys keys, KvType kvType) {
+public record ServeConfig(
+        String host,
+        int port,
+        long kvBudgetBytes,
+        Scheduler.Options scheduling,
+        long maxBodyBytes,
+        Duration shutdownGrace,
+        ApiKeys keys,
+        KvType kvType) {
 
-    private static final Set<String> FIELDS = Set.of("host", "port", "kv_budget_bytes", "tokens_per_step", "max_running",
-            "max_waiting", "max_body_bytes", "shutdown_grace_seconds", "api_keys", "kv_type");
+    private static final Set<String> FIELDS = Set.of(
+            "host",
+            "port",
+            "kv_budget_bytes",
+            "tokens_per_step",
+            "max_running",
+            "max_waiting",
+            "max_body_bytes",
+            "shutdown_grace_seconds",
+            "api_keys",
+            "kv_type");
 
     public ServeConfig {
         if (port < 0 || port > 65535) {
@@ -35,8 +51,8 @@ public record ServeConfig(String host, int port, long kvBudgetBytes, Scheduler.O
         }
         Objects.requireNonNull(kvType, "kvType");
         if (kvBudgetBytes <= 0 || maxBodyBytes <= 0) {
-            throw new IllegalArgumentException("the KV budget and the body limit must be positive: " + kvBudgetBytes
-                    + ", " + maxBodyBytes);
+            throw new IllegalArgumentException(
+                    "the KV budget and the body limit must be positive: " + kvBudgetBytes + ", " + maxBodyBytes);
         }
     }
 
@@ -46,8 +62,14 @@ public record ServeConfig(String host, int port, long kvBudgetBytes, Scheduler.O
      */
     public static ServeConfig defaults() {
         String env = System.getenv("KVSLIM_API_KEYS");
-        return new ServeConfig("127.0.0.1", 8080, Runtime.getRuntime().maxMemory() / 4, Scheduler.Options.DEFAULTS,
-                4L << 20, Duration.ofSeconds(30), env == null || env.isBlank() ? ApiKeys.OPEN : ApiKeys.parse(env),
+        return new ServeConfig(
+                "127.0.0.1",
+                8080,
+                Runtime.getRuntime().maxMemory() / 4,
+                Scheduler.Options.DEFAULTS,
+                4L << 20,
+                Duration.ofSeconds(30),
+                env == null || env.isBlank() ? ApiKeys.OPEN : ApiKeys.parse(env),
                 KvType.F32);
     }
 

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Assumptions;
  */
 public final class HeadlessChromium {
 
-    private static final String INSTALL = "install Debian's Chromium: apt-get install -y chromium (./kvslim test does"
-            + " this when run as root)";
+    private static final String INSTALL =
+            "install Debian's Chromium: apt-get install -y chromium (./kvslim test does" + " this when run as root)";
     private final Path binary;
 
     private HeadlessChromium(Path binary) {
@@ -57,13 +57,28 @@ public final class HeadlessChromium {
 
     private byte[] run(String url, int virtualMillis, String action) throws IOException, InterruptedException {
         Path profile = Files.createTempDirectory("kvslim-chromium");
-        List<String> command = new ArrayList<>(List.of(binary.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1200,900",
-                "--virtual-time-budget=" + virtualMillis, action, url));
+        List<String> command = new ArrayList<>(List.of(
+                binary.toString(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                "--user-data-dir=" + profile,
+                "--window-size=1200,900",
+                "--virtual-time-budget=" + virtualMillis,
+                action,
+                url));
         Path out = Files.createTempFile("kvslim-chromium", ".out");
         Path err = Files.createTempFile("kvslim-chromium", ".err");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(command)
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         try {
             if (!p.waitFor(120, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
@@ -77,7 +92,8 @@ public final class HeadlessChromium {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);
             try (var files = Files.walk(profile)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }

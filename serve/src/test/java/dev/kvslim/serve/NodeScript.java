@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Assumptions;
 final class NodeScript {
 
     /** What a finished run printed and how it exited. */
-    record Result(int exitCode, String output) {
-    }
+    record Result(int exitCode, String output) {}
 
     private final Path folder;
 
@@ -49,8 +48,11 @@ final class NodeScript {
     private Result run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
         Path out = Files.createTempFile("kvslim-node", ".out");
         try {
-            Process p = new ProcessBuilder(command).directory(folder.toFile()).redirectErrorStream(true)
-                    .redirectOutput(out.toFile()).start();
+            Process p = new ProcessBuilder(command)
+                    .directory(folder.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(out.toFile())
+                    .start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
                 throw new AssertionError(String.join(" ", command) + " did not finish in " + timeoutSeconds + " s:\n"

@@ -42,14 +42,21 @@ class OpenAiClientsTest {
 
     @Test
     void theOfficialNodeClientPassesItsChecks() throws Exception {
-        NodeScript.Result r = new NodeScript(Path.of("src", "test", "js")).installed().node("test.mjs", 180, base);
+        NodeScript.Result r =
+                new NodeScript(Path.of("src", "test", "js")).installed().node("test.mjs", 180, base);
         assertThat(r.exitCode()).as(r.output()).isZero();
         assertThat(r.output()).as(r.output()).contains("13 passed, 0 failed").doesNotContain("FAIL");
     }
 
     private static OpenAiChatModel.OpenAiChatModelBuilder chat() {
-        return OpenAiChatModel.builder().baseUrl(base).apiKey("unused").modelName("stories").temperature(0.0)
-                .maxTokens(30).maxRetries(0).timeout(Duration.ofSeconds(60));
+        return OpenAiChatModel.builder()
+                .baseUrl(base)
+                .apiKey("unused")
+                .modelName("stories")
+                .temperature(0.0)
+                .maxTokens(30)
+                .maxRetries(0)
+                .timeout(Duration.ofSeconds(60));
     }
 
     @Test
@@ -57,15 +64,28 @@ class OpenAiClientsTest {
         String reply = chat().build().chat(CAT);
         assertThat(reply).isNotBlank();
         // the same through our own plain client: the same greedy text
-        String plain = ServerTest.client.ok("/v1/chat/completions", "{\"model\": \"stories\", \"messages\": [{\"role\":"
-                + " \"user\", \"content\": \"" + CAT + "\"}], \"max_tokens\": 30, \"temperature\": 0}")
-                .get("choices").get(0).get("message").get("content").asString();
+        String plain = ServerTest.client
+                .ok(
+                        "/v1/chat/completions",
+                        "{\"model\": \"stories\", \"messages\": [{\"role\":" + " \"user\", \"content\": \"" + CAT
+                                + "\"}], \"max_tokens\": 30, \"temperature\": 0}")
+                .get("choices")
+                .get(0)
+                .get("message")
+                .get("content")
+                .asString();
         assertThat(reply).isEqualTo(plain);
 
         CompletableFuture<ChatResponse> done = new CompletableFuture<>();
         StringBuilder partial = new StringBuilder();
-        OpenAiStreamingChatModel.builder().baseUrl(base).apiKey("unused").modelName("stories").temperature(0.0)
-                .maxTokens(30).timeout(Duration.ofSeconds(60)).build()
+        OpenAiStreamingChatModel.builder()
+                .baseUrl(base)
+                .apiKey("unused")
+                .modelName("stories")
+                .temperature(0.0)
+                .maxTokens(30)
+                .timeout(Duration.ofSeconds(60))
+                .build()
                 .chat(List.of(UserMessage.from(CAT)), new StreamingChatResponseHandler() {
                     @Override
                     public void onPartialResponse(String text) {
@@ -95,8 +115,15 @@ class OpenAiClientsTest {
 
     @Test
     void langChain4jCompletesAndSeesErrors() {
-        String text = OpenAiLanguageModel.builder().baseUrl(base).apiKey("unused").modelName("stories")
-                .temperature(0.0).maxRetries(0).build().generate("Once upon a time").content();
+        String text = OpenAiLanguageModel.builder()
+                .baseUrl(base)
+                .apiKey("unused")
+                .modelName("stories")
+                .temperature(0.0)
+                .maxRetries(0)
+                .build()
+                .generate("Once upon a time")
+                .content();
         assertThat(text).isNotBlank();
         assertThatThrownBy(() -> chat().modelName("no-such-model").build().chat(CAT))
                 .hasMessageContaining("The model 'no-such-model' does not exist");

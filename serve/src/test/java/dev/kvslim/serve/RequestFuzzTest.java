@@ -26,8 +26,10 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class RequestFuzzTest {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10)).build();
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
     private static KvSlimServer server;
 
     @BeforeAll
@@ -50,17 +52,23 @@ class RequestFuzzTest {
         if (parsed != null && (parsed.maxTokens() == null || parsed.maxTokens() > 16 || parsed.n() > 4)) {
             return; // valid and costly: the parser's checks above are what this input tests
         }
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
-                        + (toChat ? "/v1/chat/completions" : "/v1/completions")))
-                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                                + (toChat ? "/v1/chat/completions" : "/v1/completions")))
+                        .header("Content-Type", "application/json")
+                        .timeout(Duration.ofSeconds(60))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isBetween(200, 499);
         if (r.statusCode() != 200) {
             assertThat(r.body()).as("an OpenAI error object").startsWith("{\"error\":");
         }
         for (var m : server.models()) {
             Scheduler s = m.scheduler();
-            assertThat(s.pool().usedBlocks()).as("blocks left in use after the answer").isZero();
+            assertThat(s.pool().usedBlocks())
+                    .as("blocks left in use after the answer")
+                    .isZero();
         }
     }
 

@@ -59,7 +59,8 @@ class ServerLoadTest {
     }
 
     private static ServeConfig paced(int maxRunning, int maxWaiting) {
-        return ServerTest.config().withScheduling(new Scheduler.Options(16, maxRunning, maxWaiting, Duration.ofMillis(10)));
+        return ServerTest.config()
+                .withScheduling(new Scheduler.Options(16, maxRunning, maxWaiting, Duration.ofMillis(10)));
     }
 
     private Scheduler scheduler() {
@@ -68,7 +69,8 @@ class ServerLoadTest {
 
     /** A metric's value in the server's /metrics text, 0 if absent. */
     private double metric(TestClient client, String series) throws Exception {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(client.get("/metrics").body());
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$")
+                .matcher(client.get("/metrics").body());
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 
@@ -93,8 +95,10 @@ class ServerLoadTest {
         a.ok("/v1/completions", completion("One day", 5, ", \"ignore_eos\": true"));
         int prompt = r.get("usage").get("prompt_tokens").asInt();
         assertThat(metric(a, "kvslim:api_key_requests_total{key=\"team-a\"}")).isEqualTo(2);
-        assertThat(metric(a, "kvslim:api_key_prompt_tokens_total{key=\"team-a\"}")).isEqualTo(2 * prompt);
-        assertThat(metric(a, "kvslim:api_key_completion_tokens_total{key=\"team-a\"}")).isEqualTo(10);
+        assertThat(metric(a, "kvslim:api_key_prompt_tokens_total{key=\"team-a\"}"))
+                .isEqualTo(2 * prompt);
+        assertThat(metric(a, "kvslim:api_key_completion_tokens_total{key=\"team-a\"}"))
+                .isEqualTo(10);
         assertThat(metric(a, "kvslim:api_key_requests_total{key=\"team-b\"}")).isZero();
     }
 
@@ -106,8 +110,10 @@ class ServerLoadTest {
         Socket a = new Socket("127.0.0.1", server.port());
         byte[] body = completion("Once upon a time", 400, ", \"stream\": true, \"ignore_eos\": true")
                 .getBytes(StandardCharsets.UTF_8);
-        a.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        a.getOutputStream()
+                .write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: " + body.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
         a.getOutputStream().write(body);
         a.getOutputStream().flush();
         BufferedReader events = new BufferedReader(new InputStreamReader(a.getInputStream(), StandardCharsets.UTF_8));
@@ -138,7 +144,8 @@ class ServerLoadTest {
         assertThat(metric(client, "kvslim:request_success_total{finished_reason=\"abort\",model_name=\"stories\"}"))
                 .isEqualTo(1);
         // A ended long before its 400 tokens (B adds 3)
-        assertThat(metric(client, "kvslim:api_key_completion_tokens_total{key=\"anonymous\"}")).isLessThan(100);
+        assertThat(metric(client, "kvslim:api_key_completion_tokens_total{key=\"anonymous\"}"))
+                .isLessThan(100);
     }
 
     @Test
@@ -146,38 +153,56 @@ class ServerLoadTest {
         var c = stories.model().config();
         long blockBytes = 2L * c.headSize() * PagedKvCache.defaultBlockSize() * Float.BYTES;
         long budget = 3 * c.layers() * c.kvHeads() * blockBytes; // three sequences of one block per head
-        TestClient client = start(ServerTest.config().withKvBudget(budget)
-                .withScheduling(new Scheduler.Options(64, 16, 64, Duration.ZERO)), null);
+        TestClient client = start(
+                ServerTest.config()
+                        .withKvBudget(budget)
+                        .withScheduling(new Scheduler.Options(64, 16, 64, Duration.ZERO)),
+                null);
         int maxTokens = PagedKvCache.defaultBlockSize(); // prompt + this outgrows one block: preemption
         List<String> expected = new ArrayList<>();
         for (String p : ServerTest.PROMPTS) {
             expected.add(client.ok("/v1/completions", completion(p, maxTokens, ", \"ignore_eos\": true"))
-                    .get("choices").get(0).get("text").asString());
+                    .get("choices")
+                    .get(0)
+                    .get("text")
+                    .asString());
         }
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<String>> texts = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
                 String p = ServerTest.PROMPTS[i % ServerTest.PROMPTS.length];
                 boolean stream = i % 2 == 1;
-                texts.add(pool.submit(() -> stream ? streamedText(client, p, maxTokens)
+                texts.add(pool.submit(() -> stream
+                        ? streamedText(client, p, maxTokens)
                         : client.ok("/v1/completions", completion(p, maxTokens, ", \"ignore_eos\": true"))
-                                .get("choices").get(0).get("text").asString()));
+                                .get("choices")
+                                .get(0)
+                                .get("text")
+                                .asString()));
             }
             for (int i = 0; i < texts.size(); i++) {
                 assertThat(texts.get(i).get()).as("client %d", i).isEqualTo(expected.get(i % expected.size()));
             }
         }
-        assertThat(scheduler().stats().peakUsedBytes()).isLessThanOrEqualTo(budget).isGreaterThan(budget / 2);
-        assertThat(metric(client, "kvslim:num_preemptions_total{model_name=\"stories\"}")).isPositive();
+        assertThat(scheduler().stats().peakUsedBytes())
+                .isLessThanOrEqualTo(budget)
+                .isGreaterThan(budget / 2);
+        assertThat(metric(client, "kvslim:num_preemptions_total{model_name=\"stories\"}"))
+                .isPositive();
         awaitEmptyPool();
     }
 
     private static String streamedText(TestClient client, String prompt, int maxTokens) throws Exception {
-        List<String> events = client.stream("/v1/completions", completion(prompt, maxTokens,
-                ", \"stream\": true, \"ignore_eos\": true"));
+        List<String> events = client.stream(
+                "/v1/completions", completion(prompt, maxTokens, ", \"stream\": true, \"ignore_eos\": true"));
         StringBuilder text = new StringBuilder();
         for (String e : events.subList(0, events.size() - 1)) {
-            text.append(TestClient.JSON.readTree(e).get("choices").get(0).get("text").asString());
+            text.append(TestClient.JSON
+                    .readTree(e)
+                    .get("choices")
+                    .get(0)
+                    .get("text")
+                    .asString());
         }
         return text.toString();
     }
@@ -185,8 +210,10 @@ class ServerLoadTest {
     @Test
     void shutdownRefusesNewWorkAndCancelsWhatOutlivesTheGrace() throws Exception {
         TestClient client = start(paced(4, 4).withShutdownGrace(Duration.ofMillis(500)), null);
-        HttpResponse<InputStream> a = client.open("/v1/completions",
-                completion("Once upon a time", 400, ", \"stream\": true, \"ignore_eos\": true"), "text/event-stream");
+        HttpResponse<InputStream> a = client.open(
+                "/v1/completions",
+                completion("Once upon a time", 400, ", \"stream\": true, \"ignore_eos\": true"),
+                "text/event-stream");
         CompletableFuture<List<String>> events = CompletableFuture.supplyAsync(() -> {
             try {
                 return TestClient.events(a.body());

@@ -7,8 +7,6 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.serve.auth.ApiKeys;
-import dev.kvslim.serve.schedule.Scheduler;
-import java.io.InputStream;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,7 +27,8 @@ import tools.jackson.databind.JsonNode;
  */
 class ServerTest {
 
-    static final String TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% if not loop.last %} {% endif %}{% endfor %}";
+    static final String TEMPLATE =
+            "{% for m in messages %}{{ m['content'] }}{% if not loop.last %} {% endif %}{% endfor %}";
     static final String[] PROMPTS = {
         "Once upon a time", "The little dog", "Lily and Ben went to the park", "One day",
         "There was a big red ball that", "Tom liked to", "The sun was", "A girl named Sue",
@@ -41,9 +40,14 @@ class ServerTest {
 
     @BeforeAll
     static void start() {
-        LoadedModel raw = ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"),
-                Fixtures.path("stories260K/tok512.bin"));
-        stories = new LoadedModel(raw.path(), raw.format(), raw.model(), raw.tokenizer(), raw.generation(),
+        LoadedModel raw =
+                ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"), Fixtures.path("stories260K/tok512.bin"));
+        stories = new LoadedModel(
+                raw.path(),
+                raw.format(),
+                raw.model(),
+                raw.tokenizer(),
+                raw.generation(),
                 ChatTemplate.of("test", TEMPLATE, null, null));
         Map<String, LoadedModel> models = new LinkedHashMap<>();
         models.put("stories", stories);
@@ -53,7 +57,10 @@ class ServerTest {
     }
 
     static ServeConfig config() {
-        return ServeConfig.defaults().withPort(0).withKeys(ApiKeys.OPEN).withKvBudget(1L << 26)
+        return ServeConfig.defaults()
+                .withPort(0)
+                .withKeys(ApiKeys.OPEN)
+                .withKvBudget(1L << 26)
                 .withShutdownGrace(Duration.ofSeconds(5));
     }
 
@@ -82,18 +89,25 @@ class ServerTest {
         int promptTokens = stories.tokenizer().encode("Once upon a time", true).length;
         assertThat(usage.get("prompt_tokens").asInt()).isEqualTo(promptTokens);
         assertThat(usage.get("completion_tokens").asInt()).isBetween(1, 30);
-        assertThat(usage.get("total_tokens").asInt()).isEqualTo(promptTokens + usage.get("completion_tokens").asInt());
+        assertThat(usage.get("total_tokens").asInt())
+                .isEqualTo(promptTokens + usage.get("completion_tokens").asInt());
     }
 
     @Test
     void streamingSendsTheSameTextAsSseChunksWhateverTheAcceptHeader() throws Exception {
         String whole = client.ok("/v1/completions", completion("The little dog", 40, ""))
-                .get("choices").get(0).get("text").asString();
-        List<String> events = client.stream("/v1/completions", completion("The little dog", 40,
-                ", \"stream\": true, \"stream_options\": {\"include_usage\": true}"));
+                .get("choices")
+                .get(0)
+                .get("text")
+                .asString();
+        List<String> events = client.stream(
+                "/v1/completions",
+                completion("The little dog", 40, ", \"stream\": true, \"stream_options\": {\"include_usage\": true}"));
         assertThat(events.getLast()).isEqualTo("[DONE]");
         StringBuilder text = new StringBuilder();
-        List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(TestClient.JSON::readTree).toList();
+        List<JsonNode> chunks = events.subList(0, events.size() - 1).stream()
+                .map(TestClient.JSON::readTree)
+                .toList();
         for (JsonNode c : chunks.subList(0, chunks.size() - 1)) {
             assertThat(c.get("object").asString()).isEqualTo("text_completion");
             text.append(c.get("choices").get(0).get("text").asString());
@@ -111,8 +125,9 @@ class ServerTest {
 
     @Test
     void chatCompletionsStreamAndNot() throws Exception {
-        String body = "{\"model\": \"stories\", \"messages\": [{\"role\": \"user\", \"content\": \"Once upon a time\"}],"
-                + " \"max_completion_tokens\": 25, \"temperature\": 0";
+        String body =
+                "{\"model\": \"stories\", \"messages\": [{\"role\": \"user\", \"content\": \"Once upon a time\"}],"
+                        + " \"max_completion_tokens\": 25, \"temperature\": 0";
         JsonNode r = client.ok("/v1/chat/completions", body + "}");
         assertThat(r.get("object").asString()).isEqualTo("chat.completion");
         JsonNode message = r.get("choices").get(0).get("message");
@@ -122,7 +137,9 @@ class ServerTest {
 
         List<String> events = client.stream("/v1/chat/completions", body + ", \"stream\": true}");
         assertThat(events.getLast()).isEqualTo("[DONE]");
-        List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(TestClient.JSON::readTree).toList();
+        List<JsonNode> chunks = events.subList(0, events.size() - 1).stream()
+                .map(TestClient.JSON::readTree)
+                .toList();
         JsonNode first = chunks.getFirst().get("choices").get(0);
         assertThat(chunks.getFirst().get("object").asString()).isEqualTo("chat.completion.chunk");
         assertThat(first.get("delta").get("role").asString()).isEqualTo("assistant");
@@ -137,7 +154,8 @@ class ServerTest {
 
     @Test
     void chatWithoutATemplateIsA400NamingTheProblem() throws Exception {
-        HttpResponse<String> r = client.post("/v1/chat/completions",
+        HttpResponse<String> r = client.post(
+                "/v1/chat/completions",
                 "{\"model\": \"stories-raw\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}");
         assertThat(r.statusCode()).isEqualTo(400);
         JsonNode error = TestClient.JSON.readTree(r.body()).get("error");
@@ -148,10 +166,15 @@ class ServerTest {
     @Test
     void stopStringsEndTheTextBeforeThem() throws Exception {
         String whole = client.ok("/v1/completions", completion("Once upon a time", 60, ""))
-                .get("choices").get(0).get("text").asString();
+                .get("choices")
+                .get(0)
+                .get("text")
+                .asString();
         String stop = whole.substring(12, 16);
-        JsonNode r = client.ok("/v1/completions", completion("Once upon a time", 60,
-                ", \"stop\": [\"zzzz\", " + TestClient.JSON.valueToTree(stop) + "]"));
+        JsonNode r = client.ok(
+                "/v1/completions",
+                completion(
+                        "Once upon a time", 60, ", \"stop\": [\"zzzz\", " + TestClient.JSON.valueToTree(stop) + "]"));
         assertThat(r.get("choices").get(0).get("text").asString()).isEqualTo(whole.substring(0, whole.indexOf(stop)));
         assertThat(r.get("choices").get(0).get("finish_reason").asString()).isEqualTo("stop");
     }
@@ -179,18 +202,27 @@ class ServerTest {
     void concurrentRequestsGetWhatTheyGetOneAtATime() throws Exception {
         List<String> sequential = new ArrayList<>();
         for (String p : PROMPTS) {
-            sequential.add(client.ok("/v1/completions", completion(p, 50, "")).get("choices").get(0).get("text").asString());
+            sequential.add(client.ok("/v1/completions", completion(p, 50, ""))
+                    .get("choices")
+                    .get(0)
+                    .get("text")
+                    .asString());
         }
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<String>> futures = new ArrayList<>();
             for (int round = 0; round < 2; round++) {
                 for (String p : PROMPTS) {
                     futures.add(pool.submit(() -> client.ok("/v1/completions", completion(p, 50, ""))
-                            .get("choices").get(0).get("text").asString()));
+                            .get("choices")
+                            .get(0)
+                            .get("text")
+                            .asString()));
                 }
             }
             for (int i = 0; i < futures.size(); i++) {
-                assertThat(futures.get(i).get()).as(PROMPTS[i % PROMPTS.length]).isEqualTo(sequential.get(i % PROMPTS.length));
+                assertThat(futures.get(i).get())
+                        .as(PROMPTS[i % PROMPTS.length])
+                        .isEqualTo(sequential.get(i % PROMPTS.length));
             }
         }
     }
@@ -202,13 +234,16 @@ class ServerTest {
         assertThat(lp.get("tokens")).hasSize(5);
         assertThat(lp.get("token_logprobs").get(0).asDouble()).isNegative();
         assertThat(lp.get("top_logprobs").get(0).size()).isBetween(1, 2);
-        JsonNode chat = client.ok("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"One day\"}],"
-                + " \"max_tokens\": 4, \"temperature\": 0, \"logprobs\": true, \"top_logprobs\": 3, \"ignore_eos\": true}");
+        JsonNode chat = client.ok(
+                "/v1/chat/completions",
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"One day\"}],"
+                        + " \"max_tokens\": 4, \"temperature\": 0, \"logprobs\": true, \"top_logprobs\": 3, \"ignore_eos\": true}");
         JsonNode content = chat.get("choices").get(0).get("logprobs").get("content");
         assertThat(content).hasSize(4);
         assertThat(content.get(0).get("top_logprobs")).hasSize(3);
         assertThat(content.get(0).get("logprob").asDouble())
-                .isEqualTo(content.get(0).get("top_logprobs").get(0).get("logprob").asDouble());
+                .isEqualTo(
+                        content.get(0).get("top_logprobs").get(0).get("logprob").asDouble());
     }
 
     @Test
@@ -216,22 +251,41 @@ class ServerTest {
         assertError(client.post("/v1/completions", "{\"prompt\": \"x\", "), 400, null);
         assertError(client.post("/v1/completions", "[1, 2]"), 400, null);
         assertError(client.post("/v1/completions", "{\"max_tokens\": 5}"), 400, "prompt");
-        assertError(client.post("/v1/completions", completion("x", 5, "").replace("\"temperature\": 0", "\"temperature\": \"hot\"")),
-                400, "temperature");
+        assertError(
+                client.post(
+                        "/v1/completions",
+                        completion("x", 5, "").replace("\"temperature\": 0", "\"temperature\": \"hot\"")),
+                400,
+                "temperature");
         assertError(client.post("/v1/completions", completion("x", 0, "")), 400, "max_tokens");
         assertError(client.post("/v1/completions", completion("x", 5, ", \"stop\": 3")), 400, "stop");
         assertError(client.post("/v1/completions", completion("x", 5, ", \"n\": 0")), 400, "n");
-        assertError(client.post("/v1/chat/completions", "{\"messages\": [{\"content\": \"hi\"}]}"), 400, "messages[0].role");
-        assertError(client.post("/v1/completions", completion("x", 5, "").replace("\"stories\"", "\"gpt-4\"")), 404, "model");
+        assertError(
+                client.post("/v1/chat/completions", "{\"messages\": [{\"content\": \"hi\"}]}"),
+                400,
+                "messages[0].role");
+        assertError(
+                client.post("/v1/completions", completion("x", 5, "").replace("\"stories\"", "\"gpt-4\"")),
+                404,
+                "model");
         assertError(client.post("/v1/completions", completion("x".repeat(70_000), 5, "")), 413, null);
-        assertError(client.post("/v1/completions", completion("Once upon a time there was a dog. ".repeat(60), 5, "")),
-                400, "prompt");
+        assertError(
+                client.post("/v1/completions", completion("Once upon a time there was a dog. ".repeat(60), 5, "")),
+                400,
+                "prompt");
         // as vLLM: asking for more tokens than the context leaves is a 400, not a silently shorter answer
         assertError(client.post("/v1/completions", completion("One day", 600, "")), 400, "max_tokens");
-        assertError(client.post("/v1/completions", completion("One day", 5, "").replace("\"max_tokens\"",
-                "\"max_completion_tokens\"").replace(": 5,", ": 100000,")), 400, "max_completion_tokens");
+        assertError(
+                client.post(
+                        "/v1/completions",
+                        completion("One day", 5, "")
+                                .replace("\"max_tokens\"", "\"max_completion_tokens\"")
+                                .replace(": 5,", ": 100000,")),
+                400,
+                "max_completion_tokens");
         // and the server still answers well-formed requests
-        assertThat(client.ok("/v1/completions", completion("One day", 5, "")).get("choices")).hasSize(1);
+        assertThat(client.ok("/v1/completions", completion("One day", 5, "")).get("choices"))
+                .hasSize(1);
     }
 
     static void assertError(HttpResponse<String> r, int status, String param) {
@@ -255,19 +309,20 @@ class ServerTest {
         client.ok("/v1/completions", completion("One day", 5, ""));
         HttpResponse<String> metrics = client.get("/metrics");
         assertThat(metrics.statusCode()).isEqualTo(200);
-        assertThat(metrics.body()).contains(
-                "kvslim:num_requests_running{model_name=\"stories\"}",
-                "kvslim:num_requests_waiting{model_name=\"stories\"}",
-                "kvslim:kv_cache_usage_perc{model_name=\"stories\"}",
-                "kvslim:kv_cache_usage_bytes{model_name=\"stories\"}",
-                "kvslim:kv_compression_ratio{model_name=\"stories\"}",
-                "kvslim:kv_compression_ratio_per_layer{layer=\"4\",model_name=\"stories\"}",
-                "kvslim:prompt_tokens_total{model_name=\"stories\"}",
-                "kvslim:generation_tokens_total{model_name=\"stories\"}",
-                "kvslim:time_to_first_token_seconds_bucket{model_name=\"stories\",le=\"0.001\"}",
-                "kvslim:inter_token_latency_seconds_count{model_name=\"stories\"}",
-                "kvslim:e2e_request_latency_seconds_sum{model_name=\"stories\"}",
-                "kvslim:request_success_total{finished_reason=",
-                "kvslim:api_key_requests_total{key=\"anonymous\"}");
+        assertThat(metrics.body())
+                .contains(
+                        "kvslim:num_requests_running{model_name=\"stories\"}",
+                        "kvslim:num_requests_waiting{model_name=\"stories\"}",
+                        "kvslim:kv_cache_usage_perc{model_name=\"stories\"}",
+                        "kvslim:kv_cache_usage_bytes{model_name=\"stories\"}",
+                        "kvslim:kv_compression_ratio{model_name=\"stories\"}",
+                        "kvslim:kv_compression_ratio_per_layer{layer=\"4\",model_name=\"stories\"}",
+                        "kvslim:prompt_tokens_total{model_name=\"stories\"}",
+                        "kvslim:generation_tokens_total{model_name=\"stories\"}",
+                        "kvslim:time_to_first_token_seconds_bucket{model_name=\"stories\",le=\"0.001\"}",
+                        "kvslim:inter_token_latency_seconds_count{model_name=\"stories\"}",
+                        "kvslim:e2e_request_latency_seconds_sum{model_name=\"stories\"}",
+                        "kvslim:request_success_total{finished_reason=",
+                        "kvslim:api_key_requests_total{key=\"anonymous\"}");
     }
 }

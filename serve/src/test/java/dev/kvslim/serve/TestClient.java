@@ -19,7 +19,8 @@ final class TestClient {
 
     static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final String base;
     private final String key;
 
@@ -41,8 +42,13 @@ final class TestClient {
     }
 
     HttpResponse<String> post(String path, String body, String accept) throws IOException, InterruptedException {
-        return http.send(request(path).header("Content-Type", "application/json").header("Accept", accept)
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                request(path)
+                        .header("Content-Type", "application/json")
+                        .header("Accept", accept)
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
@@ -60,15 +66,21 @@ final class TestClient {
 
     /** An open SSE stream. */
     HttpResponse<InputStream> open(String path, String body, String accept) throws IOException, InterruptedException {
-        return http.send(request(path).header("Content-Type", "application/json").header("Accept", accept)
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+        return http.send(
+                request(path)
+                        .header("Content-Type", "application/json")
+                        .header("Accept", accept)
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofInputStream());
     }
 
     /** The events of a whole SSE stream: each {@code data:} payload, {@code [DONE]} included, checking the framing. */
     List<String> stream(String path, String body) throws IOException, InterruptedException {
         HttpResponse<InputStream> r = open(path, body, "application/json");
         if (r.statusCode() != 200) {
-            throw new AssertionError("status " + r.statusCode() + ": " + new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
+            throw new AssertionError(
+                    "status " + r.statusCode() + ": " + new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
         }
         if (!r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream")) {
             throw new AssertionError("not an event stream: " + r.headers().firstValue("Content-Type"));

@@ -32,8 +32,8 @@ public final class TaskMix {
         for (var entry : weights.entrySet()) {
             double w = entry.getValue();
             if (!(w >= 0) || Double.isInfinite(w)) {
-                throw new IllegalArgumentException("weight of task " + entry.getKey().name() + " is " + w
-                        + "; weights must be finite and non-negative");
+                throw new IllegalArgumentException("weight of task "
+                        + entry.getKey().name() + " is " + w + "; weights must be finite and non-negative");
             }
             total += w;
             cumulative[i++] = total;

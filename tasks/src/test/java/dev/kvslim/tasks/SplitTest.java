@@ -34,7 +34,9 @@ class SplitTest {
                 train.add(task.generate(Split.TRAIN.seed(n), 256).prompt());
             }
             for (int n = 0; n < 300; n++) {
-                assertThat(train).as(task.name()).doesNotContain(task.generate(Split.EVAL.seed(n), 256).prompt());
+                assertThat(train)
+                        .as(task.name())
+                        .doesNotContain(task.generate(Split.EVAL.seed(n), 256).prompt());
             }
         }
     }
@@ -44,7 +46,8 @@ class SplitTest {
         Task task = TaskSuite.named("needle");
         Sample first = task.generate(Split.EVAL.seed(0), 256);
         String text = SampleText.render(task, Split.EVAL, 2, 256);
-        assertThat(text).startsWith("==== needle seed 1, 256 tokens, answer " + first.answer() + "\n"
-                + first.prompt() + "---- target\n" + first.target() + "==== needle seed 3,");
+        assertThat(text)
+                .startsWith("==== needle seed 1, 256 tokens, answer " + first.answer() + "\n" + first.prompt()
+                        + "---- target\n" + first.target() + "==== needle seed 3,");
     }
 }

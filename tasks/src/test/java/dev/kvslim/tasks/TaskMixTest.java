@@ -18,9 +18,15 @@ class TaskMixTest {
 
     @Test
     void theSameSeedGivesTheSameStreamAndAnotherSeedAnother() {
-        List<Sample> a = TaskMix.uniform(TaskSuite.all(), 256, Split.TRAIN, 7).stream().limit(50).toList();
-        List<Sample> b = TaskMix.uniform(TaskSuite.all(), 256, Split.TRAIN, 7).stream().limit(50).toList();
-        List<Sample> c = TaskMix.uniform(TaskSuite.all(), 256, Split.TRAIN, 8).stream().limit(50).toList();
+        List<Sample> a = TaskMix.uniform(TaskSuite.all(), 256, Split.TRAIN, 7).stream()
+                .limit(50)
+                .toList();
+        List<Sample> b = TaskMix.uniform(TaskSuite.all(), 256, Split.TRAIN, 7).stream()
+                .limit(50)
+                .toList();
+        List<Sample> c = TaskMix.uniform(TaskSuite.all(), 256, Split.TRAIN, 8).stream()
+                .limit(50)
+                .toList();
         assertThat(a).isEqualTo(b);
         assertThat(a).doesNotContainAnyElementsOf(c);
     }
@@ -50,7 +56,8 @@ class TaskMixTest {
             LinkedHashMap<Task, Double> weights = new LinkedHashMap<>(Map.of(NEEDLE, 1.0));
             weights.put(RUNSUM, bad);
             assertThatThrownBy(() -> new TaskMix(weights, 256, Split.TRAIN, 0))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("weight of task runsum");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("weight of task runsum");
         }
         assertThatThrownBy(() -> new TaskMix(new LinkedHashMap<>(Map.of(NEEDLE, 0.0)), 256, Split.TRAIN, 0))
                 .hasMessageContaining("at least one task with a positive weight");

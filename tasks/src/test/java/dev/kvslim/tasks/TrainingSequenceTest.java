@@ -40,16 +40,44 @@ class TrainingSequenceTest {
     @Test
     void aTokenizerWithoutBosOrEosIsRefused() {
         Tokenizer noBos = new Tokenizer() {
-            @Override public int vocabSize() { return 256; }
-            @Override public int[] encode(String text, boolean addSpecial) { return new int[0]; }
-            @Override public byte[] decodePiece(int previous, int token) { return new byte[0]; }
-            @Override public String decode(int[] ids) { return ""; }
-            @Override public String piece(int id) { return ""; }
-            @Override public int bosId() { return -1; }
-            @Override public int eosId() { return 2; }
+            @Override
+            public int vocabSize() {
+                return 256;
+            }
+
+            @Override
+            public int[] encode(String text, boolean addSpecial) {
+                return new int[0];
+            }
+
+            @Override
+            public byte[] decodePiece(int previous, int token) {
+                return new byte[0];
+            }
+
+            @Override
+            public String decode(int[] ids) {
+                return "";
+            }
+
+            @Override
+            public String piece(int id) {
+                return "";
+            }
+
+            @Override
+            public int bosId() {
+                return -1;
+            }
+
+            @Override
+            public int eosId() {
+                return 2;
+            }
         };
         Sample s = TaskSuite.named("needle").generate(1, 256);
-        assertThatThrownBy(() -> TrainingSequence.of(s, noBos)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> TrainingSequence.of(s, noBos))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("has BOS -1, EOS 2");
     }
 }

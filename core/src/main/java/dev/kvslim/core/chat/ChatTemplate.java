@@ -42,8 +42,7 @@ public final class ChatTemplate {
     private final String eosToken;
     private final Clock clock;
 
-    private ChatTemplate(String source, Jinja2Source.Prepared template, String bosToken, String eosToken,
-            Clock clock) {
+    private ChatTemplate(String source, Jinja2Source.Prepared template, String bosToken, String eosToken, Clock clock) {
         this.source = source;
         this.template = template;
         this.bosToken = bosToken;
@@ -65,7 +64,10 @@ public final class ChatTemplate {
             throw new ModelFormatException(tokenizerConfig, "not a JSON object");
         }
         String template = templateText(tokenizerConfig, config.get("chat_template"));
-        return of(tokenizerConfig.toString(), template, token(tokenizerConfig, config, "bos_token"),
+        return of(
+                tokenizerConfig.toString(),
+                template,
+                token(tokenizerConfig, config, "bos_token"),
                 token(tokenizerConfig, config, "eos_token"));
     }
 
@@ -76,8 +78,8 @@ public final class ChatTemplate {
     public static ChatTemplate of(String source, String template, String bosToken, String eosToken) {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(template, "template");
-        return new ChatTemplate(source, Jinja2Source.prepare(source, template), bosToken, eosToken,
-                Clock.systemDefaultZone());
+        return new ChatTemplate(
+                source, Jinja2Source.prepare(source, template), bosToken, eosToken, Clock.systemDefaultZone());
     }
 
     /** This template with {@code strftime_now} reading the date and time from {@code clock}. */
@@ -141,7 +143,8 @@ public final class ChatTemplate {
             }
         }
         String line = error.getLineno() > 0 ? "line " + template.originalLine(error.getLineno()) + ": " : "";
-        String problem = error.getMessage().replace("\nOriginating Exception:\n", ": ").replace('\n', ' ');
+        String problem =
+                error.getMessage().replace("\nOriginating Exception:\n", ": ").replace('\n', ' ');
         return new ChatTemplateException(source, line + problem, error.getException());
     }
 
@@ -154,7 +157,8 @@ public final class ChatTemplate {
         }
         if (chatTemplate.isArray()) {
             for (JsonNode named : chatTemplate) {
-                if ("default".equals(named.path("name").asString(null)) && named.path("template").isString()) {
+                if ("default".equals(named.path("name").asString(null))
+                        && named.path("template").isString()) {
                     return named.get("template").stringValue();
                 }
             }

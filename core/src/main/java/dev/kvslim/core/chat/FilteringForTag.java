@@ -36,7 +36,9 @@ final class FilteringForTag extends ForTag {
         var varsAndItems = getLoopVarsAndExpression(new TagToken(
                 token.getSymbols().getExpressionStartWithTag() + " for " + helpers.substring(0, filter) + " "
                         + token.getSymbols().getExpressionEndWithTag(),
-                token.getLineNumber(), token.getStartPosition(), token.getSymbols()));
+                token.getLineNumber(),
+                token.getStartPosition(),
+                token.getSymbols()));
         List<String> vars = varsAndItems.getLeft();
         Object items = interpreter.resolveELExpression(varsAndItems.getRight(), tagNode.getLineNumber());
         String condition = helpers.substring(filter + 2);
@@ -99,7 +101,9 @@ final class FilteringForTag extends ForTag {
                 depth++;
             } else if (c == ')' || c == ']' || c == '}') {
                 depth--;
-            } else if (depth == 0 && helpers.startsWith("if", i) && !isNameChar(helpers, i - 1)
+            } else if (depth == 0
+                    && helpers.startsWith("if", i)
+                    && !isNameChar(helpers, i - 1)
                     && !isNameChar(helpers, i + 2)) {
                 return i;
             }

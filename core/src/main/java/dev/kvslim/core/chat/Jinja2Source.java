@@ -40,8 +40,8 @@ final class Jinja2Source {
     }
 
     private static final Pattern REVERSE_SLICE = Pattern.compile("\\[\\s*:\\s*:\\s*-\\s*1\\s*]");
-    private static final Pattern END_RAW = Pattern.compile("\\{%([-+]?)\\s*endraw\\s*(\\+%}|-%}|%})",
-            Pattern.UNICODE_CHARACTER_CLASS);
+    private static final Pattern END_RAW =
+            Pattern.compile("\\{%([-+]?)\\s*endraw\\s*(\\+%}|-%}|%})", Pattern.UNICODE_CHARACTER_CLASS);
 
     private final String sourceName;
     private final String src;
@@ -61,7 +61,9 @@ final class Jinja2Source {
     static Prepared prepare(String sourceName, String template) {
         Jinja2Source lexer = new Jinja2Source(sourceName, template);
         lexer.run();
-        return new Prepared(lexer.out.toString(), lexer.lines.stream().mapToInt(Integer::intValue).toArray());
+        return new Prepared(
+                lexer.out.toString(),
+                lexer.lines.stream().mapToInt(Integer::intValue).toArray());
     }
 
     private void run() {
@@ -75,7 +77,8 @@ final class Jinja2Source {
             }
             char kind = src.charAt(tag + 1);
             char sign = tag + 2 < src.length() && (src.charAt(tag + 2) == '-' || src.charAt(tag + 2) == '+')
-                    ? src.charAt(tag + 2) : 0;
+                    ? src.charAt(tag + 2)
+                    : 0;
             int afterStart = tag + (sign == 0 ? 2 : 3);
             int rawEnd = kind == '%' ? rawBegin(afterStart) : -1;
             text(pos, strippedEnd(pos, tag, sign, kind != '{', lineStarting));
@@ -218,8 +221,10 @@ final class Jinja2Source {
             emit(p, p + 1);
             p++;
         }
-        throw error(tag, "unexpected end of template: the " + (kind == '%' ? "block" : "expression")
-                + " opened here is never closed");
+        throw error(
+                tag,
+                "unexpected end of template: the " + (kind == '%' ? "block" : "expression")
+                        + " opened here is never closed");
     }
 
     /** The closing delimiter at {@code p} of a block or expression with balanced brackets, or null. */

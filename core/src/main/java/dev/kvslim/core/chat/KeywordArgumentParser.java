@@ -55,7 +55,8 @@ final class KeywordArgumentParser extends ExtendedParser {
     }
 
     private AstNode argument(boolean required) throws ScanException, ParseException {
-        if (getToken().getSymbol() == Symbol.IDENTIFIER && lookahead(0).getSymbol() == Symbol.EXTENSION
+        if (getToken().getSymbol() == Symbol.IDENTIFIER
+                && lookahead(0).getSymbol() == Symbol.EXTENSION
                 && "=".equals(lookahead(0).getImage())) {
             AstIdentifier name = identifier(consumeToken().getImage());
             consumeToken();

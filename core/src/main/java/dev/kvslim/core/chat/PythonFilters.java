@@ -9,8 +9,7 @@ import java.util.Objects;
 /** Filters whose Jinjava versions differ from what transformers' Jinja2 environment gives templates. */
 final class PythonFilters {
 
-    private PythonFilters() {
-    }
+    private PythonFilters() {}
 
     static List<Filter> all() {
         return List.of(new ToJson(), new Trim());
@@ -30,8 +29,8 @@ final class PythonFilters {
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
             if (args.length > 0 || !kwargs.keySet().stream().allMatch("indent"::equals)) {
-                throw new IllegalArgumentException("tojson takes only the keyword argument indent, got "
-                        + args.length + " positional and " + kwargs.keySet());
+                throw new IllegalArgumentException("tojson takes only the keyword argument indent, got " + args.length
+                        + " positional and " + kwargs.keySet());
             }
             Object indent = kwargs.get("indent");
             if (indent != null && !(indent instanceof Long || indent instanceof Integer)) {

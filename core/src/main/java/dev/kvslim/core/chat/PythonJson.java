@@ -16,8 +16,7 @@ import java.util.Map;
  */
 final class PythonJson {
 
-    private PythonJson() {
-    }
+    private PythonJson() {}
 
     /** The JSON text of {@code value}; {@code indent} is the number of spaces per level, or null for one line. */
     static String dumps(Object value, Integer indent) {
@@ -36,8 +35,8 @@ final class PythonJson {
             case Byte _, Short _, Integer _, Long _, BigInteger _ -> out.append(value);
             case CharSequence s -> string(out, s.toString());
             case Map<?, ?> map -> object(out, map, indent, depth);
-            case Map.Entry<?, ?> entry -> array(out, java.util.List.of(entry.getKey(), entry.getValue()).iterator(),
-                    indent, depth);
+            case Map.Entry<?, ?> entry ->
+                array(out, java.util.List.of(entry.getKey(), entry.getValue()).iterator(), indent, depth);
             case Iterable<?> items -> array(out, items.iterator(), indent, depth);
             default -> {
                 if (!value.getClass().isArray()) {
@@ -109,8 +108,9 @@ final class PythonJson {
             case Float f -> floatRepr(f.doubleValue());
             case Double d -> floatRepr(d);
             case Number n -> n.toString();
-            default -> throw new IllegalArgumentException(
-                    "keys must be str, int, float, bool or None, not " + key.getClass().getSimpleName());
+            default ->
+                throw new IllegalArgumentException("keys must be str, int, float, bool or None, not "
+                        + key.getClass().getSimpleName());
         };
     }
 
@@ -177,7 +177,9 @@ final class PythonJson {
             out.append('.').append(digits, 1, digits.length());
         }
         int exponent = point - 1;
-        return out.append('e').append(exponent < 0 ? '-' : '+')
-                .append(String.format("%02d", Math.abs(exponent))).toString();
+        return out.append('e')
+                .append(exponent < 0 ? '-' : '+')
+                .append(String.format("%02d", Math.abs(exponent)))
+                .toString();
     }
 }

@@ -15,8 +15,7 @@ final class PythonOutput implements ExpressionStrategy {
     @Override
     public RenderedOutputNode interpretOutput(ExpressionToken master, JinjavaInterpreter interpreter) {
         Object value = interpreter.resolveELExpression(master.getExpr(), master.getLineNumber());
-        return new RenderedOutputNode(value instanceof Boolean b
-                ? (b ? "True" : "False")
-                : interpreter.getAsString(value));
+        return new RenderedOutputNode(
+                value instanceof Boolean b ? (b ? "True" : "False") : interpreter.getAsString(value));
     }
 }

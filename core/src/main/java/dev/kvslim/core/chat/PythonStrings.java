@@ -11,8 +11,7 @@ import java.util.List;
  */
 final class PythonStrings {
 
-    private PythonStrings() {
-    }
+    private PythonStrings() {}
 
     /** Python's {@code str.isspace()} for one UTF-16 unit (every Unicode space is in the BMP). */
     static boolean isSpace(char c) {

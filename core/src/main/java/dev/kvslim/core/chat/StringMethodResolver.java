@@ -88,8 +88,7 @@ final class StringMethodResolver extends ELResolver {
     }
 
     @Override
-    public void setValue(ELContext context, Object base, Object property, Object value) {
-    }
+    public void setValue(ELContext context, Object base, Object property, Object value) {}
 
     @Override
     public boolean isReadOnly(ELContext context, Object base, Object property) {

@@ -24,13 +24,12 @@ final class TemplateFunctions {
         }
     }
 
-    private TemplateFunctions() {
-    }
+    private TemplateFunctions() {}
 
     static List<ELFunctionDefinition> definitions() {
         return List.of(
-                new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException",
-                        String.class),
+                new ELFunctionDefinition(
+                        "", "raise_exception", TemplateFunctions.class, "raiseException", String.class),
                 new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
     }
 

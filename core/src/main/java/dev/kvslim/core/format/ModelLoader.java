@@ -1,13 +1,13 @@
 package dev.kvslim.core.format;
 
-import dev.kvslim.core.io.ModelFormatException;
-import dev.kvslim.core.io.MappedFile;
 import dev.kvslim.core.chat.ChatTemplate;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.hf.GenerationConfig;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
+import dev.kvslim.core.io.MappedFile;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.tokenizer.GgufTokenizers;
 import dev.kvslim.core.tokenizer.HfTokenizerJson;
@@ -24,8 +24,7 @@ import java.nio.file.Path;
  */
 public final class ModelLoader {
 
-    private ModelLoader() {
-    }
+    private ModelLoader() {}
 
     /**
      * Loads {@code modelPath}. {@code tokenizerPath} overrides the GGUF's own vocabulary and is required for
@@ -40,7 +39,12 @@ public final class ModelLoader {
             GgufFile gguf = GgufFile.read(modelPath, data);
             Model model = GgufModels.load(gguf);
             Tokenizer tokenizer = tokenizerPath != null ? loadTokenizer(tokenizerPath) : GgufTokenizers.load(gguf);
-            return checked(new LoadedModel(modelPath, "gguf v" + gguf.version(), model, tokenizer, GenerationConfig.NONE,
+            return checked(new LoadedModel(
+                    modelPath,
+                    "gguf v" + gguf.version(),
+                    model,
+                    tokenizer,
+                    GenerationConfig.NONE,
                     ggufChatTemplate(gguf, tokenizer)));
         }
         Model model = Llama2cCheckpoint.load(modelPath, data);
@@ -48,21 +52,26 @@ public final class ModelLoader {
         if (tok == null) {
             Path beside = modelPath.toAbsolutePath().resolveSibling("tokenizer.bin");
             if (!Files.exists(beside)) {
-                throw new ModelFormatException(modelPath, "a llama2.c checkpoint carries no vocabulary: pass its"
-                        + " tokenizer.bin with --tokenizer (none found at " + beside + ")");
+                throw new ModelFormatException(
+                        modelPath,
+                        "a llama2.c checkpoint carries no vocabulary: pass its"
+                                + " tokenizer.bin with --tokenizer (none found at " + beside + ")");
             }
             tok = beside;
         }
         String format = Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
-        Tokenizer tokenizer = GgufFile.hasMagic(MappedFile.map(tok)) ? loadTokenizer(tok)
+        Tokenizer tokenizer = GgufFile.hasMagic(MappedFile.map(tok))
+                ? loadTokenizer(tok)
                 : Llama2cTokenizer.load(tok, model.config().vocabSize()); // as run.c: exactly the model's vocabulary
         return checked(new LoadedModel(modelPath, format, model, tokenizer, GenerationConfig.NONE, null));
     }
 
     private static LoadedModel loadFolder(Path folder, Path tokenizerPath) {
         if (!HuggingFaceModels.isModelFolder(folder)) {
-            throw new ModelFormatException(folder, "is a folder without config.json; expected a Hugging Face model"
-                    + " folder, a .gguf file or a llama2.c checkpoint");
+            throw new ModelFormatException(
+                    folder,
+                    "is a folder without config.json; expected a Hugging Face model"
+                            + " folder, a .gguf file or a llama2.c checkpoint");
         }
         Model model = HuggingFaceModels.load(folder);
         Tokenizer tokenizer;
@@ -77,13 +86,19 @@ public final class ModelLoader {
         }
         Path tokenizerConfig = folder.resolve("tokenizer_config.json");
         ChatTemplate template = hasChatTemplate(tokenizerConfig) ? ChatTemplate.load(tokenizerConfig) : null;
-        return checked(new LoadedModel(folder, "hugging face (" + model.config().architecture() + ")", model, tokenizer,
-                GenerationConfig.read(folder), template));
+        return checked(new LoadedModel(
+                folder,
+                "hugging face (" + model.config().architecture() + ")",
+                model,
+                tokenizer,
+                GenerationConfig.read(folder),
+                template));
     }
 
     private static boolean hasChatTemplate(Path tokenizerConfig) {
         try {
-            return Files.exists(tokenizerConfig) && Files.readString(tokenizerConfig).contains("\"chat_template\"");
+            return Files.exists(tokenizerConfig)
+                    && Files.readString(tokenizerConfig).contains("\"chat_template\"");
         } catch (java.io.IOException e) {
             throw new ModelFormatException(tokenizerConfig, "cannot be read: " + e.getMessage(), e);
         }
@@ -126,8 +141,10 @@ public final class ModelLoader {
     private static LoadedModel checked(LoadedModel m) {
         int modelVocab = m.model().config().vocabSize();
         if (m.tokenizer().vocabSize() > modelVocab) {
-            throw new ModelFormatException(m.path(), "the tokenizer has " + m.tokenizer().vocabSize()
-                    + " tokens but the model only " + modelVocab + ": they do not belong together");
+            throw new ModelFormatException(
+                    m.path(),
+                    "the tokenizer has " + m.tokenizer().vocabSize() + " tokens but the model only " + modelVocab
+                            + ": they do not belong together");
         }
         return m;
     }

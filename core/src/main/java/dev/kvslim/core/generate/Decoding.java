@@ -43,8 +43,15 @@ public final class Decoding {
      * @param maxLength       most tokens prompt and generated together may reach
      * @param sink            receives the text as it becomes final
      */
-    public Decoding(Sampler sampler, Tokenizer tokenizer, IntPredicate endOfGeneration, List<String> stopStrings,
-                    int[] prompt, int maxTokens, int maxLength, Generator.Sink sink) {
+    public Decoding(
+            Sampler sampler,
+            Tokenizer tokenizer,
+            IntPredicate endOfGeneration,
+            List<String> stopStrings,
+            int[] prompt,
+            int maxTokens,
+            int maxLength,
+            Generator.Sink sink) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("decoding needs a prompt of at least one token");
         }

@@ -28,7 +28,8 @@ public final class Generator {
      * @param echo        print the prompt first, as llama2.c's run.c does
      * @param prefillBatch prompt tokens per forward call
      */
-    public record Options(int maxTokens, SamplingParams sampling, List<String> stopStrings, boolean echo, int prefillBatch) {
+    public record Options(
+            int maxTokens, SamplingParams sampling, List<String> stopStrings, boolean echo, int prefillBatch) {
         public Options {
             if (maxTokens < 0) {
                 throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
@@ -50,14 +51,24 @@ public final class Generator {
     }
 
     /** Why generation ended. */
-    public enum StopReason { END_OF_GENERATION, STOP_STRING, LENGTH }
+    public enum StopReason {
+        END_OF_GENERATION,
+        STOP_STRING,
+        LENGTH
+    }
 
     /**
      * What a generation did. {@code cachedPositions} is how many tokens of {@code promptTokens ++ generated} the
      * cache holds afterwards (the last generated token is not fed back unless generation went on past it).
      */
-    public record Result(int[] promptTokens, int[] generated, StopReason stopReason, long prefillNanos, long decodeNanos,
-                         long kvBytes, int cachedPositions) {
+    public record Result(
+            int[] promptTokens,
+            int[] generated,
+            StopReason stopReason,
+            long prefillNanos,
+            long decodeNanos,
+            long kvBytes,
+            int cachedPositions) {
 
         /** Prompt tokens per second of prefill (the whole prompt, cached tokens included). */
         public double prefillTokensPerSecond() {
@@ -109,8 +120,8 @@ public final class Generator {
         int reused = Math.max(0, Math.min(cached, prompt.length - 1));
         cache.truncate(reused);
         if (prompt.length > cache.capacity()) {
-            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the context of "
-                    + cache.capacity());
+            throw new IllegalArgumentException(
+                    "the prompt has " + prompt.length + " tokens, more than the context of " + cache.capacity());
         }
         if (options.echo()) {
             for (int i = 0; i < prompt.length; i++) {
@@ -119,8 +130,15 @@ public final class Generator {
             }
         }
         Model.State state = model.newState(Math.min(options.prefillBatch(), prompt.length - reused));
-        Decoding decoding = new Decoding(new Sampler(options.sampling(), model.config().vocabSize()), tokenizer,
-                endOfGeneration, options.stopStrings(), prompt, options.maxTokens(), cache.capacity() + 1, sink);
+        Decoding decoding = new Decoding(
+                new Sampler(options.sampling(), model.config().vocabSize()),
+                tokenizer,
+                endOfGeneration,
+                options.stopStrings(),
+                prompt,
+                options.maxTokens(),
+                cache.capacity() + 1,
+                sink);
 
         long start = System.nanoTime();
         float[] logits = model.forward(state, prompt, reused, prompt.length - reused, reused, cache);
@@ -136,7 +154,13 @@ public final class Generator {
         StopReason reason = decoding.stopReason();
         int count = decoding.count();
         int fed = reason == StopReason.END_OF_GENERATION ? count : Math.max(0, count - 1);
-        return new Result(prompt.clone(), decoding.generated(), reason, prefillNanos, decodeNanos,
-                cache.bytesUsed(), prompt.length + fed);
+        return new Result(
+                prompt.clone(),
+                decoding.generated(),
+                reason,
+                prefillNanos,
+                decodeNanos,
+                cache.bytesUsed(),
+                prompt.length + fed);
     }
 }

@@ -17,7 +17,9 @@ public final class StopFilter {
     private int length;
 
     public StopFilter(List<String> stopStrings, Generator.Sink sink) {
-        this.stops = stopStrings.stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
+        this.stops = stopStrings.stream()
+                .map(s -> s.getBytes(StandardCharsets.UTF_8))
+                .toArray(byte[][]::new);
         this.sink = sink;
     }
 

@@ -14,8 +14,7 @@ import java.nio.file.StandardOpenOption;
  */
 public final class AtomicFiles {
 
-    private AtomicFiles() {
-    }
+    private AtomicFiles() {}
 
     /** A new empty file beside {@code target}; the folder {@code target} goes in must exist. */
     public static Path partialFile(Path target) throws IOException {
@@ -23,7 +22,8 @@ public final class AtomicFiles {
         for (int i = 0; ; i++) {
             Path p = dir.resolve(partialName(target, i));
             try {
-                Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
+                Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
+                        .close();
                 return p;
             } catch (FileAlreadyExistsException e) {
                 if (i >= 1000) {

@@ -14,7 +14,6 @@ import java.nio.file.Path;
  */
 public final class ByteReader {
 
-
     private final Path file;
     private final MemorySegment data;
     private long pos;
@@ -55,8 +54,8 @@ public final class ByteReader {
     /** Fails unless {@code bytes} more bytes exist, naming {@code what} was being read. */
     public void need(long bytes, String what) {
         if (bytes < 0 || bytes > remaining()) {
-            throw fail("truncated: " + what + " needs " + bytes + " bytes at offset " + pos + ", only "
-                    + remaining() + " left");
+            throw fail("truncated: " + what + " needs " + bytes + " bytes at offset " + pos + ", only " + remaining()
+                    + " left");
         }
     }
 
@@ -119,10 +118,12 @@ public final class ByteReader {
     public String utf8(long n, String what) {
         byte[] raw = bytes(n, what);
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(raw)).toString();
+                    .decode(java.nio.ByteBuffer.wrap(raw))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw fail(what + " at offset " + (pos - n) + " is not valid UTF-8");
         }

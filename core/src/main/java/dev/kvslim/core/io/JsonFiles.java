@@ -13,8 +13,7 @@ public final class JsonFiles {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private JsonFiles() {
-    }
+    private JsonFiles() {}
 
     /** The JSON value in {@code file}. */
     public static JsonNode read(Path file) {

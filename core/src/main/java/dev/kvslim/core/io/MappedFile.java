@@ -12,8 +12,7 @@ import java.nio.file.StandardOpenOption;
 /** Maps a whole file read-only; the mapping lives as long as something references a slice of it. */
 public final class MappedFile {
 
-    private MappedFile() {
-    }
+    private MappedFile() {}
 
     public static MemorySegment map(Path file) {
         if (!Files.exists(file)) {

@@ -35,7 +35,8 @@ public final class BlockPool {
      */
     public BlockPool(int headSize, int blockSize, long budgetBytes, KvType type) {
         if (headSize <= 0 || blockSize <= 0) {
-            throw new IllegalArgumentException("head size and block size must be positive: " + headSize + ", " + blockSize);
+            throw new IllegalArgumentException(
+                    "head size and block size must be positive: " + headSize + ", " + blockSize);
         }
         this.headSize = headSize;
         this.blockSize = blockSize;

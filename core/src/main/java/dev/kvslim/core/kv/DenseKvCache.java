@@ -71,15 +71,23 @@ public final class DenseKvCache implements KvCache {
     }
 
     @Override
-    public void attend(int layer, int position, int kvHead, float[] q, int qOff, int group, float[] out, int outOff,
-                       float[] scratch) {
+    public void attend(
+            int layer,
+            int position,
+            int kvHead,
+            float[] q,
+            int qOff,
+            int group,
+            float[] out,
+            int outOff,
+            float[] scratch) {
         for (int g = 0; g < group; g++) {
             attendOne(layer, position, kvHead, q, qOff + g * headSize, out, outOff + g * headSize, scratch);
         }
     }
 
-    private void attendOne(int layer, int position, int kvHead, float[] q, int qOff, float[] out, int outOff,
-                           float[] scratch) {
+    private void attendOne(
+            int layer, int position, int kvHead, float[] q, int qOff, float[] out, int outOff, float[] scratch) {
         float[] k = keys[layer];
         float[] v = values[layer];
         int head = kvHead * headSize;

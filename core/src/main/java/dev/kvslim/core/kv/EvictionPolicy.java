@@ -46,8 +46,7 @@ public abstract sealed class EvictionPolicy
     }
 
     /** Called as a token is stored in {@code slot} of {@code head}, with its key at {@code k[kOff..]}. */
-    void stored(HeadStore head, int slot, float[] k, int kOff) {
-    }
+    void stored(HeadStore head, int slot, float[] k, int kOff) {}
 
     /** Called after a batch's attention: evicts tokens of {@code head} beyond {@code keep}. */
     abstract void evict(HeadStore head, int keep, Observation batch);

@@ -325,8 +325,16 @@ final class HeadStore {
      * and its output, so no score row longer than a block is ever materialised. {@code scratch} holds at least
      * {@code blockSize + 2 * group} floats.
      */
-    void attend(int position, Visibility visible, float[] q, int qOff, int group, float scale, float[] out, int outOff,
-                float[] scratch) {
+    void attend(
+            int position,
+            Visibility visible,
+            float[] q,
+            int qOff,
+            int group,
+            float scale,
+            float[] out,
+            int outOff,
+            float[] scratch) {
         int maxAt = blockSize, sumAt = blockSize + group;
         for (int g = 0; g < group; g++) {
             scratch[maxAt + g] = Float.NEGATIVE_INFINITY;
@@ -382,8 +390,8 @@ final class HeadStore {
      * pass over the keys, for the policies that rank tokens by attention. {@code tmp} holds at least
      * {@code blocks() * blockSize} floats.
      */
-    void weights(int position, Visibility visible, float[] q, int qOff, int group, float scale, float[] out,
-                 float[] tmp) {
+    void weights(
+            int position, Visibility visible, float[] q, int qOff, int group, float scale, float[] out, float[] tmp) {
         Arrays.fill(out, 0, slots, 0f);
         for (int g = 0; g < group; g++) {
             int qg = qOff + g * headSize;

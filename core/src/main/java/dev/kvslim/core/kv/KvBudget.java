@@ -12,8 +12,9 @@ public record KvBudget(double ratio, int tokens) {
 
     public KvBudget {
         if (tokens == 0 ? !(ratio >= 1 && ratio < Double.POSITIVE_INFINITY) : tokens < 0 || ratio != 0) {
-            throw new IllegalArgumentException("a KV budget is a compression ratio of at least 1 or a token count of at "
-                    + "least 1, not ratio " + ratio + " and " + tokens + " tokens");
+            throw new IllegalArgumentException(
+                    "a KV budget is a compression ratio of at least 1 or a token count of at " + "least 1, not ratio "
+                            + ratio + " and " + tokens + " tokens");
         }
     }
 

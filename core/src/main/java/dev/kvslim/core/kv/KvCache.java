@@ -30,22 +30,28 @@ public interface KvCache {
      * {@code out[outOff + g*headSize ..+headSize) = softmax(q_g . K^T / sqrt(headSize)) V}.
      * {@code scratch} holds at least {@link #scratchSize()} floats and belongs to the calling thread.
      */
-    void attend(int layer, int position, int kvHead, float[] q, int qOff, int group, float[] out, int outOff,
-                float[] scratch);
+    void attend(
+            int layer,
+            int position,
+            int kvHead,
+            float[] q,
+            int qOff,
+            int group,
+            float[] out,
+            int outOff,
+            float[] scratch);
 
     /**
      * Checks that {@code count} more tokens fit, before the forward pass stores any of them, so that a cache
      * that is full fails with {@link KvCacheFullException} and stays as it was. Unbounded caches accept all.
      */
-    default void reserve(int count) {
-    }
+    default void reserve(int count) {}
 
     /**
      * Called once a layer's attention for a batch ending at {@code lastPosition} is done: a cache may now drop
      * what no later query of that layer can see, or what its eviction policy lets go.
      */
-    default void afterAttention(int layer, int lastPosition) {
-    }
+    default void afterAttention(int layer, int lastPosition) {}
 
     /** Floats of per-thread scratch {@link #attend} needs. */
     int scratchSize();

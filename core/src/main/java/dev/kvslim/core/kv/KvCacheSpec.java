@@ -117,7 +117,8 @@ public sealed interface KvCacheSpec {
             case Dense d -> 1.0;
             case KeepAll k -> 1.0;
             case Dms d -> null;
-            case Evicting e -> e.policy().budget().tokens() > 0 ? null : e.policy().budget().ratio();
+            case Evicting e ->
+                e.policy().budget().tokens() > 0 ? null : e.policy().budget().ratio();
         };
     }
 
@@ -147,14 +148,22 @@ public sealed interface KvCacheSpec {
      * @param options settings of individual baselines
      * @throws IllegalArgumentException with one line naming what is wrong
      */
-    static KvCacheSpec parse(String name, Double ratio, Integer tokens, Integer window, KvShape model, KvType type,
-                             boolean paged, KvPolicies.Options options) {
+    static KvCacheSpec parse(
+            String name,
+            Double ratio,
+            Integer tokens,
+            Integer window,
+            KvShape model,
+            KvType type,
+            boolean paged,
+            KvPolicies.Options options) {
         String n = Objects.requireNonNull(name, "name").strip().toLowerCase(Locale.ROOT);
         if (n.equals("auto")) {
             n = model.hasDms() ? "dms" : paged || type != KvType.F32 ? "none" : "dense";
         }
         if (!NAMES.contains(n)) {
-            throw new IllegalArgumentException("unknown KV policy '" + name + "'; supported: " + String.join(", ", NAMES));
+            throw new IllegalArgumentException(
+                    "unknown KV policy '" + name + "'; supported: " + String.join(", ", NAMES));
         }
         boolean baseline = KvPolicies.NAMES.contains(n);
         if (window != null && !n.equals("dms")) {
@@ -189,8 +198,10 @@ public sealed interface KvCacheSpec {
                 try {
                     budget = ratio != null ? KvBudget.ofRatio(ratio) : KvBudget.ofTokens(tokens);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(ratio != null ? "--kv-ratio must be at least 1, got " + ratio
-                            : "--kv-tokens must be at least 1, got " + tokens);
+                    throw new IllegalArgumentException(
+                            ratio != null
+                                    ? "--kv-ratio must be at least 1, got " + ratio
+                                    : "--kv-tokens must be at least 1, got " + tokens);
                 }
                 yield new Evicting(KvPolicies.of(n, budget, options));
             }

@@ -32,14 +32,14 @@ public final class KvPolicies {
 
         public Options {
             if (sinks < 0 || recent < 0 || observation < 1) {
-                throw new IllegalArgumentException("KV policy options need sinks >= 0, recent >= 0 and observation >= 1: "
-                        + sinks + ", " + recent + ", " + observation);
+                throw new IllegalArgumentException(
+                        "KV policy options need sinks >= 0, recent >= 0 and observation >= 1: " + sinks + ", " + recent
+                                + ", " + observation);
             }
         }
     }
 
-    private KvPolicies() {
-    }
+    private KvPolicies() {}
 
     /** The policy {@code name} with the default options. */
     public static EvictionPolicy of(String name, KvBudget budget) {
@@ -57,8 +57,9 @@ public final class KvPolicies {
             case "snapkv" -> new SnapKvPolicy(budget, options.observation());
             case "knorm" -> new KnormPolicy(budget);
             case "random" -> new RandomPolicy(budget, options.seed());
-            default -> throw new IllegalArgumentException("unknown KV policy '" + name + "'; supported: "
-                    + String.join(", ", NAMES));
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown KV policy '" + name + "'; supported: " + String.join(", ", NAMES));
         };
     }
 }

@@ -17,12 +17,13 @@ public record KvShape(int layers, int heads, int kvHeads, int headSize, int slid
     public KvShape {
         if (layers <= 0 || heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headSize <= 0) {
             throw new IllegalArgumentException("a KV shape needs positive layers, heads and head size, and KV heads"
-                    + " dividing the heads: " + layers + " layers, " + heads + " heads, " + kvHeads + " KV heads, head size "
+                    + " dividing the heads: " + layers + " layers, " + heads + " heads, " + kvHeads
+                    + " KV heads, head size "
                     + headSize);
         }
         if (slidingWindow < 0 || dmsWindow < -1) {
-            throw new IllegalArgumentException("sliding window must be >= 0 and DMS window >= -1: " + slidingWindow + ", "
-                    + dmsWindow);
+            throw new IllegalArgumentException(
+                    "sliding window must be >= 0 and DMS window >= -1: " + slidingWindow + ", " + dmsWindow);
         }
     }
 

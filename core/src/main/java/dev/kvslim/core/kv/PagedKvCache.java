@@ -44,7 +44,8 @@ public final class PagedKvCache implements KvCache {
      */
     public PagedKvCache(KvShape shape, BlockPool pool, int capacity, KvCacheSpec.Paged spec) {
         if (pool.headSize() != shape.headSize()) {
-            throw new IllegalArgumentException("pool head size " + pool.headSize() + " != model head size " + shape.headSize());
+            throw new IllegalArgumentException(
+                    "pool head size " + pool.headSize() + " != model head size " + shape.headSize());
         }
         if (pool.blockSize() % Kernels.lanes() != 0) {
             throw new IllegalArgumentException("block size " + pool.blockSize() + " must be a multiple of the "
@@ -69,8 +70,8 @@ public final class PagedKvCache implements KvCache {
         int w = dmsWindow;
         if (dmsWindow >= 0) {
             // DMS: a marked key k is visible to queries k .. k+w, an unmarked one to every later query
-            this.visibility = (key, flag, query) -> key <= query && (flag == 0 || query - key <= w)
-                    && (window == 0 || query - key < window);
+            this.visibility = (key, flag, query) ->
+                    key <= query && (flag == 0 || query - key <= w) && (window == 0 || query - key < window);
         } else if (window > 0) {
             this.visibility = (key, flag, query) -> key <= query && query - key < window;
         } else {
@@ -119,7 +120,8 @@ public final class PagedKvCache implements KvCache {
     @Override
     public void reserve(int count) {
         if (length + count > capacity) {
-            throw new IllegalArgumentException("positions up to " + (length + count) + " exceed the capacity " + capacity);
+            throw new IllegalArgumentException(
+                    "positions up to " + (length + count) + " exceed the capacity " + capacity);
         }
         pool.require(blocksNeeded(count));
     }
@@ -156,7 +158,9 @@ public final class PagedKvCache implements KvCache {
             HeadStore head = layerHeads[h];
             EvictionPolicy headPolicy = policies != null ? policies[layer][h] : null;
             if (evict) {
-                if (head.lastSlot() >= 0 && head.position(head.lastSlot()) == position - 1 && decisions[row * kvHeads + h] > 0f) {
+                if (head.lastSlot() >= 0
+                        && head.position(head.lastSlot()) == position - 1
+                        && decisions[row * kvHeads + h] > 0f) {
                     head.mark(head.lastSlot());
                 }
                 head.evictMarkedBefore(position - dmsWindow);
@@ -213,8 +217,16 @@ public final class PagedKvCache implements KvCache {
     }
 
     @Override
-    public void attend(int layer, int position, int kvHead, float[] q, int qOff, int group, float[] out, int outOff,
-                       float[] scratch) {
+    public void attend(
+            int layer,
+            int position,
+            int kvHead,
+            float[] q,
+            int qOff,
+            int group,
+            float[] out,
+            int outOff,
+            float[] scratch) {
         heads[layer][kvHead].attend(position, visibility, q, qOff, group, scale, out, outOff, scratch);
         if (position >= observedFirst && position - observedFirst < observedCount) {
             int width = group * shape.headSize();

@@ -23,8 +23,8 @@ final class RandomPolicy extends EvictionPolicy {
 
     @Override
     EvictionPolicy forHead(int layer, int kvHead) {
-        return new RandomPolicy(budget(), seed,
-                new SplittableRandom(seed + 0x9E3779B97F4A7C15L * ((long) layer << 32 | kvHead + 1)));
+        return new RandomPolicy(
+                budget(), seed, new SplittableRandom(seed + 0x9E3779B97F4A7C15L * ((long) layer << 32 | kvHead + 1)));
     }
 
     /** Evicts a uniformly random set of the tokens other than the newest (a partial Fisher-Yates shuffle). */

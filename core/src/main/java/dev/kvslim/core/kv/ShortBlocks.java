@@ -97,7 +97,8 @@ abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks
             int c = 0;
             for (; c < bound; c += F.length()) {
                 widen(ShortVector.fromArray(S, block, at + c))
-                        .fma(a, FloatVector.fromArray(F, out, outOff + c)).intoArray(out, outOff + c);
+                        .fma(a, FloatVector.fromArray(F, out, outOff + c))
+                        .intoArray(out, outOff + c);
             }
             for (; c < headSize; c++) {
                 out[outOff + c] += e * widen(block[at + c]);

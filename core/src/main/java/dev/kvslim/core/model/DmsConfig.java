@@ -1,7 +1,7 @@
 package dev.kvslim.core.model;
 
 /**
- * Dynamic Memory Sparsification settings of a retrofitted model (see shared/reference/dms-spec.md, section 2).
+ * Dynamic Memory Sparsification settings of a retrofitted model (docs/dms.md, section 2).
  * The decision logit of KV head j at token t is {@code z = scale * a - offset}, where {@code a} is either the
  * last channel of the first query head of j's group ({@link Variant#QUERY_CHANNEL}, read after any query norm,
  * before RoPE, and zeroed before and after RoPE) or a zero-initialised adapter {@code Linear(RMSNorm(h))} of the
@@ -17,7 +17,10 @@ package dev.kvslim.core.model;
 public record DmsConfig(int window, float scale, float offset, Variant variant, boolean perLayer) {
 
     /** Where the decision logit comes from. */
-    public enum Variant { QUERY_CHANNEL, ADAPTER }
+    public enum Variant {
+        QUERY_CHANNEL,
+        ADAPTER
+    }
 
     public DmsConfig {
         if (window < 0) {

@@ -4,13 +4,12 @@ import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.Kernels;
 
 /**
- * Computes DMS decision logits, one per KV head and token (spec section 2.2 and 2.3). Decision {@code z > 0}
+ * Computes DMS decision logits, one per KV head and token (docs/dms.md, section 2.1). Decision {@code z > 0}
  * marks the token before.
  */
 public final class DmsDecisions {
 
-    private DmsDecisions() {
-    }
+    private DmsDecisions() {}
 
     /**
      * Variant A for one token: for each KV head j, the last channel of query head j*group (from {@code qOff}, after
@@ -37,8 +36,15 @@ public final class DmsDecisions {
      * Variant B for one token: {@code z_j = scale * (proj row j . RMSNorm(h; norm)) - offset} on the layer input
      * {@code h = x[xOff .. xOff+dim)}, using {@code normed} (dim floats) as scratch.
      */
-    public static void fromAdapter(float[] x, int xOff, float[] norm, FloatTensor proj, LlamaConfig c, float[] normed,
-                                   float[] out, int outOff) {
+    public static void fromAdapter(
+            float[] x,
+            int xOff,
+            float[] norm,
+            FloatTensor proj,
+            LlamaConfig c,
+            float[] normed,
+            float[] out,
+            int outOff) {
         DmsConfig dms = c.dms();
         Kernels.rmsnorm(normed, 0, x, xOff, norm, c.dim(), c.normEps());
         for (int j = 0; j < c.kvHeads(); j++) {

@@ -44,8 +44,24 @@ public record LlamaConfig(
 
     /** This configuration with DMS settings {@code dms} (null: none). */
     public LlamaConfig withDms(DmsConfig dms) {
-        return new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, vocabSize, contextLength,
-                normEps, ropeTheta, ropeStyle, tiedEmbeddings, ropeScaling, slidingWindow, ropeFactors, dms);
+        return new LlamaConfig(
+                architecture,
+                dim,
+                hiddenDim,
+                layers,
+                heads,
+                kvHeads,
+                headSize,
+                vocabSize,
+                contextLength,
+                normEps,
+                ropeTheta,
+                ropeStyle,
+                tiedEmbeddings,
+                ropeScaling,
+                slidingWindow,
+                ropeFactors,
+                dms);
     }
 
     /**
@@ -65,9 +81,12 @@ public record LlamaConfig(
     /** Llama 3.1's RoPE scaling ({@code rope_type: llama3} in config.json). */
     public record RopeScaling(float factor, float lowFreqFactor, float highFreqFactor, int originalContextLength) {
         public RopeScaling {
-            if (!(factor > 0) || !(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || originalContextLength <= 0) {
-                throw new IllegalArgumentException("invalid llama3 rope scaling: factor " + factor + ", low " + lowFreqFactor
-                        + ", high " + highFreqFactor + ", original context " + originalContextLength);
+            if (!(factor > 0)
+                    || !(lowFreqFactor > 0)
+                    || !(highFreqFactor > lowFreqFactor)
+                    || originalContextLength <= 0) {
+                throw new IllegalArgumentException("invalid llama3 rope scaling: factor " + factor + ", low "
+                        + lowFreqFactor + ", high " + highFreqFactor + ", original context " + originalContextLength);
             }
         }
     }
@@ -77,7 +96,8 @@ public record LlamaConfig(
         require(hiddenDim > 0, "hidden_dim must be positive, got " + hiddenDim);
         require(layers > 0, "layer count must be positive, got " + layers);
         require(heads > 0, "head count must be positive, got " + heads);
-        require(kvHeads > 0 && kvHeads <= heads && heads % kvHeads == 0,
+        require(
+                kvHeads > 0 && kvHeads <= heads && heads % kvHeads == 0,
                 "KV heads (" + kvHeads + ") must divide the query heads (" + heads + ")");
         require(headSize > 0 && headSize % 2 == 0, "head size must be positive and even, got " + headSize);
         require(vocabSize > 0, "vocabulary size must be positive, got " + vocabSize);
@@ -86,7 +106,8 @@ public record LlamaConfig(
         require(ropeTheta > 0 && Float.isFinite(ropeTheta), "RoPE theta must be positive, got " + ropeTheta);
         require(slidingWindow >= 0, "sliding window must be >= 0, got " + slidingWindow);
         require(ropeFactors == null || ropeScaling == null, "RoPE scaling and RoPE factors exclude each other");
-        require(ropeFactors == null || ropeFactors.length == headSize / 2,
+        require(
+                ropeFactors == null || ropeFactors.length == headSize / 2,
                 "RoPE factors must number headSize / 2 = " + headSize / 2);
     }
 
@@ -157,10 +178,24 @@ public record LlamaConfig(
 
     /** A builder holding this configuration's fields. */
     public Builder toBuilder() {
-        return new Builder().architecture(architecture).dim(dim).hiddenDim(hiddenDim).layers(layers).heads(heads)
-                .kvHeads(kvHeads).headSize(headSize).vocabSize(vocabSize).contextLength(contextLength).normEps(normEps)
-                .ropeTheta(ropeTheta).ropeStyle(ropeStyle).tiedEmbeddings(tiedEmbeddings).ropeScaling(ropeScaling)
-                .slidingWindow(slidingWindow).ropeFactors(ropeFactors).dms(dms);
+        return new Builder()
+                .architecture(architecture)
+                .dim(dim)
+                .hiddenDim(hiddenDim)
+                .layers(layers)
+                .heads(heads)
+                .kvHeads(kvHeads)
+                .headSize(headSize)
+                .vocabSize(vocabSize)
+                .contextLength(contextLength)
+                .normEps(normEps)
+                .ropeTheta(ropeTheta)
+                .ropeStyle(ropeStyle)
+                .tiedEmbeddings(tiedEmbeddings)
+                .ropeScaling(ropeScaling)
+                .slidingWindow(slidingWindow)
+                .ropeFactors(ropeFactors)
+                .dms(dms);
     }
 
     /**
@@ -187,8 +222,7 @@ public record LlamaConfig(
         private float[] ropeFactors;
         private DmsConfig dms;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder architecture(String value) {
             architecture = value;
@@ -279,8 +313,24 @@ public record LlamaConfig(
         public LlamaConfig build() {
             int kv = kvHeads > 0 ? kvHeads : heads;
             int hs = headSize > 0 ? headSize : heads > 0 ? dim / heads : 0;
-            return new LlamaConfig(architecture, dim, hiddenDim, layers, heads, kv, hs, vocabSize, contextLength, normEps,
-                    ropeTheta, ropeStyle, tiedEmbeddings, ropeScaling, slidingWindow, ropeFactors, dms);
+            return new LlamaConfig(
+                    architecture,
+                    dim,
+                    hiddenDim,
+                    layers,
+                    heads,
+                    kv,
+                    hs,
+                    vocabSize,
+                    contextLength,
+                    normEps,
+                    ropeTheta,
+                    ropeStyle,
+                    tiedEmbeddings,
+                    ropeScaling,
+                    slidingWindow,
+                    ropeFactors,
+                    dms);
         }
     }
 }

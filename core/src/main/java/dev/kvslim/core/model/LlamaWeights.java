@@ -51,17 +51,63 @@ public record LlamaWeights(
         FloatTensor[] dmsProj) {
 
     /** Weights without projection biases or per-head norms (llama2.c, GGUF llama). */
-    public LlamaWeights(FloatTensor tokenEmbedding, float[][] attnNorm, FloatTensor[] wq, FloatTensor[] wk,
-                        FloatTensor[] wv, FloatTensor[] wo, float[][] ffnNorm, FloatTensor[] w1, FloatTensor[] w2,
-                        FloatTensor[] w3, float[] finalNorm, FloatTensor classifier) {
-        this(tokenEmbedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier, null, null, null,
-                null, null, null, null);
+    public LlamaWeights(
+            FloatTensor tokenEmbedding,
+            float[][] attnNorm,
+            FloatTensor[] wq,
+            FloatTensor[] wk,
+            FloatTensor[] wv,
+            FloatTensor[] wo,
+            float[][] ffnNorm,
+            FloatTensor[] w1,
+            FloatTensor[] w2,
+            FloatTensor[] w3,
+            float[] finalNorm,
+            FloatTensor classifier) {
+        this(
+                tokenEmbedding,
+                attnNorm,
+                wq,
+                wk,
+                wv,
+                wo,
+                ffnNorm,
+                w1,
+                w2,
+                w3,
+                finalNorm,
+                classifier,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null);
     }
 
     /** These weights with a DMS adapter (variant B). */
     public LlamaWeights withDmsAdapter(float[][] norm, FloatTensor[] proj) {
-        return new LlamaWeights(tokenEmbedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier,
-                qBias, kBias, vBias, qNorm, kNorm, norm, proj);
+        return new LlamaWeights(
+                tokenEmbedding,
+                attnNorm,
+                wq,
+                wk,
+                wv,
+                wo,
+                ffnNorm,
+                w1,
+                w2,
+                w3,
+                finalNorm,
+                classifier,
+                qBias,
+                kBias,
+                vBias,
+                qNorm,
+                kNorm,
+                norm,
+                proj);
     }
 
     /** Checks every shape against {@code c}; the message names the first tensor that is wrong. */
@@ -91,8 +137,9 @@ public record LlamaWeights(
         }
         boolean adapter = c.dms() != null && c.dms().variant() == DmsConfig.Variant.ADAPTER;
         if (adapter != (dmsProj != null) || (dmsProj == null) != (dmsNorm == null)) {
-            throw new IllegalArgumentException("a DMS adapter model needs the adapter norm and projection of every layer,"
-                    + " and only such a model has them");
+            throw new IllegalArgumentException(
+                    "a DMS adapter model needs the adapter norm and projection of every layer,"
+                            + " and only such a model has them");
         }
         if ((qNorm == null) != (kNorm == null)) {
             throw new IllegalArgumentException("query and key head norms come together: one is missing");

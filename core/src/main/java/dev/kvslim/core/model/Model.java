@@ -78,6 +78,7 @@ public final class Model {
         private float[][] attScratch = new float[0][];
         /** Logits of the last token of the latest {@link #forward} call. */
         public final float[] logits;
+
         private float[][] layerOutputs;
         // the batch being run: sequence i has tokens [chunkStart[i], chunkStart[i+1]) of the batch
         private KvCache[] chunkCache = new KvCache[1];
@@ -185,8 +186,8 @@ public final class Model {
         }
         for (int i = off; i < off + len; i++) {
             if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + tokens[i] + " outside the vocabulary [0, "
-                        + config.vocabSize() + ")");
+                throw new IllegalArgumentException(
+                        "token id " + tokens[i] + " outside the vocabulary [0, " + config.vocabSize() + ")");
             }
         }
         for (int done = 0; done < len; done += state.maxBatch) {
@@ -221,7 +222,8 @@ public final class Model {
         for (int i = 0; i < batch.size(); i++) {
             Chunk chunk = batch.get(i);
             total += chunk.len();
-            if (chunk.position() < 0 || chunk.position() + chunk.len() > chunk.cache().capacity()) {
+            if (chunk.position() < 0
+                    || chunk.position() + chunk.len() > chunk.cache().capacity()) {
                 throw new IllegalArgumentException("sequence " + i + ": positions " + chunk.position() + ".."
                         + (chunk.position() + chunk.len() - 1) + " do not fit its KV cache capacity "
                         + chunk.cache().capacity());
@@ -239,8 +241,8 @@ public final class Model {
             }
         }
         if (batch.isEmpty() || total > state.maxBatch) {
-            throw new IllegalArgumentException("a batch needs 1 to " + state.maxBatch + " tokens (the state's size), got "
-                    + total);
+            throw new IllegalArgumentException(
+                    "a batch needs 1 to " + state.maxBatch + " tokens (the state's size), got " + total);
         }
         for (Chunk chunk : batch) {
             chunk.cache().reserve(chunk.len());
@@ -333,8 +335,8 @@ public final class Model {
             }
             for (int i = 0; i < s.chunks; i++) {
                 int len = s.chunkStart[i + 1] - s.chunkStart[i];
-                s.chunkCache[i].store(l, s.chunkPosition[i], len, s.k, s.v, dms != null ? s.decisions : null,
-                        s.chunkStart[i]);
+                s.chunkCache[i].store(
+                        l, s.chunkPosition[i], len, s.k, s.v, dms != null ? s.decisions : null, s.chunkStart[i]);
             }
 
             // attention: every (token, KV head) pair on its own, for the query heads of its group together
@@ -347,7 +349,8 @@ public final class Model {
                 for (int i = start; i < end; i++) {
                     int t = i / kvHeads, kvh = i % kvHeads;
                     int at = t * qDim + kvh * group * hs;
-                    s.chunkCache[s.tokenChunk[t]].attend(layer, s.tokenPosition[t], kvh, s.q, at, group, s.att, at, scratch);
+                    s.chunkCache[s.tokenChunk[t]].attend(
+                            layer, s.tokenPosition[t], kvh, s.q, at, group, s.att, at, scratch);
                 }
             });
 
@@ -376,8 +379,15 @@ public final class Model {
 
     private void adapterDecisions(State s, int l, int n) {
         for (int t = 0; t < n; t++) {
-            DmsDecisions.fromAdapter(s.x, t * config.dim(), weights.dmsNorm()[l], weights.dmsProj()[l], config, s.dmsInput,
-                    s.decisions, t * config.kvHeads());
+            DmsDecisions.fromAdapter(
+                    s.x,
+                    t * config.dim(),
+                    weights.dmsNorm()[l],
+                    weights.dmsProj()[l],
+                    config,
+                    s.dmsInput,
+                    s.decisions,
+                    t * config.kvHeads());
         }
     }
 

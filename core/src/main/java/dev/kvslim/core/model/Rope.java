@@ -3,16 +3,15 @@ package dev.kvslim.core.model;
 /** Rotary position embedding: rotates channel pairs of each head by position-dependent angles. */
 public final class Rope {
 
-    private Rope() {
-    }
+    private Rope() {}
 
     /**
      * Rotates {@code heads} heads of {@code headSize} channels in {@code vec} from {@code off}: pair i (channels
      * 2i and 2i+1 when interleaved, i and i + headSize/2 for rotate-half) turns by the angle whose cosine and
      * sine are {@code cos[angleOff + i]} and {@code sin[angleOff + i]}.
      */
-    public static void rotate(float[] vec, int off, int heads, int headSize, RopeStyle style, float[] cos, float[] sin,
-                              int angleOff) {
+    public static void rotate(
+            float[] vec, int off, int heads, int headSize, RopeStyle style, float[] cos, float[] sin, int angleOff) {
         int half = headSize / 2;
         boolean interleaved = style == RopeStyle.INTERLEAVED;
         for (int h = 0; h < heads; h++) {

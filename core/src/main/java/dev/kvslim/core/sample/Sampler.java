@@ -38,7 +38,8 @@ public final class Sampler {
 
     public int sample(float[] logits) {
         if (logits.length != probs.length) {
-            throw new IllegalArgumentException("logits have " + logits.length + " entries, sampler expects " + probs.length);
+            throw new IllegalArgumentException(
+                    "logits have " + logits.length + " entries, sampler expects " + probs.length);
         }
         if (params.greedy()) {
             return argmax(logits);

@@ -15,8 +15,8 @@ public abstract class BlockTensor extends FloatTensor {
 
     static final VectorSpecies<Float> F = Kernels.F;
     /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
-    static final VectorSpecies<Byte> B = F.length() >= 8
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+    static final VectorSpecies<Byte> B =
+            F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     /** Per thread: one row's worth of decoded blocks, reused by {@link #dot}. */
     private static final ThreadLocal<float[]> DECODED = ThreadLocal.withInitial(() -> new float[0]);
@@ -112,13 +112,13 @@ public abstract class BlockTensor extends FloatTensor {
 
     /** The 6-bit scale of sub-block {@code j} from the three words of a Q4_K/Q5_K scale field. */
     static int scale6(int w0, int w1, int w2, int j) {
-        return j < 4 ? (w0 >>> (8 * j)) & 63
-                : ((w2 >>> (8 * (j - 4))) & 0xF) | (((w0 >>> (8 * (j - 4) + 6)) & 3) << 4);
+        return j < 4 ? (w0 >>> (8 * j)) & 63 : ((w2 >>> (8 * (j - 4))) & 0xF) | (((w0 >>> (8 * (j - 4) + 6)) & 3) << 4);
     }
 
     /** The 6-bit minimum of sub-block {@code j} from the three words of a Q4_K/Q5_K scale field. */
     static int min6(int w0, int w1, int w2, int j) {
-        return j < 4 ? (w1 >>> (8 * j)) & 63
+        return j < 4
+                ? (w1 >>> (8 * j)) & 63
                 : ((w2 >>> (8 * (j - 4) + 4)) & 0xF) | (((w1 >>> (8 * (j - 4) + 6)) & 3) << 4);
     }
 }

@@ -7,7 +7,6 @@ import jdk.incubator.vector.FloatVector;
 /** Little-endian IEEE float32 values. */
 public final class F32Tensor extends FloatTensor {
 
-
     private final MemorySegment data;
 
     public F32Tensor(MemorySegment data, long rows, int cols) {
@@ -41,13 +40,16 @@ public final class F32Tensor extends FloatTensor {
             FloatVector acc1 = acc0;
             int step = Kernels.F.length();
             for (; i + step < bound; i += 2 * step) {
-                acc0 = FloatVector.fromMemorySegment(Kernels.F, data, base + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                acc0 = FloatVector.fromMemorySegment(
+                                Kernels.F, data, base + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
                         .fma(FloatVector.fromArray(Kernels.F, x, xOff + i), acc0);
-                acc1 = FloatVector.fromMemorySegment(Kernels.F, data, base + (long) (i + step) * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                acc1 = FloatVector.fromMemorySegment(
+                                Kernels.F, data, base + (long) (i + step) * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
                         .fma(FloatVector.fromArray(Kernels.F, x, xOff + i + step), acc1);
             }
             for (; i < bound; i += step) {
-                acc0 = FloatVector.fromMemorySegment(Kernels.F, data, base + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                acc0 = FloatVector.fromMemorySegment(
+                                Kernels.F, data, base + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
                         .fma(FloatVector.fromArray(Kernels.F, x, xOff + i), acc0);
             }
             sum = Kernels.sum(acc0.add(acc1));

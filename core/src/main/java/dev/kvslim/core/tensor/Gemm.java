@@ -20,15 +20,28 @@ public final class Gemm {
     static final int L = F.length();
     /** Rows of {@code C} per micro-kernel. */
     public static final int MR = 8;
+
     private static final int KC = 256;
     private static final int MC = 64;
 
-    private Gemm() {
-    }
+    private Gemm() {}
 
     /** Row-parallel {@link #serial} (rows split between threads in blocks of {@link #MR}). */
-    public static void parallel(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
-                                float[] c, int cOff, int ldc, boolean accumulate) {
+    public static void parallel(
+            int m,
+            int n,
+            int k,
+            float[] a,
+            int aOff,
+            int ars,
+            int acs,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            int ldc,
+            boolean accumulate) {
         int blocks = (m + MR - 1) / MR;
         Parallel.forRange(blocks, Parallel.grain((long) MR * n * k), (w, start, end) -> {
             int i0 = start * MR, i1 = Math.min(m, end * MR);
@@ -37,8 +50,21 @@ public final class Gemm {
     }
 
     /** {@code C (+)= A B} for {@code m x n} outputs over {@code k} products, on the calling thread. */
-    public static void serial(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
-                              float[] c, int cOff, int ldc, boolean accumulate) {
+    public static void serial(
+            int m,
+            int n,
+            int k,
+            float[] a,
+            int aOff,
+            int ars,
+            int acs,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            int ldc,
+            boolean accumulate) {
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
@@ -61,8 +87,22 @@ public final class Gemm {
      * {@code C[i, j] = (load ? C[i, j] : 0) + sum_{k0 <= k < k1} A(i, k) B[k, j]} for {@code i < m, j < n}: one
      * cache block, or a causal slice of one (attention calls it with per-row-block {@code k} ranges).
      */
-    public static void block(int m, int n, int k0, int k1, float[] a, int aOff, int ars, int acs, float[] b, int bOff,
-                             int ldb, float[] c, int cOff, int ldc, boolean load) {
+    public static void block(
+            int m,
+            int n,
+            int k0,
+            int k1,
+            float[] a,
+            int aOff,
+            int ars,
+            int acs,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            int ldc,
+            boolean load) {
         int j = 0;
         for (; j + 2 * L <= n; j += 2 * L) {
             int i = 0;
@@ -71,7 +111,18 @@ public final class Gemm {
             }
             for (; i < m; i++) {
                 kernel1(k0, k1, a, aOff + i * ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, load, F.maskAll(true));
-                kernel1(k0, k1, a, aOff + i * ars, acs, b, bOff + j + L, ldb, c, cOff + i * ldc + j + L, load,
+                kernel1(
+                        k0,
+                        k1,
+                        a,
+                        aOff + i * ars,
+                        acs,
+                        b,
+                        bOff + j + L,
+                        ldb,
+                        c,
+                        cOff + i * ldc + j + L,
+                        load,
                         F.maskAll(true));
             }
         }
@@ -79,7 +130,8 @@ public final class Gemm {
             VectorMask<Float> mask = F.indexInRange(j, n);
             int i = 0;
             for (; i + MR <= m; i += MR) {
-                kernel8x1(k0, k1, a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, load, mask);
+                kernel8x1(
+                        k0, k1, a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, load, mask);
             }
             for (; i < m; i++) {
                 kernel1(k0, k1, a, aOff + i * ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, load, mask);
@@ -87,8 +139,20 @@ public final class Gemm {
         }
     }
 
-    private static void kernel8x2(int k0, int k1, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
-                                  float[] c, int cOff, int ldc, boolean load) {
+    private static void kernel8x2(
+            int k0,
+            int k1,
+            float[] a,
+            int aOff,
+            int ars,
+            int acs,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            int ldc,
+            boolean load) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (load) {
             c00 = FloatVector.fromArray(F, c, cOff);
@@ -109,8 +173,21 @@ public final class Gemm {
             c71 = FloatVector.fromArray(F, c, cOff + 7 * ldc + L);
         } else {
             c00 = FloatVector.zero(F);
-            c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
-            c40 = c00; c41 = c00; c50 = c00; c51 = c00; c60 = c00; c61 = c00; c70 = c00; c71 = c00;
+            c01 = c00;
+            c10 = c00;
+            c11 = c00;
+            c20 = c00;
+            c21 = c00;
+            c30 = c00;
+            c31 = c00;
+            c40 = c00;
+            c41 = c00;
+            c50 = c00;
+            c51 = c00;
+            c60 = c00;
+            c61 = c00;
+            c70 = c00;
+            c71 = c00;
         }
         for (int k = k0; k < k1; k++) {
             int bk = bOff + k * ldb;
@@ -160,8 +237,21 @@ public final class Gemm {
         c71.intoArray(c, cOff + 7 * ldc + L);
     }
 
-    private static void kernel8x1(int k0, int k1, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
-                                  float[] c, int cOff, int ldc, boolean load, VectorMask<Float> mask) {
+    private static void kernel8x1(
+            int k0,
+            int k1,
+            float[] a,
+            int aOff,
+            int ars,
+            int acs,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            int ldc,
+            boolean load,
+            VectorMask<Float> mask) {
         FloatVector c0, c1, c2, c3, c4, c5, c6, c7;
         if (load) {
             c0 = FloatVector.fromArray(F, c, cOff, mask);
@@ -174,7 +264,13 @@ public final class Gemm {
             c7 = FloatVector.fromArray(F, c, cOff + 7 * ldc, mask);
         } else {
             c0 = FloatVector.zero(F);
-            c1 = c0; c2 = c0; c3 = c0; c4 = c0; c5 = c0; c6 = c0; c7 = c0;
+            c1 = c0;
+            c2 = c0;
+            c3 = c0;
+            c4 = c0;
+            c5 = c0;
+            c6 = c0;
+            c7 = c0;
         }
         for (int k = k0; k < k1; k++) {
             FloatVector b0 = FloatVector.fromArray(F, b, bOff + k * ldb, mask);
@@ -198,11 +294,23 @@ public final class Gemm {
         c7.intoArray(c, cOff + 7 * ldc, mask);
     }
 
-    private static void kernel1(int k0, int k1, float[] a, int aOff, int acs, float[] b, int bOff, int ldb, float[] c,
-                                int cOff, boolean load, VectorMask<Float> mask) {
+    private static void kernel1(
+            int k0,
+            int k1,
+            float[] a,
+            int aOff,
+            int acs,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            boolean load,
+            VectorMask<Float> mask) {
         FloatVector acc = load ? FloatVector.fromArray(F, c, cOff, mask) : FloatVector.zero(F);
         for (int k = k0; k < k1; k++) {
-            acc = FloatVector.fromArray(F, b, bOff + k * ldb, mask).fma(FloatVector.broadcast(F, a[aOff + k * acs]), acc);
+            acc = FloatVector.fromArray(F, b, bOff + k * ldb, mask)
+                    .fma(FloatVector.broadcast(F, a[aOff + k * acs]), acc);
         }
         acc.intoArray(c, cOff, mask);
     }

@@ -36,7 +36,8 @@ public enum GgmlType {
     /** Bytes needed for {@code elements} values; {@code elements} must be a multiple of the block size. */
     public long bytesFor(long elements) {
         if (elements % blockSize != 0) {
-            throw new IllegalArgumentException(this + " needs a multiple of " + blockSize + " elements, got " + elements);
+            throw new IllegalArgumentException(
+                    this + " needs a multiple of " + blockSize + " elements, got " + elements);
         }
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }
@@ -57,9 +58,14 @@ public enum GgmlType {
         if (t == null) {
             StringBuilder supported = new StringBuilder();
             for (GgmlType s : values()) {
-                supported.append(supported.isEmpty() ? "" : ", ").append(s).append('=').append(s.id);
+                supported
+                        .append(supported.isEmpty() ? "" : ", ")
+                        .append(s)
+                        .append('=')
+                        .append(s.id);
             }
-            throw new IllegalArgumentException("unsupported GGML tensor type id " + id + " (supported: " + supported + ")");
+            throw new IllegalArgumentException(
+                    "unsupported GGML tensor type id " + id + " (supported: " + supported + ")");
         }
         return t;
     }

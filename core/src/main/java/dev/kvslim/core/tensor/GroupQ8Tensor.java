@@ -17,8 +17,8 @@ public final class GroupQ8Tensor extends FloatTensor {
 
     private static final VectorSpecies<Float> F = Kernels.F;
     /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
-    private static final VectorSpecies<Byte> B = F.length() >= 8
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+    private static final VectorSpecies<Byte> B =
+            F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     private final MemorySegment q;
     private final MemorySegment scales;
@@ -27,7 +27,8 @@ public final class GroupQ8Tensor extends FloatTensor {
     public GroupQ8Tensor(MemorySegment q, MemorySegment scales, long rows, int cols, int groupSize) {
         super(rows, cols);
         if (groupSize <= 0 || cols % groupSize != 0) {
-            throw new IllegalArgumentException("int8 group size " + groupSize + " does not divide the row length " + cols);
+            throw new IllegalArgumentException(
+                    "int8 group size " + groupSize + " does not divide the row length " + cols);
         }
         this.groupSize = groupSize;
         this.q = Tensors.requireBytes(q, rows * cols, "int8");
@@ -84,8 +85,9 @@ public final class GroupQ8Tensor extends FloatTensor {
             if (vectorGroups) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int j = 0; j < groupSize; j += F.length()) {
-                    FloatVector w = (FloatVector) ByteVector.fromMemorySegment(B, q, base + g + j, ByteOrder.LITTLE_ENDIAN)
-                            .convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector w =
+                            (FloatVector) ByteVector.fromMemorySegment(B, q, base + g + j, ByteOrder.LITTLE_ENDIAN)
+                                    .convertShape(VectorOperators.B2F, F, 0);
                     acc = w.fma(FloatVector.fromArray(F, x, xOff + g + j), acc);
                 }
                 sum = Kernels.sum(acc);

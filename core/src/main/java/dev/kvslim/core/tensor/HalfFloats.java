@@ -17,10 +17,10 @@ public final class HalfFloats {
     /** Shorts with as many lanes as the preferred float species: one load widens to one float vector. */
     public static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(Kernels.F.vectorBitSize() / 2));
+
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, Kernels.F.vectorShape());
 
-    private HalfFloats() {
-    }
+    private HalfFloats() {}
 
     /** The F16 nearest to {@code f}, ties to even ({@link Float#floatToFloat16}); beyond ±65504 it is ±inf. */
     public static short toF16(float f) {
@@ -58,6 +58,7 @@ public final class HalfFloats {
     public static FloatVector widenBf16(ShortVector h) {
         // sign extension fills the upper 16 bits, which the shift pushes out again
         return ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
     }
 }

@@ -12,8 +12,7 @@ public final class Kernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> HALF = F.length() == 16 ? FloatVector.SPECIES_256 : F;
 
-    private Kernels() {
-    }
+    private Kernels() {}
 
     /**
      * Sum of the lanes of {@code v} in a fixed order (16 lanes: the upper half folded onto the lower, then a
@@ -23,7 +22,8 @@ public final class Kernels {
     public static float sum(FloatVector v) {
         if (v.length() == 16) {
             FloatVector h = v.add(v.reinterpretShape(HALF, 1).reinterpretShape(F, 0));
-            return ((h.lane(0) + h.lane(4)) + (h.lane(2) + h.lane(6))) + ((h.lane(1) + h.lane(5)) + (h.lane(3) + h.lane(7)));
+            return ((h.lane(0) + h.lane(4)) + (h.lane(2) + h.lane(6)))
+                    + ((h.lane(1) + h.lane(5)) + (h.lane(3) + h.lane(7)));
         }
         float s = 0f;
         for (int i = 0; i < v.length(); i++) {
@@ -77,8 +77,8 @@ public final class Kernels {
      * Attention scores of one query against a tile of {@link #lanes()} keys stored channel-major
      * ({@code k[kOff + c*stride + j]} = channel c of key j): {@code out[outOff + j] = scale * q . key j}.
      */
-    public static void scoreTile(float[] q, int qOff, int channels, float[] k, int kOff, int stride, float scale,
-                                 float[] out, int outOff) {
+    public static void scoreTile(
+            float[] q, int qOff, int channels, float[] k, int kOff, int stride, float scale, float[] out, int outOff) {
         FloatVector acc = FloatVector.zero(F);
         for (int c = 0; c < channels; c++) {
             acc = FloatVector.fromArray(F, k, kOff + c * stride).fma(FloatVector.broadcast(F, q[qOff + c]), acc);
@@ -93,7 +93,9 @@ public final class Kernels {
         int i = 0;
         int bound = F.loopBound(n);
         for (; i < bound; i += F.length()) {
-            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i))
+            FloatVector.fromArray(F, x, xOff + i)
+                    .mul(scale)
+                    .mul(FloatVector.fromArray(F, weight, i))
                     .intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
@@ -143,7 +145,9 @@ public final class Kernels {
         int i = 0;
         int bound = F.loopBound(n);
         for (; i < bound; i += F.length()) {
-            FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            FloatVector.fromArray(F, x, xOff + i)
+                    .fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yOff + i))
+                    .intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
             y[yOff + i] += a * x[xOff + i];
@@ -155,7 +159,9 @@ public final class Kernels {
         int i = 0;
         int bound = F.loopBound(n);
         for (; i < bound; i += F.length()) {
-            FloatVector.fromArray(F, x, xOff + i).add(FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            FloatVector.fromArray(F, x, xOff + i)
+                    .add(FloatVector.fromArray(F, y, yOff + i))
+                    .intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
             y[yOff + i] += x[xOff + i];

@@ -26,12 +26,13 @@ public final class Parallel {
     /** Work (multiply-adds, roughly) below which handing a chunk to another thread costs more than it saves. */
     public static final long MIN_WORK_PER_THREAD = 1 << 15;
 
-    private static final int THREADS = Math.max(1,
-            Integer.getInteger("kvslim.threads", Runtime.getRuntime().availableProcessors()));
+    private static final int THREADS = Math.max(
+            1, Integer.getInteger("kvslim.threads", Runtime.getRuntime().availableProcessors()));
     private static final long SPIN_NANOS = 50_000;
 
     /** One parallel loop, published to the workers whole through {@link #current}. */
-    private record Job(RangeBody body, int items, int chunks, AtomicInteger remaining, Throwable[] failure, Thread caller) {
+    private record Job(
+            RangeBody body, int items, int chunks, AtomicInteger remaining, Throwable[] failure, Thread caller) {
         void runChunk(int chunk) {
             try {
                 body.run(chunk, (int) ((long) items * chunk / chunks), (int) ((long) items * (chunk + 1) / chunks));
@@ -94,8 +95,7 @@ public final class Parallel {
         }
     }
 
-    private Parallel() {
-    }
+    private Parallel() {}
 
     public static int threads() {
         return THREADS;
@@ -116,7 +116,10 @@ public final class Parallel {
             return;
         }
         int chunks = Math.min(THREADS, Math.max(1, n / Math.max(1, minChunk)));
-        if (chunks <= 1 || Thread.currentThread() instanceof Worker || LOCK.isHeldByCurrentThread() || !LOCK.tryLock()) {
+        if (chunks <= 1
+                || Thread.currentThread() instanceof Worker
+                || LOCK.isHeldByCurrentThread()
+                || !LOCK.tryLock()) {
             body.run(0, 0, n);
             return;
         }

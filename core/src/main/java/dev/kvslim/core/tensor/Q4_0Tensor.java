@@ -20,8 +20,8 @@ public final class Q4_0Tensor extends FloatTensor {
     static final int BLOCK_BYTES = 18;
     private static final VectorSpecies<Float> F = Kernels.F;
     /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
-    private static final VectorSpecies<Byte> B = F.length() >= 8
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+    private static final VectorSpecies<Byte> B =
+            F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     private final MemorySegment data;
 
@@ -66,10 +66,15 @@ public final class Q4_0Tensor extends FloatTensor {
             FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < 16; j += F.length()) {
                 ByteVector packed = ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
-                FloatVector lo = (FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector lo =
+                        (FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
                 // x86 has no byte shift: shift 32-bit lanes and mask the nibbles that crossed a byte
-                FloatVector hi = (FloatVector) packed.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                        .reinterpretAsBytes().sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector hi = (FloatVector) packed.reinterpretAsInts()
+                        .lanewise(VectorOperators.LSHR, 4)
+                        .and(0x0F0F0F0F)
+                        .reinterpretAsBytes()
+                        .sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, F, 0);
                 sum = lo.fma(FloatVector.fromArray(F, x, xi + j), sum);
                 sum = hi.fma(FloatVector.fromArray(F, x, xi + 16 + j), sum);
             }
@@ -93,10 +98,16 @@ public final class Q4_0Tensor extends FloatTensor {
             for (int j = 0; j < 16; j += F.length()) {
                 ByteVector packed = ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
                 ((FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d).intoArray(out, o + j);
-                ((FloatVector) packed.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                        .reinterpretAsBytes().sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d).intoArray(out, o + 16 + j);
+                        .mul(d)
+                        .intoArray(out, o + j);
+                ((FloatVector) packed.reinterpretAsInts()
+                                .lanewise(VectorOperators.LSHR, 4)
+                                .and(0x0F0F0F0F)
+                                .reinterpretAsBytes()
+                                .sub((byte) 8)
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d)
+                        .intoArray(out, o + 16 + j);
             }
         }
     }

@@ -58,11 +58,18 @@ public final class Q4_KTensor extends BlockTensor {
             for (int l = 0; l < 32; l += F.length()) {
                 ByteVector b = ByteVector.fromMemorySegment(B, data, q + l, ByteOrder.LITTLE_ENDIAN);
                 // multiply, then subtract: the same two roundings as the reference decoder
-                ((FloatVector) b.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).mul(dl).sub(ml)
+                ((FloatVector) b.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(dl)
+                        .sub(ml)
                         .intoArray(out, o + l);
                 // x86 has no byte shift: shift 32-bit lanes and mask the nibbles that crossed a byte
-                ((FloatVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).reinterpretAsBytes()
-                        .convertShape(VectorOperators.B2F, F, 0)).mul(dh).sub(mh)
+                ((FloatVector) b.reinterpretAsInts()
+                                .lanewise(VectorOperators.LSHR, 4)
+                                .and(0x0F0F0F0F)
+                                .reinterpretAsBytes()
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .mul(dh)
+                        .sub(mh)
                         .intoArray(out, o + 32 + l);
             }
         }

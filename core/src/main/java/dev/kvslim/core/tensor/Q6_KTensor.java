@@ -63,22 +63,32 @@ public final class Q6_KTensor extends BlockTensor {
                 ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
                 // x86 has no byte shift: shift 32-bit lanes and mask what crossed a byte
                 IntVector l0 = lo0.reinterpretAsInts(), l1 = lo1.reinterpretAsInts(), hi = h.reinterpretAsInts();
-                ByteVector q1 = l0.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
+                ByteVector q1 = l0.and(0x0F0F0F0F)
+                        .or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
                         .reinterpretAsBytes();
-                ByteVector q2 = l1.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
+                ByteVector q2 = l1.and(0x0F0F0F0F)
+                        .or(hi.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
                         .reinterpretAsBytes();
-                ByteVector q3 = l0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hi.and(0x30303030))
+                ByteVector q3 = l0.lanewise(VectorOperators.LSHR, 4)
+                        .and(0x0F0F0F0F)
+                        .or(hi.and(0x30303030))
                         .reinterpretAsBytes();
-                ByteVector q4 = l1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                        .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsBytes();
+                ByteVector q4 = l1.lanewise(VectorOperators.LSHR, 4)
+                        .and(0x0F0F0F0F)
+                        .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030))
+                        .reinterpretAsBytes();
                 ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d * (byte) u8(sc + is)).intoArray(out, o + l);
+                        .mul(d * (byte) u8(sc + is))
+                        .intoArray(out, o + l);
                 ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d * (byte) u8(sc + is + 2)).intoArray(out, o + 32 + l);
+                        .mul(d * (byte) u8(sc + is + 2))
+                        .intoArray(out, o + 32 + l);
                 ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d * (byte) u8(sc + is + 4)).intoArray(out, o + 64 + l);
+                        .mul(d * (byte) u8(sc + is + 4))
+                        .intoArray(out, o + 64 + l);
                 ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d * (byte) u8(sc + is + 6)).intoArray(out, o + 96 + l);
+                        .mul(d * (byte) u8(sc + is + 6))
+                        .intoArray(out, o + 96 + l);
             }
         }
     }
@@ -105,14 +115,20 @@ public final class Q6_KTensor extends BlockTensor {
                     ByteVector lo1 = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
                     ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
                     IntVector l0 = lo0.reinterpretAsInts(), l1 = lo1.reinterpretAsInts(), hi = h.reinterpretAsInts();
-                    ByteVector q1 = l0.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
+                    ByteVector q1 = l0.and(0x0F0F0F0F)
+                            .or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
                             .reinterpretAsBytes();
-                    ByteVector q2 = l1.and(0x0F0F0F0F).or(hi.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
+                    ByteVector q2 = l1.and(0x0F0F0F0F)
+                            .or(hi.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
                             .reinterpretAsBytes();
-                    ByteVector q3 = l0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hi.and(0x30303030))
+                    ByteVector q3 = l0.lanewise(VectorOperators.LSHR, 4)
+                            .and(0x0F0F0F0F)
+                            .or(hi.and(0x30303030))
                             .reinterpretAsBytes();
-                    ByteVector q4 = l1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                            .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsBytes();
+                    ByteVector q4 = l1.lanewise(VectorOperators.LSHR, 4)
+                            .and(0x0F0F0F0F)
+                            .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030))
+                            .reinterpretAsBytes();
                     acc = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + l))
                             .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is)), acc);

@@ -19,8 +19,8 @@ public final class Q8_0Tensor extends FloatTensor {
     static final int BLOCK_BYTES = 34;
     private static final VectorSpecies<Float> F = Kernels.F;
     /** Bytes widened to one float vector; none when float vectors are narrower than 64 bits of bytes. */
-    private static final VectorSpecies<Byte> B = F.length() >= 8
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+    private static final VectorSpecies<Byte> B =
+            F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     private final MemorySegment data;
 
@@ -91,7 +91,9 @@ public final class Q8_0Tensor extends FloatTensor {
             float d = Float.float16ToFloat(data.get(LittleEndian.I16, at));
             for (int j = 0; j < BLOCK; j += F.length()) {
                 ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(out, off + b * BLOCK + j);
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d)
+                        .intoArray(out, off + b * BLOCK + j);
             }
         }
     }

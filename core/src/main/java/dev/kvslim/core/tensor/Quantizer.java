@@ -11,9 +11,7 @@ import java.lang.foreign.ValueLayout;
  */
 public final class Quantizer {
 
-
-    private Quantizer() {
-    }
+    private Quantizer() {}
 
     /** Whether {@link #encode} can write {@code type}. */
     public static boolean canEncode(GgmlType type) {
@@ -30,8 +28,8 @@ public final class Quantizer {
             throw new IllegalArgumentException("writing " + type + " is not supported yet (it can be read)");
         }
         if (cols % type.blockSize != 0) {
-            throw new IllegalArgumentException(type + " needs rows of a multiple of " + type.blockSize
-                    + " values; " + source + " has " + cols);
+            throw new IllegalArgumentException(
+                    type + " needs rows of a multiple of " + type.blockSize + " values; " + source + " has " + cols);
         }
         long rowBytes = type.bytesFor(cols);
         MemorySegment out = arena.allocate(rowBytes * source.rows(), 64);
@@ -75,7 +73,7 @@ public final class Quantizer {
                 }
             }
             case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL ->
-                    throw new IllegalArgumentException("writing " + type + " is not supported yet (it can be read)");
+                throw new IllegalArgumentException("writing " + type + " is not supported yet (it can be read)");
         }
     }
 

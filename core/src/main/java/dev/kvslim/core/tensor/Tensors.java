@@ -8,8 +8,7 @@ import java.nio.ByteOrder;
 /** Factory and helpers shared by the storage formats. */
 public final class Tensors {
 
-    private Tensors() {
-    }
+    private Tensors() {}
 
     /** Wraps {@code data} as a {@code rows x cols} tensor of {@code type}. */
     public static FloatTensor of(GgmlType type, MemorySegment data, long rows, int cols) {
@@ -34,7 +33,8 @@ public final class Tensors {
     /** An off-heap F32 tensor holding a copy of {@code values}. */
     public static F32Tensor f32(Arena arena, float[] values, long rows, int cols) {
         MemorySegment seg = arena.allocate((long) values.length * Float.BYTES, 64);
-        MemorySegment.copy(values, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, values.length);
+        MemorySegment.copy(
+                values, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, values.length);
         return new F32Tensor(seg, rows, cols);
     }
 
@@ -53,14 +53,16 @@ public final class Tensors {
 
     static MemorySegment requireBytes(MemorySegment data, long bytes, String what) {
         if (data.byteSize() < bytes) {
-            throw new IllegalArgumentException(what + " tensor needs " + bytes + " bytes, segment has " + data.byteSize());
+            throw new IllegalArgumentException(
+                    what + " tensor needs " + bytes + " bytes, segment has " + data.byteSize());
         }
         return data.asSlice(0, bytes);
     }
 
     static void requireBlockRows(int cols, int blockSize, String what) {
         if (cols % blockSize != 0) {
-            throw new IllegalArgumentException(what + " rows must hold a multiple of " + blockSize + " values, got " + cols);
+            throw new IllegalArgumentException(
+                    what + " rows must hold a multiple of " + blockSize + " values, got " + cols);
         }
     }
 }

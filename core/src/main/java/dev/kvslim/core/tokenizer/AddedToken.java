@@ -6,8 +6,14 @@ package dev.kvslim.core.tokenizer;
  * and {@code rstrip} (it takes the whitespace to its left or right with it), {@code normalized} (it is looked for
  * in the normalized text rather than in the text as given) and {@code special} (decoding leaves it out).
  */
-record AddedToken(int id, String content, boolean special, boolean singleWord, boolean lstrip, boolean rstrip,
-                  boolean normalized) {
+record AddedToken(
+        int id,
+        String content,
+        boolean special,
+        boolean singleWord,
+        boolean lstrip,
+        boolean rstrip,
+        boolean normalized) {
 
     AddedToken {
         if (content.isEmpty()) {

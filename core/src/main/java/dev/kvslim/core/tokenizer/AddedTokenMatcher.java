@@ -17,11 +17,11 @@ import java.util.function.IntConsumer;
 final class AddedTokenMatcher {
 
     /** A token and the text it is found as: its content, or its content normalized. */
-    private record Entry(String text, AddedToken token) {
-    }
+    private record Entry(String text, AddedToken token) {}
 
     /** Entries by the first UTF-16 unit of their text, longest first. */
     private final Map<Character, Entry[]> byFirstChar = new HashMap<>();
+
     private final boolean[] isFirstChar = new boolean[Character.MAX_VALUE + 1];
 
     /** A matcher for {@code tokens}, each found as {@code textOf(token)} (tokens whose text is empty never match). */
@@ -34,9 +34,12 @@ final class AddedTokenMatcher {
                 isFirstChar[text.charAt(0)] = true;
             }
         }
-        lists.forEach((c, list) -> byFirstChar.put(c, list.stream()
-                .sorted(Comparator.comparingInt((Entry e) -> e.text().length()).reversed())
-                .toArray(Entry[]::new)));
+        lists.forEach((c, list) -> byFirstChar.put(
+                c,
+                list.stream()
+                        .sorted(Comparator.comparingInt((Entry e) -> e.text().length())
+                                .reversed())
+                        .toArray(Entry[]::new)));
     }
 
     /**
@@ -66,8 +69,9 @@ final class AddedTokenMatcher {
             AddedToken found = match.token();
             int stop = start + match.text().length();
             searchFrom = stop;
-            if (found.singleWord() && (start > 0 && isWordChar(text.codePointBefore(start))
-                    || stop < text.length() && isWordChar(text.codePointAt(stop)))) {
+            if (found.singleWord()
+                    && (start > 0 && isWordChar(text.codePointBefore(start))
+                            || stop < text.length() && isWordChar(text.codePointAt(stop)))) {
                 continue;
             }
             if (found.lstrip()) {
@@ -99,8 +103,10 @@ final class AddedTokenMatcher {
             return true;
         }
         int type = Character.getType(c);
-        return type == Character.NON_SPACING_MARK || type == Character.ENCLOSING_MARK
-                || type == Character.COMBINING_SPACING_MARK || type == Character.DECIMAL_DIGIT_NUMBER
+        return type == Character.NON_SPACING_MARK
+                || type == Character.ENCLOSING_MARK
+                || type == Character.COMBINING_SPACING_MARK
+                || type == Character.DECIMAL_DIGIT_NUMBER
                 || type == Character.CONNECTOR_PUNCTUATION;
     }
 

@@ -40,8 +40,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     }
 
     /** A merge rule: adjacent tokens {@code left} and {@code right} become the token {@code left + right}. */
-    public record Merge(String left, String right) {
-    }
+    public record Merge(String left, String right) {}
 
     private final String[] tokens;
     private final byte[][] printed;
@@ -64,30 +63,60 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
      * @throws IllegalArgumentException if the arrays differ in length, an id is out of range, a byte has no token,
      *                                  or a merge names a token the vocabulary lacks
      */
-    public ByteLevelBpeTokenizer(String[] tokens, TokenType[] types, List<Merge> merges, Pattern preTokenizer,
-                                 int bosId, int eosId, boolean addBos) {
-        this(tokens, types, merges, Map.of(),
-                new TextSegmenter(specialTokens(tokens, types), UnaryOperator.identity(),
+    public ByteLevelBpeTokenizer(
+            String[] tokens,
+            TokenType[] types,
+            List<Merge> merges,
+            Pattern preTokenizer,
+            int bosId,
+            int eosId,
+            boolean addBos) {
+        this(
+                tokens,
+                types,
+                merges,
+                Map.of(),
+                new TextSegmenter(
+                        specialTokens(tokens, types),
+                        UnaryOperator.identity(),
                         List.of(new PreTokenizerStep.Split(preTokenizer))),
-                addBos ? bosPrefix(bosId) : new int[0], new int[0], bosId, eosId);
+                addBos ? bosPrefix(bosId) : new int[0],
+                new int[0],
+                bosId,
+                eosId);
     }
 
     /**
      * As the public constructor, with Hugging Face's {@code ignore_merges} (Llama 3): a word that is itself a
      * vocabulary token stays that one token, whatever the merges would make of it.
      */
-    public static ByteLevelBpeTokenizer ignoringMerges(String[] tokens, TokenType[] types, List<Merge> merges,
-                                                       Pattern preTokenizer, int bosId, int eosId, boolean addBos) {
+    public static ByteLevelBpeTokenizer ignoringMerges(
+            String[] tokens,
+            TokenType[] types,
+            List<Merge> merges,
+            Pattern preTokenizer,
+            int bosId,
+            int eosId,
+            boolean addBos) {
         Map<String, Integer> whole = new HashMap<>(2 * tokens.length);
         for (int id = 0; id < tokens.length; id++) {
             if (types[id] != TokenType.CONTROL && types[id] != TokenType.USER_DEFINED) {
                 whole.putIfAbsent(tokens[id], id);
             }
         }
-        return new ByteLevelBpeTokenizer(tokens, types, merges, whole,
-                new TextSegmenter(specialTokens(tokens, types), UnaryOperator.identity(),
+        return new ByteLevelBpeTokenizer(
+                tokens,
+                types,
+                merges,
+                whole,
+                new TextSegmenter(
+                        specialTokens(tokens, types),
+                        UnaryOperator.identity(),
                         List.of(new PreTokenizerStep.Split(preTokenizer))),
-                addBos ? bosPrefix(bosId) : new int[0], new int[0], bosId, eosId);
+                addBos ? bosPrefix(bosId) : new int[0],
+                new int[0],
+                bosId,
+                eosId);
     }
 
     /**
@@ -99,18 +128,27 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
      * @throws IllegalArgumentException if the arrays differ in length, an id is out of range, a byte has no token,
      *                                  or a merge names a token the vocabulary lacks
      */
-    ByteLevelBpeTokenizer(String[] tokens, TokenType[] types, List<Merge> merges, Map<String, Integer> wholeWords,
-                          TextSegmenter segmenter, int[] prefixIds, int[] suffixIds, int bosId, int eosId) {
+    ByteLevelBpeTokenizer(
+            String[] tokens,
+            TokenType[] types,
+            List<Merge> merges,
+            Map<String, Integer> wholeWords,
+            TextSegmenter segmenter,
+            int[] prefixIds,
+            int[] suffixIds,
+            int bosId,
+            int eosId) {
         int n = tokens.length;
         if (types.length != n) {
             throw new IllegalArgumentException(n + " tokens but " + types.length + " token types");
         }
         VocabularyIds.check(bosId, n, "BOS");
         VocabularyIds.check(eosId, n, "EOS");
-        for (int id : IntStream.concat(Arrays.stream(prefixIds), Arrays.stream(suffixIds)).toArray()) {
+        for (int id : IntStream.concat(Arrays.stream(prefixIds), Arrays.stream(suffixIds))
+                .toArray()) {
             if (id < 0 || id >= n) {
-                throw new IllegalArgumentException("id " + id + ", to be put around encoded text, is outside the"
-                        + " vocabulary of " + n);
+                throw new IllegalArgumentException(
+                        "id " + id + ", to be put around encoded text, is outside the" + " vocabulary of " + n);
             }
         }
         this.tokens = tokens.clone();
@@ -122,8 +160,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get(String.valueOf(BYTE_TO_CHAR[b]));
             if (id == null) {
-                throw new IllegalArgumentException("the vocabulary has no token for byte " + b + " ('"
-                        + BYTE_TO_CHAR[b] + "')");
+                throw new IllegalArgumentException(
+                        "the vocabulary has no token for byte " + b + " ('" + BYTE_TO_CHAR[b] + "')");
             }
             byteIds[b] = id;
         }

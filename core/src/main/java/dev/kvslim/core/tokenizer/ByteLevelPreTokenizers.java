@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
  */
 public final class ByteLevelPreTokenizers {
 
-    public static final String GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    public static final String GPT2 =
+            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
     public static final String LLAMA3 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
             + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     public static final String QWEN2 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
@@ -19,8 +20,7 @@ public final class ByteLevelPreTokenizers {
     /** GGUF pre-tokenizer name to split regex. */
     public static final Map<String, String> BY_GGUF_NAME = Map.of("gpt-2", GPT2, "llama-bpe", LLAMA3, "qwen2", QWEN2);
 
-    private ByteLevelPreTokenizers() {
-    }
+    private ByteLevelPreTokenizers() {}
 
     /** The GGUF name of a split regex, or null if GGUF has none for it. */
     public static String ggufName(String regex) {

@@ -17,8 +17,7 @@ public final class GgufTokenizers {
     /** How GGUF writers spell "no such token" in an unsigned 32-bit id. */
     private static final long NO_TOKEN_UINT32 = 0xFFFF_FFFFL;
 
-    private GgufTokenizers() {
-    }
+    private GgufTokenizers() {}
 
     /**
      * The tokenizer of {@code gguf}.
@@ -37,8 +36,9 @@ public final class GgufTokenizers {
             return switch (model) {
                 case "llama" -> sentencePiece(gguf, tokens, types);
                 case "gpt2" -> byteLevel(gguf, tokens, types);
-                default -> throw gguf.fail("unsupported tokenizer model " + PREFIX + "model = '" + model
-                        + "' (supported: llama, gpt2)");
+                default ->
+                    throw gguf.fail("unsupported tokenizer model " + PREFIX + "model = '" + model
+                            + "' (supported: llama, gpt2)");
             };
         } catch (IllegalArgumentException e) {
             throw gguf.fail("tokenizer: " + e.getMessage());
@@ -56,9 +56,15 @@ public final class GgufTokenizers {
         for (int id = 0; id < n; id++) {
             pieces[id] = tokens[id].getBytes(StandardCharsets.UTF_8);
         }
-        return new SentencePieceBpeTokenizer(pieces, scores, types, tokenId(gguf, "bos_token_id", 1, n),
-                tokenId(gguf, "eos_token_id", 2, n), gguf.getBool(PREFIX + "add_bos_token", true),
-                gguf.getBool(PREFIX + "add_space_prefix", true), false);
+        return new SentencePieceBpeTokenizer(
+                pieces,
+                scores,
+                types,
+                tokenId(gguf, "bos_token_id", 1, n),
+                tokenId(gguf, "eos_token_id", 2, n),
+                gguf.getBool(PREFIX + "add_bos_token", true),
+                gguf.getBool(PREFIX + "add_space_prefix", true),
+                false);
     }
 
     private static Tokenizer byteLevel(GgufFile gguf, String[] tokens, TokenType[] types) {

@@ -69,9 +69,11 @@ public final class HfTokenizerJson {
     }
 
     /** The model's vocabulary (token strings by id), merges in priority order, and whether it ignores merges. */
-    private record BpeModel(String[] tokens, Map<String, Integer> ids, List<ByteLevelBpeTokenizer.Merge> merges,
-                            boolean ignoreMerges) {
-    }
+    private record BpeModel(
+            String[] tokens,
+            Map<String, Integer> ids,
+            List<ByteLevelBpeTokenizer.Merge> merges,
+            boolean ignoreMerges) {}
 
     /** The ids {@code encode(text, true)} puts before and after the text's own. */
     private record Surrounding(int[] before, int[] after) {
@@ -98,7 +100,9 @@ public final class HfTokenizerJson {
         Surrounding surrounding = postProcessor(root.get("post_processor"), "post_processor");
         decoder(root.get("decoder"));
 
-        int n = Math.max(model.tokens().length, added.stream().mapToInt(t -> t.id() + 1).max().orElse(0));
+        int n = Math.max(
+                model.tokens().length,
+                added.stream().mapToInt(t -> t.id() + 1).max().orElse(0));
         String[] tokens = Arrays.copyOf(model.tokens(), n);
         TokenType[] types = new TokenType[n];
         Arrays.fill(types, TokenType.NORMAL);
@@ -110,9 +114,16 @@ public final class HfTokenizerJson {
         }
         int[] bosEos = bosAndEos(addedIds, model.ids());
         try {
-            return new ByteLevelBpeTokenizer(tokens, types, model.merges(),
-                    model.ignoreMerges() ? model.ids() : Map.of(), new TextSegmenter(added, normalizer, steps),
-                    surrounding.before(), surrounding.after(), bosEos[0], bosEos[1]);
+            return new ByteLevelBpeTokenizer(
+                    tokens,
+                    types,
+                    model.merges(),
+                    model.ignoreMerges() ? model.ids() : Map.of(),
+                    new TextSegmenter(added, normalizer, steps),
+                    surrounding.before(),
+                    surrounding.after(),
+                    bosEos[0],
+                    bosEos[1]);
         } catch (IllegalArgumentException e) {
             throw fail(e.getMessage());
         }
@@ -132,7 +143,9 @@ public final class HfTokenizerJson {
         }
         for (String affix : List.of("continuing_subword_prefix", "end_of_word_suffix")) {
             JsonNode value = model.get(affix);
-            if (value != null && !value.isNull() && !(value.isString() && value.stringValue().isEmpty())) {
+            if (value != null
+                    && !value.isNull()
+                    && !(value.isString() && value.stringValue().isEmpty())) {
                 throw fail("model." + affix + " = " + value + " is not supported (supported: null or \"\")");
             }
         }
@@ -148,7 +161,10 @@ public final class HfTokenizerJson {
             tokens[id] = entry.getKey();
             ids.put(entry.getKey(), id);
         }
-        return new BpeModel(tokens, ids, merges(array(model, "merges", "model"), ids),
+        return new BpeModel(
+                tokens,
+                ids,
+                merges(array(model, "merges", "model"), ids),
                 bool(model, "ignore_merges", false, "model"));
     }
 
@@ -169,7 +185,10 @@ public final class HfTokenizerJson {
                 }
                 left = rule.substring(0, space);
                 right = rule.substring(space + 1);
-            } else if (m.isArray() && m.size() == 2 && m.get(0).isString() && m.get(1).isString()) {
+            } else if (m.isArray()
+                    && m.size() == 2
+                    && m.get(0).isString()
+                    && m.get(1).isString()) {
                 left = m.get(0).stringValue();
                 right = m.get(1).stringValue();
             } else {
@@ -184,7 +203,10 @@ public final class HfTokenizerJson {
             all.add(merge);
             lastRank.put(merge, i);
         }
-        return IntStream.range(0, all.size()).filter(i -> lastRank.get(all.get(i)) == i).mapToObj(all::get).toList();
+        return IntStream.range(0, all.size())
+                .filter(i -> lastRank.get(all.get(i)) == i)
+                .mapToObj(all::get)
+                .toList();
     }
 
     /**
@@ -216,18 +238,23 @@ public final class HfTokenizerJson {
                 throw fail(where + " repeats the token '" + content + "' of added_tokens[" + seen.get(content) + "]");
             }
             Integer inVocab = vocab.get(content);
-            int expected = inVocab != null ? inVocab
-                    : maxId < 0 ? vocab.size()
-                    : maxId >= vocab.size() || vocab.isEmpty() ? maxId + 1 : vocab.size();
+            int expected = inVocab != null
+                    ? inVocab
+                    : maxId < 0 ? vocab.size() : maxId >= vocab.size() || vocab.isEmpty() ? maxId + 1 : vocab.size();
             if (id != expected) {
-                throw fail(where + " ('" + content + "') has id " + id + ", but tokenizers would give it id "
-                        + expected);
+                throw fail(
+                        where + " ('" + content + "') has id " + id + ", but tokenizers would give it id " + expected);
             }
             seen.put(content, i);
             maxId = Math.max(maxId, id);
             boolean special = bool(t, "special", false, where);
-            tokens.add(new AddedToken(id, content, special, bool(t, "single_word", false, where),
-                    bool(t, "lstrip", false, where), bool(t, "rstrip", false, where),
+            tokens.add(new AddedToken(
+                    id,
+                    content,
+                    special,
+                    bool(t, "single_word", false, where),
+                    bool(t, "lstrip", false, where),
+                    bool(t, "rstrip", false, where),
                     bool(t, "normalized", !special, where)));
         }
         return tokens;
@@ -250,8 +277,9 @@ public final class HfTokenizerJson {
                 }
                 yield all;
             }
-            default -> throw fail("unsupported normalizer type '" + type + "' at " + where
-                    + " (supported: null, NFC, Sequence of those)");
+            default ->
+                throw fail("unsupported normalizer type '" + type + "' at " + where
+                        + " (supported: null, NFC, Sequence of those)");
         };
     }
 
@@ -267,7 +295,8 @@ public final class HfTokenizerJson {
         }
         for (int i = 0; i < steps.size(); i++) {
             if (steps.get(i) instanceof PreTokenizerStep.ByteLevel != (i == steps.size() - 1)) {
-                throw fail("pre_tokenizer step " + i + " is " + steps.get(i).getClass().getSimpleName() + supported);
+                throw fail("pre_tokenizer step " + i + " is "
+                        + steps.get(i).getClass().getSimpleName() + supported);
             }
         }
         return steps;
@@ -285,8 +314,8 @@ public final class HfTokenizerJson {
             case "Split" -> steps.add(split(node, where));
             case "ByteLevel" -> {
                 field(node, "add_prefix_space", where);
-                steps.add(new PreTokenizerStep.ByteLevel(bool(node, "add_prefix_space", false, where),
-                        bool(node, "use_regex", true, where)));
+                steps.add(new PreTokenizerStep.ByteLevel(
+                        bool(node, "add_prefix_space", false, where), bool(node, "use_regex", true, where)));
             }
             default -> throw fail("unsupported pre-tokenizer type '" + type + "' at " + where + supported);
         }
@@ -331,8 +360,9 @@ public final class HfTokenizerJson {
                 }
                 yield all;
             }
-            default -> throw fail("unsupported post-processor type '" + type + "' at " + where
-                    + " (supported: null, ByteLevel, TemplateProcessing, Sequence of those)");
+            default ->
+                throw fail("unsupported post-processor type '" + type + "' at " + where
+                        + " (supported: null, ByteLevel, TemplateProcessing, Sequence of those)");
         };
     }
 
@@ -369,7 +399,8 @@ public final class HfTokenizerJson {
         if (side == before) {
             throw fail(where + ".single has no sequence A");
         }
-        return new Surrounding(before.stream().mapToInt(Integer::intValue).toArray(),
+        return new Surrounding(
+                before.stream().mapToInt(Integer::intValue).toArray(),
                 after.stream().mapToInt(Integer::intValue).toArray());
     }
 

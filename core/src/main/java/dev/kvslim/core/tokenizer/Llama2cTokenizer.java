@@ -20,8 +20,7 @@ public final class Llama2cTokenizer {
     private static final int EOS_ID = 2;
     private static final int FIRST_BYTE_ID = 3;
 
-    private Llama2cTokenizer() {
-    }
+    private Llama2cTokenizer() {}
 
     /** The tokenizer of every token in {@code tokenizerBin}, read to the end of the file. */
     public static SentencePieceBpeTokenizer load(Path tokenizerBin) {
@@ -53,8 +52,8 @@ public final class Llama2cTokenizer {
             long offset = in.position();
             int length = in.i32("length of token " + id);
             if (length < 0 || length > maxTokenLength) {
-                throw in.fail("token " + id + " claims " + length + " bytes at offset " + offset
-                        + ", outside 0.." + maxTokenLength + " (max_token_length)");
+                throw in.fail("token " + id + " claims " + length + " bytes at offset " + offset + ", outside 0.."
+                        + maxTokenLength + " (max_token_length)");
             }
             pieces.add(in.bytes(length, "bytes of token " + id));
         }
@@ -81,7 +80,7 @@ public final class Llama2cTokenizer {
             }
             types[id] = TokenType.BYTE;
         }
-        return new SentencePieceBpeTokenizer(pieces.toArray(byte[][]::new), scoreArray, types, BOS_ID, EOS_ID,
-                true, true, true);
+        return new SentencePieceBpeTokenizer(
+                pieces.toArray(byte[][]::new), scoreArray, types, BOS_ID, EOS_ID, true, true, true);
     }
 }

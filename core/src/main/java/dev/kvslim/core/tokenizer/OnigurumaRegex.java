@@ -24,9 +24,10 @@ final class OnigurumaRegex {
 
     private static final int FLAGS = Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNIX_LINES | Pattern.MULTILINE;
     /** Unicode general categories, which {@code \p{..}} names the same in both engines. */
-    private static final Set<String> CATEGORIES = Set.of("L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me",
-            "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z",
-            "Zs", "Zl", "Zp", "C", "Cc", "Cf", "Cs", "Co", "Cn");
+    private static final Set<String> CATEGORIES = Set.of(
+            "L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Ps",
+            "Pe", "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z", "Zs", "Zl", "Zp", "C", "Cc", "Cf", "Cs", "Co",
+            "Cn");
     /** Letter pairs that Oniguruma's case-insensitive matching also finds as one ligature or sharp s. */
     private static final Set<String> MULTI_CHARACTER_FOLDS = Set.of("ss", "st", "ff", "fi", "fl");
 
@@ -123,8 +124,10 @@ final class OnigurumaRegex {
                 }
                 String name = pattern.substring(pos + 1, close);
                 if (!CATEGORIES.contains(name)) {
-                    throw unsupportedAt(start, "property \\" + e + "{" + name + "} (supported: general categories "
-                            + "such as L, Lu, N, P)");
+                    throw unsupportedAt(
+                            start,
+                            "property \\" + e + "{" + name + "} (supported: general categories "
+                                    + "such as L, Lu, N, P)");
                 }
                 pos = close + 1;
                 return true;
@@ -225,12 +228,16 @@ final class OnigurumaRegex {
                 pos += 4;
             } else if (pattern.startsWith("(?<=", pos) || pattern.startsWith("(?<!", pos)) {
                 pos += 4;
-            } else if (pattern.startsWith("(?:", pos) || pattern.startsWith("(?=", pos)
-                    || pattern.startsWith("(?!", pos) || pattern.startsWith("(?>", pos)) {
+            } else if (pattern.startsWith("(?:", pos)
+                    || pattern.startsWith("(?=", pos)
+                    || pattern.startsWith("(?!", pos)
+                    || pattern.startsWith("(?>", pos)) {
                 pos += 3;
             } else {
-                throw unsupportedAt(start, "group '" + pattern.substring(pos, Math.min(pos + 4, pattern.length()))
-                        + "…' (supported: ( (?: (?i: (?> (?= (?! (?<= (?<!)");
+                throw unsupportedAt(
+                        start,
+                        "group '" + pattern.substring(pos, Math.min(pos + 4, pattern.length()))
+                                + "…' (supported: ( (?: (?i: (?> (?= (?! (?<= (?<!)");
             }
         } else {
             pos++;
@@ -272,7 +279,9 @@ final class OnigurumaRegex {
             if (c > 0x7F || c == 'i' || c == 'I') {
                 throw unsupported("letter '" + Character.toString(c) + "' in a case-insensitive group");
             }
-            if (pos > 0 && MULTI_CHARACTER_FOLDS.contains(pattern.substring(pos - 1, pos + 1).toLowerCase())) {
+            if (pos > 0
+                    && MULTI_CHARACTER_FOLDS.contains(
+                            pattern.substring(pos - 1, pos + 1).toLowerCase())) {
                 throw unsupported("'" + pattern.substring(pos - 1, pos + 1) + "' in a case-insensitive group");
             }
         }

@@ -25,6 +25,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     private static final byte[] SPACE_MARKER = "\u2581".getBytes(StandardCharsets.UTF_8);
     /** run.c starts its search for the best merge at this score, so a merge scored no higher never happens. */
     private static final float NO_MERGE_SCORE = -1e10f;
+
     private static final int MAX_UTF8_BYTES = 4;
 
     private final byte[][] pieces;
@@ -48,12 +49,19 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
      * @throws IllegalArgumentException if the arrays differ in length, an id is out of range, or a byte-fallback
      *                                  token {@code <0x00>..<0xFF>} is missing
      */
-    public SentencePieceBpeTokenizer(byte[][] pieces, float[] scores, TokenType[] types, int bosId, int eosId,
-                                     boolean addBos, boolean addSpacePrefix, boolean bosEndsGeneration) {
+    public SentencePieceBpeTokenizer(
+            byte[][] pieces,
+            float[] scores,
+            TokenType[] types,
+            int bosId,
+            int eosId,
+            boolean addBos,
+            boolean addSpacePrefix,
+            boolean bosEndsGeneration) {
         int n = pieces.length;
         if (scores.length != n || types.length != n) {
-            throw new IllegalArgumentException(n + " pieces but " + scores.length + " scores and " + types.length
-                    + " token types");
+            throw new IllegalArgumentException(
+                    n + " pieces but " + scores.length + " scores and " + types.length + " token types");
         }
         VocabularyIds.check(bosId, n, "BOS");
         VocabularyIds.check(eosId, n, "EOS");
@@ -78,8 +86,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
         }
         for (int b = 0; b < 256; b++) {
             if (byteIds[b] < 0) {
-                throw new IllegalArgumentException("the vocabulary lacks the byte-fallback token "
-                        + byteTokenName(b));
+                throw new IllegalArgumentException("the vocabulary lacks the byte-fallback token " + byteTokenName(b));
             }
         }
         this.spaceMarker = textIds.containsKey(new String(SPACE_MARKER, StandardCharsets.ISO_8859_1));

@@ -30,19 +30,20 @@ final class TextSegmenter {
      * with {@code normalizer} and splitting words with {@code steps}.
      */
     TextSegmenter(List<AddedToken> addedTokens, UnaryOperator<String> normalizer, List<PreTokenizerStep> steps) {
-        this.asGiven = new AddedTokenMatcher(addedTokens.stream().filter(t -> !t.normalized()).toList(),
-                AddedToken::content);
-        this.afterNormalizing = new AddedTokenMatcher(addedTokens.stream().filter(AddedToken::normalized).toList(),
-                t -> normalizer.apply(t.content()));
+        this.asGiven = new AddedTokenMatcher(
+                addedTokens.stream().filter(t -> !t.normalized()).toList(), AddedToken::content);
+        this.afterNormalizing = new AddedTokenMatcher(
+                addedTokens.stream().filter(AddedToken::normalized).toList(), t -> normalizer.apply(t.content()));
         this.normalizer = normalizer;
         this.steps = List.copyOf(steps);
     }
 
     /** Passes the segments of {@code text} to {@code out}. */
     void segment(String text, Sink out) {
-        asGiven.split(text,
-                stretch -> afterNormalizing.split(normalizer.apply(stretch), rest -> preTokenize(rest, 0, out),
-                        out::token),
+        asGiven.split(
+                text,
+                stretch -> afterNormalizing.split(
+                        normalizer.apply(stretch), rest -> preTokenize(rest, 0, out), out::token),
                 out::token);
     }
 

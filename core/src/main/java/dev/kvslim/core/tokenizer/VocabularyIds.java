@@ -3,8 +3,7 @@ package dev.kvslim.core.tokenizer;
 /** Checks on the special-token ids a vocabulary names. */
 final class VocabularyIds {
 
-    private VocabularyIds() {
-    }
+    private VocabularyIds() {}
 
     /** Fails unless {@code id} is -1 (none) or an id of a vocabulary of {@code vocabSize} tokens. */
     static void check(int id, int vocabSize, String what) {

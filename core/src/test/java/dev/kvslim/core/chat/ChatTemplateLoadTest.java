@@ -31,7 +31,8 @@ class ChatTemplateLoadTest {
                 """));
         assertThat(template.bosToken()).isEqualTo("<s>");
         assertThat(template.eosToken()).isEqualTo("</s>");
-        assertThat(template.render(List.of(new ChatMessage("user", "hi")), false, Map.of())).isEqualTo("<s>hi</s>");
+        assertThat(template.render(List.of(new ChatMessage("user", "hi")), false, Map.of()))
+                .isEqualTo("<s>hi</s>");
     }
 
     @Test
@@ -40,7 +41,8 @@ class ChatTemplateLoadTest {
                 {"chat_template": [{"name": "tool_use", "template": "tools"},
                                    {"name": "default", "template": "plain {{ messages|length }}"}]}
                 """));
-        assertThat(template.render(List.of(new ChatMessage("user", "hi")), false, Map.of())).isEqualTo("plain 1");
+        assertThat(template.render(List.of(new ChatMessage("user", "hi")), false, Map.of()))
+                .isEqualTo("plain 1");
     }
 
     @Test
@@ -118,7 +120,8 @@ class ChatTemplateLoadTest {
                  "{% if messages[0].role != 'user' %}{{ raise_exception('roles must alternate') }}{% endif %}ok"}
                 """);
         ChatTemplate template = ChatTemplate.load(file);
-        assertThat(template.render(List.of(new ChatMessage("user", "u")), false, Map.of())).isEqualTo("ok");
+        assertThat(template.render(List.of(new ChatMessage("user", "u")), false, Map.of()))
+                .isEqualTo("ok");
         assertThatThrownBy(() -> template.render(List.of(new ChatMessage("assistant", "a")), false, Map.of()))
                 .isInstanceOf(ChatTemplateException.class)
                 .hasMessage(file + ": chat template: raise_exception: roles must alternate");
@@ -127,7 +130,8 @@ class ChatTemplateLoadTest {
     @Test
     void reservedVariablesCannotBeOverridden() {
         ChatTemplate template = ChatTemplate.of("test", "{{ bos_token }}", "<s>", null);
-        assertThat(template.render(List.of(), false, Map.of("bos_token", "<B>"))).isEqualTo("<B>");
+        assertThat(template.render(List.of(), false, Map.of("bos_token", "<B>")))
+                .isEqualTo("<B>");
         assertThatThrownBy(() -> template.render(List.of(), false, Map.of("messages", List.of())))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> template.render(List.of(), false, Map.of("add_generation_prompt", true)))

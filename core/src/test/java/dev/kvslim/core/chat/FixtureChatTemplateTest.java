@@ -44,9 +44,10 @@ class FixtureChatTemplateTest {
         // '<|im_start|>user\n' + content + '<|im_end|>\n'; add_generation_prompt adds '<|im_start|>assistant\n',
         // and nothing more since enable_thinking is undefined.
         String prompt = qwen3().render(List.of(SYSTEM, USER), true, Map.of());
-        assertThat(prompt).isEqualTo("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-                + "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
-                + "<|im_start|>assistant\n");
+        assertThat(prompt)
+                .isEqualTo("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                        + "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
+                        + "<|im_start|>assistant\n");
     }
 
     @Test
@@ -63,9 +64,10 @@ class FixtureChatTemplateTest {
         // enable_thinking is defined and false, so after '<|im_start|>assistant\n' the template writes
         // '<think>\n\n</think>\n\n'.
         String prompt = qwen3().render(List.of(SYSTEM, USER), true, Map.of("enable_thinking", false));
-        assertThat(prompt).isEqualTo("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-                + "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
-                + "<|im_start|>assistant\n<think>\n\n</think>\n\n");
+        assertThat(prompt)
+                .isEqualTo("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                        + "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
+                        + "<|im_start|>assistant\n<think>\n\n</think>\n\n");
         assertThat(qwen3().render(List.of(SYSTEM, USER), true, Map.of("enable_thinking", true)))
                 .isEqualTo(qwen3().render(List.of(SYSTEM, USER), true, Map.of()));
     }
@@ -81,8 +83,8 @@ class FixtureChatTemplateTest {
                 new ChatMessage("user", "Q1"),
                 new ChatMessage("assistant", "<think>\nR1\n</think>\n\nA1"),
                 new ChatMessage("user", "Q2"));
-        assertThat(qwen3().render(conversation, true, Map.of())).isEqualTo(
-                "<|im_start|>user\nQ1<|im_end|>\n"
+        assertThat(qwen3().render(conversation, true, Map.of()))
+                .isEqualTo("<|im_start|>user\nQ1<|im_end|>\n"
                         + "<|im_start|>assistant\nA1<|im_end|>\n"
                         + "<|im_start|>user\nQ2<|im_end|>\n"
                         + "<|im_start|>assistant\n");
@@ -93,12 +95,20 @@ class FixtureChatTemplateTest {
         // Here the last user message is index 0, so the assistant turn (index 1, loop.last) is written as
         // '<|im_start|>assistant\n<think>\n' + reasoning.strip('\n') + '\n</think>\n\n' + content.lstrip('\n');
         // the reasoning comes from reasoning_content when set, else from the <think> block in content.
-        String expected = "<|im_start|>user\nQ1<|im_end|>\n"
-                + "<|im_start|>assistant\n<think>\nR1\n</think>\n\nA1<|im_end|>\n";
-        assertThat(qwen3().render(List.of(new ChatMessage("user", "Q1"),
-                new ChatMessage("assistant", "<think>R1</think>A1")), false, Map.of())).isEqualTo(expected);
-        assertThat(qwen3().render(List.of(new ChatMessage("user", "Q1"),
-                new ChatMessage("assistant", "A1", "\nR1\n")), false, Map.of())).isEqualTo(expected);
+        String expected =
+                "<|im_start|>user\nQ1<|im_end|>\n" + "<|im_start|>assistant\n<think>\nR1\n</think>\n\nA1<|im_end|>\n";
+        assertThat(qwen3().render(
+                                List.of(
+                                        new ChatMessage("user", "Q1"),
+                                        new ChatMessage("assistant", "<think>R1</think>A1")),
+                                false,
+                                Map.of()))
+                .isEqualTo(expected);
+        assertThat(qwen3().render(
+                                List.of(new ChatMessage("user", "Q1"), new ChatMessage("assistant", "A1", "\nR1\n")),
+                                false,
+                                Map.of()))
+                .isEqualTo(expected);
     }
 
     @Test
@@ -107,10 +117,11 @@ class FixtureChatTemplateTest {
         // '<|eot_id|>' (the filter binds to the content only), bos_token prepended for loop.index0 == 0; then the
         // assistant header and "\n\n", which this template always writes.
         String prompt = llama3().render(List.of(SYSTEM, USER), true, Map.of());
-        assertThat(prompt).isEqualTo("<|begin_of_text|>"
-                + "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant.<|eot_id|>"
-                + "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>"
-                + "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        assertThat(prompt)
+                .isEqualTo("<|begin_of_text|>"
+                        + "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant.<|eot_id|>"
+                        + "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>"
+                        + "<|start_header_id|>assistant<|end_header_id|>\n\n");
     }
 
     @Test
@@ -127,8 +138,7 @@ class FixtureChatTemplateTest {
     @Test
     void llama3WritesBosExactlyOnce() {
         // The template writes bos_token itself, so the caller must tokenize without adding special tokens.
-        String prompt = llama3().render(List.of(SYSTEM, USER, new ChatMessage("assistant", "4"), USER), true,
-                Map.of());
+        String prompt = llama3().render(List.of(SYSTEM, USER, new ChatMessage("assistant", "4"), USER), true, Map.of());
         assertThat(prompt).startsWith("<|begin_of_text|><|start_header_id|>system");
         assertThat(prompt.split("<\\|begin_of_text\\|>", -1)).hasSize(2);
     }

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 class Jinja2WhitespaceTest {
 
     private static String render(String template) {
-        return ChatTemplate.of("test", template, null, null).render(List.of(new ChatMessage("user", "u")), false,
-                Map.of());
+        return ChatTemplate.of("test", template, null, null)
+                .render(List.of(new ChatMessage("user", "u")), false, Map.of());
     }
 
     @Test
@@ -46,7 +46,8 @@ class Jinja2WhitespaceTest {
 
     @Test
     void minusStripsAllWhitespaceIncludingUnicode() {
-        assertThat(render("A\n   {%- if true -%}   \n  B  \n   {%- endif -%}  \n C")).isEqualTo("ABC");
+        assertThat(render("A\n   {%- if true -%}   \n  B  \n   {%- endif -%}  \n C"))
+                .isEqualTo("ABC");
         assertThat(render("x\u3000\u00a0\n{{- 'y' -}}\u2003\n z")).isEqualTo("xyz");
     }
 

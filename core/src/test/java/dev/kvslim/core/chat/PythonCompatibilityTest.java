@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Test;
 class PythonCompatibilityTest {
 
     private static final List<ChatMessage> MESSAGES = List.of(
-            new ChatMessage("system", "S"), new ChatMessage("user", "U1"), new ChatMessage("assistant", "A"),
+            new ChatMessage("system", "S"),
+            new ChatMessage("user", "U1"),
+            new ChatMessage("assistant", "A"),
             new ChatMessage("user", "U2"));
 
     private static String render(String template) {
@@ -45,13 +47,14 @@ class PythonCompatibilityTest {
     @Test
     void startswithAndEndswith() {
         assertThat(render("{{ 'abc'.startswith('ab') }} {{ 'abc'.startswith('b') }} {{ 'abc'.endswith('bc') }}"
-                + " {{ 'abc'.endswith(('x', 'c')) }}")).isEqualTo("True False True True");
+                        + " {{ 'abc'.endswith(('x', 'c')) }}"))
+                .isEqualTo("True False True True");
     }
 
     @Test
     void stripFamily() {
         assertThat(render("[{{ ' \u00a0x \\n'.strip() }}][{{ '\\n\\nx\\n'.lstrip('\\n') }}]"
-                + "[{{ '\\nx\\n\\n'.rstrip('\\n') }}][{{ 'xxaxx'.strip('x') }}]"))
+                        + "[{{ '\\nx\\n\\n'.rstrip('\\n') }}][{{ 'xxaxx'.strip('x') }}]"))
                 .isEqualTo("[x][x\n][\nx][a]");
     }
 
@@ -59,7 +62,7 @@ class PythonCompatibilityTest {
     void splitKeepsEmptyPiecesAndTakesThePlainSeparator() {
         // Java's String.split would read '|' as a regex and drop trailing empty pieces.
         assertThat(render("{{ 'a|b||c|'.split('|') }} {{ '  a  b '.split() }}"
-                + " {{ 'x</think>y'.split('</think>')[-1] }}"))
+                        + " {{ 'x</think>y'.split('</think>')[-1] }}"))
                 .isEqualTo("['a', 'b', '', 'c', ''] ['a', 'b'] y");
         assertThatThrownBy(() -> render("{{ 'a'.split('') }}")).hasMessageContaining("empty separator");
     }
@@ -68,16 +71,18 @@ class PythonCompatibilityTest {
     void keywordArgumentTakesAWholeExpression() {
         // Jinjava alone parses this as (last=messages|length) - 1.
         assertThat(render("{% set ns = namespace(flag=true, last=messages|length - 1) %}"
-                + "{% for m in messages %}{% set ns.flag = false %}{% endfor %}{{ ns.last }} {{ ns.flag }}"))
+                        + "{% for m in messages %}{% set ns.flag = false %}{% endfor %}{{ ns.last }} {{ ns.flag }}"))
                 .isEqualTo("3 False");
     }
 
     @Test
     void loopFilterCountsOnlyTheKeptItems() {
         assertThat(render("{% for k, v in {'a': 1, 'return': 2, 'c': 3}.items() if k != 'return' %}"
-                + "{{ k }}={{ v }}{{ ',' if not loop.last }}{% endfor %}")).isEqualTo("a=1,c=3");
+                        + "{{ k }}={{ v }}{{ ',' if not loop.last }}{% endfor %}"))
+                .isEqualTo("a=1,c=3");
         assertThat(render("{% for m in messages if m.role == 'user' %}{{ loop.index }}/{{ loop.length }}"
-                + "{{ m.content }} {% endfor %}")).isEqualTo("1/2U1 2/2U2 ");
+                        + "{{ m.content }} {% endfor %}"))
+                .isEqualTo("1/2U1 2/2U2 ");
     }
 
     @Test
@@ -97,34 +102,42 @@ class PythonCompatibilityTest {
 
     @Test
     void booleansPrintAsPython() {
-        assertThat(render("{{ true }} {{ messages is defined }} {{ x is defined }}")).isEqualTo("True True False");
+        assertThat(render("{{ true }} {{ messages is defined }} {{ x is defined }}"))
+                .isEqualTo("True True False");
     }
 
     @Test
     void testsBindTighterThanNot() {
-        assertThat(render("{{ not tools is defined }} {{ not messages is defined }}")).isEqualTo("True False");
+        assertThat(render("{{ not tools is defined }} {{ not messages is defined }}"))
+                .isEqualTo("True False");
     }
 
     @Test
     void isTestsTheTemplatesUse() {
-        assertThat(render("{{ flag is false }} {{ 0 is false }} {{ none is none }} {{ 'x' is string }}"
-                + " {{ messages is iterable }} {{ messages[0] is mapping }}", Map.of("flag", false)))
+        assertThat(render(
+                        "{{ flag is false }} {{ 0 is false }} {{ none is none }} {{ 'x' is string }}"
+                                + " {{ messages is iterable }} {{ messages[0] is mapping }}",
+                        Map.of("flag", false)))
                 .isEqualTo("True False True True True True");
     }
 
     @Test
     void loopVariablesAndMembership() {
         assertThat(render("{% for m in messages %}{{ loop.index0 }}{{ 'F' if loop.first }}{{ 'L' if loop.last }}"
-                + "{% endfor %} {{ '</think>' in 'a</think>b' }} {{ 'x' not in 'abc' }}"))
+                        + "{% endfor %} {{ '</think>' in 'a</think>b' }} {{ 'x' not in 'abc' }}"))
                 .isEqualTo("0F123L True True");
     }
 
     @Test
     void strftimeNowUsesTheTemplatesClockAndIsDefined() {
         Clock clock = Clock.fixed(LocalDateTime.of(2024, 7, 26, 14, 5).toInstant(ZoneOffset.UTC), ZoneOffset.UTC);
-        ChatTemplate template = ChatTemplate.of("test",
-                "{% if strftime_now is defined %}{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%A %H:%M') }}"
-                        + "{% endif %}", null, null).withClock(clock);
+        ChatTemplate template = ChatTemplate.of(
+                        "test",
+                        "{% if strftime_now is defined %}{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%A %H:%M') }}"
+                                + "{% endif %}",
+                        null,
+                        null)
+                .withClock(clock);
         assertThat(template.render(List.of(), false, Map.of())).isEqualTo("26 Jul 2024|Friday 14:05");
     }
 
@@ -145,10 +158,15 @@ class PythonCompatibilityTest {
 
     @Test
     void reasoningContentIsDefinedOnlyWhenSet() {
-        ChatTemplate template = ChatTemplate.of("test",
+        ChatTemplate template = ChatTemplate.of(
+                "test",
                 "{% for m in messages %}{{ m.reasoning_content is defined }}{{ m.reasoning_content }} {% endfor %}",
-                null, null);
-        assertThat(template.render(List.of(new ChatMessage("assistant", "a"),
-                new ChatMessage("assistant", "a", "why")), false, Map.of())).isEqualTo("False Truewhy ");
+                null,
+                null);
+        assertThat(template.render(
+                        List.of(new ChatMessage("assistant", "a"), new ChatMessage("assistant", "a", "why")),
+                        false,
+                        Map.of()))
+                .isEqualTo("False Truewhy ");
     }
 }

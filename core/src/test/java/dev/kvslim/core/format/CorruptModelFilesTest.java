@@ -1,6 +1,5 @@
 package dev.kvslim.core.format;
 
-import dev.kvslim.core.io.ModelFormatException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -11,6 +10,7 @@ import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.gguf.GgufTensorInfo;
 import dev.kvslim.core.format.gguf.GgufWriter;
 import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.testing.Fixtures;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -59,7 +59,10 @@ class CorruptModelFilesTest {
         Path path = Fixtures.path("stories260K/derived/stories260K.gguf");
         MemorySegment data = copy(path);
         GgufFile whole = GgufFile.read(path, data);
-        long dataStart = whole.tensors().values().stream().mapToLong(GgufTensorInfo::offset).min().orElseThrow();
+        long dataStart = whole.tensors().values().stream()
+                .mapToLong(GgufTensorInfo::offset)
+                .min()
+                .orElseThrow();
         long headerEnd = 0;
         // the metadata and tensor directory: every single offset
         for (long n = 0; n < data.byteSize(); n = n < 20000 ? n + 1 : n + 4099) {
@@ -76,12 +79,14 @@ class CorruptModelFilesTest {
         MemorySegment data = copy(path);
         for (long n = 0; n < data.byteSize(); n = n < 600 ? n + 1 : n + 1201) {
             long cut = n;
-            assertFailsCleanly(path, data.asSlice(0, cut), d -> Llama2cCheckpoint.load(path, d), "checkpoint cut at " + cut);
+            assertFailsCleanly(
+                    path, data.asSlice(0, cut), d -> Llama2cCheckpoint.load(path, d), "checkpoint cut at " + cut);
         }
         MemorySegment longer = Arena.ofAuto().allocate(data.byteSize() + 4);
         MemorySegment.copy(data, 0, longer, 0, data.byteSize());
         assertThatThrownBy(() -> Llama2cCheckpoint.load(path, longer))
-                .isInstanceOf(ModelFormatException.class).hasMessageContaining("after the last tensor");
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("after the last tensor");
     }
 
     @Test
@@ -89,15 +94,18 @@ class CorruptModelFilesTest {
         Path path = Fixtures.path("stories260K/stories260K.bin");
         MemorySegment data = copy(path);
         data.set(I32, 0, 65); // dim not a multiple of 8 heads
-        assertThatThrownBy(() -> Llama2cCheckpoint.load(path, data)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> Llama2cCheckpoint.load(path, data))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("dim=65");
         data.set(I32, 0, 64);
         data.set(I32, 16, 3); // 8 heads cannot share 3 KV heads
-        assertThatThrownBy(() -> Llama2cCheckpoint.load(path, data)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> Llama2cCheckpoint.load(path, data))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("KV heads (3)");
         data.set(I32, 16, 4);
         data.set(I32, 8, 1 << 30); // a billion layers: far more weights than the file holds
-        assertThatThrownBy(() -> Llama2cCheckpoint.load(path, data)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> Llama2cCheckpoint.load(path, data))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("truncated");
     }
 
@@ -117,7 +125,8 @@ class CorruptModelFilesTest {
         // first key's length: claims more bytes than the file has
         MemorySegment hugeKey = copy(path);
         hugeKey.set(I64, 24, 1L << 40);
-        assertThatThrownBy(() -> GgufFile.read(path, hugeKey)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> GgufFile.read(path, hugeKey))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("truncated");
         assertThat(GgufFile.read(path, data).tensors()).isNotEmpty();
     }
@@ -156,24 +165,32 @@ class CorruptModelFilesTest {
         }
         Path gguf = tmp.resolve("many-layers.gguf");
         w.write(gguf);
-        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(gguf))).isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("many-layers.gguf").hasMessageContaining("block_count is 2147483647");
+        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(gguf)))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("many-layers.gguf")
+                .hasMessageContaining("block_count is 2147483647");
 
         Path folder = Files.createDirectory(tmp.resolve("many-layers"));
         Path parity = dev.kvslim.core.testing.ParityFolders.path("llama-f32");
         Files.copy(parity.resolve("model.safetensors"), folder.resolve("model.safetensors"));
-        Files.writeString(folder.resolve("config.json"), Files.readString(parity.resolve("config.json"))
-                .replaceAll("\"num_hidden_layers\"\\s*:\\s*\\d+", "\"num_hidden_layers\": 2147483647"));
+        Files.writeString(
+                folder.resolve("config.json"),
+                Files.readString(parity.resolve("config.json"))
+                        .replaceAll("\"num_hidden_layers\"\\s*:\\s*\\d+", "\"num_hidden_layers\": 2147483647"));
         assertThat(Files.readString(folder.resolve("config.json"))).contains("2147483647");
         assertThatThrownBy(() -> dev.kvslim.core.format.hf.HuggingFaceModels.load(folder))
-                .isInstanceOf(ModelFormatException.class).hasMessageContaining("num_hidden_layers is 2147483647");
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("num_hidden_layers is 2147483647");
     }
 
     @Test
     void wrongShapeIsNamed() throws IOException {
         Path edited = rewrite("blk.0.attn_q.weight", new long[] {64, 32}, true);
-        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited))).isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("layer 0 wq").hasMessageContaining("[32 x 64]").hasMessageContaining(edited.toString());
+        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited)))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("layer 0 wq")
+                .hasMessageContaining("[32 x 64]")
+                .hasMessageContaining(edited.toString());
     }
 
     @Test
@@ -184,17 +201,20 @@ class CorruptModelFilesTest {
         // rename the tensor in place: change its first letter
         long at = findAscii(data, "blk.0.attn_q.weight");
         data.set(ValueLayout.JAVA_BYTE, at, (byte) 'X');
-        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited, data))).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited, data)))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("missing tensor 'blk.0.attn_q.weight'");
         data.set(ValueLayout.JAVA_BYTE, at, (byte) 'b');
         long typeAt = at + "blk.0.attn_q.weight".length() + 4 + 2 * 8;
         assertThat(data.get(I32, typeAt)).isZero();
         data.set(I32, typeAt, 16); // IQ2_XXS: a real GGML type we do not compute with
-        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited, data))).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> GgufModels.load(GgufFile.read(edited, data)))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("unsupported GGML tensor type id 16");
         data.set(I32, typeAt, 0);
         data.set(I64, typeAt + 4, 1L << 32); // offset far past the end
-        assertThatThrownBy(() -> GgufFile.read(edited, data)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> GgufFile.read(edited, data))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("extends past the end of the file");
         assertThat(f.tensors()).containsKey("blk.0.attn_q.weight");
     }

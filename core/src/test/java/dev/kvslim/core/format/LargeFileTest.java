@@ -1,8 +1,8 @@
 package dev.kvslim.core.format;
 
-import dev.kvslim.core.io.MappedFile;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kvslim.core.io.MappedFile;
 import dev.kvslim.core.tensor.F32Tensor;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;

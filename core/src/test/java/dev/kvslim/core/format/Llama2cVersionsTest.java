@@ -63,12 +63,26 @@ class Llama2cVersionsTest {
     private static Model expanded(Model m) {
         LlamaWeights w = m.weights();
         java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
-        java.util.function.UnaryOperator<FloatTensor> f32 = t -> Tensors.f32(arena, Tensors.toArray(t), t.rows(), t.cols());
-        java.util.function.UnaryOperator<FloatTensor[]> all = ts -> java.util.Arrays.stream(ts).map(f32).toArray(FloatTensor[]::new);
+        java.util.function.UnaryOperator<FloatTensor> f32 =
+                t -> Tensors.f32(arena, Tensors.toArray(t), t.rows(), t.cols());
+        java.util.function.UnaryOperator<FloatTensor[]> all =
+                ts -> java.util.Arrays.stream(ts).map(f32).toArray(FloatTensor[]::new);
         FloatTensor emb = f32.apply(w.tokenEmbedding());
-        return new Model(m.config(), new LlamaWeights(emb, w.attnNorm(), all.apply(w.wq()), all.apply(w.wk()),
-                all.apply(w.wv()), all.apply(w.wo()), w.ffnNorm(), all.apply(w.w1()), all.apply(w.w2()), all.apply(w.w3()),
-                w.finalNorm(), m.config().tiedEmbeddings() ? emb : f32.apply(w.classifier())));
+        return new Model(
+                m.config(),
+                new LlamaWeights(
+                        emb,
+                        w.attnNorm(),
+                        all.apply(w.wq()),
+                        all.apply(w.wk()),
+                        all.apply(w.wv()),
+                        all.apply(w.wo()),
+                        w.ffnNorm(),
+                        all.apply(w.w1()),
+                        all.apply(w.w2()),
+                        all.apply(w.w3()),
+                        w.finalNorm(),
+                        m.config().tiedEmbeddings() ? emb : f32.apply(w.classifier())));
     }
 
     private static float[] logits(Model m) {
@@ -83,8 +97,13 @@ class Llama2cVersionsTest {
         LlamaWeights w = m.weights();
         ByteBuffer header = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
         header.putInt(0x616b3432).putInt(version);
-        header.putInt(c.dim()).putInt(c.hiddenDim()).putInt(c.layers()).putInt(c.heads()).putInt(c.kvHeads())
-                .putInt(c.vocabSize()).putInt(c.contextLength());
+        header.putInt(c.dim())
+                .putInt(c.hiddenDim())
+                .putInt(c.layers())
+                .putInt(c.heads())
+                .putInt(c.kvHeads())
+                .putInt(c.vocabSize())
+                .putInt(c.contextLength());
         header.put((byte) (c.tiedEmbeddings() ? 1 : 0));
         if (version == 2) {
             header.putInt(groupSize);

@@ -25,8 +25,15 @@ class DecodingTest {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     private Decoding decoding(List<String> stops, int[] prompt, int maxTokens, int maxLength) {
-        return new Decoding(new Sampler(SamplingParams.GREEDY, TOKENIZER.vocabSize()), TOKENIZER, t -> t == EOS, stops,
-                prompt, maxTokens, maxLength, out::write);
+        return new Decoding(
+                new Sampler(SamplingParams.GREEDY, TOKENIZER.vocabSize()),
+                TOKENIZER,
+                t -> t == EOS,
+                stops,
+                prompt,
+                maxTokens,
+                maxLength,
+                out::write);
     }
 
     private static float[] pick(int token) {

@@ -22,15 +22,17 @@ class GeneratorTest {
         Generator g = new Generator(m.model(), m.tokenizer());
         KvCache cache = m.model().newDenseCache(256);
         int[] first = m.tokenizer().encode("Once upon a time", true);
-        Generator.Result r1 = g.generate(first, Generator.Options.greedy(20), cache, (b, o, l) -> { });
+        Generator.Result r1 = g.generate(first, Generator.Options.greedy(20), cache, (b, o, l) -> {});
         assertThat(r1.cachedPositions()).isEqualTo(first.length + 19);
 
         int[] more = m.tokenizer().encode(" The dog", false);
         int[] second = Arrays.copyOf(r1.cachedTokens(), r1.cachedPositions() + more.length);
         System.arraycopy(more, 0, second, r1.cachedPositions(), more.length);
         ByteArrayOutputStream reused = new ByteArrayOutputStream(), fresh = new ByteArrayOutputStream();
-        Generator.Result r2 = g.generate(second, r1.cachedPositions(), Generator.Options.greedy(30), cache, reused::write);
-        Generator.Result r3 = g.generate(second, Generator.Options.greedy(30), m.model().newDenseCache(256), fresh::write);
+        Generator.Result r2 =
+                g.generate(second, r1.cachedPositions(), Generator.Options.greedy(30), cache, reused::write);
+        Generator.Result r3 =
+                g.generate(second, Generator.Options.greedy(30), m.model().newDenseCache(256), fresh::write);
         assertThat(r2.generated()).containsExactly(r3.generated());
         assertThat(reused.toByteArray()).isEqualTo(fresh.toByteArray()).isNotEmpty();
     }

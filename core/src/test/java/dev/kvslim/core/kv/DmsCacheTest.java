@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.core.tensor.Kernels;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,7 +29,17 @@ class DmsCacheTest {
     private static final int HS = 8;
 
     private static LlamaConfig config(int kvHeads, int group, int window) {
-        return LlamaConfig.builder().dim(HS * kvHeads * group).hiddenDim(16).layers(1).heads(kvHeads * group).kvHeads(kvHeads).headSize(HS).vocabSize(16).contextLength(1 << 14).build().withDms(new DmsConfig(window, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+        return LlamaConfig.builder()
+                .dim(HS * kvHeads * group)
+                .hiddenDim(16)
+                .layers(1)
+                .heads(kvHeads * group)
+                .kvHeads(kvHeads)
+                .headSize(HS)
+                .vocabSize(16)
+                .contextLength(1 << 14)
+                .build()
+                .withDms(new DmsConfig(window, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
     }
 
     private static PagedKvCache cache(LlamaConfig c, int capacity) {
@@ -38,14 +47,22 @@ class DmsCacheTest {
     }
 
     private static PagedKvCache cache(LlamaConfig c, int capacity, KvType type) {
-        return new PagedKvCache(c.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 30, type), capacity, KvCacheSpec.dms(c.kvShape()));
+        return new PagedKvCache(
+                c.kvShape(),
+                new BlockPool(HS, Kernels.lanes(), 1L << 30, type),
+                capacity,
+                KvCacheSpec.dms(c.kvShape()));
     }
 
     /** Stores tokens [pos0, pos0+n) of every head and returns each query's attention output (n x qDim). */
-    private static float[] step(PagedKvCache cache, LlamaConfig c, int pos0, int n, float[] q, float[] k, float[] v,
-                                float[] d) {
+    private static float[] step(
+            PagedKvCache cache, LlamaConfig c, int pos0, int n, float[] q, float[] k, float[] v, float[] d) {
         int kvDim = c.kvDim(), qDim = c.qDim();
-        cache.store(0, pos0, n, Arrays.copyOfRange(k, pos0 * kvDim, (pos0 + n) * kvDim),
+        cache.store(
+                0,
+                pos0,
+                n,
+                Arrays.copyOfRange(k, pos0 * kvDim, (pos0 + n) * kvDim),
                 Arrays.copyOfRange(v, pos0 * kvDim, (pos0 + n) * kvDim),
                 Arrays.copyOfRange(d, pos0 * c.kvHeads(), (pos0 + n) * c.kvHeads()));
         float[] out = new float[n * qDim];
@@ -53,8 +70,16 @@ class DmsCacheTest {
         for (int t = 0; t < n; t++) {
             for (int h = 0; h < c.kvHeads(); h++) {
                 int at = t * qDim + h * c.groupSize() * HS;
-                cache.attend(0, pos0 + t, h, Arrays.copyOfRange(q, pos0 * qDim, (pos0 + n) * qDim), at, c.groupSize(),
-                        out, at, scratch);
+                cache.attend(
+                        0,
+                        pos0 + t,
+                        h,
+                        Arrays.copyOfRange(q, pos0 * qDim, (pos0 + n) * qDim),
+                        at,
+                        c.groupSize(),
+                        out,
+                        at,
+                        scratch);
             }
         }
         cache.afterAttention(0, pos0 + n - 1);
@@ -104,7 +129,8 @@ class DmsCacheTest {
         assertThat(live).containsExactly(1, 2, 3, 3, 4, 4);
         HeadStore head = headOf(cache);
         // T2: t3 overwrote t0's slot 0, t5 overwrote t2's slot 2
-        assertThat(IntStream.range(0, head.slots()).map(head::position).toArray()).containsExactly(3, 1, 5, 4);
+        assertThat(IntStream.range(0, head.slots()).map(head::position).toArray())
+                .containsExactly(3, 1, 5, 4);
         assertThat(cache.compressionRatio()).isCloseTo(1.5, within(1e-12));
     }
 
@@ -158,8 +184,12 @@ class DmsCacheTest {
                     System.arraycopy(step(cache, c, t, 1, p[0], p[1], p[2], d), 0, out, t * HS, HS);
                 }
             }
-            assertThat(out[512 * HS]).as("query 512 sees token 0 (prefill %s)", prefill).isGreaterThan(0f);
-            assertThat(out[513 * HS]).as("query 513 does not (prefill %s)", prefill).isZero();
+            assertThat(out[512 * HS])
+                    .as("query 512 sees token 0 (prefill %s)", prefill)
+                    .isGreaterThan(0f);
+            assertThat(out[513 * HS])
+                    .as("query 513 does not (prefill %s)", prefill)
+                    .isZero();
         }
     }
 
@@ -273,7 +303,8 @@ class DmsCacheTest {
                 }
                 pos0 += n;
                 int last = pos0 - 1;
-                // the cache evicts a batch's leavers before the next batch; those aside, it holds what the tracker holds
+                // the cache evicts a batch's leavers before the next batch; those aside, it holds what the tracker
+                // holds
                 HeadStore head = headOf(cache);
                 List<Integer> stored = new ArrayList<>();
                 for (int slot = 0; slot < head.slots(); slot++) {
@@ -286,8 +317,10 @@ class DmsCacheTest {
                     }
                 }
                 stored.sort(null);
-                assertThat(stored).as("trial %d after %d tokens", trial, pos0)
-                        .containsExactlyElementsOf(tracker.stream().map(e -> e[0]).toList());
+                assertThat(stored)
+                        .as("trial %d after %d tokens", trial, pos0)
+                        .containsExactlyElementsOf(
+                                tracker.stream().map(e -> e[0]).toList());
                 for (int[] e : tracker) {
                     if (e[0] < last) {
                         int slot = slotOf(head, e[0]);
@@ -315,9 +348,19 @@ class DmsCacheTest {
 
     @Test
     void t15CompressionRatioIsTheInverseOfTheMeanKeptFraction() {
-        LlamaConfig two = LlamaConfig.builder().dim(16).hiddenDim(16).layers(2).heads(2).kvHeads(2).headSize(HS).vocabSize(16).contextLength(64).build()
+        LlamaConfig two = LlamaConfig.builder()
+                .dim(16)
+                .hiddenDim(16)
+                .layers(2)
+                .heads(2)
+                .kvHeads(2)
+                .headSize(HS)
+                .vocabSize(16)
+                .contextLength(64)
+                .build()
                 .withDms(new DmsConfig(0, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
-        PagedKvCache cache = new PagedKvCache(two.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 20), 16, KvCacheSpec.dms(two.kvShape()));
+        PagedKvCache cache = new PagedKvCache(
+                two.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 20), 16, KvCacheSpec.dms(two.kvShape()));
         // 6 tokens; keep 4/6, 6/6 in layer 0 and 3/6, 3/6 in layer 1 by marking with window 0
         int[][] marks = {{1, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}, {1, 1, 1, 0, 0, 0}, {0, 1, 1, 1, 0, 0}};
         float[] kv = new float[6 * 16];

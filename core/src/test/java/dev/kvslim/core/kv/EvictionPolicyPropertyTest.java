@@ -35,13 +35,16 @@ class EvictionPolicyPropertyTest {
 
     /** {@code none} keeps every token (and ignores the budget); the others evict by their policy. */
     private static KvCacheSpec.Paged spec(String name, KvBudget budget, KvPolicies.Options options) {
-        return name.equals("none") ? KvCacheSpec.keepAll() : new KvCacheSpec.Evicting(KvPolicies.of(name, budget, options));
+        return name.equals("none")
+                ? KvCacheSpec.keepAll()
+                : new KvCacheSpec.Evicting(KvPolicies.of(name, budget, options));
     }
 
     static Stream<Arguments> policiesAndSeeds() {
         KvType[] types = KvType.values();
-        return Arrays.stream(POLICIES).flatMap(p -> IntStream.range(0, 5)
-                .mapToObj(seed -> Arguments.of(p, seed, types[seed % types.length])));
+        return Arrays.stream(POLICIES)
+                .flatMap(p ->
+                        IntStream.range(0, 5).mapToObj(seed -> Arguments.of(p, seed, types[seed % types.length])));
     }
 
     @ParameterizedTest(name = "{0} seed {1} {2}")
@@ -50,10 +53,12 @@ class EvictionPolicyPropertyTest {
         SplittableRandom rnd = new SplittableRandom(name.hashCode() * 1000L + seed);
         int layers = 2, kvHeads = 1 + rnd.nextInt(3), group = 1 + rnd.nextInt(3), tokens = 150 + rnd.nextInt(150);
         LlamaConfig c = PolicyHarness.config(layers, kvHeads, group);
-        KvPolicies.Options options = new KvPolicies.Options(rnd.nextInt(7), rnd.nextInt(3) * rnd.nextInt(10),
-                1 + rnd.nextInt(40), rnd.nextLong());
-        KvCacheSpec.Paged spec = spec(name, rnd.nextBoolean() ? KvBudget.ofRatio(1 + 5 * rnd.nextDouble())
-                : KvBudget.ofTokens(1 + rnd.nextInt(40)), options);
+        KvPolicies.Options options = new KvPolicies.Options(
+                rnd.nextInt(7), rnd.nextInt(3) * rnd.nextInt(10), 1 + rnd.nextInt(40), rnd.nextLong());
+        KvCacheSpec.Paged spec = spec(
+                name,
+                rnd.nextBoolean() ? KvBudget.ofRatio(1 + 5 * rnd.nextDouble()) : KvBudget.ofTokens(1 + rnd.nextInt(40)),
+                options);
         // none keeps every token
         KvBudget budget = spec instanceof KvCacheSpec.Evicting e ? e.policy().budget() : KvBudget.ofRatio(1);
         int block = Kernels.lanes(), maxBatch = 24;
@@ -91,7 +96,8 @@ class EvictionPolicyPropertyTest {
                     for (int g = 0; g < group; g++) {
                         int at = t * c.qDim() + (h * group + g) * HS;
                         float[] expected = naive(c, q, (query * c.heads() + h * group + g) * HS, k, v, h, visible);
-                        assertThat(Arrays.copyOfRange(out, at, at + HS)).as("query %d head %d.%d", query, h, g)
+                        assertThat(Arrays.copyOfRange(out, at, at + HS))
+                                .as("query %d head %d.%d", query, h, g)
                                 .containsExactly(expected, within(1e-4f));
                     }
                 }
@@ -106,7 +112,9 @@ class EvictionPolicyPropertyTest {
                     String at = name + " " + budget + " layer " + l + " head " + h + " after " + seen;
                     if (slack > 0 && n == 1) {
                         assertThat(kept.length).as(at).isBetween(keep, keep + slack);
-                        assertThat(kept.length == keep || kept.length == before[l][h].length + 1).as(at).isTrue();
+                        assertThat(kept.length == keep || kept.length == before[l][h].length + 1)
+                                .as(at)
+                                .isTrue();
                     } else {
                         assertThat(kept.length).as(at).isEqualTo(keep);
                     }
@@ -118,9 +126,11 @@ class EvictionPolicyPropertyTest {
                     assertThat(head.slots()).as(at).isEqualTo(kept.length);
                     for (int slot = 0; slot < head.slots(); slot++) {
                         int p = head.position(slot);
-                        assertThat(PolicyHarness.stored(head, slot, HS - 1)[0]).as(at)
+                        assertThat(PolicyHarness.stored(head, slot, HS - 1)[0])
+                                .as(at)
                                 .isEqualTo(KvRounding.round(type, p * 1e-3f));
-                        assertThat(PolicyHarness.stored(head, slot, 0)[1]).as(at)
+                        assertThat(PolicyHarness.stored(head, slot, 0)[1])
+                                .as(at)
                                 .isEqualTo(KvRounding.round(type, p * 1e-3f));
                     }
                     blocks += (kept.length + block - 1) / block;
@@ -175,9 +185,13 @@ class EvictionPolicyPropertyTest {
         Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
         int tokens = m.config().contextLength(), prompt = 200;
         double target = 4;
-        PagedKvCache cache = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26,
-                type), tokens, spec(name, KvBudget.ofRatio(target), KvPolicies.Options.DEFAULTS));
-        int[] ids = new SplittableRandom(4).ints(tokens, 1, m.config().vocabSize()).toArray();
+        PagedKvCache cache = new PagedKvCache(
+                m.config().kvShape(),
+                new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26, type),
+                tokens,
+                spec(name, KvBudget.ofRatio(target), KvPolicies.Options.DEFAULTS));
+        int[] ids =
+                new SplittableRandom(4).ints(tokens, 1, m.config().vocabSize()).toArray();
         m.forward(m.newState(32), ids, 0, prompt, 0, cache);
         Model.State s = m.newState(1);
         for (int pos = prompt; pos < tokens; pos++) {

@@ -26,7 +26,8 @@ class EvictionPolicyTest {
     private static final float SQRT8 = (float) Math.sqrt(8);
 
     private static PagedKvCache cache(LlamaConfig c, EvictionPolicy policy) {
-        return new PagedKvCache(c.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 24), 64, new KvCacheSpec.Evicting(policy));
+        return new PagedKvCache(
+                c.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 24), 64, new KvCacheSpec.Evicting(policy));
     }
 
     /** Keys with {@code ln a[p]} on channel 0 (and {@code ln b[p]} on channel 1, if given); one KV head. */
@@ -75,13 +76,15 @@ class EvictionPolicyTest {
         EvictionPolicy twoSinks = KvPolicies.of("streaming", KvBudget.ofTokens(4), new KvPolicies.Options(2, 0, 32, 0));
         // budget 4 = sinks {0, 1} + the 2 most recent {6, 7}; 2, 3, 4, 5 went, oldest first
         for (int[] batches : new int[][] {{8}, {1, 1, 1, 1, 1, 1, 1, 1}, {3, 5}}) {
-            assertThat(keptAfter(twoSinks, 1, zeros, zeros, batches)).as("batches %s", Arrays.toString(batches))
+            assertThat(keptAfter(twoSinks, 1, zeros, zeros, batches))
+                    .as("batches %s", Arrays.toString(batches))
                     .containsExactly(0, 1, 6, 7);
         }
         // the default 4 sinks and the newest token do not fit in 4: sinks 0, 1, 2 and the newest token 7 stay
         EvictionPolicy fourSinks = KvPolicies.of("streaming", KvBudget.ofTokens(4));
         assertThat(keptAfter(fourSinks, 1, zeros, zeros, 8)).containsExactly(0, 1, 2, 7);
-        assertThat(keptAfter(fourSinks, 1, zeros, zeros, 1, 1, 1, 1, 1, 1, 1, 1)).containsExactly(0, 1, 2, 7);
+        assertThat(keptAfter(fourSinks, 1, zeros, zeros, 1, 1, 1, 1, 1, 1, 1, 1))
+                .containsExactly(0, 1, 2, 7);
     }
 
     /** a = 1, 1, 2, 4, 8, 16, 32, 64: query t sees a_0 + .. + a_t = 2^t, so it puts a_p / 2^t on key p. */
@@ -192,10 +195,13 @@ class EvictionPolicyTest {
         int[] keptCount = new int[8];
         Set<String> subsets = new HashSet<>();
         for (int seed = 0; seed < runs; seed++) {
-            EvictionPolicy random = KvPolicies.of("random", KvBudget.ofTokens(4), new KvPolicies.Options(4, 0, 32, seed));
+            EvictionPolicy random =
+                    KvPolicies.of("random", KvBudget.ofTokens(4), new KvPolicies.Options(4, 0, 32, seed));
             int[] kept = keptAfter(random, 1, zeros, zeros, 8);
             assertThat(kept).hasSize(4).endsWith(7);
-            assertThat(keptAfter(random, 1, zeros, zeros, 8)).as("seed %d repeats", seed).containsExactly(kept);
+            assertThat(keptAfter(random, 1, zeros, zeros, 8))
+                    .as("seed %d repeats", seed)
+                    .containsExactly(kept);
             for (int p : kept) {
                 keptCount[p]++;
             }
@@ -211,7 +217,11 @@ class EvictionPolicyTest {
     @Test
     void noneMatchesTheDenseCache() {
         Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
-        PagedKvCache paged = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26), 120, KvCacheSpec.keepAll());
+        PagedKvCache paged = new PagedKvCache(
+                m.config().kvShape(),
+                new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26),
+                120,
+                KvCacheSpec.keepAll());
         KvCache dense = m.newDenseCache(120);
         Model.State a = m.newState(8), b = m.newState(8);
         int[] tokens = new int[120];
@@ -228,7 +238,8 @@ class EvictionPolicyTest {
 
     @Test
     void namesBudgetsAndRewinding() {
-        assertThatThrownBy(() -> KvPolicies.of("lru", KvBudget.ofTokens(4))).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> KvPolicies.of("lru", KvBudget.ofTokens(4)))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, random");
         for (String name : KvPolicies.NAMES) {
             assertThat(KvPolicies.of(name, KvBudget.ofRatio(2)).name()).isEqualTo(name);
@@ -249,7 +260,8 @@ class EvictionPolicyTest {
         float[] zeros = new float[12 * 2 * HS];
         PolicyHarness.run(cache, c, zeros, zeros, zeros, 6, 1, 1, 1, 1, 1, 1);
         int[] first = PolicyHarness.kept(cache, 1, 1);
-        assertThatThrownBy(() -> cache.truncate(5)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> cache.truncate(5))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("cannot rewind the cache compressed by random to 5");
         cache.truncate(0);
         assertThat(cache.liveTokens(1, 1)).isZero();

@@ -12,8 +12,8 @@ class KvCacheSpecTest {
     private static final KvShape PLAIN = new KvShape(2, 4, 2, 16, 0, -1);
     private static final KvShape DMS = new KvShape(2, 4, 2, 16, 0, 16);
 
-    private static KvCacheSpec parse(String name, Double ratio, Integer tokens, Integer window, KvShape model,
-                                     boolean paged) {
+    private static KvCacheSpec parse(
+            String name, Double ratio, Integer tokens, Integer window, KvShape model, boolean paged) {
         return KvCacheSpec.parse(name, ratio, tokens, window, model, KvType.F32, paged, KvPolicies.Options.DEFAULTS);
     }
 
@@ -43,8 +43,9 @@ class KvCacheSpecTest {
         assertThat(parse("none", null, null, null, PLAIN, true).targetRatio()).isEqualTo(1.0);
         assertThat(parse("dms", null, null, null, DMS, true).targetRatio()).isNull();
         assertThat(parse("dense", null, null, null, DMS, false).evicts()).isFalse();
-        assertThat(KvCacheSpec.NAMES).containsExactly("auto", "dense", "none", "dms", "streaming", "h2o", "tova",
-                "snapkv", "knorm", "random");
+        assertThat(KvCacheSpec.NAMES)
+                .containsExactly(
+                        "auto", "dense", "none", "dms", "streaming", "h2o", "tova", "snapkv", "knorm", "random");
     }
 
     @Test
@@ -52,19 +53,21 @@ class KvCacheSpecTest {
         assertThatThrownBy(() -> parse("lru", 2.0, null, null, PLAIN, true))
                 .hasMessage("unknown KV policy 'lru'; supported: auto, dense, none, dms, streaming, h2o, tova, snapkv,"
                         + " knorm, random");
-        assertThatThrownBy(() -> parse("dms", null, null, null, PLAIN, true)).hasMessageContaining("retrofitted with DMS");
+        assertThatThrownBy(() -> parse("dms", null, null, null, PLAIN, true))
+                .hasMessageContaining("retrofitted with DMS");
         assertThatThrownBy(() -> parse("auto", null, null, 8, PLAIN, true)).hasMessageContaining("--kv-window");
         assertThatThrownBy(() -> parse("h2o", null, null, null, PLAIN, true))
                 .hasMessageContaining("needs one of --kv-ratio and --kv-tokens");
         assertThatThrownBy(() -> parse("h2o", 2.0, 8, null, PLAIN, true)).hasMessageContaining("needs one of");
-        assertThatThrownBy(() -> parse("h2o", 0.5, null, null, PLAIN, true)).hasMessageContaining("--kv-ratio must be at"
-                + " least 1, got 0.5");
+        assertThatThrownBy(() -> parse("h2o", 0.5, null, null, PLAIN, true))
+                .hasMessageContaining("--kv-ratio must be at" + " least 1, got 0.5");
         assertThatThrownBy(() -> parse("h2o", null, 0, null, PLAIN, true)).hasMessageContaining("--kv-tokens must be");
         assertThatThrownBy(() -> parse("dms", 4.0, null, null, DMS, true)).hasMessageContaining("learned");
         assertThatThrownBy(() -> parse("none", null, 4, null, DMS, true)).hasMessageContaining("keeps every token");
         assertThatThrownBy(() -> parse("dense", null, null, null, PLAIN, true)).hasMessageContaining("use none");
-        assertThatThrownBy(() -> KvCacheSpec.parse("dense", null, null, null, PLAIN, KvType.F16, false,
-                KvPolicies.Options.DEFAULTS)).hasMessageContaining("--kv-type f16 needs the paged cache");
+        assertThatThrownBy(() -> KvCacheSpec.parse(
+                        "dense", null, null, null, PLAIN, KvType.F16, false, KvPolicies.Options.DEFAULTS))
+                .hasMessageContaining("--kv-type f16 needs the paged cache");
         assertThat(KvCacheSpec.parse("auto", null, null, null, PLAIN, KvType.BF16, false, KvPolicies.Options.DEFAULTS))
                 .isEqualTo(KvCacheSpec.keepAll());
         assertThatThrownBy(() -> new KvCacheSpec.Dms(-1)).hasMessageContaining(">= 0");

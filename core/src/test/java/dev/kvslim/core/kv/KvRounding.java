@@ -7,8 +7,7 @@ package dev.kvslim.core.kv;
  */
 final class KvRounding {
 
-    private KvRounding() {
-    }
+    private KvRounding() {}
 
     static float round(KvType type, float x) {
         return switch (type) {

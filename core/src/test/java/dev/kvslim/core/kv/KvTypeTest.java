@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.core.tensor.Kernels;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,7 +26,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 class KvTypeTest {
 
     private static LlamaConfig config(int headSize, int kvHeads, int group) {
-        return LlamaConfig.builder().dim(headSize * kvHeads * group).hiddenDim(16).layers(1).heads(kvHeads * group).kvHeads(kvHeads).headSize(headSize).vocabSize(16).contextLength(1 << 14).build();
+        return LlamaConfig.builder()
+                .dim(headSize * kvHeads * group)
+                .hiddenDim(16)
+                .layers(1)
+                .heads(kvHeads * group)
+                .kvHeads(kvHeads)
+                .headSize(headSize)
+                .vocabSize(16)
+                .contextLength(1 << 14)
+                .build();
     }
 
     /** Stores one token whose key and value both hold {@code x} (a zero added if odd) and reads both back. */
@@ -50,7 +58,8 @@ class KvTypeTest {
         for (float[] got : kv) {
             for (int i = 0; i < stored.length; i++) {
                 // bit patterns, so that -0 and +0 differ
-                assertThat(Float.floatToIntBits(got[i])).as("%s of %s (%a)", type, stored[i], stored[i])
+                assertThat(Float.floatToIntBits(got[i]))
+                        .as("%s of %s (%a)", type, stored[i], stored[i])
                         .isEqualTo(Float.floatToIntBits(expected[i]));
             }
         }
@@ -117,7 +126,8 @@ class KvTypeTest {
             stored[i] = cases[i][0];
             expected[i] = cases[i][1];
             // the independent rounding the other tests use agrees with the hand-worked values
-            assertThat(Float.floatToIntBits(KvRounding.round(type, stored[i]))).as("%s of %a", type, stored[i])
+            assertThat(Float.floatToIntBits(KvRounding.round(type, stored[i])))
+                    .as("%s of %a", type, stored[i])
                     .isEqualTo(Float.floatToIntBits(expected[i]));
         }
         assertReadsBack(type, stored, expected);
@@ -160,8 +170,8 @@ class KvTypeTest {
      */
     @ParameterizedTest(name = "{0} block {1} head size {2} group {3}")
     @MethodSource("shapes")
-    void attentionMatchesADoubleReferenceOverTheRoundedKeysAndValues(KvType type, int blockSize, int headSize,
-                                                                       int group) {
+    void attentionMatchesADoubleReferenceOverTheRoundedKeysAndValues(
+            KvType type, int blockSize, int headSize, int group) {
         SplittableRandom rnd = new SplittableRandom(blockSize * 1000L + headSize * 10L + group);
         int kvHeads = 2, tokens = 3 * blockSize + 5;
         LlamaConfig c = config(headSize, kvHeads, group);
@@ -175,17 +185,23 @@ class KvTypeTest {
         int prefill = blockSize - 1;
         for (int pos0 = 0, n; pos0 < tokens; pos0 += n) {
             n = pos0 < prefill ? prefill : 1;
-            cache.store(0, pos0, n, Arrays.copyOfRange(k, pos0 * c.kvDim(), (pos0 + n) * c.kvDim()),
-                    Arrays.copyOfRange(v, pos0 * c.kvDim(), (pos0 + n) * c.kvDim()), null);
+            cache.store(
+                    0,
+                    pos0,
+                    n,
+                    Arrays.copyOfRange(k, pos0 * c.kvDim(), (pos0 + n) * c.kvDim()),
+                    Arrays.copyOfRange(v, pos0 * c.kvDim(), (pos0 + n) * c.kvDim()),
+                    null);
             for (int t = pos0; t < pos0 + n; t++) {
                 for (int h = 0; h < kvHeads; h++) {
-                    cache.attend(0, t, h, q, t * c.qDim() + h * group * headSize, group, out, h * group * headSize,
-                            scratch);
+                    cache.attend(
+                            0, t, h, q, t * c.qDim() + h * group * headSize, group, out, h * group * headSize, scratch);
                 }
                 for (int head = 0; head < c.heads(); head++) {
                     double[] expected = reference(c, q, t * c.qDim() + head * headSize, rk, rv, head / group, t);
                     for (int i = 0; i < headSize; i++) {
-                        assertThat((double) out[head * headSize + i]).as("query %d head %d channel %d", t, head, i)
+                        assertThat((double) out[head * headSize + i])
+                                .as("query %d head %d channel %d", t, head, i)
                                 .isCloseTo(expected[i], within(1e-5 * Math.max(1, Math.abs(expected[i]))));
                     }
                 }
@@ -251,7 +267,8 @@ class KvTypeTest {
         assertThat(tokensThatFit(KvType.F16)).isEqualTo(2 * f32);
         assertThat(tokensThatFit(KvType.BF16)).isEqualTo(2 * f32);
         assertThat(new BlockPool(64, 256, 1L << 20, KvType.F16).capacityBlocks())
-                .isEqualTo(2 * new BlockPool(64, 256, 1L << 20).capacityBlocks()).isEqualTo(16);
+                .isEqualTo(2 * new BlockPool(64, 256, 1L << 20).capacityBlocks())
+                .isEqualTo(16);
     }
 
     @Test
@@ -261,9 +278,12 @@ class KvTypeTest {
         assertThat(KvType.parse("f32")).isEqualTo(KvType.F32);
         assertThat(KvType.F16.bytes()).isEqualTo(2);
         assertThat(KvType.F32.bytes()).isEqualTo(4);
-        assertThatThrownBy(() -> KvType.parse("q4")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'q4'").hasMessageContaining("f32, f16, bf16");
-        assertThatThrownBy(() -> new BlockPool(64, 256, 1000, KvType.F16)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> KvType.parse("q4"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'q4'")
+                .hasMessageContaining("f32, f16, bf16");
+        assertThatThrownBy(() -> new BlockPool(64, 256, 1000, KvType.F16))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("65536 bytes (f16)");
     }
 }

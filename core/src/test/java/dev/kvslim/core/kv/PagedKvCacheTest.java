@@ -11,9 +11,9 @@ import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.core.testing.ParityFolders;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** The paged cache without eviction computes what the dense cache computes. */
 class PagedKvCacheTest {
@@ -25,7 +25,8 @@ class PagedKvCacheTest {
     void keepingEveryTokenMatchesTheDenseCacheStepByStep(int blockVectors) {
         Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
         int blockSize = blockVectors * Kernels.lanes();
-        PagedKvCache paged = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), blockSize, BIG), 200);
+        PagedKvCache paged =
+                new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), blockSize, BIG), 200);
         KvCache dense = m.newDenseCache(200);
         Model.State a = m.newState(1), b = m.newState(1);
         int[] token = {1};
@@ -42,15 +43,16 @@ class PagedKvCacheTest {
     }
 
     /** A greedy run: its tokens and the logits at step {@link #PROBE}. */
-    private record Greedy(int[] tokens, float[] probe) {
-    }
+    private record Greedy(int[] tokens, float[] probe) {}
 
     private static final int PROBE = 100;
 
     /** Greedy tokens from BOS with a paged cache of {@code type}. */
     private static Greedy greedy(Model m, KvType type, int steps) {
-        PagedKvCache cache = new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(),
-                PagedKvCache.defaultBlockSize(), BIG, type), steps);
+        PagedKvCache cache = new PagedKvCache(
+                m.config().kvShape(),
+                new BlockPool(m.config().headSize(), PagedKvCache.defaultBlockSize(), BIG, type),
+                steps);
         Model.State s = m.newState(1);
         int[] tokens = new int[steps];
         float[] probe = null;
@@ -97,7 +99,8 @@ class PagedKvCacheTest {
     void slidingWindowAndBatchedPrefillMatchTheDenseCache() {
         Model m = HuggingFaceModels.load(ParityFolders.path("mistral-f32"));
         int[] prompt = {1, 17, 42, 5, 88, 23, 61, 9, 33};
-        float[] dense = m.forward(m.newState(9), prompt, 0, 9, 0, m.newDenseCache(9)).clone();
+        float[] dense =
+                m.forward(m.newState(9), prompt, 0, 9, 0, m.newDenseCache(9)).clone();
         BlockPool pool = new BlockPool(m.config().headSize(), Kernels.lanes(), BIG);
         for (int batch : new int[] {1, 4, 9}) {
             PagedKvCache paged = new PagedKvCache(m.config().kvShape(), pool, 9);
@@ -122,7 +125,8 @@ class PagedKvCacheTest {
         assertThat(pool.usedBlocks()).isEqualTo(20);
         long bytes = cache.bytesUsed();
         assertThatThrownBy(() -> m.forward(m.newState(1), prompt, blockSize, 1, blockSize, cache))
-                .isInstanceOf(KvCacheFullException.class).hasMessageContaining("20 more blocks needed, 0 free");
+                .isInstanceOf(KvCacheFullException.class)
+                .hasMessageContaining("20 more blocks needed, 0 free");
         assertThat(cache.length()).isEqualTo(blockSize);
         assertThat(cache.bytesUsed()).isEqualTo(bytes);
         assertThat(cache.liveTokens(0, 0)).isEqualTo(blockSize);

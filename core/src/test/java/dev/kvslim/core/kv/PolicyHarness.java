@@ -1,7 +1,6 @@
 package dev.kvslim.core.kv;
 
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.model.RopeStyle;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
@@ -15,11 +14,19 @@ final class PolicyHarness {
 
     static final int HS = 8;
 
-    private PolicyHarness() {
-    }
+    private PolicyHarness() {}
 
     static LlamaConfig config(int layers, int kvHeads, int group) {
-        return LlamaConfig.builder().dim(HS * kvHeads * group).hiddenDim(16).layers(layers).heads(kvHeads * group).kvHeads(kvHeads).headSize(HS).vocabSize(16).contextLength(1 << 14).build();
+        return LlamaConfig.builder()
+                .dim(HS * kvHeads * group)
+                .hiddenDim(16)
+                .layers(layers)
+                .heads(kvHeads * group)
+                .kvHeads(kvHeads)
+                .headSize(HS)
+                .vocabSize(16)
+                .contextLength(1 << 14)
+                .build();
     }
 
     /** Runs tokens {@code pos0 .. pos0+n-1} through every layer; returns layer 0's attention outputs (n x qDim). */
@@ -30,8 +37,13 @@ final class PolicyHarness {
         float[] out = new float[n * qDim];
         float[] scratch = new float[cache.scratchSize()];
         for (int layer = 0; layer < c.layers(); layer++) {
-            cache.store(layer, pos0, n, Arrays.copyOfRange(k, pos0 * kvDim, (pos0 + n) * kvDim),
-                    Arrays.copyOfRange(v, pos0 * kvDim, (pos0 + n) * kvDim), null);
+            cache.store(
+                    layer,
+                    pos0,
+                    n,
+                    Arrays.copyOfRange(k, pos0 * kvDim, (pos0 + n) * kvDim),
+                    Arrays.copyOfRange(v, pos0 * kvDim, (pos0 + n) * kvDim),
+                    null);
             float[] o = layer == 0 ? out : new float[n * qDim];
             for (int t = 0; t < n; t++) {
                 for (int h = 0; h < c.kvHeads(); h++) {
@@ -71,7 +83,11 @@ final class PolicyHarness {
     /** The positions (layer, KV head) keeps, ascending. */
     static int[] kept(PagedKvCache cache, int layer, int kvHead) {
         HeadStore head = head(cache, layer, kvHead);
-        return IntStream.range(0, head.slots()).map(head::position).filter(p -> p >= 0).sorted().toArray();
+        return IntStream.range(0, head.slots())
+                .map(head::position)
+                .filter(p -> p >= 0)
+                .sorted()
+                .toArray();
     }
 
     /** Channel {@code c} of the key and of the value stored in {@code slot}, read back from its block. */

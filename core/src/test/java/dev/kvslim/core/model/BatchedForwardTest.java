@@ -1,6 +1,5 @@
 package dev.kvslim.core.model;
 
-import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,6 +8,7 @@ import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvBudget;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.tensor.Kernels;
@@ -34,11 +34,11 @@ class BatchedForwardTest {
 
     /** Three sequences; each step gives some of them a chunk of this many tokens (0: not in this step). */
     private static final int[][] STEPS = {
-        {6, 7, 0},   // two prefill chunks
-        {4, 1, 0},   // prefill continues next to a decode step
-        {1, 1, 5},   // two decodes and a new prompt
-        {1, 1, 1},   // all decode
-        {3, 0, 2},   // a sequence sits out
+        {6, 7, 0}, // two prefill chunks
+        {4, 1, 0}, // prefill continues next to a decode step
+        {1, 1, 5}, // two decodes and a new prompt
+        {1, 1, 1}, // all decode
+        {3, 0, 2}, // a sequence sits out
         {1, 1, 1},
     };
 
@@ -116,7 +116,11 @@ class BatchedForwardTest {
     }
 
     private static PagedKvCache paged(Model m, boolean dms) {
-        return new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 24), 64, dms ? KvCacheSpec.dms(m.config().kvShape()) : KvCacheSpec.keepAll());
+        return new PagedKvCache(
+                m.config().kvShape(),
+                new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 24),
+                64,
+                dms ? KvCacheSpec.dms(m.config().kvShape()) : KvCacheSpec.keepAll());
     }
 
     @Test
@@ -150,13 +154,17 @@ class BatchedForwardTest {
     void evictionPolicies(String policy) {
         List<PagedKvCache> made = new ArrayList<>();
         assertBatchMatchesSeparate(qwen3(), model -> {
-            PagedKvCache c = new PagedKvCache(model.config().kvShape(), new BlockPool(model.config().headSize(), Kernels.lanes(),
-                    1L << 24), 64, new KvCacheSpec.Evicting(KvPolicies.of(policy, KvBudget.ofTokens(6))));
+            PagedKvCache c = new PagedKvCache(
+                    model.config().kvShape(),
+                    new BlockPool(model.config().headSize(), Kernels.lanes(), 1L << 24),
+                    64,
+                    new KvCacheSpec.Evicting(KvPolicies.of(policy, KvBudget.ofTokens(6))));
             made.add(c);
             return c;
         });
         // the policy evicted, so the test compared compressed caches
-        assertThat(made.getFirst().liveTokens(0, 0)).isLessThan((int) made.getFirst().seenTokens(0, 0));
+        assertThat(made.getFirst().liveTokens(0, 0))
+                .isLessThan((int) made.getFirst().seenTokens(0, 0));
     }
 
     @Test
@@ -166,9 +174,11 @@ class BatchedForwardTest {
         KvCache a = m.newDenseCache(64), b = m.newDenseCache(64);
         Model.State sa = m.newState(8), sb = m.newState(8);
         float[] expected = m.forward(sa, prompt, 0, 5, 0, a).clone();
-        assertThat(m.forward(sb, List.of(new Model.Chunk(b, prompt, 0, 5, 0)))[0]).containsExactly(expected);
+        assertThat(m.forward(sb, List.of(new Model.Chunk(b, prompt, 0, 5, 0)))[0])
+                .containsExactly(expected);
         expected = m.forward(sa, prompt, 5, 1, 5, a).clone();
-        assertThat(m.forward(sb, List.of(new Model.Chunk(b, prompt, 5, 1, 5)))[0]).containsExactly(expected);
+        assertThat(m.forward(sb, List.of(new Model.Chunk(b, prompt, 5, 1, 5)))[0])
+                .containsExactly(expected);
     }
 
     @Test
@@ -178,14 +188,17 @@ class BatchedForwardTest {
         KvCache a = m.newDenseCache(8), b = m.newDenseCache(8);
         Model.State s = m.newState(4);
         assertThatThrownBy(() -> m.forward(s, List.of(new Model.Chunk(a, t, 0, 3, 0), new Model.Chunk(b, t, 0, 2, 0))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1 to 4 tokens");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("1 to 4 tokens");
         assertThatThrownBy(() -> m.forward(s, List.of(new Model.Chunk(a, t, 0, 1, 0), new Model.Chunk(a, t, 1, 1, 1))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("share one KV cache");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("share one KV cache");
         assertThatThrownBy(() -> m.forward(s, List.of(new Model.Chunk(a, t, 0, 1, 0), new Model.Chunk(b, t, 0, 2, 7))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sequence 1: positions 7..8");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("sequence 1: positions 7..8");
         assertThatThrownBy(() -> m.forward(s, List.of(new Model.Chunk(a, new int[] {600}, 0, 1, 0))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("token id 600");
-        assertThatThrownBy(() -> m.forward(s, List.of()))
-                .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("token id 600");
+        assertThatThrownBy(() -> m.forward(s, List.of())).isInstanceOf(IllegalArgumentException.class);
     }
 }

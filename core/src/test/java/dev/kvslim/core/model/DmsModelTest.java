@@ -1,19 +1,16 @@
 package dev.kvslim.core.model;
 
-import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
-import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.Kernels;
-import dev.kvslim.core.tensor.Tensors;
 import dev.kvslim.core.testing.DmsAdapters;
 import dev.kvslim.core.testing.ParityFolders;
-import java.lang.foreign.Arena;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,7 +30,11 @@ class DmsModelTest {
     }
 
     private static PagedKvCache paged(Model m, boolean dms) {
-        return new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26), 64, dms ? KvCacheSpec.dms(m.config().kvShape()) : KvCacheSpec.keepAll());
+        return new PagedKvCache(
+                m.config().kvShape(),
+                new BlockPool(m.config().headSize(), Kernels.lanes(), 1L << 26),
+                64,
+                dms ? KvCacheSpec.dms(m.config().kvShape()) : KvCacheSpec.keepAll());
     }
 
     private static float[] run(Model m, KvCache cache, int chunk) {
@@ -87,7 +88,16 @@ class DmsModelTest {
     @Test
     void t12QueryChannelSurgery() {
         // one KV head, group of 2, head size 4, rotate-half pairs (0,2) and (1,3)
-        LlamaConfig c = LlamaConfig.builder().dim(8).hiddenDim(8).layers(1).heads(2).kvHeads(1).headSize(4).vocabSize(8).contextLength(16).build()
+        LlamaConfig c = LlamaConfig.builder()
+                .dim(8)
+                .hiddenDim(8)
+                .layers(1)
+                .heads(2)
+                .kvHeads(1)
+                .headSize(4)
+                .vocabSize(8)
+                .contextLength(16)
+                .build()
                 .withDms(new DmsConfig(2, 100f, 5f, DmsConfig.Variant.QUERY_CHANNEL, false));
         float a = 0.3f, b = -0.7f, cc = 1.1f, e = 0.02f;
         float[] q = {a, b, cc, e, 5f, 6f, 7f, 8f};
@@ -98,8 +108,10 @@ class DmsModelTest {
         float[] cos = {(float) Math.cos(t0), (float) Math.cos(t1)}, sin = {(float) Math.sin(t0), (float) Math.sin(t1)};
         Rope.rotate(q, 0, 2, 4, RopeStyle.HALF, cos, sin, 0);
         DmsDecisions.zeroQueryChannels(q, 0, c);
-        assertThat(Arrays.copyOf(q, 4)).containsExactly(new float[] {a * cos[0] - cc * sin[0], b * cos[1],
-            cc * cos[0] + a * sin[0], 0f}, within(1e-6f));
+        assertThat(Arrays.copyOf(q, 4))
+                .containsExactly(
+                        new float[] {a * cos[0] - cc * sin[0], b * cos[1], cc * cos[0] + a * sin[0], 0f},
+                        within(1e-6f));
         // the second head of the group is rotated but otherwise untouched
         float[] other = {5f, 6f, 7f, 8f};
         Rope.rotate(other, 0, 1, 4, RopeStyle.HALF, cos, sin, 0);
@@ -109,7 +121,8 @@ class DmsModelTest {
     @Test
     void variantAIsNotTheBaseModelEvenWithoutEviction() {
         Model base = base();
-        Model a = new Model(base.config().withDms(new DmsConfig(4, 100f, 5f, DmsConfig.Variant.QUERY_CHANNEL, false)),
+        Model a = new Model(
+                base.config().withDms(new DmsConfig(4, 100f, 5f, DmsConfig.Variant.QUERY_CHANNEL, false)),
                 base.weights());
         assertThat(run(a, a.newDenseCache(64), 20)).isNotEqualTo(run(base, base.newDenseCache(64), 20));
     }

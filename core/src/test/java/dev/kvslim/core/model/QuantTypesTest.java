@@ -78,6 +78,8 @@ class QuantTypesTest {
             }
         }
         assertThat(worst).as("%s: largest logit difference to llama.cpp", name).isLessThan(maxFloor);
-        assertThat(total / count).as("%s: mean logit difference to llama.cpp", name).isLessThan(meanFloor);
+        assertThat(total / count)
+                .as("%s: mean logit difference to llama.cpp", name)
+                .isLessThan(meanFloor);
     }
 }

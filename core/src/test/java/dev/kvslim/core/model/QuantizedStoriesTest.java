@@ -49,7 +49,8 @@ class QuantizedStoriesTest {
         for (int i = 0; i < Math.min(actual.length, expected.length); i++) {
             same += actual[i] == expected[i] ? 1 : 0;
         }
-        System.out.printf("%s: %d of %d greedy tokens before the first difference, %d at the same position%n",
+        System.out.printf(
+                "%s: %d of %d greedy tokens before the first difference, %d at the same position%n",
                 type, prefix, expected.length, same);
         assertThat(prefix).isGreaterThanOrEqualTo(minCommonPrefix);
         assertThat(same).isGreaterThanOrEqualTo(minSamePositions);

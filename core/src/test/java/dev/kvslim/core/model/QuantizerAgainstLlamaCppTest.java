@@ -40,8 +40,11 @@ class QuantizerAgainstLlamaCppTest {
         Path file = dir.resolve("stories260K-" + type + ".gguf");
         GgufQuantizer.quantize(GgufFile.read(Fixtures.path("stories260K/derived/stories260K.gguf")), type, file);
         JsonNode golden = Json.read(Path.of(QuantizerAgainstLlamaCppTest.class
-                .getResource("/llamacpp-quantized/stories260K-" + type + ".json").toURI()));
-        assertThat(sha256(file)).as("the quantised file llama.cpp read").isEqualTo(golden.get("sha256").asString());
+                .getResource("/llamacpp-quantized/stories260K-" + type + ".json")
+                .toURI()));
+        assertThat(sha256(file))
+                .as("the quantised file llama.cpp read")
+                .isEqualTo(golden.get("sha256").asString());
 
         Model model = GgufModels.load(GgufFile.read(file));
         int[] tokens = Json.ints(golden.get("tokens"));
@@ -53,14 +56,19 @@ class QuantizerAgainstLlamaCppTest {
             double[] probs = softmax(logits);
             JsonNode top = golden.get("positions").get(p);
             for (JsonNode pair : top) {
-                worst = Math.max(worst, Math.abs(probs[pair.get(0).asInt()] - pair.get(1).asDouble()));
+                worst = Math.max(
+                        worst, Math.abs(probs[pair.get(0).asInt()] - pair.get(1).asDouble()));
             }
             // llama.cpp's most probable token is ours too, unless the two are within the floor of each other
             int best = top.get(0).get(0).asInt();
             int ours = Sampler.argmax(logits);
-            assertThat(ours == best || probs[best] - probs[ours] > -floor).as("%s position %d", type, p).isTrue();
+            assertThat(ours == best || probs[best] - probs[ours] > -floor)
+                    .as("%s position %d", type, p)
+                    .isTrue();
         }
-        assertThat(worst).as("%s: largest probability difference to llama.cpp", type).isLessThan(floor);
+        assertThat(worst)
+                .as("%s: largest probability difference to llama.cpp", type)
+                .isLessThan(floor);
     }
 
     private static double[] softmax(float[] logits) {

@@ -58,7 +58,8 @@ class Stories260KTest {
         Model.State state = model.newState(1);
         for (JsonNode pos : golden.get("positions")) {
             int p = pos.get("pos").asInt();
-            float[] logits = model.forward(state, new int[] {pos.get("input_token").asInt()}, 0, 1, p, cache);
+            float[] logits =
+                    model.forward(state, new int[] {pos.get("input_token").asInt()}, 0, 1, p, cache);
             float[] expected = Json.floats(pos.get("full"));
             assertThat(logits).as("logits at position %d", p).containsExactly(expected, within(tolerance));
             assertThat(Sampler.argmax(logits)).isEqualTo(pos.get("argmax").asInt());

@@ -36,7 +36,8 @@ class TinyRandomGgufTest {
             }
             for (JsonNode top : pos.get("top5")) {
                 int id = top.get(0).asInt();
-                assertThat(logits[id]).as("top logit %d at position %d", id, p)
+                assertThat(logits[id])
+                        .as("top logit %d at position %d", id, p)
                         .isCloseTo((float) top.get(1).asDouble(), within(1e-3f));
             }
         }

@@ -20,7 +20,8 @@ class SamplerTest {
     @Test
     void greedyTakesTheLowestIdOnTies() {
         assertThat(Sampler.argmax(new float[] {1f, 3f, 3f, 2f})).isEqualTo(1);
-        assertThat(new Sampler(SamplingParams.GREEDY, 4).sample(new float[] {5f, 1f, 5f, 5f})).isZero();
+        assertThat(new Sampler(SamplingParams.GREEDY, 4).sample(new float[] {5f, 1f, 5f, 5f}))
+                .isZero();
     }
 
     @Test
@@ -49,7 +50,8 @@ class SamplerTest {
         assertThat(m6[0] + m6[1]).isZero();
         assertThat(m6[2]).isPositive();
         // top-k 1 is greedy
-        assertThat(histogram(new SamplingParams(1f, 1, 1f, 0f, 1), logits, 100)[3]).isEqualTo(100);
+        assertThat(histogram(new SamplingParams(1f, 1, 1f, 0f, 1), logits, 100)[3])
+                .isEqualTo(100);
     }
 
     @Test

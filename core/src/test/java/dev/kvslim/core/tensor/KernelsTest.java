@@ -42,8 +42,9 @@ class KernelsTest {
         Kernels.softmax(x, 0, 4);
         double e = Math.exp(1);
         double z = 1 + e + e * e;
-        assertThat(x).containsExactly(new float[] {(float) (1 / z), (float) (e / z), (float) (e * e / z), 0f},
-                within(1e-6f));
+        assertThat(x)
+                .containsExactly(
+                        new float[] {(float) (1 / z), (float) (e / z), (float) (e * e / z), 0f}, within(1e-6f));
         for (int n : new int[] {1, 15, 16, 33, 512}) {
             float[] v = random(n, n);
             double[] expected = new double[n];
@@ -66,8 +67,15 @@ class KernelsTest {
     void swigluIsSiluOfGateTimesUp() {
         float[] gate = {0f, 1f, -2f, 10f}, up = {3f, 2f, 1f, 0.5f};
         Kernels.swiglu(gate, 0, up, 0, 4);
-        assertThat(gate).containsExactly(new float[] {0f, (float) (2 / (1 + Math.exp(-1))),
-            (float) (-2 / (1 + Math.exp(2))), (float) (0.5 * 10 / (1 + Math.exp(-10)))}, within(1e-6f));
+        assertThat(gate)
+                .containsExactly(
+                        new float[] {
+                            0f,
+                            (float) (2 / (1 + Math.exp(-1))),
+                            (float) (-2 / (1 + Math.exp(2))),
+                            (float) (0.5 * 10 / (1 + Math.exp(-10)))
+                        },
+                        within(1e-6f));
     }
 
     @Test
@@ -100,5 +108,4 @@ class KernelsTest {
         // pairs (0,2) and (1,3): (1,3) -> (-3,1); (2,4) -> (-2,-4)
         assertThat(h).containsExactly(-3f, -2f, 1f, -4f);
     }
-
 }

@@ -3,12 +3,12 @@ package dev.kvslim.core.tensor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicIntegerArray;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The worker pool: every index exactly once, under concurrent callers, nesting and failures. */
@@ -78,10 +78,12 @@ class ParallelTest {
         for (int round = 0; round < 50; round++) {
             int failAt = round % 40;
             assertThatThrownBy(() -> Parallel.forRange(40, 1, (w, start, end) -> {
-                if (failAt >= start && failAt < end) {
-                    throw new IllegalStateException("chunk with " + failAt);
-                }
-            })).isInstanceOf(IllegalStateException.class).hasMessage("chunk with " + failAt);
+                        if (failAt >= start && failAt < end) {
+                            throw new IllegalStateException("chunk with " + failAt);
+                        }
+                    }))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("chunk with " + failAt);
             coversEachIndexOnce(40, 1);
         }
     }

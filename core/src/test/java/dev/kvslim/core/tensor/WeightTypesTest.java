@@ -8,9 +8,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Each weight type's vectorised dot product and row expansion against a plain double-precision loop over its
@@ -45,7 +45,8 @@ class WeightTypesTest {
                     for (int c = 0; c < cols; c++) {
                         expected += (double) t.get((long) r * cols + c) * x[3 + c];
                     }
-                    assertThat((double) t.dot(r, x, 3)).as("%s row %d of %d", type, r, cols)
+                    assertThat((double) t.dot(r, x, 3))
+                            .as("%s row %d of %d", type, r, cols)
                             .isCloseTo(expected, within(1e-4 * Math.sqrt(cols)));
                     t.dequantizeRow(r, row, 0);
                     for (int c = 0; c < cols; c++) {

@@ -12,16 +12,15 @@ import java.util.SplittableRandom;
 /** Tiny DMS models for tests: any model retrofitted with a DMS adapter of known weights. */
 public final class DmsAdapters {
 
-    private DmsAdapters() {
-    }
+    private DmsAdapters() {}
 
     /**
      * {@code base} with a DMS adapter: zero projections (no token is ever marked, z = -5) or seeded random ones with
      * offset 0, which mark about half the tokens, differently per head.
      */
     public static Model withAdapter(Model base, int window, boolean perLayer, boolean zero) {
-        LlamaConfig c = base.config().withDms(new DmsConfig(window, 100f, zero ? 5f : 0f, DmsConfig.Variant.ADAPTER,
-                perLayer));
+        LlamaConfig c =
+                base.config().withDms(new DmsConfig(window, 100f, zero ? 5f : 0f, DmsConfig.Variant.ADAPTER, perLayer));
         SplittableRandom rnd = new SplittableRandom(12);
         float[][] norm = new float[c.layers()][c.dim()];
         FloatTensor[] proj = new FloatTensor[c.layers()];

@@ -12,8 +12,7 @@ import org.junit.jupiter.api.Assumptions;
  */
 public final class Fixtures {
 
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     public static Path root() {
         String prop = System.getProperty("kvslim.fixtures");

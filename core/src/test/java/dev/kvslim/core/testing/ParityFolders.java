@@ -6,8 +6,7 @@ import java.nio.file.Path;
 /** The tiny Hugging Face folders written by tools/hf_parity/make_fixtures.py (test resources, with their goldens). */
 public final class ParityFolders {
 
-    private ParityFolders() {
-    }
+    private ParityFolders() {}
 
     public static Path path(String name) {
         try {

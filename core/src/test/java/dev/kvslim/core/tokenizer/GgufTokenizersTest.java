@@ -3,8 +3,8 @@ package dev.kvslim.core.tokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.testing.Fixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -81,8 +81,10 @@ class GgufTokenizersTest {
         int[] ids = tokenizer.encode("Hello world", true);
         assertThat(ids).containsExactly(1, 15043, 3186);
         assertThat(tokenizer.piece(15043)).isEqualTo("\u2581Hello");
-        assertThat(new String(tokenizer.decodePiece(1, 15043), StandardCharsets.UTF_8)).isEqualTo("Hello");
-        assertThat(new String(tokenizer.decodePiece(15043, 3186), StandardCharsets.UTF_8)).isEqualTo(" world");
+        assertThat(new String(tokenizer.decodePiece(1, 15043), StandardCharsets.UTF_8))
+                .isEqualTo("Hello");
+        assertThat(new String(tokenizer.decodePiece(15043, 3186), StandardCharsets.UTF_8))
+                .isEqualTo(" world");
         assertThat(tokenizer.decodePiece(3186, 3 + 0x0A)).containsExactly('\n');
         assertThat(tokenizer.decodePiece(3186, 2)).isEmpty();
         assertThat(tokenizer.decode(ids)).isEqualTo("Hello world");
@@ -96,7 +98,8 @@ class GgufTokenizersTest {
         assertThat(tokenizer.encode("Hello<|endoftext|> world", false)).containsExactly(15496, 50256, 995);
         assertThat(tokenizer.decode(new int[] {15496, 50256, 995})).isEqualTo("Hello world");
         assertThat(tokenizer.piece(995)).isEqualTo("\u0120world");
-        assertThat(new String(tokenizer.decodePiece(15496, 995), StandardCharsets.UTF_8)).isEqualTo(" world");
+        assertThat(new String(tokenizer.decodePiece(15496, 995), StandardCharsets.UTF_8))
+                .isEqualTo(" world");
     }
 
     @Test
@@ -121,8 +124,12 @@ class GgufTokenizersTest {
     /** A GGUF v3 file without tensors whose metadata is a tokenizer model name and a two-token vocabulary. */
     private static byte[] vocabularyOnlyGguf(String model) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN)
-                .putInt(GgufFile.MAGIC).putInt(3).putLong(0).putLong(2);
+        ByteBuffer header = ByteBuffer.allocate(24)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(GgufFile.MAGIC)
+                .putInt(3)
+                .putLong(0)
+                .putLong(2);
         out.writeBytes(header.array());
         writeString(out, "tokenizer.ggml.model");
         writeInt(out, 8);
@@ -130,19 +137,26 @@ class GgufTokenizersTest {
         writeString(out, "tokenizer.ggml.tokens");
         writeInt(out, 9);
         writeInt(out, 8);
-        out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(2).array());
+        out.writeBytes(
+                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(2).array());
         writeString(out, "a");
         writeString(out, "b");
         return out.toByteArray();
     }
 
     private static void writeInt(ByteArrayOutputStream out, int value) {
-        out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(value).array());
+        out.writeBytes(ByteBuffer.allocate(4)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(value)
+                .array());
     }
 
     private static void writeString(ByteArrayOutputStream out, String s) {
         byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-        out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(utf8.length).array());
+        out.writeBytes(ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(utf8.length)
+                .array());
         out.writeBytes(utf8);
     }
 }

@@ -74,8 +74,9 @@ class HfTokenizerJsonTest {
     @Test
     void qwen3SpecialTokensAreSingleIds() {
         Tokenizer qwen = tokenizer(QWEN3);
-        int[] ids = qwen.encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello"
-                + "<|endoftext|>", false);
+        int[] ids = qwen.encode(
+                "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello" + "<|endoftext|>",
+                false);
         assertThat(ids).startsWith(151644).contains(151645, 151667, 151668).endsWith(151643);
         assertThat(Arrays.stream(ids).filter(id -> id >= 151643).count()).isEqualTo(6);
         assertThat(qwen.decode(ids)).isEqualTo("user\nHi\nassistant\n<think>\n\n</think>\n\nHello");
@@ -94,7 +95,8 @@ class HfTokenizerJsonTest {
         assertThat(llama.bosId()).isEqualTo(128000);
         assertThat(llama.eosId()).isEqualTo(128001);
         assertThat(llama.vocabSize()).isEqualTo(128256);
-        assertThat(new String(llama.decodePiece(882, 271), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("\n\n");
+        assertThat(new String(llama.decodePiece(882, 271), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("\n\n");
     }
 
     @Test
@@ -115,8 +117,11 @@ class HfTokenizerJsonTest {
         ObjectNode tree = TinyTokenizerJson.tree();
         ObjectNode model = (ObjectNode) tree.get("model");
         ((ObjectNode) model.get("vocab")).put("hlo", 265);
-        ((ArrayNode) tree.get("added_tokens")).forEach(t -> ((ObjectNode) t).put("id", t.get("id").intValue() + 1));
-        ((ObjectNode) tree.get("post_processor").get("special_tokens").get("<s>")).putArray("ids").add(266);
+        ((ArrayNode) tree.get("added_tokens"))
+                .forEach(t -> ((ObjectNode) t).put("id", t.get("id").intValue() + 1));
+        ((ObjectNode) tree.get("post_processor").get("special_tokens").get("<s>"))
+                .putArray("ids")
+                .add(266);
         Path plain = TinyTokenizerJson.write(dir, "plain.json", tree);
         model.put("ignore_merges", true);
         Path ignoring = TinyTokenizerJson.write(dir, "ignoring.json", tree);
@@ -126,54 +131,129 @@ class HfTokenizerJsonTest {
 
     static Stream<Arguments> faults() {
         return Stream.of(
-                fault("model type Unigram", t -> ((ObjectNode) t.get("model")).put("type", "Unigram"),
-                        "unsupported model type 'Unigram'", "supported: BPE"),
-                fault("byte fallback", t -> ((ObjectNode) t.get("model")).put("byte_fallback", true),
-                        "byte_fallback", "supported"),
-                fault("normalizer NFKC", t -> t.putObject("normalizer").put("type", "NFKC"),
-                        "unsupported normalizer type 'NFKC'", "supported: null, NFC, Sequence"),
-                fault("pre-tokenizer Metaspace", t -> t.putObject("pre_tokenizer").put("type", "Metaspace"),
-                        "unsupported pre-tokenizer type 'Metaspace'", "supported: ByteLevel"),
+                fault(
+                        "model type Unigram",
+                        t -> ((ObjectNode) t.get("model")).put("type", "Unigram"),
+                        "unsupported model type 'Unigram'",
+                        "supported: BPE"),
+                fault(
+                        "byte fallback",
+                        t -> ((ObjectNode) t.get("model")).put("byte_fallback", true),
+                        "byte_fallback",
+                        "supported"),
+                fault(
+                        "normalizer NFKC",
+                        t -> t.putObject("normalizer").put("type", "NFKC"),
+                        "unsupported normalizer type 'NFKC'",
+                        "supported: null, NFC, Sequence"),
+                fault(
+                        "pre-tokenizer Metaspace",
+                        t -> t.putObject("pre_tokenizer").put("type", "Metaspace"),
+                        "unsupported pre-tokenizer type 'Metaspace'",
+                        "supported: ByteLevel"),
                 fault("no pre-tokenizer", t -> t.putNull("pre_tokenizer"), "pre_tokenizer is null", "supported"),
-                fault("empty pre-tokenizer sequence", t -> ((ObjectNode) t.get("pre_tokenizer")).putArray(
-                        "pretokenizers"), "pre_tokenizer has no steps", "supported"),
-                fault("template id outside the vocabulary", t -> ((ObjectNode) t.get("post_processor")
-                        .get("special_tokens").get("<s>")).putArray("ids").add(999), "id 999", "outside the vocabulary"),
-                fault("template naming an unknown token", t -> ((ObjectNode) t.get("post_processor").get("single")
-                        .get(0).get("SpecialToken")).put("id", "<bos>"), "names '<bos>'", "special_tokens lacks"),
-                fault("ByteLevel before Split", t -> {
-                    ArrayNode steps = (ArrayNode) t.get("pre_tokenizer").get("pretokenizers");
-                    steps.add(steps.remove(0));
-                }, "pre_tokenizer step 0 is ByteLevel", "ending in ByteLevel"),
-                fault("Split behaviour Removed", t -> splitStep(t).put("behavior", "Removed"),
-                        "behavior = 'Removed'", "supported: Isolated"),
+                fault(
+                        "empty pre-tokenizer sequence",
+                        t -> ((ObjectNode) t.get("pre_tokenizer")).putArray("pretokenizers"),
+                        "pre_tokenizer has no steps",
+                        "supported"),
+                fault(
+                        "template id outside the vocabulary",
+                        t -> ((ObjectNode) t.get("post_processor")
+                                        .get("special_tokens")
+                                        .get("<s>"))
+                                .putArray("ids")
+                                .add(999),
+                        "id 999",
+                        "outside the vocabulary"),
+                fault(
+                        "template naming an unknown token",
+                        t -> ((ObjectNode) t.get("post_processor")
+                                        .get("single")
+                                        .get(0)
+                                        .get("SpecialToken"))
+                                .put("id", "<bos>"),
+                        "names '<bos>'",
+                        "special_tokens lacks"),
+                fault(
+                        "ByteLevel before Split",
+                        t -> {
+                            ArrayNode steps = (ArrayNode) t.get("pre_tokenizer").get("pretokenizers");
+                            steps.add(steps.remove(0));
+                        },
+                        "pre_tokenizer step 0 is ByteLevel",
+                        "ending in ByteLevel"),
+                fault(
+                        "Split behaviour Removed",
+                        t -> splitStep(t).put("behavior", "Removed"),
+                        "behavior = 'Removed'",
+                        "supported: Isolated"),
                 fault("inverted Split", t -> splitStep(t).put("invert", true), "invert = true", "supported"),
-                fault("possessive interval", t -> ((ObjectNode) splitStep(t).get("pattern")).put("Regex", "\\p{N}{1,3}+"),
-                        "'{..}+'", "index 5"),
-                fault("unbalanced regex", t -> ((ObjectNode) splitStep(t).get("pattern")).put("Regex", "(a|b"),
-                        "unclosed '('", "pre_tokenizer.pretokenizers[0].pattern"),
-                fault("post-processor RobertaProcessing", t -> t.putObject("post_processor").put("type",
-                        "RobertaProcessing"), "unsupported post-processor type 'RobertaProcessing'", "TemplateProcessing"),
-                fault("template without A", t -> ((ArrayNode) t.get("post_processor").get("single")).remove(1),
-                        "has no sequence A", "post_processor.single"),
-                fault("decoder WordPiece", t -> t.putObject("decoder").put("type", "WordPiece"),
-                        "unsupported decoder 'WordPiece'", "supported: ByteLevel"),
-                fault("merge of unknown tokens", t -> ((ArrayNode) t.get("model").get("merges")).add("x yz"),
-                        "model.merges[9]", "'yz' is not in model.vocab"),
-                fault("merge without a space", t -> ((ArrayNode) t.get("model").get("merges")).add("xy"),
-                        "model.merges[9] = 'xy'", "two tokens"),
-                fault("vocabulary id twice", t -> ((ObjectNode) t.get("model").get("vocab")).put("hello", 0),
-                        "model.vocab['hello'] = 0", "each used once"),
-                fault("negative vocabulary id", t -> ((ObjectNode) t.get("model").get("vocab")).put("hello", -4),
-                        "model.vocab['hello'] = -4", "not an id"),
-                fault("added token with another id", t -> ((ObjectNode) t.get("added_tokens").get(1)).put("id", 300),
-                        "added_tokens[1] ('<extra>') has id 300", "would give it id 266"),
-                fault("added token twice", t -> ((ArrayNode) t.get("added_tokens")).add(
-                        TinyTokenizerJson.addedToken(267, "<s>", true)), "repeats the token '<s>'", "added_tokens[2]"),
+                fault(
+                        "possessive interval",
+                        t -> ((ObjectNode) splitStep(t).get("pattern")).put("Regex", "\\p{N}{1,3}+"),
+                        "'{..}+'",
+                        "index 5"),
+                fault(
+                        "unbalanced regex",
+                        t -> ((ObjectNode) splitStep(t).get("pattern")).put("Regex", "(a|b"),
+                        "unclosed '('",
+                        "pre_tokenizer.pretokenizers[0].pattern"),
+                fault(
+                        "post-processor RobertaProcessing",
+                        t -> t.putObject("post_processor").put("type", "RobertaProcessing"),
+                        "unsupported post-processor type 'RobertaProcessing'",
+                        "TemplateProcessing"),
+                fault(
+                        "template without A",
+                        t -> ((ArrayNode) t.get("post_processor").get("single")).remove(1),
+                        "has no sequence A",
+                        "post_processor.single"),
+                fault(
+                        "decoder WordPiece",
+                        t -> t.putObject("decoder").put("type", "WordPiece"),
+                        "unsupported decoder 'WordPiece'",
+                        "supported: ByteLevel"),
+                fault(
+                        "merge of unknown tokens",
+                        t -> ((ArrayNode) t.get("model").get("merges")).add("x yz"),
+                        "model.merges[9]",
+                        "'yz' is not in model.vocab"),
+                fault(
+                        "merge without a space",
+                        t -> ((ArrayNode) t.get("model").get("merges")).add("xy"),
+                        "model.merges[9] = 'xy'",
+                        "two tokens"),
+                fault(
+                        "vocabulary id twice",
+                        t -> ((ObjectNode) t.get("model").get("vocab")).put("hello", 0),
+                        "model.vocab['hello'] = 0",
+                        "each used once"),
+                fault(
+                        "negative vocabulary id",
+                        t -> ((ObjectNode) t.get("model").get("vocab")).put("hello", -4),
+                        "model.vocab['hello'] = -4",
+                        "not an id"),
+                fault(
+                        "added token with another id",
+                        t -> ((ObjectNode) t.get("added_tokens").get(1)).put("id", 300),
+                        "added_tokens[1] ('<extra>') has id 300",
+                        "would give it id 266"),
+                fault(
+                        "added token twice",
+                        t -> ((ArrayNode) t.get("added_tokens")).add(TinyTokenizerJson.addedToken(267, "<s>", true)),
+                        "repeats the token '<s>'",
+                        "added_tokens[2]"),
                 fault("no model", t -> t.remove("model"), "model is missing", ""),
-                fault("vocabulary is a list", t -> ((ObjectNode) t.get("model")).putArray("vocab"),
-                        "model.vocab is not an object", ""),
-                fault("dropout", t -> ((ObjectNode) t.get("model")).put("dropout", 0.1), "model.dropout = 0.1",
+                fault(
+                        "vocabulary is a list",
+                        t -> ((ObjectNode) t.get("model")).putArray("vocab"),
+                        "model.vocab is not an object",
+                        ""),
+                fault(
+                        "dropout",
+                        t -> ((ObjectNode) t.get("model")).put("dropout", 0.1),
+                        "model.dropout = 0.1",
                         "random"));
     }
 
@@ -187,8 +267,7 @@ class HfTokenizerJsonTest {
 
     @ParameterizedTest
     @MethodSource("faults")
-    void faultsAreReportedWithTheFile(Consumer<ObjectNode> change, String message, String detail,
-                                      @TempDir Path dir) {
+    void faultsAreReportedWithTheFile(Consumer<ObjectNode> change, String message, String detail, @TempDir Path dir) {
         ObjectNode tree = TinyTokenizerJson.tree();
         change.accept(tree);
         Path file = TinyTokenizerJson.write(dir, "tokenizer.json", tree);
@@ -202,7 +281,8 @@ class HfTokenizerJsonTest {
     @Test
     void truncatedAndNonJsonFilesAreReported(@TempDir Path dir) throws IOException {
         String json = TinyTokenizerJson.JSON.writeValueAsString(TinyTokenizerJson.tree());
-        for (String content : new String[] {json.substring(0, json.length() / 2), "", "not json", "[1, 2]", "{\"a\": }"}) {
+        for (String content :
+                new String[] {json.substring(0, json.length() / 2), "", "not json", "[1, 2]", "{\"a\": }"}) {
             Path file = Files.writeString(dir.resolve("tokenizer.json"), content);
             assertThatThrownBy(() -> HfTokenizerJson.load(file))
                     .isInstanceOf(ModelFormatException.class)
@@ -224,9 +304,18 @@ class HfTokenizerJsonTest {
     /** Every value of the tiny file, one at a time, replaced by values of every kind: loads or is reported. */
     @Test
     void anyValueReplacedLoadsOrIsReported(@TempDir Path dir) {
-        JsonNode[] replacements = {NullNode.getInstance(), IntNode.valueOf(-1), IntNode.valueOf(Integer.MAX_VALUE),
-                LongNode.valueOf(1L << 40), DoubleNode.valueOf(0.5), StringNode.valueOf(""), StringNode.valueOf("x y"),
-                BooleanNode.TRUE, TinyTokenizerJson.JSON.createArrayNode(), TinyTokenizerJson.JSON.createObjectNode()};
+        JsonNode[] replacements = {
+            NullNode.getInstance(),
+            IntNode.valueOf(-1),
+            IntNode.valueOf(Integer.MAX_VALUE),
+            LongNode.valueOf(1L << 40),
+            DoubleNode.valueOf(0.5),
+            StringNode.valueOf(""),
+            StringNode.valueOf("x y"),
+            BooleanNode.TRUE,
+            TinyTokenizerJson.JSON.createArrayNode(),
+            TinyTokenizerJson.JSON.createObjectNode()
+        };
         ObjectNode original = TinyTokenizerJson.tree();
         List<String> paths = new ArrayList<>();
         collectPaths(original, "", paths);
@@ -257,8 +346,9 @@ class HfTokenizerJsonTest {
             out.add(path);
         }
         if (node.isObject()) {
-            node.propertyNames().forEach(name -> collectPaths(node.get(name),
-                    path + "/" + name.replace("~", "~0").replace("/", "~1"), out));
+            node.propertyNames()
+                    .forEach(name -> collectPaths(
+                            node.get(name), path + "/" + name.replace("~", "~0").replace("/", "~1"), out));
         } else if (node.isArray()) {
             for (int i = 0; i < node.size(); i++) {
                 collectPaths(node.get(i), path + "/" + i, out);
@@ -290,7 +380,8 @@ class HfTokenizerJsonTest {
     @Test
     void tokenizerConfigNamingAnUnknownTokenIsReported(@TempDir Path dir) throws IOException {
         Path file = TinyTokenizerJson.write(dir, "tokenizer.json", TinyTokenizerJson.tree());
-        Path config = Files.writeString(dir.resolve("tokenizer_config.json"),
+        Path config = Files.writeString(
+                dir.resolve("tokenizer_config.json"),
                 "{\"bos_token\": {\"content\": \"<s>\"}, \"eos_token\": \"</s>\"}");
         assertThatThrownBy(() -> HfTokenizerJson.load(file))
                 .isInstanceOf(ModelFormatException.class)

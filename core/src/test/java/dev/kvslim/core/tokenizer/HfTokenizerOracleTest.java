@@ -41,10 +41,24 @@ class HfTokenizerOracleTest {
     private static final int REAL_STRINGS = 1200;
     private static final int VARIANT_STRINGS = 300;
     private static final int MERGES_IN_SMALL_VOCABULARY = 12_000;
-    private static final List<String> QWEN_MARKERS = List.of("<|im_start|>", "<|im_end|>", "<|endoftext|>",
-            "<think>", "</think>", "<tool_call>", "<|fim_prefix|>", "<|eot_id|>", "<|begin_of_text|>");
-    private static final List<String> LLAMA_MARKERS = List.of("<|begin_of_text|>", "<|end_of_text|>",
-            "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|reserved_special_token_7|>", "<|im_start|>",
+    private static final List<String> QWEN_MARKERS = List.of(
+            "<|im_start|>",
+            "<|im_end|>",
+            "<|endoftext|>",
+            "<think>",
+            "</think>",
+            "<tool_call>",
+            "<|fim_prefix|>",
+            "<|eot_id|>",
+            "<|begin_of_text|>");
+    private static final List<String> LLAMA_MARKERS = List.of(
+            "<|begin_of_text|>",
+            "<|end_of_text|>",
+            "<|start_header_id|>",
+            "<|end_header_id|>",
+            "<|eot_id|>",
+            "<|reserved_special_token_7|>",
+            "<|im_start|>",
             "<think>");
     private static final Map<String, Tokenizers> REAL = new ConcurrentHashMap<>();
 
@@ -53,8 +67,10 @@ class HfTokenizerOracleTest {
 
         static Tokenizers load(Path file) {
             try {
-                return new Tokenizers(HfTokenizerJson.load(file), HuggingFaceTokenizer.newInstance(file,
-                        Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false")));
+                return new Tokenizers(
+                        HfTokenizerJson.load(file),
+                        HuggingFaceTokenizer.newInstance(
+                                file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false")));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -88,7 +104,8 @@ class HfTokenizerOracleTest {
         SplittableRandom random = new SplittableRandom(seed);
         List<String> mismatches = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
-            int[] ids = random.ints(1 + random.nextInt(12), 0, t.ours().vocabSize()).toArray();
+            int[] ids =
+                    random.ints(1 + random.nextInt(12), 0, t.ours().vocabSize()).toArray();
             String theirs = t.theirs().decode(Arrays.stream(ids).asLongStream().toArray(), true);
             String ours = t.ours().decode(ids);
             if (!ours.equals(theirs)) {
@@ -101,17 +118,37 @@ class HfTokenizerOracleTest {
     /** Changes to the small vocabulary's file, each exercising supported components; and the markers to mix in. */
     static Stream<Arguments> variants() {
         return Stream.of(
-                variant("Qwen3 pipeline: NFC, Split, ByteLevel", t -> { }),
+                variant("Qwen3 pipeline: NFC, Split, ByteLevel", t -> {}),
                 variant("GPT-2: ByteLevel with its regex and a prefix space", t -> {
                     t.putNull("normalizer");
                     t.set("pre_tokenizer", TinyTokenizerJson.byteLevel(true, true));
                 }),
-                variant("Split then ByteLevel adding a prefix space", t -> ((ObjectNode) t.get("pre_tokenizer")
-                        .get("pretokenizers").get(1)).put("add_prefix_space", true)),
+                variant(
+                        "Split then ByteLevel adding a prefix space",
+                        t -> ((ObjectNode) t.get("pre_tokenizer")
+                                        .get("pretokenizers")
+                                        .get(1))
+                                .put("add_prefix_space", true)),
                 variant("ignore_merges, with whole words that merging does not reach", t -> {
                     ((ObjectNode) t.get("model")).put("ignore_merges", true);
-                    addWholeWords(t, "hello", " hello", "world", " world", "naïve", " straße", "Once", " upon",
-                            "café", "THE", "İstanbul", "ﬁnance", " KELVIN", "'ll", "😀", "123");
+                    addWholeWords(
+                            t,
+                            "hello",
+                            " hello",
+                            "world",
+                            " world",
+                            "naïve",
+                            " straße",
+                            "Once",
+                            " upon",
+                            "café",
+                            "THE",
+                            "İstanbul",
+                            "ﬁnance",
+                            " KELVIN",
+                            "'ll",
+                            "😀",
+                            "123");
                 }),
                 variant("a merge listed twice keeps its last rank", t -> {
                     ArrayNode merges = (ArrayNode) t.get("model").get("merges");
@@ -123,9 +160,15 @@ class HfTokenizerOracleTest {
                     ObjectNode template = TinyTokenizerJson.JSON.createObjectNode();
                     template.put("type", "TemplateProcessing");
                     ArrayNode single = template.putArray("single");
-                    single.addObject().putObject("SpecialToken").put("id", "<|im_start|>").put("type_id", 0);
+                    single.addObject()
+                            .putObject("SpecialToken")
+                            .put("id", "<|im_start|>")
+                            .put("type_id", 0);
                     single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-                    single.addObject().putObject("SpecialToken").put("id", "<|im_end|>").put("type_id", 0);
+                    single.addObject()
+                            .putObject("SpecialToken")
+                            .put("id", "<|im_end|>")
+                            .put("type_id", 0);
                     template.putArray("pair");
                     ObjectNode specials = template.putObject("special_tokens");
                     for (String name : List.of("<|im_start|>", "<|im_end|>")) {
@@ -136,33 +179,62 @@ class HfTokenizerOracleTest {
                     }
                     ObjectNode sequence = t.putObject("post_processor");
                     sequence.put("type", "Sequence");
-                    sequence.putArray("processors").add(TinyTokenizerJson.byteLevel(false, false)).add(template);
+                    sequence.putArray("processors")
+                            .add(TinyTokenizerJson.byteLevel(false, false))
+                            .add(template);
                 }),
-                variant("added tokens with lstrip, rstrip, single_word and normalized", t -> {
-                    addToken(t, "<mask>", true, true, true, false, false);
-                    addToken(t, "hello", false, false, false, true, false);
-                    addToken(t, "cafe\u0301", false, false, false, false, true);
-                    addToken(t, "été", false, false, true, false, true);
-                    addToken(t, "ab", true, true, false, true, false);
-                    addToken(t, "\u00A0x", false, true, true, false, false);
-                }, "<mask>", " <mask> ", "\t<mask>\u2003", "hello", "xhello", "hello_", "café", "cafe\u0301", "été",
-                        "e\u0301te\u0301  ", " ab ", "ab", "\u00A0x", "<|im_start|>"),
-                variant("lookbehind, possessive, lazy, atomic, \\d and .", t -> regex(t,
-                        "(?<=\\p{L})\\p{N}+|\\p{L}++|\\d+?|(?>[^\\s\\p{L}]{2,3})|.")),
+                variant(
+                        "added tokens with lstrip, rstrip, single_word and normalized",
+                        t -> {
+                            addToken(t, "<mask>", true, true, true, false, false);
+                            addToken(t, "hello", false, false, false, true, false);
+                            addToken(t, "cafe\u0301", false, false, false, false, true);
+                            addToken(t, "été", false, false, true, false, true);
+                            addToken(t, "ab", true, true, false, true, false);
+                            addToken(t, "\u00A0x", false, true, true, false, false);
+                        },
+                        "<mask>",
+                        " <mask> ",
+                        "\t<mask>\u2003",
+                        "hello",
+                        "xhello",
+                        "hello_",
+                        "café",
+                        "cafe\u0301",
+                        "été",
+                        "e\u0301te\u0301  ",
+                        " ab ",
+                        "ab",
+                        "\u00A0x",
+                        "<|im_start|>"),
+                variant(
+                        "lookbehind, possessive, lazy, atomic, \\d and .",
+                        t -> regex(t, "(?<=\\p{L})\\p{N}+|\\p{L}++|\\d+?|(?>[^\\s\\p{L}]{2,3})|.")),
                 variant("line anchors", t -> regex(t, "^\\s+|\\s+$|^\\p{L}+|\\p{L}+$|\\S+?\\s|\\s")),
-                variant("Tekken-style cased words", t -> regex(t, "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}"
-                        + "\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}"
-                        + "\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+"
-                        + "|\\s+(?!\\S)|\\s+")),
-                variant("ranges and hex escapes", t -> regex(t, "[\\u4e00-\\u9fa5\\u3040-\\u309f\\u30a0-\\u30ff]+"
-                        + "|[!-/:-@\\[-`{-~][A-Za-z]+|\\x{1F600}|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
-                        + "| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")),
-                variant("case-insensitive group, lazy interval, empty matches", t -> regex(t,
-                        "(?i:ab|cd|'ll)+|\\p{N}{2,}?|\\p{L}*|\\s?")),
-                variant("a class that fails on emoji but not on their halves", t -> regex(t,
-                        "[^\\p{So}\\p{Sk}\\s]+|\\s+")),
+                variant(
+                        "Tekken-style cased words",
+                        t -> regex(
+                                t,
+                                "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}"
+                                        + "\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}"
+                                        + "\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+"
+                                        + "|\\s+(?!\\S)|\\s+")),
+                variant(
+                        "ranges and hex escapes",
+                        t -> regex(
+                                t,
+                                "[\\u4e00-\\u9fa5\\u3040-\\u309f\\u30a0-\\u30ff]+"
+                                        + "|[!-/:-@\\[-`{-~][A-Za-z]+|\\x{1F600}|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
+                                        + "| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")),
+                variant(
+                        "case-insensitive group, lazy interval, empty matches",
+                        t -> regex(t, "(?i:ab|cd|'ll)+|\\p{N}{2,}?|\\p{L}*|\\s?")),
+                variant(
+                        "a class that fails on emoji but not on their halves",
+                        t -> regex(t, "[^\\p{So}\\p{Sk}\\s]+|\\s+")),
                 variant("Split on a string, NFC in a Sequence", t -> {
-                    ObjectNode split = (ObjectNode) t.get("pre_tokenizer").get("pretokenizers").get(0);
+                    ObjectNode split = (ObjectNode)
+                            t.get("pre_tokenizer").get("pretokenizers").get(0);
                     split.putObject("pattern").put("String", " ");
                     ObjectNode sequence = t.putObject("normalizer");
                     sequence.put("type", "Sequence");
@@ -175,7 +247,9 @@ class HfTokenizerOracleTest {
     }
 
     private static void regex(ObjectNode tree, String regex) {
-        ((ObjectNode) tree.get("pre_tokenizer").get("pretokenizers").get(0)).putObject("pattern").put("Regex", regex);
+        ((ObjectNode) tree.get("pre_tokenizer").get("pretokenizers").get(0))
+                .putObject("pattern")
+                .put("Regex", regex);
     }
 
     /** Adds the byte-level strings of {@code words} to the vocabulary, moving the added tokens up to make room. */
@@ -197,8 +271,14 @@ class HfTokenizerOracleTest {
     }
 
     /** Adds a token to {@code added_tokens} with the id tokenizers gives it: its vocabulary id, or the next one. */
-    private static void addToken(ObjectNode tree, String content, boolean special, boolean lstrip, boolean rstrip,
-                                 boolean singleWord, boolean normalized) {
+    private static void addToken(
+            ObjectNode tree,
+            String content,
+            boolean special,
+            boolean lstrip,
+            boolean rstrip,
+            boolean singleWord,
+            boolean normalized) {
         JsonNode vocab = tree.get("model").get("vocab");
         ArrayNode added = (ArrayNode) tree.get("added_tokens");
         int next = vocab.size();
@@ -206,8 +286,11 @@ class HfTokenizerOracleTest {
             next = Math.max(next, t.get("id").intValue() + 1);
         }
         int id = vocab.has(content) ? vocab.get(content).intValue() : next;
-        added.add(TinyTokenizerJson.addedToken(id, content, special).put("lstrip", lstrip).put("rstrip", rstrip)
-                .put("single_word", singleWord).put("normalized", normalized));
+        added.add(TinyTokenizerJson.addedToken(id, content, special)
+                .put("lstrip", lstrip)
+                .put("rstrip", rstrip)
+                .put("single_word", singleWord)
+                .put("normalized", normalized));
     }
 
     private static int addedId(ObjectNode tree, String content) {
@@ -228,7 +311,8 @@ class HfTokenizerOracleTest {
         try {
             List<String> allMarkers = new ArrayList<>(QWEN_MARKERS);
             allMarkers.addAll(markers);
-            assertThat(compare(t, new RandomText(3, allMarkers), VARIANT_STRINGS)).isEmpty();
+            assertThat(compare(t, new RandomText(3, allMarkers), VARIANT_STRINGS))
+                    .isEmpty();
         } finally {
             t.theirs().close();
         }
@@ -252,7 +336,8 @@ class HfTokenizerOracleTest {
             }
             long[] ids = t.theirs().encode(s, false, false).getIds();
             String theirsDecoded = t.theirs().decode(ids, true);
-            String oursDecoded = t.ours().decode(Arrays.stream(ids).mapToInt(Math::toIntExact).toArray());
+            String oursDecoded = t.ours()
+                    .decode(Arrays.stream(ids).mapToInt(Math::toIntExact).toArray());
             if (!oursDecoded.equals(theirsDecoded)) {
                 mismatches.add("#" + i + " " + escape(s) + " decodes: ours " + escape(oursDecoded) + ", theirs "
                         + escape(theirsDecoded));
@@ -264,8 +349,9 @@ class HfTokenizerOracleTest {
     /** {@code s} in quotes, with everything but printable ASCII as {@code \\uXXXX}. */
     private static String escape(String s) {
         StringBuilder out = new StringBuilder("\"");
-        s.chars().forEach(c -> out.append(c >= ' ' && c < 0x7F ? String.valueOf((char) c)
-                : String.format("\\u%04X", c)));
+        s.chars()
+                .forEach(
+                        c -> out.append(c >= ' ' && c < 0x7F ? String.valueOf((char) c) : String.format("\\u%04X", c)));
         return out.append('"').toString();
     }
 
@@ -300,7 +386,8 @@ class HfTokenizerOracleTest {
             ArrayNode added = tree.putArray("added_tokens");
             added.add(TinyTokenizerJson.addedToken(ids.size(), "<|im_start|>", true));
             added.add(TinyTokenizerJson.addedToken(ids.size() + 1, "<|im_end|>", true));
-            added.add(TinyTokenizerJson.addedToken(ids.size() + 2, "<think>", false).put("normalized", false));
+            added.add(TinyTokenizerJson.addedToken(ids.size() + 2, "<think>", false)
+                    .put("normalized", false));
             tree.set("normalizer", qwen.get("normalizer"));
             tree.set("pre_tokenizer", qwen.get("pre_tokenizer"));
             tree.set("post_processor", qwen.get("post_processor"));

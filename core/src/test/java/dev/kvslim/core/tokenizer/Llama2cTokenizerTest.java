@@ -57,8 +57,8 @@ class Llama2cTokenizerTest {
         assertThat(tokenizer.isEndOfGeneration(1)).isTrue();
         assertThat(tokenizer.isEndOfGeneration(2)).isTrue();
         assertThat(tokenizer.isEndOfGeneration(3)).isFalse();
-        Tokenizer gguf = GgufTokenizers.load(dev.kvslim.core.format.gguf.GgufFile.read(
-                Fixtures.path("stories260K/derived/stories260K.gguf")));
+        Tokenizer gguf = GgufTokenizers.load(
+                dev.kvslim.core.format.gguf.GgufFile.read(Fixtures.path("stories260K/derived/stories260K.gguf")));
         assertThat(gguf.isEndOfGeneration(2)).isTrue();
         assertThat(gguf.isEndOfGeneration(1)).as("llama.cpp ends on EOS only").isFalse();
     }
@@ -96,8 +96,10 @@ class Llama2cTokenizerTest {
 
     @Test
     void readsAsManyTokensAsTheCheckpointSays() {
-        assertThat(Llama2cTokenizer.load(Fixtures.path(TOK512), 512).vocabSize()).isEqualTo(512);
-        assertThat(Llama2cTokenizer.load(Fixtures.path(TOK512), 300).vocabSize()).isEqualTo(300);
+        assertThat(Llama2cTokenizer.load(Fixtures.path(TOK512), 512).vocabSize())
+                .isEqualTo(512);
+        assertThat(Llama2cTokenizer.load(Fixtures.path(TOK512), 300).vocabSize())
+                .isEqualTo(300);
         assertThatThrownBy(() -> Llama2cTokenizer.load(Fixtures.path(TOK512), 513))
                 .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining(Fixtures.path(TOK512).toString())

@@ -21,8 +21,7 @@ final class TinyTokenizerJson {
             + " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     static final String[] MERGES = {"h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "l d", "Ġwor ld"};
 
-    private TinyTokenizerJson() {
-    }
+    private TinyTokenizerJson() {}
 
     /** GPT-2's printable character for each byte. */
     static char byteChar(int b) {
@@ -75,8 +74,16 @@ final class TinyTokenizerJson {
         steps.add(byteLevel(false, false));
         ObjectNode post = root.putObject("post_processor");
         post.put("type", "TemplateProcessing");
-        post.putArray("single").addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
-        ((ArrayNode) post.get("single")).addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        post.putArray("single")
+                .addObject()
+                .putObject("SpecialToken")
+                .put("id", "<s>")
+                .put("type_id", 0);
+        ((ArrayNode) post.get("single"))
+                .addObject()
+                .putObject("Sequence")
+                .put("id", "A")
+                .put("type_id", 0);
         post.putArray("pair");
         ObjectNode bos = post.putObject("special_tokens").putObject("<s>");
         bos.put("id", "<s>");

@@ -27,8 +27,7 @@ final class TokenizerGoldens {
         }
     }
 
-    private TokenizerGoldens() {
-    }
+    private TokenizerGoldens() {}
 
     /** The {@code cases} of a llama2.c encoding golden ({@code text}, {@code ids}). */
     static List<Case> jsonCases(String fixture) {
@@ -49,22 +48,25 @@ final class TokenizerGoldens {
         Path inp = Fixtures.path(vocabFixture + ".inp");
         Path out = Fixtures.path(vocabFixture + ".out");
         try {
-            List<String> texts = new ArrayList<>(Arrays.asList(
-                    Files.readString(inp).split(Pattern.quote(VOCAB_TEST_SEPARATOR), -1)));
+            List<String> texts = new ArrayList<>(
+                    Arrays.asList(Files.readString(inp).split(Pattern.quote(VOCAB_TEST_SEPARATOR), -1)));
             if (!texts.getLast().isEmpty()) {
                 throw new IllegalStateException(inp + " does not end with the separator");
             }
             texts.removeLast();
             List<String> lines = Files.readAllLines(out);
             if (lines.size() != texts.size()) {
-                throw new IllegalStateException(inp + " has " + texts.size() + " texts, " + out + " " + lines.size()
-                        + " lines");
+                throw new IllegalStateException(
+                        inp + " has " + texts.size() + " texts, " + out + " " + lines.size() + " lines");
             }
             List<Case> cases = new ArrayList<>();
             for (int i = 0; i < texts.size(); i++) {
                 String line = lines.get(i).strip();
-                int[] ids = line.isEmpty() ? new int[0]
-                        : Arrays.stream(line.split(" +")).mapToInt(Integer::parseInt).toArray();
+                int[] ids = line.isEmpty()
+                        ? new int[0]
+                        : Arrays.stream(line.split(" +"))
+                                .mapToInt(Integer::parseInt)
+                                .toArray();
                 cases.add(new Case(i, texts.get(i), ids));
             }
             return cases;

@@ -16,12 +16,12 @@ import java.util.Set;
  */
 public final class CacheGrid {
 
-    private CacheGrid() {
-    }
+    private CacheGrid() {}
 
     /** The policies a grid compares: every paged kind (no {@code auto}, no one-sequence {@code dense}). */
     private static final List<String> GRID = KvCacheSpec.NAMES.stream()
-            .filter(n -> !List.of("auto", "dense").contains(n)).toList();
+            .filter(n -> !List.of("auto", "dense").contains(n))
+            .toList();
 
     /**
      * Policy names from a comma-separated list ("all" for every policy; {@code dms} only when {@code withDms}).
@@ -34,8 +34,8 @@ public final class CacheGrid {
             if (name.equals("all")) {
                 GRID.stream().filter(p -> withDms || !p.equals("dms")).forEach(out::add);
             } else if (!GRID.contains(name)) {
-                throw new IllegalArgumentException("unknown KV policy '" + name + "'; supported: "
-                        + String.join(", ", GRID) + " (or all)");
+                throw new IllegalArgumentException(
+                        "unknown KV policy '" + name + "'; supported: " + String.join(", ", GRID) + " (or all)");
             } else {
                 out.add(name);
             }

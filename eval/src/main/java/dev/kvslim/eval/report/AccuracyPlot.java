@@ -20,18 +20,20 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  */
 public final class AccuracyPlot {
 
-    private AccuracyPlot() {
-    }
+    private AccuracyPlot() {}
 
     public static void write(List<EvalResult> results, String task, Path png) throws IOException {
-        List<EvalResult> rs = results.stream().filter(r -> !r.isText() && r.task().equals(task)).toList();
+        List<EvalResult> rs = results.stream()
+                .filter(r -> !r.isText() && r.task().equals(task))
+                .toList();
         if (rs.isEmpty()) {
             throw new IllegalArgumentException("no task results for " + task + " to plot");
         }
         boolean models = rs.stream().map(EvalResult::model).distinct().count() > 1;
-        double maxX = Math.max(2, rs.stream().mapToDouble(EvalResult::achievedRatio).max().orElse(1));
-        XYChart chart = Charts.chart(task + ": accuracy against KV compression", "achieved compression ratio",
-                "exact-match accuracy");
+        double maxX = Math.max(
+                2, rs.stream().mapToDouble(EvalResult::achievedRatio).max().orElse(1));
+        XYChart chart = Charts.chart(
+                task + ": accuracy against KV compression", "achieved compression ratio", "exact-match accuracy");
         chart.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
         Map<String, List<EvalResult>> series = new LinkedHashMap<>();
         Map<String, EvalResult> none = new LinkedHashMap<>();
@@ -39,13 +41,17 @@ public final class AccuracyPlot {
             if (r.policy().equals("none")) {
                 none.put(r.model(), r);
             } else {
-                series.computeIfAbsent((models ? r.model() + " " : "") + r.policy() + "\u0000" + r.model(),
-                        k -> new ArrayList<>()).add(r);
+                series.computeIfAbsent(
+                                (models ? r.model() + " " : "") + r.policy() + "\u0000" + r.model(),
+                                k -> new ArrayList<>())
+                        .add(r);
             }
         }
         for (Map.Entry<String, EvalResult> n : none.entrySet()) {
-            XYSeries ref = chart.addSeries((models ? n.getKey() + " " : "") + "none (uncompressed)",
-                    new double[] {1, maxX}, new double[] {n.getValue().accuracy(), n.getValue().accuracy()});
+            XYSeries ref = chart.addSeries(
+                    (models ? n.getKey() + " " : "") + "none (uncompressed)",
+                    new double[] {1, maxX},
+                    new double[] {n.getValue().accuracy(), n.getValue().accuracy()});
             ref.setMarker(SeriesMarkers.NONE).setLineStyle(SeriesLines.DASH_DASH);
         }
         for (Map.Entry<String, List<EvalResult>> s : series.entrySet()) {
@@ -57,7 +63,9 @@ public final class AccuracyPlot {
             if (base != null && !dms && points.stream().noneMatch(p -> p.achievedRatio() <= 1.0001)) {
                 points.addFirst(base);
             }
-            XYSeries line = chart.addSeries(key[0], points.stream().mapToDouble(EvalResult::achievedRatio).toArray(),
+            XYSeries line = chart.addSeries(
+                    key[0],
+                    points.stream().mapToDouble(EvalResult::achievedRatio).toArray(),
                     points.stream().mapToDouble(EvalResult::accuracy).toArray());
             if (dms && points.size() == 1) {
                 line.setLineStyle(SeriesLines.NONE);

@@ -18,8 +18,7 @@ import java.util.stream.Collectors;
  */
 public final class EvalReport {
 
-    private EvalReport() {
-    }
+    private EvalReport() {}
 
     /**
      * The results at the context length most of them ran at, and among those at the most common way of generating
@@ -29,11 +28,17 @@ public final class EvalReport {
      */
     static List<EvalResult> atMainContext(List<EvalResult> results) {
         int context = mostCommon(results, EvalResult::context, Comparator.naturalOrder());
-        List<EvalResult> atContext = results.stream().filter(r -> r.context() == context).toList();
-        Generation way = mostCommon(atContext, r -> new Generation(r.votes(), r.temperature()),
-                Comparator.comparing(Generation::greedy).thenComparing(Generation::votes)
+        List<EvalResult> atContext =
+                results.stream().filter(r -> r.context() == context).toList();
+        Generation way = mostCommon(
+                atContext,
+                r -> new Generation(r.votes(), r.temperature()),
+                Comparator.comparing(Generation::greedy)
+                        .thenComparing(Generation::votes)
                         .thenComparing(Generation::temperature));
-        return atContext.stream().filter(r -> new Generation(r.votes(), r.temperature()).equals(way)).toList();
+        return atContext.stream()
+                .filter(r -> new Generation(r.votes(), r.temperature()).equals(way))
+                .toList();
     }
 
     /** How the answers of a run were generated. */
@@ -46,8 +51,10 @@ public final class EvalReport {
     /** The key most results have; among equally common keys the greatest by {@code tieBreak}. */
     private static <K> K mostCommon(List<EvalResult> results, Function<EvalResult, K> key, Comparator<K> tieBreak) {
         Map<K, Long> counts = results.stream().collect(Collectors.groupingBy(key, Collectors.counting()));
-        return counts.entrySet().stream().max(Map.Entry.<K, Long>comparingByValue()
-                .thenComparing(Map.Entry::getKey, tieBreak)).orElseThrow().getKey();
+        return counts.entrySet().stream()
+                .max(Map.Entry.<K, Long>comparingByValue().thenComparing(Map.Entry::getKey, tieBreak))
+                .orElseThrow()
+                .getKey();
     }
 
     /** Writes the report into {@code dir} (created if needed) and returns the files written. */
@@ -62,7 +69,11 @@ public final class EvalReport {
         Path md = dir.resolve("results.md");
         Files.writeString(md, MarkdownReport.render(results));
         written.add(md);
-        for (String task : results.stream().filter(r -> !r.isText()).map(EvalResult::task).distinct().toList()) {
+        for (String task : results.stream()
+                .filter(r -> !r.isText())
+                .map(EvalResult::task)
+                .distinct()
+                .toList()) {
             Path png = dir.resolve("accuracy-" + task.replaceAll("[^A-Za-z0-9_.-]", "_") + ".png");
             AccuracyPlot.write(results, task, png);
             written.add(png);

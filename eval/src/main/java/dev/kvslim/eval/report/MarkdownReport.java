@@ -17,8 +17,7 @@ import java.util.TreeSet;
  */
 public final class MarkdownReport {
 
-    private MarkdownReport() {
-    }
+    private MarkdownReport() {}
 
     public static String render(List<EvalResult> results) {
         StringBuilder md = new StringBuilder("# KV-cache compression results\n\n");
@@ -29,20 +28,27 @@ public final class MarkdownReport {
                     + "Columns are target ratios; `none` keeps every token (ratio 1), `dms` evicts as the model learned."
                     + "\n\n");
             table(md, tasks, r -> String.format(Locale.ROOT, "%.2f (%.2fx)", r.accuracy(), r.achievedRatio()));
-            md.append("\nSamples per cell: ").append(tasks.stream().map(r -> Integer.toString(r.samples())).distinct()
-                    .reduce((a, b) -> a + ", " + b).orElse("")).append(".\n");
+            md.append("\nSamples per cell: ")
+                    .append(tasks.stream()
+                            .map(r -> Integer.toString(r.samples()))
+                            .distinct()
+                            .reduce((a, b) -> a + ", " + b)
+                            .orElse(""))
+                    .append(".\n");
         }
         if (!texts.isEmpty()) {
             md.append("\nTeacher-forced text: mean KL(dense || compressed) per token in nats, and perplexity with the "
                     + "compressed cache (dense perplexity in the last column).\n\n");
-            table(md, texts, r -> String.format(Locale.ROOT, "%.4f / %.2f (%.2fx)", r.kl(), r.perplexity(),
-                    r.achievedRatio()));
+            table(
+                    md,
+                    texts,
+                    r -> String.format(Locale.ROOT, "%.4f / %.2f (%.2fx)", r.kl(), r.perplexity(), r.achievedRatio()));
         }
         return md.toString();
     }
 
-    private static void table(StringBuilder md, List<EvalResult> results,
-                              java.util.function.Function<EvalResult, String> cell) {
+    private static void table(
+            StringBuilder md, List<EvalResult> results, java.util.function.Function<EvalResult, String> cell) {
         TreeSet<Double> ratios = new TreeSet<>();
         boolean dms = false, text = false;
         Map<String, Map<String, EvalResult>> rows = new LinkedHashMap<>();
@@ -68,7 +74,13 @@ public final class MarkdownReport {
         md.append(text ? "---|---|\n" : "---|\n");
         for (Map.Entry<String, Map<String, EvalResult>> row : rows.entrySet()) {
             String[] key = row.getKey().split("\u0000");
-            md.append("| ").append(key[0]).append(" | ").append(key[1]).append(" | ").append(key[2]).append(" |");
+            md.append("| ")
+                    .append(key[0])
+                    .append(" | ")
+                    .append(key[1])
+                    .append(" | ")
+                    .append(key[2])
+                    .append(" |");
             long peak = 0;
             EvalResult any = null;
             for (String c : columns) {

@@ -30,10 +30,27 @@ import java.util.Objects;
  * @param perplexity       text runs: perplexity with this cache; else null
  * @param trace            live KV bytes during the first sample, or null
  */
-public record EvalResult(String model, String task, String policy, Double targetRatio, double achievedRatio,
-                         Double accuracy, int correct, int samples, long kvBytesPeak, double kvBytesPeakMean,
-                         double decodeTokensPerS, int votes, double temperature, int context, long seed, double seconds, Double kl,
-                         Double perplexityDense, Double perplexity, KvTrace trace) {
+public record EvalResult(
+        String model,
+        String task,
+        String policy,
+        Double targetRatio,
+        double achievedRatio,
+        Double accuracy,
+        int correct,
+        int samples,
+        long kvBytesPeak,
+        double kvBytesPeakMean,
+        double decodeTokensPerS,
+        int votes,
+        double temperature,
+        int context,
+        long seed,
+        double seconds,
+        Double kl,
+        Double perplexityDense,
+        Double perplexity,
+        KvTrace trace) {
 
     public EvalResult {
         Objects.requireNonNull(model, "model");

@@ -16,8 +16,8 @@ public record KvTrace(int[] generated, long[] bytes) {
 
     public KvTrace {
         if (generated.length != bytes.length) {
-            throw new IllegalArgumentException("a KV trace needs as many byte counts as lengths: " + generated.length
-                    + " != " + bytes.length);
+            throw new IllegalArgumentException(
+                    "a KV trace needs as many byte counts as lengths: " + generated.length + " != " + bytes.length);
         }
     }
 

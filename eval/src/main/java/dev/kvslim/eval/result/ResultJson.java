@@ -22,8 +22,7 @@ public final class ResultJson {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private ResultJson() {
-    }
+    private ResultJson() {}
 
     /** One line of JSON, without the newline. */
     public static String line(EvalResult r) {
@@ -97,12 +96,27 @@ public final class ResultJson {
             }
             trace = new KvTrace(generated, bytes);
         }
-        return new EvalResult(o.path("model").asString("model"), o.path("task").asString(), o.path("policy").asString(),
-                nullable(o, "target_ratio"), o.path("achieved_ratio").asDouble(), nullable(o, "accuracy"),
-                o.path("correct").asInt(0), o.path("samples").asInt(), o.path("kv_bytes_peak").asLong(),
-                o.path("kv_bytes_peak_mean").asDouble(0), o.path("decode_tokens_per_s").asDouble(0),
-                o.path("votes").asInt(1), o.path("temperature").asDouble(0), o.path("context").asInt(0), o.path("seed").asLong(0),
-                o.path("seconds").asDouble(0), nullable(o, "kl"), nullable(o, "ppl_dense"), nullable(o, "ppl"), trace);
+        return new EvalResult(
+                o.path("model").asString("model"),
+                o.path("task").asString(),
+                o.path("policy").asString(),
+                nullable(o, "target_ratio"),
+                o.path("achieved_ratio").asDouble(),
+                nullable(o, "accuracy"),
+                o.path("correct").asInt(0),
+                o.path("samples").asInt(),
+                o.path("kv_bytes_peak").asLong(),
+                o.path("kv_bytes_peak_mean").asDouble(0),
+                o.path("decode_tokens_per_s").asDouble(0),
+                o.path("votes").asInt(1),
+                o.path("temperature").asDouble(0),
+                o.path("context").asInt(0),
+                o.path("seed").asLong(0),
+                o.path("seconds").asDouble(0),
+                nullable(o, "kl"),
+                nullable(o, "ppl_dense"),
+                nullable(o, "ppl"),
+                trace);
     }
 
     /**
@@ -142,8 +156,8 @@ public final class ResultJson {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.writeString(file, text, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.APPEND);
+            Files.writeString(
+                    file, text, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append results to " + file, e);
         }

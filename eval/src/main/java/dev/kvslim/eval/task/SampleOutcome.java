@@ -16,10 +16,21 @@ import dev.kvslim.tasks.Sample;
  * @param compressionRatio the cache's compression ratio once generation ended
  * @param kvBytesPeak      the most live KV bytes the cache held after any forward pass of the sample
  */
-public record SampleOutcome(Sample sample, int promptTokens, int[] generated, String text, String answer,
-                            boolean correct, Stop stop,
-                            double compressionRatio, long kvBytesPeak) {
+public record SampleOutcome(
+        Sample sample,
+        int promptTokens,
+        int[] generated,
+        String text,
+        String answer,
+        boolean correct,
+        Stop stop,
+        double compressionRatio,
+        long kvBytesPeak) {
 
     /** Why a generation ended: the terminator "\n", an end-of-generation token, or the length limit. */
-    public enum Stop { TERMINATOR, END_OF_GENERATION, LENGTH }
+    public enum Stop {
+        TERMINATOR,
+        END_OF_GENERATION,
+        LENGTH
+    }
 }

@@ -57,8 +57,8 @@ public final class TaskEvaluator {
      * @param votes   generations per sample, combined by majority vote (1: a single generation)
      * @param temperature sampling temperature of the generations (0: greedy, which needs {@code votes == 1})
      */
-    public record Settings(int context, int samples, long seed, int lanes, int margin, KvType kvType, int votes,
-                           float temperature) {
+    public record Settings(
+            int context, int samples, long seed, int lanes, int margin, KvType kvType, int votes, float temperature) {
         /** One greedy generation per sample. */
         public Settings(int context, int samples, long seed, int lanes, int margin, KvType kvType) {
             this(context, samples, seed, lanes, margin, kvType, 1, 0f);
@@ -113,8 +113,8 @@ public final class TaskEvaluator {
                     + (tokenizer.eosId() < 0 ? "no EOS" : ""));
         }
         if (settings.samples() > SAMPLES_PER_SEED) {
-            throw new IllegalArgumentException("--samples must be at most " + SAMPLES_PER_SEED + ", got "
-                    + settings.samples());
+            throw new IllegalArgumentException(
+                    "--samples must be at most " + SAMPLES_PER_SEED + ", got " + settings.samples());
         }
         this.model = model;
         this.tokenizer = tokenizer;
@@ -147,9 +147,19 @@ public final class TaskEvaluator {
      */
     public void warmUp(Task task, List<KvCacheSpec.Paged> specs) {
         int context = Math.min(settings.context(), WARM_UP_CONTEXT);
-        TaskEvaluator shorter = new TaskEvaluator(model, tokenizer, endOfGeneration, new Settings(context,
-                Math.min(settings.lanes(), 2), settings.seed(), settings.lanes(), settings.margin(), settings.kvType(),
-                1, settings.temperature()));
+        TaskEvaluator shorter = new TaskEvaluator(
+                model,
+                tokenizer,
+                endOfGeneration,
+                new Settings(
+                        context,
+                        Math.min(settings.lanes(), 2),
+                        settings.seed(),
+                        settings.lanes(),
+                        settings.margin(),
+                        settings.kvType(),
+                        1,
+                        settings.temperature()));
         for (KvCacheSpec.Paged spec : specs) {
             shorter.run(task, spec);
         }
@@ -167,7 +177,9 @@ public final class TaskEvaluator {
      * every cache setting, so settings are compared on the same draws as far as their logits agree.
      */
     public static long samplingSeed(long runSeed, int n, int vote) {
-        long z = (runSeed * SAMPLES_PER_SEED + n) * 0x9E3779B97F4A7C15L + vote * 0xBF58476D1CE4E5B9L + 0x94D049BB133111EBL;
+        long z = (runSeed * SAMPLES_PER_SEED + n) * 0x9E3779B97F4A7C15L
+                + vote * 0xBF58476D1CE4E5B9L
+                + 0x94D049BB133111EBL;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
@@ -183,8 +195,11 @@ public final class TaskEvaluator {
         int lanes = Math.min(settings.lanes(), generations);
         int blockSize = PagedKvCache.defaultBlockSize();
         // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts
-        BlockPool pool = new BlockPool(c.headSize(), blockSize,
-                lanes * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()), settings.kvType());
+        BlockPool pool = new BlockPool(
+                c.headSize(),
+                blockSize,
+                lanes * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()),
+                settings.kvType());
         Model.State state = model.newState(Math.max(capacity, lanes));
 
         SampleOutcome[] outcomes = new SampleOutcome[generations];
@@ -195,12 +210,15 @@ public final class TaskEvaluator {
         KvTrace trace = null;
         while (next < generations || !active.isEmpty()) {
             while (active.size() < lanes && next < generations) {
-                Lane lane = new Lane(next, samples.get(next / votes),
-                        spec.newCache(c.kvShape(), pool, capacity), sampler(next / votes, next % votes));
+                Lane lane = new Lane(
+                        next,
+                        samples.get(next / votes),
+                        spec.newCache(c.kvShape(), pool, capacity),
+                        sampler(next / votes, next % votes));
                 next++;
                 long t0 = System.nanoTime();
-                float[] logits = model.forward(state, List.of(new Model.Chunk(lane.cache, lane.prompt, 0,
-                        lane.prompt.length, 0)))[0];
+                float[] logits = model.forward(
+                                state, List.of(new Model.Chunk(lane.cache, lane.prompt, 0, lane.prompt.length, 0)))[0];
                 prefillNanos += System.nanoTime() - t0;
                 lane.observe();
                 if (lane.accept(logits)) {
@@ -234,12 +252,22 @@ public final class TaskEvaluator {
             }
             active = still;
         }
-        return new TaskRun(taskName, spec, Arrays.asList(outcomes), votes, settings.temperature(), prefillNanos,
-                decodeNanos, decoded, System.nanoTime() - wallStart, trace);
+        return new TaskRun(
+                taskName,
+                spec,
+                Arrays.asList(outcomes),
+                votes,
+                settings.temperature(),
+                prefillNanos,
+                decodeNanos,
+                decoded,
+                System.nanoTime() - wallStart,
+                trace);
     }
 
     private Sampler sampler(int n, int vote) {
-        SamplingParams params = settings.temperature() == 0 ? SamplingParams.GREEDY
+        SamplingParams params = settings.temperature() == 0
+                ? SamplingParams.GREEDY
                 : new SamplingParams(settings.temperature(), 0, 1f, 0f, samplingSeed(settings.seed(), n, vote));
         return new Sampler(params, model.config().vocabSize());
     }
@@ -271,13 +299,21 @@ public final class TaskEvaluator {
             System.arraycopy(body, 0, prompt, 1, body.length);
             if (prompt.length >= cache.capacity()) {
                 cache.release();
-                throw new IllegalArgumentException(sample.task() + " seed " + sample.seed() + ": BOS + prompt is "
-                        + prompt.length + " tokens, which leaves no room to answer in a context of " + cache.capacity());
+                throw new IllegalArgumentException(
+                        sample.task() + " seed " + sample.seed() + ": BOS + prompt is " + prompt.length
+                                + " tokens, which leaves no room to answer in a context of " + cache.capacity());
             }
             int maxNew = tokenizer.encode(sample.target(), false).length + settings.margin();
             // the answer ends at the task's terminator; the last token sampled is never fed, so it needs no room
-            decoding = new Decoding(sampler, tokenizer, endOfGeneration, List.of(Sample.TERMINATOR), prompt, maxNew,
-                    cache.capacity() + 1, text::write);
+            decoding = new Decoding(
+                    sampler,
+                    tokenizer,
+                    endOfGeneration,
+                    List.of(Sample.TERMINATOR),
+                    prompt,
+                    maxNew,
+                    cache.capacity() + 1,
+                    text::write);
             traceGenerated = index == 0 ? new int[maxNew + 1] : null;
             traceBytes = index == 0 ? new long[maxNew + 1] : null;
         }
@@ -314,10 +350,18 @@ public final class TaskEvaluator {
         SampleOutcome finish(Task task) {
             SampleOutcome.Stop stop = stop();
             // the text up to its terminator, the terminator included
-            String out = text.toString(StandardCharsets.UTF_8) + (stop == SampleOutcome.Stop.TERMINATOR
-                    ? Sample.TERMINATOR : "");
-            SampleOutcome o = new SampleOutcome(sample, prompt.length, decoding.generated(), out, task.answerOf(out),
-                    task.score(sample, out), stop, cache.compressionRatio(), peak);
+            String out = text.toString(StandardCharsets.UTF_8)
+                    + (stop == SampleOutcome.Stop.TERMINATOR ? Sample.TERMINATOR : "");
+            SampleOutcome o = new SampleOutcome(
+                    sample,
+                    prompt.length,
+                    decoding.generated(),
+                    out,
+                    task.answerOf(out),
+                    task.score(sample, out),
+                    stop,
+                    cache.compressionRatio(),
+                    peak);
             cache.release();
             return o;
         }

@@ -18,8 +18,17 @@ import java.util.Map;
  * @param temperature   the sampling temperature (0: greedy)
  * @param decodedTokens tokens fed back in decode steps (all generations), what {@code decodeNanos} was spent on
  */
-public record TaskRun(String task, KvCacheSpec.Paged spec, List<SampleOutcome> outcomes, int votes, float temperature,
-                      long prefillNanos, long decodeNanos, long decodedTokens, long wallNanos, KvTrace trace) {
+public record TaskRun(
+        String task,
+        KvCacheSpec.Paged spec,
+        List<SampleOutcome> outcomes,
+        int votes,
+        float temperature,
+        long prefillNanos,
+        long decodeNanos,
+        long decodedTokens,
+        long wallNanos,
+        KvTrace trace) {
 
     public TaskRun {
         outcomes = List.copyOf(outcomes);
@@ -69,8 +78,12 @@ public record TaskRun(String task, KvCacheSpec.Paged spec, List<SampleOutcome> o
             return outcomes.get(n).correct();
         }
         String answer = majority(generationsOf(n));
-        return !answer.isEmpty() && generationsOf(n).stream().filter(o -> o.answer().equals(answer)).findFirst()
-                .orElseThrow().correct();
+        return !answer.isEmpty()
+                && generationsOf(n).stream()
+                        .filter(o -> o.answer().equals(answer))
+                        .findFirst()
+                        .orElseThrow()
+                        .correct();
     }
 
     public int correct() {
@@ -88,7 +101,10 @@ public record TaskRun(String task, KvCacheSpec.Paged spec, List<SampleOutcome> o
 
     /** Mean over generations of the final compression ratio. */
     public double achievedRatio() {
-        return outcomes.stream().mapToDouble(SampleOutcome::compressionRatio).average().orElse(1);
+        return outcomes.stream()
+                .mapToDouble(SampleOutcome::compressionRatio)
+                .average()
+                .orElse(1);
     }
 
     /** The most live KV bytes one generation's cache held (a voted sample holds {@code votes} such caches at once). */
@@ -102,8 +118,29 @@ public record TaskRun(String task, KvCacheSpec.Paged spec, List<SampleOutcome> o
 
     /** This run as a result line. */
     public EvalResult toResult(String model, int context, long seed) {
-        return new EvalResult(model, task, spec.name(), spec.targetRatio(), achievedRatio(), accuracy(), correct(),
-                samples(), kvBytesPeak(), outcomes.stream().mapToLong(SampleOutcome::kvBytesPeak).average().orElse(0),
-                decodeTokensPerSecond(), votes, Double.parseDouble(Float.toString(temperature)), context, seed, wallNanos / 1e9, null, null, null, trace);
+        return new EvalResult(
+                model,
+                task,
+                spec.name(),
+                spec.targetRatio(),
+                achievedRatio(),
+                accuracy(),
+                correct(),
+                samples(),
+                kvBytesPeak(),
+                outcomes.stream()
+                        .mapToLong(SampleOutcome::kvBytesPeak)
+                        .average()
+                        .orElse(0),
+                decodeTokensPerSecond(),
+                votes,
+                Double.parseDouble(Float.toString(temperature)),
+                context,
+                seed,
+                wallNanos / 1e9,
+                null,
+                null,
+                null,
+                trace);
     }
 }

@@ -1,11 +1,11 @@
 package dev.kvslim.eval.text;
 
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
-import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.eval.result.EvalResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,8 +58,11 @@ public final class TextEvaluator {
         int n = specs.size();
         int blockSize = PagedKvCache.defaultBlockSize();
         // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts
-        BlockPool pool = new BlockPool(c.headSize(), blockSize,
-                (n + 1) * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()), settings.kvType());
+        BlockPool pool = new BlockPool(
+                c.headSize(),
+                blockSize,
+                (n + 1) * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()),
+                settings.kvType());
         Model.State state = model.newState(n + 1);
         int vocab = c.vocabSize();
         double[] kl = new double[n], nll = new double[n], ratio = new double[n], peakMean = new double[n];
@@ -109,10 +112,27 @@ public final class TextEvaluator {
         List<EvalResult> out = new ArrayList<>(n);
         for (int s = 0; s < n; s++) {
             KvCacheSpec.Paged spec = specs.get(s);
-            out.add(new EvalResult(modelName, "text:" + textName, spec.name(), spec.targetRatio(),
-                    ratio[s] / used.size(), null, 0, used.size(), peak[s], peakMean[s] / used.size(), tokensPerSecond, 1,
-                    0, capacity, settings.seed(), seconds, kl[s] / predicted, Math.exp(nllDense / predicted),
-                    Math.exp(nll[s] / predicted), null));
+            out.add(new EvalResult(
+                    modelName,
+                    "text:" + textName,
+                    spec.name(),
+                    spec.targetRatio(),
+                    ratio[s] / used.size(),
+                    null,
+                    0,
+                    used.size(),
+                    peak[s],
+                    peakMean[s] / used.size(),
+                    tokensPerSecond,
+                    1,
+                    0,
+                    capacity,
+                    settings.seed(),
+                    seconds,
+                    kl[s] / predicted,
+                    Math.exp(nllDense / predicted),
+                    Math.exp(nll[s] / predicted),
+                    null));
         }
         return out;
     }

@@ -15,8 +15,8 @@ class CacheGridTest {
     @Test
     void parsesPolicyAndRatioLists() {
         assertThat(CacheGrid.policies("none, h2o,TOVA", false)).containsExactly("none", "h2o", "tova");
-        assertThat(CacheGrid.policies("all", false)).containsExactly("none", "streaming", "h2o", "tova", "snapkv",
-                "knorm", "random");
+        assertThat(CacheGrid.policies("all", false))
+                .containsExactly("none", "streaming", "h2o", "tova", "snapkv", "knorm", "random");
         assertThat(CacheGrid.policies("all", true)).hasSize(8).contains("dms");
         assertThat(CacheGrid.ratios("1,2,4,8")).containsExactly(1.0, 2.0, 4.0, 8.0);
         assertThat(CacheGrid.ratios("2.5")).containsExactly(2.5);
@@ -24,11 +24,13 @@ class CacheGridTest {
 
     @Test
     void expandsTheGridWithNoneAsEveryBaselinesRatioOne() {
-        List<KvCacheSpec.Paged> grid = CacheGrid.expand(List.of("none", "dms", "h2o", "random"), List.of(1.0, 2.0, 4.0),
-                DMS_MODEL, 0);
-        assertThat(grid).extracting(KvCacheSpec::label).containsExactly("none", "dms", "h2o@2", "h2o@4", "random@2",
-                "random@4");
-        assertThat(CacheGrid.expand(List.of("snapkv"), List.of(1.0, 8.0), DMS_MODEL, 0)).extracting(KvCacheSpec::label)
+        List<KvCacheSpec.Paged> grid =
+                CacheGrid.expand(List.of("none", "dms", "h2o", "random"), List.of(1.0, 2.0, 4.0), DMS_MODEL, 0);
+        assertThat(grid)
+                .extracting(KvCacheSpec::label)
+                .containsExactly("none", "dms", "h2o@2", "h2o@4", "random@2", "random@4");
+        assertThat(CacheGrid.expand(List.of("snapkv"), List.of(1.0, 8.0), DMS_MODEL, 0))
+                .extracting(KvCacheSpec::label)
                 .containsExactly("snapkv@1", "snapkv@8");
         assertThat(grid.getFirst().targetRatio()).isEqualTo(1.0);
         assertThat(grid.get(1).targetRatio()).isNull();
@@ -36,15 +38,17 @@ class CacheGridTest {
 
     @Test
     void namesWhatIsWrong() {
-        assertThatThrownBy(() -> CacheGrid.policies("none,h3o", false)).hasMessageContaining("unknown KV policy 'h3o'")
+        assertThatThrownBy(() -> CacheGrid.policies("none,h3o", false))
+                .hasMessageContaining("unknown KV policy 'h3o'")
                 .hasMessageContaining("snapkv");
         assertThatThrownBy(() -> CacheGrid.ratios("2,0.5")).hasMessageContaining("at least 1, got 0.5");
         assertThatThrownBy(() -> CacheGrid.ratios("two")).hasMessageContaining("not 'two'");
         assertThatThrownBy(() -> CacheGrid.ratios(" , ")).hasMessageContaining("--kv-ratio needs at least one value");
-        assertThatThrownBy(() -> CacheGrid.expand(List.of("h2o"), List.of(), DMS_MODEL, 0)).hasMessageContaining("h2o needs");
-        assertThatThrownBy(() -> KvCacheSpec.parse("none", 2.0, null, null, DMS_MODEL)).hasMessageContaining(
-                "keeps every token");
-        assertThatThrownBy(() -> KvCacheSpec.parse("tova", 0.9, null, null, DMS_MODEL)).hasMessageContaining(
-                "at least 1");
+        assertThatThrownBy(() -> CacheGrid.expand(List.of("h2o"), List.of(), DMS_MODEL, 0))
+                .hasMessageContaining("h2o needs");
+        assertThatThrownBy(() -> KvCacheSpec.parse("none", 2.0, null, null, DMS_MODEL))
+                .hasMessageContaining("keeps every token");
+        assertThatThrownBy(() -> KvCacheSpec.parse("tova", 0.9, null, null, DMS_MODEL))
+                .hasMessageContaining("at least 1");
     }
 }

@@ -17,21 +17,67 @@ class EvalReportTest {
 
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
-    private static EvalResult r(String model, String task, String policy, Double target, double achieved,
-                                double accuracy, long peakMean, KvTrace trace) {
-        return new EvalResult(model, task, policy, target, achieved, accuracy, (int) (accuracy * 10), 10, peakMean,
-                peakMean, 500, 1, 0, 1024, 0, 1, null, null, null, trace);
+    private static EvalResult r(
+            String model,
+            String task,
+            String policy,
+            Double target,
+            double achieved,
+            double accuracy,
+            long peakMean,
+            KvTrace trace) {
+        return new EvalResult(
+                model,
+                task,
+                policy,
+                target,
+                achieved,
+                accuracy,
+                (int) (accuracy * 10),
+                10,
+                peakMean,
+                peakMean,
+                500,
+                1,
+                0,
+                1024,
+                0,
+                1,
+                null,
+                null,
+                null,
+                trace);
     }
 
-    private static EvalResult voted(String model, String task, int votes, double temperature, double accuracy,
-                                    long peakMean) {
-        return new EvalResult(model, task, "dms", null, 6.5, accuracy, (int) (accuracy * 10), 10, peakMean, peakMean,
-                500, votes, temperature, 1024, 0, 1, null, null, null, null);
+    private static EvalResult voted(
+            String model, String task, int votes, double temperature, double accuracy, long peakMean) {
+        return new EvalResult(
+                model,
+                task,
+                "dms",
+                null,
+                6.5,
+                accuracy,
+                (int) (accuracy * 10),
+                10,
+                peakMean,
+                peakMean,
+                500,
+                votes,
+                temperature,
+                1024,
+                0,
+                1,
+                null,
+                null,
+                null,
+                null);
     }
 
     private static KvTrace trace(long start, long perToken) {
         int[] g = {0, 100, 200, 300};
-        return new KvTrace(g, Arrays.stream(g).mapToLong(x -> start + perToken * x).toArray());
+        return new KvTrace(
+                g, Arrays.stream(g).mapToLong(x -> start + perToken * x).toArray());
     }
 
     private static List<EvalResult> grid() {
@@ -41,7 +87,14 @@ class EvalReportTest {
             rs.add(r("demo", task, "dms", null, 5.5, 0.8, 400_000, trace(200_000, 256)));
             for (String p : List.of("h2o", "tova")) {
                 for (double ratio : new double[] {2, 4, 8}) {
-                    rs.add(r("demo", task, p, ratio, ratio * 0.99, 0.9 / ratio, (long) (2_000_000 / ratio),
+                    rs.add(r(
+                            "demo",
+                            task,
+                            p,
+                            ratio,
+                            ratio * 0.99,
+                            0.9 / ratio,
+                            (long) (2_000_000 / ratio),
                             trace((long) (1_000_000 / ratio), (long) (2048 / ratio))));
                 }
             }
@@ -52,15 +105,18 @@ class EvalReportTest {
     @Test
     void writesTheTableAndPlots(@TempDir Path dir) throws Exception {
         List<Path> written = EvalReport.write(grid(), dir);
-        assertThat(written).extracting(p -> p.getFileName().toString()).containsExactly("results.md",
-                "accuracy-needle.png", "accuracy-runsum.png", "kv-memory.png");
+        assertThat(written)
+                .extracting(p -> p.getFileName().toString())
+                .containsExactly("results.md", "accuracy-needle.png", "accuracy-runsum.png", "kv-memory.png");
         List<String> md = Files.readAllLines(dir.resolve("results.md"));
-        String header = md.stream().filter(l -> l.startsWith("| model")).findFirst().orElseThrow();
+        String header =
+                md.stream().filter(l -> l.startsWith("| model")).findFirst().orElseThrow();
         assertThat(header).isEqualTo("| model | task | policy | 1x | 2x | 4x | 8x | learned | peak KV |");
         List<String> rows = md.stream().filter(l -> l.startsWith("| demo")).toList();
         assertThat(rows).hasSize(2 * 4);
         assertThat(rows.getFirst()).isEqualTo("| demo | needle | none | 0.90 (1.00x) |  |  |  |  | 1.9 MiB |");
-        assertThat(rows.get(2)).startsWith("| demo | needle | h2o |  | 0.45 (1.98x) | 0.23 (3.96x) | 0.11 (7.92x) |  |");
+        assertThat(rows.get(2))
+                .startsWith("| demo | needle | h2o |  | 0.45 (1.98x) | 0.23 (3.96x) | 0.11 (7.92x) |  |");
         assertThat(rows.get(1)).contains("| 0.80 (5.50x) |");
         for (Path p : written.subList(1, written.size())) {
             byte[] png = Files.readAllBytes(p);
@@ -75,8 +131,10 @@ class EvalReportTest {
         rs.add(r("demo-dms", "needle", "dms", null, 6, 0.85, 300_000, null));
         rs.add(r("demo-dms", "runsum", "dms", null, 7, 0.75, 500_000, null));
         List<HyperScalingPlot.BudgetPoint> points = HyperScalingPlot.points(rs);
-        HyperScalingPlot.BudgetPoint retrofit = points.stream().filter(p -> p.series().equals("demo-dms dms"))
-                .findFirst().orElseThrow();
+        HyperScalingPlot.BudgetPoint retrofit = points.stream()
+                .filter(p -> p.series().equals("demo-dms dms"))
+                .findFirst()
+                .orElseThrow();
         assertThat(retrofit.kvBytes()).isEqualTo(400_000);
         assertThat(retrofit.accuracy()).isCloseTo(0.8, within(1e-12));
         assertThat(points.stream().filter(p -> p.series().equals("demo h2o"))).hasSize(3);
@@ -96,9 +154,11 @@ class EvalReportTest {
         }
         List<HyperScalingPlot.BudgetPoint> points = HyperScalingPlot.points(rs);
         assertThat(points.stream().filter(p -> p.series().equals("demo-dms dms")))
-                .extracting(HyperScalingPlot.BudgetPoint::kvBytes).containsExactly(300_000.0);
+                .extracting(HyperScalingPlot.BudgetPoint::kvBytes)
+                .containsExactly(300_000.0);
         List<HyperScalingPlot.BudgetPoint> sampled = points.stream()
-                .filter(p -> p.series().equals("demo-dms dms, sampled at T=0.7 (votes)")).toList();
+                .filter(p -> p.series().equals("demo-dms dms, sampled at T=0.7 (votes)"))
+                .toList();
         assertThat(sampled).extracting(HyperScalingPlot.BudgetPoint::kvBytes).containsExactly(300_000.0, 1_500_000.0);
         assertThat(sampled.getFirst().accuracy()).isCloseTo(0.55, within(1e-12));
         assertThat(sampled.get(1).accuracy()).isCloseTo(0.9, within(1e-12));
@@ -107,14 +167,34 @@ class EvalReportTest {
         EvalReport.write(rs, dir);
         assertThat(Files.size(dir.resolve("hyperscaling.png"))).isGreaterThan(5_000);
         List<String> md = Files.readAllLines(dir.resolve("results.md"));
-        assertThat(md.stream().filter(l -> l.startsWith("| demo-dms"))).hasSize(2)
+        assertThat(md.stream().filter(l -> l.startsWith("| demo-dms")))
+                .hasSize(2)
                 .allMatch(l -> l.contains("| 0.80 (6.50x) |"));
     }
 
     @Test
     void textResultsGetTheirOwnTable(@TempDir Path dir) throws Exception {
-        EvalResult text = new EvalResult("s260", "text:story.txt", "h2o", 2.0, 1.99, null, 0, 3, 4096, 4000, 100, 1,
-                0, 512, 0, 1, 0.0123, 4.5, 4.75, null);
+        EvalResult text = new EvalResult(
+                "s260",
+                "text:story.txt",
+                "h2o",
+                2.0,
+                1.99,
+                null,
+                0,
+                3,
+                4096,
+                4000,
+                100,
+                1,
+                0,
+                512,
+                0,
+                1,
+                0.0123,
+                4.5,
+                4.75,
+                null);
         List<Path> written = EvalReport.write(List.of(text), dir);
         assertThat(written).extracting(p -> p.getFileName().toString()).containsExactly("results.md");
         assertThat(Files.readString(dir.resolve("results.md")))

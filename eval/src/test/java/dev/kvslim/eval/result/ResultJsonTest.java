@@ -13,15 +13,35 @@ import tools.jackson.databind.json.JsonMapper;
 
 class ResultJsonTest {
 
-    static EvalResult task(String model, String task, String policy, Double target, double achieved, double accuracy,
-                           KvTrace trace) {
-        return new EvalResult(model, task, policy, target, achieved, accuracy, (int) Math.round(accuracy * 20), 20,
-                1 << 20, 900_000.5, 812.5, 1, 0, 1024, 0, 3.25, null, null, null, trace);
+    static EvalResult task(
+            String model, String task, String policy, Double target, double achieved, double accuracy, KvTrace trace) {
+        return new EvalResult(
+                model,
+                task,
+                policy,
+                target,
+                achieved,
+                accuracy,
+                (int) Math.round(accuracy * 20),
+                20,
+                1 << 20,
+                900_000.5,
+                812.5,
+                1,
+                0,
+                1024,
+                0,
+                3.25,
+                null,
+                null,
+                null,
+                trace);
     }
 
     @Test
     void everyLineHasTheKeysTyped() {
-        EvalResult r = task("demo", "needle", "h2o", 4.0, 3.97, 0.45, new KvTrace(new int[] {0, 5}, new long[] {10, 12}));
+        EvalResult r =
+                task("demo", "needle", "h2o", 4.0, 3.97, 0.45, new KvTrace(new int[] {0, 5}, new long[] {10, 12}));
         JsonNode o = JsonMapper.builder().build().readTree(ResultJson.line(r));
         assertThat(o.get("task").isString()).isTrue();
         assertThat(o.get("policy").asString()).isEqualTo("h2o");
@@ -40,8 +60,27 @@ class ResultJsonTest {
     @Test
     void linesReadBackAsTheyWereWritten(@TempDir Path dir) {
         EvalResult a = task("demo", "runsum", "dms", null, 6.1, 0.8, null);
-        EvalResult b = new EvalResult("s260", "text:t.txt", "tova", 2.0, 1.99, null, 0, 3, 4096, 4000, 100, 1, 0, 512, 1,
-                1.5, 0.012, 4.5, 4.7, null);
+        EvalResult b = new EvalResult(
+                "s260",
+                "text:t.txt",
+                "tova",
+                2.0,
+                1.99,
+                null,
+                0,
+                3,
+                4096,
+                4000,
+                100,
+                1,
+                0,
+                512,
+                1,
+                1.5,
+                0.012,
+                4.5,
+                4.7,
+                null);
         Path file = dir.resolve("sub/results.jsonl");
         ResultJson.append(file, List.of(a));
         ResultJson.append(file, List.of(b));
@@ -51,8 +90,11 @@ class ResultJsonTest {
     @Test
     void badLinesAreNamed(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("r.jsonl");
-        Files.writeString(file, ResultJson.line(task("m", "needle", "none", 1.0, 1, 1, null)) + "\n\n{\"task\": \"x\"}\n");
-        assertThatThrownBy(() -> ResultJson.read(file)).hasMessageContaining("line 3").hasMessageContaining("'policy'");
+        Files.writeString(
+                file, ResultJson.line(task("m", "needle", "none", 1.0, 1, 1, null)) + "\n\n{\"task\": \"x\"}\n");
+        assertThatThrownBy(() -> ResultJson.read(file))
+                .hasMessageContaining("line 3")
+                .hasMessageContaining("'policy'");
         Files.writeString(file, "not json\n");
         assertThatThrownBy(() -> ResultJson.read(file)).hasMessageContaining("line 1");
         assertThatThrownBy(() -> ResultJson.read(dir.resolve("missing.jsonl"))).hasMessageContaining("missing.jsonl");

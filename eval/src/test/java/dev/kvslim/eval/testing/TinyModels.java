@@ -5,7 +5,6 @@ import dev.kvslim.core.format.safetensors.SafetensorsWriter;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
 import dev.kvslim.core.model.Model;
-import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.GgmlType;
 import dev.kvslim.core.tensor.LittleEndian;
@@ -26,11 +25,20 @@ public final class TinyModels {
     /** The context the tiny models are made for. */
     public static final int CONTEXT = 256;
 
-    private TinyModels() {
-    }
+    private TinyModels() {}
 
     public static LlamaConfig config() {
-        return LlamaConfig.builder().dim(32).hiddenDim(64).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(DemoTokenizer.VOCAB_SIZE).contextLength(CONTEXT).tiedEmbeddings(true).build();
+        return LlamaConfig.builder()
+                .dim(32)
+                .hiddenDim(64)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headSize(8)
+                .vocabSize(DemoTokenizer.VOCAB_SIZE)
+                .contextLength(CONTEXT)
+                .tiedEmbeddings(true)
+                .build();
     }
 
     /** A model with seeded Gaussian weights (scale 0.3, norms 1). */
@@ -39,8 +47,12 @@ public final class TinyModels {
         SplittableRandom rnd = new SplittableRandom(seed);
         Arena arena = Arena.ofAuto();
         int layers = c.layers();
-        FloatTensor[] wq = new FloatTensor[layers], wk = new FloatTensor[layers], wv = new FloatTensor[layers],
-                wo = new FloatTensor[layers], w1 = new FloatTensor[layers], w2 = new FloatTensor[layers],
+        FloatTensor[] wq = new FloatTensor[layers],
+                wk = new FloatTensor[layers],
+                wv = new FloatTensor[layers],
+                wo = new FloatTensor[layers],
+                w1 = new FloatTensor[layers],
+                w2 = new FloatTensor[layers],
                 w3 = new FloatTensor[layers];
         float[][] attnNorm = new float[layers][], ffnNorm = new float[layers][];
         for (int l = 0; l < layers; l++) {
@@ -55,8 +67,9 @@ public final class TinyModels {
             ffnNorm[l] = ones(c.dim());
         }
         FloatTensor embedding = matrix(arena, rnd, c.vocabSize(), c.dim());
-        return new Model(c, new LlamaWeights(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, ones(c.dim()),
-                embedding));
+        return new Model(
+                c,
+                new LlamaWeights(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, ones(c.dim()), embedding));
     }
 
     /**
@@ -86,8 +99,8 @@ public final class TinyModels {
             s.metadata("format", "pt");
             s.write(dir.resolve("model.safetensors"));
         }
-        HuggingFaceConfigWriter.write(dir, c, "LlamaForCausalLM", "llama", "float32", DemoTokenizer.BOS_ID,
-                DemoTokenizer.EOS_ID);
+        HuggingFaceConfigWriter.write(
+                dir, c, "LlamaForCausalLM", "llama", "float32", DemoTokenizer.BOS_ID, DemoTokenizer.EOS_ID);
         return dir;
     }
 

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.kvslim.core.kv.KvCache;
-import dev.kvslim.core.kv.KvType;
-import dev.kvslim.core.model.Model;
 import dev.kvslim.core.kv.KvBudget;
+import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvPolicies;
+import dev.kvslim.core.kv.KvType;
+import dev.kvslim.core.model.Model;
 import dev.kvslim.eval.result.EvalResult;
 import dev.kvslim.eval.testing.TinyModels;
 import dev.kvslim.tasks.tokenizer.DemoTokenizer;
@@ -21,16 +21,24 @@ class TextEvaluatorTest {
     private static final Model MODEL = TinyModels.random(11);
 
     private static int[] text() {
-        return DemoTokenizer.tokenizer().encode("Once upon a time there was a tiny model that read a story about"
-                + " caches, and it kept only what it needed to remember.", true);
+        return DemoTokenizer.tokenizer()
+                .encode(
+                        "Once upon a time there was a tiny model that read a story about"
+                                + " caches, and it kept only what it needed to remember.",
+                        true);
     }
 
     @Test
     void keepingEveryTokenMovesNothingAndEvictingDoes() {
         int[] tokens = text();
-        List<EvalResult> rs = new TextEvaluator(MODEL, new TextEvaluator.Settings(4, 0, KvType.F32)).run("tiny",
-                "story.txt", TextEvaluator.windows(tokens, 64), List.of(new KvCacheSpec.Evicting(KvPolicies.of("h2o", KvBudget.ofRatio(1))),
-                        new KvCacheSpec.Evicting(KvPolicies.of("streaming", KvBudget.ofRatio(4)))));
+        List<EvalResult> rs = new TextEvaluator(MODEL, new TextEvaluator.Settings(4, 0, KvType.F32))
+                .run(
+                        "tiny",
+                        "story.txt",
+                        TextEvaluator.windows(tokens, 64),
+                        List.of(
+                                new KvCacheSpec.Evicting(KvPolicies.of("h2o", KvBudget.ofRatio(1))),
+                                new KvCacheSpec.Evicting(KvPolicies.of("streaming", KvBudget.ofRatio(4)))));
         assertThat(rs).hasSize(2);
         EvalResult keepAll = rs.get(0), streaming = rs.get(1);
         assertThat(keepAll.task()).isEqualTo("text:story.txt");
@@ -66,8 +74,13 @@ class TextEvaluatorTest {
             }
             nll -= logits[window[t + 1]] - max - Math.log(sum);
         }
-        EvalResult r = new TextEvaluator(MODEL, new TextEvaluator.Settings(1, 0, KvType.F32)).run("tiny", "t",
-                List.of(window), List.of(new KvCacheSpec.Evicting(KvPolicies.of("tova", KvBudget.ofRatio(2))))).getFirst();
+        EvalResult r = new TextEvaluator(MODEL, new TextEvaluator.Settings(1, 0, KvType.F32))
+                .run(
+                        "tiny",
+                        "t",
+                        List.of(window),
+                        List.of(new KvCacheSpec.Evicting(KvPolicies.of("tova", KvBudget.ofRatio(2)))))
+                .getFirst();
         assertThat(r.perplexityDense()).isCloseTo(Math.exp(nll / 63), within(1e-3));
     }
 
@@ -88,7 +101,12 @@ class TextEvaluatorTest {
         assertThat(TextEvaluator.windows(tokens, 4)).hasSize(2).allMatch(w -> w.length == 4);
         assertThat(TextEvaluator.windows(tokens, 64)).hasSize(1).allMatch(w -> w.length == 10);
         assertThat(TextEvaluator.windows(new int[1], 64)).isEmpty();
-        assertThatThrownBy(() -> new TextEvaluator(MODEL, new TextEvaluator.Settings(1, 0, KvType.F32)).run("m", "empty",
-                List.of(), List.of(new KvCacheSpec.Evicting(KvPolicies.of("h2o", KvBudget.ofRatio(2)))))).hasMessageContaining("empty");
+        assertThatThrownBy(() -> new TextEvaluator(MODEL, new TextEvaluator.Settings(1, 0, KvType.F32))
+                        .run(
+                                "m",
+                                "empty",
+                                List.of(),
+                                List.of(new KvCacheSpec.Evicting(KvPolicies.of("h2o", KvBudget.ofRatio(2))))))
+                .hasMessageContaining("empty");
     }
 }

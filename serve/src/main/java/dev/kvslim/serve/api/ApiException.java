@@ -28,13 +28,23 @@ public final class ApiException extends RuntimeException {
     }
 
     public static ApiException unauthorized() {
-        return new ApiException(401, "invalid_request_error", null, "invalid_api_key",
-                "Incorrect API key provided: send a valid key as 'Authorization: Bearer <key>'.", 0);
+        return new ApiException(
+                401,
+                "invalid_request_error",
+                null,
+                "invalid_api_key",
+                "Incorrect API key provided: send a valid key as 'Authorization: Bearer <key>'.",
+                0);
     }
 
     public static ApiException modelNotFound(String model) {
-        return new ApiException(404, "invalid_request_error", "model", "model_not_found",
-                "The model '" + model + "' does not exist.", 0);
+        return new ApiException(
+                404,
+                "invalid_request_error",
+                "model",
+                "model_not_found",
+                "The model '" + model + "' does not exist.",
+                0);
     }
 
     public static ApiException tooLarge(String param, String message) {

@@ -21,8 +21,7 @@ public final class ApiRoutes {
 
     private static final System.Logger LOG = System.getLogger(ApiRoutes.class.getName());
 
-    private ApiRoutes() {
-    }
+    private ApiRoutes() {}
 
     /** Adds the routes over {@code context} to {@code routing}. */
     public static void register(HttpRouting.Builder routing, ApiContext context) {

@@ -17,11 +17,9 @@ final class ChoiceEvents {
         int choice();
     }
 
-    record Token(int choice, TokenEvent token) implements Event {
-    }
+    record Token(int choice, TokenEvent token) implements Event {}
 
-    record Finished(int choice, FinishReason reason, int promptTokens, int completionTokens) implements Event {
-    }
+    record Finished(int choice, FinishReason reason, int promptTokens, int completionTokens) implements Event {}
 
     private final BlockingQueue<Event> queue = new LinkedBlockingQueue<>();
 

@@ -74,18 +74,24 @@ final class GenerationEndpoint implements Handler {
     private int maxTokens(GenerationParams p, int promptTokens, int window) {
         String what = chat ? "messages" : "prompt";
         if (promptTokens >= window) {
-            throw ApiException.invalid(what, "This model's maximum context length is " + window + " tokens. However,"
-                    + " your " + what + " has " + promptTokens + " tokens, which leaves no room to generate. Please"
-                    + " shorten the " + what + ".");
+            throw ApiException.invalid(
+                    what,
+                    "This model's maximum context length is " + window + " tokens. However,"
+                            + " your " + what + " has " + promptTokens
+                            + " tokens, which leaves no room to generate. Please"
+                            + " shorten the " + what + ".");
         }
         if (p.maxTokens() == null) {
             return window - promptTokens;
         }
         if ((long) promptTokens + p.maxTokens() > window) {
-            throw ApiException.invalid(p.maxTokensField(), "This model's maximum context length is " + window
-                    + " tokens. However, you requested " + ((long) promptTokens + p.maxTokens()) + " tokens ("
-                    + promptTokens + " in the " + what + ", " + p.maxTokens() + " in the completion). Please reduce"
-                    + " the length of the " + what + " or " + p.maxTokensField() + ".");
+            throw ApiException.invalid(
+                    p.maxTokensField(),
+                    "This model's maximum context length is " + window
+                            + " tokens. However, you requested " + ((long) promptTokens + p.maxTokens()) + " tokens ("
+                            + promptTokens + " in the " + what + ", " + p.maxTokens()
+                            + " in the completion). Please reduce"
+                            + " the length of the " + what + " or " + p.maxTokensField() + ".");
         }
         return p.maxTokens();
     }
@@ -105,9 +111,11 @@ final class GenerationEndpoint implements Handler {
         if (chat) {
             ChatTemplate template = loaded.chatTemplate();
             if (template == null) {
-                throw ApiException.invalid("messages", "The model has no chat template, so it cannot take chat messages:"
-                        + " use /v1/completions with a prompt, or serve a model whose tokenizer_config.json (or GGUF)"
-                        + " carries a chat_template.");
+                throw ApiException.invalid(
+                        "messages",
+                        "The model has no chat template, so it cannot take chat messages:"
+                                + " use /v1/completions with a prompt, or serve a model whose tokenizer_config.json (or GGUF)"
+                                + " carries a chat_template.");
             }
             String text;
             try {
@@ -127,9 +135,11 @@ final class GenerationEndpoint implements Handler {
 
     private static SamplingParams sampling(GenerationConfig g, GenerationParams p, long seed) {
         boolean sample = g.doSample() == null || g.doSample();
-        float temperature = p.temperature() != null ? p.temperature()
+        float temperature = p.temperature() != null
+                ? p.temperature()
                 : !sample ? 0f : g.temperature() != null ? g.temperature() : 1f;
-        return new SamplingParams(temperature,
+        return new SamplingParams(
+                temperature,
                 p.topK() != null ? p.topK() : g.topK() != null ? g.topK() : 0,
                 p.topP() != null ? p.topP() : g.topP() != null ? g.topP() : 1f,
                 p.minP() != null ? p.minP() : g.minP() != null ? g.minP() : 0f,
@@ -137,14 +147,22 @@ final class GenerationEndpoint implements Handler {
     }
 
     /** Queues the n sequences (choice i seeded with seed + i); if any is refused, cancels those already queued. */
-    private List<Sequence> submit(ServedModel model, GenerationParams p, int[] prompt, int maxTokens, ChoiceEvents events) {
+    private List<Sequence> submit(
+            ServedModel model, GenerationParams p, int[] prompt, int maxTokens, ChoiceEvents events) {
         List<Sequence> sequences = new ArrayList<>();
         long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
         try {
             for (int i = 0; i < p.n(); i++) {
                 SamplingParams sampling = sampling(model.loaded().generation(), p, seed + i);
-                sequences.add(model.scheduler().submit(new SequenceRequest(prompt, sampling, maxTokens, p.stop(),
-                        p.topLogprobs(), p.ignoreEos(), events.listener(i))));
+                sequences.add(model.scheduler()
+                        .submit(new SequenceRequest(
+                                prompt,
+                                sampling,
+                                maxTokens,
+                                p.stop(),
+                                p.topLogprobs(),
+                                p.ignoreEos(),
+                                events.listener(i))));
             }
         } catch (QueueFullException e) {
             sequences.forEach(Sequence::cancel);
@@ -156,7 +174,8 @@ final class GenerationEndpoint implements Handler {
         return sequences;
     }
 
-    private void respond(ServerResponse res, GenerationParams p, ResponseShapes shapes, ChoiceEvents events, Usage usage)
+    private void respond(
+            ServerResponse res, GenerationParams p, ResponseShapes shapes, ChoiceEvents events, Usage usage)
             throws InterruptedException {
         List<StringBuilder> texts = new ArrayList<>();
         List<List<TokenEvent>> logprobs = new ArrayList<>();
@@ -179,14 +198,19 @@ final class GenerationEndpoint implements Handler {
                     open--;
                     usage.completion += f.completionTokens();
                     if (f.reason() == FinishReason.ERROR) {
-                        throw new ApiException(500, "server_error", null, null, "The engine failed while generating.", 0);
+                        throw new ApiException(
+                                500, "server_error", null, null, "The engine failed while generating.", 0);
                     }
                     reasons.set(f.choice(), f.reason().apiName());
                 }
             }
         }
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(shapes.response(texts.stream().map(StringBuilder::toString).toList(), logprobs, reasons, usage.prompt,
+        res.send(shapes.response(
+                texts.stream().map(StringBuilder::toString).toList(),
+                logprobs,
+                reasons,
+                usage.prompt,
                 usage.completion));
     }
 

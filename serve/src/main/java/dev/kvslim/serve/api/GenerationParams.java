@@ -20,9 +20,23 @@ import tools.jackson.databind.json.JsonMapper;
  * @param maxTokensField which of the two fields gave {@code maxTokens} (for errors about it)
  * @param topLogprobs   -1 without log probabilities, else how many alternatives per token
  */
-public record GenerationParams(String model, String prompt, List<ChatMessage> messages, Integer maxTokens,
-                               String maxTokensField, Float temperature, Float topP, Integer topK, Float minP, Long seed, List<String> stop,
-                               int n, boolean stream, boolean includeUsage, int topLogprobs, boolean ignoreEos) {
+public record GenerationParams(
+        String model,
+        String prompt,
+        List<ChatMessage> messages,
+        Integer maxTokens,
+        String maxTokensField,
+        Float temperature,
+        Float topP,
+        Integer topK,
+        Float minP,
+        Long seed,
+        List<String> stop,
+        int n,
+        boolean stream,
+        boolean includeUsage,
+        int topLogprobs,
+        boolean ignoreEos) {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Most alternatives per token, as vLLM's default limit. */
@@ -77,8 +91,23 @@ public record GenerationParams(String model, String prompt, List<ChatMessage> me
         }
         int topLogprobs = chat ? chatLogprobs(root) : optionalIntOr(root, "logprobs", 0, MAX_TOP_LOGPROBS, -1);
         boolean ignoreEos = optionalBoolean(root, "ignore_eos");
-        return new GenerationParams(model, prompt, messages, maxTokens, maxTokensField, temperature, topP, topK, minP,
-                seed, stop, n == null ? 1 : n, stream, includeUsage, topLogprobs, ignoreEos);
+        return new GenerationParams(
+                model,
+                prompt,
+                messages,
+                maxTokens,
+                maxTokensField,
+                temperature,
+                topP,
+                topK,
+                minP,
+                seed,
+                stop,
+                n == null ? 1 : n,
+                stream,
+                includeUsage,
+                topLogprobs,
+                ignoreEos);
     }
 
     private static String prompt(JsonNode root) {
@@ -128,9 +157,13 @@ public record GenerationParams(String model, String prompt, List<ChatMessage> me
             StringBuilder text = new StringBuilder();
             for (int i = 0; i < c.size(); i++) {
                 JsonNode part = c.get(i);
-                if (!part.isObject() || !"text".equals(part.path("type").asString("")) || !part.path("text").isString()) {
-                    throw ApiException.invalid(at + "[" + i + "]", at + "[" + i + "] must be a text part"
-                            + " {\"type\": \"text\", \"text\": ...}; other content types are not supported.");
+                if (!part.isObject()
+                        || !"text".equals(part.path("type").asString(""))
+                        || !part.path("text").isString()) {
+                    throw ApiException.invalid(
+                            at + "[" + i + "]",
+                            at + "[" + i + "] must be a text part"
+                                    + " {\"type\": \"text\", \"text\": ...}; other content types are not supported.");
                 }
                 text.append(part.get("text").asString());
             }
@@ -204,8 +237,10 @@ public record GenerationParams(String model, String prompt, List<ChatMessage> me
             return null;
         }
         if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
-            throw ApiException.invalid(field, field + " must be an integer from " + min
-                    + (max == Integer.MAX_VALUE ? " on" : " to " + max) + ", got " + v + ".");
+            throw ApiException.invalid(
+                    field,
+                    field + " must be an integer from " + min + (max == Integer.MAX_VALUE ? " on" : " to " + max)
+                            + ", got " + v + ".");
         }
         return v.asInt();
     }
@@ -232,7 +267,8 @@ public record GenerationParams(String model, String prompt, List<ChatMessage> me
             return null;
         }
         if (!v.isNumber() || !(v.asDouble() >= min && v.asDouble() <= max)) {
-            throw ApiException.invalid(field, field + " must be a number from " + min + " to " + max + ", got " + v + ".");
+            throw ApiException.invalid(
+                    field, field + " must be a number from " + min + " to " + max + ", got " + v + ".");
         }
         return (float) v.asDouble();
     }

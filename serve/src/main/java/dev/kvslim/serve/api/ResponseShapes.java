@@ -68,8 +68,12 @@ final class ResponseShapes {
     }
 
     /** A whole response. */
-    String response(List<String> texts, List<List<TokenEvent>> logprobs, List<String> finishReasons, int prompt,
-                    int completion) {
+    String response(
+            List<String> texts,
+            List<List<TokenEvent>> logprobs,
+            List<String> finishReasons,
+            int prompt,
+            int completion) {
         ObjectNode o = envelope(false);
         ArrayNode choices = o.putArray("choices");
         for (int i = 0; i < texts.size(); i++) {
@@ -107,7 +111,8 @@ final class ResponseShapes {
         if (chat) {
             ArrayNode content = lp.putArray("content");
             for (TokenEvent t : tokens) {
-                ObjectNode item = candidate(content.addObject(), t.logprobs().piece(), t.logprobs().logprob());
+                ObjectNode item = candidate(
+                        content.addObject(), t.logprobs().piece(), t.logprobs().logprob());
                 ArrayNode top = item.putArray("top_logprobs");
                 for (TokenEvent.Candidate c : t.logprobs().top()) {
                     candidate(top.addObject(), c.piece(), c.logprob());

@@ -1,10 +1,10 @@
 package dev.kvslim.serve.auth;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.security.MessageDigest;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The API keys a server accepts, each with a name that metering reports (the key itself never leaves this class).
@@ -24,7 +24,8 @@ public final class ApiKeys {
         Map<String, String> byKey = new LinkedHashMap<>();
         keysByName.forEach((name, key) -> {
             if (name.isBlank() || key.isBlank()) {
-                throw new IllegalArgumentException("an API key and its name must not be blank (key named '" + name + "')");
+                throw new IllegalArgumentException(
+                        "an API key and its name must not be blank (key named '" + name + "')");
             }
             if (byKey.put(key, name) != null) {
                 throw new IllegalArgumentException("API key named '" + name + "' is given twice");

@@ -1,7 +1,6 @@
 package dev.kvslim.serve.dashboard;
 
 import dev.kvslim.serve.api.ServedModel;
-import dev.kvslim.serve.schedule.Scheduler;
 import dev.kvslim.serve.schedule.SchedulerStats;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,9 +18,14 @@ import java.util.concurrent.TimeUnit;
 public final class DashboardHistory implements AutoCloseable {
 
     /** One model's state at one moment. */
-    record Sample(double epochSeconds, double tokensPerSecond, double kvUsage, double compressionRatio,
-                  double lifetimeCompressionRatio, int running, int waiting) {
-    }
+    record Sample(
+            double epochSeconds,
+            double tokensPerSecond,
+            double kvUsage,
+            double compressionRatio,
+            double lifetimeCompressionRatio,
+            int running,
+            int waiting) {}
 
     private final List<ServedModel> models;
     private final Duration interval;
@@ -34,8 +38,8 @@ public final class DashboardHistory implements AutoCloseable {
     /** Samples {@code models} every {@code interval}, keeping the latest {@code capacity} samples of each. */
     public DashboardHistory(List<ServedModel> models, Duration interval, int capacity) {
         if (!interval.isPositive() || capacity < 1) {
-            throw new IllegalArgumentException("the dashboard needs a positive interval and capacity: " + interval
-                    + ", " + capacity);
+            throw new IllegalArgumentException(
+                    "the dashboard needs a positive interval and capacity: " + interval + ", " + capacity);
         }
         this.models = List.copyOf(models);
         this.interval = interval;
@@ -47,8 +51,8 @@ public final class DashboardHistory implements AutoCloseable {
             lastGenerated[i] = models.get(i).scheduler().stats().generatedTokens();
             lastNanos[i] = System.nanoTime();
         }
-        this.clock = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("kvslim-dashboard").daemon()
-                .factory());
+        this.clock = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("kvslim-dashboard").daemon().factory());
         sample();
         clock.scheduleAtFixedRate(this::sample, interval.toNanos(), interval.toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -75,8 +79,14 @@ public final class DashboardHistory implements AutoCloseable {
             if (ring.size() == capacity) {
                 ring.removeFirst();
             }
-            ring.add(new Sample(epoch, rate, s.budgetBytes() == 0 ? 0 : s.usedBytes() / (double) s.budgetBytes(),
-                    s.compressionRatio(), s.lifetimeCompressionRatio(), s.running(), s.waiting()));
+            ring.add(new Sample(
+                    epoch,
+                    rate,
+                    s.budgetBytes() == 0 ? 0 : s.usedBytes() / (double) s.budgetBytes(),
+                    s.compressionRatio(),
+                    s.lifetimeCompressionRatio(),
+                    s.running(),
+                    s.waiting()));
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.kvslim.serve.dashboard;
 
 import dev.kvslim.serve.api.ServedModel;
-import dev.kvslim.serve.schedule.Scheduler;
 import dev.kvslim.serve.schedule.SchedulerStats;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
@@ -26,6 +25,7 @@ public final class DashboardRoutes {
 
     /** The uPlot version of the WebJar; the root pom pins the same. */
     static final String UPLOT_VERSION = "1.6.30";
+
     private static final String UPLOT = "/META-INF/resources/webjars/uplot/" + UPLOT_VERSION + "/dist/";
     private static final String OWN = "/dev/kvslim/serve/dashboard/";
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -33,11 +33,11 @@ public final class DashboardRoutes {
     private static final Map<String, String[]> FILES = Map.of(
             "/", new String[] {OWN + "index.html", "text/html; charset=utf-8"},
             "/dashboard/dashboard.js", new String[] {OWN + "dashboard.js", "text/javascript; charset=utf-8"},
-            "/dashboard/uPlot.iife.min.js", new String[] {UPLOT + "uPlot.iife.min.js", "text/javascript; charset=utf-8"},
+            "/dashboard/uPlot.iife.min.js",
+                    new String[] {UPLOT + "uPlot.iife.min.js", "text/javascript; charset=utf-8"},
             "/dashboard/uPlot.min.css", new String[] {UPLOT + "uPlot.min.css", "text/css; charset=utf-8"});
 
-    private DashboardRoutes() {
-    }
+    private DashboardRoutes() {}
 
     /** Adds the dashboard's routes over {@code history} to {@code routing}. */
     public static void register(HttpRouting.Builder routing, DashboardHistory history) {
@@ -93,9 +93,12 @@ public final class DashboardRoutes {
             o.put("kv_heads", stats.seenByHead().length == 0 ? 0 : stats.seenByHead()[0].length);
             o.put("lifetime_compression_ratio", stats.lifetimeCompressionRatio());
             ObjectNode series = o.putObject("series");
-            ArrayNode t = series.putArray("t"), tps = series.putArray("tokens_per_second"),
-                    usage = series.putArray("kv_usage"), ratio = series.putArray("compression_ratio"),
-                    lifetime = series.putArray("lifetime_compression_ratio"), running = series.putArray("running"),
+            ArrayNode t = series.putArray("t"),
+                    tps = series.putArray("tokens_per_second"),
+                    usage = series.putArray("kv_usage"),
+                    ratio = series.putArray("compression_ratio"),
+                    lifetime = series.putArray("lifetime_compression_ratio"),
+                    running = series.putArray("running"),
                     waiting = series.putArray("waiting");
             for (DashboardHistory.Sample s : history.samples(i)) {
                 t.add(s.epochSeconds());

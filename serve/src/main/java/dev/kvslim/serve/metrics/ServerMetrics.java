@@ -2,8 +2,8 @@ package dev.kvslim.serve.metrics;
 
 import dev.kvslim.serve.schedule.FinishReason;
 import dev.kvslim.serve.schedule.Scheduler;
-import dev.kvslim.serve.schedule.SchedulerStats;
 import dev.kvslim.serve.schedule.SchedulerObserver;
+import dev.kvslim.serve.schedule.SchedulerStats;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -25,49 +25,66 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ServerMetrics {
 
     /** Latency buckets (seconds) of vLLM's time-to-first-token histogram. */
-    private static final double[] TTFT_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
-        2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+    private static final double[] TTFT_BUCKETS = {
+        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0
+    };
     /** Buckets of vLLM's inter-token latency histogram. */
-    private static final double[] ITL_BUCKETS = {0.001, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1,
-        0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0};
+    private static final double[] ITL_BUCKETS = {
+        0.001, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+        5.0
+    };
     /** Buckets of vLLM's end-to-end and queue-time histograms. */
-    private static final double[] REQUEST_BUCKETS = {0.01, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0,
-        30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0};
+    private static final double[] REQUEST_BUCKETS = {
+        0.01, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0
+    };
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Map<String, Scheduler> schedulers = new ConcurrentHashMap<>();
     private final Counter promptTokens = counter("kvslim:prompt_tokens", "Prompt tokens admitted.", "model_name");
     private final Counter generationTokens = counter("kvslim:generation_tokens", "Tokens generated.", "model_name");
-    private final Counter success = counter("kvslim:request_success", "Sequences finished, by finish reason.",
-            "model_name", "finished_reason");
-    private final Counter preemptions = counter("kvslim:num_preemptions", "Sequences preempted to free KV memory.",
+    private final Counter success =
+            counter("kvslim:request_success", "Sequences finished, by finish reason.", "model_name", "finished_reason");
+    private final Counter preemptions =
+            counter("kvslim:num_preemptions", "Sequences preempted to free KV memory.", "model_name");
+    private final Counter evicted = counter(
+            "kvslim:kv_tokens_evicted",
+            "Tokens the KV cache evicted (DMS or a policy), counted per (layer, KV head) entry.",
             "model_name");
-    private final Counter evicted = counter("kvslim:kv_tokens_evicted",
-            "Tokens the KV cache evicted (DMS or a policy), counted per (layer, KV head) entry.", "model_name");
-    private final Histogram ttft = histogram("kvslim:time_to_first_token_seconds",
-            "Time from arrival to the first generated token.", TTFT_BUCKETS);
-    private final Histogram interToken = histogram("kvslim:inter_token_latency_seconds",
-            "Time between consecutive tokens of a sequence.", ITL_BUCKETS);
-    private final Histogram e2e = histogram("kvslim:e2e_request_latency_seconds",
-            "Time from arrival to the end of a sequence.", REQUEST_BUCKETS);
-    private final Histogram queueTime = histogram("kvslim:request_queue_time_seconds",
-            "Time a sequence waited for KV memory before its first admission.", REQUEST_BUCKETS);
+    private final Histogram ttft = histogram(
+            "kvslim:time_to_first_token_seconds", "Time from arrival to the first generated token.", TTFT_BUCKETS);
+    private final Histogram interToken = histogram(
+            "kvslim:inter_token_latency_seconds", "Time between consecutive tokens of a sequence.", ITL_BUCKETS);
+    private final Histogram e2e = histogram(
+            "kvslim:e2e_request_latency_seconds", "Time from arrival to the end of a sequence.", REQUEST_BUCKETS);
+    private final Histogram queueTime = histogram(
+            "kvslim:request_queue_time_seconds",
+            "Time a sequence waited for KV memory before its first admission.",
+            REQUEST_BUCKETS);
     private final Counter keyRequests = counter("kvslim:api_key_requests", "Requests per API key.", "key");
-    private final Counter keyPromptTokens = counter("kvslim:api_key_prompt_tokens", "Prompt tokens per API key.", "key");
-    private final Counter keyCompletionTokens = counter("kvslim:api_key_completion_tokens",
-            "Completion tokens per API key.", "key");
+    private final Counter keyPromptTokens =
+            counter("kvslim:api_key_prompt_tokens", "Prompt tokens per API key.", "key");
+    private final Counter keyCompletionTokens =
+            counter("kvslim:api_key_completion_tokens", "Completion tokens per API key.", "key");
 
     public ServerMetrics() {
         gauge("kvslim:num_requests_running", "Sequences holding KV memory.", s -> s.running());
         gauge("kvslim:num_requests_waiting", "Sequences waiting for KV memory.", s -> s.waiting());
-        gauge("kvslim:kv_cache_usage_perc", "Fraction of the KV budget in blocks in use (0 to 1).",
+        gauge(
+                "kvslim:kv_cache_usage_perc",
+                "Fraction of the KV budget in blocks in use (0 to 1).",
                 s -> s.budgetBytes() == 0 ? 0 : s.usedBytes() / (double) s.budgetBytes());
         gauge("kvslim:kv_cache_usage_bytes", "Bytes of KV blocks in use.", s -> s.usedBytes());
         gauge("kvslim:kv_cache_budget_bytes", "The KV budget in bytes.", s -> s.budgetBytes());
-        gauge("kvslim:kv_cache_live_bytes", "Bytes of the keys and values the running caches keep.", s -> s.liveBytes());
-        gauge("kvslim:kv_compression_ratio", "Tokens seen over tokens kept, over the running caches (1 when none).",
+        gauge(
+                "kvslim:kv_cache_live_bytes",
+                "Bytes of the keys and values the running caches keep.",
+                s -> s.liveBytes());
+        gauge(
+                "kvslim:kv_compression_ratio",
+                "Tokens seen over tokens kept, over the running caches (1 when none).",
                 s -> s.compressionRatio());
-        GaugeWithCallback.builder().name("kvslim:kv_compression_ratio_per_layer")
+        GaugeWithCallback.builder()
+                .name("kvslim:kv_compression_ratio_per_layer")
                 .help("Tokens seen over tokens kept in one layer, over the running caches.")
                 .labelNames("model_name", "layer")
                 .callback(cb -> schedulers.forEach((model, scheduler) -> {
@@ -80,7 +97,10 @@ public final class ServerMetrics {
     }
 
     private void gauge(String name, String help, java.util.function.ToDoubleFunction<SchedulerStats> value) {
-        GaugeWithCallback.builder().name(name).help(help).labelNames("model_name")
+        GaugeWithCallback.builder()
+                .name(name)
+                .help(help)
+                .labelNames("model_name")
                 .callback(cb -> schedulers.forEach((model, s) -> cb.call(value.applyAsDouble(s.stats()), model)))
                 .register(registry);
     }
@@ -90,8 +110,13 @@ public final class ServerMetrics {
     }
 
     private Histogram histogram(String name, String help, double[] buckets) {
-        return Histogram.builder().name(name).help(help).labelNames("model_name").classicOnly()
-                .classicUpperBounds(buckets).register(registry);
+        return Histogram.builder()
+                .name(name)
+                .help(help)
+                .labelNames("model_name")
+                .classicOnly()
+                .classicUpperBounds(buckets)
+                .register(registry);
     }
 
     /** Reports {@code scheduler}'s gauges under {@code model}. */

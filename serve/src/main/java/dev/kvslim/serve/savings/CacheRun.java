@@ -2,14 +2,14 @@ package dev.kvslim.serve.savings;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.sample.SamplingParams;
-import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.serve.schedule.FinishReason;
 import dev.kvslim.serve.schedule.RequestTooLargeException;
 import dev.kvslim.serve.schedule.Scheduler;
-import dev.kvslim.serve.schedule.SchedulerStats;
 import dev.kvslim.serve.schedule.SchedulerObserver;
+import dev.kvslim.serve.schedule.SchedulerStats;
 import dev.kvslim.serve.schedule.SequenceListener;
 import dev.kvslim.serve.schedule.SequenceRequest;
 import dev.kvslim.serve.schedule.TokenEvent;
@@ -35,8 +35,17 @@ import java.util.concurrent.atomic.LongAccumulator;
  * @param generatedTokens  tokens generated
  * @param seconds          wall time of the run
  */
-public record CacheRun(String cache, int sequences, double meanBlockBytes, long peakBlockBytes, double meanLiveBytes,
-                       long fitSequences, int peakRunning, long preemptions, long generatedTokens, double seconds) {
+public record CacheRun(
+        String cache,
+        int sequences,
+        double meanBlockBytes,
+        long peakBlockBytes,
+        double meanLiveBytes,
+        long fitSequences,
+        int peakRunning,
+        long preemptions,
+        long generatedTokens,
+        double seconds) {
 
     /** Tokens generated per second of wall time. */
     public double tokensPerSecond() {
@@ -46,15 +55,18 @@ public record CacheRun(String cache, int sequences, double meanBlockBytes, long 
     /** Encoded prompts of {@code workload} for {@code model}, checked against its context. */
     static List<int[]> prompts(LoadedModel model, Workload workload) {
         int window = model.model().config().contextLength();
-        return workload.requests().stream().map(r -> {
-            int[] tokens = model.tokenizer().encode(r.prompt(), true);
-            if (tokens.length == 0 || (long) tokens.length + r.maxTokens() > window) {
-                throw new IllegalArgumentException("the workload request '" + r.prompt() + "' (" + tokens.length
-                        + " prompt tokens + " + r.maxTokens() + " to generate) does not fit the model's context of "
-                        + window + " tokens");
-            }
-            return tokens;
-        }).toList();
+        return workload.requests().stream()
+                .map(r -> {
+                    int[] tokens = model.tokenizer().encode(r.prompt(), true);
+                    if (tokens.length == 0 || (long) tokens.length + r.maxTokens() > window) {
+                        throw new IllegalArgumentException("the workload request '" + r.prompt() + "' (" + tokens.length
+                                + " prompt tokens + " + r.maxTokens()
+                                + " to generate) does not fit the model's context of "
+                                + window + " tokens");
+                    }
+                    return tokens;
+                })
+                .toList();
     }
 
     /** Runs {@code workload} on {@code model} with {@code cache} in a KV budget of {@code budgetBytes}. */
@@ -79,8 +91,15 @@ public record CacheRun(String cache, int sequences, double meanBlockBytes, long 
             }
         };
         int running = Math.min(n, 256);
-        Scheduler scheduler = new Scheduler("savings", model.model(), model.tokenizer(), model::isEndOfGeneration,
-                pool, new Scheduler.Options(Math.max(256, running), running, n, Duration.ZERO), observer, cache);
+        Scheduler scheduler = new Scheduler(
+                "savings",
+                model.model(),
+                model.tokenizer(),
+                model::isEndOfGeneration,
+                pool,
+                new Scheduler.Options(Math.max(256, running), running, n, Duration.ZERO),
+                observer,
+                cache);
         CountDownLatch done = new CountDownLatch(n);
         AtomicLong failures = new AtomicLong(), cutShort = new AtomicLong();
         long start = System.nanoTime();
@@ -89,8 +108,7 @@ public record CacheRun(String cache, int sequences, double meanBlockBytes, long 
                 int maxTokens = workload.requests().get(i).maxTokens();
                 SequenceListener listener = new SequenceListener() {
                     @Override
-                    public void onToken(TokenEvent token) {
-                    }
+                    public void onToken(TokenEvent token) {}
 
                     @Override
                     public void onFinish(FinishReason reason, int promptTokens, int completionTokens) {
@@ -103,11 +121,19 @@ public record CacheRun(String cache, int sequences, double meanBlockBytes, long 
                     }
                 };
                 try {
-                    scheduler.submit(new SequenceRequest(prompts.get(i), new SamplingParams(0f, 0, 1f, 0f, 0),
-                            maxTokens, List.of(), -1, true, listener));
+                    scheduler.submit(new SequenceRequest(
+                            prompts.get(i),
+                            new SamplingParams(0f, 0, 1f, 0f, 0),
+                            maxTokens,
+                            List.of(),
+                            -1,
+                            true,
+                            listener));
                 } catch (RequestTooLargeException e) {
-                    throw new IllegalArgumentException("the KV budget of " + budgetBytes + " bytes is too small for a"
-                            + " single request of this workload: " + e.getMessage(), e);
+                    throw new IllegalArgumentException(
+                            "the KV budget of " + budgetBytes + " bytes is too small for a"
+                                    + " single request of this workload: " + e.getMessage(),
+                            e);
                 }
             }
             done.await();
@@ -121,13 +147,21 @@ public record CacheRun(String cache, int sequences, double meanBlockBytes, long 
                     + " ended early): give a larger budget");
         }
         if (failures.get() > 0) {
-            throw new IllegalStateException(failures.get() + " of " + n + " sequences failed with the " + cache.label()
-                    + " cache");
+            throw new IllegalStateException(
+                    failures.get() + " of " + n + " sequences failed with the " + cache.label() + " cache");
         }
         SchedulerStats stats = scheduler.stats();
         long peakBytes = peak.get();
-        return new CacheRun(cache.label(), n, blockBytes.get() / (double) n, peakBytes, liveBytes.get() / (double) n,
-                peakBytes == 0 ? 0 : budgetBytes / peakBytes, stats.peakRunning(), preempted.get(),
-                stats.generatedTokens(), seconds);
+        return new CacheRun(
+                cache.label(),
+                n,
+                blockBytes.get() / (double) n,
+                peakBytes,
+                liveBytes.get() / (double) n,
+                peakBytes == 0 ? 0 : budgetBytes / peakBytes,
+                stats.peakRunning(),
+                preempted.get(),
+                stats.generatedTokens(),
+                seconds);
     }
 }

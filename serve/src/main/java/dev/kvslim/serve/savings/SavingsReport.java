@@ -1,11 +1,10 @@
 package dev.kvslim.serve.savings;
 
 import dev.kvslim.core.format.LoadedModel;
-import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.kv.KvCacheSpec;
 import java.util.List;
 import java.util.Locale;
 
@@ -26,15 +25,19 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
      * Runs {@code workload} with {@code compressed} and with the uncompressed cache, one after the other, after a short
      * warm-up of each.
      */
-    public static SavingsReport measure(LoadedModel model, Workload workload, KvCacheSpec.Paged compressed, long budgetBytes)
+    public static SavingsReport measure(
+            LoadedModel model, Workload workload, KvCacheSpec.Paged compressed, long budgetBytes)
             throws InterruptedException {
         if (!compressed.evicts()) {
-            throw new IllegalArgumentException("compare a compressing cache (DMS or a policy) with the uncompressed one,"
-                    + " not " + compressed.label());
+            throw new IllegalArgumentException(
+                    "compare a compressing cache (DMS or a policy) with the uncompressed one," + " not "
+                            + compressed.label());
         }
         CacheRun.prompts(model, workload); // a workload that does not fit the model fails before anything runs
         // warm-up: the first few requests with each cache, so that neither side pays for the JIT
-        Workload warmUp = new Workload("warm-up", workload.requests().subList(0, Math.min(4, workload.requests().size())));
+        Workload warmUp = new Workload(
+                "warm-up",
+                workload.requests().subList(0, Math.min(4, workload.requests().size())));
         CacheRun.run(model, warmUp, compressed, budgetBytes);
         CacheRun.run(model, warmUp, KvCacheSpec.keepAll(), budgetBytes);
         CacheRun c = CacheRun.run(model, workload, compressed, budgetBytes);
@@ -50,7 +53,8 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
         List<int[]> prompts = CacheRun.prompts(model, workload);
         int longest = 0;
         for (int i = 0; i < prompts.size(); i++) {
-            longest = Math.max(longest, prompts.get(i).length + workload.requests().get(i).maxTokens());
+            longest = Math.max(
+                    longest, prompts.get(i).length + workload.requests().get(i).maxTokens());
         }
         return sequences * uncompressedBytes(model.model().config(), longest);
     }
@@ -63,10 +67,16 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
     /** The report as a table; with {@code pricePerHour} > 0 it adds the cost per million generated tokens. */
     public String format(double pricePerHour) {
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "KV savings of %s on %s%nworkload: %s, %d requests; KV budget %,d bytes%n%n",
-                compressed.cache(), model, workload, compressed.sequences(), budgetBytes));
-        String head = String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", "", compressed.cache(), baseline.cache(),
-                "ratio");
+        out.append(String.format(
+                Locale.ROOT,
+                "KV savings of %s on %s%nworkload: %s, %d requests; KV budget %,d bytes%n%n",
+                compressed.cache(),
+                model,
+                workload,
+                compressed.sequences(),
+                budgetBytes));
+        String head =
+                String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", "", compressed.cache(), baseline.cache(), "ratio");
         out.append(head);
         row(out, "KV bytes per sequence, mean", compressed.meanBlockBytes(), baseline.meanBlockBytes(), true);
         row(out, "KV bytes per sequence, peak", compressed.peakBlockBytes(), baseline.peakBlockBytes(), true);
@@ -76,11 +86,19 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
         row(out, "preemptions", compressed.preemptions(), baseline.preemptions(), null);
         row(out, "throughput (generated tokens/s)", compressed.tokensPerSecond(), baseline.tokensPerSecond(), false);
         if (pricePerHour > 0) {
-            row(out, String.format(Locale.ROOT, "cost per 1M tokens at $%.2f/h", pricePerHour),
-                    costPerMillion(compressed, pricePerHour), costPerMillion(baseline, pricePerHour), true);
+            row(
+                    out,
+                    String.format(Locale.ROOT, "cost per 1M tokens at $%.2f/h", pricePerHour),
+                    costPerMillion(compressed, pricePerHour),
+                    costPerMillion(baseline, pricePerHour),
+                    true);
         }
-        out.append(String.format(Locale.ROOT, "%n(ratio: uncompressed over %s for bytes and cost, %s over uncompressed"
-                + " otherwise; bytes in blocks are what the budget is charged)%n", compressed.cache(), compressed.cache()));
+        out.append(String.format(
+                Locale.ROOT,
+                "%n(ratio: uncompressed over %s for bytes and cost, %s over uncompressed"
+                        + " otherwise; bytes in blocks are what the budget is charged)%n",
+                compressed.cache(),
+                compressed.cache()));
         return out.toString();
     }
 
@@ -92,9 +110,14 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
     /** A row of figures; the ratio column is omitted when {@code lowerIsBetter} is null. */
     private static void row(StringBuilder out, String name, double compressed, double baseline, Boolean lowerIsBetter) {
         boolean whole = compressed == Math.rint(compressed) && baseline == Math.rint(baseline) && compressed < 1e15;
-        String c = whole ? String.format(Locale.ROOT, "%,d", (long) compressed) : String.format(Locale.ROOT, "%,.2f", compressed);
-        String b = whole ? String.format(Locale.ROOT, "%,d", (long) baseline) : String.format(Locale.ROOT, "%,.2f", baseline);
-        double ratio = lowerIsBetter == null ? Double.NaN : lowerIsBetter ? baseline / compressed : compressed / baseline;
+        String c = whole
+                ? String.format(Locale.ROOT, "%,d", (long) compressed)
+                : String.format(Locale.ROOT, "%,.2f", compressed);
+        String b = whole
+                ? String.format(Locale.ROOT, "%,d", (long) baseline)
+                : String.format(Locale.ROOT, "%,.2f", baseline);
+        double ratio =
+                lowerIsBetter == null ? Double.NaN : lowerIsBetter ? baseline / compressed : compressed / baseline;
         String r = Double.isFinite(ratio) ? String.format(Locale.ROOT, "%.2fx", ratio) : "";
         out.append(String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", name, c, b, r));
     }

@@ -24,17 +24,29 @@ public record Workload(String name, List<Request> requests) {
 
         public Request {
             if (prompt.isEmpty() || maxTokens < 1) {
-                throw new IllegalArgumentException("a request needs a prompt and max_tokens >= 1: '" + prompt + "', "
-                        + maxTokens);
+                throw new IllegalArgumentException(
+                        "a request needs a prompt and max_tokens >= 1: '" + prompt + "', " + maxTokens);
             }
         }
     }
 
     private static final String[] STARTS = {
-        "Once upon a time", "The little dog", "Lily and Ben went to the park", "One day", "There was a big red ball that",
-        "Tom liked to", "The sun was", "A girl named Sue", "The cat sat on the mat and", "Sam had a toy car",
-        "In the garden there was a", "Mom said it was time to", "The bird could not fly because", "Max wanted to play",
-        "It was a cold winter day", "The boy found a shiny",
+        "Once upon a time",
+        "The little dog",
+        "Lily and Ben went to the park",
+        "One day",
+        "There was a big red ball that",
+        "Tom liked to",
+        "The sun was",
+        "A girl named Sue",
+        "The cat sat on the mat and",
+        "Sam had a toy car",
+        "In the garden there was a",
+        "Mom said it was time to",
+        "The bird could not fly because",
+        "Max wanted to play",
+        "It was a cold winter day",
+        "The boy found a shiny",
     };
 
     public Workload {
@@ -79,13 +91,17 @@ public record Workload(String name, List<Request> requests) {
             } catch (JacksonException e) {
                 throw new IllegalArgumentException(at + " is not JSON: " + e.getOriginalMessage());
             }
-            if (o == null || !o.isObject() || !o.path("prompt").isString() || o.path("prompt").asString().isEmpty()) {
+            if (o == null
+                    || !o.isObject()
+                    || !o.path("prompt").isString()
+                    || o.path("prompt").asString().isEmpty()) {
                 throw new IllegalArgumentException(at + " must be an object with a non-empty string \"prompt\" and an"
                         + " integer \"max_tokens\", e.g. {\"prompt\": \"Once upon a time\", \"max_tokens\": 128}");
             }
             JsonNode max = o.get("max_tokens");
             if (max == null || !max.isIntegralNumber() || !max.canConvertToInt() || max.asInt() < 1) {
-                throw new IllegalArgumentException(at + ": \"max_tokens\" must be an integer of at least 1, got " + max);
+                throw new IllegalArgumentException(
+                        at + ": \"max_tokens\" must be an integer of at least 1, got " + max);
             }
             requests.add(new Request(o.get("prompt").asString(), max.asInt()));
         }

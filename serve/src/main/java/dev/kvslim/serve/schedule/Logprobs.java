@@ -8,8 +8,7 @@ import java.util.List;
 /** Log probabilities of a step's tokens under the model's distribution: log-softmax of the raw logits. */
 final class Logprobs {
 
-    private Logprobs() {
-    }
+    private Logprobs() {}
 
     /** The chosen token's log probability and the {@code top} most likely tokens (best first, ties to lower ids). */
     static TokenEvent.TokenLogprobs of(float[] logits, int chosen, int top, Tokenizer tokenizer, int previous) {

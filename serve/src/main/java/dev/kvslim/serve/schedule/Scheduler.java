@@ -2,8 +2,8 @@ package dev.kvslim.serve.schedule;
 
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
-import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvCacheFullException;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
@@ -53,8 +53,9 @@ public final class Scheduler {
                         + " max waiting >= 0: " + tokensPerStep + ", " + maxRunning + ", " + maxWaiting);
             }
             if (maxRunning > tokensPerStep) {
-                throw new IllegalArgumentException("max running sequences (" + maxRunning + ") must not exceed the tokens"
-                        + " per step (" + tokensPerStep + "): each decoding sequence needs its token every step");
+                throw new IllegalArgumentException(
+                        "max running sequences (" + maxRunning + ") must not exceed the tokens" + " per step ("
+                                + tokensPerStep + "): each decoding sequence needs its token every step");
             }
             if (stepPause.isNegative()) {
                 throw new IllegalArgumentException("step pause must not be negative: " + stepPause);
@@ -87,18 +88,38 @@ public final class Scheduler {
      * A scheduler for {@code model}, drawing KV blocks from {@code pool} (whose head size must be the model's); its
      * engine thread starts at once. Sequences end at tokens {@code endOfGeneration} accepts.
      */
-    public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
-                     Options options, SchedulerObserver observer) {
-        this(name, model, tokenizer, endOfGeneration, pool, options, observer,
+    public Scheduler(
+            String name,
+            Model model,
+            Tokenizer tokenizer,
+            IntPredicate endOfGeneration,
+            BlockPool pool,
+            Options options,
+            SchedulerObserver observer) {
+        this(
+                name,
+                model,
+                tokenizer,
+                endOfGeneration,
+                pool,
+                options,
+                observer,
                 KvCacheSpec.modelDefault(model.config().kvShape()));
     }
 
     /** As above, giving every sequence the cache {@code cacheSpec} says (DMS needs a model retrofitted with it). */
-    public Scheduler(String name, Model model, Tokenizer tokenizer, IntPredicate endOfGeneration, BlockPool pool,
-                     Options options, SchedulerObserver observer, KvCacheSpec.Paged cacheSpec) {
+    public Scheduler(
+            String name,
+            Model model,
+            Tokenizer tokenizer,
+            IntPredicate endOfGeneration,
+            BlockPool pool,
+            Options options,
+            SchedulerObserver observer,
+            KvCacheSpec.Paged cacheSpec) {
         if (cacheSpec instanceof KvCacheSpec.Dms && !model.config().kvShape().hasDms()) {
-            throw new IllegalArgumentException("the DMS cache needs a model retrofitted with DMS; this one has no DMS"
-                    + " settings");
+            throw new IllegalArgumentException(
+                    "the DMS cache needs a model retrofitted with DMS; this one has no DMS" + " settings");
         }
         this.model = model;
         this.config = model.config();
@@ -111,7 +132,8 @@ public final class Scheduler {
         this.observer = observer;
         this.state = model.newState(Math.max(2, options.tokensPerStep()));
         if (pool.headSize() != config.headSize()) {
-            throw new IllegalArgumentException("pool head size " + pool.headSize() + " != model head size " + config.headSize());
+            throw new IllegalArgumentException(
+                    "pool head size " + pool.headSize() + " != model head size " + config.headSize());
         }
         publishStats();
         this.engine = Thread.ofPlatform().name("kvslim-engine-" + name).daemon().unstarted(this::loop);
@@ -151,7 +173,8 @@ public final class Scheduler {
         int[] prompt = request.prompt();
         for (int t : prompt) {
             if (t < 0 || t >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, " + config.vocabSize() + ")");
+                throw new IllegalArgumentException(
+                        "token id " + t + " outside the vocabulary [0, " + config.vocabSize() + ")");
             }
         }
         if (prompt.length >= config.contextLength()) {
@@ -164,8 +187,8 @@ public final class Scheduler {
                     + pool.budgetBytes() + " bytes");
         }
         int capacity = (int) Math.min(config.contextLength(), (long) prompt.length + request.maxTokens());
-        Sequence s = new Sequence(this, ids.incrementAndGet(), request, capacity, config.vocabSize(), tokenizer,
-                endOfGeneration);
+        Sequence s = new Sequence(
+                this, ids.incrementAndGet(), request, capacity, config.vocabSize(), tokenizer, endOfGeneration);
         lock.lock();
         try {
             if (!accepting) {
@@ -400,7 +423,8 @@ public final class Scheduler {
         Generator.StopReason stop = s.decoding.next(logits);
         int token = s.decoding.token();
         TokenEvent.TokenLogprobs logprobs = s.request.topLogprobs() >= 0
-                ? Logprobs.of(logits, token, s.request.topLogprobs(), tokenizer, before) : null;
+                ? Logprobs.of(logits, token, s.request.topLogprobs(), tokenizer, before)
+                : null;
         long now = System.nanoTime();
         if (s.generated == 0) {
             observer.firstToken((now - s.arrivalNanos) / 1e9);
@@ -413,8 +437,8 @@ public final class Scheduler {
         if (stop != Generator.StopReason.END_OF_GENERATION) {
             s.append(token);
         }
-        FinishReason reason = stop == null ? null : stop == Generator.StopReason.LENGTH ? FinishReason.LENGTH
-                : FinishReason.STOP;
+        FinishReason reason =
+                stop == null ? null : stop == Generator.StopReason.LENGTH ? FinishReason.LENGTH : FinishReason.STOP;
         String text = reason == null ? s.text.take() : s.text.take() + s.text.flush();
         s.request.listener().onToken(new TokenEvent(token, text, logprobs));
         if (reason != null) {

@@ -7,37 +7,29 @@ package dev.kvslim.serve.schedule;
 public interface SchedulerObserver {
 
     /** Observes nothing. */
-    SchedulerObserver NONE = new SchedulerObserver() {
-    };
+    SchedulerObserver NONE = new SchedulerObserver() {};
 
     /** A sequence got KV memory for the first time, after {@code queueSeconds} waiting; its prompt counts now. */
-    default void admitted(double queueSeconds, int promptTokens) {
-    }
+    default void admitted(double queueSeconds, int promptTokens) {}
 
     /** A sequence's first token, {@code seconds} after arrival. */
-    default void firstToken(double seconds) {
-    }
+    default void firstToken(double seconds) {}
 
     /** A later token, {@code seconds} after the sequence's previous one. */
-    default void interToken(double seconds) {
-    }
+    default void interToken(double seconds) {}
 
     /** A sequence was preempted: its blocks went back to the pool and it will be recomputed. */
-    default void preempted() {
-    }
+    default void preempted() {}
 
     /** Tokens a released cache had evicted, counted per (layer, KV head) entry. */
-    default void evicted(long entries) {
-    }
+    default void evicted(long entries) {}
 
     /**
      * A sequence that holds a cache is about to end: its cache holds {@code blockBytes} in blocks (what the budget is
      * charged) and {@code liveBytes} of kept keys and values. Called before {@link #finished}.
      */
-    default void cacheAtFinish(long blockBytes, long liveBytes) {
-    }
+    default void cacheAtFinish(long blockBytes, long liveBytes) {}
 
     /** A sequence ended. */
-    default void finished(FinishReason reason, int promptTokens, int completionTokens, double seconds) {
-    }
+    default void finished(FinishReason reason, int promptTokens, int completionTokens, double seconds) {}
 }

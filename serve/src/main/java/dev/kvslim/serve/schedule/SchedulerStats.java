@@ -23,10 +23,19 @@ import java.util.List;
  *                         recomputed
  * @param keptByHead       the same for the tokens they kept: {@code 1 - kept / seen} is the head's eviction rate
  */
-public record SchedulerStats(int running, int waiting, long usedBytes, long budgetBytes, long peakUsedBytes, int peakRunning,
-                    long liveBytes,
-                    double compressionRatio, double[] layerRatios, long generatedTokens, long[][] seenByHead,
-                    long[][] keptByHead) {
+public record SchedulerStats(
+        int running,
+        int waiting,
+        long usedBytes,
+        long budgetBytes,
+        long peakUsedBytes,
+        int peakRunning,
+        long liveBytes,
+        double compressionRatio,
+        double[] layerRatios,
+        long generatedTokens,
+        long[][] seenByHead,
+        long[][] keptByHead) {
 
     /** Tokens seen over tokens kept since start, over every cache (1 before any). */
     public double lifetimeCompressionRatio() {
@@ -105,8 +114,18 @@ public record SchedulerStats(int running, int waiting, long usedBytes, long budg
                 liveAll += live[l];
             }
             peakRunning = Math.max(peakRunning, running.size());
-            return new SchedulerStats(running.size(), queued, pool.usedBytes(), pool.budgetBytes(), peakUsedBytes,
-                    peakRunning, liveBytes, liveAll == 0 ? 1 : seenAll / liveAll, ratios, generatedTokens, seenByHead,
+            return new SchedulerStats(
+                    running.size(),
+                    queued,
+                    pool.usedBytes(),
+                    pool.budgetBytes(),
+                    peakUsedBytes,
+                    peakRunning,
+                    liveBytes,
+                    liveAll == 0 ? 1 : seenAll / liveAll,
+                    ratios,
+                    generatedTokens,
+                    seenByHead,
                     keptByHead);
         }
     }

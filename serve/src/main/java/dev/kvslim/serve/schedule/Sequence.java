@@ -33,16 +33,28 @@ public final class Sequence {
     boolean finished;
     volatile boolean cancelRequested;
 
-    Sequence(Scheduler scheduler, long id, SequenceRequest request, int capacity, int vocabSize, Tokenizer tokenizer,
-             IntPredicate endOfGeneration) {
+    Sequence(
+            Scheduler scheduler,
+            long id,
+            SequenceRequest request,
+            int capacity,
+            int vocabSize,
+            Tokenizer tokenizer,
+            IntPredicate endOfGeneration) {
         this.scheduler = scheduler;
         this.id = id;
         this.request = request;
         this.arrivalNanos = System.nanoTime();
         this.capacity = capacity;
-        this.decoding = new Decoding(new Sampler(request.sampling(), vocabSize), tokenizer,
-                request.ignoreEos() ? t -> false : endOfGeneration, request.stop(), request.prompt(), request.maxTokens(),
-                capacity, text::write);
+        this.decoding = new Decoding(
+                new Sampler(request.sampling(), vocabSize),
+                tokenizer,
+                request.ignoreEos() ? t -> false : endOfGeneration,
+                request.stop(),
+                request.prompt(),
+                request.maxTokens(),
+                capacity,
+                text::write);
         this.tokens = Arrays.copyOf(request.prompt(), request.prompt().length + Math.min(request.maxTokens(), 256));
         this.length = request.prompt().length;
     }

@@ -16,8 +16,14 @@ import java.util.Objects;
  * @param ignoreEos   keep generating past end-of-generation tokens (vLLM's {@code ignore_eos})
  * @param listener    receives the tokens and the end, on the engine thread
  */
-public record SequenceRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop, int topLogprobs,
-                              boolean ignoreEos, SequenceListener listener) {
+public record SequenceRequest(
+        int[] prompt,
+        SamplingParams sampling,
+        int maxTokens,
+        List<String> stop,
+        int topLogprobs,
+        boolean ignoreEos,
+        SequenceListener listener) {
 
     public SequenceRequest {
         Objects.requireNonNull(sampling, "sampling");

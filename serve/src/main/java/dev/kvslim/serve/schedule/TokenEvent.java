@@ -18,10 +18,8 @@ public record TokenEvent(int token, String text, TokenLogprobs logprobs) {
      * @param logprob its log probability
      * @param top     the most likely tokens at this step, best first
      */
-    public record TokenLogprobs(String piece, float logprob, List<Candidate> top) {
-    }
+    public record TokenLogprobs(String piece, float logprob, List<Candidate> top) {}
 
     /** One alternative of {@link TokenLogprobs#top}. */
-    public record Candidate(int token, String piece, float logprob) {
-    }
+    public record Candidate(int token, String piece, float logprob) {}
 }

@@ -6,11 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.testing.DmsAdapters;
 import dev.kvslim.core.testing.Fixtures;
-import dev.kvslim.core.kv.KvCacheSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,24 +25,35 @@ class SavingsReportTest {
 
     @BeforeAll
     static void load() {
-        LoadedModel plain = ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"),
-                Fixtures.path("stories260K/tok512.bin"));
-        dms = new LoadedModel(plain.path(), plain.format(), DmsAdapters.withAdapter(plain.model(), 8, false, false),
-                plain.tokenizer(), plain.generation(), null);
+        LoadedModel plain =
+                ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"), Fixtures.path("stories260K/tok512.bin"));
+        dms = new LoadedModel(
+                plain.path(),
+                plain.format(),
+                DmsAdapters.withAdapter(plain.model(), 8, false, false),
+                plain.tokenizer(),
+                plain.generation(),
+                null);
     }
 
     private static Workload small() {
-        return new Workload("test", List.of(new Workload.Request("Once upon a time", 200),
-                new Workload.Request("The little dog", 120), new Workload.Request("One day", 250),
-                new Workload.Request("Tom liked to", 90), new Workload.Request("The sun was", 180),
-                new Workload.Request("A girl named Sue", 240)));
+        return new Workload(
+                "test",
+                List.of(
+                        new Workload.Request("Once upon a time", 200),
+                        new Workload.Request("The little dog", 120),
+                        new Workload.Request("One day", 250),
+                        new Workload.Request("Tom liked to", 90),
+                        new Workload.Request("The sun was", 180),
+                        new Workload.Request("A girl named Sue", 240)));
     }
 
     @Test
     void dmsKeepsFewerBytesPerSequenceAndFitsMoreThanTheUncompressedCache() throws Exception {
         Workload w = small();
         long budget = SavingsReport.defaultBudget(dms, w, 2);
-        SavingsReport r = SavingsReport.measure(dms, w, KvCacheSpec.dms(dms.model().config().kvShape()), budget);
+        SavingsReport r = SavingsReport.measure(
+                dms, w, KvCacheSpec.dms(dms.model().config().kvShape()), budget);
         CacheRun c = r.compressed(), u = r.baseline();
         int asked = w.requests().stream().mapToInt(Workload.Request::maxTokens).sum();
         assertThat(c.generatedTokens()).isEqualTo(asked);
@@ -55,8 +66,14 @@ class SavingsReportTest {
         assertThat(u.fitSequences()).isEqualTo(budget / u.peakBlockBytes()).isGreaterThanOrEqualTo(2);
         assertThat(c.fitSequences()).isGreaterThanOrEqualTo(u.fitSequences());
         String table = r.format(2.0);
-        assertThat(table).contains("KV bytes per sequence, mean", "sequences that fit the budget",
-                "throughput (generated tokens/s)", "cost per 1M tokens at $2.00/h", "dms", "none");
+        assertThat(table)
+                .contains(
+                        "KV bytes per sequence, mean",
+                        "sequences that fit the budget",
+                        "throughput (generated tokens/s)",
+                        "cost per 1M tokens at $2.00/h",
+                        "dms",
+                        "none");
         // at $3,600 an hour a second costs $1: a million tokens cost 1e6 / (tokens per second), up to rounding
         assertThat(SavingsReport.costPerMillion(c, 3600))
                 .isCloseTo(1e6 / c.tokensPerSecond(), org.assertj.core.data.Percentage.withPercentage(1e-9));
@@ -65,10 +82,11 @@ class SavingsReportTest {
     @Test
     void aBudgetTooSmallForOneRequestIsRefusedClearly() {
         var c = dms.model().config();
-        long oneBlockPerHead = (long) c.layers() * c.kvHeads()
+        long oneBlockPerHead = (long) c.layers()
+                * c.kvHeads()
                 * BlockPool.blockBytes(c.headSize(), PagedKvCache.defaultBlockSize(), KvType.F32);
-        Workload longer = new Workload("longer", List.of(new Workload.Request("Once upon a time",
-                PagedKvCache.defaultBlockSize() + 10)));
+        Workload longer = new Workload(
+                "longer", List.of(new Workload.Request("Once upon a time", PagedKvCache.defaultBlockSize() + 10)));
         // the prompt fits one block per head, the whole sequence does not
         assertThatThrownBy(() -> CacheRun.run(dms, longer, KvCacheSpec.keepAll(), oneBlockPerHead))
                 .hasMessageContaining("too small for a single request");
@@ -80,15 +98,21 @@ class SavingsReportTest {
     @Test
     void workloadFilesAreJsonLinesAndErrorsNameTheLine(@TempDir Path dir) throws Exception {
         Path ok = dir.resolve("ok.jsonl");
-        Files.writeString(ok, "# two requests\n{\"prompt\": \"Once upon a time\", \"max_tokens\": 64}\n\n"
-                + "{\"prompt\": \"One day\", \"max_tokens\": 8}\n");
-        assertThat(Workload.read(ok).requests()).containsExactly(new Workload.Request("Once upon a time", 64),
-                new Workload.Request("One day", 8));
+        Files.writeString(
+                ok,
+                "# two requests\n{\"prompt\": \"Once upon a time\", \"max_tokens\": 64}\n\n"
+                        + "{\"prompt\": \"One day\", \"max_tokens\": 8}\n");
+        assertThat(Workload.read(ok).requests())
+                .containsExactly(new Workload.Request("Once upon a time", 64), new Workload.Request("One day", 8));
         Path bad = dir.resolve("bad.jsonl");
         Files.writeString(bad, "{\"prompt\": \"x\", \"max_tokens\": 64}\n{\"prompt\": \"y\", \"max_tokens\": 0}\n");
-        assertThatThrownBy(() -> Workload.read(bad)).hasMessageContaining("line 2").hasMessageContaining("max_tokens");
+        assertThatThrownBy(() -> Workload.read(bad))
+                .hasMessageContaining("line 2")
+                .hasMessageContaining("max_tokens");
         Files.writeString(bad, "{\"text\": \"x\"}\n");
-        assertThatThrownBy(() -> Workload.read(bad)).hasMessageContaining("line 1").hasMessageContaining("prompt");
+        assertThatThrownBy(() -> Workload.read(bad))
+                .hasMessageContaining("line 1")
+                .hasMessageContaining("prompt");
         Files.writeString(bad, "{\"prompt\": \"x\", \"max_tokens\": 100000}\n");
         assertThatThrownBy(() -> CacheRun.prompts(dms, Workload.read(bad))).hasMessageContaining("context of 512");
         assertThat(Workload.builtIn().requests()).hasSize(32);

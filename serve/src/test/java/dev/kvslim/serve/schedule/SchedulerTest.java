@@ -1,6 +1,5 @@
 package dev.kvslim.serve.schedule;
 
-import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,6 +7,7 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.core.testing.Fixtures;
@@ -28,12 +28,13 @@ class SchedulerTest {
 
     private static LoadedModel stories;
     private Scheduler scheduler;
-    private final java.util.concurrent.atomic.AtomicInteger preemptions = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger preemptions =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeAll
     static void load() {
-        stories = ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"),
-                Fixtures.path("stories260K/tok512.bin"));
+        stories =
+                ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"), Fixtures.path("stories260K/tok512.bin"));
     }
 
     @AfterEach
@@ -49,7 +50,13 @@ class SchedulerTest {
 
     private Scheduler start(long budgetBytes, int blockSize, Scheduler.Options options) {
         BlockPool pool = new BlockPool(stories.model().config().headSize(), blockSize, budgetBytes);
-        scheduler = new Scheduler("test", stories.model(), stories.tokenizer(), stories::isEndOfGeneration, pool, options,
+        scheduler = new Scheduler(
+                "test",
+                stories.model(),
+                stories.tokenizer(),
+                stories::isEndOfGeneration,
+                pool,
+                options,
                 new SchedulerObserver() {
                     @Override
                     public void preempted() {
@@ -71,16 +78,24 @@ class SchedulerTest {
     private static int[] alone(String text, int maxTokens) {
         Generator g = new Generator(stories.model(), stories.tokenizer(), stories::isEndOfGeneration);
         int[] p = prompt(text);
-        return g.generate(p, Generator.Options.greedy(maxTokens), stories.model().newDenseCache(p.length + maxTokens),
-                (b, off, len) -> { }).generated();
+        return g.generate(
+                        p,
+                        Generator.Options.greedy(maxTokens),
+                        stories.model().newDenseCache(p.length + maxTokens),
+                        (b, off, len) -> {})
+                .generated();
     }
 
     /** Greedy tokens with end-of-generation tokens fed back like any other (as ignore_eos does). */
     private static int[] aloneIgnoringEos(String text, int maxTokens) {
         Generator g = new Generator(stories.model(), stories.tokenizer(), id -> false);
         int[] p = prompt(text);
-        return g.generate(p, Generator.Options.greedy(maxTokens), stories.model().newDenseCache(p.length + maxTokens),
-                (b, off, len) -> { }).generated();
+        return g.generate(
+                        p,
+                        Generator.Options.greedy(maxTokens),
+                        stories.model().newDenseCache(p.length + maxTokens),
+                        (b, off, len) -> {})
+                .generated();
     }
 
     @Test
@@ -110,11 +125,18 @@ class SchedulerTest {
 
     @Test
     void aDmsModelGetsTheDmsCacheAndGeneratesWhatItGeneratesAlone() throws Exception {
-        dev.kvslim.core.model.Model dms = dev.kvslim.core.testing.DmsAdapters.withAdapter(stories.model(), 4, false, false);
+        dev.kvslim.core.model.Model dms =
+                dev.kvslim.core.testing.DmsAdapters.withAdapter(stories.model(), 4, false, false);
         BlockPool pool = new BlockPool(dms.config().headSize(), PagedKvCache.defaultBlockSize(), 1L << 26);
         java.util.concurrent.atomic.AtomicLong evicted = new java.util.concurrent.atomic.AtomicLong();
-        scheduler = new Scheduler("dms", dms, stories.tokenizer(), id -> false, pool,
-                new Scheduler.Options(16, 8, 16, Duration.ZERO), new SchedulerObserver() {
+        scheduler = new Scheduler(
+                "dms",
+                dms,
+                stories.tokenizer(),
+                id -> false,
+                pool,
+                new Scheduler.Options(16, 8, 16, Duration.ZERO),
+                new SchedulerObserver() {
                     @Override
                     public void evicted(long entries) {
                         evicted.addAndGet(entries);
@@ -131,9 +153,13 @@ class SchedulerTest {
         for (int i = 0; i < PROMPTS.length; i++) {
             out.get(i).await();
             int[] p = prompt(PROMPTS[i]);
-            PagedKvCache cache = new PagedKvCache(dms.config().kvShape(), new BlockPool(dms.config().headSize(),
-                    PagedKvCache.defaultBlockSize(), 1L << 24), p.length + 40, KvCacheSpec.dms(dms.config().kvShape()));
-            int[] expected = alone.generate(p, Generator.Options.greedy(40), cache, (b, off, len) -> { }).generated();
+            PagedKvCache cache = new PagedKvCache(
+                    dms.config().kvShape(),
+                    new BlockPool(dms.config().headSize(), PagedKvCache.defaultBlockSize(), 1L << 24),
+                    p.length + 40,
+                    KvCacheSpec.dms(dms.config().kvShape()));
+            int[] expected = alone.generate(p, Generator.Options.greedy(40), cache, (b, off, len) -> {})
+                    .generated();
             assertThat(out.get(i).tokenArray()).as(PROMPTS[i]).containsExactly(expected);
         }
         assertThat(evicted.get()).isPositive();
@@ -142,11 +168,13 @@ class SchedulerTest {
 
     @Test
     void aTightBudgetPreemptsAndRecomputesWithoutChangingTheText() throws Exception {
-        // small blocks, so caches grow block by block, and room for three whole sequences of 110 tokens: eight short prompts are
+        // small blocks, so caches grow block by block, and room for three whole sequences of 110 tokens: eight short
+        // prompts are
         // admitted at once, then outgrow the budget and must be preempted
         int block = dev.kvslim.core.tensor.Kernels.lanes();
         var cfg = stories.model().config();
-        long perSequence = 2L * cfg.layers() * cfg.kvHeads() * cfg.headSize() * Float.BYTES * block * ((110 + block - 1) / block);
+        long perSequence =
+                2L * cfg.layers() * cfg.kvHeads() * cfg.headSize() * Float.BYTES * block * ((110 + block - 1) / block);
         long budget = 3 * perSequence;
         Scheduler s = start(budget, block, new Scheduler.Options(32, 8, 16, Duration.ZERO));
         List<Collector> out = new ArrayList<>();
@@ -174,8 +202,8 @@ class SchedulerTest {
     void cancellingFreesTheBlocks() throws Exception {
         Scheduler s = start(1L << 26, new Scheduler.Options(16, 4, 4, Duration.ofMillis(2)));
         Collector c = new Collector();
-        Sequence seq = s.submit(new SequenceRequest(prompt("Once upon a time"), SamplingParams.GREEDY, 400, List.of(),
-                -1, true, c));
+        Sequence seq = s.submit(
+                new SequenceRequest(prompt("Once upon a time"), SamplingParams.GREEDY, 400, List.of(), -1, true, c));
         while (c.events.size() < 3) {
             Thread.sleep(1);
         }
@@ -190,17 +218,21 @@ class SchedulerTest {
     void aFullQueueRefusesAndAnOversizedPromptIsRejected() throws Exception {
         Scheduler s = start(1L << 26, new Scheduler.Options(16, 1, 1, Duration.ofMillis(5)));
         Collector a = new Collector(), b = new Collector();
-        Sequence first = s.submit(new SequenceRequest(prompt("One day"), SamplingParams.GREEDY, 400, List.of(), -1, true, a));
+        Sequence first =
+                s.submit(new SequenceRequest(prompt("One day"), SamplingParams.GREEDY, 400, List.of(), -1, true, a));
         while (a.events.isEmpty()) {
             Thread.sleep(1);
         }
         Sequence second = s.submit(greedy("The sun was", 5, b)); // waits: one running at most
         assertThatThrownBy(() -> s.submit(greedy("Tom liked to", 5, new Collector())))
-                .isInstanceOf(QueueFullException.class).hasMessageContaining("queue of 1");
+                .isInstanceOf(QueueFullException.class)
+                .hasMessageContaining("queue of 1");
         int[] huge = new int[600];
         java.util.Arrays.fill(huge, 1);
-        assertThatThrownBy(() -> s.submit(new SequenceRequest(huge, SamplingParams.GREEDY, 1, List.of(), -1, false,
-                new Collector()))).isInstanceOf(RequestTooLargeException.class).hasMessageContaining("context of 512");
+        assertThatThrownBy(() -> s.submit(
+                        new SequenceRequest(huge, SamplingParams.GREEDY, 1, List.of(), -1, false, new Collector())))
+                .isInstanceOf(RequestTooLargeException.class)
+                .hasMessageContaining("context of 512");
         first.cancel();
         assertThat(b.await()).isIn(FinishReason.STOP, FinishReason.LENGTH);
         second.cancel(); // after it finished: nothing happens
@@ -212,8 +244,10 @@ class SchedulerTest {
         Scheduler s = start(PagedKvCache.defaultBlockSize() * 2L * 8 * 4 * 5 * 4, Scheduler.Options.DEFAULTS);
         int[] p = new int[300];
         java.util.Arrays.fill(p, 1);
-        assertThatThrownBy(() -> s.submit(new SequenceRequest(p, SamplingParams.GREEDY, 1, List.of(), -1, false,
-                new Collector()))).isInstanceOf(RequestTooLargeException.class).hasMessageContaining("exceed the KV budget");
+        assertThatThrownBy(() -> s.submit(
+                        new SequenceRequest(p, SamplingParams.GREEDY, 1, List.of(), -1, false, new Collector())))
+                .isInstanceOf(RequestTooLargeException.class)
+                .hasMessageContaining("exceed the KV budget");
     }
 
     @Test
@@ -239,8 +273,11 @@ class SchedulerTest {
         for (TokenEvent e : c.events) {
             assertThat(e.logprobs().top()).hasSize(3);
             assertThat(e.logprobs().top().getFirst().token()).isEqualTo(e.token());
-            assertThat(e.logprobs().logprob()).isNegative().isEqualTo(e.logprobs().top().getFirst().logprob());
-            assertThat(e.logprobs().top().get(1).logprob()).isLessThanOrEqualTo(e.logprobs().top().get(0).logprob());
+            assertThat(e.logprobs().logprob())
+                    .isNegative()
+                    .isEqualTo(e.logprobs().top().getFirst().logprob());
+            assertThat(e.logprobs().top().get(1).logprob())
+                    .isLessThanOrEqualTo(e.logprobs().top().get(0).logprob());
         }
     }
 

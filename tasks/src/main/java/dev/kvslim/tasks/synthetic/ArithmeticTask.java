@@ -76,7 +76,8 @@ public final class ArithmeticTask extends SyntheticTask {
      * new intermediate.
      */
     static String step(String previous, boolean plus, String name, int value, int result) {
-        return previous + (plus ? "+" : "-") + name + "=" + Haystack.digits(value, 2) + ":" + Haystack.digits(result, 2);
+        return previous + (plus ? "+" : "-") + name + "=" + Haystack.digits(value, 2) + ":"
+                + Haystack.digits(result, 2);
     }
 
     private static void shuffle(SplittableRandom random, List<String> list) {

@@ -48,7 +48,8 @@ public final class CopyTask extends SyntheticTask {
             earlier.add(line);
             budget -= pairChars(line.length());
         }
-        StringBuilder prompt = new StringBuilder(HEADER).append(Haystack.weave(random, budget, java.util.List.of()))
+        StringBuilder prompt = new StringBuilder(HEADER)
+                .append(Haystack.weave(random, budget, java.util.List.of()))
                 .append('\n');
         for (String line : earlier) {
             prompt.append(line).append('|').append(line).append('\n');

@@ -13,13 +13,15 @@ import java.util.SplittableRandom;
 final class Haystack {
 
     /** Filler words; every length from 1 to 7 occurs, which lets {@link #filler} hit any length exactly. */
-    static final List<String> WORDS = List.of("a", "to", "of", "in", "on", "the", "sun", "sky", "and", "old",
-            "tree", "hill", "bird", "road", "rain", "grass", "river", "stone", "cloud", "green", "little", "garden",
-            "yellow", "forest", "morning", "village", "evening", "country");
-    private static final int LONGEST = WORDS.stream().mapToInt(String::length).max().orElseThrow();
+    static final List<String> WORDS = List.of(
+            "a", "to", "of", "in", "on", "the", "sun", "sky", "and", "old", "tree", "hill", "bird", "road", "rain",
+            "grass", "river", "stone", "cloud", "green", "little", "garden", "yellow", "forest", "morning", "village",
+            "evening", "country");
 
-    private Haystack() {
-    }
+    private static final int LONGEST =
+            WORDS.stream().mapToInt(String::length).max().orElseThrow();
+
+    private Haystack() {}
 
     /**
      * Exactly {@code length} characters: filler words and {@code records} (in their order), each piece preceded by
@@ -58,7 +60,8 @@ final class Haystack {
                 left = 0;
             } else if (left <= LONGEST + 1) {
                 int last = left - 1;
-                List<String> fitting = WORDS.stream().filter(w -> w.length() == last).toList();
+                List<String> fitting =
+                        WORDS.stream().filter(w -> w.length() == last).toList();
                 words.add(fitting.get(random.nextInt(fitting.size())));
                 left = 0;
             } else {
@@ -92,7 +95,11 @@ final class Haystack {
     /** {@code count} distinct numbers below {@code 10^digits}, written with exactly {@code digits} digits. */
     static List<String> distinctNumbers(SplittableRandom random, int count, int digits) {
         int bound = (int) Math.pow(10, digits);
-        return random.ints(0, bound).distinct().limit(count).mapToObj(v -> digits(v, digits)).toList();
+        return random.ints(0, bound)
+                .distinct()
+                .limit(count)
+                .mapToObj(v -> digits(v, digits))
+                .toList();
     }
 
     /** {@code value} with leading zeros to {@code width} digits. */

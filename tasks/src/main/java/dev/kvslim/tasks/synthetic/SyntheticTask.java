@@ -34,8 +34,8 @@ abstract class SyntheticTask implements Task {
     final int fillerChars(int contextTokens, int fixedChars) {
         int left = contextTokens - SPECIAL_TOKENS - fixedChars;
         if (left < 0) {
-            throw new IllegalArgumentException("a context of " + contextTokens + " tokens is too short for task "
-                    + name + ": this sample needs " + (contextTokens - left) + " tokens without any filler");
+            throw new IllegalArgumentException("a context of " + contextTokens + " tokens is too short for task " + name
+                    + ": this sample needs " + (contextTokens - left) + " tokens without any filler");
         }
         return left;
     }
@@ -49,8 +49,8 @@ abstract class SyntheticTask implements Task {
     final Sample sample(long seed, int contextTokens, String prompt, String target, String answer) {
         Sample sample = new Sample(name, seed, prompt, target, answer);
         if (sample.byteLevelTokens() != contextTokens) {
-            throw new IllegalStateException(name + " made " + sample.byteLevelTokens() + " tokens for a context of "
-                    + contextTokens);
+            throw new IllegalStateException(
+                    name + " made " + sample.byteLevelTokens() + " tokens for a context of " + contextTokens);
         }
         return sample;
     }

@@ -52,7 +52,9 @@ public final class TallyTask extends SyntheticTask {
             earlier.add(String.join(" ", line));
             budget -= length(line);
         }
-        StringBuilder prompt = new StringBuilder(HEADER).append(Haystack.weave(random, budget, List.of())).append('\n');
+        StringBuilder prompt = new StringBuilder(HEADER)
+                .append(Haystack.weave(random, budget, List.of()))
+                .append('\n');
         for (String line : earlier) {
             prompt.append(line).append('\n');
         }
@@ -68,7 +70,9 @@ public final class TallyTask extends SyntheticTask {
     }
 
     private static List<String> line(SplittableRandom random) {
-        return random.nextBoolean() ? runningSum(random, random.nextInt(2, 13)) : expression(random, random.nextInt(3, 7));
+        return random.nextBoolean()
+                ? runningSum(random, random.nextInt(2, 13))
+                : expression(random, random.nextInt(3, 7));
     }
 
     private static List<String> shortest(SplittableRandom random) {

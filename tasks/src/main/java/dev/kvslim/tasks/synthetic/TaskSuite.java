@@ -11,12 +11,11 @@ import java.util.stream.Collectors;
  */
 public final class TaskSuite {
 
-    private static final List<Task> ALL = List.of(new NeedleTask(), new VarTrackTask(), new ArithmeticTask(),
-            new RunSumTask());
+    private static final List<Task> ALL =
+            List.of(new NeedleTask(), new VarTrackTask(), new ArithmeticTask(), new RunSumTask());
     private static final List<Task> WARM_UP = List.of(new CopyTask(), new TallyTask());
 
-    private TaskSuite() {
-    }
+    private TaskSuite() {}
 
     /** needle, vartrack, arithmetic, runsum. */
     public static List<Task> all() {
@@ -29,9 +28,13 @@ public final class TaskSuite {
      * @throws IllegalArgumentException listing the known names if there is none
      */
     public static Task named(String name) {
-        return java.util.stream.Stream.concat(ALL.stream(), WARM_UP.stream()).filter(t -> t.name().equals(name))
-                .findFirst().orElseThrow(() -> new IllegalArgumentException("no task named '" + name + "' (known: "
-                        + java.util.stream.Stream.concat(ALL.stream(), WARM_UP.stream()).map(Task::name)
-                        .collect(Collectors.joining(", ")) + ")"));
+        return java.util.stream.Stream.concat(ALL.stream(), WARM_UP.stream())
+                .filter(t -> t.name().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no task named '" + name + "' (known: "
+                        + java.util.stream.Stream.concat(ALL.stream(), WARM_UP.stream())
+                                .map(Task::name)
+                                .collect(Collectors.joining(", "))
+                        + ")"));
     }
 }

@@ -92,8 +92,10 @@ public final class TextFileSource {
         } catch (IOException e) {
             throw new TextFileException(file, "cannot be read: " + e.getMessage(), e);
         }
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(bytes);
         CharBuffer out = CharBuffer.allocate(bytes.length);
         CoderResult result = decoder.decode(in, out, true);
@@ -101,8 +103,10 @@ public final class TextFileSource {
             result = decoder.flush(out);
         }
         if (result.isError()) {
-            throw new TextFileException(file, "not valid UTF-8: malformed sequence of " + result.length()
-                    + " byte(s) at byte offset " + in.position());
+            throw new TextFileException(
+                    file,
+                    "not valid UTF-8: malformed sequence of " + result.length() + " byte(s) at byte offset "
+                            + in.position());
         }
         return out.flip().toString();
     }

@@ -36,15 +36,16 @@ public final class DemoTokenizer {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final List<String> SPECIALS = List.of(BOS, EOS, PAD);
 
-    private DemoTokenizer() {
-    }
+    private DemoTokenizer() {}
 
     /** Writes {@code tokenizer.json} and {@code tokenizer_config.json} into {@code folder}, creating it if needed. */
     public static void write(Path folder) {
         try {
             Files.createDirectories(folder);
-            JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(TOKENIZER_FILE).toFile(), tokenizerJson());
-            JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(CONFIG_FILE).toFile(), configJson());
+            JSON.writerWithDefaultPrettyPrinter()
+                    .writeValue(folder.resolve(TOKENIZER_FILE).toFile(), tokenizerJson());
+            JSON.writerWithDefaultPrettyPrinter()
+                    .writeValue(folder.resolve(CONFIG_FILE).toFile(), configJson());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the demo tokenizer to " + folder, e);
         }
@@ -102,8 +103,14 @@ public final class DemoTokenizer {
         root.putNull("padding");
         ArrayNode added = root.putArray("added_tokens");
         for (int i = 0; i < SPECIALS.size(); i++) {
-            added.addObject().put("id", BOS_ID + i).put("content", SPECIALS.get(i)).put("single_word", false)
-                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
+            added.addObject()
+                    .put("id", BOS_ID + i)
+                    .put("content", SPECIALS.get(i))
+                    .put("single_word", false)
+                    .put("lstrip", false)
+                    .put("rstrip", false)
+                    .put("normalized", false)
+                    .put("special", true);
         }
         root.putNull("normalizer");
         root.set("pre_tokenizer", byteLevel());
@@ -158,8 +165,13 @@ public final class DemoTokenizer {
         config.put("clean_up_tokenization_spaces", false);
         ObjectNode decoder = config.putObject("added_tokens_decoder");
         for (int i = 0; i < SPECIALS.size(); i++) {
-            decoder.putObject(String.valueOf(BOS_ID + i)).put("content", SPECIALS.get(i)).put("lstrip", false)
-                    .put("normalized", false).put("rstrip", false).put("single_word", false).put("special", true);
+            decoder.putObject(String.valueOf(BOS_ID + i))
+                    .put("content", SPECIALS.get(i))
+                    .put("lstrip", false)
+                    .put("normalized", false)
+                    .put("rstrip", false)
+                    .put("single_word", false)
+                    .put("special", true);
         }
         return config;
     }

@@ -37,7 +37,12 @@ class ArithmeticTaskTest {
                 int value = values.get(op.group(2));
                 result = op.group(1).equals("+") ? result + value : result - value;
                 result = (result % 100 + 100) % 100;
-                expected.append(' ').append(previous).append(op.group()).append('=').append(two(value)).append(':')
+                expected.append(' ')
+                        .append(previous)
+                        .append(op.group())
+                        .append('=')
+                        .append(two(value))
+                        .append(':')
                         .append(two(result));
                 previous = op.group(2);
                 steps++;

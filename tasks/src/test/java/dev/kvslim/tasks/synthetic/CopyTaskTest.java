@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kvslim.tasks.Sample;
 import dev.kvslim.tasks.Split;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class CopyTaskTest {
 
@@ -37,7 +37,8 @@ class CopyTaskTest {
             lengths.add(task.generate(Split.TRAIN.seed(i), 300).answer().length());
         }
         assertThat(lengths).hasSizeGreaterThan(5);
-        assertThatThrownBy(() -> task.generate(Split.TRAIN.seed(1), 25)).hasMessageContaining("too short for task copy");
+        assertThatThrownBy(() -> task.generate(Split.TRAIN.seed(1), 25))
+                .hasMessageContaining("too short for task copy");
     }
 
     @Test

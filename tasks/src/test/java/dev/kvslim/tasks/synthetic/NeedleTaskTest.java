@@ -25,7 +25,8 @@ class NeedleTaskTest {
                 assertThat(codes.put(m.group(1), m.group(2))).as("key repeated").isNull();
             }
             assertThat(codes).hasSize(4);
-            assertThat(String.join("", codes.keySet()).chars().distinct().count()).as("keys share no letter")
+            assertThat(String.join("", codes.keySet()).chars().distinct().count())
+                    .as("keys share no letter")
                     .isEqualTo(12);
             Matcher q = QUESTION.matcher(s.prompt());
             assertThat(q.find()).isTrue();

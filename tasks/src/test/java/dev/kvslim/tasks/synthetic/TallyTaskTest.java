@@ -7,9 +7,9 @@ import dev.kvslim.tasks.Sample;
 import dev.kvslim.tasks.Split;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** The running-totals warm-up: exact length, and every total recomputed here from the values written before it. */
 class TallyTaskTest {

@@ -22,7 +22,8 @@ class TaskContractTest {
     }
 
     static Stream<Arguments> tasksAndContexts() {
-        return tasks().flatMap(t -> IntStream.of(256, 384, 512, 1000, 1024, 2048, 4096).mapToObj(c -> Arguments.of(t, c)));
+        return tasks().flatMap(
+                        t -> IntStream.of(256, 384, 512, 1000, 1024, 2048, 4096).mapToObj(c -> Arguments.of(t, c)));
     }
 
     @ParameterizedTest
@@ -67,8 +68,12 @@ class TaskContractTest {
             Sample s = task.generate(n, 1024);
             assertThat(Task.finalAnswer(s.target())).isEqualTo(s.answer());
             assertThat(task.score(s, s.target())).isTrue();
-            assertThat(task.score(s, s.target().strip())).as("stopped by EOS without a newline").isTrue();
-            assertThat(task.score(s, s.target() + "12 more lines\n")).as("text after the line is ignored").isTrue();
+            assertThat(task.score(s, s.target().strip()))
+                    .as("stopped by EOS without a newline")
+                    .isTrue();
+            assertThat(task.score(s, s.target() + "12 more lines\n"))
+                    .as("text after the line is ignored")
+                    .isTrue();
         }
     }
 
@@ -84,9 +89,13 @@ class TaskContractTest {
                 String corrupted = target.substring(0, i) + wrong + target.substring(i + 1);
                 assertThat(task.score(s, corrupted)).as(corrupted).isFalse();
             }
-            assertThat(task.score(s, target.substring(0, target.length() - 2) + "\n")).as("a digit short").isFalse();
+            assertThat(task.score(s, target.substring(0, target.length() - 2) + "\n"))
+                    .as("a digit short")
+                    .isFalse();
             assertThat(task.score(s, "1" + s.answer())).as("a digit too many").isFalse();
-            assertThat(task.score(s, s.answer() + ".")).as("not ending in the answer").isFalse();
+            assertThat(task.score(s, s.answer() + "."))
+                    .as("not ending in the answer")
+                    .isFalse();
             assertThat(task.score(s, "")).isFalse();
         }
     }
@@ -97,10 +106,13 @@ class TaskContractTest {
         Sample s = task.generate(3, 1024);
         String target = s.target();
         int answerStart = target.length() - 1 - s.answer().length();
-        int digit = IntStream.range(0, answerStart).filter(i -> Character.isDigit(target.charAt(i))).findFirst()
+        int digit = IntStream.range(0, answerStart)
+                .filter(i -> Character.isDigit(target.charAt(i)))
+                .findFirst()
                 .orElse(-1);
         if (digit >= 0) {
-            String corrupted = target.substring(0, digit) + (target.charAt(digit) == '0' ? '1' : '0')
+            String corrupted = target.substring(0, digit)
+                    + (target.charAt(digit) == '0' ? '1' : '0')
                     + target.substring(digit + 1);
             assertThat(task.score(s, corrupted)).isTrue();
         }
@@ -109,7 +121,8 @@ class TaskContractTest {
     @ParameterizedTest
     @MethodSource("tasks")
     void aContextTooShortIsRefusedNamingTheTask(Task task) {
-        assertThatThrownBy(() -> task.generate(1, 40)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> task.generate(1, 40))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("40 tokens is too short for task " + task.name());
     }
 
@@ -117,6 +130,7 @@ class TaskContractTest {
     @MethodSource("tasks")
     void suiteFindsTasksByName(Task task) {
         assertThat(TaskSuite.named(task.name())).isSameAs(task);
-        assertThatThrownBy(() -> TaskSuite.named("needles")).hasMessageContaining("needle, vartrack, arithmetic, runsum");
+        assertThatThrownBy(() -> TaskSuite.named("needles"))
+                .hasMessageContaining("needle, vartrack, arithmetic, runsum");
     }
 }

@@ -48,7 +48,8 @@ class VarTrackTaskTest {
             assertThat(s.target()).isEqualTo(String.join("=", chain) + "=" + number + "\n");
             assertThat(s.answer()).isEqualTo(number);
             hops[chain.size()]++;
-            assertThat(String.join("", values.keySet()).chars().distinct().count()).as("names share no letter")
+            assertThat(String.join("", values.keySet()).chars().distinct().count())
+                    .as("names share no letter")
                     .isEqualTo(2L * values.size());
         }
         assertThat(hops[2]).isPositive();

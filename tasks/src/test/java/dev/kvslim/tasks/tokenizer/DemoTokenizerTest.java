@@ -47,7 +47,9 @@ class DemoTokenizerTest {
     @Test
     void theConfigNamesBosEosAndPad(@TempDir Path dir) {
         DemoTokenizer.write(dir);
-        JsonNode config = JsonMapper.builder().build().readTree(dir.resolve("tokenizer_config.json").toFile());
+        JsonNode config = JsonMapper.builder()
+                .build()
+                .readTree(dir.resolve("tokenizer_config.json").toFile());
         assertThat(config.get("bos_token").stringValue()).isEqualTo("<|bos|>");
         assertThat(config.get("eos_token").stringValue()).isEqualTo("<|eos|>");
         assertThat(config.get("pad_token").stringValue()).isEqualTo("<|pad|>");
@@ -66,27 +68,40 @@ class DemoTokenizerTest {
                 texts.add(s.target());
             }
         }
-        texts.addAll(List.of("", " ", "  leading", "tabs\tand\r\nnewlines", "naïve café 東京 😀", "<|bos|>x<|eos|>",
-                "a <|pad|> b", "<|bos", "\u0000\u007f\u00a0\u00ad"));
+        texts.addAll(List.of(
+                "",
+                " ",
+                "  leading",
+                "tabs\tand\r\nnewlines",
+                "naïve café 東京 😀",
+                "<|bos|>x<|eos|>",
+                "a <|pad|> b",
+                "<|bos",
+                "\u0000\u007f\u00a0\u00ad"));
         SplittableRandom random = new SplittableRandom(4);
         for (int i = 0; i < 50; i++) {
-            texts.add(random.ints(random.nextInt(1, 40), 1, 0x3000).collect(StringBuilder::new,
-                    StringBuilder::appendCodePoint, StringBuilder::append).toString());
+            texts.add(random.ints(random.nextInt(1, 40), 1, 0x3000)
+                    .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
+                    .toString());
         }
         List<String> mismatches = new ArrayList<>();
-        try (HuggingFaceTokenizer theirs = HuggingFaceTokenizer.newInstance(dir.resolve("tokenizer.json"),
+        try (HuggingFaceTokenizer theirs = HuggingFaceTokenizer.newInstance(
+                dir.resolve("tokenizer.json"),
                 Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
             for (String text : texts) {
                 for (boolean special : new boolean[] {false, true}) {
                     long[] expected = theirs.encode(text, special, false).getIds();
-                    long[] actual = Arrays.stream(ours.encode(text, special)).asLongStream().toArray();
+                    long[] actual = Arrays.stream(ours.encode(text, special))
+                            .asLongStream()
+                            .toArray();
                     if (!Arrays.equals(actual, expected)) {
                         mismatches.add(text + (special ? " with" : " without") + " specials: ours "
                                 + Arrays.toString(actual) + ", theirs " + Arrays.toString(expected));
                     }
                 }
                 long[] ids = theirs.encode(text, true, false).getIds();
-                String decoded = ours.decode(Arrays.stream(ids).mapToInt(Math::toIntExact).toArray());
+                String decoded = ours.decode(
+                        Arrays.stream(ids).mapToInt(Math::toIntExact).toArray());
                 if (!decoded.equals(theirs.decode(ids, true))) {
                     mismatches.add(text + " decodes to " + decoded);
                 }

@@ -1,8 +1,8 @@
 package dev.kvslim.train.checkpoint;
 
-import dev.kvslim.core.io.AtomicFiles;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
+import dev.kvslim.core.io.AtomicFiles;
 import dev.kvslim.core.tensor.GgmlType;
 import dev.kvslim.core.tensor.LittleEndian;
 import dev.kvslim.core.tensor.Tensors;
@@ -37,8 +37,7 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Checkpoint {
 
     /** The run state besides tensors. */
-    public record State(int step, long optimizerStep, long tokens, long rngState, long[] dataState) {
-    }
+    public record State(int step, long optimizerStep, long tokens, long rngState, long[] dataState) {}
 
     public static final String NAME = "checkpoint";
     private static final String OLD = "checkpoint.old";
@@ -46,8 +45,7 @@ public final class Checkpoint {
     private static final String TENSORS = "train_state.safetensors";
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private Checkpoint() {
-    }
+    private Checkpoint() {}
 
     /** Writes a checkpoint of {@code w}, {@code opt} and {@code state} into {@code outDir}, replacing the previous one. */
     public static Path save(Path outDir, TrainWeights w, AdamW opt, State state, Path tokenizer, long bos, long eos)
@@ -118,8 +116,12 @@ public final class Checkpoint {
             for (int i = 0; i < dataState.length; i++) {
                 dataState[i] = Long.parseLong(data.get(i).asString());
             }
-            State s = new State(json.required("step").asInt(), json.required("optimizer_step").asLong(),
-                    json.required("tokens").asLong(), Long.parseLong(json.required("rng_state").asString()), dataState);
+            State s = new State(
+                    json.required("step").asInt(),
+                    json.required("optimizer_step").asLong(),
+                    json.required("tokens").asLong(),
+                    Long.parseLong(json.required("rng_state").asString()),
+                    dataState);
             opt.setStepCount(s.optimizerStep());
             return s;
         } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {

@@ -26,13 +26,13 @@ import java.util.Arrays;
  */
 public final class HfModelFiles {
 
-    private HfModelFiles() {
-    }
+    private HfModelFiles() {}
 
     /** Writes config.json, generation_config.json and model.safetensors of {@code w} into {@code dir}. */
     public static void write(TrainWeights w, Path dir, long bos, long eos) throws IOException {
         LlamaConfig c = w.config;
-        String arch = HuggingFaceModels.ARCHITECTURES.contains(c.architecture()) ? c.architecture() : "LlamaForCausalLM";
+        String arch =
+                HuggingFaceModels.ARCHITECTURES.contains(c.architecture()) ? c.architecture() : "LlamaForCausalLM";
         String type = switch (arch) {
             case "Qwen2ForCausalLM" -> "qwen2";
             case "MistralForCausalLM" -> "mistral";
@@ -44,8 +44,11 @@ public final class HfModelFiles {
             SafetensorsWriter s = new SafetensorsWriter();
             for (Parameter p : w.parameters()) {
                 float[] data = p.data();
-                if (permute && (p.name().endsWith("q_proj.weight") || p.name().endsWith("k_proj.weight")
-                        || p.name().endsWith("q_proj.bias") || p.name().endsWith("k_proj.bias"))) {
+                if (permute
+                        && (p.name().endsWith("q_proj.weight")
+                                || p.name().endsWith("k_proj.weight")
+                                || p.name().endsWith("q_proj.bias")
+                                || p.name().endsWith("k_proj.bias"))) {
                     int rows = p.shape()[0];
                     data = interleavedToHalf(data, rows / c.headSize(), c.headSize(), data.length / rows);
                 }
@@ -60,8 +63,8 @@ public final class HfModelFiles {
             s.metadata("format", "pt");
             s.write(dir.resolve("model.safetensors"));
         }
-        HuggingFaceConfigWriter.write(dir, c.ropeStyle() == RopeStyle.HALF ? c : withHalfRope(c), arch, type, "float32",
-                bos, eos);
+        HuggingFaceConfigWriter.write(
+                dir, c.ropeStyle() == RopeStyle.HALF ? c : withHalfRope(c), arch, type, "float32", bos, eos);
     }
 
     /** The weights of the folder {@code dir} (any dtype the engine reads), as F32 training parameters. */
@@ -81,14 +84,17 @@ public final class HfModelFiles {
             Parameter src = loaded.get(p.name());
             if (src == null || !Arrays.equals(src.shape(), p.shape())) {
                 throw new IllegalArgumentException(dir + " does not match the configured model: tensor " + p.name()
-                        + (src == null ? " is missing" : " has shape " + Arrays.toString(src.shape())
-                        + ", the config needs " + Arrays.toString(p.shape())));
+                        + (src == null
+                                ? " is missing"
+                                : " has shape " + Arrays.toString(src.shape()) + ", the config needs "
+                                        + Arrays.toString(p.shape())));
             }
             System.arraycopy(src.data(), 0, p.data(), 0, p.data().length);
         }
         if (loaded.parameters().size() != w.parameters().size()) {
-            throw new IllegalArgumentException(dir + " holds " + loaded.parameters().size()
-                    + " tensors, the configured model " + w.parameters().size());
+            throw new IllegalArgumentException(
+                    dir + " holds " + loaded.parameters().size() + " tensors, the configured model "
+                            + w.parameters().size());
         }
         return w;
     }
@@ -97,7 +103,8 @@ public final class HfModelFiles {
     public static TrainWeights fromModel(Model m, String name) {
         LlamaConfig c = m.config();
         if (m.weights().qNorm() != null) {
-            throw new IllegalArgumentException(name + ": per-head query/key norms (Qwen3) are not supported by the trainer");
+            throw new IllegalArgumentException(
+                    name + ": per-head query/key norms (Qwen3) are not supported by the trainer");
         }
         TrainWeights w = new TrainWeights(c);
         LlamaWeights lw = m.weights();
@@ -136,9 +143,24 @@ public final class HfModelFiles {
     }
 
     private static LlamaConfig withHalfRope(LlamaConfig c) {
-        return new LlamaConfig(c.architecture(), c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.headSize(),
-                c.vocabSize(), c.contextLength(), c.normEps(), c.ropeTheta(), RopeStyle.HALF, c.tiedEmbeddings(),
-                c.ropeScaling(), c.slidingWindow(), c.ropeFactors(), c.dms());
+        return new LlamaConfig(
+                c.architecture(),
+                c.dim(),
+                c.hiddenDim(),
+                c.layers(),
+                c.heads(),
+                c.kvHeads(),
+                c.headSize(),
+                c.vocabSize(),
+                c.contextLength(),
+                c.normEps(),
+                c.ropeTheta(),
+                RopeStyle.HALF,
+                c.tiedEmbeddings(),
+                c.ropeScaling(),
+                c.slidingWindow(),
+                c.ropeFactors(),
+                c.dms());
     }
 
     /** Rows of each head from interleaved pairs (2i, 2i+1) to rotate-half pairs (i, i + d/2). */

@@ -46,22 +46,61 @@ import tools.jackson.databind.json.JsonMapper;
  * @param threads      worker threads requested (0: leave the default)
  * @param init         model folder to start from (null: a fresh initialisation from the seed)
  */
-public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMap<String, Double> tasks,
-                             float promptWeight, int minContext, Path tokenizer, boolean demoTokenizer,
-                             int threads, Path init) {
+public record PretrainConfig(
+        TrainConfig train,
+        Path text,
+        java.util.SequencedMap<String, Double> tasks,
+        float promptWeight,
+        int minContext,
+        Path tokenizer,
+        boolean demoTokenizer,
+        int threads,
+        Path init) {
 
     /** The tokenizer value that selects the byte-level demo vocabulary. */
     public static final String DEMO_TOKENIZER = "demo";
 
-    private static final Set<String> TOP = Set.of("model", "data", "batch", "seq", "steps", "lr", "min_lr", "warmup",
-            "schedule", "weight_decay", "beta1", "beta2", "eps", "clip", "accumulation", "seed", "threads",
-            "checkpoint_every", "out", "freeze", "train_only", "init");
-    private static final Set<String> MODEL = Set.of("dim", "hidden", "layers", "heads", "kv_heads", "vocab", "context",
-            "rope_theta", "tied", "norm_eps", "arch", "rope_style");
+    private static final Set<String> TOP = Set.of(
+            "model",
+            "data",
+            "batch",
+            "seq",
+            "steps",
+            "lr",
+            "min_lr",
+            "warmup",
+            "schedule",
+            "weight_decay",
+            "beta1",
+            "beta2",
+            "eps",
+            "clip",
+            "accumulation",
+            "seed",
+            "threads",
+            "checkpoint_every",
+            "out",
+            "freeze",
+            "train_only",
+            "init");
+    private static final Set<String> MODEL = Set.of(
+            "dim",
+            "hidden",
+            "layers",
+            "heads",
+            "kv_heads",
+            "vocab",
+            "context",
+            "rope_theta",
+            "tied",
+            "norm_eps",
+            "arch",
+            "rope_style");
     private static final Set<String> DATA = Set.of("text", "tasks", "prompt_weight", "min_context", "tokenizer");
 
     /** Parses {@code file}; {@code vocabOfTokenizer} gives the vocabulary size when the model does not state one. */
-    public static PretrainConfig read(Path file, java.util.function.ToIntFunction<Path> vocabOfTokenizer, Path outOverride) {
+    public static PretrainConfig read(
+            Path file, java.util.function.ToIntFunction<Path> vocabOfTokenizer, Path outOverride) {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("config file not found: " + file);
         }
@@ -88,7 +127,8 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
         java.util.SequencedMap<String, Double> tasks = d.has("tasks") ? r.taskWeights(d.get("tasks")) : null;
         float promptWeight = (float) r.number(d, "prompt_weight", "data.", 1.0);
         if (!(promptWeight >= 0 && promptWeight <= 1)) {
-            throw new IllegalArgumentException(file + ": \"data.prompt_weight\" must lie in [0, 1], is " + promptWeight);
+            throw new IllegalArgumentException(
+                    file + ": \"data.prompt_weight\" must lie in [0, 1], is " + promptWeight);
         }
         int minContext = r.integer(d, "min_context", "data.", Integer.MAX_VALUE);
         Path init = root.has("init") ? base.resolve(r.string(root, "init", "", null)) : null;
@@ -106,7 +146,8 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
             throw new IllegalArgumentException(file + ": data.tokenizer " + tokenizer + " does not exist");
         }
         int dim = r.integer(m, "dim", "model.", null), heads = r.integer(m, "heads", "model.", null);
-        int vocab = m.has("vocab") ? r.integer(m, "vocab", "model.", null)
+        int vocab = m.has("vocab")
+                ? r.integer(m, "vocab", "model.", null)
                 : demo ? dev.kvslim.tasks.tokenizer.DemoTokenizer.VOCAB_SIZE : vocabOfTokenizer.applyAsInt(tokenizer);
         String arch = switch (r.string(m, "arch", "model.", "llama")) {
             case "llama" -> "LlamaForCausalLM";
@@ -116,13 +157,28 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
         RopeStyle style = switch (r.string(m, "rope_style", "model.", "half")) {
             case "half" -> RopeStyle.HALF;
             case "interleaved" -> RopeStyle.INTERLEAVED;
-            default -> throw new IllegalArgumentException(file + ": model.rope_style must be \"half\" or \"interleaved\"");
+            default ->
+                throw new IllegalArgumentException(file + ": model.rope_style must be \"half\" or \"interleaved\"");
         };
         try {
             if (heads <= 0 || dim % heads != 0) {
                 throw new IllegalArgumentException("model.dim " + dim + " must be a multiple of model.heads " + heads);
             }
-            LlamaConfig model = LlamaConfig.builder().architecture(arch).dim(dim).hiddenDim(r.integer(m, "hidden", "model.", null)).layers(r.integer(m, "layers", "model.", null)).heads(heads).kvHeads(r.integer(m, "kv_heads", "model.", heads)).headSize(dim / heads).vocabSize(vocab).contextLength(r.integer(m, "context", "model.", 1024)).normEps((float) r.number(m, "norm_eps", "model.", 1e-5)).ropeTheta((float) r.number(m, "rope_theta", "model.", 10000.0)).ropeStyle(style).tiedEmbeddings(r.bool(m, "tied", "model.", true)).build();
+            LlamaConfig model = LlamaConfig.builder()
+                    .architecture(arch)
+                    .dim(dim)
+                    .hiddenDim(r.integer(m, "hidden", "model.", null))
+                    .layers(r.integer(m, "layers", "model.", null))
+                    .heads(heads)
+                    .kvHeads(r.integer(m, "kv_heads", "model.", heads))
+                    .headSize(dim / heads)
+                    .vocabSize(vocab)
+                    .contextLength(r.integer(m, "context", "model.", 1024))
+                    .normEps((float) r.number(m, "norm_eps", "model.", 1e-5))
+                    .ropeTheta((float) r.number(m, "rope_theta", "model.", 10000.0))
+                    .ropeStyle(style)
+                    .tiedEmbeddings(r.bool(m, "tied", "model.", true))
+                    .build();
             int steps = r.integer(root, "steps", "", null);
             float lr = (float) r.number(root, "lr", "", null);
             LearningRateSchedule.Kind kind = switch (r.string(root, "schedule", "", "cosine")) {
@@ -130,16 +186,35 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
                 case "constant" -> LearningRateSchedule.Kind.CONSTANT;
                 default -> throw new IllegalArgumentException("schedule must be \"cosine\" or \"constant\"");
             };
-            LearningRateSchedule schedule = new LearningRateSchedule(kind, lr, r.integer(root, "warmup", "", 0), steps,
-                    (float) r.number(root, "min_lr", "", lr * 0.1d));
-            TrainConfig train = new TrainConfig(model, r.integer(root, "batch", "", null), r.integer(root, "seq", "", null),
-                    steps, r.integer(root, "accumulation", "", 1), schedule, (float) r.number(root, "beta1", "", 0.9),
-                    (float) r.number(root, "beta2", "", 0.95), (float) r.number(root, "eps", "", 1e-8),
-                    (float) r.number(root, "weight_decay", "", 0.1), (float) r.number(root, "clip", "", 1.0),
+            LearningRateSchedule schedule = new LearningRateSchedule(
+                    kind, lr, r.integer(root, "warmup", "", 0), steps, (float) r.number(root, "min_lr", "", lr * 0.1d));
+            TrainConfig train = new TrainConfig(
+                    model,
+                    r.integer(root, "batch", "", null),
+                    r.integer(root, "seq", "", null),
+                    steps,
+                    r.integer(root, "accumulation", "", 1),
+                    schedule,
+                    (float) r.number(root, "beta1", "", 0.9),
+                    (float) r.number(root, "beta2", "", 0.95),
+                    (float) r.number(root, "eps", "", 1e-8),
+                    (float) r.number(root, "weight_decay", "", 0.1),
+                    (float) r.number(root, "clip", "", 1.0),
                     new FreezePatterns(r.strings(root, "freeze"), r.strings(root, "train_only")),
-                    r.integer(root, "seed", "", 1), out, r.integer(root, "checkpoint_every", "", 0), tokenizer);
-            return new PretrainConfig(train, text, tasks, promptWeight, minContext, tokenizer, demo,
-                    r.integer(root, "threads", "", 0), init);
+                    r.integer(root, "seed", "", 1),
+                    out,
+                    r.integer(root, "checkpoint_every", "", 0),
+                    tokenizer);
+            return new PretrainConfig(
+                    train,
+                    text,
+                    tasks,
+                    promptWeight,
+                    minContext,
+                    tokenizer,
+                    demo,
+                    r.integer(root, "threads", "", 0),
+                    init);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
@@ -171,8 +246,8 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
                 return fallback;
             }
             if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
-                throw new IllegalArgumentException(file + ": \"" + prefix + key + "\" must be an integer, is "
-                        + (v == null ? "missing" : v));
+                throw new IllegalArgumentException(
+                        file + ": \"" + prefix + key + "\" must be an integer, is " + (v == null ? "missing" : v));
             }
             return v.asInt();
         }
@@ -183,8 +258,8 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
                 return fallback;
             }
             if (v == null || !v.isNumber()) {
-                throw new IllegalArgumentException(file + ": \"" + prefix + key + "\" must be a number, is "
-                        + (v == null ? "missing" : v));
+                throw new IllegalArgumentException(
+                        file + ": \"" + prefix + key + "\" must be a number, is " + (v == null ? "missing" : v));
             }
             return v.asDouble();
         }
@@ -206,8 +281,8 @@ public record PretrainConfig(TrainConfig train, Path text, java.util.SequencedMa
                 return fallback;
             }
             if (v == null || !v.isString()) {
-                throw new IllegalArgumentException(file + ": \"" + prefix + key + "\" must be a string, is "
-                        + (v == null ? "missing" : v));
+                throw new IllegalArgumentException(
+                        file + ": \"" + prefix + key + "\" must be a string, is " + (v == null ? "missing" : v));
             }
             return v.asString();
         }

@@ -14,6 +14,7 @@ public final class Batch {
     public final int[] tokens;
     /** {@code [B * T]} loss weights; a source sets {@link #hasMask} when it fills them. */
     public final float[] mask;
+
     public final int[] inputs, targets;
     private boolean hasMask;
 

@@ -43,8 +43,8 @@ public final class TaskSource implements TokenSource {
      * Rows packed with samples of at least {@code minContext} tokens ({@code Integer.MAX_VALUE}: one sample per
      * row).
      */
-    public TaskSource(List<Task> tasks, double[] weights, Tokenizer tokenizer, long seed, float promptWeight,
-                      int minContext) {
+    public TaskSource(
+            List<Task> tasks, double[] weights, Tokenizer tokenizer, long seed, float promptWeight, int minContext) {
         if (tasks.isEmpty() || tasks.size() != weights.length) {
             throw new IllegalArgumentException("a task source needs one weight per task, got " + tasks.size()
                     + " tasks and " + weights.length + " weights");
@@ -57,7 +57,8 @@ public final class TaskSource implements TokenSource {
         double total = 0;
         for (int i = 0; i < weights.length; i++) {
             if (!(weights[i] >= 0) || Double.isInfinite(weights[i])) {
-                throw new IllegalArgumentException("weight of task " + tasks.get(i).name() + " is " + weights[i]);
+                throw new IllegalArgumentException(
+                        "weight of task " + tasks.get(i).name() + " is " + weights[i]);
             }
             total += weights[i];
             cumulative[i] = total;
@@ -116,9 +117,12 @@ public final class TaskSource implements TokenSource {
                 try {
                     task.generate(Split.TRAIN.seed(n), tokens);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("samples of " + tokens + " tokens (the shortest "
-                            + (minContext < Integer.MAX_VALUE ? "min_context" : "row, seq + 1") + ") are too short: "
-                            + e.getMessage(), e);
+                    throw new IllegalArgumentException(
+                            "samples of " + tokens + " tokens (the shortest "
+                                    + (minContext < Integer.MAX_VALUE ? "min_context" : "row, seq + 1")
+                                    + ") are too short: "
+                                    + e.getMessage(),
+                            e);
                 }
             }
         }
@@ -137,7 +141,8 @@ public final class TaskSource implements TokenSource {
             for (Sample sample : row(served++, row)) {
                 TrainingSequence s = TrainingSequence.of(sample, tokenizer);
                 if (at + s.length() > row) {
-                    throw new IllegalStateException("task " + sample.task() + " overfilled a row of " + row + " tokens");
+                    throw new IllegalStateException(
+                            "task " + sample.task() + " overfilled a row of " + row + " tokens");
                 }
                 System.arraycopy(s.tokens(), 0, batch.tokens, r * row + at, s.length());
                 System.arraycopy(s.target(), 0, target, at, s.length());
@@ -161,8 +166,8 @@ public final class TaskSource implements TokenSource {
     @Override
     public void restore(long[] state) {
         if (state.length != 1 || state[0] < 0) {
-            throw new IllegalArgumentException("task source state is one non-negative count, got "
-                    + java.util.Arrays.toString(state));
+            throw new IllegalArgumentException(
+                    "task source state is one non-negative count, got " + java.util.Arrays.toString(state));
         }
         served = state[0];
     }

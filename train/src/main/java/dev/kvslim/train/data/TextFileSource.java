@@ -11,8 +11,7 @@ import java.util.List;
  */
 public final class TextFileSource {
 
-    private TextFileSource() {
-    }
+    private TextFileSource() {}
 
     public static TokenStreamSource open(Path file, Tokenizer tokenizer, long seed) {
         int[] ids = new dev.kvslim.tasks.text.TextFileSource(tokenizer, List.of(file)).tokens();

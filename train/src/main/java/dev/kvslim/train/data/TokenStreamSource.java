@@ -27,8 +27,8 @@ public final class TokenStreamSource implements TokenSource {
     public void next(Batch batch) {
         int row = batch.t + 1;
         if (stream.length < row) {
-            throw new IllegalArgumentException("the token stream has " + stream.length + " tokens, fewer than one row of T+1 = "
-                    + row);
+            throw new IllegalArgumentException(
+                    "the token stream has " + stream.length + " tokens, fewer than one row of T+1 = " + row);
         }
         for (int r = 0; r < batch.b; r++) {
             int start = rng.nextInt(stream.length - row + 1);

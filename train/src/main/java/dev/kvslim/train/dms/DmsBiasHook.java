@@ -26,7 +26,8 @@ public final class DmsBiasHook implements AttentionBiasHook {
             throw new IllegalArgumentException("the student model has no DMS configuration");
         }
         if (c.dms().perLayer()) {
-            throw new IllegalArgumentException("training per-layer DMS decisions (dms_alpha_per = layer) is not supported");
+            throw new IllegalArgumentException(
+                    "training per-layer DMS decisions (dms_alpha_per = layer) is not supported");
         }
         this.layers = c.layers();
         this.b = b;

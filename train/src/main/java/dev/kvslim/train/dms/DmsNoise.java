@@ -16,8 +16,7 @@ import java.security.NoSuchAlgorithmException;
  */
 public final class DmsNoise {
 
-    private DmsNoise() {
-    }
+    private DmsNoise() {}
 
     /** The generator seed of (run seed, step, micro-step). */
     public static long seed(long runSeed, int step, int micro) {

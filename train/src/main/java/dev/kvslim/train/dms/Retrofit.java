@@ -13,6 +13,7 @@ import dev.kvslim.train.data.TaskSource;
 import dev.kvslim.train.data.TextFileSource;
 import dev.kvslim.train.data.TokenSource;
 import dev.kvslim.train.data.TokenStreamSource;
+import dev.kvslim.train.loop.StepLog;
 import dev.kvslim.train.loop.StepResult;
 import dev.kvslim.train.loop.TrainConfig;
 import dev.kvslim.train.loop.Trainer;
@@ -21,11 +22,9 @@ import dev.kvslim.train.model.TrainWeights;
 import dev.kvslim.train.model.Transformer;
 import dev.kvslim.train.optim.FreezePatterns;
 import dev.kvslim.train.optim.LearningRateSchedule;
-import dev.kvslim.train.loop.StepLog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,7 +34,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The DMS retrofit (spec section 3): a student that starts as the teacher, with DMS decisions, trained to match
+ * The DMS retrofit (docs/dms.md, section 3): a student that starts as the teacher, with DMS decisions, trained to match
  * the teacher's next-token distributions (KL) while the fraction of "evict" decisions is pushed up to a target that
  * rises linearly with the step ({@link DmsSchedule}).
  * <ul>
@@ -61,7 +60,10 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Retrofit {
 
     /** Which decision variant and which weights train. */
-    public enum Mode { FULL, ADAPTER }
+    public enum Mode {
+        FULL,
+        ADAPTER
+    }
 
     /**
      * Default learning rate (constant, AdamW 0.9/0.95, weight decay 0, clip 1, as the reference), from the hidden
@@ -86,6 +88,7 @@ public final class Retrofit {
      * training ratio kept settling (8.6 -> 9.0) while its KL fell from 0.003 to 0.0016.
      */
     public static final double HOLD = 3.0 / 7;
+
     public static final float TAU = 0.1f;
 
     /**
@@ -93,15 +96,38 @@ public final class Retrofit {
      *
      * @param data "tasks", "teacher", or a text file
      */
-    public record Request(Path teacher, Path out, Mode mode, double targetCr, Integer window, Double stepsPerCr,
-                          List<DmsSchedule.Hold> holds, Integer steps, String data, Float lr, Integer batch, Integer seq, Long seed,
-                          Integer checkpointEvery, Integer teacherTokens) {
-    }
+    public record Request(
+            Path teacher,
+            Path out,
+            Mode mode,
+            double targetCr,
+            Integer window,
+            Double stepsPerCr,
+            List<DmsSchedule.Hold> holds,
+            Integer steps,
+            String data,
+            Float lr,
+            Integer batch,
+            Integer seq,
+            Long seed,
+            Integer checkpointEvery,
+            Integer teacherTokens) {}
 
     /** Every setting of a run, resolved. */
-    public record Settings(Mode mode, double targetCr, int window, double stepsPerCr, List<DmsSchedule.Hold> holds,
-                           int steps, String data, float lr,
-                           int batch, int seq, long seed, int checkpointEvery, int teacherTokens) {
+    public record Settings(
+            Mode mode,
+            double targetCr,
+            int window,
+            double stepsPerCr,
+            List<DmsSchedule.Hold> holds,
+            int steps,
+            String data,
+            float lr,
+            int batch,
+            int seq,
+            long seed,
+            int checkpointEvery,
+            int teacherTokens) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -132,8 +158,7 @@ public final class Retrofit {
         void afterStep(StepResult result, RetrofitLoss.StepMetrics metrics, int totalSteps);
 
         /** A model folder was written ({@code what}: "cr4", "model"). */
-        default void saved(String what, Path dir, RetrofitLoss.StepMetrics metrics) {
-        }
+        default void saved(String what, Path dir, RetrofitLoss.StepMetrics metrics) {}
     }
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -153,7 +178,9 @@ public final class Retrofit {
         this.trainer = trainer;
         this.loss = loss;
         this.dataDescription = dataDescription;
-        this.trainable = trainer.weights().parameters().stream().filter(p -> !p.frozen()).mapToLong(Parameter::size)
+        this.trainable = trainer.weights().parameters().stream()
+                .filter(p -> !p.frozen())
+                .mapToLong(Parameter::size)
                 .sum();
     }
 
@@ -161,26 +188,30 @@ public final class Retrofit {
     public static Retrofit open(Request r) throws IOException {
         Path teacherDir = r.teacher();
         if (teacherDir == null || !Files.isDirectory(teacherDir)) {
-            throw new IllegalArgumentException("--teacher " + teacherDir + " is not a folder: the teacher must be a Hugging"
-                    + " Face model folder (convert a .gguf first with kvslim convert --to safetensors)");
+            throw new IllegalArgumentException(
+                    "--teacher " + teacherDir + " is not a folder: the teacher must be a Hugging"
+                            + " Face model folder (convert a .gguf first with kvslim convert --to safetensors)");
         }
         if (!HuggingFaceModels.isModelFolder(teacherDir)) {
-            throw new IllegalArgumentException("--teacher " + teacherDir + " has no config.json: not a Hugging Face model"
-                    + " folder");
+            throw new IllegalArgumentException(
+                    "--teacher " + teacherDir + " has no config.json: not a Hugging Face model" + " folder");
         }
         require(r.out() != null, "--out is required");
         require(r.mode() != null, "--mode must be full or adapter");
         require(r.targetCr() >= 1 && Double.isFinite(r.targetCr()), "--target-cr must be >= 1, got " + r.targetCr());
         require(r.window() == null || r.window() >= 0, "--window must be >= 0, got " + r.window());
-        require(r.stepsPerCr() == null || r.stepsPerCr() > 0 && Double.isFinite(r.stepsPerCr()),
+        require(
+                r.stepsPerCr() == null || r.stepsPerCr() > 0 && Double.isFinite(r.stepsPerCr()),
                 "--steps-per-cr must be > 0, got " + r.stepsPerCr());
         require(r.steps() == null || r.steps() > 0, "--steps must be > 0, got " + r.steps());
         require(r.lr() == null || r.lr() > 0 && Float.isFinite(r.lr()), "--lr must be > 0, got " + r.lr());
         require(r.batch() == null || r.batch() > 0, "--batch must be > 0, got " + r.batch());
         require(r.seq() == null || r.seq() > 0, "--seq must be > 0, got " + r.seq());
-        require(r.checkpointEvery() == null || r.checkpointEvery() >= 0,
+        require(
+                r.checkpointEvery() == null || r.checkpointEvery() >= 0,
                 "--checkpoint-every must be >= 0, got " + r.checkpointEvery());
-        require(r.teacherTokens() == null || r.teacherTokens() >= 2,
+        require(
+                r.teacherTokens() == null || r.teacherTokens() >= 2,
                 "--teacher-tokens must be >= 2, got " + r.teacherTokens());
 
         LoadedModel loaded = ModelLoader.load(teacherDir, null);
@@ -208,17 +239,44 @@ public final class Retrofit {
         long seed = r.seed() != null ? r.seed() : 42;
         int every = r.checkpointEvery() != null ? r.checkpointEvery() : 50;
         int teacherTokens = r.teacherTokens() != null ? r.teacherTokens() : 1 << 16;
-        Settings settings = new Settings(r.mode(), r.targetCr(), window, spc, schedule.holds(), steps, data, lr, batch, seq, seed, every,
+        Settings settings = new Settings(
+                r.mode(),
+                r.targetCr(),
+                window,
+                spc,
+                schedule.holds(),
+                steps,
+                data,
+                lr,
+                batch,
+                seq,
+                seed,
+                every,
                 teacherTokens);
         Path out = r.out();
 
         TrainWeights original = HfModelFiles.fromModel(loaded.model(), teacherDir.toString());
         TrainWeights student = student(original, r.mode(), window);
         FreezePatterns freeze = r.mode() == Mode.ADAPTER
-                ? new FreezePatterns(List.of(), List.of("*dms_proj_alpha*")) : FreezePatterns.NONE;
-        TrainConfig cfg = new TrainConfig(student.config, batch, seq, steps, 1,
-                new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, lr, 0, steps, 0f), 0.9f, 0.95f, 1e-8f, 0f, 1f,
-                freeze, seed, out, every, teacherDir);
+                ? new FreezePatterns(List.of(), List.of("*dms_proj_alpha*"))
+                : FreezePatterns.NONE;
+        TrainConfig cfg = new TrainConfig(
+                student.config,
+                batch,
+                seq,
+                steps,
+                1,
+                new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, lr, 0, steps, 0f),
+                0.9f,
+                0.95f,
+                1e-8f,
+                0f,
+                1f,
+                freeze,
+                seed,
+                out,
+                every,
+                teacherDir);
 
         Files.createDirectories(out);
         TokenSource source;
@@ -231,23 +289,33 @@ public final class Retrofit {
                 try {
                     new TaskSource(tasks, weights, tokenizer, seed, 1f).next(new Batch(1, seq));
                 } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("--data tasks: the task suite cannot make rows of " + (seq + 1)
-                            + " tokens with the teacher's tokenizer (it needs KVSlim's demo tokenizer): " + e.getMessage(), e);
+                    throw new IllegalArgumentException(
+                            "--data tasks: the task suite cannot make rows of " + (seq + 1)
+                                    + " tokens with the teacher's tokenizer (it needs KVSlim's demo tokenizer): "
+                                    + e.getMessage(),
+                            e);
                 }
                 description = "task suite rows of " + (seq + 1) + " tokens";
             }
             case "teacher" -> {
                 Path file = out.resolve("teacher_samples.bin");
-                int[] stream = TeacherSamples.loadOrSample(file, loaded.model(), tokenizer.bosId(),
-                        loaded::isEndOfGeneration, teacherTokens, seq + 1, seed);
+                int[] stream = TeacherSamples.loadOrSample(
+                        file,
+                        loaded.model(),
+                        tokenizer.bosId(),
+                        loaded::isEndOfGeneration,
+                        teacherTokens,
+                        seq + 1,
+                        seed);
                 source = new TokenStreamSource(stream, seed);
-                description = String.format(Locale.ROOT, "%,d tokens sampled from the teacher (%s)", stream.length,
-                        file.getFileName());
+                description = String.format(
+                        Locale.ROOT, "%,d tokens sampled from the teacher (%s)", stream.length, file.getFileName());
             }
             default -> {
                 Path file = Path.of(data);
                 if (!Files.isRegularFile(file)) {
-                    throw new IllegalArgumentException("--data: " + data + " is neither \"tasks\", \"teacher\" nor a text file");
+                    throw new IllegalArgumentException(
+                            "--data: " + data + " is neither \"tasks\", \"teacher\" nor a text file");
                 }
                 TokenStreamSource text = TextFileSource.open(file, tokenizer, seed);
                 source = text;
@@ -273,8 +341,12 @@ public final class Retrofit {
      */
     public static TrainWeights student(TrainWeights original, Mode mode, int window) {
         LlamaConfig oc = original.config;
-        DmsConfig dms = new DmsConfig(window, 100f, 5f,
-                mode == Mode.FULL ? DmsConfig.Variant.QUERY_CHANNEL : DmsConfig.Variant.ADAPTER, false);
+        DmsConfig dms = new DmsConfig(
+                window,
+                100f,
+                5f,
+                mode == Mode.FULL ? DmsConfig.Variant.QUERY_CHANNEL : DmsConfig.Variant.ADAPTER,
+                false);
         TrainWeights s = new TrainWeights(oc.withDms(dms));
         for (Parameter p : s.parameters()) {
             Parameter from = original.get(p.name());
@@ -345,11 +417,13 @@ public final class Retrofit {
                 String was = old == null ? "nothing" : old.isString() ? old.asString() : old.toString();
                 String is = String.valueOf(e.getValue());
                 boolean same = old == null && "".equals(e.getValue()) // made before holds existed: none
-                        || old != null && (old.isNumber() ? old.asDouble() == ((Number) e.getValue()).doubleValue()
-                        : was.equals(is));
+                        || old != null
+                                && (old.isNumber()
+                                        ? old.asDouble() == ((Number) e.getValue()).doubleValue()
+                                        : was.equals(is));
                 if (!same) {
-                    throw new IllegalArgumentException("--resume: " + out + " was started with " + e.getKey() + " = " + was
-                            + ", this run asks for " + is + "; resume with the same settings");
+                    throw new IllegalArgumentException("--resume: " + out + " was started with " + e.getKey() + " = "
+                            + was + ", this run asks for " + is + "; resume with the same settings");
                 }
             }
         }
@@ -358,7 +432,8 @@ public final class Retrofit {
 
     /** Trains to the configured step count; writes milestones, checkpoints and the final model. */
     public void run(Listener listener) throws IOException {
-        JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("retrofit.json").toFile(), settings.json());
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(out.resolve("retrofit.json").toFile(), settings.json());
         java.util.TreeSet<Double> milestones = new java.util.TreeSet<>();
         for (int n = 2; n < settings.targetCr(); n++) {
             milestones.add((double) n);
@@ -373,11 +448,21 @@ public final class Retrofit {
             while (trainer.step() < total) {
                 StepResult r = trainer.trainStep(start);
                 m = loss.lastStep();
-                log.write(String.format(Locale.ROOT,
+                log.write(String.format(
+                        Locale.ROOT,
                         "{\"step\":%d,\"loss\":%.6f,\"kl\":%.6f,\"hinge\":%.6f,\"frac_closed\":%.6f,\"train_cr\":%.4f,"
                                 + "\"target_cr\":%.4f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens\":%d,\"elapsed_s\":%.3f}",
-                        r.step(), r.loss(), m.kl(), m.hinge(), m.fracClosed(), m.trainCr(), m.targetCr(), r.lr(),
-                        r.gradNorm(), r.tokens(), r.elapsedSeconds()));
+                        r.step(),
+                        r.loss(),
+                        m.kl(),
+                        m.hinge(),
+                        m.fracClosed(),
+                        m.trainCr(),
+                        m.targetCr(),
+                        r.lr(),
+                        r.gradNorm(),
+                        r.tokens(),
+                        r.elapsedSeconds()));
                 if (listener != null) {
                     listener.afterStep(r, m, total);
                 }
@@ -411,7 +496,8 @@ public final class Retrofit {
         info.put("train_cr", m.trainCr());
         info.put("train_frac_closed", m.fracClosed());
         info.put("train_kl", m.kl());
-        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("retrofit.json").toFile(), info);
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(dir.resolve("retrofit.json").toFile(), info);
         if (listener != null) {
             listener.saved(name, dir, m);
         }

@@ -95,7 +95,14 @@ public final class RetrofitLoss implements LossFunction {
             mask[i] = batch.inputs[i] == eos ? 0f : 1f;
             count += mask[i];
         }
-        KlDivergence.forwardBackward(acts.losses, acts.dlogits, acts.logits, teacherLogits, mask, n, v,
+        KlDivergence.forwardBackward(
+                acts.losses,
+                acts.dlogits,
+                acts.logits,
+                teacherLogits,
+                mask,
+                n,
+                v,
                 count == 0 ? 0f : (float) (scale / count));
         double kl = 0;
         for (int i = 0; i < n; i++) {

@@ -26,12 +26,12 @@ public final class TeacherSamples {
 
     private static final int MAGIC = 0x4B565453; // "KVTS"
 
-    private TeacherSamples() {
-    }
+    private TeacherSamples() {}
 
     /** The cached stream of {@code file} if it was made with these settings, else a new one (written to it). */
-    public static int[] loadOrSample(Path file, Model teacher, int bos, IntPredicate end, int tokens, int maxLength,
-                                     long seed) throws IOException {
+    public static int[] loadOrSample(
+            Path file, Model teacher, int bos, IntPredicate end, int tokens, int maxLength, long seed)
+            throws IOException {
         int[] cached = read(file, tokens, maxLength, seed);
         if (cached != null) {
             return cached;
@@ -47,7 +47,8 @@ public final class TeacherSamples {
             throw new IllegalArgumentException("the teacher's tokenizer has no BOS token to start samples from");
         }
         if (tokens < 2 || maxLength < 2) {
-            throw new IllegalArgumentException("teacher samples need at least 2 tokens, got " + tokens + " / " + maxLength);
+            throw new IllegalArgumentException(
+                    "teacher samples need at least 2 tokens, got " + tokens + " / " + maxLength);
         }
         int length = Math.min(maxLength, teacher.config().contextLength());
         int[] stream = new int[tokens];
@@ -56,7 +57,9 @@ public final class TeacherSamples {
         KvCache cache = teacher.newDenseCache(length);
         int[] one = new int[1];
         for (long i = 0; filled < tokens; i++) {
-            Sampler sampler = new Sampler(new SamplingParams(1f, 0, 1f, 0f, seed + i), teacher.config().vocabSize());
+            Sampler sampler = new Sampler(
+                    new SamplingParams(1f, 0, 1f, 0f, seed + i),
+                    teacher.config().vocabSize());
             cache.truncate(0);
             int token = bos;
             for (int pos = 0; pos < length && filled < tokens; pos++) {

@@ -19,8 +19,7 @@ public interface LossFunction {
      * Called before each micro-batch with the 0-based optimiser step and micro-batch index (what a loss with its
      * own randomness or schedule, like the DMS retrofit's, derives them from, so a resumed run repeats them).
      */
-    default void beginMicroStep(int step, int micro) {
-    }
+    default void beginMicroStep(int step, int micro) {}
 
     /** Whether the activations need room for an attention-bias gradient. */
     default boolean usesAttentionBias() {

@@ -36,9 +36,15 @@ public final class StepLog implements StepCallback, Closeable {
 
     @Override
     public void afterStep(StepResult r, int totalSteps) {
-        write(String.format(Locale.ROOT,
+        write(String.format(
+                Locale.ROOT,
                 "{\"step\":%d,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens\":%d,\"elapsed_s\":%.3f}",
-                r.step(), r.loss(), r.lr(), r.gradNorm(), r.tokens(), r.elapsedSeconds()));
+                r.step(),
+                r.loss(),
+                r.lr(),
+                r.gradNorm(),
+                r.tokens(),
+                r.elapsedSeconds()));
     }
 
     /** Appends one line (a JSON object that starts with {@code "step"} and has a {@code "loss"}) and flushes it. */

@@ -13,9 +13,23 @@ import java.nio.file.Path;
  * {@code outDir}; 0 for only at the end). {@code tokenizerDir} holds tokenizer files to copy into saved models
  * (null for none).
  */
-public record TrainConfig(LlamaConfig model, int batch, int seq, int steps, int accumulation, LearningRateSchedule lr,
-                          float beta1, float beta2, float eps, float weightDecay, float clip, FreezePatterns freeze,
-                          long seed, Path outDir, int checkpointEvery, Path tokenizer) {
+public record TrainConfig(
+        LlamaConfig model,
+        int batch,
+        int seq,
+        int steps,
+        int accumulation,
+        LearningRateSchedule lr,
+        float beta1,
+        float beta2,
+        float eps,
+        float weightDecay,
+        float clip,
+        FreezePatterns freeze,
+        long seed,
+        Path outDir,
+        int checkpointEvery,
+        Path tokenizer) {
 
     public TrainConfig {
         require(batch > 0, "batch must be positive, got " + batch);
@@ -29,30 +43,105 @@ public record TrainConfig(LlamaConfig model, int batch, int seq, int steps, int 
     }
 
     /** Defaults for everything but shape, data and steps: AdamW (0.9, 0.95, 1e-8), wd 0.1, clip 1, no freezing. */
-    public static TrainConfig of(LlamaConfig model, int batch, int seq, int steps, LearningRateSchedule lr, long seed,
-                                 Path outDir) {
-        return new TrainConfig(model, batch, seq, steps, 1, lr, 0.9f, 0.95f, 1e-8f, 0.1f, 1f, FreezePatterns.NONE, seed,
-                outDir, 0, null);
+    public static TrainConfig of(
+            LlamaConfig model, int batch, int seq, int steps, LearningRateSchedule lr, long seed, Path outDir) {
+        return new TrainConfig(
+                model,
+                batch,
+                seq,
+                steps,
+                1,
+                lr,
+                0.9f,
+                0.95f,
+                1e-8f,
+                0.1f,
+                1f,
+                FreezePatterns.NONE,
+                seed,
+                outDir,
+                0,
+                null);
     }
 
     public TrainConfig withCheckpointEvery(int every) {
-        return new TrainConfig(model, batch, seq, steps, accumulation, lr, beta1, beta2, eps, weightDecay, clip, freeze,
-                seed, outDir, every, tokenizer);
+        return new TrainConfig(
+                model,
+                batch,
+                seq,
+                steps,
+                accumulation,
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weightDecay,
+                clip,
+                freeze,
+                seed,
+                outDir,
+                every,
+                tokenizer);
     }
 
     public TrainConfig withSteps(int n) {
-        return new TrainConfig(model, batch, seq, n, accumulation, lr, beta1, beta2, eps, weightDecay, clip, freeze, seed,
-                outDir, checkpointEvery, tokenizer);
+        return new TrainConfig(
+                model,
+                batch,
+                seq,
+                n,
+                accumulation,
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weightDecay,
+                clip,
+                freeze,
+                seed,
+                outDir,
+                checkpointEvery,
+                tokenizer);
     }
 
     public TrainConfig withAccumulation(int n) {
-        return new TrainConfig(model, batch, seq, steps, n, lr, beta1, beta2, eps, weightDecay, clip, freeze, seed, outDir,
-                checkpointEvery, tokenizer);
+        return new TrainConfig(
+                model,
+                batch,
+                seq,
+                steps,
+                n,
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weightDecay,
+                clip,
+                freeze,
+                seed,
+                outDir,
+                checkpointEvery,
+                tokenizer);
     }
 
     public TrainConfig withFreeze(FreezePatterns f) {
-        return new TrainConfig(model, batch, seq, steps, accumulation, lr, beta1, beta2, eps, weightDecay, clip, f, seed,
-                outDir, checkpointEvery, tokenizer);
+        return new TrainConfig(
+                model,
+                batch,
+                seq,
+                steps,
+                accumulation,
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weightDecay,
+                clip,
+                f,
+                seed,
+                outDir,
+                checkpointEvery,
+                tokenizer);
     }
 
     private static void require(boolean ok, String message) {

@@ -36,6 +36,7 @@ public final class Trainer {
     private final AdamW optimizer;
     /** Randomness of the run beyond initialisation and data (DMS noise will draw from it). */
     private final Rng rng;
+
     private int step;
     private long tokens;
     private long bos = -1, eos = -1;
@@ -67,8 +68,12 @@ public final class Trainer {
     private static boolean sameShape(TrainWeights w, TrainConfig cfg) {
         var a = w.config;
         var b = cfg.model();
-        return a.dim() == b.dim() && a.hiddenDim() == b.hiddenDim() && a.layers() == b.layers() && a.heads() == b.heads()
-                && a.kvHeads() == b.kvHeads() && a.vocabSize() == b.vocabSize();
+        return a.dim() == b.dim()
+                && a.hiddenDim() == b.hiddenDim()
+                && a.layers() == b.layers()
+                && a.heads() == b.heads()
+                && a.kvHeads() == b.kvHeads()
+                && a.vocabSize() == b.vocabSize();
     }
 
     /** Token ids saved into config.json of saved models. */
@@ -122,8 +127,8 @@ public final class Trainer {
         }
         float meanLoss = (float) (lossSum / cfg.accumulation());
         if (!Float.isFinite(meanLoss)) {
-            throw new IllegalStateException("the loss became " + meanLoss + " at step " + (step + 1)
-                    + " (learning rate too high?)");
+            throw new IllegalStateException(
+                    "the loss became " + meanLoss + " at step " + (step + 1) + " (learning rate too high?)");
         }
         double norm = GradientClipping.globalNorm(weights.parameters());
         float lr = cfg.lr().at(step);
@@ -150,8 +155,13 @@ public final class Trainer {
 
     /** Writes a checkpoint of the current state. */
     public Path checkpoint() throws IOException {
-        return Checkpoint.save(cfg.outDir(), weights, optimizer,
-                new Checkpoint.State(step, optimizer.stepCount(), tokens, rng.state(), data.state()), cfg.tokenizer(), bos,
+        return Checkpoint.save(
+                cfg.outDir(),
+                weights,
+                optimizer,
+                new Checkpoint.State(step, optimizer.stepCount(), tokens, rng.state(), data.state()),
+                cfg.tokenizer(),
+                bos,
                 eos);
     }
 

@@ -11,7 +11,7 @@ import dev.kvslim.train.ops.Attention;
 public final class Activations {
 
     public final int b, t, n;
-    final float[][] residual;   // [L+1][N*C]: input of each layer, then the last layer's output
+    final float[][] residual; // [L+1][N*C]: input of each layer, then the last layer's output
     final float[][] residualMid; // [L][N*C]: after attention
     final float[][] ln1, ln1Rstd, ln2, ln2Rstd;
     final float[][] q, k, v, att, lse;
@@ -19,6 +19,7 @@ public final class Activations {
     final float[][] dmsNormed, dmsRstd;
     /** Per layer DMS decision logits {@code z}, {@code [B*T, KVH]} (null without DMS). */
     public final float[][] decisionLogits;
+
     final float[][] bias;
     final float[] lnf, lnfRstd;
     /** {@code [B*T, V]} logits of the latest forward. */

@@ -15,7 +15,12 @@ public final class Parameter {
     private boolean frozen;
 
     /** What a tensor is, for initialisation and weight decay. */
-    public enum Kind { MATRIX, EMBEDDING, NORM, BIAS }
+    public enum Kind {
+        MATRIX,
+        EMBEDDING,
+        NORM,
+        BIAS
+    }
 
     public Parameter(String name, Kind kind, int... shape) {
         this.name = name;

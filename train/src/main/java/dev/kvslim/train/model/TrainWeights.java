@@ -72,8 +72,8 @@ public final class TrainWeights {
             w2[l] = add(new Parameter(p + "mlp.down_proj.weight", Kind.MATRIX, dim, hid));
         }
         finalNorm = add(new Parameter("model.norm.weight", Kind.NORM, dim));
-        classifier = c.tiedEmbeddings() ? embedding
-                : add(new Parameter("lm_head.weight", Kind.MATRIX, c.vocabSize(), dim));
+        classifier =
+                c.tiedEmbeddings() ? embedding : add(new Parameter("lm_head.weight", Kind.MATRIX, c.vocabSize(), dim));
     }
 
     private Parameter add(Parameter p) {

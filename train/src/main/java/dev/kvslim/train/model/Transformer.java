@@ -6,8 +6,8 @@ import dev.kvslim.train.ops.Attention;
 import dev.kvslim.train.ops.CrossEntropy;
 import dev.kvslim.train.ops.Embedding;
 import dev.kvslim.train.ops.Matmul;
-import dev.kvslim.train.ops.Rope;
 import dev.kvslim.train.ops.RmsNorm;
+import dev.kvslim.train.ops.Rope;
 import dev.kvslim.train.ops.SwiGlu;
 import java.util.Arrays;
 
@@ -51,8 +51,8 @@ public final class Transformer {
         int n = a.n, dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hid = c.hiddenDim(), hs = c.headSize();
         for (int i = 0; i < n; i++) {
             if (tokens[i] < 0 || tokens[i] >= c.vocabSize()) {
-                throw new IllegalArgumentException("token id " + tokens[i] + " at " + i + " outside the vocabulary [0, "
-                        + c.vocabSize() + ")");
+                throw new IllegalArgumentException(
+                        "token id " + tokens[i] + " at " + i + " outside the vocabulary [0, " + c.vocabSize() + ")");
             }
         }
         DmsConfig dms = c.dms();
@@ -69,9 +69,12 @@ public final class Transformer {
                 }
             }
             RmsNorm.forward(a.ln1[l], a.ln1Rstd[l], in, w.attnNorm[l].data(), n, dim, c.normEps());
-            Matmul.forward(a.q[l], a.ln1[l], w.wq[l].data(), w.qkvBias ? w.qBias[l].data() : null, n, dim, qDim, a.weightT);
-            Matmul.forward(a.k[l], a.ln1[l], w.wk[l].data(), w.qkvBias ? w.kBias[l].data() : null, n, dim, kvDim, a.weightT);
-            Matmul.forward(a.v[l], a.ln1[l], w.wv[l].data(), w.qkvBias ? w.vBias[l].data() : null, n, dim, kvDim, a.weightT);
+            Matmul.forward(
+                    a.q[l], a.ln1[l], w.wq[l].data(), w.qkvBias ? w.qBias[l].data() : null, n, dim, qDim, a.weightT);
+            Matmul.forward(
+                    a.k[l], a.ln1[l], w.wk[l].data(), w.qkvBias ? w.kBias[l].data() : null, n, dim, kvDim, a.weightT);
+            Matmul.forward(
+                    a.v[l], a.ln1[l], w.wv[l].data(), w.qkvBias ? w.vBias[l].data() : null, n, dim, kvDim, a.weightT);
             if (channel) {
                 float[] z = a.decisionLogits[l];
                 for (int r = 0; r < n; r++) {
@@ -91,7 +94,18 @@ public final class Transformer {
             if (a.bias[l] != null && a.dbias == null) {
                 throw new IllegalStateException("activations were made without room for an attention bias gradient");
             }
-            Attention.forward(a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.bias[l], a.b, a.t, c.heads(), c.kvHeads(), hs,
+            Attention.forward(
+                    a.att[l],
+                    a.lse[l],
+                    a.q[l],
+                    a.k[l],
+                    a.v[l],
+                    a.bias[l],
+                    a.b,
+                    a.t,
+                    c.heads(),
+                    c.kvHeads(),
+                    hs,
                     a.attention);
             Matmul.forward(a.tmp, a.att[l], w.wo[l].data(), null, n, qDim, dim, a.weightT);
             add(a.residualMid[l], in, a.tmp);
@@ -130,10 +144,10 @@ public final class Transformer {
         boolean channel = dms != null && dms.variant() == DmsConfig.Variant.QUERY_CHANNEL;
         Arrays.fill(a.dres, 0f);
         Arrays.fill(a.dln, 0f);
-        Matmul.backward(a.dln, w.classifier.gradOrNull(), null, a.dlogits, a.lnf, w.classifier.data(), n, dim,
-                c.vocabSize());
-        RmsNorm.backward(a.dres, w.finalNorm.gradOrNull(), a.dln, a.residual[c.layers()], w.finalNorm.data(), a.lnfRstd,
-                n, dim);
+        Matmul.backward(
+                a.dln, w.classifier.gradOrNull(), null, a.dlogits, a.lnf, w.classifier.data(), n, dim, c.vocabSize());
+        RmsNorm.backward(
+                a.dres, w.finalNorm.gradOrNull(), a.dln, a.residual[c.layers()], w.finalNorm.data(), a.lnfRstd, n, dim);
         for (int l = c.layers() - 1; l >= 0; l--) {
             // feed-forward: residual[l+1] = residualMid + down(silu(gate(ln2)) * up(ln2))
             Arrays.fill(a.dact, 0f);
@@ -142,8 +156,15 @@ public final class Transformer {
             Arrays.fill(a.dln, 0f);
             Matmul.backward(a.dln, w.w1[l].gradOrNull(), null, a.dgate, a.ln2[l], w.w1[l].data(), n, dim, hid);
             Matmul.backward(a.dln, w.w3[l].gradOrNull(), null, a.dup, a.ln2[l], w.w3[l].data(), n, dim, hid);
-            RmsNorm.backward(a.dres, w.ffnNorm[l].gradOrNull(), a.dln, a.residualMid[l], w.ffnNorm[l].data(), a.ln2Rstd[l],
-                    n, dim);
+            RmsNorm.backward(
+                    a.dres,
+                    w.ffnNorm[l].gradOrNull(),
+                    a.dln,
+                    a.residualMid[l],
+                    w.ffnNorm[l].data(),
+                    a.ln2Rstd[l],
+                    n,
+                    dim);
             // attention: residualMid = residual[l] + o(attention(rope(q), rope(k), v))
             Arrays.fill(a.datt, 0f);
             Matmul.backward(a.datt, w.wo[l].gradOrNull(), null, a.dres, a.att[l], w.wo[l].data(), n, qDim, dim);
@@ -153,8 +174,24 @@ public final class Transformer {
             if (bias != null) {
                 Arrays.fill(a.dbias, 0f);
             }
-            Attention.backward(a.dq, a.dk, a.dv, bias == null ? null : a.dbias, a.datt, a.att[l], a.lse[l], a.q[l], a.k[l],
-                    a.v[l], bias, a.b, a.t, c.heads(), c.kvHeads(), hs, a.attention);
+            Attention.backward(
+                    a.dq,
+                    a.dk,
+                    a.dv,
+                    bias == null ? null : a.dbias,
+                    a.datt,
+                    a.att[l],
+                    a.lse[l],
+                    a.q[l],
+                    a.k[l],
+                    a.v[l],
+                    bias,
+                    a.b,
+                    a.t,
+                    c.heads(),
+                    c.kvHeads(),
+                    hs,
+                    a.attention);
             if (channel) {
                 zeroDecisionChannels(a.dq, n);
             }
@@ -172,23 +209,69 @@ public final class Transformer {
                 }
             }
             Arrays.fill(a.dln, 0f);
-            Matmul.backward(a.dln, w.wq[l].gradOrNull(), w.qkvBias ? w.qBias[l].gradOrNull() : null, a.dq, a.ln1[l],
-                    w.wq[l].data(), n, dim, qDim);
-            Matmul.backward(a.dln, w.wk[l].gradOrNull(), w.qkvBias ? w.kBias[l].gradOrNull() : null, a.dk, a.ln1[l],
-                    w.wk[l].data(), n, dim, kvDim);
-            Matmul.backward(a.dln, w.wv[l].gradOrNull(), w.qkvBias ? w.vBias[l].gradOrNull() : null, a.dv, a.ln1[l],
-                    w.wv[l].data(), n, dim, kvDim);
-            RmsNorm.backward(a.dres, w.attnNorm[l].gradOrNull(), a.dln, a.residual[l], w.attnNorm[l].data(), a.ln1Rstd[l],
-                    n, dim);
+            Matmul.backward(
+                    a.dln,
+                    w.wq[l].gradOrNull(),
+                    w.qkvBias ? w.qBias[l].gradOrNull() : null,
+                    a.dq,
+                    a.ln1[l],
+                    w.wq[l].data(),
+                    n,
+                    dim,
+                    qDim);
+            Matmul.backward(
+                    a.dln,
+                    w.wk[l].gradOrNull(),
+                    w.qkvBias ? w.kBias[l].gradOrNull() : null,
+                    a.dk,
+                    a.ln1[l],
+                    w.wk[l].data(),
+                    n,
+                    dim,
+                    kvDim);
+            Matmul.backward(
+                    a.dln,
+                    w.wv[l].gradOrNull(),
+                    w.qkvBias ? w.vBias[l].gradOrNull() : null,
+                    a.dv,
+                    a.ln1[l],
+                    w.wv[l].data(),
+                    n,
+                    dim,
+                    kvDim);
+            RmsNorm.backward(
+                    a.dres,
+                    w.attnNorm[l].gradOrNull(),
+                    a.dln,
+                    a.residual[l],
+                    w.attnNorm[l].data(),
+                    a.ln1Rstd[l],
+                    n,
+                    dim);
             if (w.dmsProj != null) {
                 for (int i = 0; i < a.dz.length; i++) {
                     a.dzScaled[i] = dms.scale() * a.dz[i];
                 }
                 Arrays.fill(a.dln, 0f);
-                Matmul.backward(a.dln, w.dmsProj[l].gradOrNull(), null, a.dzScaled, a.dmsNormed[l], w.dmsProj[l].data(), n,
-                        dim, c.kvHeads());
-                RmsNorm.backward(a.dres, w.dmsNorm[l].gradOrNull(), a.dln, a.residual[l], w.dmsNorm[l].data(),
-                        a.dmsRstd[l], n, dim);
+                Matmul.backward(
+                        a.dln,
+                        w.dmsProj[l].gradOrNull(),
+                        null,
+                        a.dzScaled,
+                        a.dmsNormed[l],
+                        w.dmsProj[l].data(),
+                        n,
+                        dim,
+                        c.kvHeads());
+                RmsNorm.backward(
+                        a.dres,
+                        w.dmsNorm[l].gradOrNull(),
+                        a.dln,
+                        a.residual[l],
+                        w.dmsNorm[l].data(),
+                        a.dmsRstd[l],
+                        n,
+                        dim);
             }
         }
         if (!w.embedding.frozen()) {

@@ -41,11 +41,21 @@ public final class Attention {
     private static final VectorSpecies<Float> F = FastExp.F;
     private static final int L = F.length();
 
-    private Attention() {
-    }
+    private Attention() {}
 
-    public static void forward(float[] out, float[] lse, float[] q, float[] k, float[] v, float[] bias, int b, int t,
-                               int heads, int kvHeads, int hs, Scratch s) {
+    public static void forward(
+            float[] out,
+            float[] lse,
+            float[] q,
+            float[] k,
+            float[] v,
+            float[] bias,
+            int b,
+            int t,
+            int heads,
+            int kvHeads,
+            int hs,
+            Scratch s) {
         check(s, t, hs);
         int group = heads / kvHeads, qDim = heads * hs, kvDim = kvHeads * hs;
         float scale = (float) (1.0 / Math.sqrt(hs));
@@ -70,8 +80,22 @@ public final class Attention {
                 int vOff = bi * t * kvDim + kvh * hs;
                 for (int i0 = 0; i0 < t; i0 += Gemm.MR) {
                     int rows = Math.min(Gemm.MR, t - i0);
-                    Gemm.block(rows, hs, 0, blockEnd(i0, t), p, i0 * t, t, 1, v, vOff, kvDim, out,
-                            qOff + i0 * qDim, qDim, false);
+                    Gemm.block(
+                            rows,
+                            hs,
+                            0,
+                            blockEnd(i0, t),
+                            p,
+                            i0 * t,
+                            t,
+                            1,
+                            v,
+                            vOff,
+                            kvDim,
+                            out,
+                            qOff + i0 * qDim,
+                            qDim,
+                            false);
                 }
             }
         });
@@ -81,9 +105,24 @@ public final class Attention {
      * Backward: writes {@code dq} (overwritten), adds into {@code dk}, {@code dv} and (when not null)
      * {@code dbias}. {@code out} and {@code lse} are the forward's.
      */
-    public static void backward(float[] dq, float[] dk, float[] dv, float[] dbias, float[] dout, float[] out,
-                                float[] lse, float[] q, float[] k, float[] v, float[] bias, int b, int t, int heads,
-                                int kvHeads, int hs, Scratch s) {
+    public static void backward(
+            float[] dq,
+            float[] dk,
+            float[] dv,
+            float[] dbias,
+            float[] dout,
+            float[] out,
+            float[] lse,
+            float[] q,
+            float[] k,
+            float[] v,
+            float[] bias,
+            int b,
+            int t,
+            int heads,
+            int kvHeads,
+            int hs,
+            Scratch s) {
         check(s, t, hs);
         int group = heads / kvHeads, qDim = heads * hs, kvDim = kvHeads * hs;
         float scale = (float) (1.0 / Math.sqrt(hs));
@@ -114,7 +153,21 @@ public final class Attention {
                         int rows = Math.min(Gemm.MR, t - i0);
                         int kEnd = blockEnd(i0, t);
                         // dq = dS . K
-                        Gemm.block(rows, hs, 0, kEnd, dp, i0 * t, t, 1, k, kvOff, kvDim, dq, qOff + i0 * qDim, qDim,
+                        Gemm.block(
+                                rows,
+                                hs,
+                                0,
+                                kEnd,
+                                dp,
+                                i0 * t,
+                                t,
+                                1,
+                                k,
+                                kvOff,
+                                kvDim,
+                                dq,
+                                qOff + i0 * qDim,
+                                qDim,
                                 false);
                         // dk += dS^T . Q and dv += P^T . dO, over the queries at or after these keys
                         Gemm.block(rows, hs, i0, t, dp, i0, 1, t, q, qOff, qDim, dk, kvOff + i0 * kvDim, kvDim, true);
@@ -140,7 +193,9 @@ public final class Attention {
         }
         int j = 0;
         for (; j + L <= n; j += L) {
-            FloatVector.fromArray(F, p, row + j).mul(scale).add(FloatVector.fromArray(F, bias, biasRow + j))
+            FloatVector.fromArray(F, p, row + j)
+                    .mul(scale)
+                    .add(FloatVector.fromArray(F, bias, biasRow + j))
                     .intoArray(p, row + j);
         }
         for (; j < n; j++) {
@@ -178,8 +233,8 @@ public final class Attention {
      * One row of the backward: scores {@code s} in {@code p} become probabilities {@code exp(s - lse)}; the score
      * gradient {@code P * (dP - d)} goes into {@code dbias} (when not null) and, times {@code scale}, into {@code dp}.
      */
-    private static void scoreGradients(float[] p, float[] dp, int row, int n, float lse, float d, float scale,
-                                       float[] dbias, int biasRow) {
+    private static void scoreGradients(
+            float[] p, float[] dp, int row, int n, float lse, float d, float scale, float[] dbias, int biasRow) {
         int j = 0;
         for (; j + L <= n; j += L) {
             FloatVector prob = FastExp.exp(FloatVector.fromArray(F, p, row + j).sub(lse));

@@ -8,16 +8,15 @@ import dev.kvslim.core.tensor.Parallel;
  */
 public final class CrossEntropy {
 
-    private CrossEntropy() {
-    }
+    private CrossEntropy() {}
 
     /**
      * Writes each row's loss {@code -log softmax(logits)[target]} into {@code losses} (0 where {@code mask} is 0;
      * {@code mask} may be null) and {@code scale * mask[r] * (softmax - onehot)} into {@code dlogits}: the mask is a
      * per-row loss weight (0 skips the row; scale 0 evaluates only).
      */
-    public static void forwardBackward(float[] losses, float[] dlogits, float[] logits, int[] targets, float[] mask,
-                                       int n, int v, float scale) {
+    public static void forwardBackward(
+            float[] losses, float[] dlogits, float[] logits, int[] targets, float[] mask, int n, int v, float scale) {
         Parallel.forRange(n, Parallel.grain(v * 4L), (w, start, end) -> {
             for (int r = start; r < end; r++) {
                 int off = r * v;

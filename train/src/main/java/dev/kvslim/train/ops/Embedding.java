@@ -3,8 +3,7 @@ package dev.kvslim.train.ops;
 /** Token embedding lookup, {@code out[r] = table[tokens[r]]}, and its backward (a scatter-add). */
 public final class Embedding {
 
-    private Embedding() {
-    }
+    private Embedding() {}
 
     public static void forward(float[] out, int[] tokens, float[] table, int n, int c) {
         for (int r = 0; r < n; r++) {

@@ -28,13 +28,13 @@ public final class FastExp {
     private static final float P4 = 1.6666665459e-1f;
     private static final float P5 = 5.0000001201e-1f;
 
-    private FastExp() {
-    }
+    private FastExp() {}
 
     /** exp of every lane; lanes below -87 give 0, above 88 give exp(88). */
     public static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(LO).min(HI);
-        FloatVector n = xc.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, MAGIC)).sub(MAGIC);
+        FloatVector n = xc.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, MAGIC))
+                .sub(MAGIC);
         FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), xc);
         r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
         FloatVector p = r.fma(FloatVector.broadcast(F, P0), FloatVector.broadcast(F, P1));
@@ -44,7 +44,8 @@ public final class FastExp {
         p = p.fma(r, FloatVector.broadcast(F, P5));
         FloatVector r2 = r.mul(r);
         p = p.fma(r2, r.add(1f));
-        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        IntVector bits =
+                ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
         FloatVector result = p.mul(bits.reinterpretAsFloats());
         return result.blend(0f, x.compare(VectorOperators.LT, LO));
     }

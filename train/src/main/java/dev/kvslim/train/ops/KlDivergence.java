@@ -9,15 +9,21 @@ import dev.kvslim.core.tensor.Parallel;
  */
 public final class KlDivergence {
 
-    private KlDivergence() {
-    }
+    private KlDivergence() {}
 
     /**
      * Writes each row's divergence into {@code losses} (0 where {@code mask} is 0; {@code mask} may be null) and
      * {@code scale} times its gradient into {@code dstudent} (0 for masked rows).
      */
-    public static void forwardBackward(float[] losses, float[] dstudent, float[] student, float[] teacher, float[] mask,
-                                       int n, int v, float scale) {
+    public static void forwardBackward(
+            float[] losses,
+            float[] dstudent,
+            float[] student,
+            float[] teacher,
+            float[] mask,
+            int n,
+            int v,
+            float scale) {
         Parallel.forRange(n, Parallel.grain(v * 8L), (w, start, end) -> {
             for (int r = start; r < end; r++) {
                 int off = r * v;

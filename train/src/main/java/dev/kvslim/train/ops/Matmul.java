@@ -9,15 +9,14 @@ import dev.kvslim.core.tensor.Kernels;
  */
 public final class Matmul {
 
-    private Matmul() {
-    }
+    private Matmul() {}
 
     /**
      * Forward; {@code weightT} is scratch of at least {@code C * OC} floats (the weight transposed, so the product
      * streams rows of both operands). {@code bias} may be null.
      */
-    public static void forward(float[] out, float[] inp, float[] weight, float[] bias, int n, int c, int oc,
-                               float[] weightT) {
+    public static void forward(
+            float[] out, float[] inp, float[] weight, float[] bias, int n, int c, int oc, float[] weightT) {
         for (int o = 0; o < oc; o++) {
             for (int i = 0; i < c; i++) {
                 weightT[i * oc + o] = weight[o * c + i];
@@ -35,8 +34,16 @@ public final class Matmul {
      * Backward: {@code dinp += dout . weight}, {@code dweight += dout^T . inp}, {@code dbias += column sums of
      * dout}. Any of the three outputs may be null (a frozen weight, a first layer, no bias) and is then skipped.
      */
-    public static void backward(float[] dinp, float[] dweight, float[] dbias, float[] dout, float[] inp, float[] weight,
-                                int n, int c, int oc) {
+    public static void backward(
+            float[] dinp,
+            float[] dweight,
+            float[] dbias,
+            float[] dout,
+            float[] inp,
+            float[] weight,
+            int n,
+            int c,
+            int oc) {
         if (dinp != null) {
             Gemm.parallel(n, c, oc, dout, 0, oc, 1, weight, 0, c, dinp, 0, c, true);
         }

@@ -9,8 +9,7 @@ import dev.kvslim.core.tensor.Parallel;
  */
 public final class RmsNorm {
 
-    private RmsNorm() {
-    }
+    private RmsNorm() {}
 
     /** Forward over {@code n} rows; keeps each row's {@code rstd} for the backward. */
     public static void forward(float[] out, float[] rstd, float[] inp, float[] weight, int n, int c, float eps) {
@@ -27,8 +26,8 @@ public final class RmsNorm {
      * Backward: {@code dinp += rstd * w * dout - x * rstd^3 / C * sum(dout * w * x)} and
      * {@code dweight += sum over rows of dout * x * rstd}. {@code dweight} may be null (frozen).
      */
-    public static void backward(float[] dinp, float[] dweight, float[] dout, float[] inp, float[] weight, float[] rstd,
-                                int n, int c) {
+    public static void backward(
+            float[] dinp, float[] dweight, float[] dout, float[] inp, float[] weight, float[] rstd, int n, int c) {
         Parallel.forRange(n, Parallel.grain(c * 6L), (w, start, end) -> {
             for (int r = start; r < end; r++) {
                 int off = r * c;

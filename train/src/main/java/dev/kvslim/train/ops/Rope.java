@@ -9,8 +9,7 @@ import dev.kvslim.core.model.RopeStyle;
  */
 public final class Rope {
 
-    private Rope() {
-    }
+    private Rope() {}
 
     /** Angle tables for positions {@code 0..T-1}, computed as the engine's {@code Model} does. */
     public static void angles(float[] freq, int t, float[] cos, float[] sin) {
@@ -25,18 +24,19 @@ public final class Rope {
     }
 
     /** Rotates {@code x} in place. */
-    public static void forward(float[] x, int n, int t, int heads, int headSize, RopeStyle style, float[] cos, float[] sin) {
+    public static void forward(
+            float[] x, int n, int t, int heads, int headSize, RopeStyle style, float[] cos, float[] sin) {
         rotate(x, n, t, heads, headSize, style, cos, sin, 1f);
     }
 
     /** Turns the gradient back in place: {@code dx = R^T dy}. */
-    public static void backward(float[] dx, int n, int t, int heads, int headSize, RopeStyle style, float[] cos,
-                                float[] sin) {
+    public static void backward(
+            float[] dx, int n, int t, int heads, int headSize, RopeStyle style, float[] cos, float[] sin) {
         rotate(dx, n, t, heads, headSize, style, cos, sin, -1f);
     }
 
-    private static void rotate(float[] x, int n, int t, int heads, int headSize, RopeStyle style, float[] cos,
-                               float[] sin, float sign) {
+    private static void rotate(
+            float[] x, int n, int t, int heads, int headSize, RopeStyle style, float[] cos, float[] sin, float sign) {
         int half = headSize / 2;
         boolean interleaved = style == RopeStyle.INTERLEAVED;
         for (int r = 0; r < n; r++) {

@@ -8,15 +8,15 @@ public final class SwiGlu {
 
     private static final int L = FastExp.F.length();
 
-    private SwiGlu() {
-    }
+    private SwiGlu() {}
 
     public static void forward(float[] out, float[] gate, float[] up, int n) {
         Parallel.forRange(n / L + 1, Parallel.grain(L * 8L), (w, start, end) -> {
             int i = start * L, stop = Math.min(n, end * L);
             for (; i + L <= stop; i += L) {
                 FloatVector g = FloatVector.fromArray(FastExp.F, gate, i);
-                FloatVector s = FloatVector.broadcast(FastExp.F, 1f).div(FastExp.exp(g.neg()).add(1f));
+                FloatVector s = FloatVector.broadcast(FastExp.F, 1f)
+                        .div(FastExp.exp(g.neg()).add(1f));
                 g.mul(s).mul(FloatVector.fromArray(FastExp.F, up, i)).intoArray(out, i);
             }
             for (; i < stop; i++) {
@@ -32,7 +32,8 @@ public final class SwiGlu {
             int i = start * L, stop = Math.min(n, end * L);
             for (; i + L <= stop; i += L) {
                 FloatVector g = FloatVector.fromArray(FastExp.F, gate, i);
-                FloatVector s = FloatVector.broadcast(FastExp.F, 1f).div(FastExp.exp(g.neg()).add(1f));
+                FloatVector s = FloatVector.broadcast(FastExp.F, 1f)
+                        .div(FastExp.exp(g.neg()).add(1f));
                 FloatVector d = FloatVector.fromArray(FastExp.F, dout, i);
                 FloatVector silu = g.mul(s);
                 // silu'(g) = s * (1 + g * (1 - s))

@@ -33,15 +33,16 @@ public record FreezePatterns(List<String> freeze, List<String> trainOnly) {
         List<String> trainable = new ArrayList<>();
         for (Parameter p : params) {
             boolean frozen = f.stream().anyMatch(x -> x.matcher(p.name()).matches())
-                    || !t.isEmpty() && t.stream().noneMatch(x -> x.matcher(p.name()).matches());
+                    || !t.isEmpty()
+                            && t.stream().noneMatch(x -> x.matcher(p.name()).matches());
             p.setFrozen(frozen);
             if (!frozen) {
                 trainable.add(p.name());
             }
         }
         if (trainable.isEmpty()) {
-            throw new IllegalArgumentException("the freeze patterns " + freeze + " / train-only " + trainOnly
-                    + " leave no parameter to train");
+            throw new IllegalArgumentException(
+                    "the freeze patterns " + freeze + " / train-only " + trainOnly + " leave no parameter to train");
         }
         return trainable;
     }

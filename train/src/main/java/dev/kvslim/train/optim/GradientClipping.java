@@ -6,8 +6,7 @@ import java.util.List;
 /** Clipping by global norm: the L2 norm over every unfrozen gradient, and the factor that brings it to the limit. */
 public final class GradientClipping {
 
-    private GradientClipping() {
-    }
+    private GradientClipping() {}
 
     /** L2 norm of all unfrozen gradients (summed in double, in parameter order). */
     public static double globalNorm(List<Parameter> params) {

@@ -6,12 +6,16 @@ package dev.kvslim.train.optim;
  */
 public record LearningRateSchedule(Kind kind, float lr, int warmup, int totalSteps, float minLr) {
 
-    public enum Kind { CONSTANT, COSINE }
+    public enum Kind {
+        CONSTANT,
+        COSINE
+    }
 
     public LearningRateSchedule {
         if (!(lr > 0) || warmup < 0 || totalSteps <= 0 || !(minLr >= 0) || minLr > lr) {
-            throw new IllegalArgumentException("learning-rate schedule needs lr > 0, warmup >= 0, steps > 0, 0 <= min_lr <= lr;"
-                    + " got lr " + lr + ", warmup " + warmup + ", steps " + totalSteps + ", min_lr " + minLr);
+            throw new IllegalArgumentException(
+                    "learning-rate schedule needs lr > 0, warmup >= 0, steps > 0, 0 <= min_lr <= lr;" + " got lr " + lr
+                            + ", warmup " + warmup + ", steps " + totalSteps + ", min_lr " + minLr);
         }
     }
 

@@ -10,8 +10,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /** The loss curve of a step log as a PNG (XChart, rendered headless). */
 public final class LossPlot {
 
-    private LossPlot() {
-    }
+    private LossPlot() {}
 
     public static void write(List<double[]> points, Path png, String title) throws IOException {
         if (points.isEmpty()) {
@@ -23,7 +22,12 @@ public final class LossPlot {
             x[i] = points.get(i)[0];
             y[i] = points.get(i)[1];
         }
-        XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle("step").yAxisTitle("loss")
+        XYChart chart = new XYChartBuilder()
+                .width(900)
+                .height(500)
+                .title(title)
+                .xAxisTitle("step")
+                .yAxisTitle("loss")
                 .build();
         chart.getStyler().setLegendVisible(false);
         chart.getStyler().setXAxisTickMarkSpacingHint(120);

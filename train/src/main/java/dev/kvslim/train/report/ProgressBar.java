@@ -34,8 +34,16 @@ public final class ProgressBar implements StepCallback {
         int width = 24;
         int filled = (int) ((long) width * r.step() / totalSteps);
         String bar = "#".repeat(filled) + "-".repeat(width - filled);
-        out.printf(Locale.ROOT, "\r[%s] step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s  ETA %s   ", bar, r.step(), totalSteps,
-                r.loss(), r.lr(), tokPerSec, duration(eta));
+        out.printf(
+                Locale.ROOT,
+                "\r[%s] step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s  ETA %s   ",
+                bar,
+                r.step(),
+                totalSteps,
+                r.loss(),
+                r.lr(),
+                tokPerSec,
+                duration(eta));
         if (r.step() == totalSteps) {
             out.println();
         }
@@ -44,7 +52,8 @@ public final class ProgressBar implements StepCallback {
 
     static String duration(double seconds) {
         long s = Math.round(seconds);
-        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
+        return s >= 3600
+                ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
                 : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
     }
 }

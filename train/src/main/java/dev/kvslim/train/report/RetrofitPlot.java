@@ -14,8 +14,7 @@ import tools.jackson.databind.json.JsonMapper;
 /** The retrofit's step log as a PNG: achieved and target compression ratio (left axis) and KL (right axis). */
 public final class RetrofitPlot {
 
-    private RetrofitPlot() {
-    }
+    private RetrofitPlot() {}
 
     public static void write(Path log, Path png) throws IOException {
         JsonMapper json = JsonMapper.builder().build();
@@ -26,8 +25,12 @@ public final class RetrofitPlot {
             }
             JsonNode n = json.readTree(line);
             if (n.has("kl")) {
-                rows.add(new double[] {n.get("step").asDouble(), n.get("train_cr").asDouble(), n.get("target_cr").asDouble(),
-                    n.get("kl").asDouble()});
+                rows.add(new double[] {
+                    n.get("step").asDouble(),
+                    n.get("train_cr").asDouble(),
+                    n.get("target_cr").asDouble(),
+                    n.get("kl").asDouble()
+                });
             }
         }
         if (rows.isEmpty()) {
@@ -40,8 +43,13 @@ public final class RetrofitPlot {
                 cols[c][i] = rows.get(i)[c];
             }
         }
-        XYChart chart = new XYChartBuilder().width(900).height(500).title("DMS retrofit").xAxisTitle("step")
-                .yAxisTitle("compression ratio").build();
+        XYChart chart = new XYChartBuilder()
+                .width(900)
+                .height(500)
+                .title("DMS retrofit")
+                .xAxisTitle("step")
+                .yAxisTitle("compression ratio")
+                .build();
         chart.getStyler().setXAxisTickMarkSpacingHint(120);
         chart.addSeries("achieved CR (training)", cols[0], cols[1]).setMarker(SeriesMarkers.NONE);
         chart.addSeries("target CR", cols[0], cols[2]).setMarker(SeriesMarkers.NONE);

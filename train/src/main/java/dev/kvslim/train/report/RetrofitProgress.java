@@ -28,9 +28,17 @@ public final class RetrofitProgress implements Retrofit.Listener {
         double secPerStep = doneHere > 1 ? (r.elapsedSeconds() - firstElapsed) / (doneHere - 1) : r.elapsedSeconds();
         int width = 24;
         int filled = (int) ((long) width * r.step() / totalSteps);
-        out.printf(Locale.ROOT, "\r[%s] step %d/%d  KL %.4f  CR %.2f (target %.2f)  %.2f s/step  ETA %s   ",
-                "#".repeat(filled) + "-".repeat(width - filled), r.step(), totalSteps, m.kl(), m.trainCr(), m.targetCr(),
-                secPerStep, ProgressBar.duration(secPerStep * (totalSteps - r.step())));
+        out.printf(
+                Locale.ROOT,
+                "\r[%s] step %d/%d  KL %.4f  CR %.2f (target %.2f)  %.2f s/step  ETA %s   ",
+                "#".repeat(filled) + "-".repeat(width - filled),
+                r.step(),
+                totalSteps,
+                m.kl(),
+                m.trainCr(),
+                m.targetCr(),
+                secPerStep,
+                ProgressBar.duration(secPerStep * (totalSteps - r.step())));
         if (r.step() == totalSteps) {
             out.println();
         }
@@ -39,7 +47,13 @@ public final class RetrofitProgress implements Retrofit.Listener {
 
     @Override
     public void saved(String what, Path dir, RetrofitLoss.StepMetrics m) {
-        out.printf(Locale.ROOT, "%nretrofit: %s saved to %s (training CR %.2f, KL %.4f)%n", what, dir, m.trainCr(), m.kl());
+        out.printf(
+                Locale.ROOT,
+                "%nretrofit: %s saved to %s (training CR %.2f, KL %.4f)%n",
+                what,
+                dir,
+                m.trainCr(),
+                m.kl());
         out.flush();
     }
 }

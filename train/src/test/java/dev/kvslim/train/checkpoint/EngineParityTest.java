@@ -31,11 +31,28 @@ class EngineParityTest {
     Path tmp;
 
     @ParameterizedTest
-    @CsvSource({"LlamaForCausalLM,HALF,false,false", "LlamaForCausalLM,INTERLEAVED,false,false",
-            "Qwen2ForCausalLM,HALF,true,false", "LlamaForCausalLM,HALF,false,true"})
+    @CsvSource({
+        "LlamaForCausalLM,HALF,false,false",
+        "LlamaForCausalLM,INTERLEAVED,false,false",
+        "Qwen2ForCausalLM,HALF,true,false",
+        "LlamaForCausalLM,HALF,false,true"
+    })
     void engineLogitsMatchTrainerLogits(String arch, RopeStyle style, boolean tied, boolean adapter) throws Exception {
         DmsConfig dms = adapter ? new DmsConfig(4, 100f, 5f, DmsConfig.Variant.ADAPTER, false) : null;
-        LlamaConfig c = LlamaConfig.builder().architecture(arch).dim(32).hiddenDim(48).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(40).contextLength(64).ropeStyle(style).tiedEmbeddings(tied).dms(dms).build();
+        LlamaConfig c = LlamaConfig.builder()
+                .architecture(arch)
+                .dim(32)
+                .hiddenDim(48)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headSize(8)
+                .vocabSize(40)
+                .contextLength(64)
+                .ropeStyle(style)
+                .tiedEmbeddings(tied)
+                .dms(dms)
+                .build();
         TrainWeights w = new TrainWeights(c);
         w.initialise(5);
         Rng rng = new Rng(9);
@@ -71,7 +88,9 @@ class EngineParityTest {
             }
         }
         assertThat(scale).isGreaterThan(0.1);
-        assertThat(err).as("max abs logit difference at logit scale %g", scale).isLessThanOrEqualTo(1e-4 * Math.max(1, scale));
+        assertThat(err)
+                .as("max abs logit difference at logit scale %g", scale)
+                .isLessThanOrEqualTo(1e-4 * Math.max(1, scale));
 
         if (style == RopeStyle.HALF) {
             TrainWeights back = HfModelFiles.read(dir);

@@ -41,20 +41,25 @@ class PretrainConfigTest {
 
     @Test
     void badInputNamesTheField() {
-        assertThatThrownBy(() -> read(config(", \"lerning_rate\": 1"))).hasMessageContaining("unknown key \"lerning_rate\"");
-        assertThatThrownBy(() -> read(config(", \"clip\": \"high\""))).hasMessageContaining("\"clip\" must be a number");
+        assertThatThrownBy(() -> read(config(", \"lerning_rate\": 1")))
+                .hasMessageContaining("unknown key \"lerning_rate\"");
+        assertThatThrownBy(() -> read(config(", \"clip\": \"high\"")))
+                .hasMessageContaining("\"clip\" must be a number");
         assertThatThrownBy(() -> read(config("").replace("\"batch\": 2", "\"batch\": 2.5")))
                 .hasMessageContaining("\"batch\" must be an integer");
         assertThatThrownBy(() -> read(config("").replace("text.txt", "missing.txt")))
-                .hasMessageContaining("data.text").hasMessageContaining("does not exist");
+                .hasMessageContaining("data.text")
+                .hasMessageContaining("does not exist");
         assertThatThrownBy(() -> read(config(", \"schedule\": \"linear\""))).hasMessageContaining("schedule must be");
         assertThatThrownBy(() -> read("[1]")).hasMessageContaining("must hold a JSON object");
     }
 
     @Test
     void taskDataWithTheDemoTokenizer() throws IOException {
-        String tasks = config("").replace("\"text\": \"text.txt\", \"tokenizer\": \"tok.bin\"",
-                "\"tasks\": {\"needle\": 2, \"runsum\": 1}, \"prompt_weight\": 0.1, \"tokenizer\": \"demo\"");
+        String tasks = config("")
+                .replace(
+                        "\"text\": \"text.txt\", \"tokenizer\": \"tok.bin\"",
+                        "\"tasks\": {\"needle\": 2, \"runsum\": 1}, \"prompt_weight\": 0.1, \"tokenizer\": \"demo\"");
         PretrainConfig c = read(tasks);
         assertThat(c.text()).isNull();
         assertThat(c.tasks()).containsExactly(java.util.Map.entry("needle", 2.0), java.util.Map.entry("runsum", 1.0));
@@ -62,9 +67,12 @@ class PretrainConfigTest {
         assertThat(c.demoTokenizer()).isTrue();
         assertThat(c.tokenizer()).isEqualTo(dir.resolve("run").resolve("tokenizer"));
         assertThat(c.train().model().vocabSize()).isEqualTo(259);
-        assertThat(read(tasks.replace("{\"needle\": 2, \"runsum\": 1}", "\"all\"")).tasks()).hasSize(4);
+        assertThat(read(tasks.replace("{\"needle\": 2, \"runsum\": 1}", "\"all\""))
+                        .tasks())
+                .hasSize(4);
 
-        assertThatThrownBy(() -> read(tasks.replace("needle", "haystack"))).hasMessageContaining("no task named 'haystack'");
+        assertThatThrownBy(() -> read(tasks.replace("needle", "haystack")))
+                .hasMessageContaining("no task named 'haystack'");
         assertThatThrownBy(() -> read(tasks.replace("\"prompt_weight\": 0.1", "\"prompt_weight\": 2")))
                 .hasMessageContaining("data.prompt_weight");
         assertThatThrownBy(() -> read(tasks.replace("\"tasks\"", "\"text\": \"text.txt\", \"tasks\"")))
@@ -77,7 +85,8 @@ class PretrainConfigTest {
         Files.writeString(model.resolve("config.json"), "{}");
         assertThat(read(config("")).init()).isNull();
         assertThat(read(config(", \"init\": \"stage1/model\"")).init()).isEqualTo(model);
-        assertThatThrownBy(() -> read(config(", \"init\": \"stage1\""))).hasMessageContaining("\"init\"")
+        assertThatThrownBy(() -> read(config(", \"init\": \"stage1\"")))
+                .hasMessageContaining("\"init\"")
                 .hasMessageContaining("not a model folder");
         assertThatThrownBy(() -> read(config(", \"init\": 3"))).hasMessageContaining("\"init\" must be a string");
     }

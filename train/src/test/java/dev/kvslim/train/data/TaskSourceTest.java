@@ -72,12 +72,15 @@ class TaskSourceTest {
     @Test
     void aMinimumContextTooShortForSomeSamplesFailsAtTheFirstBatchNamingTheTask() {
         // arithmetic's longest samples (six operands) need 153 tokens; one in four samples has six
-        TaskSource tooShort = new TaskSource(TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3,
-                0f, 150);
-        assertThatThrownBy(() -> tooShort.next(new Batch(1, 299))).hasMessageContaining("samples of 150 tokens")
-                .hasMessageContaining("min_context").hasMessageContaining("task arithmetic");
+        TaskSource tooShort =
+                new TaskSource(TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3, 0f, 150);
+        assertThatThrownBy(() -> tooShort.next(new Batch(1, 299)))
+                .hasMessageContaining("samples of 150 tokens")
+                .hasMessageContaining("min_context")
+                .hasMessageContaining("task arithmetic");
         TaskSource oneSamplePerRow = source(1, 1, 1, 1);
-        assertThatThrownBy(() -> oneSamplePerRow.next(new Batch(1, 120))).hasMessageContaining("samples of 121 tokens")
+        assertThatThrownBy(() -> oneSamplePerRow.next(new Batch(1, 120)))
+                .hasMessageContaining("samples of 121 tokens")
                 .hasMessageContaining("seq + 1");
         new TaskSource(TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3, 0f, 153)
                 .next(new Batch(1, 299));
@@ -85,7 +88,8 @@ class TaskSourceTest {
 
     @Test
     void packedRowsHoldWholeSamplesOfMixedLengths() {
-        TaskSource src = new TaskSource(TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3, 0f, 160);
+        TaskSource src =
+                new TaskSource(TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3, 0f, 160);
         Batch batch = new Batch(6, 1023);
         src.next(batch);
         java.util.Set<Integer> lengths = new java.util.TreeSet<>();

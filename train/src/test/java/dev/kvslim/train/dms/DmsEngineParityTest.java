@@ -1,15 +1,14 @@
 package dev.kvslim.train.dms;
 
-import dev.kvslim.core.kv.KvCacheSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
-import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.train.checkpoint.HfModelFiles;
 import dev.kvslim.train.model.Activations;
@@ -40,7 +39,18 @@ class DmsEngineParityTest {
         int t = 28, w = 3;
         // offset 0: about half the decisions are "evict"
         DmsConfig dms = new DmsConfig(w, 100f, 0f, variant, false);
-        LlamaConfig c = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(32).hiddenDim(48).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(40).contextLength(64).dms(dms).build();
+        LlamaConfig c = LlamaConfig.builder()
+                .architecture("LlamaForCausalLM")
+                .dim(32)
+                .hiddenDim(48)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headSize(8)
+                .vocabSize(40)
+                .contextLength(64)
+                .dms(dms)
+                .build();
         TrainWeights weights = new TrainWeights(c);
         weights.initialise(5);
         Rng rng = new Rng(21);
@@ -77,7 +87,11 @@ class DmsEngineParityTest {
         assertThat(engine.config().dms()).isEqualTo(dms);
         int v = c.vocabSize();
 
-        PagedKvCache cache = new PagedKvCache(engine.config().kvShape(), new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24), t, KvCacheSpec.dms(engine.config().kvShape()));
+        PagedKvCache cache = new PagedKvCache(
+                engine.config().kvShape(),
+                new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24),
+                t,
+                KvCacheSpec.dms(engine.config().kvShape()));
         Model.State state = engine.newState(t);
         double scale = 0, err = 0;
         for (int i = 0; i < t; i++) {
@@ -89,9 +103,15 @@ class DmsEngineParityTest {
             }
         }
         assertThat(cache.compressionRatio()).as("the engine evicted").isGreaterThan(1.1);
-        assertThat(err).as("decode: max abs logit difference at logit scale %g", scale).isLessThanOrEqualTo(1e-3);
+        assertThat(err)
+                .as("decode: max abs logit difference at logit scale %g", scale)
+                .isLessThanOrEqualTo(1e-3);
 
-        PagedKvCache prefill = new PagedKvCache(engine.config().kvShape(), new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24), t, KvCacheSpec.dms(engine.config().kvShape()));
+        PagedKvCache prefill = new PagedKvCache(
+                engine.config().kvShape(),
+                new BlockPool(c.headSize(), Kernels.lanes(), 1L << 24),
+                t,
+                KvCacheSpec.dms(engine.config().kvShape()));
         float[] last = engine.forward(engine.newState(t), tokens, 0, t, 0, prefill);
         double prefillErr = 0;
         for (int j = 0; j < v; j++) {

@@ -8,7 +8,6 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.tasks.tokenizer.DemoTokenizer;
 import dev.kvslim.train.checkpoint.HfModelFiles;
 import dev.kvslim.train.loop.StepResult;
@@ -34,6 +33,7 @@ class RetrofitTest {
 
     @TempDir
     static Path shared;
+
     static Path teacher, text;
 
     @TempDir
@@ -42,7 +42,17 @@ class RetrofitTest {
     /** A tiny teacher with peaked, position-dependent predictions (random weights, larger than initialisation). */
     @BeforeAll
     static void teacher() throws IOException {
-        LlamaConfig c = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(32).hiddenDim(64).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(DemoTokenizer.VOCAB_SIZE).contextLength(64).build();
+        LlamaConfig c = LlamaConfig.builder()
+                .architecture("LlamaForCausalLM")
+                .dim(32)
+                .hiddenDim(64)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headSize(8)
+                .vocabSize(DemoTokenizer.VOCAB_SIZE)
+                .contextLength(64)
+                .build();
         TrainWeights w = new TrainWeights(c);
         w.initialise(3);
         Rng rng = new Rng(4);
@@ -58,7 +68,11 @@ class RetrofitTest {
         DemoTokenizer.write(teacher);
         StringBuilder sb = new StringBuilder();
         for (int i = 0; sb.length() < 20000; i++) {
-            sb.append("the cat ").append(i % 7).append(" sat on mat ").append(i % 13).append(". ");
+            sb.append("the cat ")
+                    .append(i % 7)
+                    .append(" sat on mat ")
+                    .append(i % 13)
+                    .append(". ");
         }
         text = shared.resolve("text.txt");
         Files.writeString(text, sb.toString());
@@ -69,8 +83,7 @@ class RetrofitTest {
         return new Retrofit.Request(teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096);
     }
 
-    record Step(StepResult result, RetrofitLoss.StepMetrics metrics) {
-    }
+    record Step(StepResult result, RetrofitLoss.StepMetrics metrics) {}
 
     static List<Step> run(Retrofit r) throws IOException {
         List<Step> steps = new ArrayList<>();
@@ -85,7 +98,9 @@ class RetrofitTest {
         List<Step> steps = run(r);
         assertThat(steps).hasSize(60);
         RetrofitLoss.StepMetrics first = steps.getFirst().metrics();
-        assertThat(first.kl()).as("step 0: the student is the teacher but for ~0.7% noisy evictions").isLessThan(0.02);
+        assertThat(first.kl())
+                .as("step 0: the student is the teacher but for ~0.7% noisy evictions")
+                .isLessThan(0.02);
         assertThat(first.targetCr()).isEqualTo(1.0);
         assertThat(first.fracClosed()).as("z = -5 under the noise closes ~0.7%").isLessThan(0.03);
         double frac = 0, kl = 0;
@@ -105,13 +120,15 @@ class RetrofitTest {
         // the milestones and the final model are complete folders the engine runs with DMS
         for (String name : new String[] {"cr2", "cr3", "model"}) {
             LoadedModel m = ModelLoader.load(out.resolve(name), null);
-            assertThat(m.model().config().dms()).as(name)
+            assertThat(m.model().config().dms())
+                    .as(name)
                     .isEqualTo(new DmsConfig(4, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
             assertThat(m.tokenizer().vocabSize()).isEqualTo(DemoTokenizer.VOCAB_SIZE);
             assertThat(out.resolve(name).resolve("retrofit.json")).exists();
         }
         assertThat(Files.readString(out.resolve("cr2/retrofit.json"))).contains("\"step\" : 21");
-        assertThat(Files.readAllLines(out.resolve("train_log.jsonl"))).hasSize(60)
+        assertThat(Files.readAllLines(out.resolve("train_log.jsonl")))
+                .hasSize(60)
                 .allMatch(l -> l.contains("\"kl\"") && l.contains("\"train_cr\"") && l.contains("\"target_cr\""));
 
         // adapter mode: every tensor but the adapter's is the teacher's, bit for bit
@@ -137,7 +154,9 @@ class RetrofitTest {
         assertThat(r.trainableParameters()).isEqualTo(r.trainer().weights().count());
         List<Step> steps = run(r);
         RetrofitLoss.StepMetrics first = steps.getFirst().metrics();
-        assertThat(first.fracClosed()).as("zeroed q rows: z = -5 everywhere at the start").isLessThan(0.03);
+        assertThat(first.fracClosed())
+                .as("zeroed q rows: z = -5 everywhere at the start")
+                .isLessThan(0.03);
         double frac = 0;
         for (Step s : steps.subList(24, 30)) {
             frac += s.metrics().fracClosed() / 6;
@@ -150,7 +169,8 @@ class RetrofitTest {
 
     @Test
     void resumeReproducesTheRunBitForBit() throws IOException {
-        List<Step> expected = run(Retrofit.open(request(tmp.resolve("whole"), Retrofit.Mode.ADAPTER, 3, 16, "teacher")));
+        List<Step> expected =
+                run(Retrofit.open(request(tmp.resolve("whole"), Retrofit.Mode.ADAPTER, 3, 16, "teacher")));
         Path out = tmp.resolve("split");
         List<Step> got = new ArrayList<>(run(Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 9, "teacher"))));
         assertThat(out.resolve("teacher_samples.bin")).exists();
@@ -165,14 +185,19 @@ class RetrofitTest {
         got.addAll(run(second));
         assertThat(got).hasSize(16);
         for (int i = 0; i < 16; i++) {
-            assertThat(got.get(i).result().loss()).as("loss of step %d", i + 1).isEqualTo(expected.get(i).result().loss());
-            assertThat(got.get(i).result().gradNorm()).isEqualTo(expected.get(i).result().gradNorm());
-            assertThat(got.get(i).metrics()).as("metrics of step %d", i + 1).isEqualTo(expected.get(i).metrics());
+            assertThat(got.get(i).result().loss())
+                    .as("loss of step %d", i + 1)
+                    .isEqualTo(expected.get(i).result().loss());
+            assertThat(got.get(i).result().gradNorm())
+                    .isEqualTo(expected.get(i).result().gradNorm());
+            assertThat(got.get(i).metrics())
+                    .as("metrics of step %d", i + 1)
+                    .isEqualTo(expected.get(i).metrics());
         }
         assertThat(Files.readAllLines(out.resolve("train_log.jsonl"))).hasSize(16);
         // a resume with other settings is refused
-        Retrofit other = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 5, 20.0, null, 16, "teacher",
-                1e-3f, 4, 63, 7L, 0, 4096));
+        Retrofit other = Retrofit.open(new Retrofit.Request(
+                teacher, out, Retrofit.Mode.ADAPTER, 3, 5, 20.0, null, 16, "teacher", 1e-3f, 4, 63, 7L, 0, 4096));
         assertThatThrownBy(other::resume).hasMessageContaining("window");
     }
 
@@ -186,7 +211,9 @@ class RetrofitTest {
         assertThat(s.cr(900)).isEqualTo(8.0);
         assertThat(s.firstStepAt(4)).isEqualTo(300);
         assertThat(s.defaultSteps(0.1)).isEqualTo(770);
-        assertThat(s.defaultSteps(Retrofit.HOLD)).as("the paper's 1K steps for CR 8").isEqualTo(1000);
+        assertThat(s.defaultSteps(Retrofit.HOLD))
+                .as("the paper's 1K steps for CR 8")
+                .isEqualTo(1000);
         // the reference's form (T9): 1 -> 16 over 510 steps is 34 steps per unit
         DmsSchedule mo = new DmsSchedule(34, 16);
         assertThat(mo.cr(34)).isEqualTo(2.0);
@@ -201,7 +228,9 @@ class RetrofitTest {
         for (int dim : new int[] {32, 64, 128, 512}) {
             assertThat(100 * Retrofit.defaultLr(dim) * dim).as("dim %d", dim).isCloseTo(4f, within(1e-4f));
         }
-        assertThat(Retrofit.defaultLr(4096)).as("never below the reference's rate").isEqualTo(3e-5f);
+        assertThat(Retrofit.defaultLr(4096))
+                .as("never below the reference's rate")
+                .isEqualTo(3e-5f);
     }
 
     @Test
@@ -245,44 +274,106 @@ class RetrofitTest {
     @Test
     void aHeldRatioIsSavedAtTheEndOfItsHold() throws IOException {
         Path out = tmp.resolve("held");
-        Retrofit r = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 4, 20.0,
-                List.of(DmsSchedule.Hold.parse("2:6")), null, text.toString(), 1e-3f, 4, 63, 7L, 0, 4096));
-        assertThat(r.settings().steps()).as("ramp 40 + hold 6 + 3/7 of the ramp").isEqualTo(64);
+        Retrofit r = Retrofit.open(new Retrofit.Request(
+                teacher,
+                out,
+                Retrofit.Mode.ADAPTER,
+                3,
+                4,
+                20.0,
+                List.of(DmsSchedule.Hold.parse("2:6")),
+                null,
+                text.toString(),
+                1e-3f,
+                4,
+                63,
+                7L,
+                0,
+                4096));
+        assertThat(r.settings().steps())
+                .as("ramp 40 + hold 6 + 3/7 of the ramp")
+                .isEqualTo(64);
         List<Step> steps = run(r);
         assertThat(steps).hasSize(64);
         for (int i = 20; i <= 26; i++) {
-            assertThat(steps.get(i).metrics().targetCr()).as("target at step %d", i).isEqualTo(2.0);
+            assertThat(steps.get(i).metrics().targetCr())
+                    .as("target at step %d", i)
+                    .isEqualTo(2.0);
         }
         assertThat(steps.get(27).metrics().targetCr()).isCloseTo(2.05, within(1e-9));
-        assertThat(Files.readString(out.resolve("cr2/retrofit.json"))).contains("\"step\" : 27")
-                .contains("\"scheduled_cr\" : 2.0").contains("\"holds\" : \"2:6\"");
+        assertThat(Files.readString(out.resolve("cr2/retrofit.json")))
+                .contains("\"step\" : 27")
+                .contains("\"scheduled_cr\" : 2.0")
+                .contains("\"holds\" : \"2:6\"");
         assertThat(out.resolve("cr3/config.json")).exists();
         // a resume must ask for the same holds
-        Retrofit other = Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 3, 4, 20.0,
-                List.of(DmsSchedule.Hold.parse("2:8")), null, text.toString(), 1e-3f, 4, 63, 7L, 0, 4096));
+        Retrofit other = Retrofit.open(new Retrofit.Request(
+                teacher,
+                out,
+                Retrofit.Mode.ADAPTER,
+                3,
+                4,
+                20.0,
+                List.of(DmsSchedule.Hold.parse("2:8")),
+                null,
+                text.toString(),
+                1e-3f,
+                4,
+                63,
+                7L,
+                0,
+                4096));
         assertThatThrownBy(other::resume).hasMessageContaining("holds = 2:6").hasMessageContaining("2:8");
     }
 
     @Test
     void badHoldsAreNamed() {
-        assertThatThrownBy(() -> DmsSchedule.Hold.parse("4")).hasMessageContaining("CR:STEPS").hasMessageContaining("\"4\"");
+        assertThatThrownBy(() -> DmsSchedule.Hold.parse("4"))
+                .hasMessageContaining("CR:STEPS")
+                .hasMessageContaining("\"4\"");
         assertThatThrownBy(() -> DmsSchedule.Hold.parse("four:10")).hasMessageContaining("\"four:10\"");
         assertThatThrownBy(() -> DmsSchedule.Hold.parse("4:-1")).hasMessageContaining(">= 0, got -1");
         assertThatThrownBy(() -> DmsSchedule.Hold.parse("1:10")).hasMessageContaining("> 1, got 1.0");
         assertThatThrownBy(() -> new DmsSchedule(100, 8, List.of(DmsSchedule.Hold.parse("8:10"))))
                 .hasMessageContaining("not below the target");
-        assertThatThrownBy(() -> new DmsSchedule(100, 8, List.of(DmsSchedule.Hold.parse("4:10"),
-                DmsSchedule.Hold.parse("4.0:20")))).hasMessageContaining("two holds at CR 4.0");
+        assertThatThrownBy(() -> new DmsSchedule(
+                        100, 8, List.of(DmsSchedule.Hold.parse("4:10"), DmsSchedule.Hold.parse("4.0:20"))))
+                .hasMessageContaining("two holds at CR 4.0");
         Path out = tmp.resolve("badhold");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 4, null, null,
-                List.of(DmsSchedule.Hold.parse("5:10")), null, "teacher", null, null, null, null, null, null)))
-                .hasMessageContaining("--hold").hasMessageContaining("not below the target");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher,
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        4,
+                        null,
+                        null,
+                        List.of(DmsSchedule.Hold.parse("5:10")),
+                        null,
+                        "teacher",
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null)))
+                .hasMessageContaining("--hold")
+                .hasMessageContaining("not below the target");
     }
 
     @Test
     void t10HingeAndT11KlDirection() throws IOException {
         // T10 through the hook: rows at 0.80 and 0.90 closed against 0.875 give 0.0375, gradient from row 0 only
-        LlamaConfig c = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(8).hiddenDim(8).layers(1).heads(1).kvHeads(1).headSize(8).vocabSize(8).contextLength(16).build()
+        LlamaConfig c = LlamaConfig.builder()
+                .architecture("LlamaForCausalLM")
+                .dim(8)
+                .hiddenDim(8)
+                .layers(1)
+                .heads(1)
+                .kvHeads(1)
+                .headSize(8)
+                .vocabSize(8)
+                .contextLength(16)
+                .build()
                 .withDms(new DmsConfig(1, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
         DmsBiasHook hook = new DmsBiasHook(c, 2, 10, 0.1f);
         hook.clearNoise();
@@ -305,27 +396,109 @@ class RetrofitTest {
         }
         // T11: KL(s || t) with p_s = [0.5, 0.5], p_t = [0.9, 0.1] is 0.510826
         float[] losses = new float[1], grad = new float[2];
-        dev.kvslim.train.ops.KlDivergence.forwardBackward(losses, grad, new float[] {0f, 0f},
-                new float[] {(float) Math.log(0.9), (float) Math.log(0.1)}, null, 1, 2, 1f);
+        dev.kvslim.train.ops.KlDivergence.forwardBackward(
+                losses,
+                grad,
+                new float[] {0f, 0f},
+                new float[] {(float) Math.log(0.9), (float) Math.log(0.1)},
+                null,
+                1,
+                2,
+                1f);
         assertThat(losses[0]).isCloseTo(0.510826f, within(1e-5f));
     }
 
     @Test
     void badSettingsAreNamed() {
         Path out = tmp.resolve("bad");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(tmp.resolve("missing"), out, Retrofit.Mode.ADAPTER, 8,
-                null, null, null, null, "teacher", null, null, null, null, null, null)))
-                .hasMessageContaining("--teacher").hasMessageContaining("missing");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 0.5, null, null, null,
-                null, "teacher", null, null, null, null, null, null))).hasMessageContaining("--target-cr must be >= 1");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, -1, null, null, null,
-                "teacher", null, null, null, null, null, null))).hasMessageContaining("--window must be >= 0");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, null, 8, null, null, null, null, "teacher",
-                null, null, null, null, null, null))).hasMessageContaining("--mode");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null, null,
-                null, "teacher", null, null, 65, null, null, null))).hasMessageContaining("--seq 65");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(teacher, out, Retrofit.Mode.ADAPTER, 8, null, null, null,
-                null, tmp.resolve("nope.txt").toString(), null, null, 32, null, null, null)))
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        tmp.resolve("missing"),
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        8,
+                        null,
+                        null,
+                        null,
+                        null,
+                        "teacher",
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null)))
+                .hasMessageContaining("--teacher")
+                .hasMessageContaining("missing");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher,
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        0.5,
+                        null,
+                        null,
+                        null,
+                        null,
+                        "teacher",
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null)))
+                .hasMessageContaining("--target-cr must be >= 1");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher,
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        8,
+                        -1,
+                        null,
+                        null,
+                        null,
+                        "teacher",
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null)))
+                .hasMessageContaining("--window must be >= 0");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher, out, null, 8, null, null, null, null, "teacher", null, null, null, null, null, null)))
+                .hasMessageContaining("--mode");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher,
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        8,
+                        null,
+                        null,
+                        null,
+                        null,
+                        "teacher",
+                        null,
+                        null,
+                        65,
+                        null,
+                        null,
+                        null)))
+                .hasMessageContaining("--seq 65");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher,
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        8,
+                        null,
+                        null,
+                        null,
+                        null,
+                        tmp.resolve("nope.txt").toString(),
+                        null,
+                        null,
+                        32,
+                        null,
+                        null,
+                        null)))
                 .hasMessageContaining("neither \"tasks\", \"teacher\" nor a text file");
     }
 }

@@ -10,8 +10,7 @@ import java.nio.file.Path;
  */
 public final class ResumeChild {
 
-    private ResumeChild() {
-    }
+    private ResumeChild() {}
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args[0]);

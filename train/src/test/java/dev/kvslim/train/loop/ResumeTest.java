@@ -56,7 +56,8 @@ class ResumeTest {
         second.run((r, total) -> losses.add(r.loss()));
         assertThat(losses).isEqualTo(expected);
         assertThat(Files.exists(out.resolve("model/config.json"))).isTrue();
-        assertThat(Files.exists(out.resolve("checkpoint/model/model.safetensors"))).isTrue();
+        assertThat(Files.exists(out.resolve("checkpoint/model/model.safetensors")))
+                .isTrue();
     }
 
     @Test
@@ -65,15 +66,25 @@ class ResumeTest {
         Path out = tmp.resolve("killed");
         Path log = tmp.resolve("child.log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector",
-                "-Dkvslim.threads=" + Parallel.threads(), "-cp", System.getProperty("java.class.path"),
-                ResumeChild.class.getName(), out.toString(), log.toString())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("child.out").toFile()).start();
+        Process child = new ProcessBuilder(
+                        java,
+                        "--add-modules",
+                        "jdk.incubator.vector",
+                        "-Dkvslim.threads=" + Parallel.threads(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        ResumeChild.class.getName(),
+                        out.toString(),
+                        log.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("child.out").toFile())
+                .start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             // wait until the child has written the checkpoint of step 6 and gone on past it
             while (childSteps(log).size() < 7) {
-                assertThat(child.isAlive()).as("child still training (output: %s)", readQuietly(tmp.resolve("child.out")))
+                assertThat(child.isAlive())
+                        .as("child still training (output: %s)", readQuietly(tmp.resolve("child.out")))
                         .isTrue();
                 assertThat(System.nanoTime()).as("child made progress in time").isLessThan(deadline);
                 Thread.sleep(50);
@@ -104,7 +115,8 @@ class ResumeTest {
         Path dir = t.checkpoint();
         Files.writeString(dir.resolve("train_state.safetensors"), "not a safetensors file");
         assertThat(Checkpoint.locate(out)).isEqualTo(dir);
-        assertThatThrownBy(() -> TinyRuns.trainer(out).resume()).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> TinyRuns.trainer(out).resume())
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("cannot resume from checkpoint");
     }
 

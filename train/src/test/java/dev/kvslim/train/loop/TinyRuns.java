@@ -1,7 +1,6 @@
 package dev.kvslim.train.loop;
 
 import dev.kvslim.core.model.LlamaConfig;
-import dev.kvslim.core.model.RopeStyle;
 import dev.kvslim.train.data.TokenStreamSource;
 import dev.kvslim.train.optim.LearningRateSchedule;
 import java.nio.file.Path;
@@ -11,13 +10,24 @@ final class TinyRuns {
 
     static final int STEPS = 12;
 
-    private TinyRuns() {
-    }
+    private TinyRuns() {}
 
     static TrainConfig config(Path out) {
-        LlamaConfig model = LlamaConfig.builder().architecture("LlamaForCausalLM").dim(32).hiddenDim(64).layers(2).heads(4).kvHeads(2).headSize(8).vocabSize(50).contextLength(64).build();
+        LlamaConfig model = LlamaConfig.builder()
+                .architecture("LlamaForCausalLM")
+                .dim(32)
+                .hiddenDim(64)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headSize(8)
+                .vocabSize(50)
+                .contextLength(64)
+                .build();
         LearningRateSchedule lr = new LearningRateSchedule(LearningRateSchedule.Kind.COSINE, 3e-3f, 3, STEPS, 3e-4f);
-        return TrainConfig.of(model, 2, 16, STEPS, lr, 1234, out).withAccumulation(2).withCheckpointEvery(3);
+        return TrainConfig.of(model, 2, 16, STEPS, lr, 1234, out)
+                .withAccumulation(2)
+                .withCheckpointEvery(3);
     }
 
     /** A token stream with structure worth learning: a repeating pattern with a little noise. */

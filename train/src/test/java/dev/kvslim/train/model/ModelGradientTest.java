@@ -19,7 +19,20 @@ class ModelGradientTest {
     static final int B = 2, T = 7;
 
     static LlamaConfig config(String arch, RopeStyle style, boolean tied, DmsConfig dms) {
-        return LlamaConfig.builder().architecture(arch).dim(16).hiddenDim(24).layers(2).heads(4).kvHeads(2).headSize(4).vocabSize(19).contextLength(64).ropeStyle(style).tiedEmbeddings(tied).dms(dms).build();
+        return LlamaConfig.builder()
+                .architecture(arch)
+                .dim(16)
+                .hiddenDim(24)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headSize(4)
+                .vocabSize(19)
+                .contextLength(64)
+                .ropeStyle(style)
+                .tiedEmbeddings(tied)
+                .dms(dms)
+                .build();
     }
 
     /** Random weights large enough that every gradient is well away from zero. */
@@ -30,7 +43,10 @@ class ModelGradientTest {
             float[] d = p.data();
             for (int i = 0; i < d.length; i++) {
                 double g = rng.nextGaussian();
-                d[i] = (float) (p.kind() == Parameter.Kind.NORM ? 1 + 0.1 * g : p.kind() == Parameter.Kind.EMBEDDING ? g : 0.3 * g);
+                d[i] = (float)
+                        (p.kind() == Parameter.Kind.NORM
+                                ? 1 + 0.1 * g
+                                : p.kind() == Parameter.Kind.EMBEDDING ? g : 0.3 * g);
             }
         }
         return w;
@@ -57,13 +73,31 @@ class ModelGradientTest {
 
     @Test
     void dmsAdapterLogitsGetGradientsThroughTheBias() {
-        check(config("LlamaForCausalLM", RopeStyle.HALF, false, new DmsConfig(2, 2f, 0.5f, DmsConfig.Variant.ADAPTER, false)), true);
+        check(
+                config(
+                        "LlamaForCausalLM",
+                        RopeStyle.HALF,
+                        false,
+                        new DmsConfig(2, 2f, 0.5f, DmsConfig.Variant.ADAPTER, false)),
+                true);
     }
 
     @Test
     void dmsQueryChannelLogitsGetGradientsThroughTheBias() {
-        check(config("LlamaForCausalLM", RopeStyle.HALF, false, new DmsConfig(2, 2f, 0.5f, DmsConfig.Variant.QUERY_CHANNEL, false)), true);
-        check(config("LlamaForCausalLM", RopeStyle.INTERLEAVED, true, new DmsConfig(2, 2f, 0.5f, DmsConfig.Variant.QUERY_CHANNEL, false)), true);
+        check(
+                config(
+                        "LlamaForCausalLM",
+                        RopeStyle.HALF,
+                        false,
+                        new DmsConfig(2, 2f, 0.5f, DmsConfig.Variant.QUERY_CHANNEL, false)),
+                true);
+        check(
+                config(
+                        "LlamaForCausalLM",
+                        RopeStyle.INTERLEAVED,
+                        true,
+                        new DmsConfig(2, 2f, 0.5f, DmsConfig.Variant.QUERY_CHANNEL, false)),
+                true);
     }
 
     private void check(LlamaConfig c, boolean withBias) {
@@ -97,7 +131,8 @@ class ModelGradientTest {
 
         ReferenceTransformer ref = new ReferenceTransformer(w);
         double refLoss = ref.loss(in, targets, B, T, refBias);
-        assertThat((double) loss).isCloseTo(refLoss, org.assertj.core.api.Assertions.within(1e-5 * Math.max(1, refLoss)));
+        assertThat((double) loss)
+                .isCloseTo(refLoss, org.assertj.core.api.Assertions.within(1e-5 * Math.max(1, refLoss)));
 
         Rng pick = new Rng(3);
         double h = 1e-5;
@@ -117,8 +152,9 @@ class ModelGradientTest {
                 double minus = ref.loss(in, targets, B, T, refBias);
                 x[i] = saved;
                 double fd = (plus - minus) / (2 * h);
-                assertThat(Math.abs(p.grad()[i] - fd)).as("%s[%d]: analytic %g vs finite difference %g", p.name(), i,
-                        p.grad()[i], fd).isLessThanOrEqualTo(2e-3 * gradScale + 1e-7);
+                assertThat(Math.abs(p.grad()[i] - fd))
+                        .as("%s[%d]: analytic %g vs finite difference %g", p.name(), i, p.grad()[i], fd)
+                        .isLessThanOrEqualTo(2e-3 * gradScale + 1e-7);
             }
         }
         if (fixed != null) {
@@ -131,7 +167,10 @@ class ModelGradientTest {
                     gradScale = Math.max(gradScale, Math.abs(g));
                 }
                 for (int s = 0; s < 6; s++) {
-                    int bi = pick.nextInt(B), hh = pick.nextInt(c.kvHeads()), q = pick.nextInt(T), k = pick.nextInt(q + 1);
+                    int bi = pick.nextInt(B),
+                            hh = pick.nextInt(c.kvHeads()),
+                            q = pick.nextInt(T),
+                            k = pick.nextInt(q + 1);
                     int i = ((bi * c.kvHeads() + hh) * T + q) * T + k;
                     float saved = bias[i];
                     double[] plusBias = toDouble(bias), minusBias = toDouble(bias);
@@ -139,10 +178,13 @@ class ModelGradientTest {
                     minusBias[i] = saved - h;
                     int layer = l;
                     TestHooks.Fixed fx = fixed;
-                    double plus = ref.loss(in, targets, B, T, (ll, z) -> ll == layer ? plusBias : toDouble(fx.bias[ll]));
-                    double minus = ref.loss(in, targets, B, T, (ll, z) -> ll == layer ? minusBias : toDouble(fx.bias[ll]));
+                    double plus =
+                            ref.loss(in, targets, B, T, (ll, z) -> ll == layer ? plusBias : toDouble(fx.bias[ll]));
+                    double minus =
+                            ref.loss(in, targets, B, T, (ll, z) -> ll == layer ? minusBias : toDouble(fx.bias[ll]));
                     double fd = (plus - minus) / (2 * h);
-                    assertThat(Math.abs(grad[i] - fd)).as("bias of layer %d [%d]: %g vs %g", l, i, grad[i], fd)
+                    assertThat(Math.abs(grad[i] - fd))
+                            .as("bias of layer %d [%d]: %g vs %g", l, i, grad[i], fd)
                             .isLessThanOrEqualTo(2e-3 * gradScale + 1e-7);
                 }
             }

@@ -3,10 +3,10 @@ package dev.kvslim.train.model;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.train.ops.ReferenceAccess;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.BiFunction;
-import dev.kvslim.train.ops.ReferenceAccess;
 
 /**
  * The whole decoder in double precision, written straight from the formulas with the parameters looked up by
@@ -62,16 +62,21 @@ final class ReferenceTransformer {
             String pre = "model.layers." + l + ".";
             double[] z = dms == null ? null : new double[n * kvh];
             if (dms != null && dms.variant() == DmsConfig.Variant.ADAPTER) {
-                double[] a = ReferenceAccess.rmsnorm(x, p.get(pre + "self_attn.dms_proj_alpha_norm.weight"), n, dim, eps);
-                double[] proj = ReferenceAccess.matmul(a, p.get(pre + "self_attn.dms_proj_alpha.weight"), null, n, dim, kvh);
+                double[] a =
+                        ReferenceAccess.rmsnorm(x, p.get(pre + "self_attn.dms_proj_alpha_norm.weight"), n, dim, eps);
+                double[] proj =
+                        ReferenceAccess.matmul(a, p.get(pre + "self_attn.dms_proj_alpha.weight"), null, n, dim, kvh);
                 for (int i = 0; i < z.length; i++) {
                     z[i] = dms.scale() * proj[i] - dms.offset();
                 }
             }
             double[] h = ReferenceAccess.rmsnorm(x, p.get(pre + "input_layernorm.weight"), n, dim, eps);
-            double[] q = ReferenceAccess.matmul(h, p.get(pre + "self_attn.q_proj.weight"), p.get(pre + "self_attn.q_proj.bias"), n, dim, qDim);
-            double[] k = ReferenceAccess.matmul(h, p.get(pre + "self_attn.k_proj.weight"), p.get(pre + "self_attn.k_proj.bias"), n, dim, kvDim);
-            double[] v = ReferenceAccess.matmul(h, p.get(pre + "self_attn.v_proj.weight"), p.get(pre + "self_attn.v_proj.bias"), n, dim, kvDim);
+            double[] q = ReferenceAccess.matmul(
+                    h, p.get(pre + "self_attn.q_proj.weight"), p.get(pre + "self_attn.q_proj.bias"), n, dim, qDim);
+            double[] k = ReferenceAccess.matmul(
+                    h, p.get(pre + "self_attn.k_proj.weight"), p.get(pre + "self_attn.k_proj.bias"), n, dim, kvDim);
+            double[] v = ReferenceAccess.matmul(
+                    h, p.get(pre + "self_attn.v_proj.weight"), p.get(pre + "self_attn.v_proj.bias"), n, dim, kvDim);
             boolean channel = dms != null && dms.variant() == DmsConfig.Variant.QUERY_CHANNEL;
             if (channel) {
                 for (int r = 0; r < n; r++) {
@@ -101,7 +106,8 @@ final class ReferenceTransformer {
             double[] h2 = ReferenceAccess.rmsnorm(x, p.get(pre + "post_attention_layernorm.weight"), n, dim, eps);
             double[] g = ReferenceAccess.matmul(h2, p.get(pre + "mlp.gate_proj.weight"), null, n, dim, c.hiddenDim());
             double[] u = ReferenceAccess.matmul(h2, p.get(pre + "mlp.up_proj.weight"), null, n, dim, c.hiddenDim());
-            double[] d = ReferenceAccess.matmul(ReferenceAccess.swiglu(g, u), p.get(pre + "mlp.down_proj.weight"), null, n, c.hiddenDim(), dim);
+            double[] d = ReferenceAccess.matmul(
+                    ReferenceAccess.swiglu(g, u), p.get(pre + "mlp.down_proj.weight"), null, n, c.hiddenDim(), dim);
             for (int i = 0; i < x.length; i++) {
                 x[i] += d[i];
             }

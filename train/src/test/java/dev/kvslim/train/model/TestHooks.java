@@ -3,8 +3,7 @@ package dev.kvslim.train.model;
 /** Attention-bias hooks for tests: a fixed bias, or one that depends linearly on the decision logits. */
 final class TestHooks {
 
-    private TestHooks() {
-    }
+    private TestHooks() {}
 
     /** The same bias {@code [B, KVH, T, T]} for every layer; records the gradients it gets. */
     static final class Fixed implements AttentionBiasHook {
@@ -76,7 +75,8 @@ final class TestHooks {
                 for (int h = 0; h < kvHeads; h++) {
                     for (int q = 0; q < t; q++) {
                         for (int k = 0; k < t; k++) {
-                            dz[(bi * t + k) * kvHeads + h] += (float) (scale * dbias[((bi * kvHeads + h) * t + q) * t + k]);
+                            dz[(bi * t + k) * kvHeads + h] +=
+                                    (float) (scale * dbias[((bi * kvHeads + h) * t + q) * t + k]);
                         }
                     }
                 }

@@ -2,9 +2,9 @@ package dev.kvslim.train.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kvslim.core.io.JsonFiles;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
+import dev.kvslim.core.io.JsonFiles;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.tensor.Tensors;
 import java.net.URISyntaxException;
@@ -21,7 +21,10 @@ class TorchParityTest {
 
     @Test
     void lossAndGradientsMatchPyTorchAutograd() throws URISyntaxException {
-        Path dir = Path.of(TorchParityTest.class.getResource("/train-parity/case.json").toURI()).getParent();
+        Path dir = Path.of(TorchParityTest.class
+                        .getResource("/train-parity/case.json")
+                        .toURI())
+                .getParent();
         LlamaConfig c = HuggingFaceModels.readConfig(dir);
         JsonNode cs = JsonFiles.readObject(dir.resolve("case.json"));
         int b = cs.get("batch").asInt(), t = cs.get("seq").asInt();
@@ -63,7 +66,9 @@ class TorchParityTest {
             err = Math.max(err, Math.abs(actual[i] - expected[i]));
         }
         assertThat(scale).as(name + " has a non-zero gradient").isGreaterThan(0);
-        assertThat(err / scale).as("%s: max abs error %g at gradient scale %g", name, err, scale).isLessThanOrEqualTo(1e-5);
+        assertThat(err / scale)
+                .as("%s: max abs error %g at gradient scale %g", name, err, scale)
+                .isLessThanOrEqualTo(1e-5);
     }
 
     private static int[] ints(JsonNode array) {

@@ -85,7 +85,9 @@ class DmsGateTest {
                     seen.add(k);
                 }
             }
-            assertThat(seen).as("q=%d", q).containsExactly(java.util.Arrays.stream(sets[q]).boxed().toArray(Integer[]::new));
+            assertThat(seen)
+                    .as("q=%d", q)
+                    .containsExactly(java.util.Arrays.stream(sets[q]).boxed().toArray(Integer[]::new));
         }
     }
 
@@ -158,7 +160,9 @@ class DmsGateTest {
         DmsNoise.fill(a, 3, 5, 2, DmsNoise.seed(7, 12, 1));
         DmsNoise.fill(b, 3, 5, 2, DmsNoise.seed(7, 12, 1));
         assertThat(b).isDeepEqualTo(a);
-        assertThat(DmsNoise.seed(7, 12, 1)).isNotEqualTo(DmsNoise.seed(7, 12, 0)).isNotEqualTo(DmsNoise.seed(7, 13, 1))
+        assertThat(DmsNoise.seed(7, 12, 1))
+                .isNotEqualTo(DmsNoise.seed(7, 12, 0))
+                .isNotEqualTo(DmsNoise.seed(7, 13, 1))
                 .isNotEqualTo(DmsNoise.seed(8, 12, 1));
     }
 
@@ -207,8 +211,14 @@ class DmsGateTest {
         GradCheck.assertClose("bias", visible, ref, 1e-5);
         float[] dz = new float[z.length];
         g.backwardBias(upstream, dz);
-        GradCheck.check("d bias / dz", new double[][] {zd, nd}, 0,
-                in -> referenceBias(in[0], in[1], b, t, heads, w, tau), upstream, dz, 1e-4);
+        GradCheck.check(
+                "d bias / dz",
+                new double[][] {zd, nd},
+                0,
+                in -> referenceBias(in[0], in[1], b, t, heads, w, tau),
+                upstream,
+                dz,
+                1e-4);
         // position 0's logit never enters the bias
         for (int bi = 0; bi < b; bi++) {
             for (int h = 0; h < heads; h++) {

@@ -11,8 +11,7 @@ import java.util.function.Function;
  */
 final class GradCheck {
 
-    private GradCheck() {
-    }
+    private GradCheck() {}
 
     static float[] random(Random rnd, int n, double scale) {
         float[] x = new float[n];
@@ -37,7 +36,9 @@ final class GradCheck {
             scale = Math.max(scale, Math.abs(expected[i]));
             err = Math.max(err, Math.abs(actual[i] - expected[i]));
         }
-        assertThat(err).as(what + ": max abs error %g at scale %g", err, scale).isLessThanOrEqualTo(tol * Math.max(1, scale));
+        assertThat(err)
+                .as(what + ": max abs error %g at scale %g", err, scale)
+                .isLessThanOrEqualTo(tol * Math.max(1, scale));
     }
 
     /**
@@ -45,8 +46,14 @@ final class GradCheck {
      * {@code sum(dout * f(inputs))} with respect to {@code inputs[which]}, within {@code tol} times the largest
      * gradient (every element checked).
      */
-    static void check(String what, double[][] inputs, int which, Function<double[][], double[]> f, float[] dout,
-                      float[] grad, double tol) {
+    static void check(
+            String what,
+            double[][] inputs,
+            int which,
+            Function<double[][], double[]> f,
+            float[] dout,
+            float[] grad,
+            double tol) {
         double h = 1e-6;
         double[] x = inputs[which];
         double[] fd = new double[x.length];
@@ -70,8 +77,11 @@ final class GradCheck {
                 worst = i;
             }
         }
-        assertThat(err / scale).as("%s: worst element %d: analytic %g vs finite difference %g (gradient scale %g)",
-                what, worst, grad[worst], fd[worst], scale).isLessThanOrEqualTo(tol);
+        assertThat(err / scale)
+                .as(
+                        "%s: worst element %d: analytic %g vs finite difference %g (gradient scale %g)",
+                        what, worst, grad[worst], fd[worst], scale)
+                .isLessThanOrEqualTo(tol);
         assertThat(scale).as(what + ": gradient is not trivially zero").isGreaterThan(1e-6);
     }
 

@@ -1,17 +1,17 @@
 package dev.kvslim.train.ops;
 
-import dev.kvslim.core.tensor.Gemm;
 import static dev.kvslim.train.ops.GradCheck.assertClose;
 import static dev.kvslim.train.ops.GradCheck.check;
 import static dev.kvslim.train.ops.GradCheck.random;
 import static dev.kvslim.train.ops.GradCheck.toDouble;
 
 import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.core.tensor.Gemm;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Every op's F32 forward against its double reference, and its F32 backward against central finite differences
@@ -116,7 +116,10 @@ class OpsGradientTest {
                 a -> Reference.attention(a[0], a[1], a[2], a[3], b, t, heads, kvHeads, hs);
         assertClose("attention forward", out, f.apply(in), 1e-5);
         float[] dout = random(rnd, out.length, 1);
-        float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length], db = new float[bias.length];
+        float[] dq = new float[q.length],
+                dk = new float[k.length],
+                dv = new float[v.length],
+                db = new float[bias.length];
         Attention.backward(dq, dk, dv, db, dout, out, lse, q, k, v, bias, b, t, heads, kvHeads, hs, s);
         check("attention dq", in, 0, f, dout, dq, TOL);
         check("attention dk", in, 1, f, dout, dk, TOL);
@@ -216,7 +219,8 @@ class OpsGradientTest {
         float[] s = {0f, 0f}, t = {(float) Math.log(0.9), (float) Math.log(0.1)};
         float[] losses = new float[1], ds = new float[2];
         KlDivergence.forwardBackward(losses, ds, s, t, null, 1, 2, 1f);
-        org.assertj.core.api.Assertions.assertThat((double) losses[0]).isCloseTo(0.510826, org.assertj.core.api.Assertions.within(1e-6));
+        org.assertj.core.api.Assertions.assertThat((double) losses[0])
+                .isCloseTo(0.510826, org.assertj.core.api.Assertions.within(1e-6));
     }
 
     @Test
@@ -244,7 +248,9 @@ class OpsGradientTest {
     void fastExpMatchesExp() {
         for (float x = -86f; x < 88f; x += 0.0137f) {
             double e = Math.exp(x);
-            org.assertj.core.api.Assertions.assertThat(Math.abs(FastExp.exp(x) - e) / e).as("exp(%s)", x).isLessThan(3e-7);
+            org.assertj.core.api.Assertions.assertThat(Math.abs(FastExp.exp(x) - e) / e)
+                    .as("exp(%s)", x)
+                    .isLessThan(3e-7);
         }
         org.assertj.core.api.Assertions.assertThat(FastExp.exp(-100f)).isZero();
         float[] xs = new float[100];
@@ -254,7 +260,9 @@ class OpsGradientTest {
         float[] v = xs.clone();
         FastExp.expShiftSum(v, 0, v.length, 0f);
         for (int i = 0; i < xs.length; i++) {
-            org.assertj.core.api.Assertions.assertThat(v[i]).as("vector lane equals scalar").isEqualTo(FastExp.exp(xs[i]));
+            org.assertj.core.api.Assertions.assertThat(v[i])
+                    .as("vector lane equals scalar")
+                    .isEqualTo(FastExp.exp(xs[i]));
         }
     }
 }

@@ -8,8 +8,7 @@ import dev.kvslim.core.model.RopeStyle;
  */
 final class Reference {
 
-    private Reference() {
-    }
+    private Reference() {}
 
     static double[] matmul(double[] inp, double[] w, double[] bias, int n, int c, int oc) {
         double[] out = new double[n * oc];
@@ -60,8 +59,8 @@ final class Reference {
         return out;
     }
 
-    static double[] attention(double[] q, double[] k, double[] v, double[] bias, int b, int t, int heads, int kvHeads,
-                              int hs) {
+    static double[] attention(
+            double[] q, double[] k, double[] v, double[] bias, int b, int t, int heads, int kvHeads, int hs) {
         int group = heads / kvHeads, qDim = heads * hs, kvDim = kvHeads * hs;
         double[] out = new double[b * t * qDim];
         double scale = 1 / Math.sqrt(hs);
@@ -86,7 +85,8 @@ final class Reference {
                     }
                     for (int j = 0; j <= i; j++) {
                         for (int c = 0; c < hs; c++) {
-                            out[(bi * t + i) * qDim + h * hs + c] += s[j] / sum * v[(bi * t + j) * kvDim + kvh * hs + c];
+                            out[(bi * t + i) * qDim + h * hs + c] +=
+                                    s[j] / sum * v[(bi * t + j) * kvDim + kvh * hs + c];
                         }
                     }
                 }

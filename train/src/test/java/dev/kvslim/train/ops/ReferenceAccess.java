@@ -5,8 +5,7 @@ import dev.kvslim.core.model.RopeStyle;
 /** The double-precision reference ops, for the whole-model reference in another package. */
 public final class ReferenceAccess {
 
-    private ReferenceAccess() {
-    }
+    private ReferenceAccess() {}
 
     public static double[] matmul(double[] inp, double[] w, double[] bias, int n, int c, int oc) {
         return Reference.matmul(inp, w, bias, n, c, oc);
@@ -20,8 +19,8 @@ public final class ReferenceAccess {
         return Reference.rope(x, n, t, heads, hs, style, freq);
     }
 
-    public static double[] attention(double[] q, double[] k, double[] v, double[] bias, int b, int t, int heads,
-                                     int kvHeads, int hs) {
+    public static double[] attention(
+            double[] q, double[] k, double[] v, double[] bias, int b, int t, int heads, int kvHeads, int hs) {
         return Reference.attention(q, k, v, bias, b, t, heads, kvHeads, hs);
     }
 

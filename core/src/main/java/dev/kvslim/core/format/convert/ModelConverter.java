@@ -1,7 +1,5 @@
 package dev.kvslim.core.format.convert;
 
-import dev.kvslim.core.io.AtomicFiles;
-import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.gguf.GgufQuantizer;
@@ -9,6 +7,8 @@ import dev.kvslim.core.format.gguf.GgufWriter;
 import dev.kvslim.core.format.hf.HuggingFaceConfigWriter;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
+import dev.kvslim.core.io.AtomicFiles;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
@@ -41,12 +41,9 @@ import java.util.stream.Stream;
 public final class ModelConverter {
 
     /** What a conversion wrote, and anything a reader should know about it. */
-    public record Report(Path output, List<String> notes) {
-    }
+    public record Report(Path output, List<String> notes) {}
 
-
-    private ModelConverter() {
-    }
+    private ModelConverter() {}
 
     // ---------------------------------------------------------------- Hugging Face folder to GGUF
 
@@ -86,14 +83,16 @@ public final class ModelConverter {
             g.putUInt32(p + "dms.window_size", c.dms().window());
             g.putFloat32(p + "dms.alpha_scale", c.dms().scale());
             g.putFloat32(p + "dms.alpha_offset", c.dms().offset());
-            g.putString(p + "dms.variant", c.dms().variant() == DmsConfig.Variant.ADAPTER ? "adapter" : "query_channel");
+            g.putString(
+                    p + "dms.variant", c.dms().variant() == DmsConfig.Variant.ADAPTER ? "adapter" : "query_channel");
             g.putString(p + "dms.alpha_per", c.dms().perLayer() ? "layer" : "head");
         }
 
         Path tokenizerJson = folder.resolve("tokenizer.json");
         Path vocabularyGguf = folder.resolve("tokenizer.gguf");
         if (Files.exists(tokenizerJson)) {
-            TokenizerConversion.toGguf(tokenizerJson, folder.resolve("tokenizer_config.json")).forEach(g::put);
+            TokenizerConversion.toGguf(tokenizerJson, folder.resolve("tokenizer_config.json"))
+                    .forEach(g::put);
         } else if (Files.exists(vocabularyGguf)) {
             TokenizerConversion.copyVocabulary(GgufFile.read(vocabularyGguf), g);
         } else {
@@ -181,7 +180,10 @@ public final class ModelConverter {
         for (FloatTensor t : w.matrices()) {
             sizes.merge(t.type(), t.size(), Long::sum);
         }
-        return sizes.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        return sizes.entrySet().stream()
+                .max(Map.Entry.comparingByValue())
+                .orElseThrow()
+                .getKey();
     }
 
     // ---------------------------------------------------------------- GGUF to Hugging Face folder
@@ -217,10 +219,18 @@ public final class ModelConverter {
             for (int l = 0; l < c.layers(); l++) {
                 String b = "model.layers." + l + ".";
                 hfVector(s, arena, b + "input_layernorm.weight", w.attnNorm()[l]);
-                hfMatrix(s, arena, b + "self_attn.q_proj.weight",
-                        unpermute ? permuteRows(w.wq()[l], c.heads(), false, arena) : w.wq()[l], notes);
-                hfMatrix(s, arena, b + "self_attn.k_proj.weight",
-                        unpermute ? permuteRows(w.wk()[l], c.kvHeads(), false, arena) : w.wk()[l], notes);
+                hfMatrix(
+                        s,
+                        arena,
+                        b + "self_attn.q_proj.weight",
+                        unpermute ? permuteRows(w.wq()[l], c.heads(), false, arena) : w.wq()[l],
+                        notes);
+                hfMatrix(
+                        s,
+                        arena,
+                        b + "self_attn.k_proj.weight",
+                        unpermute ? permuteRows(w.wk()[l], c.kvHeads(), false, arena) : w.wk()[l],
+                        notes);
                 hfMatrix(s, arena, b + "self_attn.v_proj.weight", w.wv()[l], notes);
                 hfMatrix(s, arena, b + "self_attn.o_proj.weight", w.wo()[l], notes);
                 hfVector(s, arena, b + "post_attention_layernorm.weight", w.ffnNorm()[l]);
@@ -295,8 +305,14 @@ public final class ModelConverter {
             case F16 -> "float16";
             default -> "float32";
         };
-        HuggingFaceConfigWriter.write(dir, c, hfArch, hfArch.equals("MistralForCausalLM") ? "mistral" : arch, dtype,
-                f.getLong("tokenizer.ggml.bos_token_id", -1), f.getLong("tokenizer.ggml.eos_token_id", -1));
+        HuggingFaceConfigWriter.write(
+                dir,
+                c,
+                hfArch,
+                hfArch.equals("MistralForCausalLM") ? "mistral" : arch,
+                dtype,
+                f.getLong("tokenizer.ggml.bos_token_id", -1),
+                f.getLong("tokenizer.ggml.eos_token_id", -1));
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -1,11 +1,11 @@
 package dev.kvslim.core.format.convert;
 
-import dev.kvslim.core.io.JsonFiles;
-import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufKv;
 import dev.kvslim.core.format.gguf.GgufValueType;
 import dev.kvslim.core.format.gguf.GgufWriter;
+import dev.kvslim.core.io.JsonFiles;
+import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.tokenizer.ByteLevelPreTokenizers;
 import dev.kvslim.core.tokenizer.TokenType;
 import java.io.IOException;
@@ -31,8 +31,7 @@ final class TokenizerConversion {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String P = "tokenizer.ggml.";
 
-    private TokenizerConversion() {
-    }
+    private TokenizerConversion() {}
 
     /** GGUF metadata for the byte-level BPE vocabulary of {@code tokenizerJson}. */
     static List<GgufKv> toGguf(Path tokenizerJson, Path tokenizerConfig) {
@@ -42,7 +41,9 @@ final class TokenizerConversion {
             throw new ModelFormatException(tokenizerJson, "only BPE tokenizers convert to GGUF");
         }
         Map<String, Integer> ids = new LinkedHashMap<>();
-        model.path("vocab").properties().forEach(e -> ids.put(e.getKey(), e.getValue().asInt()));
+        model.path("vocab")
+                .properties()
+                .forEach(e -> ids.put(e.getKey(), e.getValue().asInt()));
         int size = ids.values().stream().mapToInt(i -> i + 1).max().orElse(0);
         for (JsonNode added : root.path("added_tokens")) {
             size = Math.max(size, added.path("id").asInt() + 1);
@@ -77,11 +78,18 @@ final class TokenizerConversion {
         if (Files.exists(tokenizerConfig)) {
             JsonNode cfg = JsonFiles.read(tokenizerConfig);
             Map<String, Integer> all = new LinkedHashMap<>(ids);
-            root.path("added_tokens").forEach(a -> all.put(a.path("content").asString(), a.path("id").asInt()));
-            specialId(cfg, "bos_token", all).ifPresent(id -> kvs.add(GgufKv.of(P + "bos_token_id", GgufValueType.UINT32, (long) id)));
-            specialId(cfg, "eos_token", all).ifPresent(id -> kvs.add(GgufKv.of(P + "eos_token_id", GgufValueType.UINT32, (long) id)));
+            root.path("added_tokens")
+                    .forEach(a ->
+                            all.put(a.path("content").asString(), a.path("id").asInt()));
+            specialId(cfg, "bos_token", all)
+                    .ifPresent(id -> kvs.add(GgufKv.of(P + "bos_token_id", GgufValueType.UINT32, (long) id)));
+            specialId(cfg, "eos_token", all)
+                    .ifPresent(id -> kvs.add(GgufKv.of(P + "eos_token_id", GgufValueType.UINT32, (long) id)));
             if (cfg.has("add_bos_token")) {
-                kvs.add(GgufKv.of(P + "add_bos_token", GgufValueType.BOOL, cfg.get("add_bos_token").asBoolean()));
+                kvs.add(GgufKv.of(
+                        P + "add_bos_token",
+                        GgufValueType.BOOL,
+                        cfg.get("add_bos_token").asBoolean()));
             }
             JsonNode template = cfg.get("chat_template");
             if (template != null && template.isString()) {
@@ -93,26 +101,33 @@ final class TokenizerConversion {
 
     private static Optional<Integer> specialId(JsonNode cfg, String key, Map<String, Integer> ids) {
         JsonNode v = cfg.get(key);
-        String content = v == null || v.isNull() ? null : v.isObject() ? v.path("content").asString() : v.asString();
+        String content = v == null || v.isNull()
+                ? null
+                : v.isObject() ? v.path("content").asString() : v.asString();
         return Optional.ofNullable(content == null ? null : ids.get(content));
     }
 
     private static String preTokenizer(Path file, JsonNode pre) {
-        if (pre != null && "ByteLevel".equals(pre.path("type").asString("")) && pre.path("use_regex").asBoolean(true)) {
+        if (pre != null
+                && "ByteLevel".equals(pre.path("type").asString(""))
+                && pre.path("use_regex").asBoolean(true)) {
             return "gpt-2";
         }
         if (pre != null && "Sequence".equals(pre.path("type").asString(""))) {
             for (JsonNode p : pre.path("pretokenizers")) {
                 if ("Split".equals(p.path("type").asString(""))) {
-                    String name = ByteLevelPreTokenizers.ggufName(p.path("pattern").path("Regex").asString(""));
+                    String name = ByteLevelPreTokenizers.ggufName(
+                            p.path("pattern").path("Regex").asString(""));
                     if (name != null) {
                         return name;
                     }
                 }
             }
         }
-        throw new ModelFormatException(file, "its pre-tokenizer has no GGUF name (known: "
-                + String.join(", ", ByteLevelPreTokenizers.BY_GGUF_NAME.keySet()) + ")");
+        throw new ModelFormatException(
+                file,
+                "its pre-tokenizer has no GGUF name (known: "
+                        + String.join(", ", ByteLevelPreTokenizers.BY_GGUF_NAME.keySet()) + ")");
     }
 
     /** tokenizer.json text for a GGUF {@code gpt2} vocabulary. */
@@ -131,8 +146,13 @@ final class TokenizerConversion {
         for (int id = 0; id < tokens.length; id++) {
             int type = types == null ? TokenType.NORMAL.ggufId : types[id];
             if (type == TokenType.CONTROL.ggufId || type == TokenType.USER_DEFINED.ggufId) {
-                added.addObject().put("id", id).put("content", tokens[id]).put("single_word", false).put("lstrip", false)
-                        .put("rstrip", false).put("normalized", type == TokenType.USER_DEFINED.ggufId)
+                added.addObject()
+                        .put("id", id)
+                        .put("content", tokens[id])
+                        .put("single_word", false)
+                        .put("lstrip", false)
+                        .put("rstrip", false)
+                        .put("normalized", type == TokenType.USER_DEFINED.ggufId)
                         .put("special", type == TokenType.CONTROL.ggufId);
             } else {
                 vocab.put(tokens[id], id);
@@ -169,7 +189,10 @@ final class TokenizerConversion {
     }
 
     private static void byteLevel(ObjectNode node, boolean useRegex) {
-        node.put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false).put("use_regex", useRegex);
+        node.put("type", "ByteLevel")
+                .put("add_prefix_space", false)
+                .put("trim_offsets", false)
+                .put("use_regex", useRegex);
     }
 
     /** Writes a GGUF file holding only {@code f}'s vocabulary and chat template ({@code tokenizer.*} metadata). */

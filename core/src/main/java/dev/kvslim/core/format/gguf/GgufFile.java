@@ -29,8 +29,14 @@ public final class GgufFile {
     private final int alignment;
     private final MemorySegment file;
 
-    private GgufFile(Path path, int version, Map<String, GgufKv> metadata, Map<String, GgufTensorInfo> tensors,
-                     long dataOffset, int alignment, MemorySegment file) {
+    private GgufFile(
+            Path path,
+            int version,
+            Map<String, GgufKv> metadata,
+            Map<String, GgufTensorInfo> tensors,
+            long dataOffset,
+            int alignment,
+            MemorySegment file) {
         this.path = path;
         this.version = version;
         this.metadata = metadata;
@@ -92,7 +98,9 @@ public final class GgufFile {
         int alignment = 32;
         GgufKv align = metadata.get("general.alignment");
         if (align != null) {
-            if (!(align.value() instanceof Number a) || a.longValue() <= 0 || a.longValue() > (1 << 20)
+            if (!(align.value() instanceof Number a)
+                    || a.longValue() <= 0
+                    || a.longValue() > (1 << 20)
                     || Long.bitCount(a.longValue()) != 1) {
                 throw in.fail("general.alignment must be a power of two, got " + align.value());
             }
@@ -153,8 +161,14 @@ public final class GgufFile {
                 }
             }
         }
-        return new GgufFile(path, version, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors),
-                dataOffset, alignment, data);
+        return new GgufFile(
+                path,
+                version,
+                Collections.unmodifiableMap(metadata),
+                Collections.unmodifiableMap(tensors),
+                dataOffset,
+                alignment,
+                data);
     }
 
     static long align(long offset, int alignment) {
@@ -305,7 +319,8 @@ public final class GgufFile {
         if (v instanceof String s) {
             return s;
         }
-        throw fail("metadata '" + key + "' should be a string, is " + metadata.get(key).type());
+        throw fail("metadata '" + key + "' should be a string, is "
+                + metadata.get(key).type());
     }
 
     public String requireString(String key) {
@@ -324,7 +339,8 @@ public final class GgufFile {
         if (v instanceof Number n && !(v instanceof Float) && !(v instanceof Double)) {
             return n.longValue();
         }
-        throw fail("metadata '" + key + "' should be an integer, is " + metadata.get(key).type());
+        throw fail("metadata '" + key + "' should be an integer, is "
+                + metadata.get(key).type());
     }
 
     public int getInt(String key, int fallback) {
@@ -350,7 +366,8 @@ public final class GgufFile {
         if (v instanceof Number n) {
             return n.floatValue();
         }
-        throw fail("metadata '" + key + "' should be a number, is " + metadata.get(key).type());
+        throw fail("metadata '" + key + "' should be a number, is "
+                + metadata.get(key).type());
     }
 
     public boolean getBool(String key, boolean fallback) {
@@ -361,7 +378,8 @@ public final class GgufFile {
         if (v instanceof Boolean b) {
             return b;
         }
-        throw fail("metadata '" + key + "' should be a boolean, is " + metadata.get(key).type());
+        throw fail("metadata '" + key + "' should be a boolean, is "
+                + metadata.get(key).type());
     }
 
     public String[] getStrings(String key) {

@@ -20,13 +20,13 @@ public final class GgufModels {
 
     public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3");
 
-    private GgufModels() {
-    }
+    private GgufModels() {}
 
     public static Model load(GgufFile f) {
         String arch = f.requireString("general.architecture");
         if (!ARCHITECTURES.contains(arch)) {
-            throw f.fail("unsupported architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
+            throw f.fail(
+                    "unsupported architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
         }
         if (!f.tensors().containsKey("token_embd.weight")) {
             throw f.fail("has no tensor 'token_embd.weight': a vocabulary-only GGUF cannot be run as a model");
@@ -36,12 +36,15 @@ public final class GgufModels {
         // every layer holds tensors of its own: a count beyond the file's tensors is corrupt, and is caught before
         // anything is sized by it (a smaller mismatch names the missing tensors below)
         if (L > f.tensors().size()) {
-            throw f.fail(arch + ".block_count is " + L + ", more layers than its " + f.tensors().size()
-                    + " tensors can hold");
+            throw f.fail(arch + ".block_count is " + L + ", more layers than its "
+                    + f.tensors().size() + " tensors can hold");
         }
         FloatTensor emb = f.tensor("token_embd.weight");
         float[][] attnNorm = new float[L][], ffnNorm = new float[L][];
-        FloatTensor[] wq = new FloatTensor[L], wk = new FloatTensor[L], wv = new FloatTensor[L], wo = new FloatTensor[L];
+        FloatTensor[] wq = new FloatTensor[L],
+                wk = new FloatTensor[L],
+                wv = new FloatTensor[L],
+                wo = new FloatTensor[L];
         FloatTensor[] w1 = new FloatTensor[L], w2 = new FloatTensor[L], w3 = new FloatTensor[L];
         for (int l = 0; l < L; l++) {
             String b = "blk." + l + ".";
@@ -60,9 +63,23 @@ public final class GgufModels {
         boolean bias = arch.equals("qwen2");
         boolean adapter = config.dms() != null && config.dms().variant() == DmsConfig.Variant.ADAPTER;
         boolean norms = arch.equals("qwen3");
-        LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls,
-                bias ? vectors(f, L, "attn_q.bias") : null, bias ? vectors(f, L, "attn_k.bias") : null,
-                bias ? vectors(f, L, "attn_v.bias") : null, norms ? vectors(f, L, "attn_q_norm.weight") : null,
+        LlamaWeights weights = new LlamaWeights(
+                emb,
+                attnNorm,
+                wq,
+                wk,
+                wv,
+                wo,
+                ffnNorm,
+                w1,
+                w2,
+                w3,
+                finalNorm,
+                cls,
+                bias ? vectors(f, L, "attn_q.bias") : null,
+                bias ? vectors(f, L, "attn_k.bias") : null,
+                bias ? vectors(f, L, "attn_v.bias") : null,
+                norms ? vectors(f, L, "attn_q_norm.weight") : null,
                 norms ? vectors(f, L, "attn_k_norm.weight") : null,
                 adapter ? vectors(f, L, "dms_alpha_norm.weight") : null,
                 adapter ? dmsProjections(f, L) : null);
@@ -97,14 +114,18 @@ public final class GgufModels {
         }
         String variant = f.getString(p + "variant", "query_channel");
         String per = f.getString(p + "alpha_per", "head");
-        if (!variant.equals("query_channel") && !variant.equals("adapter") || !per.equals("head") && !per.equals("layer")) {
-            throw f.fail("DMS variant '" + variant + "' / alpha_per '" + per + "' not understood (query_channel or adapter;"
-                    + " head or layer)");
+        if (!variant.equals("query_channel") && !variant.equals("adapter")
+                || !per.equals("head") && !per.equals("layer")) {
+            throw f.fail("DMS variant '" + variant + "' / alpha_per '" + per
+                    + "' not understood (query_channel or adapter;" + " head or layer)");
         }
         try {
-            return new DmsConfig(f.getInt(p + "window_size", 0), f.getFloat(p + "alpha_scale", 100f),
+            return new DmsConfig(
+                    f.getInt(p + "window_size", 0),
+                    f.getFloat(p + "alpha_scale", 100f),
                     f.getFloat(p + "alpha_offset", 5f),
-                    variant.equals("adapter") ? DmsConfig.Variant.ADAPTER : DmsConfig.Variant.QUERY_CHANNEL, per.equals("layer"));
+                    variant.equals("adapter") ? DmsConfig.Variant.ADAPTER : DmsConfig.Variant.QUERY_CHANNEL,
+                    per.equals("layer"));
         } catch (IllegalArgumentException e) {
             throw f.fail(e.getMessage());
         }
@@ -142,20 +163,29 @@ public final class GgufModels {
             throw f.fail("partial rotary embedding (" + ropeDims + " of " + headSize + " channels) is not supported");
         }
         long vocab = f.tensors().get("token_embd.weight").elements() / dim;
-        if (f.has(arch + ".rope.scaling.type") && !f.getString(arch + ".rope.scaling.type", "none").equals("none")) {
+        if (f.has(arch + ".rope.scaling.type")
+                && !f.getString(arch + ".rope.scaling.type", "none").equals("none")) {
             throw f.fail("RoPE scaling '" + f.getString(arch + ".rope.scaling.type", "") + "' is not supported");
         }
         try {
-            return new LlamaConfig(arch, dim,
+            return new LlamaConfig(
+                    arch,
+                    dim,
                     f.requireInt(arch + ".feed_forward_length"),
                     f.requireInt(arch + ".block_count"),
-                    heads, kvHeads, headSize, Math.toIntExact(vocab),
+                    heads,
+                    kvHeads,
+                    headSize,
+                    Math.toIntExact(vocab),
                     f.getInt(arch + ".context_length", 2048),
                     f.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f),
                     f.getFloat(arch + ".rope.freq_base", 10000f),
                     arch.equals("llama") ? RopeStyle.INTERLEAVED : RopeStyle.HALF,
                     !f.tensors().containsKey("output.weight"),
-                    null, f.getInt(arch + ".attention.sliding_window", 0), ropeFactors(f, headSize), dms(f, arch));
+                    null,
+                    f.getInt(arch + ".attention.sliding_window", 0),
+                    ropeFactors(f, headSize),
+                    dms(f, arch));
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw f.fail("invalid hyper-parameters: " + e.getMessage());
         }

@@ -17,11 +17,9 @@ import java.util.List;
 public final class GgufQuantizer {
 
     /** What was written: the tensors that could not take the target type. */
-    public record Result(Path output, GgmlType target, int tensors, List<String> fallbacks) {
-    }
+    public record Result(Path output, GgmlType target, int tensors, List<String> fallbacks) {}
 
-    private GgufQuantizer() {
-    }
+    private GgufQuantizer() {}
 
     public static Result quantize(GgufFile source, GgmlType target, Path output) throws IOException {
         GgufWriter w = new GgufWriter();
@@ -60,7 +58,7 @@ public final class GgufQuantizer {
             case Q5_1 -> 9;
             case BF16 -> 32;
             case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL ->
-                    throw new IllegalArgumentException("writing " + type + " files is not supported yet");
+                throw new IllegalArgumentException("writing " + type + " files is not supported yet");
         };
     }
 }

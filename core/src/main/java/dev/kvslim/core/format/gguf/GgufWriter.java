@@ -26,8 +26,7 @@ public final class GgufWriter {
 
     private static final int ALIGNMENT = 32;
 
-    private record Tensor(String name, GgmlType type, long[] dims, MemorySegment data) {
-    }
+    private record Tensor(String name, GgmlType type, long[] dims, MemorySegment data) {}
 
     private final Map<String, GgufKv> metadata = new LinkedHashMap<>();
     private final List<Tensor> tensors = new ArrayList<>();
@@ -74,7 +73,7 @@ public final class GgufWriter {
         Path tmp = AtomicFiles.partialFile(target);
         try {
             try (OutputStream raw = Files.newOutputStream(tmp);
-                 CountingOutput out = new CountingOutput(new BufferedOutputStream(raw, 1 << 20))) {
+                    CountingOutput out = new CountingOutput(new BufferedOutputStream(raw, 1 << 20))) {
                 out.i32(GgufFile.MAGIC);
                 out.i32(3);
                 out.i64(tensors.size());
@@ -165,8 +164,9 @@ public final class GgufWriter {
                     writeArray(out, inner.elementType(), inner.value());
                 }
             }
-            default -> throw new IllegalArgumentException("cannot write " + values.getClass().getSimpleName()
-                    + " as a GGUF array");
+            default ->
+                throw new IllegalArgumentException(
+                        "cannot write " + values.getClass().getSimpleName() + " as a GGUF array");
         }
     }
 

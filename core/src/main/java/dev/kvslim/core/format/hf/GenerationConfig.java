@@ -12,8 +12,8 @@ import tools.jackson.databind.JsonNode;
  * What a model folder's {@code generation_config.json} asks of generation: the end-of-sequence ids (one or a
  * list) and default sampling settings. Absent fields are null; a folder without the file gives {@link #NONE}.
  */
-public record GenerationConfig(List<Integer> eosTokenIds, Float temperature, Float topP, Integer topK, Float minP,
-                               Boolean doSample) {
+public record GenerationConfig(
+        List<Integer> eosTokenIds, Float temperature, Float topP, Integer topK, Float minP, Boolean doSample) {
 
     public static final GenerationConfig NONE = new GenerationConfig(List.of(), null, null, null, null, null);
 
@@ -34,9 +34,15 @@ public record GenerationConfig(List<Integer> eosTokenIds, Float temperature, Flo
         } else if (e != null && !e.isNull()) {
             eos.add(id(file, e));
         }
-        return new GenerationConfig(eos, number(json, "temperature"), number(json, "top_p"),
-                json.has("top_k") && json.get("top_k").canConvertToInt() ? json.get("top_k").asInt() : null,
-                number(json, "min_p"), json.has("do_sample") ? json.get("do_sample").asBoolean() : null);
+        return new GenerationConfig(
+                eos,
+                number(json, "temperature"),
+                number(json, "top_p"),
+                json.has("top_k") && json.get("top_k").canConvertToInt()
+                        ? json.get("top_k").asInt()
+                        : null,
+                number(json, "min_p"),
+                json.has("do_sample") ? json.get("do_sample").asBoolean() : null);
     }
 
     private static int id(Path file, JsonNode node) {

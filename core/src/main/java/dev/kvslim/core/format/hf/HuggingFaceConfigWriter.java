@@ -17,15 +17,14 @@ public final class HuggingFaceConfigWriter {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private HuggingFaceConfigWriter() {
-    }
+    private HuggingFaceConfigWriter() {}
 
     /**
      * config.json's keys for {@code c} saved as {@code hfArch} ({@code LlamaForCausalLM}, ...) with weights of
      * {@code torchDtype}; {@code bos}/{@code eos} below 0 are left out.
      */
-    public static Map<String, Object> config(LlamaConfig c, String hfArch, String modelType, String torchDtype, long bos,
-                                             long eos) {
+    public static Map<String, Object> config(
+            LlamaConfig c, String hfArch, String modelType, String torchDtype, long bos, long eos) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("architectures", List.of(hfArch));
         config.put("model_type", modelType);
@@ -42,9 +41,19 @@ public final class HuggingFaceConfigWriter {
         config.put("tie_word_embeddings", c.tiedEmbeddings());
         if (c.ropeScaling() != null) {
             LlamaConfig.RopeScaling s = c.ropeScaling();
-            config.put("rope_scaling", Map.of("rope_type", "llama3", "factor", s.factor(), "low_freq_factor",
-                    s.lowFreqFactor(), "high_freq_factor", s.highFreqFactor(), "original_max_position_embeddings",
-                    s.originalContextLength()));
+            config.put(
+                    "rope_scaling",
+                    Map.of(
+                            "rope_type",
+                            "llama3",
+                            "factor",
+                            s.factor(),
+                            "low_freq_factor",
+                            s.lowFreqFactor(),
+                            "high_freq_factor",
+                            s.highFreqFactor(),
+                            "original_max_position_embeddings",
+                            s.originalContextLength()));
         }
         if (c.slidingWindow() > 0) {
             config.put("sliding_window", c.slidingWindow());
@@ -67,10 +76,11 @@ public final class HuggingFaceConfigWriter {
     }
 
     /** Writes config.json and generation_config.json (with the BOS/EOS ids, when known) into {@code dir}. */
-    public static void write(Path dir, LlamaConfig c, String hfArch, String modelType, String torchDtype, long bos,
-                             long eos) throws IOException {
-        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(),
-                config(c, hfArch, modelType, torchDtype, bos, eos));
+    public static void write(
+            Path dir, LlamaConfig c, String hfArch, String modelType, String torchDtype, long bos, long eos)
+            throws IOException {
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(dir.resolve("config.json").toFile(), config(c, hfArch, modelType, torchDtype, bos, eos));
         Map<String, Object> generation = new LinkedHashMap<>();
         if (bos >= 0) {
             generation.put("bos_token_id", bos);
@@ -78,6 +88,7 @@ public final class HuggingFaceConfigWriter {
         if (eos >= 0) {
             generation.put("eos_token_id", eos);
         }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("generation_config.json").toFile(), generation);
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(dir.resolve("generation_config.json").toFile(), generation);
     }
 }

@@ -26,13 +26,13 @@ public final class HuggingFaceModels {
 
     /** Tensor names of the DMS adapter (variant B) within a layer, as NVIDIA's reference names them. */
     public static final String DMS_NORM = "self_attn.dms_proj_alpha_norm.weight";
+
     public static final String DMS_PROJ = "self_attn.dms_proj_alpha.weight";
 
     public static final List<String> ARCHITECTURES =
             List.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM");
 
-    private HuggingFaceModels() {
-    }
+    private HuggingFaceModels() {}
 
     /** Whether {@code path} looks like a model folder (has a config.json). */
     public static boolean isModelFolder(Path path) {
@@ -56,8 +56,10 @@ public final class HuggingFaceModels {
         // every layer holds tensors of its own: a count beyond the folder's tensors is corrupt, and is caught before
         // anything is sized by it (a smaller mismatch names the missing tensors below)
         if (L > w.names().size()) {
-            throw new ModelFormatException(configFile, "num_hidden_layers is " + L + ", more layers than the "
-                    + w.names().size() + " tensors of the folder can hold");
+            throw new ModelFormatException(
+                    configFile,
+                    "num_hidden_layers is " + L + ", more layers than the "
+                            + w.names().size() + " tensors of the folder can hold");
         }
         boolean qkvBias = arch.equals("Qwen2ForCausalLM");
         boolean qkNorm = arch.equals("Qwen3ForCausalLM");
@@ -85,7 +87,19 @@ public final class HuggingFaceModels {
             }
             w.requireAll(names);
         }
-        LlamaWeights weights = new LlamaWeights(emb, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, cls,
+        LlamaWeights weights = new LlamaWeights(
+                emb,
+                attnNorm,
+                wq,
+                wk,
+                wv,
+                wo,
+                ffnNorm,
+                w1,
+                w2,
+                w3,
+                finalNorm,
+                cls,
                 qkvBias ? vectors(w, L, "self_attn.q_proj.bias") : null,
                 qkvBias ? vectors(w, L, "self_attn.k_proj.bias") : null,
                 qkvBias ? vectors(w, L, "self_attn.v_proj.bias") : null,
@@ -110,8 +124,16 @@ public final class HuggingFaceModels {
             names.add("lm_head.weight");
         }
         for (int l = 0; l < c.layers(); l++) {
-            for (String t : List.of("input_layernorm", "post_attention_layernorm", "self_attn.q_proj", "self_attn.k_proj",
-                    "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")) {
+            for (String t : List.of(
+                    "input_layernorm",
+                    "post_attention_layernorm",
+                    "self_attn.q_proj",
+                    "self_attn.k_proj",
+                    "self_attn.v_proj",
+                    "self_attn.o_proj",
+                    "mlp.gate_proj",
+                    "mlp.up_proj",
+                    "mlp.down_proj")) {
                 names.add(layer(l) + t + ".weight");
             }
             if (qkvBias) {
@@ -130,11 +152,14 @@ public final class HuggingFaceModels {
     /** Biases the forward pass has no place for must not be dropped silently. */
     private static void rejectUnsupported(Path folder, SafetensorsWeights w) {
         for (String name : w.names()) {
-            boolean unsupported = name.endsWith("o_proj.bias") || name.endsWith("dms_proj_alpha.bias")
+            boolean unsupported = name.endsWith("o_proj.bias")
+                    || name.endsWith("dms_proj_alpha.bias")
                     || name.startsWith("model.layers.") && name.contains(".mlp.") && name.endsWith(".bias");
             if (unsupported) {
-                throw new ModelFormatException(folder, "tensor '" + name + "' is a bias KVSlim does not apply"
-                        + " (output-projection and MLP biases are not supported)");
+                throw new ModelFormatException(
+                        folder,
+                        "tensor '" + name + "' is a bias KVSlim does not apply"
+                                + " (output-projection and MLP biases are not supported)");
             }
         }
     }
@@ -158,13 +183,15 @@ public final class HuggingFaceModels {
     static String architecture(Path file, JsonNode json) {
         JsonNode archs = json.get("architectures");
         if (archs == null || !archs.isArray() || archs.isEmpty()) {
-            throw new ModelFormatException(file, "has no \"architectures\" list (supported: "
-                    + String.join(", ", ARCHITECTURES) + ")");
+            throw new ModelFormatException(
+                    file, "has no \"architectures\" list (supported: " + String.join(", ", ARCHITECTURES) + ")");
         }
         String arch = archs.get(0).asString();
         if (!ARCHITECTURES.contains(arch)) {
-            throw new ModelFormatException(file, "architecture '" + arch + "' is not supported (supported: "
-                    + String.join(", ", ARCHITECTURES) + ")");
+            throw new ModelFormatException(
+                    file,
+                    "architecture '" + arch + "' is not supported (supported: " + String.join(", ", ARCHITECTURES)
+                            + ")");
         }
         return arch;
     }
@@ -174,8 +201,8 @@ public final class HuggingFaceModels {
         int heads = requireInt(file, json, "num_attention_heads");
         int kvHeads = optInt(json, "num_key_value_heads", heads);
         if (heads <= 0 || dim <= 0) {
-            throw new ModelFormatException(file, "hidden_size " + dim + " and num_attention_heads " + heads
-                    + " must be positive");
+            throw new ModelFormatException(
+                    file, "hidden_size " + dim + " and num_attention_heads " + heads + " must be positive");
         }
         int headSize = optInt(json, "head_dim", dim / heads);
         if (json.has("head_dim") && json.get("head_dim").isNull()) {
@@ -192,10 +219,14 @@ public final class HuggingFaceModels {
             window = optInt(json, "sliding_window", 0);
         }
         try {
-            return new LlamaConfig(arch, dim,
+            return new LlamaConfig(
+                    arch,
+                    dim,
                     requireInt(file, json, "intermediate_size"),
                     requireInt(file, json, "num_hidden_layers"),
-                    heads, kvHeads, headSize,
+                    heads,
+                    kvHeads,
+                    headSize,
                     requireInt(file, json, "vocab_size"),
                     optInt(json, "max_position_embeddings", 2048),
                     (float) optDouble(json, "rms_norm_eps", 1e-6),
@@ -203,7 +234,9 @@ public final class HuggingFaceModels {
                     RopeStyle.HALF,
                     optBool(json, "tie_word_embeddings", false),
                     ropeScaling(file, json.get("rope_scaling")),
-                    window, null, dms(file, json));
+                    window,
+                    null,
+                    dms(file, json));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "invalid configuration: " + e.getMessage());
         }
@@ -222,9 +255,13 @@ public final class HuggingFaceModels {
             throw new ModelFormatException(file, "dms_alpha_per must be \"head\" or \"layer\", is \"" + per + "\"");
         }
         try {
-            return new DmsConfig(requireInt(file, json, "dms_window_size"),
-                    (float) optDouble(json, "dms_alpha_scale", 100), (float) optDouble(json, "dms_initial_alpha_offset", 5),
-                    optBool(json, "dms_separate_alpha", false) ? DmsConfig.Variant.ADAPTER : DmsConfig.Variant.QUERY_CHANNEL,
+            return new DmsConfig(
+                    requireInt(file, json, "dms_window_size"),
+                    (float) optDouble(json, "dms_alpha_scale", 100),
+                    (float) optDouble(json, "dms_initial_alpha_offset", 5),
+                    optBool(json, "dms_separate_alpha", false)
+                            ? DmsConfig.Variant.ADAPTER
+                            : DmsConfig.Variant.QUERY_CHANNEL,
                     per.equals("layer"));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, e.getMessage());
@@ -241,17 +278,21 @@ public final class HuggingFaceModels {
             return null;
         }
         if (!type.equals("llama3")) {
-            throw new ModelFormatException(file, "rope_scaling type '" + type + "' is not supported (supported: llama3)");
+            throw new ModelFormatException(
+                    file, "rope_scaling type '" + type + "' is not supported (supported: llama3)");
         }
-        return new LlamaConfig.RopeScaling((float) requireDouble(file, node, "factor"),
-                (float) requireDouble(file, node, "low_freq_factor"), (float) requireDouble(file, node, "high_freq_factor"),
+        return new LlamaConfig.RopeScaling(
+                (float) requireDouble(file, node, "factor"),
+                (float) requireDouble(file, node, "low_freq_factor"),
+                (float) requireDouble(file, node, "high_freq_factor"),
                 requireInt(file, node, "original_max_position_embeddings"));
     }
 
     static int requireInt(Path file, JsonNode json, String key) {
         JsonNode v = json.get(key);
         if (v == null || !v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new ModelFormatException(file, "\"" + key + "\" must be an integer, is " + (v == null ? "missing" : v));
+            throw new ModelFormatException(
+                    file, "\"" + key + "\" must be an integer, is " + (v == null ? "missing" : v));
         }
         return v.asInt();
     }

@@ -1,8 +1,8 @@
 package dev.kvslim.core.format.hf;
 
+import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.io.JsonFiles;
 import dev.kvslim.core.io.ModelFormatException;
-import dev.kvslim.core.format.safetensors.SafetensorsFile;
 import dev.kvslim.core.tensor.FloatTensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,12 +47,14 @@ final class SafetensorsWeights {
                     throw new ModelFormatException(index, "shard '" + shardName + "' lies outside the model folder");
                 }
                 if (!Files.exists(shard)) {
-                    throw new ModelFormatException(index, "names shard '" + shardName + "' for tensor '" + e.getKey()
-                            + "', which does not exist");
+                    throw new ModelFormatException(
+                            index,
+                            "names shard '" + shardName + "' for tensor '" + e.getKey() + "', which does not exist");
                 }
                 SafetensorsFile file = shards.computeIfAbsent(shardName, n -> SafetensorsFile.read(shard));
                 if (!file.entries().containsKey(e.getKey())) {
-                    throw new ModelFormatException(shard, "lacks tensor '" + e.getKey() + "' that the index places there");
+                    throw new ModelFormatException(
+                            shard, "lacks tensor '" + e.getKey() + "' that the index places there");
                 }
                 byTensor.put(e.getKey(), file);
             }
@@ -93,8 +95,10 @@ final class SafetensorsWeights {
         }
         if (!missing.isEmpty()) {
             Set<String> shown = new TreeSet<>(missing.subList(0, Math.min(10, missing.size())));
-            throw new ModelFormatException(folder, "missing " + missing.size() + " tensor(s): " + String.join(", ", shown)
-                    + (missing.size() > 10 ? ", ..." : ""));
+            throw new ModelFormatException(
+                    folder,
+                    "missing " + missing.size() + " tensor(s): " + String.join(", ", shown)
+                            + (missing.size() > 10 ? ", ..." : ""));
         }
     }
 }

@@ -32,8 +32,7 @@ public final class Llama2cCheckpoint {
     public static final int MAGIC = 0x616b3432; // "ak42"
     private static final int HEADER_BYTES = 256;
 
-    private Llama2cCheckpoint() {
-    }
+    private Llama2cCheckpoint() {}
 
     public static boolean hasMagic(MemorySegment data) {
         return ByteReader.startsWith(data, MAGIC);
@@ -81,7 +80,18 @@ public final class Llama2cCheckpoint {
         }
         LlamaConfig config;
         try {
-            config = LlamaConfig.builder().dim(dim).hiddenDim(hidden).layers(layers).heads(heads).kvHeads(kvHeads).headSize(dim / heads).vocabSize(vocab).contextLength(seqLen).ropeStyle(RopeStyle.INTERLEAVED).tiedEmbeddings(shared).build();
+            config = LlamaConfig.builder()
+                    .dim(dim)
+                    .hiddenDim(hidden)
+                    .layers(layers)
+                    .heads(heads)
+                    .kvHeads(kvHeads)
+                    .headSize(dim / heads)
+                    .vocabSize(vocab)
+                    .contextLength(seqLen)
+                    .ropeStyle(RopeStyle.INTERLEAVED)
+                    .tiedEmbeddings(shared)
+                    .build();
         } catch (IllegalArgumentException e) {
             throw in.fail("invalid header: " + e.getMessage());
         }

@@ -80,20 +80,27 @@ public final class SafetensorsFile {
             JsonNode node = field.getValue();
             if (name.equals("__metadata__")) {
                 if (node.isObject()) {
-                    node.properties().forEach(e -> metadata.put(e.getKey(), e.getValue().asString()));
+                    node.properties()
+                            .forEach(e -> metadata.put(e.getKey(), e.getValue().asString()));
                 }
                 continue;
             }
             entries.put(name, entry(in, name, node, data.byteSize()));
         }
         checkOverlaps(in, entries);
-        return new SafetensorsFile(path, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata), data);
+        return new SafetensorsFile(
+                path, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata), data);
     }
 
     private static Entry entry(ByteReader in, String name, JsonNode node, long dataBytes) {
         JsonNode dtype = node.get("dtype"), shape = node.get("shape"), offsets = node.get("data_offsets");
-        if (dtype == null || !dtype.isString() || shape == null || !shape.isArray() || offsets == null
-                || !offsets.isArray() || offsets.size() != 2) {
+        if (dtype == null
+                || !dtype.isString()
+                || shape == null
+                || !shape.isArray()
+                || offsets == null
+                || !offsets.isArray()
+                || offsets.size() != 2) {
             throw in.fail("tensor '" + name + "' lacks a dtype, shape or data_offsets pair");
         }
         long[] dims = new long[shape.size()];
@@ -132,7 +139,8 @@ public final class SafetensorsFile {
         sorted.sort(Comparator.comparingLong(Entry::begin));
         for (int i = 1; i < sorted.size(); i++) {
             if (sorted.get(i).begin() < sorted.get(i - 1).end()) {
-                throw in.fail("tensors '" + sorted.get(i - 1).name() + "' and '" + sorted.get(i).name() + "' overlap");
+                throw in.fail("tensors '" + sorted.get(i - 1).name() + "' and '"
+                        + sorted.get(i).name() + "' overlap");
             }
         }
     }
@@ -173,8 +181,9 @@ public final class SafetensorsFile {
             case "F32" -> GgmlType.F32;
             case "F16" -> GgmlType.F16;
             case "BF16" -> GgmlType.BF16;
-            default -> throw new ModelFormatException(path, "tensor '" + name + "' has dtype " + e.dtype()
-                    + " (supported: F32, F16, BF16)");
+            default ->
+                throw new ModelFormatException(
+                        path, "tensor '" + name + "' has dtype " + e.dtype() + " (supported: F32, F16, BF16)");
         };
         long elements = e.elements();
         if (elements == 0) {

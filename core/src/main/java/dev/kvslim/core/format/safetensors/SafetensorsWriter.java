@@ -24,8 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class SafetensorsWriter {
 
-    private record Tensor(String name, String dtype, long[] shape, MemorySegment data) {
-    }
+    private record Tensor(String name, String dtype, long[] shape, MemorySegment data) {}
 
     private final List<Tensor> tensors = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -36,14 +35,16 @@ public final class SafetensorsWriter {
             case F32 -> "F32";
             case F16 -> "F16";
             case BF16 -> "BF16";
-            default -> throw new IllegalArgumentException("safetensors has no " + type + " dtype: expand " + name + " first");
+            default ->
+                throw new IllegalArgumentException("safetensors has no " + type + " dtype: expand " + name + " first");
         };
         long elements = 1;
         for (long d : shape) {
             elements = Math.multiplyExact(elements, d);
         }
         if (data.byteSize() != type.bytesFor(elements)) {
-            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + elements + " " + type + " values");
+            throw new IllegalArgumentException(
+                    name + ": " + data.byteSize() + " bytes for " + elements + " " + type + " values");
         }
         tensors.add(new Tensor(name, dtype, shape.clone(), data));
         return this;
@@ -59,7 +60,8 @@ public final class SafetensorsWriter {
         long offset = 0;
         for (Tensor t : tensors) {
             long end = offset + t.data().byteSize();
-            header.put(t.name(), Map.of("dtype", t.dtype(), "shape", t.shape(), "data_offsets", new long[] {offset, end}));
+            header.put(
+                    t.name(), Map.of("dtype", t.dtype(), "shape", t.shape(), "data_offsets", new long[] {offset, end}));
             offset = end;
         }
         if (!metadata.isEmpty()) {
@@ -70,7 +72,10 @@ public final class SafetensorsWriter {
         Path tmp = AtomicFiles.partialFile(target);
         try {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+                out.write(ByteBuffer.allocate(8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(padded)
+                        .array());
                 out.write(json);
                 for (int i = json.length; i < padded; i++) {
                     out.write(' ');

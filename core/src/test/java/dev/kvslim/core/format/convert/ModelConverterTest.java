@@ -35,7 +35,8 @@ class ModelConverterTest {
     private static final int[] PROMPT = {1, 17, 42, 5, 88, 23, 61, 9, 33};
 
     private static float[] logits(Model m, int[] prompt) {
-        return m.forward(m.newState(prompt.length), prompt, 0, prompt.length, 0, m.newDenseCache(prompt.length)).clone();
+        return m.forward(m.newState(prompt.length), prompt, 0, prompt.length, 0, m.newDenseCache(prompt.length))
+                .clone();
     }
 
     @ParameterizedTest
@@ -78,7 +79,8 @@ class ModelConverterTest {
         GgufFile first = GgufFile.read(source);
         for (String name : new String[] {"blk.0.attn_q.weight", "blk.4.attn_k.weight", "token_embd.weight"}) {
             assertThat(again.tensorData(again.tensors().get(name)).toArray(ValueLayout.JAVA_BYTE))
-                    .as(name).isEqualTo(first.tensorData(first.tensors().get(name)).toArray(ValueLayout.JAVA_BYTE));
+                    .as(name)
+                    .isEqualTo(first.tensorData(first.tensors().get(name)).toArray(ValueLayout.JAVA_BYTE));
         }
         assertThat(again.getStrings("tokenizer.ggml.tokens")).isEqualTo(first.getStrings("tokenizer.ggml.tokens"));
         assertThat(logits(GgufModels.load(again), prompt)).containsExactly(logits(original, prompt), within(1e-6f));

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufWriter;
+import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.core.tokenizer.GgufTokenizers;
 import dev.kvslim.core.tokenizer.HfTokenizerJson;
 import dev.kvslim.core.tokenizer.Tokenizer;
-import dev.kvslim.core.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +33,8 @@ class TokenizerConversionTest {
         Tokenizer original = HfTokenizerJson.load(folder.resolve("tokenizer.json"));
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", "llama");
-        TokenizerConversion.toGguf(folder.resolve("tokenizer.json"), folder.resolve("tokenizer_config.json")).forEach(w::put);
+        TokenizerConversion.toGguf(folder.resolve("tokenizer.json"), folder.resolve("tokenizer_config.json"))
+                .forEach(w::put);
         Path gguf = dir.resolve(name + ".gguf");
         w.write(gguf);
         GgufFile file = GgufFile.read(gguf);
@@ -42,16 +43,25 @@ class TokenizerConversionTest {
         Files.writeString(json, TokenizerConversion.toTokenizerJson(file));
         Tokenizer back = HfTokenizerJson.load(json);
 
-        List<String> texts = Arrays.asList(Files.readString(folder.resolve(vectors + ".inp"))
-                .split("\n__ggml_vocab_test__\n", -1));
+        List<String> texts =
+                Arrays.asList(Files.readString(folder.resolve(vectors + ".inp")).split("\n__ggml_vocab_test__\n", -1));
         texts = texts.subList(0, texts.size() - 1);
         List<String> ids = Files.readAllLines(folder.resolve(vectors + ".out"));
         for (int i = 0; i < texts.size(); i++) {
-            int[] expected = ids.get(i).isBlank() ? new int[0]
-                    : Arrays.stream(ids.get(i).trim().split(" +")).mapToInt(Integer::parseInt).toArray();
-            assertThat(original.encode(texts.get(i), false)).as("original, case %d", i).containsExactly(expected);
-            assertThat(fromGguf.encode(texts.get(i), false)).as("from GGUF, case %d", i).containsExactly(expected);
-            assertThat(back.encode(texts.get(i), false)).as("tokenizer.json from GGUF, case %d", i).containsExactly(expected);
+            int[] expected = ids.get(i).isBlank()
+                    ? new int[0]
+                    : Arrays.stream(ids.get(i).trim().split(" +"))
+                            .mapToInt(Integer::parseInt)
+                            .toArray();
+            assertThat(original.encode(texts.get(i), false))
+                    .as("original, case %d", i)
+                    .containsExactly(expected);
+            assertThat(fromGguf.encode(texts.get(i), false))
+                    .as("from GGUF, case %d", i)
+                    .containsExactly(expected);
+            assertThat(back.encode(texts.get(i), false))
+                    .as("tokenizer.json from GGUF, case %d", i)
+                    .containsExactly(expected);
         }
         assertThat(fromGguf.vocabSize()).isEqualTo(original.vocabSize());
         assertThat(file.getString("tokenizer.chat_template", null)).isNotBlank();

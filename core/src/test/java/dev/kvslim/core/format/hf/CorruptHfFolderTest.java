@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.kvslim.core.io.ModelFormatException;
 import dev.kvslim.core.format.safetensors.SafetensorsFile;
+import dev.kvslim.core.io.ModelFormatException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -67,15 +67,19 @@ class CorruptHfFolderTest {
         Path file = HfParityTest.folder("llama-f32").resolve("model.safetensors");
         MemorySegment data = bytes(file);
         long headerLength = data.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
-        String header = new String(data.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+        String header =
+                new String(data.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
         // the first tensor's end moved past the data section, the header's length kept
         Matcher first = Pattern.compile("\"data_offsets\":\\[0,(\\d+)\\]").matcher(header);
         assertThat(first.find()).isTrue();
-        String lying = header.substring(0, first.start(1)) + "9".repeat(first.group(1).length()) + header.substring(first.end(1));
+        String lying = header.substring(0, first.start(1))
+                + "9".repeat(first.group(1).length())
+                + header.substring(first.end(1));
         MemorySegment broken = Arena.ofAuto().allocate(data.byteSize());
         MemorySegment.copy(data, 0, broken, 0, data.byteSize());
         MemorySegment.copy(lying.getBytes(StandardCharsets.UTF_8), 0, broken, ValueLayout.JAVA_BYTE, 8, lying.length());
-        assertThatThrownBy(() -> SafetensorsFile.read(file, broken)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> SafetensorsFile.read(file, broken))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("outside the data section");
     }
 
@@ -105,14 +109,19 @@ class CorruptHfFolderTest {
     void missingShardAndMissingTensorAreNamed() throws IOException {
         Path folder = copy("qwen2-f32");
         Files.delete(folder.resolve("model-00002-of-00002.safetensors"));
-        assertThatThrownBy(() -> HuggingFaceModels.load(folder)).isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("model-00002-of-00002.safetensors").hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> HuggingFaceModels.load(folder))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("model-00002-of-00002.safetensors")
+                .hasMessageContaining("does not exist");
 
         Path llama = copy("llama-f32");
         Path config = llama.resolve("config.json");
-        Files.writeString(config, Files.readString(config).replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3"));
-        assertThatThrownBy(() -> HuggingFaceModels.load(llama)).isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("missing 9 tensor(s)").hasMessageContaining("model.layers.2.");
+        Files.writeString(
+                config, Files.readString(config).replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3"));
+        assertThatThrownBy(() -> HuggingFaceModels.load(llama))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("missing 9 tensor(s)")
+                .hasMessageContaining("model.layers.2.");
     }
 
     @Test
@@ -120,7 +129,8 @@ class CorruptHfFolderTest {
         Path folder = copy("llama-f32");
         Path config = folder.resolve("config.json");
         Files.writeString(config, Files.readString(config).replace("LlamaForCausalLM", "GemmaForCausalLM"));
-        assertThatThrownBy(() -> HuggingFaceModels.load(folder)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> HuggingFaceModels.load(folder))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("'GemmaForCausalLM' is not supported")
                 .hasMessageContaining("Qwen3ForCausalLM");
     }
@@ -131,17 +141,23 @@ class CorruptHfFolderTest {
         Path config = folder.resolve("config.json");
         String original = Files.readString(config);
         Files.writeString(config, original.replace("\"intermediate_size\": 64", "\"intermediate_size\": 48"));
-        assertThatThrownBy(() -> HuggingFaceModels.load(folder)).isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("w1 (gate)").hasMessageContaining("expected [48 x 32]");
+        assertThatThrownBy(() -> HuggingFaceModels.load(folder))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("w1 (gate)")
+                .hasMessageContaining("expected [48 x 32]");
         Files.writeString(config, original.substring(0, original.length() / 2));
-        assertThatThrownBy(() -> HuggingFaceModels.load(folder)).isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("config.json").hasMessageContaining("not valid JSON");
+        assertThatThrownBy(() -> HuggingFaceModels.load(folder))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("config.json")
+                .hasMessageContaining("not valid JSON");
         Files.writeString(config, original.replace("\"hidden_size\": 32", "\"hidden_size\": \"wide\""));
-        assertThatThrownBy(() -> HuggingFaceModels.load(folder)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> HuggingFaceModels.load(folder))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("\"hidden_size\" must be an integer");
         Files.delete(folder.resolve("model.safetensors"));
         Files.writeString(config, original);
-        assertThatThrownBy(() -> HuggingFaceModels.load(folder)).isInstanceOf(ModelFormatException.class)
+        assertThatThrownBy(() -> HuggingFaceModels.load(folder))
+                .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("neither model.safetensors nor model.safetensors.index.json");
     }
 }

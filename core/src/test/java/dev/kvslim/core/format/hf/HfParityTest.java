@@ -27,8 +27,16 @@ class HfParityTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"llama-f32", "llama-bf16", "mistral-f32", "mistral-bf16", "qwen2-f32", "qwen2-bf16", "qwen3-f32",
-        "qwen3-bf16"})
+    @CsvSource({
+        "llama-f32",
+        "llama-bf16",
+        "mistral-f32",
+        "mistral-bf16",
+        "qwen2-f32",
+        "qwen2-bf16",
+        "qwen3-f32",
+        "qwen3-bf16"
+    })
     void prefillMatchesPyTorchLayerByLayer(String name) {
         Model model = HuggingFaceModels.load(folder(name));
         JsonNode expected = Json.read(folder(name).resolve("expected.json"));
@@ -44,7 +52,8 @@ class HfParityTest {
             for (int t = 0; t < prompt.length; t++) {
                 float[] want = Json.floats(layer.get(t));
                 for (int i = 0; i < dim; i++) {
-                    assertThat(state.layerOutputs()[l][t * dim + i]).as("%s layer %d token %d channel %d", name, l, t, i)
+                    assertThat(state.layerOutputs()[l][t * dim + i])
+                            .as("%s layer %d token %d channel %d", name, l, t, i)
                             .isCloseTo(want[i], within(1e-4f));
                 }
             }
@@ -63,7 +72,8 @@ class HfParityTest {
         Model.State state = model.newState(1);
         for (int t = 0; t < prompt.length; t++) {
             float[] logits = model.forward(state, prompt, t, 1, t, cache);
-            assertThat(logits).as("%s position %d", name, t)
+            assertThat(logits)
+                    .as("%s position %d", name, t)
                     .containsExactly(Json.floats(expected.get("logits").get(t)), within(1e-4f));
         }
     }
@@ -83,8 +93,10 @@ class HfParityTest {
         Model.State state = model.newState(1);
         for (int t = 0; t < prompt.length; t++) {
             float[] logits = model.forward(state, prompt, t, 1, t, cache);
-            assertThat(logits).as("%s position %d", name, t)
-                    .containsExactly(Json.floats(expected.get("logits_bf16_arithmetic").get(t)), within(0.1f));
+            assertThat(logits)
+                    .as("%s position %d", name, t)
+                    .containsExactly(
+                            Json.floats(expected.get("logits_bf16_arithmetic").get(t)), within(0.1f));
         }
     }
 }
