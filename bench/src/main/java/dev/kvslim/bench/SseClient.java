@@ -5,9 +5,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -26,7 +28,7 @@ final class SseClient implements AutoCloseable {
 
     /** Sends {@code json} to {@code path} on the loopback port and reads the status line and headers. */
     SseClient(int port, String path, String json) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        socket = new Socket(InetAddress.getLoopbackAddress(), port);
         socket.setSoTimeout(120_000);
         byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
         OutputStream out = socket.getOutputStream();
@@ -46,7 +48,7 @@ final class SseClient implements AutoCloseable {
             int colon = h.indexOf(':');
             if (colon > 0) {
                 headers.put(
-                        h.substring(0, colon).trim().toLowerCase(),
+                        h.substring(0, colon).trim().toLowerCase(Locale.ROOT),
                         h.substring(colon + 1).trim());
             }
         }
@@ -61,7 +63,7 @@ final class SseClient implements AutoCloseable {
     }
 
     String header(String name) {
-        return headers.get(name.toLowerCase());
+        return headers.get(name.toLowerCase(Locale.ROOT));
     }
 
     /** The next event's data, or null at the end of the stream. */
@@ -99,6 +101,7 @@ final class SseClient implements AutoCloseable {
     }
 
     /** The body of a chunked response. */
+    @SuppressWarnings("InputStreamSlowMultibyteRead") // line() reads it one byte at a time anyway
     private static final class Chunked extends InputStream {
         private final InputStream in;
         private int left;

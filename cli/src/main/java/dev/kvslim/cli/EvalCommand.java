@@ -330,7 +330,7 @@ final class EvalCommand implements Callable<Integer> {
 
     private static List<Task> tasks(String list) {
         Set<Task> out = new LinkedHashSet<>();
-        for (String item : list.split(",")) {
+        for (String item : list.split(",", -1)) {
             String n = item.trim().toLowerCase(Locale.ROOT);
             if (n.equals("all")) {
                 out.addAll(TaskSuite.all());

@@ -10,7 +10,7 @@ public enum Split {
 
     /** The seed of this split's sample number {@code n} ({@code 2n} or {@code 2n + 1}; the top bit of n is dropped). */
     public long seed(long n) {
-        return n << 1 | ordinal();
+        return n << 1 | (this == EVAL ? 1 : 0);
     }
 
     /** The split that owns {@code seed}. */

@@ -75,6 +75,7 @@ public final class ChatTemplate {
      * A chat template from its text; {@code source} names where it came from in errors, and {@code bosToken} and
      * {@code eosToken} may be null (the template then sees them undefined).
      */
+    @SuppressWarnings("JavaTimeDefaultTimeZone") // strftime_now is local time, as transformers' datetime.now() gives it
     public static ChatTemplate of(String source, String template, String bosToken, String eosToken) {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(template, "template");

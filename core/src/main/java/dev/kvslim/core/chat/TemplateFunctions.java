@@ -33,10 +33,12 @@ final class TemplateFunctions {
                 new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
     }
 
+    @SuppressWarnings("UnusedMethod") // called by Jinjava, by name, through the definitions above
     private static String raiseException(String message) {
         throw new RaisedException(message);
     }
 
+    @SuppressWarnings("UnusedMethod") // called by Jinjava, by name, through the definitions above
     private static String strftimeNow(String format) {
         return StrftimeFormatter.format(NOW.get(), format, Locale.ENGLISH);
     }

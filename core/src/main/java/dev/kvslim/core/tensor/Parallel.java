@@ -58,6 +58,7 @@ public final class Parallel {
         }
 
         @Override
+        @SuppressWarnings("ReferenceEquality") // jobs are told apart by identity: a worker must not run one twice
         public void run() {
             Job done = null;
             while (true) {

@@ -24,13 +24,13 @@ public final class Q3_KTensor extends BlockTensor {
         int[] scales = scales(at + 96);
         int o = off, sub = 0, mask = 1;
         for (int half = 0; half < 2; half++) {
-            long q = at + 32 + half * 32;
+            long q = at + 32 + half * 32L;
             for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
                 for (int part = 0; part < 2; part++) {
                     float dl = d * (scales[sub++] - 32);
                     for (int l = 0; l < 16; l++) {
-                        int low = (u8(q + part * 16 + l) >>> shift) & 3;
-                        int high = (u8(at + part * 16 + l) & mask) != 0 ? 0 : 4;
+                        int low = (u8(q + part * 16L + l) >>> shift) & 3;
+                        int high = (u8(at + part * 16L + l) & mask) != 0 ? 0 : 4;
                         out[o++] = dl * (low - high);
                     }
                 }

@@ -27,7 +27,7 @@ public final class Q4_KTensor extends BlockTensor {
         float[] scales = new float[8], mins = new float[8];
         scalesAndMins(at + 4, f16(at), f16(at + 2), scales, mins);
         for (int pair = 0; pair < 4; pair++) {
-            long q = at + 16 + pair * 32;
+            long q = at + 16 + pair * 32L;
             int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
             for (int l = 0; l < 32; l++) {
                 int b = u8(q + l);
@@ -48,7 +48,7 @@ public final class Q4_KTensor extends BlockTensor {
         int w0 = data.get(LittleEndian.I32, at + 4), w1 = data.get(LittleEndian.I32, at + 8);
         int w2 = data.get(LittleEndian.I32, at + 12);
         for (int pair = 0; pair < 4; pair++) {
-            long q = at + 16 + pair * 32;
+            long q = at + 16 + pair * 32L;
             int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
             // no arrays here: two per block of 256 values were allocated on every call
             FloatVector dl = FloatVector.broadcast(F, d * scale6(w0, w1, w2, lo));

@@ -23,7 +23,7 @@ public final class Q5_KTensor extends BlockTensor {
         float[] scales = new float[8], mins = new float[8];
         scalesAndMins(at + 4, f16(at), f16(at + 2), scales, mins);
         for (int pair = 0; pair < 4; pair++) {
-            long q = at + 48 + pair * 32;
+            long q = at + 48 + pair * 32L;
             int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
             for (int l = 0; l < 32; l++) {
                 int b = u8(q + l), h = u8(at + 16 + l) >>> (2 * pair);

@@ -28,7 +28,7 @@ public final class Q6_KTensor extends BlockTensor {
     protected void decodeBlock(long at, float[] out, int off) {
         float d = f16(at + 208);
         for (int half = 0; half < 2; half++) {
-            long ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
+            long ql = at + half * 64L, qh = at + 128 + half * 32L, sc = at + 192 + half * 8L;
             int o = off + half * 128;
             for (int l = 0; l < 32; l++) {
                 int is = l / 16;
@@ -54,7 +54,7 @@ public final class Q6_KTensor extends BlockTensor {
         }
         float d = f16(at + 208);
         for (int half = 0; half < 2; half++) {
-            long ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
+            long ql = at + half * 64L, qh = at + 128 + half * 32L, sc = at + 192 + half * 8L;
             int o = off + half * 128;
             for (int l = 0; l < 32; l += F.length()) {
                 int is = l / 16;
@@ -107,7 +107,7 @@ public final class Q6_KTensor extends BlockTensor {
             long at = blockAt(row, b);
             float d = f16(at + 208);
             for (int half = 0; half < 2; half++) {
-                long ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
+                long ql = at + half * 64L, qh = at + 128 + half * 32L, sc = at + 192 + half * 8L;
                 int xi = xOff + b * 256 + half * 128;
                 for (int l = 0; l < 32; l += F.length()) {
                     int is = l / 16;

@@ -2,6 +2,7 @@ package dev.kvslim.core.tokenizer;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -281,7 +282,7 @@ final class OnigurumaRegex {
             }
             if (pos > 0
                     && MULTI_CHARACTER_FOLDS.contains(
-                            pattern.substring(pos - 1, pos + 1).toLowerCase())) {
+                            pattern.substring(pos - 1, pos + 1).toLowerCase(Locale.ROOT))) {
                 throw unsupported("'" + pattern.substring(pos - 1, pos + 1) + "' in a case-insensitive group");
             }
         }

@@ -96,7 +96,7 @@ public final class CacheGrid {
 
     private static List<String> split(String list, String option) {
         List<String> out = new ArrayList<>();
-        for (String item : list.split(",")) {
+        for (String item : list.split(",", -1)) {
             String s = item.trim().toLowerCase(java.util.Locale.ROOT);
             if (!s.isEmpty()) {
                 out.add(s);

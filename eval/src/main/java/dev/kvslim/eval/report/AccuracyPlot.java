@@ -55,7 +55,7 @@ public final class AccuracyPlot {
             ref.setMarker(SeriesMarkers.NONE).setLineStyle(SeriesLines.DASH_DASH);
         }
         for (Map.Entry<String, List<EvalResult>> s : series.entrySet()) {
-            String[] key = s.getKey().split("\u0000");
+            String[] key = s.getKey().split("\u0000", -1);
             List<EvalResult> points = new ArrayList<>(s.getValue());
             points.sort(Comparator.comparingDouble(EvalResult::achievedRatio));
             EvalResult base = none.get(key[1]);

@@ -73,7 +73,7 @@ public final class MarkdownReport {
         columns.forEach(c -> md.append("---|"));
         md.append(text ? "---|---|\n" : "---|\n");
         for (Map.Entry<String, Map<String, EvalResult>> row : rows.entrySet()) {
-            String[] key = row.getKey().split("\u0000");
+            String[] key = row.getKey().split("\u0000", -1);
             md.append("| ")
                     .append(key[0])
                     .append(" | ")

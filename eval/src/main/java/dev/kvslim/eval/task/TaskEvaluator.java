@@ -277,7 +277,6 @@ public final class TaskEvaluator {
         final int index;
         final Sample sample;
         final PagedKvCache cache;
-        final Sampler sampler;
         final int[] prompt;
         final int[] fed = new int[1];
         final ByteArrayOutputStream text = new ByteArrayOutputStream();
@@ -292,7 +291,6 @@ public final class TaskEvaluator {
             this.index = index;
             this.sample = sample;
             this.cache = cache;
-            this.sampler = sampler;
             int[] body = tokenizer.encode(sample.prompt(), false);
             prompt = new int[body.length + 1];
             prompt[0] = tokenizer.bosId();

@@ -38,7 +38,7 @@ public final class ApiKeys {
     public static ApiKeys parse(String spec) {
         Map<String, String> keys = new LinkedHashMap<>();
         int n = 0;
-        for (String part : spec.split(",")) {
+        for (String part : spec.split(",", -1)) {
             String p = part.strip();
             if (p.isEmpty()) {
                 continue;

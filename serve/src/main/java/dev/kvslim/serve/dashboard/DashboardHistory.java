@@ -54,7 +54,8 @@ public final class DashboardHistory implements AutoCloseable {
         this.clock = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("kvslim-dashboard").daemon().factory());
         sample();
-        clock.scheduleAtFixedRate(this::sample, interval.toNanos(), interval.toNanos(), TimeUnit.NANOSECONDS);
+        var unused =
+                clock.scheduleAtFixedRate(this::sample, interval.toNanos(), interval.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     public List<ServedModel> models() {

@@ -79,11 +79,21 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
                 String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", "", compressed.cache(), baseline.cache(), "ratio");
         out.append(head);
         row(out, "KV bytes per sequence, mean", compressed.meanBlockBytes(), baseline.meanBlockBytes(), true);
-        row(out, "KV bytes per sequence, peak", compressed.peakBlockBytes(), baseline.peakBlockBytes(), true);
+        row(
+                out,
+                "KV bytes per sequence, peak",
+                (double) compressed.peakBlockBytes(),
+                (double) baseline.peakBlockBytes(),
+                true);
         row(out, "kept K/V bytes per sequence, mean", compressed.meanLiveBytes(), baseline.meanLiveBytes(), true);
-        row(out, "sequences that fit the budget", compressed.fitSequences(), baseline.fitSequences(), false);
+        row(
+                out,
+                "sequences that fit the budget",
+                (double) compressed.fitSequences(),
+                (double) baseline.fitSequences(),
+                false);
         row(out, "most sequences running at once", compressed.peakRunning(), baseline.peakRunning(), false);
-        row(out, "preemptions", compressed.preemptions(), baseline.preemptions(), null);
+        row(out, "preemptions", (double) compressed.preemptions(), (double) baseline.preemptions(), null);
         row(out, "throughput (generated tokens/s)", compressed.tokensPerSecond(), baseline.tokensPerSecond(), false);
         if (pricePerHour > 0) {
             row(

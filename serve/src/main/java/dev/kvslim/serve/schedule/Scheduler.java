@@ -360,7 +360,7 @@ public final class Scheduler {
                 for (Sequence r : running) {
                     reserved += Math.max(0, blocksFor(r.length) - r.cache.bytesUsed() / pool.blockBytes());
                 }
-                long free = pool.capacityBlocks() - pool.usedBlocks();
+                long free = (long) pool.capacityBlocks() - pool.usedBlocks();
                 if (need + reserved > free) {
                     if (running.isEmpty()) {
                         waiting.pollFirst();

@@ -36,7 +36,7 @@ public record DmsSchedule(double stepsPerCr, double targetCr, List<Hold> holds) 
 
         /** Parses {@code CR:STEPS}, e.g. {@code 4:150}. */
         public static Hold parse(String text) {
-            String[] parts = text.trim().split(":");
+            String[] parts = text.trim().split(":", -1);
             if (parts.length != 2) {
                 throw new IllegalArgumentException("a hold is CR:STEPS (e.g. 4:150), got \"" + text + "\"");
             }

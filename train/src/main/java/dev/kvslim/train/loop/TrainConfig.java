@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * over {@code accumulation} micro-batches per step), the number of steps, the optimiser (AdamW betas, eps,
  * weight decay, learning-rate schedule, gradient clipping by global norm; 0 for none), which parameters train,
  * the seed (initialisation, data order, any noise), and checkpoints ({@code checkpointEvery} steps into
- * {@code outDir}; 0 for only at the end). {@code tokenizerDir} holds tokenizer files to copy into saved models
+ * {@code outDir}; 0 for only at the end). {@code tokenizer} holds tokenizer files to copy into saved models
  * (null for none).
  */
 public record TrainConfig(

@@ -43,8 +43,8 @@ public final class AdamW {
     /** One update with learning rate {@code lr} from the parameters' current gradients, times {@code gradScale}. */
     public void step(float lr, float gradScale) {
         step++;
-        float c1 = (float) (1 - Math.pow(beta1, step));
-        float c2 = (float) (1 - Math.pow(beta2, step));
+        float c1 = (float) (1 - Math.pow(beta1, (double) step));
+        float c2 = (float) (1 - Math.pow(beta2, (double) step));
         for (int t = 0; t < params.size(); t++) {
             Parameter p = params.get(t);
             if (p.frozen()) {

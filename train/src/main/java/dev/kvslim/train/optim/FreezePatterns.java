@@ -53,7 +53,8 @@ public record FreezePatterns(List<String> freeze, List<String> trainOnly) {
                 return Pattern.compile(pattern.substring("regex:".length()));
             }
             StringBuilder re = new StringBuilder();
-            for (char ch : pattern.toCharArray()) {
+            for (int i = 0; i < pattern.length(); i++) {
+                char ch = pattern.charAt(i);
                 switch (ch) {
                     case '*' -> re.append(".*");
                     case '?' -> re.append('.');
