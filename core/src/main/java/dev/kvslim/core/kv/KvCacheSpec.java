@@ -25,6 +25,10 @@ public sealed interface KvCacheSpec {
     /** The names {@link #parse} accepts, in the order reports list them. */
     List<String> NAMES = names();
 
+    /** The names of the paged kinds (no {@code auto}, no one-sequence {@code dense}), as an evaluation grid lists them. */
+    List<String> PAGED_NAMES =
+            NAMES.stream().filter(n -> !n.equals("auto") && !n.equals("dense")).toList();
+
     /** The contiguous one-sequence cache. */
     record Dense() implements KvCacheSpec {
         @Override
@@ -216,6 +220,17 @@ public sealed interface KvCacheSpec {
     /** Whether {@code name} (any case) is a training-free baseline, which takes a ratio or a token budget. */
     static boolean isBaseline(String name) {
         return KvPolicies.NAMES.contains(name.toLowerCase(Locale.ROOT));
+    }
+
+    /** Whether the cache a name or label stands for keeps every token ({@code none} or {@code dense}). */
+    static boolean keepsEveryToken(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return n.equals("none") || n.equals("dense");
+    }
+
+    /** Whether a name or label stands for the model's learned DMS eviction. */
+    static boolean isDms(String name) {
+        return name.toLowerCase(Locale.ROOT).equals("dms");
     }
 
     /** A ratio as written on the command line: "4", "2.5". */

@@ -19,9 +19,7 @@ public final class CacheGrid {
     private CacheGrid() {}
 
     /** The policies a grid compares: every paged kind (no {@code auto}, no one-sequence {@code dense}). */
-    private static final List<String> GRID = KvCacheSpec.NAMES.stream()
-            .filter(n -> !List.of("auto", "dense").contains(n))
-            .toList();
+    private static final List<String> GRID = KvCacheSpec.PAGED_NAMES;
 
     /**
      * Policy names from a comma-separated list ("all" for every policy; {@code dms} only when {@code withDms}).
@@ -32,7 +30,7 @@ public final class CacheGrid {
         Set<String> out = new LinkedHashSet<>();
         for (String name : split(list, "--kv-policy")) {
             if (name.equals("all")) {
-                GRID.stream().filter(p -> withDms || !p.equals("dms")).forEach(out::add);
+                GRID.stream().filter(p -> withDms || !KvCacheSpec.isDms(p)).forEach(out::add);
             } else if (!GRID.contains(name)) {
                 throw new IllegalArgumentException(
                         "unknown KV policy '" + name + "'; supported: " + String.join(", ", GRID) + " (or all)");
@@ -70,7 +68,7 @@ public final class CacheGrid {
      * shaped {@code model}; {@code seed} seeds the {@code random} policy.
      */
     public static List<KvCacheSpec.Paged> expand(List<String> policies, List<Double> ratios, KvShape model, long seed) {
-        boolean none = policies.contains("none");
+        boolean none = policies.stream().anyMatch(KvCacheSpec::keepsEveryToken);
         KvPolicies.Options options = KvPolicies.Options.DEFAULTS.withSeed(seed);
         List<KvCacheSpec.Paged> out = new ArrayList<>();
         for (String p : policies) {

@@ -38,7 +38,7 @@ public final class AccuracyPlot {
         Map<String, List<EvalResult>> series = new LinkedHashMap<>();
         Map<String, EvalResult> none = new LinkedHashMap<>();
         for (EvalResult r : rs) {
-            if (r.policy().equals("none")) {
+            if (r.uncompressed()) {
                 none.put(r.model(), r);
             } else {
                 series.computeIfAbsent(
@@ -59,7 +59,7 @@ public final class AccuracyPlot {
             List<EvalResult> points = new ArrayList<>(s.getValue());
             points.sort(Comparator.comparingDouble(EvalResult::achievedRatio));
             EvalResult base = none.get(key[1]);
-            boolean dms = points.getFirst().policy().equals("dms");
+            boolean dms = points.getFirst().dms();
             if (base != null && !dms && points.stream().noneMatch(p -> p.achievedRatio() <= 1.0001)) {
                 points.addFirst(base);
             }

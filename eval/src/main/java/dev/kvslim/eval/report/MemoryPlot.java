@@ -33,10 +33,9 @@ public final class MemoryPlot {
         List<EvalResult> rs = traced.stream()
                 .filter(r -> r.task().equals(task) && r.model().equals(model))
                 .toList();
-        Optional<EvalResult> dms =
-                rs.stream().filter(r -> r.policy().equals("dms")).findFirst();
+        Optional<EvalResult> dms = rs.stream().filter(r -> r.dms()).findFirst();
         double[] ratios = rs.stream()
-                .filter(r -> r.targetRatio() != null && !r.policy().equals("none"))
+                .filter(r -> r.targetRatio() != null && !r.uncompressed())
                 .mapToDouble(EvalResult::targetRatio)
                 .distinct()
                 .sorted()
@@ -53,13 +52,11 @@ public final class MemoryPlot {
         XYChart chart = Charts.chart(
                 task + ": live KV memory while generating (sample 0)", "generated tokens", "live KV bytes");
         for (EvalResult r : rs) {
-            boolean show = r.policy().equals("none")
-                    || r.policy().equals("dms")
-                    || ratio != null && ratio.equals(r.targetRatio());
+            boolean show = r.uncompressed() || r.dms() || ratio != null && ratio.equals(r.targetRatio());
             if (show) {
                 KvTrace t = r.trace();
                 String name = r.policy()
-                        + (r.targetRatio() != null && !r.policy().equals("none")
+                        + (r.targetRatio() != null && !r.uncompressed()
                                 ? " @" + MarkdownReport.column(r.targetRatio())
                                 : "");
                 chart.addSeries(

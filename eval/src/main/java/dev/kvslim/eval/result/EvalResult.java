@@ -1,5 +1,6 @@
 package dev.kvslim.eval.result;
 
+import dev.kvslim.core.kv.KvCacheSpec;
 import java.util.Objects;
 
 /**
@@ -56,6 +57,16 @@ public record EvalResult(
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(task, "task");
         Objects.requireNonNull(policy, "policy");
+    }
+
+    /** Whether this result's cache kept every token: the uncompressed baseline. */
+    public boolean uncompressed() {
+        return KvCacheSpec.keepsEveryToken(policy);
+    }
+
+    /** Whether this result's cache is the model's learned DMS eviction. */
+    public boolean dms() {
+        return KvCacheSpec.isDms(policy);
     }
 
     /** Whether this is a teacher-forced text run (KL and perplexity) rather than a task run (accuracy). */
