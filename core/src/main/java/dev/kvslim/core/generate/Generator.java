@@ -129,7 +129,8 @@ public final class Generator {
                 sink.write(piece, 0, piece.length);
             }
         }
-        Model.State state = model.newState(Math.min(options.prefillBatch(), prompt.length - reused));
+        int batch = Math.min(options.prefillBatch(), prompt.length - reused);
+        Model.State state = model.newState(batch);
         Decoding decoding = new Decoding(
                 new Sampler(options.sampling(), model.config().vocabSize()),
                 tokenizer,
@@ -139,16 +140,19 @@ public final class Generator {
                 options.maxTokens(),
                 cache.capacity() + 1,
                 sink);
+        Generation<KvCache> sequence = new Generation<>(prompt, options.maxTokens(), decoding);
+        sequence.attach(cache, reused);
 
         long start = System.nanoTime();
-        float[] logits = model.forward(state, prompt, reused, prompt.length - reused, reused, cache);
+        float[] logits = null;
+        while (sequence.pending() > 0) {
+            logits = BatchStep.forward(model, state, BatchStep.plan(List.of(sequence), batch))[0];
+        }
         long prefillNanos = System.nanoTime() - start;
 
         long decodeStart = System.nanoTime();
-        int[] one = new int[1];
-        while (decoding.stopReason() == null && decoding.next(logits) == null) {
-            one[0] = decoding.token();
-            logits = model.forward(state, one, 0, 1, decoding.position(), cache);
+        while (decoding.stopReason() == null && sequence.decode(logits) == null) {
+            logits = BatchStep.forward(model, state, BatchStep.plan(List.of(sequence), 1))[0];
         }
         long decodeNanos = System.nanoTime() - decodeStart;
         StopReason reason = decoding.stopReason();

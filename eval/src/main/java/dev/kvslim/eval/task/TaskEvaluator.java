@@ -1,6 +1,8 @@
 package dev.kvslim.eval.task;
 
+import dev.kvslim.core.generate.BatchStep;
 import dev.kvslim.core.generate.Decoding;
+import dev.kvslim.core.generate.Generation;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvType;
@@ -19,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.function.IntPredicate;
 
 /**
@@ -203,54 +206,47 @@ public final class TaskEvaluator {
         Model.State state = model.newState(Math.max(capacity, lanes));
 
         SampleOutcome[] outcomes = new SampleOutcome[generations];
+        KvTrace[] trace = {null};
         List<Lane> active = new ArrayList<>(lanes);
-        List<Model.Chunk> batch = new ArrayList<>(lanes);
         int next = 0;
         long prefillNanos = 0, decodeNanos = 0, decoded = 0;
-        KvTrace trace = null;
         while (next < generations || !active.isEmpty()) {
-            while (active.size() < lanes && next < generations) {
-                Lane lane = new Lane(
+            List<Lane> still = new ArrayList<>(lanes);
+            BiConsumer<Lane, float[]> step = (lane, logits) -> {
+                lane.observe();
+                if (lane.decode(logits) == null) {
+                    still.add(lane);
+                } else {
+                    outcomes[lane.index] = lane.finish(task);
+                    trace[0] = lane.index == 0 ? lane.trace() : trace[0];
+                }
+            };
+            // a new lane's prompt runs alone, in one pass; then one batched decode step over every lane
+            while (active.size() + still.size() < lanes && next < generations) {
+                Lane lane = lane(
                         next,
                         samples.get(next / votes),
                         spec.newCache(c.kvShape(), pool, capacity),
                         sampler(next / votes, next % votes));
                 next++;
+                BatchStep.Plan<Lane> prefill = BatchStep.plan(List.of(lane), capacity);
                 long t0 = System.nanoTime();
-                float[] logits = model.forward(
-                                state, List.of(new Model.Chunk(lane.cache, lane.prompt, 0, lane.prompt.length, 0)))[0];
+                float[][] logits = BatchStep.forward(model, state, prefill);
                 prefillNanos += System.nanoTime() - t0;
-                lane.observe();
-                if (lane.accept(logits)) {
-                    active.add(lane);
-                } else {
-                    outcomes[lane.index] = lane.finish(task);
-                    trace = lane.index == 0 ? lane.trace() : trace;
-                }
+                BatchStep.ready(prefill, logits, step);
             }
+            active.addAll(still);
             if (active.isEmpty()) {
                 continue;
             }
-            batch.clear();
-            for (Lane lane : active) {
-                batch.add(new Model.Chunk(lane.cache, lane.fed, 0, 1, lane.position));
-            }
+            still.clear();
+            BatchStep.Plan<Lane> plan = BatchStep.plan(active, active.size());
             long t0 = System.nanoTime();
-            float[][] rows = model.forward(state, batch);
+            float[][] logits = BatchStep.forward(model, state, plan);
             decodeNanos += System.nanoTime() - t0;
-            decoded += batch.size();
-            List<Lane> still = new ArrayList<>(active.size());
-            for (int i = 0; i < active.size(); i++) {
-                Lane lane = active.get(i);
-                lane.observe();
-                if (lane.accept(rows[i])) {
-                    still.add(lane);
-                } else {
-                    outcomes[lane.index] = lane.finish(task);
-                    trace = lane.index == 0 ? lane.trace() : trace;
-                }
-            }
-            active = still;
+            decoded += plan.sequences().size();
+            BatchStep.ready(plan, logits, step);
+            active = new ArrayList<>(still);
         }
         return new TaskRun(
                 taskName,
@@ -262,7 +258,7 @@ public final class TaskEvaluator {
                 decodeNanos,
                 decoded,
                 System.nanoTime() - wallStart,
-                trace);
+                trace[0]);
     }
 
     private Sampler sampler(int n, int vote) {
@@ -272,73 +268,75 @@ public final class TaskEvaluator {
         return new Sampler(params, model.config().vocabSize());
     }
 
-    /** One generation in flight: its cache, its {@link Decoding}, and the token to feed next. */
-    private final class Lane {
+    /**
+     * A new lane: BOS + the sample's prompt in {@code cache}, to be answered up to the task's terminator, at most the
+     * target's length plus the margin.
+     */
+    private Lane lane(int index, Sample sample, PagedKvCache cache, Sampler sampler) {
+        int[] body = tokenizer.encode(sample.prompt(), false);
+        int[] prompt = new int[body.length + 1];
+        prompt[0] = tokenizer.bosId();
+        System.arraycopy(body, 0, prompt, 1, body.length);
+        if (prompt.length >= cache.capacity()) {
+            cache.release();
+            throw new IllegalArgumentException(sample.task() + " seed " + sample.seed() + ": BOS + prompt is "
+                    + prompt.length + " tokens, which leaves no room to answer in a context of " + cache.capacity());
+        }
+        int maxNew = tokenizer.encode(sample.target(), false).length + settings.margin();
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        // the answer ends at the task's terminator; the last token sampled is never fed, so it needs no room
+        Decoding decoding = new Decoding(
+                sampler,
+                tokenizer,
+                endOfGeneration,
+                List.of(Sample.TERMINATOR),
+                prompt,
+                maxNew,
+                cache.capacity() + 1,
+                text::write);
+        return new Lane(index, sample, prompt, maxNew, text, decoding, cache);
+    }
+
+    /** One generation in flight: its tokens, cache and {@link Decoding}, and what it wrote. */
+    private static final class Lane extends Generation<PagedKvCache> {
         final int index;
         final Sample sample;
-        final PagedKvCache cache;
-        final int[] prompt;
-        final int[] fed = new int[1];
-        final ByteArrayOutputStream text = new ByteArrayOutputStream();
-        final Decoding decoding;
-        int position;
+        final ByteArrayOutputStream text;
         long peak;
         final int[] traceGenerated;
         final long[] traceBytes;
         int tracePoints;
 
-        Lane(int index, Sample sample, PagedKvCache cache, Sampler sampler) {
+        Lane(
+                int index,
+                Sample sample,
+                int[] prompt,
+                int maxNew,
+                ByteArrayOutputStream text,
+                Decoding decoding,
+                PagedKvCache cache) {
+            super(prompt, maxNew, decoding);
             this.index = index;
             this.sample = sample;
-            this.cache = cache;
-            int[] body = tokenizer.encode(sample.prompt(), false);
-            prompt = new int[body.length + 1];
-            prompt[0] = tokenizer.bosId();
-            System.arraycopy(body, 0, prompt, 1, body.length);
-            if (prompt.length >= cache.capacity()) {
-                cache.release();
-                throw new IllegalArgumentException(
-                        sample.task() + " seed " + sample.seed() + ": BOS + prompt is " + prompt.length
-                                + " tokens, which leaves no room to answer in a context of " + cache.capacity());
-            }
-            int maxNew = tokenizer.encode(sample.target(), false).length + settings.margin();
-            // the answer ends at the task's terminator; the last token sampled is never fed, so it needs no room
-            decoding = new Decoding(
-                    sampler,
-                    tokenizer,
-                    endOfGeneration,
-                    List.of(Sample.TERMINATOR),
-                    prompt,
-                    maxNew,
-                    cache.capacity() + 1,
-                    text::write);
+            this.text = text;
+            attach(cache, 0);
             traceGenerated = index == 0 ? new int[maxNew + 1] : null;
             traceBytes = index == 0 ? new long[maxNew + 1] : null;
         }
 
         /** Notes the cache's live bytes after a forward pass. */
         void observe() {
-            long live = cache.liveBytes();
+            long live = cache().liveBytes();
             peak = Math.max(peak, live);
             if (traceBytes != null && tracePoints < traceBytes.length) {
-                traceGenerated[tracePoints] = decoding.count();
+                traceGenerated[tracePoints] = decoding().count();
                 traceBytes[tracePoints++] = live;
             }
         }
 
-        /** Samples the next token from {@code logits}; returns whether generation goes on (the token is then fed next). */
-        boolean accept(float[] logits) {
-            if (decoding.next(logits) != null) {
-                return false;
-            }
-            position = decoding.position();
-            fed[0] = decoding.token();
-            return true;
-        }
-
         /** How the generation ended, in the task's words. */
         SampleOutcome.Stop stop() {
-            return switch (decoding.stopReason()) {
+            return switch (decoding().stopReason()) {
                 case END_OF_GENERATION -> SampleOutcome.Stop.END_OF_GENERATION;
                 case STOP_STRING -> SampleOutcome.Stop.TERMINATOR;
                 case LENGTH -> SampleOutcome.Stop.LENGTH;
@@ -352,15 +350,15 @@ public final class TaskEvaluator {
                     + (stop == SampleOutcome.Stop.TERMINATOR ? Sample.TERMINATOR : "");
             SampleOutcome o = new SampleOutcome(
                     sample,
-                    prompt.length,
-                    decoding.generated(),
+                    promptLength(),
+                    decoding().generated(),
                     out,
                     task.answerOf(out),
                     task.score(sample, out),
                     stop,
-                    cache.compressionRatio(),
+                    cache().compressionRatio(),
                     peak);
-            cache.release();
+            cache().release();
             return o;
         }
 

@@ -1,5 +1,6 @@
 package dev.kvslim.serve.schedule;
 
+import dev.kvslim.core.generate.BatchStep;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCacheFullException;
@@ -301,20 +302,21 @@ public final class Scheduler {
             }
         }
         admit();
-        List<Sequence> batch = new ArrayList<>();
-        List<Model.Chunk> chunks = new ArrayList<>();
+        BatchStep.Plan<Sequence> plan = null;
         while (!running.isEmpty()) {
-            plan(batch, chunks);
+            plan = BatchStep.plan(running, options.tokensPerStep());
             long need = 0;
-            for (Model.Chunk c : chunks) {
-                need += ((PagedKvCache) c.cache()).blocksNeeded(c.len());
+            for (int i = 0; i < plan.sequences().size(); i++) {
+                need += plan.sequences()
+                        .get(i)
+                        .cache()
+                        .blocksNeeded(plan.chunks().get(i).len());
             }
             try {
                 pool.require(need);
                 break;
             } catch (KvCacheFullException full) {
-                batch.clear();
-                chunks.clear();
+                plan = null;
                 Sequence newest = running.getLast();
                 if (running.size() == 1) {
                     finish(newest, FinishReason.LENGTH); // alone, it outgrew the whole budget
@@ -323,29 +325,26 @@ public final class Scheduler {
                 }
             }
         }
-        if (chunks.isEmpty()) {
+        if (plan == null || plan.isEmpty()) {
             publishStats();
             return;
         }
         float[][] logits;
         try {
-            logits = model.forward(state, chunks);
+            logits = BatchStep.forward(model, state, plan);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "forward pass failed; ending its " + batch.size() + " sequences", e);
-            for (Sequence s : batch) {
+            LOG.log(
+                    System.Logger.Level.ERROR,
+                    "forward pass failed; ending its " + plan.sequences().size() + " sequences",
+                    e);
+            for (Sequence s : plan.sequences()) {
                 finish(s, FinishReason.ERROR);
             }
             publishStats();
             return;
         }
         recorder.used(pool.usedBytes());
-        for (int i = 0; i < batch.size(); i++) {
-            Sequence s = batch.get(i);
-            s.cached += chunks.get(i).len();
-            if (s.cached == s.length) {
-                next(s, logits[i]);
-            }
-        }
+        BatchStep.ready(plan, logits, this::next);
         publishStats();
     }
 
@@ -355,10 +354,10 @@ public final class Scheduler {
         try {
             while (!waiting.isEmpty() && running.size() < options.maxRunning()) {
                 Sequence s = waiting.peekFirst();
-                long need = blocksFor(s.length);
+                long need = blocksFor(s.length());
                 long reserved = 0;
                 for (Sequence r : running) {
-                    reserved += Math.max(0, blocksFor(r.length) - r.cache.bytesUsed() / pool.blockBytes());
+                    reserved += Math.max(0, blocksFor(r.length()) - r.cache().bytesUsed() / pool.blockBytes());
                 }
                 long free = (long) pool.capacityBlocks() - pool.usedBlocks();
                 if (need + reserved > free) {
@@ -370,8 +369,7 @@ public final class Scheduler {
                     break;
                 }
                 waiting.pollFirst();
-                s.cache = cacheSpec.newCache(config.kvShape(), pool, s.capacity);
-                s.cached = 0;
+                s.attach(cacheSpec.newCache(config.kvShape(), pool, s.capacity), 0);
                 running.add(s);
                 if (!s.admittedOnce) {
                     s.admittedOnce = true;
@@ -380,28 +378,6 @@ public final class Scheduler {
             }
         } finally {
             lock.unlock();
-        }
-    }
-
-    /** This step's batch: a token for each decoding sequence, then prompt chunks in admission order. */
-    private void plan(List<Sequence> batch, List<Model.Chunk> chunks) {
-        batch.clear();
-        chunks.clear();
-        int budget = options.tokensPerStep();
-        for (Sequence s : running) {
-            if (s.pending() == 1) {
-                batch.add(s);
-                chunks.add(new Model.Chunk(s.cache, s.tokens, s.cached, 1, s.cached));
-                budget--;
-            }
-        }
-        for (Sequence s : running) {
-            if (s.pending() > 1 && budget > 0) {
-                int len = Math.min(s.pending(), budget);
-                batch.add(s);
-                chunks.add(new Model.Chunk(s.cache, s.tokens, s.cached, len, s.cached));
-                budget -= len;
-            }
         }
     }
 
@@ -419,9 +395,9 @@ public final class Scheduler {
 
     /** Samples a sequence's next token from the logits of its last token, hands it on, and ends it if it is done. */
     private void next(Sequence s, float[] logits) {
-        int before = s.decoding.lastTextToken();
-        Generator.StopReason stop = s.decoding.next(logits);
-        int token = s.decoding.token();
+        int before = s.decoding().lastTextToken();
+        Generator.StopReason stop = s.decode(logits);
+        int token = s.decoding().token();
         TokenEvent.TokenLogprobs logprobs = s.request.topLogprobs() >= 0
                 ? Logprobs.of(logits, token, s.request.topLogprobs(), tokenizer, before)
                 : null;
@@ -434,9 +410,6 @@ public final class Scheduler {
         s.lastTokenNanos = now;
         s.generated++;
         recorder.generated();
-        if (stop != Generator.StopReason.END_OF_GENERATION) {
-            s.append(token);
-        }
         FinishReason reason =
                 stop == null ? null : stop == Generator.StopReason.LENGTH ? FinishReason.LENGTH : FinishReason.STOP;
         String text = reason == null ? s.text.take() : s.text.take() + s.text.flush();
@@ -451,8 +424,8 @@ public final class Scheduler {
             return;
         }
         s.finished = true;
-        if (s.cache != null) {
-            observer.cacheAtFinish(s.cache.bytesUsed(), s.cache.liveBytes());
+        if (s.cache() != null) {
+            observer.cacheAtFinish(s.cache().bytesUsed(), s.cache().liveBytes());
         }
         release(s);
         running.remove(s);
@@ -461,7 +434,7 @@ public final class Scheduler {
     }
 
     private void release(Sequence s) {
-        PagedKvCache cache = s.cache;
+        PagedKvCache cache = s.cache();
         if (cache == null) {
             return;
         }
@@ -470,8 +443,7 @@ public final class Scheduler {
             observer.evicted(evicted);
         }
         cache.release();
-        s.cache = null;
-        s.cached = 0;
+        s.detach();
     }
 
     private void publishStats() {
@@ -484,7 +456,7 @@ public final class Scheduler {
         }
         List<PagedKvCache> caches = new ArrayList<>(running.size());
         for (Sequence s : running) {
-            caches.add(s.cache);
+            caches.add(s.cache());
         }
         stats = recorder.snapshot(caches, queued, pool);
     }

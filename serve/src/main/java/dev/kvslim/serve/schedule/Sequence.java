@@ -1,10 +1,10 @@
 package dev.kvslim.serve.schedule;
 
 import dev.kvslim.core.generate.Decoding;
+import dev.kvslim.core.generate.Generation;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.tokenizer.Tokenizer;
-import java.util.Arrays;
 import java.util.function.IntPredicate;
 
 /**
@@ -13,20 +13,15 @@ import java.util.function.IntPredicate;
  * preempted sequence keeps its tokens and decoding state and only loses its cache: it is recomputed from its tokens
  * when readmitted.
  */
-public final class Sequence {
+public final class Sequence extends Generation<PagedKvCache> {
 
     private final Scheduler scheduler;
     final long id;
     final SequenceRequest request;
     final long arrivalNanos;
     final int capacity;
-    final Utf8Accumulator text = new Utf8Accumulator();
-    final Decoding decoding;
-    int[] tokens;
-    int length;
+    final Utf8Accumulator text;
     int generated;
-    PagedKvCache cache;
-    int cached;
     boolean admittedOnce;
     long firstTokenNanos;
     long lastTokenNanos;
@@ -41,22 +36,25 @@ public final class Sequence {
             int vocabSize,
             Tokenizer tokenizer,
             IntPredicate endOfGeneration) {
+        Utf8Accumulator text = new Utf8Accumulator(); // the decoding's sink, made before the superclass exists
+        super(
+                request.prompt(),
+                Math.min(request.maxTokens(), 256),
+                new Decoding(
+                        new Sampler(request.sampling(), vocabSize),
+                        tokenizer,
+                        request.ignoreEos() ? t -> false : endOfGeneration,
+                        request.stop(),
+                        request.prompt(),
+                        request.maxTokens(),
+                        capacity,
+                        text::write));
         this.scheduler = scheduler;
         this.id = id;
         this.request = request;
         this.arrivalNanos = System.nanoTime();
         this.capacity = capacity;
-        this.decoding = new Decoding(
-                new Sampler(request.sampling(), vocabSize),
-                tokenizer,
-                request.ignoreEos() ? t -> false : endOfGeneration,
-                request.stop(),
-                request.prompt(),
-                request.maxTokens(),
-                capacity,
-                text::write);
-        this.tokens = Arrays.copyOf(request.prompt(), request.prompt().length + Math.min(request.maxTokens(), 256));
-        this.length = request.prompt().length;
+        this.text = text;
     }
 
     /** Scheduler-wide id, in submission order. */
@@ -73,21 +71,5 @@ public final class Sequence {
             cancelRequested = true;
             scheduler.cancel(this);
         }
-    }
-
-    int promptLength() {
-        return request.prompt().length;
-    }
-
-    void append(int token) {
-        if (length == tokens.length) {
-            tokens = Arrays.copyOf(tokens, Math.max(length + 1, Math.min(capacity, 2 * length)));
-        }
-        tokens[length++] = token;
-    }
-
-    /** Tokens not yet in the cache: 1 while decoding, more while (re)computing a prompt. */
-    int pending() {
-        return length - cached;
     }
 }
