@@ -259,6 +259,13 @@ class ServerTest {
                 "temperature");
         assertError(client.post("/v1/completions", completion("x", 0, "")), 400, "max_tokens");
         assertError(client.post("/v1/completions", completion("x", 5, ", \"stop\": 3")), 400, "stop");
+        // a request may not make the server build an automaton of any size: many stop strings, or long ones
+        String many = TestClient.JSON
+                .valueToTree(java.util.Collections.nCopies(65, "stop"))
+                .toString();
+        assertError(client.post("/v1/completions", completion("x", 5, ", \"stop\": " + many)), 400, "stop");
+        String longOne = TestClient.JSON.valueToTree("z".repeat(16 * 1024 + 1)).toString();
+        assertError(client.post("/v1/completions", completion("x", 5, ", \"stop\": " + longOne)), 400, "stop");
         assertError(client.post("/v1/completions", completion("x", 5, ", \"n\": 0")), 400, "n");
         assertError(
                 client.post("/v1/chat/completions", "{\"messages\": [{\"content\": \"hi\"}]}"),

@@ -1,6 +1,7 @@
 package dev.kvslim.serve.api;
 
 import dev.kvslim.core.chat.ChatMessage;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.core.JacksonException;
@@ -43,6 +44,14 @@ public record GenerationParams(
     static final int MAX_TOP_LOGPROBS = 20;
     /** Most choices per request. */
     static final int MAX_N = 64;
+    /**
+     * Most stop strings per request, and most bytes they may take together. OpenAI takes 4; vLLM has no limit, and
+     * clients written for it send more. Matching costs the same per token however many there are (one automaton), so
+     * these only bound what a request makes the server build.
+     */
+    static final int MAX_STOP_STRINGS = 64;
+
+    static final int MAX_STOP_BYTES = 16 * 1024;
 
     /** Parses a request body; {@code chat} selects the chat fields ({@code messages}) over {@code prompt}. */
     public static GenerationParams parse(byte[] body, boolean chat) {
@@ -192,6 +201,17 @@ public record GenerationParams(
         }
         if (stop.stream().anyMatch(String::isEmpty)) {
             throw ApiException.invalid("stop", "stop strings must not be empty.");
+        }
+        if (stop.size() > MAX_STOP_STRINGS) {
+            throw ApiException.invalid(
+                    "stop", "at most " + MAX_STOP_STRINGS + " stop strings are allowed, got " + stop.size() + ".");
+        }
+        long bytes = stop.stream()
+                .mapToLong(x -> x.getBytes(StandardCharsets.UTF_8).length)
+                .sum();
+        if (bytes > MAX_STOP_BYTES) {
+            throw ApiException.invalid(
+                    "stop", "stop strings may take " + MAX_STOP_BYTES + " bytes in all (UTF-8), got " + bytes + ".");
         }
         return stop;
     }
