@@ -68,14 +68,15 @@ public final class KvSlimServer implements AutoCloseable {
         });
         this.models = List.copyOf(served);
         this.dashboard = new DashboardHistory(models, Duration.ofSeconds(1), 600);
-        ApiContext context = new ApiContext(models, config.keys(), metrics, config.maxBodyBytes(), () -> accepting);
+        ApiContext context = new ApiContext(
+                models, config.keys(), config.metricsPublic(), metrics, config.maxBodyBytes(), () -> accepting);
         this.web = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
                 .routing(routing -> {
                     ApiRoutes.register(routing, context);
-                    DashboardRoutes.register(routing, dashboard);
+                    DashboardRoutes.register(routing, dashboard, config.keys());
                 })
                 .build();
     }

@@ -18,10 +18,12 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * How a server runs: where it listens, the KV budget and element type (the budget split evenly between the served models, each of which gets its
  * own block pool), scheduling limits, the largest request body, how long shutdown waits for requests in flight, and
- * the API keys. {@link #withFile} reads overrides from a JSON config file, e.g.
+ * the API keys, which guard {@code /v1}, {@code /metrics} and the dashboard's data ({@code metrics_public} opens
+ * {@code /metrics}, as vLLM leaves it; {@code /health} and {@code /ready} are always open). {@link #withFile} reads
+ * overrides from a JSON config file, e.g.
  * <pre>{"host": "0.0.0.0", "port": 8080, "kv_budget_bytes": 4294967296, "tokens_per_step": 256, "max_running": 64,
  *  "max_waiting": 256, "max_body_bytes": 4194304, "shutdown_grace_seconds": 30,
- *  "kv_type": "f16", "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
+ *  "kv_type": "f16", "metrics_public": false, "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
  */
 public record ServeConfig(
         String host,
@@ -31,7 +33,8 @@ public record ServeConfig(
         long maxBodyBytes,
         Duration shutdownGrace,
         ApiKeys keys,
-        KvType kvType) {
+        KvType kvType,
+        boolean metricsPublic) {
 
     private static final Set<String> FIELDS = Set.of(
             "host",
@@ -43,7 +46,8 @@ public record ServeConfig(
             "max_body_bytes",
             "shutdown_grace_seconds",
             "api_keys",
-            "kv_type");
+            "kv_type",
+            "metrics_public");
 
     public ServeConfig {
         if (port < 0 || port > 65535) {
@@ -58,10 +62,23 @@ public record ServeConfig(
 
     /**
      * Loopback on 8080, a quarter of the heap for keys and values, {@link Scheduler.Options#DEFAULTS}, 4 MiB bodies,
-     * 30 s of grace, and the keys of {@code KVSLIM_API_KEYS} (none: open).
+     * 30 s of grace, and the keys of {@code KVSLIM_API_KEYS} (unset: open).
      */
     public static ServeConfig defaults() {
-        String env = System.getenv("KVSLIM_API_KEYS");
+        return defaults(System.getenv("KVSLIM_API_KEYS"));
+    }
+
+    /**
+     * As {@link #defaults()}, with {@code keysVariable} as the value of {@code KVSLIM_API_KEYS} (null: unset). A
+     * variable that is set but names no key (empty, blank, only commas) is an error: it would open the server to
+     * everyone when someone meant to close it.
+     */
+    public static ServeConfig defaults(String keysVariable) {
+        ApiKeys keys = keysVariable == null ? ApiKeys.OPEN : ApiKeys.parse(keysVariable);
+        if (keysVariable != null && !keys.required()) {
+            throw new IllegalArgumentException("KVSLIM_API_KEYS is set but names no key ('" + keysVariable + "'): give"
+                    + " name=key pairs, or unset it to serve without keys");
+        }
         return new ServeConfig(
                 "127.0.0.1",
                 8080,
@@ -69,40 +86,51 @@ public record ServeConfig(
                 Scheduler.Options.DEFAULTS,
                 4L << 20,
                 Duration.ofSeconds(30),
-                env == null || env.isBlank() ? ApiKeys.OPEN : ApiKeys.parse(env),
-                KvType.F32);
+                keys,
+                KvType.F32,
+                false);
     }
 
     public ServeConfig withHost(String value) {
-        return new ServeConfig(value, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType);
+        return new ServeConfig(
+                value, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
     }
 
     public ServeConfig withPort(int value) {
-        return new ServeConfig(host, value, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType);
+        return new ServeConfig(
+                host, value, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
     }
 
     public ServeConfig withKvBudget(long value) {
-        return new ServeConfig(host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys, kvType);
+        return new ServeConfig(host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
     }
 
     public ServeConfig withScheduling(Scheduler.Options value) {
-        return new ServeConfig(host, port, kvBudgetBytes, value, maxBodyBytes, shutdownGrace, keys, kvType);
+        return new ServeConfig(
+                host, port, kvBudgetBytes, value, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
     }
 
     public ServeConfig withMaxBodyBytes(long value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys, kvType);
+        return new ServeConfig(
+                host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys, kvType, metricsPublic);
     }
 
     public ServeConfig withShutdownGrace(Duration value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys, kvType);
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys, kvType, metricsPublic);
     }
 
     public ServeConfig withKvType(KvType value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, value);
+        return new ServeConfig(
+                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, value, metricsPublic);
+    }
+
+    public ServeConfig withMetricsPublic(boolean value) {
+        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, value);
     }
 
     public ServeConfig withKeys(ApiKeys value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, value, kvType);
+        return new ServeConfig(
+                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, value, kvType, metricsPublic);
     }
 
     /** This configuration with the settings {@code file} (JSON, see the class comment) gives. */
@@ -153,6 +181,13 @@ public record ServeConfig(
         }
         if (root.has("shutdown_grace_seconds")) {
             c = c.withShutdownGrace(Duration.ofSeconds(number(file, root, "shutdown_grace_seconds")));
+        }
+        if (root.has("metrics_public")) {
+            JsonNode v = root.get("metrics_public");
+            if (!v.isBoolean()) {
+                throw new IllegalArgumentException("'metrics_public' in " + file + " must be true or false");
+            }
+            c = c.withMetricsPublic(v.asBoolean());
         }
         if (root.has("api_keys")) {
             JsonNode keys = root.get("api_keys");

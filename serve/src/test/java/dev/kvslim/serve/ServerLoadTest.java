@@ -3,6 +3,7 @@ package dev.kvslim.serve;
 import static dev.kvslim.serve.ServerTest.assertError;
 import static dev.kvslim.serve.ServerTest.completion;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.PagedKvCache;
@@ -91,6 +92,14 @@ class ServerLoadTest {
         assertError(wrong.post("/v1/completions", completion("One day", 5, "")), 401, null);
         assertThat(wrong.get("/v1/models").statusCode()).isEqualTo(401);
         assertThat(none.get("/health").statusCode()).isEqualTo(200);
+        assertThat(none.get("/ready").statusCode()).isEqualTo(200);
+        // what the server is doing and who uses it is for key holders too (vLLM leaves /metrics open: metrics_public)
+        assertThat(none.get("/metrics").statusCode()).isEqualTo(401);
+        assertThat(wrong.get("/dashboard/data").statusCode()).isEqualTo(401);
+        assertThat(a.get("/dashboard/data").statusCode()).isEqualTo(200);
+        assertThat(none.get("/").statusCode())
+                .as("the page itself holds no data")
+                .isEqualTo(200);
         JsonNode r = a.ok("/v1/completions", completion("One day", 5, ", \"ignore_eos\": true"));
         a.ok("/v1/completions", completion("One day", 5, ", \"ignore_eos\": true"));
         int prompt = r.get("usage").get("prompt_tokens").asInt();
@@ -100,6 +109,28 @@ class ServerLoadTest {
         assertThat(metric(a, "kvslim:api_key_completion_tokens_total{key=\"team-a\"}"))
                 .isEqualTo(10);
         assertThat(metric(a, "kvslim:api_key_requests_total{key=\"team-b\"}")).isZero();
+    }
+
+    @Test
+    void metricsCanBeOpenedWhileTheApiKeepsItsKeys() throws Exception {
+        TestClient none =
+                start(ServerTest.config().withKeys(ApiKeys.parse("ops=sk-ops")).withMetricsPublic(true), null);
+        assertThat(none.get("/metrics").statusCode()).isEqualTo(200);
+        assertThat(none.get("/metrics").body()).contains("kvslim:");
+        assertThat(none.get("/v1/models").statusCode()).isEqualTo(401);
+        assertThat(none.get("/dashboard/data").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void aKeyVariableThatNamesNoKeyIsAnErrorNotAnOpenServer() {
+        for (String empty : new String[] {"", " ", ",", " , ,"}) {
+            assertThatThrownBy(() -> ServeConfig.defaults(empty))
+                    .as("'%s'", empty)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("KVSLIM_API_KEYS is set but names no key");
+        }
+        assertThat(ServeConfig.defaults(null).keys().required()).isFalse();
+        assertThat(ServeConfig.defaults("ops=sk-1").keys().size()).isEqualTo(1);
     }
 
     @Test

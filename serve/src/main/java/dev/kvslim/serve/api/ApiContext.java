@@ -6,11 +6,16 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
- * What the endpoints share: the served models (the first answers requests that name none), the accepted API keys,
- * the metrics, the largest request body, and whether the server still accepts work (false while shutting down).
+ * What the endpoints share: the served models (the first answers requests that name none), the accepted API keys
+ * (and whether {@code /metrics} is open without one), the metrics, the largest request body, and whether the server still accepts work (false while shutting down).
  */
 public record ApiContext(
-        List<ServedModel> models, ApiKeys keys, ServerMetrics metrics, long maxBodyBytes, BooleanSupplier accepting) {
+        List<ServedModel> models,
+        ApiKeys keys,
+        boolean metricsPublic,
+        ServerMetrics metrics,
+        long maxBodyBytes,
+        BooleanSupplier accepting) {
 
     public ApiContext {
         models = List.copyOf(models);

@@ -14,7 +14,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * The HTTP routes of the server: the OpenAI-compatible endpoints under {@code /v1} (behind the API keys, if any), and
- * {@code /health}, {@code /ready} and {@code /metrics} for operators. Every failure of a {@code /v1} request is
+ * {@code /health}, {@code /ready} (always open) and {@code /metrics} (behind the keys unless {@code metrics_public})
+ * for operators. Every failure of a {@code /v1} request is
  * answered in OpenAI's error shape with its status.
  */
 public final class ApiRoutes {
@@ -33,12 +34,15 @@ public final class ApiRoutes {
                     boolean ready = context.accepting().getAsBoolean();
                     res.status(ready ? 200 : 503).send(ready ? "ready" : "shutting down");
                 })
-                .get("/metrics", (req, res) -> {
+                .get("/metrics", guarded((req, res) -> {
+                    if (!context.metricsPublic()) {
+                        authenticate(context, req);
+                    }
                     res.header(HeaderNames.CONTENT_TYPE, dev.kvslim.serve.metrics.ServerMetrics.contentType());
                     java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
                     context.metrics().write(text);
                     res.send(text.toByteArray());
-                });
+                }));
     }
 
     /** Answers what {@code handler} throws as an OpenAI error object (500 for anything unexpected). */

@@ -1,6 +1,7 @@
 package dev.kvslim.serve.dashboard;
 
 import dev.kvslim.serve.api.ServedModel;
+import dev.kvslim.serve.auth.ApiKeys;
 import dev.kvslim.serve.schedule.SchedulerStats;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
@@ -39,8 +40,12 @@ public final class DashboardRoutes {
 
     private DashboardRoutes() {}
 
-    /** Adds the dashboard's routes over {@code history} to {@code routing}. */
-    public static void register(HttpRouting.Builder routing, DashboardHistory history) {
+    /**
+     * Adds the dashboard's routes over {@code history} to {@code routing}. The page and its scripts hold no data and
+     * are open; the data ({@code /dashboard/data}: models, budgets, load, key names and their usage) needs one of
+     * {@code keys} when any are set.
+     */
+    public static void register(HttpRouting.Builder routing, DashboardHistory history, ApiKeys keys) {
         FILES.forEach((path, file) -> {
             byte[] content = resource(file[0]);
             routing.get(path, (req, res) -> {
@@ -49,7 +54,21 @@ public final class DashboardRoutes {
                 res.send(content);
             });
         });
-        routing.get("/dashboard/data", (req, res) -> sendJson(res, data(history)));
+        routing.get("/dashboard/data", (req, res) -> {
+            String authorization =
+                    req.headers().first(HeaderNames.AUTHORIZATION).orElse(null);
+            if (keys.authenticate(authorization).isEmpty()) {
+                ObjectNode error = JSON.createObjectNode();
+                error.putObject("error")
+                        .put("message", "The dashboard's data needs an API key: open /#key=YOUR_KEY.")
+                        .put("type", "invalid_request_error")
+                        .put("code", "invalid_api_key");
+                res.status(401);
+                sendJson(res, error);
+                return;
+            }
+            sendJson(res, data(history));
+        });
     }
 
     private static byte[] resource(String name) {

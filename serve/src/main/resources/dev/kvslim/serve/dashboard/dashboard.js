@@ -89,10 +89,21 @@ function draw(data) {
   document.body.setAttribute("data-rendered", String(rendered));
 }
 
+// With API keys on, the data needs one: open the page as /#key=YOUR_KEY (the fragment never leaves the browser); the
+// key is kept for this tab only.
+const fragmentKey = new URLSearchParams(location.hash.slice(1)).get("key");
+if (fragmentKey) {
+  sessionStorage.setItem("kvslim-key", fragmentKey);
+  history.replaceState(null, "", location.pathname);
+}
+
 async function poll() {
   const status = document.getElementById("status");
   try {
-    const r = await fetch("/dashboard/data", {cache: "no-store"});
+    const key = sessionStorage.getItem("kvslim-key");
+    const headers = key ? {Authorization: "Bearer " + key} : {};
+    const r = await fetch("/dashboard/data", {cache: "no-store", headers});
+    if (r.status === 401) throw new Error("this server needs an API key: open /#key=YOUR_KEY");
     if (!r.ok) throw new Error("HTTP " + r.status);
     draw(await r.json());
     status.textContent = "updated " + new Date().toLocaleTimeString();
