@@ -10,14 +10,18 @@ import dev.kvslim.train.model.Parameter;
 import dev.kvslim.train.model.TrainWeights;
 import dev.kvslim.train.optim.AdamW;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +32,9 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * A training checkpoint in {@code OUT/checkpoint}: {@code model/} (the Hugging Face folder the engine loads, with
  * the run's tokenizer files), {@code train_state.safetensors} (F32 master weights in the trainer's own layout and
- * AdamW's two moments) and {@code state.json} (step, optimiser step, data-source and RNG state).
+ * AdamW's two moments) and {@code state.json} (step, optimiser step, data-source and RNG state, and the SHA-256 of
+ * every other file of the checkpoint, which {@link #load} checks: a file changed after it was written is refused, not
+ * resumed from with other numbers).
  * <p>Written atomically: everything goes into a fresh {@code checkpoint.partial-*} folder; only when that is
  * complete is the previous checkpoint renamed to {@code checkpoint.old}, the new one renamed into place, and the
  * old one deleted. A kill at any moment leaves either {@code checkpoint} or {@code checkpoint.old} complete, and
@@ -69,6 +75,7 @@ public final class Checkpoint {
             }
             json.put("data_state", data);
             json.put("parameters", w.parameters().stream().map(Parameter::name).toList());
+            json.put("files", checksums(tmp));
             JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(STATE).toFile(), json);
         } catch (IOException | RuntimeException e) {
             deleteTree(tmp);
@@ -103,6 +110,8 @@ public final class Checkpoint {
         } catch (RuntimeException e) {
             throw corrupt(dir, "state.json cannot be read: " + e.getMessage());
         }
+        State s = state(dir, json);
+        verify(dir, json);
         try {
             SafetensorsFile f = SafetensorsFile.read(dir.resolve(TENSORS));
             for (Parameter p : w.parameters()) {
@@ -111,17 +120,6 @@ public final class Checkpoint {
                 read(f, "adam_m." + p.name(), opt.firstMoments()[i], dir);
                 read(f, "adam_v." + p.name(), opt.secondMoments()[i], dir);
             }
-            JsonNode data = json.required("data_state");
-            long[] dataState = new long[data.size()];
-            for (int i = 0; i < dataState.length; i++) {
-                dataState[i] = Long.parseLong(data.get(i).asString());
-            }
-            State s = new State(
-                    json.required("step").asInt(),
-                    json.required("optimizer_step").asLong(),
-                    json.required("tokens").asLong(),
-                    Long.parseLong(json.required("rng_state").asString()),
-                    dataState);
             opt.setStepCount(s.optimizerStep());
             return s;
         } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
@@ -129,6 +127,102 @@ public final class Checkpoint {
         } catch (RuntimeException e) {
             throw corrupt(dir, e.toString());
         }
+    }
+
+    /** The run state of {@code state.json}, every field checked: a bad one is named with the file. */
+    private static State state(Path dir, JsonNode json) {
+        long step = count(dir, json, "step", Integer.MAX_VALUE);
+        long optimizerStep = count(dir, json, "optimizer_step", Long.MAX_VALUE);
+        long tokens = count(dir, json, "tokens", Long.MAX_VALUE);
+        JsonNode data = json.get("data_state");
+        if (data == null || !data.isArray()) {
+            throw corrupt(dir, "state.json has no data_state list");
+        }
+        long[] dataState = new long[data.size()];
+        for (int i = 0; i < dataState.length; i++) {
+            dataState[i] = number(dir, data.get(i), "data_state[" + i + "]");
+        }
+        return new State((int) step, optimizerStep, tokens, number(dir, json.get("rng_state"), "rng_state"), dataState);
+    }
+
+    private static long count(Path dir, JsonNode json, String field, long max) {
+        JsonNode v = json.get(field);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0 || v.asLong() > max) {
+            throw corrupt(dir, "state.json's " + field + " must be a whole number from 0 to " + max + ", got " + v);
+        }
+        return v.asLong();
+    }
+
+    /** A 64-bit value, written as a decimal string (JSON numbers lose precision past 2^53 in other readers). */
+    private static long number(Path dir, JsonNode v, String field) {
+        try {
+            if (v != null && v.isString()) {
+                return Long.parseLong(v.asString());
+            }
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        throw corrupt(dir, "state.json's " + field + " must be a 64-bit integer as a string, got " + v);
+    }
+
+    /** The SHA-256 of every file under {@code root} but state.json, by path relative to it. */
+    private static Map<String, String> checksums(Path root) throws IOException {
+        Map<String, String> out = new LinkedHashMap<>();
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.filter(Files::isRegularFile).sorted().toList()) {
+                String name = root.relativize(p).toString().replace('\\', '/');
+                if (!name.equals(STATE)) {
+                    out.put(name, sha256(p));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Checks every file state.json lists against its SHA-256. A checkpoint written before checksums were (no
+     * {@code files} in state.json) is taken as it is.
+     */
+    private static void verify(Path dir, JsonNode json) {
+        JsonNode files = json.get("files");
+        if (files == null) {
+            return;
+        }
+        if (!files.isObject()) {
+            throw corrupt(dir, "state.json's files must map file names to SHA-256 digests");
+        }
+        for (String name : files.propertyNames()) {
+            Path file = dir.resolve(name).normalize();
+            if (!file.startsWith(dir.normalize()) || !Files.isRegularFile(file)) {
+                throw corrupt(dir, "its file " + name + " (listed in state.json) is missing");
+            }
+            try {
+                if (!sha256(file).equals(files.get(name).asString())) {
+                    throw corrupt(
+                            dir,
+                            name + " does not match the SHA-256 state.json gives for it: the file changed"
+                                    + " after the checkpoint was written");
+                }
+            } catch (IOException e) {
+                throw corrupt(dir, name + " cannot be read: " + e.getMessage());
+            }
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     private static void read(SafetensorsFile f, String name, float[] into, Path dir) {

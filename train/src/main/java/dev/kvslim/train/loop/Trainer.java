@@ -91,6 +91,10 @@ public final class Trainer {
             return false;
         }
         Checkpoint.State s = Checkpoint.load(dir, weights, optimizer);
+        if (s.step() > cfg.steps()) {
+            throw new IllegalArgumentException("cannot resume from checkpoint " + dir + ": its state.json is at step "
+                    + s.step() + ", past this run's " + cfg.steps() + " steps");
+        }
         step = s.step();
         tokens = s.tokens();
         rng.setState(s.rngState());

@@ -120,6 +120,39 @@ class ResumeTest {
                 .hasMessageContaining("cannot resume from checkpoint");
     }
 
+    @Test
+    void flippedBytesAndBadStateFieldsAreRefusedNamingTheFile() throws IOException {
+        Path out = tmp.resolve("tampered");
+        Trainer t = TinyRuns.trainer(out);
+        t.trainStep(System.nanoTime());
+        Path dir = t.checkpoint();
+        // flipped bytes deep in the tensors: the file still parses, the numbers would just be other ones
+        Path tensors = dir.resolve("train_state.safetensors");
+        byte[] bytes = Files.readAllBytes(tensors);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        for (int i = 0; i < 2000; i++) {
+            int at = bytes.length / 2 + rnd.nextInt(bytes.length / 2);
+            bytes[at] ^= (byte) (1 + rnd.nextInt(255));
+        }
+        byte[] original = Files.readAllBytes(tensors);
+        Files.write(tensors, bytes);
+        assertThatThrownBy(() -> TinyRuns.trainer(out).resume())
+                .hasMessageContaining("train_state.safetensors does not match the SHA-256");
+        Files.write(tensors, original);
+        assertThat(TinyRuns.trainer(out).resume()).isTrue();
+
+        Path state = dir.resolve("state.json");
+        String json = Files.readString(state);
+        Files.writeString(state, json.replaceFirst("\"step\" : 1,", "\"step\" : 999,"));
+        assertThatThrownBy(() -> TinyRuns.trainer(out).resume()).hasMessageContaining("at step 999, past this run's");
+        Files.writeString(state, json.replaceFirst("\"step\" : 1,", "\"step\" : -5,"));
+        assertThatThrownBy(() -> TinyRuns.trainer(out).resume())
+                .hasMessageContaining(dir.toString())
+                .hasMessageContaining("state.json's step must be a whole number from 0");
+        Files.writeString(state, json.replaceFirst("\"tokens\" : \\d+,", "\"tokens\" : \"many\","));
+        assertThatThrownBy(() -> TinyRuns.trainer(out).resume()).hasMessageContaining("state.json's tokens");
+    }
+
     private static Map<Integer, Float> childSteps(Path log) throws IOException {
         Map<Integer, Float> steps = new HashMap<>();
         if (!Files.exists(log)) {
