@@ -5,11 +5,14 @@ import dev.kvslim.train.dms.DmsSchedule;
 import dev.kvslim.train.dms.Retrofit;
 import dev.kvslim.train.report.RetrofitPlot;
 import dev.kvslim.train.report.RetrofitProgress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.IntConsumer;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -112,6 +115,12 @@ final class RetrofitCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from the checkpoint in OUT.")
     boolean resume;
 
+    @Option(
+            names = "--overwrite",
+            description = "Start over in an OUT that holds an earlier run (its checkpoint, step log and settings are"
+                    + " deleted first).")
+    boolean overwrite;
+
     @Option(names = "--plot", description = "Write achieved/target CR and KL per step to this PNG at the end.")
     Path plot;
 
@@ -123,27 +132,55 @@ final class RetrofitCommand implements Callable<Integer> {
             }
             System.setProperty("kvslim.threads", Integer.toString(threads));
         }
-        if (!resume && Checkpoint.locate(out) != null) {
+        if (resume && overwrite) {
             throw new IllegalArgumentException(
-                    out + " already holds a retrofit checkpoint: pass --resume to continue it,"
-                            + " or choose another --out");
+                    "--resume continues the run in OUT, --overwrite starts it over: choose one");
         }
-        Retrofit run = Retrofit.open(new Retrofit.Request(
-                teacher,
-                out,
-                mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER,
-                targetCr,
-                window,
-                stepsPerCr,
-                holds.stream().map(DmsSchedule.Hold::parse).toList(),
-                steps,
-                data,
-                lr,
-                batch,
-                seq,
-                seed,
-                checkpointEvery,
-                teacherTokens));
+        List<Path> earlier = Stream.of(
+                        out.resolve(Checkpoint.NAME),
+                        out.resolve("checkpoint.old"),
+                        out.resolve("train_log.jsonl"),
+                        out.resolve("retrofit.json"))
+                .filter(Files::exists)
+                .toList();
+        if (!resume && !earlier.isEmpty()) {
+            if (!overwrite) {
+                throw new IllegalArgumentException(
+                        out + " already holds a retrofit (" + earlier.getFirst().getFileName()
+                                + "): pass --resume to continue it, --overwrite to start it over, or choose another --out");
+            }
+            for (Path p : earlier) {
+                Checkpoint.deleteTree(p);
+            }
+        }
+        int[] lastShown = {-1};
+        IntConsumer sampling = percent -> {
+            if (percent != lastShown[0]) {
+                lastShown[0] = percent;
+                System.err.printf(Locale.ROOT, "\rretrofit: sampling training text from the teacher: %d%%", percent);
+                if (percent >= 100) {
+                    System.err.println();
+                }
+            }
+        };
+        Retrofit run = Retrofit.open(
+                new Retrofit.Request(
+                        teacher,
+                        out,
+                        mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER,
+                        targetCr,
+                        window,
+                        stepsPerCr,
+                        holds.stream().map(DmsSchedule.Hold::parse).toList(),
+                        steps,
+                        data,
+                        lr,
+                        batch,
+                        seq,
+                        seed,
+                        checkpointEvery,
+                        teacherTokens),
+                sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);
         }

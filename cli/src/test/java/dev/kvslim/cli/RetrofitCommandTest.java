@@ -84,8 +84,20 @@ class RetrofitCommandTest {
         Run again = run("retrofit", "--teacher", teacher.toString(), "--out", out.toString());
         assertThat(again.exit()).isEqualTo(1);
         assertThat(again.stderr())
-                .contains("already holds a retrofit checkpoint")
-                .contains("--resume");
+                .contains("already holds a retrofit (checkpoint)")
+                .contains("--resume")
+                .contains("--overwrite");
+        assertThat(r.stderr()).contains("sampling training text from the teacher: 100%");
+        // a run killed before its first checkpoint left only its step log: that is refused too, not truncated
+        Path partial = Files.createDirectories(dir.resolve("partial"));
+        Files.writeString(partial.resolve("train_log.jsonl"), "{\"step\": 1}\n");
+        Run overLog = run("retrofit", "--teacher", teacher.toString(), "--out", partial.toString());
+        assertThat(overLog.exit()).isEqualTo(1);
+        assertThat(overLog.stderr()).contains("(train_log.jsonl)", "--overwrite");
+        assertThat(Files.readString(partial.resolve("train_log.jsonl"))).isEqualTo("{\"step\": 1}\n");
+        Run both = run("retrofit", "--teacher", teacher.toString(), "--out", out.toString(), "--resume", "--overwrite");
+        assertThat(both.exit()).isEqualTo(1);
+        assertThat(both.stderr()).contains("choose one");
     }
 
     @Test

@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import java.util.stream.Collectors;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -186,6 +187,14 @@ public final class Retrofit {
 
     /** Loads the teacher, builds the student, the data and the trainer. */
     public static Retrofit open(Request r) throws IOException {
+        return open(r, percent -> {});
+    }
+
+    /**
+     * As {@link #open(Request)}, telling {@code teacherProgress} the percentage of the teacher samples made while it
+     * makes them (for {@code --data teacher} without a cached stream).
+     */
+    public static Retrofit open(Request r, IntConsumer teacherProgress) throws IOException {
         Path teacherDir = r.teacher();
         if (teacherDir == null || !Files.isDirectory(teacherDir)) {
             throw new IllegalArgumentException(
@@ -254,6 +263,9 @@ public final class Retrofit {
                 every,
                 teacherTokens);
         Path out = r.out();
+        if (Checkpoint.locate(out) != null) {
+            requireSameSettings(out, settings); // before sampling or loading anything for them
+        }
 
         TrainWeights original = HfModelFiles.fromModel(loaded.model(), teacherDir.toString());
         TrainWeights student = student(original, r.mode(), window);
@@ -306,7 +318,8 @@ public final class Retrofit {
                         loaded::isEndOfGeneration,
                         teacherTokens,
                         seq + 1,
-                        seed);
+                        seed,
+                        teacherProgress);
                 source = new TokenStreamSource(stream, seed);
                 description = String.format(
                         Locale.ROOT, "%,d tokens sampled from the teacher (%s)", stream.length, file.getFileName());
@@ -402,10 +415,18 @@ public final class Retrofit {
      * count and checkpoint interval); returns whether there was one.
      */
     public boolean resume() throws IOException {
-        Path file = out.resolve("retrofit.json");
         if (Checkpoint.locate(out) == null) {
             return false;
         }
+        return trainer.resume();
+    }
+
+    /**
+     * Refuses settings other than those {@code out}'s checkpoint was made with (its retrofit.json; the step count may
+     * change), before any work is done for them.
+     */
+    private static void requireSameSettings(Path out, Settings settings) throws IOException {
+        Path file = out.resolve("retrofit.json");
         if (Files.isRegularFile(file)) {
             JsonNode saved = JSON.readTree(file.toFile());
             Map<String, Object> now = settings.json();
@@ -427,7 +448,6 @@ public final class Retrofit {
                 }
             }
         }
-        return trainer.resume();
     }
 
     /** Trains to the configured step count; writes milestones, checkpoints and the final model. */

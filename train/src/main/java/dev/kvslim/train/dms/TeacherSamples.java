@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 
 /**
@@ -30,19 +31,27 @@ public final class TeacherSamples {
 
     /** The cached stream of {@code file} if it was made with these settings, else a new one (written to it). */
     public static int[] loadOrSample(
-            Path file, Model teacher, int bos, IntPredicate end, int tokens, int maxLength, long seed)
+            Path file,
+            Model teacher,
+            int bos,
+            IntPredicate end,
+            int tokens,
+            int maxLength,
+            long seed,
+            IntConsumer progress)
             throws IOException {
         int[] cached = read(file, tokens, maxLength, seed);
         if (cached != null) {
             return cached;
         }
-        int[] stream = sample(teacher, bos, end, tokens, maxLength, seed);
+        int[] stream = sample(teacher, bos, end, tokens, maxLength, seed, progress);
         write(file, stream, maxLength, seed);
         return stream;
     }
 
-    /** Samples the stream. */
-    public static int[] sample(Model teacher, int bos, IntPredicate end, int tokens, int maxLength, long seed) {
+    /** Samples the stream, telling {@code progress} the percentage sampled so far after each sequence. */
+    public static int[] sample(
+            Model teacher, int bos, IntPredicate end, int tokens, int maxLength, long seed, IntConsumer progress) {
         if (bos < 0) {
             throw new IllegalArgumentException("the teacher's tokenizer has no BOS token to start samples from");
         }
@@ -70,6 +79,7 @@ public final class TeacherSamples {
                 one[0] = token;
                 token = sampler.sample(teacher.forward(state, one, 0, 1, pos, cache));
             }
+            progress.accept((int) (100L * filled / tokens));
         }
         return stream;
     }

@@ -195,10 +195,47 @@ class RetrofitTest {
                     .isEqualTo(expected.get(i).metrics());
         }
         assertThat(Files.readAllLines(out.resolve("train_log.jsonl"))).hasSize(16);
-        // a resume with other settings is refused
-        Retrofit other = Retrofit.open(new Retrofit.Request(
-                teacher, out, Retrofit.Mode.ADAPTER, 3, 5, 20.0, null, 16, "teacher", 1e-3f, 4, 63, 7L, 0, 4096));
-        assertThatThrownBy(other::resume).hasMessageContaining("window");
+        // a resume with other settings is refused before any work for them: the cached teacher samples stay as they are
+        byte[] samples = Files.readAllBytes(out.resolve("teacher_samples.bin"));
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher,
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        3,
+                        5,
+                        20.0,
+                        null,
+                        16,
+                        "teacher",
+                        1e-3f,
+                        4,
+                        63,
+                        7L,
+                        0,
+                        4096)))
+                .hasMessageContaining("window");
+        int[] sampled = {0};
+        assertThatThrownBy(() -> Retrofit.open(
+                        new Retrofit.Request(
+                                teacher,
+                                out,
+                                Retrofit.Mode.ADAPTER,
+                                3,
+                                4,
+                                20.0,
+                                null,
+                                16,
+                                "teacher",
+                                1e-3f,
+                                4,
+                                63,
+                                8L,
+                                0,
+                                4096),
+                        percent -> sampled[0]++))
+                .hasMessageContaining("seed");
+        assertThat(sampled[0]).as("no teacher sampling for a refused resume").isZero();
+        assertThat(Files.readAllBytes(out.resolve("teacher_samples.bin"))).isEqualTo(samples);
     }
 
     @Test
@@ -307,23 +344,24 @@ class RetrofitTest {
                 .contains("\"holds\" : \"2:6\"");
         assertThat(out.resolve("cr3/config.json")).exists();
         // a resume must ask for the same holds
-        Retrofit other = Retrofit.open(new Retrofit.Request(
-                teacher,
-                out,
-                Retrofit.Mode.ADAPTER,
-                3,
-                4,
-                20.0,
-                List.of(DmsSchedule.Hold.parse("2:8")),
-                null,
-                text.toString(),
-                1e-3f,
-                4,
-                63,
-                7L,
-                0,
-                4096));
-        assertThatThrownBy(other::resume).hasMessageContaining("holds = 2:6").hasMessageContaining("2:8");
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        teacher,
+                        out,
+                        Retrofit.Mode.ADAPTER,
+                        3,
+                        4,
+                        20.0,
+                        List.of(DmsSchedule.Hold.parse("2:8")),
+                        null,
+                        text.toString(),
+                        1e-3f,
+                        4,
+                        63,
+                        7L,
+                        0,
+                        4096)))
+                .hasMessageContaining("holds = 2:6")
+                .hasMessageContaining("2:8");
     }
 
     @Test
