@@ -78,6 +78,12 @@ class RetrofitTest {
         Files.writeString(text, sb.toString());
     }
 
+    /** The request of the resumable teacher-data run with another window or seed. */
+    static Retrofit.Request request(Path out, int window, long seed) {
+        return new Retrofit.Request(
+                teacher, out, Retrofit.Mode.ADAPTER, 3, window, 20.0, null, 16, "teacher", 1e-3f, 4, 63, seed, 0, 4096);
+    }
+
     /** 20 steps per unit of ratio, five times the paper's pace, at a fixed lr of 1e-3 (a logit pace of 3.2 here). */
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
         return new Retrofit.Request(teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096);
@@ -197,42 +203,9 @@ class RetrofitTest {
         assertThat(Files.readAllLines(out.resolve("train_log.jsonl"))).hasSize(16);
         // a resume with other settings is refused before any work for them: the cached teacher samples stay as they are
         byte[] samples = Files.readAllBytes(out.resolve("teacher_samples.bin"));
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
-                        teacher,
-                        out,
-                        Retrofit.Mode.ADAPTER,
-                        3,
-                        5,
-                        20.0,
-                        null,
-                        16,
-                        "teacher",
-                        1e-3f,
-                        4,
-                        63,
-                        7L,
-                        0,
-                        4096)))
-                .hasMessageContaining("window");
+        assertThatThrownBy(() -> Retrofit.open(request(out, 5, 7L))).hasMessageContaining("window");
         int[] sampled = {0};
-        assertThatThrownBy(() -> Retrofit.open(
-                        new Retrofit.Request(
-                                teacher,
-                                out,
-                                Retrofit.Mode.ADAPTER,
-                                3,
-                                4,
-                                20.0,
-                                null,
-                                16,
-                                "teacher",
-                                1e-3f,
-                                4,
-                                63,
-                                8L,
-                                0,
-                                4096),
-                        percent -> sampled[0]++))
+        assertThatThrownBy(() -> Retrofit.open(request(out, 4, 8L), percent -> sampled[0]++))
                 .hasMessageContaining("seed");
         assertThat(sampled[0]).as("no teacher sampling for a refused resume").isZero();
         assertThat(Files.readAllBytes(out.resolve("teacher_samples.bin"))).isEqualTo(samples);
