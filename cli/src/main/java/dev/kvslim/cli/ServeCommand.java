@@ -167,8 +167,17 @@ final class ServeCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("kvslim: shutting down");
-            server.close();
+            int status = 0;
+            try {
+                server.close();
+            } catch (RuntimeException e) {
+                System.err.println("kvslim: error: shutting down failed: " + e.getMessage());
+                status = 1;
+            }
             stopped.countDown();
+            System.err.flush();
+            // a drained shutdown is a success: exit 0, not the 143 the JVM reports for a process ended by SIGTERM
+            Runtime.getRuntime().halt(status);
         }));
         stopped.await();
         return 0;

@@ -98,6 +98,43 @@ class ServeCommandTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void sigtermDrainsAndExitsZero() throws Exception {
+        // a real process: the JVM reports 143 for a process ended by SIGTERM unless serve exits with its own status
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(
+                        javaBin,
+                        "--add-modules",
+                        "jdk.incubator.vector",
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        KvSlim.class.getName(),
+                        "serve",
+                        "--model",
+                        CommandLineTest.stories(),
+                        "--tokenizer",
+                        CommandLineTest.tok512(),
+                        "--port",
+                        "0")
+                .redirectErrorStream(true)
+                .start();
+        StringBuilder out = new StringBuilder();
+        try (var lines =
+                new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = lines.readLine()) != null; ) {
+                out.append(line).append('\n');
+                if (line.contains("listening on")) {
+                    p.toHandle().destroy(); // SIGTERM, leaving our end of its output open
+                }
+            }
+        }
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out.toString()).isZero();
+        assertThat(out.toString()).contains("kvslim: shutting down");
+    }
+
+    @Test
     void withoutAModelItAsksForOne() {
         CommandLineTest.Run r = CommandLineTest.run("serve", "--port", "0");
         assertThat(r.exit()).isEqualTo(1);

@@ -236,7 +236,7 @@ class ServerTest {
         assertThat(lp.get("top_logprobs").get(0).size()).isBetween(1, 2);
         JsonNode chat = client.ok(
                 "/v1/chat/completions",
-                "{\"messages\": [{\"role\": \"user\", \"content\": \"One day\"}],"
+                "{\"model\": \"stories\", \"messages\": [{\"role\": \"user\", \"content\": \"One day\"}],"
                         + " \"max_tokens\": 4, \"temperature\": 0, \"logprobs\": true, \"top_logprobs\": 3, \"ignore_eos\": true}");
         JsonNode content = chat.get("choices").get(0).get("logprobs").get("content");
         assertThat(content).hasSize(4);
@@ -244,6 +244,60 @@ class ServerTest {
         assertThat(content.get(0).get("logprob").asDouble())
                 .isEqualTo(
                         content.get(0).get("top_logprobs").get(0).get("logprob").asDouble());
+    }
+
+    @Test
+    void apiDetailsAsOpenAiAndVllmBehave() throws Exception {
+        // max_tokens absent: 16 for a completion
+        JsonNode c = client.ok(
+                "/v1/completions",
+                "{\"model\": \"stories\", \"prompt\": \"One day\", \"temperature\": 0, \"ignore_eos\": true}");
+        assertThat(c.get("usage").get("completion_tokens").asInt()).isEqualTo(16);
+        // a server of several models needs the model named
+        assertError(client.post("/v1/completions", "{\"prompt\": \"One day\", \"max_tokens\": 2}"), 400, "model");
+        // streamed text_offset counts from the start of the choice's text, as the whole response's does
+        JsonNode whole =
+                client.ok("/v1/completions", completion("One day", 8, ", \"logprobs\": 1, \"ignore_eos\": true"));
+        List<Integer> expected = new ArrayList<>();
+        whole.get("choices").get(0).get("logprobs").get("text_offset").forEach(o -> expected.add(o.asInt()));
+        List<Integer> streamed = new ArrayList<>();
+        for (String event : client.stream(
+                "/v1/completions",
+                completion("One day", 8, ", \"logprobs\": 1, \"ignore_eos\": true, \"stream\": true"))) {
+            if (event.equals("[DONE]")) {
+                continue;
+            }
+            JsonNode lp = TestClient.JSON.readTree(event).get("choices").get(0).get("logprobs");
+            if (lp != null && !lp.isNull()) {
+                lp.get("text_offset").forEach(o -> streamed.add(o.asInt()));
+            }
+        }
+        assertThat(streamed).isEqualTo(expected).hasSize(8);
+        assertThat(expected.getLast()).isPositive();
+        // where the models live on the server is not shown
+        JsonNode models = TestClient.JSON.readTree(client.get("/v1/models").body());
+        assertThat(models.get("data").get(0).get("root").asString()).isEqualTo("stories260K.bin");
+        // fields that would change the output and are not implemented are named, not ignored
+        for (String field : new String[] {
+            "\"echo\": true",
+            "\"best_of\": 3",
+            "\"presence_penalty\": 0.5",
+            "\"frequency_penalty\": 1",
+            "\"logit_bias\": {\"5\": 10}",
+            "\"response_format\": {\"type\": \"json_object\"}",
+            "\"tools\": [{\"type\": \"function\"}]"
+        }) {
+            String name = field.substring(1, field.indexOf('"', 1));
+            assertError(client.post("/v1/completions", completion("x", 2, ", " + field)), 400, name);
+        }
+        // their neutral values, which clients send by default, are fine
+        client.ok(
+                "/v1/completions",
+                completion(
+                        "x",
+                        2,
+                        ", \"echo\": false, \"best_of\": 1, \"presence_penalty\": 0, \"frequency_penalty\": 0"
+                                + ", \"logit_bias\": {}, \"response_format\": {\"type\": \"text\"}"));
     }
 
     @Test

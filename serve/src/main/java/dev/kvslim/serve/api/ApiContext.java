@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
- * What the endpoints share: the served models (the first answers requests that name none), the accepted API keys
+ * What the endpoints share: the served models (a request may leave out its model only when there is one), the accepted API keys
  * (and whether {@code /metrics} is open without one), the metrics, the largest request body, and whether the server still accepts work (false while shutting down).
  */
 public record ApiContext(
@@ -24,9 +24,17 @@ public record ApiContext(
         }
     }
 
-    /** The model named {@code name} (null: the first), or a 404. */
+    /** The model named {@code name} (null: the only one; a 400 when there are several), or a 404. */
     ServedModel model(String name) {
         if (name == null) {
+            if (models.size() > 1) {
+                throw ApiException.invalid(
+                        "model",
+                        "The 'model' field is required: this server serves "
+                                + String.join(
+                                        ", ",
+                                        models.stream().map(ServedModel::name).toList()) + ".");
+            }
             return models.getFirst();
         }
         for (ServedModel m : models) {

@@ -110,7 +110,8 @@ public final class ApiRoutes {
             o.put("object", "model");
             o.put("created", created);
             o.put("owned_by", "kvslim");
-            o.put("root", m.loaded().path().toString());
+            // the file or folder name only: where models live on the server is not the client's business
+            o.put("root", String.valueOf(m.loaded().path().getFileName()));
             o.put("max_model_len", m.loaded().model().config().contextLength());
         }
         res.header(HeaderNames.CONTENT_TYPE, "application/json");

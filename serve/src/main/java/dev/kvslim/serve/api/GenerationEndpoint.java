@@ -33,6 +33,9 @@ final class GenerationEndpoint implements Handler {
     private final boolean chat;
     private final ApiContext context;
 
+    /** Tokens a completion generates when {@code max_tokens} is absent, as OpenAI and vLLM. */
+    static final int DEFAULT_COMPLETION_TOKENS = 16;
+
     GenerationEndpoint(boolean chat, ApiContext context) {
         this.chat = chat;
         this.context = context;
@@ -68,8 +71,9 @@ final class GenerationEndpoint implements Handler {
     }
 
     /**
-     * The tokens to generate: what was asked, or what the context leaves. As vLLM, a prompt that fills the context, or
-     * a {@code max_tokens} beyond what it leaves, is a 400 (not silently shortened).
+     * The tokens to generate: what was asked; without {@code max_tokens}, 16 for a completion (OpenAI's and vLLM's
+     * default) and what the context leaves for a chat. As vLLM, a prompt that fills the context, or a
+     * {@code max_tokens} beyond what it leaves, is a 400 (not silently shortened).
      */
     private int maxTokens(GenerationParams p, int promptTokens, int window) {
         String what = chat ? "messages" : "prompt";
@@ -82,7 +86,7 @@ final class GenerationEndpoint implements Handler {
                             + " shorten the " + what + ".");
         }
         if (p.maxTokens() == null) {
-            return window - promptTokens;
+            return chat ? window - promptTokens : Math.min(DEFAULT_COMPLETION_TOKENS, window - promptTokens);
         }
         if ((long) promptTokens + p.maxTokens() > window) {
             throw ApiException.invalid(
@@ -231,13 +235,14 @@ final class GenerationEndpoint implements Handler {
                 }
             }
             TokenEvent[] held = new TokenEvent[p.n()];
+            int[] offsets = new int[p.n()]; // where each choice's next text starts in its whole text
             for (int open = p.n(); open > 0; ) {
                 ChoiceEvents.Event e = events.take();
                 int i = e.choice();
                 switch (e) {
                     case ChoiceEvents.Token t -> {
                         if (held[i] != null) {
-                            sendToken(sse, shapes, i, held[i], null);
+                            offsets[i] += sendToken(sse, shapes, i, held[i], offsets[i], null);
                         }
                         held[i] = t.token();
                         usage.completion++;
@@ -249,7 +254,7 @@ final class GenerationEndpoint implements Handler {
                         }
                         TokenEvent last = held[i] != null ? held[i] : new TokenEvent(-1, "", null);
                         held[i] = null;
-                        sendToken(sse, shapes, i, last, f.reason().apiName());
+                        sendToken(sse, shapes, i, last, offsets[i], f.reason().apiName());
                     }
                 }
             }
@@ -262,14 +267,19 @@ final class GenerationEndpoint implements Handler {
         }
     }
 
-    /** One token's chunk; text held back for a stop string makes no chunk of its own, unless log probabilities are due. */
-    private static void sendToken(SseWriter sse, ResponseShapes shapes, int index, TokenEvent t, String finishReason)
+    /**
+     * One token's chunk, its text starting at {@code offset} of the choice's whole text; returns the length of its text.
+     * Text held back for a stop string makes no chunk of its own, unless log probabilities are due.
+     */
+    private static int sendToken(
+            SseWriter sse, ResponseShapes shapes, int index, TokenEvent t, int offset, String finishReason)
             throws IOException {
         boolean logprobs = t.logprobs() != null;
         if (t.text().isEmpty() && !logprobs && finishReason == null) {
-            return;
+            return 0;
         }
-        sse.data(shapes.chunk(index, t.text(), false, logprobs ? List.of(t) : null, finishReason));
+        sse.data(shapes.chunk(index, t.text(), false, logprobs ? List.of(t) : null, offset, finishReason));
+        return t.text().length();
     }
 
     private static byte[] randomBytes() {

@@ -64,6 +64,7 @@ public record GenerationParams(
         if (root == null || !root.isObject()) {
             throw ApiException.invalid(null, "The request body must be a JSON object.");
         }
+        refuseUnsupported(root);
         String model = optionalString(root, "model");
         String prompt = chat ? null : prompt(root);
         List<ChatMessage> messages = chat ? messages(root) : null;
@@ -117,6 +118,67 @@ public record GenerationParams(
                 includeUsage,
                 topLogprobs,
                 ignoreEos);
+    }
+
+    /**
+     * Fields that would change the output and that this server does not implement are a 400 naming them, never
+     * ignored: a client that asked for them would otherwise take the answer for what it asked. Their neutral values
+     * (e.g. a penalty of 0, {@code best_of} 1, {@code echo} false) are accepted, as clients send defaults.
+     */
+    private static void refuseUnsupported(JsonNode root) {
+        for (String field : new String[] {"presence_penalty", "frequency_penalty"}) {
+            JsonNode v = root.get(field);
+            if (v != null && !v.isNull() && !(v.isNumber() && v.asDouble() == 0)) {
+                throw unsupported(field, "penalties are not implemented; send 0 or leave it out");
+            }
+        }
+        JsonNode repetition = root.get("repetition_penalty");
+        if (repetition != null && !repetition.isNull() && !(repetition.isNumber() && repetition.asDouble() == 1)) {
+            throw unsupported("repetition_penalty", "penalties are not implemented; send 1 or leave it out");
+        }
+        JsonNode echo = root.get("echo");
+        if (echo != null && !echo.isNull() && !(echo.isBoolean() && !echo.asBoolean())) {
+            throw unsupported("echo", "echoing the prompt is not implemented");
+        }
+        JsonNode bestOf = root.get("best_of");
+        if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.asInt() == 1)) {
+            throw unsupported("best_of", "best_of other than 1 is not implemented; use n for several choices");
+        }
+        for (String field : new String[] {
+            "logit_bias",
+            "suffix",
+            "tools",
+            "functions",
+            "guided_json",
+            "guided_regex",
+            "guided_choice",
+            "guided_grammar"
+        }) {
+            JsonNode v = root.get(field);
+            if (v != null
+                    && !v.isNull()
+                    && !((v.isArray() || v.isObject()) && v.isEmpty())
+                    && !(v.isString() && v.asString().isEmpty())) {
+                throw unsupported(field, field + " is not implemented");
+            }
+        }
+        for (String field : new String[] {"tool_choice", "function_call"}) {
+            JsonNode v = root.get(field);
+            if (v != null && !v.isNull() && !(v.isString() && v.asString().equals("none"))) {
+                throw unsupported(field, "tool calls are not implemented");
+            }
+        }
+        JsonNode format = root.get("response_format");
+        if (format != null && !format.isNull()) {
+            JsonNode type = format.isObject() ? format.get("type") : null;
+            if (type == null || !type.isString() || !type.asString().equals("text")) {
+                throw unsupported("response_format", "structured output (json_object, json_schema) is not implemented");
+            }
+        }
+    }
+
+    private static ApiException unsupported(String field, String why) {
+        return ApiException.invalid(field, "Unsupported field '" + field + "': " + why + ".");
     }
 
     private static String prompt(JsonNode root) {

@@ -39,6 +39,14 @@ final class ResponseShapes {
 
     /** A stream chunk for one choice: its new text (with the role on a chat's first chunk), and how it ended, if it did. */
     String chunk(int index, String text, boolean role, List<TokenEvent> logprobs, String finishReason) {
+        return chunk(index, text, role, logprobs, 0, finishReason);
+    }
+
+    /**
+     * As above, the completions API's {@code text_offset} of the chunk's first token being {@code textOffset}: where
+     * its text starts in the choice's whole text.
+     */
+    String chunk(int index, String text, boolean role, List<TokenEvent> logprobs, int textOffset, String finishReason) {
         ObjectNode o = envelope(true);
         ObjectNode choice = o.putArray("choices").addObject();
         choice.put("index", index);
@@ -51,7 +59,7 @@ final class ResponseShapes {
         } else {
             choice.put("text", text);
         }
-        logprobs(choice, logprobs);
+        logprobs(choice, logprobs, textOffset);
         choice.put("finish_reason", finishReason);
         if (!chat || finishReason != null) {
             choice.putNull("stop_reason");
@@ -86,7 +94,7 @@ final class ResponseShapes {
             } else {
                 choice.put("text", texts.get(i));
             }
-            logprobs(choice, logprobs.get(i));
+            logprobs(choice, logprobs.get(i), 0);
             choice.put("finish_reason", finishReasons.get(i));
             choice.putNull("stop_reason");
         }
@@ -102,7 +110,7 @@ final class ResponseShapes {
     }
 
     /** Log probabilities: chat's {@code {"content": [...]}} or the completions API's parallel lists; null when not asked. */
-    private void logprobs(ObjectNode choice, List<TokenEvent> tokens) {
+    private void logprobs(ObjectNode choice, List<TokenEvent> tokens, int textOffset) {
         if (tokens == null) {
             choice.putNull("logprobs");
             return;
@@ -123,7 +131,7 @@ final class ResponseShapes {
             ArrayNode values = lp.putArray("token_logprobs");
             ArrayNode pieces = lp.putArray("tokens");
             ArrayNode tops = lp.putArray("top_logprobs");
-            int offset = 0;
+            int offset = textOffset;
             for (TokenEvent t : tokens) {
                 offsets.add(offset);
                 offset += t.text().length();
