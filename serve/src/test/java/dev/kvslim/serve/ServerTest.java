@@ -301,6 +301,66 @@ class ServerTest {
     }
 
     @Test
+    void httpEdgesAreAnsweredPlainly() throws Exception {
+        // a POST that is not JSON (what a web page can send without a CORS preflight) is a 415
+        assertThat(raw("POST", "/v1/completions", "text/plain", null, completion("x", 2, "")))
+                .startsWith("HTTP/1.1 415");
+        assertThat(raw("POST", "/v1/completions", "application/x-www-form-urlencoded", null, "prompt=x"))
+                .startsWith("HTTP/1.1 415");
+        assertThat(raw("POST", "/v1/completions", "application/json; charset=utf-8", null, completion("x", 2, "")))
+                .startsWith("HTTP/1.1 200");
+        // a known path with another method is a 405 naming the allowed ones; HEAD works where GET does
+        assertThat(raw("GET", "/v1/completions", null, null, null))
+                .startsWith("HTTP/1.1 405")
+                .containsIgnoringCase("allow: POST");
+        assertThat(raw("DELETE", "/health", null, null, null))
+                .startsWith("HTTP/1.1 405")
+                .containsIgnoringCase("allow: GET, HEAD");
+        assertThat(raw("HEAD", "/health", null, null, null)).startsWith("HTTP/1.1 200");
+        assertThat(raw("HEAD", "/ready", null, null, null)).startsWith("HTTP/1.1 200");
+    }
+
+    /** One request on its own connection, written by hand; returns the response's head and body as text. */
+    private static String raw(String method, String path, String type, String encoding, String body) throws Exception {
+        try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.port())) {
+            s.setSoTimeout(10_000);
+            byte[] content = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            StringBuilder head = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+            if (type != null) {
+                head.append("Content-Type: ").append(type).append("\r\n");
+            }
+            if (encoding != null) {
+                head.append("Content-Encoding: ").append(encoding).append("\r\n");
+            }
+            if (body != null) {
+                head.append("Content-Length: ").append(content.length).append("\r\n");
+            }
+            head.append("Connection: close\r\n\r\n");
+            s.getOutputStream().write(head.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream().write(content);
+            s.getOutputStream().flush();
+            // the head, then a body of its Content-Length (the server may keep the connection open after it)
+            java.io.InputStream in = s.getInputStream();
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            while (!got.toString(java.nio.charset.StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+                int b = in.read();
+                if (b < 0) {
+                    break;
+                }
+                got.write(b);
+            }
+            String response = got.toString(java.nio.charset.StandardCharsets.UTF_8);
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)")
+                    .matcher(response);
+            if (!method.equals("HEAD") && length.find()) {
+                response += new String(
+                        in.readNBytes(Integer.parseInt(length.group(1))), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            return response;
+        }
+    }
+
+    @Test
     void badRequestsGetOpenAiErrorsWithTheirStatus() throws Exception {
         assertError(client.post("/v1/completions", "{\"prompt\": \"x\", "), 400, null);
         assertError(client.post("/v1/completions", "[1, 2]"), 400, null);

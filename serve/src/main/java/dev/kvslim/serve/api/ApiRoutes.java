@@ -30,10 +30,9 @@ public final class ApiRoutes {
                 .post("/v1/completions", guarded(new GenerationEndpoint(false, context)))
                 .get("/v1/models", guarded((req, res) -> models(context, req, res)))
                 .get("/health", (req, res) -> res.send())
-                .get("/ready", (req, res) -> {
-                    boolean ready = context.accepting().getAsBoolean();
-                    res.status(ready ? 200 : 503).send(ready ? "ready" : "shutting down");
-                })
+                .head("/health", (req, res) -> res.send())
+                .get("/ready", (req, res) -> ready(context, res, true))
+                .head("/ready", (req, res) -> ready(context, res, false))
                 .get("/metrics", guarded((req, res) -> {
                     if (!context.metricsPublic()) {
                         authenticate(context, req);
@@ -43,6 +42,39 @@ public final class ApiRoutes {
                     context.metrics().write(text);
                     res.send(text.toByteArray());
                 }));
+        // a known path asked with another method: 405 naming the ones it takes (not a 404, as if it did not exist)
+        for (String[] route : new String[][] {
+            {"/v1/chat/completions", "POST"},
+            {"/v1/completions", "POST"},
+            {"/v1/models", "GET"},
+            {"/health", "GET, HEAD"},
+            {"/ready", "GET, HEAD"},
+            {"/metrics", "GET"}
+        }) {
+            routing.any(route[0], (req, res) -> {
+                res.header(HeaderNames.ALLOW, route[1]);
+                sendError(
+                        res,
+                        new ApiException(
+                                405,
+                                "invalid_request_error",
+                                null,
+                                null,
+                                req.prologue().method().text() + " is not allowed on " + route[0] + ": use " + route[1]
+                                        + ".",
+                                0));
+            });
+        }
+    }
+
+    private static void ready(ApiContext context, ServerResponse res, boolean body) {
+        boolean ready = context.accepting().getAsBoolean();
+        res.status(ready ? 200 : 503);
+        if (body) {
+            res.send(ready ? "ready" : "shutting down");
+        } else {
+            res.send();
+        }
     }
 
     /** Answers what {@code handler} throws as an OpenAI error object (500 for anything unexpected). */
@@ -84,8 +116,23 @@ public final class ApiRoutes {
         return context.keys().authenticate(header).orElseThrow(ApiException::unauthorized);
     }
 
-    /** The request body, or a 413 when it is longer than the context allows. */
+    /**
+     * The request body: JSON ({@code Content-Type: application/json}; anything else is a 415, which also keeps web
+     * pages from posting work to a local server without a CORS preflight), at most the allowed size (413); a body cut
+     * short is a 400.
+     */
     static byte[] body(ApiContext context, ServerRequest req) {
+        String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
+        String mediaType = type.split(";", -1)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        if (!mediaType.equals("application/json")) {
+            throw new ApiException(
+                    415,
+                    "invalid_request_error",
+                    null,
+                    null,
+                    "Content-Type must be application/json, got '" + type + "'.",
+                    0);
+        }
         long max = context.maxBodyBytes();
         try (InputStream in = req.content().inputStream()) {
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
@@ -93,8 +140,8 @@ public final class ApiRoutes {
                 throw ApiException.tooLarge(null, "The request body is larger than " + max + " bytes.");
             }
             return body;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | UncheckedIOException e) {
+            throw ApiException.invalid(null, "The request body could not be read in full: " + e.getMessage());
         }
     }
 
