@@ -1,7 +1,8 @@
 package dev.kvslim.cli;
 
-import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.io.ModelFormatException;
+import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.tensor.FloatTensor;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Parameters;
         description = "Show a model's architecture, sizes, weight types, parameter count and KV bytes per token.")
 final class InspectCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Model file (GGUF or llama2.c checkpoint).")
+    @Parameters(index = "0", description = "Model: a Hugging Face folder, a GGUF file or a llama2.c checkpoint.")
     Path path;
 
     @Option(
@@ -32,15 +33,18 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        LoadedModel loaded = ModelLoader.load(path, tokenizer);
-        Model m = loaded.model();
+        ModelLoader.ModelFile file = ModelLoader.loadModel(path);
+        Model m = file.model();
         LlamaConfig c = m.config();
         Map<String, Long> types = new TreeMap<>();
         for (FloatTensor t : m.weights().matrices()) {
             types.merge(t.format(), t.size(), Long::sum);
         }
-        row("file", path + " (" + Files.size(path) + " bytes)");
-        row("format", loaded.format());
+        row(
+                "file",
+                path + " (" + String.format("%,d", bytes(path)) + " bytes"
+                        + (Files.isDirectory(path) ? " in its files" : "") + ")");
+        row("format", file.format());
         row("architecture", c.architecture());
         row("dim", c.dim());
         row("hidden dim", c.hiddenDim());
@@ -49,7 +53,7 @@ final class InspectCommand implements Callable<Integer> {
                 "heads",
                 c.heads() + " query, " + c.kvHeads() + " key/value (" + c.groupSize() + " per group), head size "
                         + c.headSize());
-        row("vocabulary", c.vocabSize() + " (tokenizer: " + loaded.tokenizer().vocabSize() + ")");
+        row("vocabulary", c.vocabSize() + " (tokenizer: " + tokenizerSize() + ")");
         row("context", c.contextLength());
         row("rope", c.ropeStyle().name().toLowerCase(java.util.Locale.ROOT) + ", theta " + c.ropeTheta());
         row("norm eps", c.normEps());
@@ -62,7 +66,40 @@ final class InspectCommand implements Callable<Integer> {
         row(
                 "kv bytes/token",
                 c.kvBytesPerToken(Float.BYTES) + " (F32: 2 x " + c.layers() + " layers x " + c.kvDim() + " values)");
+        DmsConfig dms = c.dms();
+        row(
+                "dms",
+                dms == null
+                        ? "none (the cache keeps every token unless a training-free --kv-policy evicts)"
+                        : "window " + dms.window() + ", decisions from the "
+                                + (dms.variant() == DmsConfig.Variant.ADAPTER ? "adapter" : "query channel")
+                                + " (logit = " + dms.scale() + " x a - " + dms.offset() + ")"
+                                + (dms.perLayer() ? ", one decision per layer" : ", one per KV head"));
         return 0;
+    }
+
+    /** The tokenizer's vocabulary size, or why there is none (inspect does not need one). */
+    private String tokenizerSize() {
+        try {
+            return Integer.toString(
+                    ModelLoader.load(path, tokenizer).tokenizer().vocabSize());
+        } catch (ModelFormatException e) {
+            return "none found: " + e.getMessage();
+        }
+    }
+
+    /** A file's size, or the sum of a folder's files. */
+    private static long bytes(Path path) throws IOException {
+        if (!Files.isDirectory(path)) {
+            return Files.size(path);
+        }
+        try (var files = Files.walk(path)) {
+            long sum = 0;
+            for (Path p : files.filter(Files::isRegularFile).toList()) {
+                sum += Files.size(p);
+            }
+            return sum;
+        }
     }
 
     private static void row(String key, Object value) {

@@ -41,6 +41,14 @@ public final class KvSlim implements Runnable {
     /** Runs the command line and returns its exit code: 0 done, 1 failed, 2 bad usage. */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new KvSlim());
+        // bad usage: one line with the prefix every error has, and where to look, not the whole usage text
+        cli.setParameterExceptionHandler((e, ignored) -> {
+            CommandLine c = e.getCommandLine();
+            String command = c.getParent() == null ? "kvslim" : "kvslim " + c.getCommandName();
+            c.getErr().println("kvslim: error: " + e.getMessage());
+            c.getErr().println("(" + command + " --help shows the options)");
+            return 2;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("kvslim: error: " + message(e));
             if (Boolean.getBoolean("kvslim.debug")) {

@@ -105,8 +105,9 @@ final class ServeCommand implements Callable<Integer> {
         List<Path> paths = models;
         if (paths.isEmpty()) {
             if (!Files.isDirectory(BUNDLED_MODELS)) {
-                throw new IllegalArgumentException("no --model given, and there is no bundled demo model yet (no "
-                        + BUNDLED_MODELS.toAbsolutePath() + " folder): pass --model PATH");
+                throw new IllegalArgumentException("no --model given, and no bundled demo models here ("
+                        + BUNDLED_MODELS.toAbsolutePath() + " does not exist; they live in the repository's models/"
+                        + " folder): pass --model PATH, or run serve from the repository");
             }
             paths = bundledModels();
         }

@@ -184,6 +184,27 @@ class CommandLineTest {
     }
 
     @Test
+    void inspectNeedsNoTokenizerAndShowsFolderSizesAndDms(@TempDir Path dir) throws Exception {
+        Path lone = Files.copy(Path.of(stories()), dir.resolve("stories260K.bin"));
+        Run noTokenizer = run("inspect", lone.toString());
+        assertThat(noTokenizer.exit()).as(noTokenizer.stderr()).isZero();
+        assertThat(noTokenizer.out()).contains("layers          5").contains("(tokenizer: none found");
+        Path demo = Path.of("..", "models", "kvslim-demo-dms-cr4");
+        long files;
+        try (var all = Files.walk(demo)) {
+            files = all.filter(Files::isRegularFile)
+                    .mapToLong(p -> p.toFile().length())
+                    .sum();
+        }
+        Run folder = run("inspect", demo.toString());
+        assertThat(folder.exit()).as(folder.stderr()).isZero();
+        assertThat(folder.out())
+                .contains(String.format("(%,d bytes in its files)", files))
+                .contains("dms             window 32, decisions from the adapter");
+        assertThat(run("inspect", stories(), "--tokenizer", tok512()).out()).contains("dms             none");
+    }
+
+    @Test
     void inspectDescribesTheModel() {
         Run r = run("inspect", stories(), "--tokenizer", tok512());
         assertThat(r.exit()).isZero();
@@ -250,7 +271,10 @@ class CommandLineTest {
 
         Run usage = run("generate", "--model", stories(), "--bogus");
         assertThat(usage.exit()).isEqualTo(2);
-        assertThat(usage.stderr()).contains("--bogus");
+        assertThat(usage.stderr())
+                .startsWith("kvslim: error: Unknown option: '--bogus'")
+                .contains("kvslim generate --help")
+                .doesNotContain("Usage:");
 
         Run badType = run(
                 "quantize",

@@ -26,6 +26,45 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
+    /** A model without its tokenizer, and the format it was read from. */
+    public record ModelFile(Path path, String format, Model model) {}
+
+    /** Loads the model of {@code modelPath} alone, whether or not a tokenizer can be found for it (for inspect). */
+    public static ModelFile loadModel(Path modelPath) {
+        if (Files.isDirectory(modelPath)) {
+            requireModelFolder(modelPath);
+            Model model = HuggingFaceModels.load(modelPath);
+            return new ModelFile(modelPath, folderFormat(model), model);
+        }
+        MemorySegment data = MappedFile.map(modelPath);
+        if (GgufFile.hasMagic(data)) {
+            GgufFile gguf = GgufFile.read(modelPath, data);
+            return new ModelFile(modelPath, ggufFormat(gguf), GgufModels.load(gguf));
+        }
+        return new ModelFile(modelPath, llama2cFormat(data), Llama2cCheckpoint.load(modelPath, data));
+    }
+
+    private static String folderFormat(Model model) {
+        return "hugging face (" + model.config().architecture() + ")";
+    }
+
+    private static String ggufFormat(GgufFile gguf) {
+        return "gguf v" + gguf.version();
+    }
+
+    private static String llama2cFormat(MemorySegment data) {
+        return Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
+    }
+
+    private static void requireModelFolder(Path folder) {
+        if (!HuggingFaceModels.isModelFolder(folder)) {
+            throw new ModelFormatException(
+                    folder,
+                    "is a folder without config.json; expected a Hugging Face model"
+                            + " folder, a .gguf file or a llama2.c checkpoint");
+        }
+    }
+
     /**
      * Loads {@code modelPath}. {@code tokenizerPath} overrides the GGUF's own vocabulary and is required for
      * llama2.c checkpoints unless a {@code tokenizer.bin} sits beside the checkpoint; it may be null.
@@ -41,7 +80,7 @@ public final class ModelLoader {
             Tokenizer tokenizer = tokenizerPath != null ? loadTokenizer(tokenizerPath) : GgufTokenizers.load(gguf);
             return checked(new LoadedModel(
                     modelPath,
-                    "gguf v" + gguf.version(),
+                    ggufFormat(gguf),
                     model,
                     tokenizer,
                     GenerationConfig.NONE,
@@ -59,7 +98,7 @@ public final class ModelLoader {
             }
             tok = beside;
         }
-        String format = Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
+        String format = llama2cFormat(data);
         Tokenizer tokenizer = GgufFile.hasMagic(MappedFile.map(tok))
                 ? loadTokenizer(tok)
                 : Llama2cTokenizer.load(tok, model.config().vocabSize()); // as run.c: exactly the model's vocabulary
@@ -67,12 +106,7 @@ public final class ModelLoader {
     }
 
     private static LoadedModel loadFolder(Path folder, Path tokenizerPath) {
-        if (!HuggingFaceModels.isModelFolder(folder)) {
-            throw new ModelFormatException(
-                    folder,
-                    "is a folder without config.json; expected a Hugging Face model"
-                            + " folder, a .gguf file or a llama2.c checkpoint");
-        }
+        requireModelFolder(folder);
         Model model = HuggingFaceModels.load(folder);
         Tokenizer tokenizer;
         if (tokenizerPath != null) {
@@ -87,12 +121,7 @@ public final class ModelLoader {
         Path tokenizerConfig = folder.resolve("tokenizer_config.json");
         ChatTemplate template = hasChatTemplate(tokenizerConfig) ? ChatTemplate.load(tokenizerConfig) : null;
         return checked(new LoadedModel(
-                folder,
-                "hugging face (" + model.config().architecture() + ")",
-                model,
-                tokenizer,
-                GenerationConfig.read(folder),
-                template));
+                folder, folderFormat(model), model, tokenizer, GenerationConfig.read(folder), template));
     }
 
     private static boolean hasChatTemplate(Path tokenizerConfig) {
