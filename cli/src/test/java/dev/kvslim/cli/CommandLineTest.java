@@ -202,6 +202,18 @@ class CommandLineTest {
                 .contains(String.format("(%,d bytes in its files)", files))
                 .contains("dms             window 32, decisions from the adapter");
         assertThat(run("inspect", stories(), "--tokenizer", tok512()).out()).contains("dms             none");
+        // the demo tokenizer has no GGUF pre-tokenizer: the conversion says why and what to do instead
+        Run gguf = run(
+                "convert",
+                "--model",
+                demo.toString(),
+                "--to",
+                "gguf",
+                "--out",
+                dir.resolve("d.gguf").toString());
+        assertThat(gguf.exit()).isEqualTo(1);
+        assertThat(gguf.stderr()).contains("without word splitting", "convert to safetensors instead");
+        assertThat(dir.resolve("d.gguf")).doesNotExist();
     }
 
     @Test

@@ -124,6 +124,16 @@ final class TokenizerConversion {
                 }
             }
         }
+        if (pre != null
+                && "ByteLevel".equals(pre.path("type").asString(""))
+                && !pre.path("use_regex").asBoolean(true)) {
+            // KVSlim's demo tokenizer: byte-level BPE that splits no words first; llama.cpp has no such pre-tokenizer
+            throw new ModelFormatException(
+                    file,
+                    "its pre-tokenizer is byte-level without word splitting (use_regex false, as KVSlim's demo"
+                            + " tokenizer), which no GGUF pre-tokenizer name describes, so llama.cpp could not read the"
+                            + " file; convert to safetensors instead, or keep the Hugging Face folder");
+        }
         throw new ModelFormatException(
                 file,
                 "its pre-tokenizer has no GGUF name (known: "
