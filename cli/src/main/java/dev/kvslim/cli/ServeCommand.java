@@ -74,9 +74,10 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--config",
-            description = "JSON settings: host, port, kv_budget_bytes, kv_type, tokens_per_step, max_running,"
-                    + " max_waiting, max_body_bytes, shutdown_grace_seconds, api_keys {name: key}. API keys may also come from"
-                    + " KVSLIM_API_KEYS (name=key,...).")
+            description =
+                    "JSON settings: host, port, kv_budget_bytes, kv_type, metrics_public, cors_allowed_origins, tokens_per_step, max_running,"
+                            + " max_waiting, max_body_bytes, shutdown_grace_seconds, api_keys {name: key}. API keys may also come from"
+                            + " KVSLIM_API_KEYS (name=key,...).")
     Path config;
 
     /** The configuration: defaults, then the config file, then the options. */

@@ -138,7 +138,7 @@ class ServeCommandTest {
     void withoutAModelItAsksForOne() {
         CommandLineTest.Run r = CommandLineTest.run("serve", "--port", "0");
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.stderr()).contains("no --model given", "no bundled demo model yet", "--model PATH");
+        assertThat(r.stderr()).contains("no --model given", "no bundled demo models here", "--model PATH");
     }
 
     @Test

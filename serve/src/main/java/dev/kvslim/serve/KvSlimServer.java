@@ -6,6 +6,7 @@ import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.serve.api.ApiContext;
 import dev.kvslim.serve.api.ApiRoutes;
+import dev.kvslim.serve.api.Cors;
 import dev.kvslim.serve.api.ServedModel;
 import dev.kvslim.serve.dashboard.DashboardHistory;
 import dev.kvslim.serve.dashboard.DashboardRoutes;
@@ -75,6 +76,9 @@ public final class KvSlimServer implements AutoCloseable {
                 .port(config.port())
                 .shutdownHook(false)
                 .routing(routing -> {
+                    if (!config.corsOrigins().isEmpty()) {
+                        routing.addFilter(new Cors(config.corsOrigins()));
+                    }
                     ApiRoutes.register(routing, context);
                     DashboardRoutes.register(routing, dashboard, config.keys());
                 })

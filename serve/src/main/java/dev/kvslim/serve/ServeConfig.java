@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -19,7 +20,8 @@ import tools.jackson.databind.json.JsonMapper;
  * How a server runs: where it listens, the KV budget and element type (the budget split evenly between the served models, each of which gets its
  * own block pool), scheduling limits, the largest request body, how long shutdown waits for requests in flight, and
  * the API keys, which guard {@code /v1}, {@code /metrics} and the dashboard's data ({@code metrics_public} opens
- * {@code /metrics}, as vLLM leaves it; {@code /health} and {@code /ready} are always open). {@link #withFile} reads
+ * {@code /metrics}, as vLLM leaves it; {@code /health} and {@code /ready} are always open), and which web origins
+ * may call the API from a browser ({@code cors_allowed_origins}; none by default). {@link #withFile} reads
  * overrides from a JSON config file, e.g.
  * <pre>{"host": "0.0.0.0", "port": 8080, "kv_budget_bytes": 4294967296, "tokens_per_step": 256, "max_running": 64,
  *  "max_waiting": 256, "max_body_bytes": 4194304, "shutdown_grace_seconds": 30,
@@ -34,7 +36,8 @@ public record ServeConfig(
         Duration shutdownGrace,
         ApiKeys keys,
         KvType kvType,
-        boolean metricsPublic) {
+        boolean metricsPublic,
+        List<String> corsOrigins) {
 
     private static final Set<String> FIELDS = Set.of(
             "host",
@@ -47,13 +50,22 @@ public record ServeConfig(
             "shutdown_grace_seconds",
             "api_keys",
             "kv_type",
-            "metrics_public");
+            "metrics_public",
+            "cors_allowed_origins");
 
     public ServeConfig {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0 to 65535, got " + port);
         }
         Objects.requireNonNull(kvType, "kvType");
+        corsOrigins = List.copyOf(corsOrigins);
+        for (String origin : corsOrigins) {
+            if (!origin.equals("*") && !origin.matches("https?://[^/\\s]+")) {
+                throw new IllegalArgumentException(
+                        "a CORS origin is a scheme and host (e.g. https://app.example.com) or *," + " got '" + origin
+                                + "'");
+            }
+        }
         if (kvBudgetBytes <= 0 || maxBodyBytes <= 0) {
             throw new IllegalArgumentException(
                     "the KV budget and the body limit must be positive: " + kvBudgetBytes + ", " + maxBodyBytes);
@@ -88,49 +100,103 @@ public record ServeConfig(
                 Duration.ofSeconds(30),
                 keys,
                 KvType.F32,
-                false);
+                false,
+                List.of());
     }
 
     public ServeConfig withHost(String value) {
         return new ServeConfig(
-                value, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
+                value,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                kvType,
+                metricsPublic,
+                corsOrigins);
     }
 
     public ServeConfig withPort(int value) {
         return new ServeConfig(
-                host, value, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
+                host,
+                value,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                kvType,
+                metricsPublic,
+                corsOrigins);
     }
 
     public ServeConfig withKvBudget(long value) {
-        return new ServeConfig(host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
+        return new ServeConfig(
+                host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic, corsOrigins);
     }
 
     public ServeConfig withScheduling(Scheduler.Options value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, value, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic);
+                host,
+                port,
+                kvBudgetBytes,
+                value,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                kvType,
+                metricsPublic,
+                corsOrigins);
     }
 
     public ServeConfig withMaxBodyBytes(long value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys, kvType, metricsPublic);
+                host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys, kvType, metricsPublic, corsOrigins);
     }
 
     public ServeConfig withShutdownGrace(Duration value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys, kvType, metricsPublic);
+        return new ServeConfig(
+                host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys, kvType, metricsPublic, corsOrigins);
     }
 
     public ServeConfig withKvType(KvType value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, value, metricsPublic);
+                host,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                value,
+                metricsPublic,
+                corsOrigins);
     }
 
     public ServeConfig withMetricsPublic(boolean value) {
-        return new ServeConfig(host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, value);
+        return new ServeConfig(
+                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, value, corsOrigins);
+    }
+
+    public ServeConfig withCorsOrigins(List<String> value) {
+        return new ServeConfig(
+                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic, value);
     }
 
     public ServeConfig withKeys(ApiKeys value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, value, kvType, metricsPublic);
+                host,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                value,
+                kvType,
+                metricsPublic,
+                corsOrigins);
     }
 
     /** This configuration with the settings {@code file} (JSON, see the class comment) gives. */
@@ -138,7 +204,10 @@ public record ServeConfig(
         JsonNode root;
         try {
             root = JsonMapper.builder().build().readTree(Files.readString(file));
-        } catch (IOException | JacksonException e) {
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException(
+                    "the server config " + file + " is not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
             throw new IllegalArgumentException("cannot read the server config " + file + ": " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
@@ -188,6 +257,20 @@ public record ServeConfig(
                 throw new IllegalArgumentException("'metrics_public' in " + file + " must be true or false");
             }
             c = c.withMetricsPublic(v.asBoolean());
+        }
+        if (root.has("cors_allowed_origins")) {
+            JsonNode origins = root.get("cors_allowed_origins");
+            if (!origins.isArray()) {
+                throw new IllegalArgumentException("'cors_allowed_origins' in " + file + " must be a list of origins");
+            }
+            List<String> list = new java.util.ArrayList<>();
+            for (JsonNode o : origins) {
+                if (!o.isString()) {
+                    throw new IllegalArgumentException("'cors_allowed_origins' in " + file + " must hold strings");
+                }
+                list.add(o.asString());
+            }
+            c = c.withCorsOrigins(list);
         }
         if (root.has("api_keys")) {
             JsonNode keys = root.get("api_keys");

@@ -122,6 +122,39 @@ class ServerLoadTest {
     }
 
     @Test
+    void corsAnswersOnlyTheConfiguredOrigins() throws Exception {
+        start(ServerTest.config().withCorsOrigins(List.of("https://app.example")), null);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.BiFunction<String, String, java.net.http.HttpRequest> preflight = (origin, path) ->
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + path))
+                        .header("Origin", origin)
+                        .header("Access-Control-Request-Method", "POST")
+                        .method("OPTIONS", java.net.http.HttpRequest.BodyPublishers.noBody())
+                        .build();
+        var allowed = http.send(
+                preflight.apply("https://app.example", "/v1/completions"),
+                java.net.http.HttpResponse.BodyHandlers.discarding());
+        assertThat(allowed.statusCode()).isEqualTo(204);
+        assertThat(allowed.headers().firstValue("Access-Control-Allow-Origin")).hasValue("https://app.example");
+        assertThat(allowed.headers().firstValue("Access-Control-Allow-Headers").orElse(""))
+                .contains("Authorization", "Content-Type");
+        var other = http.send(
+                preflight.apply("https://evil.example", "/v1/completions"),
+                java.net.http.HttpResponse.BodyHandlers.discarding());
+        assertThat(other.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+        assertThat(other.statusCode()).isEqualTo(405);
+        var health = http.send(
+                java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + server.port() + "/health"))
+                        .header("Origin", "https://app.example")
+                        .build(),
+                java.net.http.HttpResponse.BodyHandlers.discarding());
+        assertThat(health.headers().firstValue("Access-Control-Allow-Origin")).hasValue("https://app.example");
+        assertThatThrownBy(() -> ServerTest.config().withCorsOrigins(List.of("app.example/path")))
+                .hasMessageContaining("a CORS origin is a scheme and host");
+    }
+
+    @Test
     void aKeyVariableThatNamesNoKeyIsAnErrorNotAnOpenServer() {
         for (String empty : new String[] {"", " ", ",", " , ,"}) {
             assertThatThrownBy(() -> ServeConfig.defaults(empty))
