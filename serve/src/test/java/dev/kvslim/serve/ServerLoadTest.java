@@ -122,6 +122,37 @@ class ServerLoadTest {
     }
 
     @Test
+    void aNonStreamingClientThatGoesAwayIsCancelled() throws Exception {
+        // one step every 20 ms: 400 tokens would take 8 s or more
+        TestClient client =
+                start(ServerTest.config().withScheduling(new Scheduler.Options(16, 4, 4, Duration.ofMillis(20))), null);
+        Socket gone = new Socket("127.0.0.1", server.port());
+        byte[] body = completion("Once upon a time", 400, ", \"n\": 2, \"ignore_eos\": true")
+                .getBytes(StandardCharsets.UTF_8);
+        gone.getOutputStream()
+                .write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: " + body.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+        gone.getOutputStream().write(body);
+        gone.getOutputStream().flush();
+        Thread.sleep(1000);
+        assertThat(scheduler().pool().usedBlocks()).as("generating").isPositive();
+        long closed = System.nanoTime();
+        gone.close();
+        while (scheduler().pool().usedBlocks() > 0 && System.nanoTime() - closed < 6_000_000_000L) {
+            Thread.sleep(50);
+        }
+        assertThat(scheduler().pool().usedBlocks())
+                .as("blocks still held 6 s after the client left")
+                .isZero();
+        assertThat(scheduler().stats().generatedTokens())
+                .as("cancelled, not run to the end")
+                .isLessThan(2 * 400);
+        assertThat(metric(client, "kvslim:request_success_total{finished_reason=\"abort\",model_name=\"stories\"}"))
+                .isEqualTo(2);
+    }
+
+    @Test
     void corsAnswersOnlyTheConfiguredOrigins() throws Exception {
         start(ServerTest.config().withCorsOrigins(List.of("https://app.example")), null);
         java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();

@@ -41,4 +41,9 @@ final class ChoiceEvents {
     Event take() throws InterruptedException {
         return queue.take();
     }
+
+    /** The next event, or null if none comes within {@code millis}. */
+    Event poll(long millis) throws InterruptedException {
+        return queue.poll(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
 }

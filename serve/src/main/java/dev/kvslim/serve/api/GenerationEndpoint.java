@@ -16,6 +16,8 @@ import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -32,6 +34,12 @@ final class GenerationEndpoint implements Handler {
 
     private final boolean chat;
     private final ApiContext context;
+
+    private static final System.Logger LOG = System.getLogger(GenerationEndpoint.class.getName());
+    /** How often a non-streaming request waiting for its answer checks that its client is still there. */
+    static final long HEARTBEAT_MILLIS = 1000;
+    /** How long a non-streaming answer may take before that check begins (until then the status can still change). */
+    static final long HEARTBEAT_AFTER_NANOS = 2_000_000_000L;
 
     /** Tokens a completion generates when {@code max_tokens} is absent, as OpenAI and vLLM. */
     static final int DEFAULT_COMPLETION_TOKENS = 16;
@@ -189,8 +197,34 @@ final class GenerationEndpoint implements Handler {
             logprobs.add(p.topLogprobs() >= 0 ? new ArrayList<>() : null);
             reasons.add(null);
         }
+        long start = System.nanoTime(), lastBeat = start;
+        OutputStream body = null; // once the answer takes a while: the response, begun with whitespace
         for (int open = p.n(); open > 0; ) {
-            ChoiceEvents.Event e = events.take();
+            ChoiceEvents.Event e = events.poll(HEARTBEAT_MILLIS);
+            long now = System.nanoTime();
+            if (now - start >= HEARTBEAT_AFTER_NANOS && now - lastBeat >= HEARTBEAT_MILLIS * 1_000_000) {
+                lastBeat = now;
+                // a client that went away is noticed only by writing to it: JSON may begin with whitespace, so a
+                // space now and then costs nothing and fails once the connection is gone
+                try {
+                    if (body == null) {
+                        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+                        res.header(HeaderNames.TRANSFER_ENCODING, "chunked"); // each space goes out when flushed
+                        body = res.outputStream();
+                    }
+                    body.write(' ');
+                    body.flush();
+                } catch (IOException | RuntimeException gone) {
+                    LOG.log(
+                            System.Logger.Level.INFO,
+                            "the client of a " + (chat ? "chat" : "completion")
+                                    + " request went away before its answer; cancelling it");
+                    return;
+                }
+            }
+            if (e == null) {
+                continue;
+            }
             switch (e) {
                 case ChoiceEvents.Token t -> {
                     texts.get(t.choice()).append(t.token().text());
@@ -202,20 +236,32 @@ final class GenerationEndpoint implements Handler {
                     open--;
                     usage.completion += f.completionTokens();
                     if (f.reason() == FinishReason.ERROR) {
-                        throw new ApiException(
+                        ApiException error = new ApiException(
                                 500, "server_error", null, null, "The engine failed while generating.", 0);
+                        if (body == null) {
+                            throw error;
+                        }
+                        // the 200 is sent: the body says it failed
+                        writeQuietly(body, ResponseShapes.error(error).getBytes(StandardCharsets.UTF_8));
+                        return;
                     }
                     reasons.set(f.choice(), f.reason().apiName());
                 }
             }
         }
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(shapes.response(
-                texts.stream().map(StringBuilder::toString).toList(),
-                logprobs,
-                reasons,
-                usage.prompt,
-                usage.completion));
+        byte[] answer = shapes.response(
+                        texts.stream().map(StringBuilder::toString).toList(),
+                        logprobs,
+                        reasons,
+                        usage.prompt,
+                        usage.completion)
+                .getBytes(StandardCharsets.UTF_8);
+        if (body == null) {
+            res.header(HeaderNames.CONTENT_TYPE, "application/json");
+            res.send(answer);
+        } else {
+            writeQuietly(body, answer);
+        }
     }
 
     /**
@@ -280,6 +326,16 @@ final class GenerationEndpoint implements Handler {
         }
         sse.data(shapes.chunk(index, t.text(), false, logprobs ? List.of(t) : null, offset, finishReason));
         return t.text().length();
+    }
+
+    /** Ends a response begun with whitespace; a client gone by now loses nothing it still waits for. */
+    private static void writeQuietly(OutputStream body, byte[] bytes) {
+        try {
+            body.write(bytes);
+            body.close();
+        } catch (IOException | RuntimeException gone) {
+            LOG.log(System.Logger.Level.INFO, "the client went away as its answer was written");
+        }
     }
 
     private static byte[] randomBytes() {
