@@ -68,6 +68,22 @@ class ServerLoadTest {
         return server.models().getFirst().scheduler();
     }
 
+    /**
+     * A completion request on a bare socket, written by hand: closing the socket closes the connection at once
+     * (java.net.http may keep a connection open after its stream is closed).
+     */
+    private Socket post(String json) throws java.io.IOException {
+        Socket s = new Socket("127.0.0.1", server.port());
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        s.getOutputStream()
+                .write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: " + body.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().write(body);
+        s.getOutputStream().flush();
+        return s;
+    }
+
     /** A metric's value in the server's /metrics text, 0 if absent. */
     private double metric(TestClient client, String series) throws Exception {
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$")
@@ -126,15 +142,7 @@ class ServerLoadTest {
         // one step every 20 ms: 400 tokens would take 8 s or more
         TestClient client =
                 start(ServerTest.config().withScheduling(new Scheduler.Options(16, 4, 4, Duration.ofMillis(20))), null);
-        Socket gone = new Socket("127.0.0.1", server.port());
-        byte[] body = completion("Once upon a time", 400, ", \"n\": 2, \"ignore_eos\": true")
-                .getBytes(StandardCharsets.UTF_8);
-        gone.getOutputStream()
-                .write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                                + "Content-Length: " + body.length + "\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-        gone.getOutputStream().write(body);
-        gone.getOutputStream().flush();
+        Socket gone = post(completion("Once upon a time", 400, ", \"n\": 2, \"ignore_eos\": true"));
         Thread.sleep(1000);
         assertThat(scheduler().pool().usedBlocks()).as("generating").isPositive();
         long closed = System.nanoTime();
@@ -202,15 +210,7 @@ class ServerLoadTest {
         TestClient client = start(paced(1, 1), null);
         // A runs (one at a time), B waits (a queue of one), C is refused. A's client is a bare socket, so that closing
         // it closes the connection at once (java.net.http may keep a connection open after its stream is closed)
-        Socket a = new Socket("127.0.0.1", server.port());
-        byte[] body = completion("Once upon a time", 400, ", \"stream\": true, \"ignore_eos\": true")
-                .getBytes(StandardCharsets.UTF_8);
-        a.getOutputStream()
-                .write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                                + "Content-Length: " + body.length + "\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-        a.getOutputStream().write(body);
-        a.getOutputStream().flush();
+        Socket a = post(completion("Once upon a time", 400, ", \"stream\": true, \"ignore_eos\": true"));
         BufferedReader events = new BufferedReader(new InputStreamReader(a.getInputStream(), StandardCharsets.UTF_8));
         assertThat(events.readLine()).isEqualTo("HTTP/1.1 200 OK");
         String line;
