@@ -318,6 +318,25 @@ class ServerTest {
                 .containsIgnoringCase("allow: GET, HEAD");
         assertThat(raw("HEAD", "/health", null, null, null)).startsWith("HTTP/1.1 200");
         assertThat(raw("HEAD", "/ready", null, null, null)).startsWith("HTTP/1.1 200");
+        // a bad chunk size, or a body shorter than its Content-Length, is the client's mistake: once the client stops
+        // sending, it gets a 400 (not a 500 with a stack trace in the log, and not silence)
+        for (String framing : new String[] {
+            "Transfer-Encoding: chunked\r\n\r\nzz\r\n", "Content-Length: 100\r\n\r\n{\"prompt\": \"x\"}"
+        }) {
+            try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.port())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream()
+                        .write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        + "Content-Type: application/json\r\n" + framing)
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                s.shutdownOutput();
+                String status = new java.io.BufferedReader(new java.io.InputStreamReader(
+                                s.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII))
+                        .readLine();
+                assertThat(status).as(framing).isEqualTo("HTTP/1.1 400 Bad Request");
+            }
+        }
     }
 
     /** One request on its own connection, written by hand; returns the response's head and body as text. */

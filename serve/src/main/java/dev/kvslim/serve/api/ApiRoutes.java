@@ -7,7 +7,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -107,6 +106,8 @@ public final class ApiRoutes {
             res.send(ResponseShapes.error(e));
         } catch (IllegalStateException streaming) {
             LOG.log(System.Logger.Level.DEBUG, "cannot answer with an error once streaming began: " + e.getMessage());
+        } catch (RuntimeException gone) {
+            LOG.log(System.Logger.Level.DEBUG, "the client left before its error (" + e.getMessage() + ") was sent");
         }
     }
 
@@ -134,15 +135,21 @@ public final class ApiRoutes {
                     0);
         }
         long max = context.maxBodyBytes();
+        byte[] body;
         try (InputStream in = req.content().inputStream()) {
-            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
-            if (body.length > max) {
-                throw ApiException.tooLarge(null, "The request body is larger than " + max + " bytes.");
-            }
-            return body;
-        } catch (IOException | UncheckedIOException e) {
-            throw ApiException.invalid(null, "The request body could not be read in full: " + e.getMessage());
+            body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        } catch (IOException | RuntimeException e) {
+            // a bad chunk size, a Content-Length larger than what arrives, a connection cut: the client's mistake
+            throw ApiException.invalid(
+                    null,
+                    "The request body could not be read in full ("
+                            + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
+                            + ").");
         }
+        if (body.length > max) {
+            throw ApiException.tooLarge(null, "The request body is larger than " + max + " bytes.");
+        }
+        return body;
     }
 
     private static void models(ApiContext context, ServerRequest req, ServerResponse res) {
