@@ -135,6 +135,57 @@ class ServeCommandTest {
     }
 
     @Test
+    void theBundledModelsAnswerChatRequests() throws Exception {
+        // their chat template makes a conversation the task text: BOS and the messages, as a completion's prompt
+        ServeCommand command = new ServeCommand();
+        new CommandLine(command).parseArgs("--model", "../models/kvslim-demo-dms-cr4", "--port", "0");
+        try (KvSlimServer server =
+                command.start(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))) {
+            HttpClient http = HttpClient.newHttpClient();
+            String prompt = "The code for QX=4821. The code for BR=7730. What is the code for QX? QX=";
+            String chat = post(
+                    http,
+                    server,
+                    "/v1/chat/completions",
+                    "{\"messages\": [{\"role\": \"user\", \"content\": "
+                            + tools.jackson.databind.json.JsonMapper.builder()
+                                    .build()
+                                    .writeValueAsString(prompt)
+                            + "}], \"max_tokens\": 6, \"temperature\": 0}");
+            String completion = post(
+                    http,
+                    server,
+                    "/v1/completions",
+                    "{\"prompt\": "
+                            + tools.jackson.databind.json.JsonMapper.builder()
+                                    .build()
+                                    .writeValueAsString(prompt)
+                            + ", \"max_tokens\": 6, \"temperature\": 0}");
+            var json = tools.jackson.databind.json.JsonMapper.builder().build();
+            String chatText = json.readTree(chat)
+                    .get("choices")
+                    .get(0)
+                    .get("message")
+                    .get("content")
+                    .asString();
+            String completionText =
+                    json.readTree(completion).get("choices").get(0).get("text").asString();
+            assertThat(chatText).isEqualTo(completionText).isNotEmpty();
+        }
+    }
+
+    private static String post(HttpClient http, KvSlimServer server, String path, String body) throws Exception {
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return r.body();
+    }
+
+    @Test
     void withoutAModelItAsksForOne() {
         CommandLineTest.Run r = CommandLineTest.run("serve", "--port", "0");
         assertThat(r.exit()).isEqualTo(1);

@@ -154,6 +154,13 @@ public final class DemoTokenizer {
         return b;
     }
 
+    /**
+     * The chat template of the demo models: a task model has no roles, so a conversation becomes its task text, BOS and
+     * then every message's content in order, which the model continues (an answer ends at its newline).
+     */
+    public static final String CHAT_TEMPLATE =
+            "{{ bos_token }}{% for message in messages %}{{ message['content'] }}{% endfor %}";
+
     private static ObjectNode configJson() {
         ObjectNode config = JSON.createObjectNode();
         config.put("tokenizer_class", "PreTrainedTokenizerFast");
@@ -163,6 +170,7 @@ public final class DemoTokenizer {
         config.put("add_bos_token", true);
         config.put("add_eos_token", false);
         config.put("clean_up_tokenization_spaces", false);
+        config.put("chat_template", CHAT_TEMPLATE);
         ObjectNode decoder = config.putObject("added_tokens_decoder");
         for (int i = 0; i < SPECIALS.size(); i++) {
             decoder.putObject(String.valueOf(BOS_ID + i))
