@@ -75,6 +75,16 @@ e=$(curl -s -o "$work/r" -w '%{http_code}' "${auth[@]}" "${json[@]}" \
 check 7 "presence_penalty 1" $([ "$e" = 400 ] && grep -q presence_penalty "$work/r" && echo 0 || echo 1) "HTTP $e: $(oneline <"$work/r")"
 root_field=$(curl -s "${auth[@]}" "$base/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["root"])')
 check 7 "/v1/models root" $([ "$root_field" = stories260K.bin ] && echo 0 || echo 1) "$root_field"
+# 2. a non-streaming client that goes away after 1 s: its 64 sequences are cancelled, not run to the end
+curl -s -o /dev/null --max-time 1 "${auth[@]}" "${json[@]}" \
+    --data '{"prompt": "Once upon a time", "max_tokens": 480, "n": 64, "ignore_eos": true}' "$base/v1/completions"
+sleep 4
+aborted=$(curl -s "${auth[@]}" "$base/metrics" | grep '^kvslim:request_success_total{finished_reason="abort"' \
+    | awk '{s += $2} END {print s + 0}')
+generated=$(curl -s "${auth[@]}" "$base/metrics" | grep '^kvslim:generation_tokens_total' | awk '{s += $2} END {print s + 0}')
+check 2 "non-streaming client gone after 1 s (n 64, max_tokens 480)" \
+    $(python3 -c "print(0 if float('$aborted') >= 64 and float('$generated') < 64 * 480 else 1)") \
+    "$aborted sequences aborted, $generated tokens generated in all"
 kill -TERM $server
 wait $server; status=$?
 check 7 "SIGTERM drain" $([ $status = 0 ] && echo 0 || echo 1) "exit $status"
