@@ -53,7 +53,7 @@ final class InspectCommand implements Callable<Integer> {
                 "heads",
                 c.heads() + " query, " + c.kvHeads() + " key/value (" + c.groupSize() + " per group), head size "
                         + c.headSize());
-        row("vocabulary", c.vocabSize() + " (tokenizer: " + tokenizerSize() + ")");
+        row("vocabulary", c.vocabSize() + " (tokenizer: " + tokenizerSize(file) + ")");
         row("context", c.contextLength());
         row("rope", c.ropeStyle().name().toLowerCase(java.util.Locale.ROOT) + ", theta " + c.ropeTheta());
         row("norm eps", c.normEps());
@@ -78,11 +78,11 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The tokenizer's vocabulary size, or why there is none (inspect does not need one). */
-    private String tokenizerSize() {
+    /** The tokenizer's vocabulary size, or why there is none (inspect does not need one; the weights are not read again). */
+    private String tokenizerSize(ModelLoader.ModelFile file) {
         try {
             return Integer.toString(
-                    ModelLoader.load(path, tokenizer).tokenizer().vocabSize());
+                    ModelLoader.withTokenizer(file, tokenizer).tokenizer().vocabSize());
         } catch (ModelFormatException e) {
             return "none found: " + e.getMessage();
         }

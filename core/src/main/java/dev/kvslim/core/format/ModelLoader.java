@@ -26,43 +26,55 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
-    /** A model without its tokenizer, and the format it was read from. */
-    public record ModelFile(Path path, String format, Model model) {}
+    /**
+     * A model read without its tokenizer, and the format it was read from ({@link #loadModel}); {@link #withTokenizer}
+     * completes it into a {@link LoadedModel} without reading the weights again.
+     */
+    public static final class ModelFile {
+        private final Path path;
+        private final String format;
+        private final Model model;
+        private final GgufFile gguf; // the parsed header of a GGUF, whose vocabulary and chat template come later
+
+        private ModelFile(Path path, String format, Model model, GgufFile gguf) {
+            this.path = path;
+            this.format = format;
+            this.model = model;
+            this.gguf = gguf;
+        }
+
+        public Path path() {
+            return path;
+        }
+
+        public String format() {
+            return format;
+        }
+
+        public Model model() {
+            return model;
+        }
+    }
 
     /** Loads the model of {@code modelPath} alone, whether or not a tokenizer can be found for it (for inspect). */
     public static ModelFile loadModel(Path modelPath) {
         if (Files.isDirectory(modelPath)) {
-            requireModelFolder(modelPath);
+            if (!HuggingFaceModels.isModelFolder(modelPath)) {
+                throw new ModelFormatException(
+                        modelPath,
+                        "is a folder without config.json; expected a Hugging Face model"
+                                + " folder, a .gguf file or a llama2.c checkpoint");
+            }
             Model model = HuggingFaceModels.load(modelPath);
-            return new ModelFile(modelPath, folderFormat(model), model);
+            return new ModelFile(modelPath, "hugging face (" + model.config().architecture() + ")", model, null);
         }
         MemorySegment data = MappedFile.map(modelPath);
         if (GgufFile.hasMagic(data)) {
             GgufFile gguf = GgufFile.read(modelPath, data);
-            return new ModelFile(modelPath, ggufFormat(gguf), GgufModels.load(gguf));
+            return new ModelFile(modelPath, "gguf v" + gguf.version(), GgufModels.load(gguf), gguf);
         }
-        return new ModelFile(modelPath, llama2cFormat(data), Llama2cCheckpoint.load(modelPath, data));
-    }
-
-    private static String folderFormat(Model model) {
-        return "hugging face (" + model.config().architecture() + ")";
-    }
-
-    private static String ggufFormat(GgufFile gguf) {
-        return "gguf v" + gguf.version();
-    }
-
-    private static String llama2cFormat(MemorySegment data) {
-        return Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
-    }
-
-    private static void requireModelFolder(Path folder) {
-        if (!HuggingFaceModels.isModelFolder(folder)) {
-            throw new ModelFormatException(
-                    folder,
-                    "is a folder without config.json; expected a Hugging Face model"
-                            + " folder, a .gguf file or a llama2.c checkpoint");
-        }
+        String format = Llama2cCheckpoint.hasMagic(data) ? "llama2.c (ak42)" : "llama2.c (legacy)";
+        return new ModelFile(modelPath, format, Llama2cCheckpoint.load(modelPath, data), null);
     }
 
     /**
@@ -70,58 +82,56 @@ public final class ModelLoader {
      * llama2.c checkpoints unless a {@code tokenizer.bin} sits beside the checkpoint; it may be null.
      */
     public static LoadedModel load(Path modelPath, Path tokenizerPath) {
-        if (Files.isDirectory(modelPath)) {
-            return loadFolder(modelPath, tokenizerPath);
-        }
-        MemorySegment data = MappedFile.map(modelPath);
-        if (GgufFile.hasMagic(data)) {
-            GgufFile gguf = GgufFile.read(modelPath, data);
-            Model model = GgufModels.load(gguf);
-            Tokenizer tokenizer = tokenizerPath != null ? loadTokenizer(tokenizerPath) : GgufTokenizers.load(gguf);
+        return withTokenizer(loadModel(modelPath), tokenizerPath);
+    }
+
+    /**
+     * {@code file}'s model with its tokenizer ({@code tokenizerPath}, or the model's own as {@link #load} finds it),
+     * chat template and generation settings.
+     */
+    public static LoadedModel withTokenizer(ModelFile file, Path tokenizerPath) {
+        Path path = file.path;
+        Model model = file.model;
+        if (file.gguf != null) {
+            Tokenizer tokenizer = tokenizerPath != null ? loadTokenizer(tokenizerPath) : GgufTokenizers.load(file.gguf);
             return checked(new LoadedModel(
-                    modelPath,
-                    ggufFormat(gguf),
+                    path,
+                    file.format,
                     model,
                     tokenizer,
                     GenerationConfig.NONE,
-                    ggufChatTemplate(gguf, tokenizer)));
+                    ggufChatTemplate(file.gguf, tokenizer)));
         }
-        Model model = Llama2cCheckpoint.load(modelPath, data);
+        if (Files.isDirectory(path)) {
+            Tokenizer tokenizer;
+            if (tokenizerPath != null) {
+                tokenizer = loadTokenizer(tokenizerPath);
+            } else if (Files.exists(path.resolve("tokenizer.json"))) {
+                tokenizer = HfTokenizerJson.load(path.resolve("tokenizer.json"));
+            } else if (Files.exists(path.resolve("tokenizer.gguf"))) {
+                tokenizer = loadTokenizer(path.resolve("tokenizer.gguf"));
+            } else {
+                throw new ModelFormatException(path, "has no tokenizer.json or tokenizer.gguf; pass --tokenizer");
+            }
+            Path tokenizerConfig = path.resolve("tokenizer_config.json");
+            ChatTemplate template = hasChatTemplate(tokenizerConfig) ? ChatTemplate.load(tokenizerConfig) : null;
+            return checked(new LoadedModel(path, file.format, model, tokenizer, GenerationConfig.read(path), template));
+        }
         Path tok = tokenizerPath;
         if (tok == null) {
-            Path beside = modelPath.toAbsolutePath().resolveSibling("tokenizer.bin");
+            Path beside = path.toAbsolutePath().resolveSibling("tokenizer.bin");
             if (!Files.exists(beside)) {
                 throw new ModelFormatException(
-                        modelPath,
+                        path,
                         "a llama2.c checkpoint carries no vocabulary: pass its"
                                 + " tokenizer.bin with --tokenizer (none found at " + beside + ")");
             }
             tok = beside;
         }
-        String format = llama2cFormat(data);
         Tokenizer tokenizer = GgufFile.hasMagic(MappedFile.map(tok))
                 ? loadTokenizer(tok)
                 : Llama2cTokenizer.load(tok, model.config().vocabSize()); // as run.c: exactly the model's vocabulary
-        return checked(new LoadedModel(modelPath, format, model, tokenizer, GenerationConfig.NONE, null));
-    }
-
-    private static LoadedModel loadFolder(Path folder, Path tokenizerPath) {
-        requireModelFolder(folder);
-        Model model = HuggingFaceModels.load(folder);
-        Tokenizer tokenizer;
-        if (tokenizerPath != null) {
-            tokenizer = loadTokenizer(tokenizerPath);
-        } else if (Files.exists(folder.resolve("tokenizer.json"))) {
-            tokenizer = HfTokenizerJson.load(folder.resolve("tokenizer.json"));
-        } else if (Files.exists(folder.resolve("tokenizer.gguf"))) {
-            tokenizer = loadTokenizer(folder.resolve("tokenizer.gguf"));
-        } else {
-            throw new ModelFormatException(folder, "has no tokenizer.json or tokenizer.gguf; pass --tokenizer");
-        }
-        Path tokenizerConfig = folder.resolve("tokenizer_config.json");
-        ChatTemplate template = hasChatTemplate(tokenizerConfig) ? ChatTemplate.load(tokenizerConfig) : null;
-        return checked(new LoadedModel(
-                folder, folderFormat(model), model, tokenizer, GenerationConfig.read(folder), template));
+        return checked(new LoadedModel(path, file.format, model, tokenizer, GenerationConfig.NONE, null));
     }
 
     private static boolean hasChatTemplate(Path tokenizerConfig) {

@@ -47,11 +47,6 @@ public record KvShape(int layers, int heads, int kvHeads, int headSize, int slid
         return heads * headSize;
     }
 
-    /** Bytes of keys and values one token adds to a cache that keeps every token, in elements of {@code type}. */
-    public long bytesPerToken(KvType type) {
-        return 2L * layers * kvDim() * type.bytes();
-    }
-
     /**
      * Blocks of {@code blockSize} tokens a paged cache takes to hold {@code tokens} tokens in every (layer, KV head):
      * the one count that admission, evaluation pools and the savings report all charge.

@@ -94,7 +94,6 @@ class KvCacheSpecTest {
         // a block holds keys and values: 2 x headSize x blockSize elements
         assertThat(PLAIN.blockBytesFor(17, 16, KvType.F32)).isEqualTo(8L * 2 * 16 * 16 * 4);
         assertThat(PLAIN.blockBytesFor(17, 16, KvType.F16)).isEqualTo(8L * 2 * 16 * 16 * 2);
-        assertThat(PLAIN.bytesPerToken(KvType.F32)).isEqualTo(2L * 2 * 32 * 4);
         assertThatThrownBy(() -> new KvShape(2, 4, 3, 16, 0, -1)).hasMessageContaining("dividing the heads");
     }
 }

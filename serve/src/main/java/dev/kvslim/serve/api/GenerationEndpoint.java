@@ -209,7 +209,6 @@ final class GenerationEndpoint implements Handler {
                 try {
                     if (body == null) {
                         res.header(HeaderNames.CONTENT_TYPE, "application/json");
-                        res.header(HeaderNames.TRANSFER_ENCODING, "chunked"); // each space goes out when flushed
                         body = res.outputStream();
                     }
                     body.write(' ');
