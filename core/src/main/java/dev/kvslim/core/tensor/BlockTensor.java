@@ -1,14 +1,13 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A tensor stored in GGML blocks: each {@link GgmlType#blockSize} consecutive values of a row are one block of
  * {@link GgmlType#blockBytes} bytes, decoded by {@link #decodeBlock}. Element access, row expansion and the dot
- * product are written here once over that decoder; a type overrides {@link #dot} or {@link #dot4} where a
+ * product are written here once over that decoder; a type overrides {@link #dot} or {@link #dotRows} where a
  * vectorised kernel over its packed bits pays (the decoders are the reference those kernels are tested against).
  */
 public abstract class BlockTensor extends FloatTensor {
@@ -21,7 +20,9 @@ public abstract class BlockTensor extends FloatTensor {
     /** Per thread: one row's worth of decoded blocks, reused by {@link #dot}. */
     private static final ThreadLocal<float[]> DECODED = ThreadLocal.withInitial(() -> new float[0]);
 
-    protected final MemorySegment data;
+    /** The tensor's bytes in GGML's block layout, copied onto the heap ({@link Tensors#onHeap}). */
+    protected final byte[] raw;
+
     protected final int block;
     protected final int blockBytes;
     protected final int blocksPerRow;
@@ -29,7 +30,7 @@ public abstract class BlockTensor extends FloatTensor {
     protected BlockTensor(GgmlType type, MemorySegment data, long rows, int cols) {
         super(rows, cols);
         Tensors.requireBlockRows(cols, type.blockSize, type.name());
-        this.data = Tensors.requireBytes(data, type.bytesFor(rows * cols), type.name());
+        this.raw = Tensors.onHeap(data, type.bytesFor(rows * cols), type.name());
         this.block = type.blockSize;
         this.blockBytes = type.blockBytes;
         this.blocksPerRow = cols / type.blockSize;
@@ -39,36 +40,36 @@ public abstract class BlockTensor extends FloatTensor {
      * Writes the {@code block} values of the block at byte {@code at} to {@code out[off ..)}: the reference
      * decoder, one value at a time, written as ggml's {@code dequantize_row_*} reads.
      */
-    protected abstract void decodeBlock(long at, float[] out, int off);
+    protected abstract void decodeBlock(int at, float[] out, int off);
 
     /**
      * The same values as {@link #decodeBlock}, computed with vectors where a type has a vectorised decoder (the
      * row expansion and dot product use this one; tests hold it to the reference).
      */
-    protected void decodeBlockFast(long at, float[] out, int off) {
+    protected void decodeBlockFast(int at, float[] out, int off) {
         decodeBlock(at, out, off);
     }
 
     @Override
     public final MemorySegment segment() {
-        return data;
+        return MemorySegment.ofArray(raw);
     }
 
     /** Byte offset of block {@code b} of row {@code row}. */
-    protected final long blockAt(long row, int b) {
-        return (row * blocksPerRow + b) * blockBytes;
+    protected final int blockAt(long row, int b) {
+        return ((int) row * blocksPerRow + b) * blockBytes;
     }
 
     @Override
     public float get(long index) {
         float[] values = new float[block];
-        decodeBlock(index / block * blockBytes, values, 0);
+        decodeBlock((int) (index / block) * blockBytes, values, 0);
         return values[(int) (index % block)];
     }
 
     @Override
     public void dequantizeRow(long row, float[] out, int off) {
-        long at = blockAt(row, 0);
+        int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
             decodeBlockFast(at, out, off + b * block);
         }
@@ -86,12 +87,20 @@ public abstract class BlockTensor extends FloatTensor {
         return Kernels.dot(decoded, 0, x, xOff, cols);
     }
 
-    protected final int u8(long at) {
-        return data.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
+    protected final int u8(int at) {
+        return raw[at] & 0xFF;
     }
 
-    protected final float f16(long at) {
-        return Float.float16ToFloat(data.get(LittleEndian.I16, at));
+    protected final float f16(int at) {
+        return Float.float16ToFloat(i16(at));
+    }
+
+    protected final short i16(int at) {
+        return LittleEndian.i16(raw, at);
+    }
+
+    protected final int i32(int at) {
+        return LittleEndian.i32(raw, at);
     }
 
     /**
@@ -100,10 +109,10 @@ public abstract class BlockTensor extends FloatTensor {
      * bytes j and j+4, sub-blocks 4-7 in the nibbles of byte j+4 with their top two bits in the spare bits of bytes
      * j-4 and j.
      */
-    protected final void scalesAndMins(long at, float d, float dmin, float[] scales, float[] mins) {
+    protected final void scalesAndMins(int at, float d, float dmin, float[] scales, float[] mins) {
         // the 12 bytes as three little-endian words: bytes 0-3, 4-7, 8-11
-        int w0 = data.get(LittleEndian.I32, at), w1 = data.get(LittleEndian.I32, at + 4);
-        int w2 = data.get(LittleEndian.I32, at + 8);
+        int w0 = i32(at), w1 = i32(at + 4);
+        int w2 = i32(at + 8);
         for (int j = 0; j < 8; j++) {
             scales[j] = d * scale6(w0, w1, w2, j);
             mins[j] = dmin * min6(w0, w1, w2, j);

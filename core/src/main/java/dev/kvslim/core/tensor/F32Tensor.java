@@ -60,8 +60,19 @@ public final class F32Tensor extends FloatTensor {
         return sum;
     }
 
-    /** {@link #dot} of four rows in one pass: the same sums in the same order, each row's x loads shared. */
+    /** Four rows at a time through {@link #dot4}, which keeps more memory reads in flight. */
     @Override
+    protected void dotRows(int from, int to, float[] x, float[] out) {
+        int r = from;
+        for (; r + 4 <= to; r += 4) {
+            dot4(r, x, 0, out, r);
+        }
+        for (; r < to; r++) {
+            out[r] = dot(r, x, 0);
+        }
+    }
+
+    /** {@link #dot} of four rows in one pass: the same sums in the same order, each row's x loads shared. */
     public void dot4(long row, float[] x, int xOff, float[] out, int outOff) {
         long stride = (long) cols * Float.BYTES;
         long b0 = row * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;

@@ -81,7 +81,7 @@ public abstract class FloatTensor {
     /**
      * Matrix-vector product over a batch of tokens: for each token t in {@code [0, tokens)},
      * {@code out[t*rows + r] = row r . x[t*cols ..]}. Rows are split across threads. A batch of one is a dot
-     * product per row, four rows at a time ({@link #dot4}); a larger batch is transposed once, and blocks of
+     * product per row ({@link #dotRows}); a larger batch is transposed once, and blocks of
      * {@value #ROW_BLOCK} rows are expanded to floats and multiplied against all tokens by the cache-blocked
      * {@link Gemm}, so each weight is read from memory once per call and every output is one sequential sum over
      * the row, whatever the thread count.
@@ -92,19 +92,7 @@ public abstract class FloatTensor {
         }
         int m = (int) rows;
         if (tokens == 1) {
-            int groups = (m + 3) / 4;
-            Parallel.forRange(groups, Parallel.grain(4L * cols), (w, start, end) -> {
-                for (int g = start; g < end; g++) {
-                    int r = 4 * g;
-                    if (r + 4 <= m) {
-                        dot4(r, x, 0, out, r);
-                    } else {
-                        for (; r < m; r++) {
-                            out[r] = dot(r, x, 0);
-                        }
-                    }
-                }
-            });
+            Parallel.forRange(m, Parallel.grain(cols), (w, start, end) -> dotRows(start, end, x, out));
             return;
         }
         if (cols > scratch.maxCols || tokens > scratch.maxTokens) {
@@ -137,13 +125,13 @@ public abstract class FloatTensor {
     public static final int ROW_BLOCK = 64;
 
     /**
-     * Rows {@code row .. row+3} dotted with {@code x[xOff ..]} into {@code out[outOff .. outOff+3]}, each equal to
-     * {@link #dot} of its row. Formats override it with one pass over the four rows together, which keeps more
-     * memory reads in flight and loads each part of {@code x} once for four rows.
+     * {@code out[r] = dot(r, x, 0)} for each row r in {@code [from, to)}: a decode step's matrix-vector product.
+     * A format overrides it where reading several rows in one pass pays (the JIT compiles one {@link #dot} per call
+     * best: a loop calling it for four rows at a time ran at half the speed).
      */
-    public void dot4(long row, float[] x, int xOff, float[] out, int outOff) {
-        for (int i = 0; i < 4; i++) {
-            out[outOff + i] = dot(row + i, x, xOff);
+    protected void dotRows(int from, int to, float[] x, float[] out) {
+        for (int r = from; r < to; r++) {
+            out[r] = dot(r, x, 0);
         }
     }
 

@@ -21,7 +21,7 @@ public final class IQ4_NLTensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float d = f16(at);
         for (int j = 0; j < 16; j++) {
             int q = u8(at + 2 + j);

@@ -1,6 +1,7 @@
 package dev.kvslim.core.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -10,7 +11,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Kernels {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Float> HALF = F.length() == 16 ? FloatVector.SPECIES_256 : F;
 
     private Kernels() {}
 
@@ -21,15 +21,24 @@ public final class Kernels {
      */
     public static float sum(FloatVector v) {
         if (v.length() == 16) {
-            FloatVector h = v.add(v.reinterpretShape(HALF, 1).reinterpretShape(F, 0));
-            return ((h.lane(0) + h.lane(4)) + (h.lane(2) + h.lane(6)))
-                    + ((h.lane(1) + h.lane(5)) + (h.lane(3) + h.lane(7)));
+            // lanes i and i+8, then i and i+4, i+2, i+1: the tree above, in four shuffles and adds
+            FloatVector h = v.add(v.rearrange(FOLD_8));
+            h = h.add(h.rearrange(FOLD_4));
+            h = h.add(h.rearrange(FOLD_2));
+            return h.add(h.rearrange(FOLD_1)).lane(0);
         }
         float s = 0f;
         for (int i = 0; i < v.length(); i++) {
             s += v.lane(i);
         }
         return s;
+    }
+
+    private static final VectorShuffle<Float> FOLD_8 = fold(8), FOLD_4 = fold(4), FOLD_2 = fold(2), FOLD_1 = fold(1);
+
+    /** Lane i takes lane {@code i + by} (for the lanes the sum reads; the others wrap around). */
+    private static VectorShuffle<Float> fold(int by) {
+        return VectorShuffle.fromOp(F, i -> (i + by) % F.length());
     }
 
     /** {@code a[aOff..aOff+n) . b[bOff..bOff+n)}. */

@@ -19,17 +19,17 @@ public final class Q2_KTensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float d = f16(at + 80), dmin = f16(at + 82);
         int o = off, sub = 0;
         for (int half = 0; half < 2; half++) {
-            long q = at + 16 + half * 32L;
+            int q = at + 16 + half * 32;
             for (int shift = 0; shift < 8; shift += 2) {
                 for (int part = 0; part < 2; part++) {
                     int sc = u8(at + sub++);
                     float dl = d * (sc & 0xF), ml = dmin * (sc >>> 4);
                     for (int l = 0; l < 16; l++) {
-                        out[o++] = dl * ((u8(q + part * 16L + l) >>> shift) & 3) - ml;
+                        out[o++] = dl * ((u8(q + part * 16 + l) >>> shift) & 3) - ml;
                     }
                 }
             }

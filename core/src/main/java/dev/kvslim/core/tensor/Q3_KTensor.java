@@ -19,18 +19,18 @@ public final class Q3_KTensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float d = f16(at + 108);
         int[] scales = scales(at + 96);
         int o = off, sub = 0, mask = 1;
         for (int half = 0; half < 2; half++) {
-            long q = at + 32 + half * 32L;
+            int q = at + 32 + half * 32;
             for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
                 for (int part = 0; part < 2; part++) {
                     float dl = d * (scales[sub++] - 32);
                     for (int l = 0; l < 16; l++) {
-                        int low = (u8(q + part * 16L + l) >>> shift) & 3;
-                        int high = (u8(at + part * 16L + l) & mask) != 0 ? 0 : 4;
+                        int low = (u8(q + part * 16 + l) >>> shift) & 3;
+                        int high = (u8(at + part * 16 + l) & mask) != 0 ? 0 : 4;
                         out[o++] = dl * (low - high);
                     }
                 }
@@ -43,7 +43,7 @@ public final class Q3_KTensor extends BlockTensor {
      * low nibbles, 8-15 in the high ones), bytes 8-11 the top two bits (scale i in bits 2 * (i / 4) of byte
      * 8 + i % 4).
      */
-    private int[] scales(long at) {
+    private int[] scales(int at) {
         int[] s = new int[16];
         for (int i = 0; i < 16; i++) {
             int low = i < 8 ? u8(at + i) & 0xF : u8(at + i - 8) >>> 4;

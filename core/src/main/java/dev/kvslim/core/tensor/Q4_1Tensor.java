@@ -18,7 +18,7 @@ public final class Q4_1Tensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float d = f16(at), m = f16(at + 2);
         for (int j = 0; j < 16; j++) {
             int q = u8(at + 4 + j);

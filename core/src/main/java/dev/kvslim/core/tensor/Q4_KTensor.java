@@ -1,7 +1,6 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -23,11 +22,11 @@ public final class Q4_KTensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float[] scales = new float[8], mins = new float[8];
         scalesAndMins(at + 4, f16(at), f16(at + 2), scales, mins);
         for (int pair = 0; pair < 4; pair++) {
-            long q = at + 16 + pair * 32L;
+            int q = at + 16 + pair * 32;
             int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
             for (int l = 0; l < 32; l++) {
                 int b = u8(q + l);
@@ -39,16 +38,16 @@ public final class Q4_KTensor extends BlockTensor {
 
     /** {@link #decodeBlock} with vectors: a vector of codes per nibble half at a time. */
     @Override
-    protected void decodeBlockFast(long at, float[] out, int off) {
+    protected void decodeBlockFast(int at, float[] out, int off) {
         if (B == null || 32 % F.length() != 0) {
             decodeBlock(at, out, off);
             return;
         }
         float d = f16(at), dmin = f16(at + 2);
-        int w0 = data.get(LittleEndian.I32, at + 4), w1 = data.get(LittleEndian.I32, at + 8);
-        int w2 = data.get(LittleEndian.I32, at + 12);
+        int w0 = i32(at + 4), w1 = i32(at + 8);
+        int w2 = i32(at + 12);
         for (int pair = 0; pair < 4; pair++) {
-            long q = at + 16 + pair * 32L;
+            int q = at + 16 + pair * 32;
             int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
             // no arrays here: two per block of 256 values were allocated on every call
             FloatVector dl = FloatVector.broadcast(F, d * scale6(w0, w1, w2, lo));
@@ -56,7 +55,7 @@ public final class Q4_KTensor extends BlockTensor {
             FloatVector dh = FloatVector.broadcast(F, d * scale6(w0, w1, w2, hi));
             FloatVector mh = FloatVector.broadcast(F, dmin * min6(w0, w1, w2, hi));
             for (int l = 0; l < 32; l += F.length()) {
-                ByteVector b = ByteVector.fromMemorySegment(B, data, q + l, ByteOrder.LITTLE_ENDIAN);
+                ByteVector b = ByteVector.fromArray(B, raw, q + l);
                 // multiply, then subtract: the same two roundings as the reference decoder
                 ((FloatVector) b.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
                         .mul(dl)
@@ -73,5 +72,47 @@ public final class Q4_KTensor extends BlockTensor {
                         .intoArray(out, o + 32 + l);
             }
         }
+    }
+
+    /**
+     * The decoded row dotted with {@code x} without writing it out: each value decoded as {@link #decodeBlockFast}
+     * does (multiply, then subtract), low nibbles summed in one accumulator and high nibbles in another, so that
+     * two chains of multiply-adds run at once.
+     */
+    @Override
+    public float dot(long row, float[] x, int xOff) {
+        if (B == null || 32 % F.length() != 0) {
+            return super.dot(row, x, xOff);
+        }
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        int at = blockAt(row, 0);
+        for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
+            float d = f16(at), dmin = f16(at + 2);
+            int w0 = i32(at + 4), w1 = i32(at + 8), w2 = i32(at + 12);
+            for (int pair = 0; pair < 4; pair++) {
+                int q = at + 16 + pair * 32;
+                int xi = xOff + b * 256 + pair * 64, lo = 2 * pair, hi = lo + 1;
+                FloatVector dl = FloatVector.broadcast(F, d * scale6(w0, w1, w2, lo));
+                FloatVector ml = FloatVector.broadcast(F, dmin * min6(w0, w1, w2, lo));
+                FloatVector dh = FloatVector.broadcast(F, d * scale6(w0, w1, w2, hi));
+                FloatVector mh = FloatVector.broadcast(F, dmin * min6(w0, w1, w2, hi));
+                for (int l = 0; l < 32; l += F.length()) {
+                    ByteVector codes = ByteVector.fromArray(B, raw, q + l);
+                    accLo = ((FloatVector) codes.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(dl)
+                            .sub(ml)
+                            .fma(FloatVector.fromArray(F, x, xi + l), accLo);
+                    accHi = ((FloatVector) codes.reinterpretAsInts()
+                                    .lanewise(VectorOperators.LSHR, 4)
+                                    .and(0x0F0F0F0F)
+                                    .reinterpretAsBytes()
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .mul(dh)
+                            .sub(mh)
+                            .fma(FloatVector.fromArray(F, x, xi + 32 + l), accHi);
+                }
+            }
+        }
+        return Kernels.sum(accLo.add(accHi));
     }
 }

@@ -18,9 +18,9 @@ public final class Q5_1Tensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float d = f16(at), m = f16(at + 2);
-        int high = data.get(LittleEndian.I32, at + 4);
+        int high = i32(at + 4);
         for (int j = 0; j < 16; j++) {
             int q = u8(at + 8 + j);
             out[off + j] = d * ((q & 0xF) | (((high >>> j) & 1) << 4)) + m;

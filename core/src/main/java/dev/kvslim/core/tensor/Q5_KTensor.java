@@ -19,11 +19,11 @@ public final class Q5_KTensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float[] scales = new float[8], mins = new float[8];
         scalesAndMins(at + 4, f16(at), f16(at + 2), scales, mins);
         for (int pair = 0; pair < 4; pair++) {
-            long q = at + 48 + pair * 32L;
+            int q = at + 48 + pair * 32;
             int o = off + pair * 64, lo = 2 * pair, hi = lo + 1;
             for (int l = 0; l < 32; l++) {
                 int b = u8(q + l), h = u8(at + 16 + l) >>> (2 * pair);

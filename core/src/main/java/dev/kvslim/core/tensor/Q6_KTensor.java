@@ -1,7 +1,6 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -25,10 +24,10 @@ public final class Q6_KTensor extends BlockTensor {
     }
 
     @Override
-    protected void decodeBlock(long at, float[] out, int off) {
+    protected void decodeBlock(int at, float[] out, int off) {
         float d = f16(at + 208);
         for (int half = 0; half < 2; half++) {
-            long ql = at + half * 64L, qh = at + 128 + half * 32L, sc = at + 192 + half * 8L;
+            int ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
             int o = off + half * 128;
             for (int l = 0; l < 32; l++) {
                 int is = l / 16;
@@ -47,20 +46,20 @@ public final class Q6_KTensor extends BlockTensor {
 
     /** {@link #decodeBlock} with vectors: four vectors of 6-bit codes from two low and one high vector of bytes. */
     @Override
-    protected void decodeBlockFast(long at, float[] out, int off) {
+    protected void decodeBlockFast(int at, float[] out, int off) {
         if (B == null || 16 % F.length() != 0) {
             decodeBlock(at, out, off);
             return;
         }
         float d = f16(at + 208);
         for (int half = 0; half < 2; half++) {
-            long ql = at + half * 64L, qh = at + 128 + half * 32L, sc = at + 192 + half * 8L;
+            int ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
             int o = off + half * 128;
             for (int l = 0; l < 32; l += F.length()) {
                 int is = l / 16;
-                ByteVector lo0 = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
-                ByteVector lo1 = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
-                ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo0 = ByteVector.fromArray(B, raw, ql + l);
+                ByteVector lo1 = ByteVector.fromArray(B, raw, ql + 32 + l);
+                ByteVector h = ByteVector.fromArray(B, raw, qh + l);
                 // x86 has no byte shift: shift 32-bit lanes and mask what crossed a byte
                 IntVector l0 = lo0.reinterpretAsInts(), l1 = lo1.reinterpretAsInts(), hi = h.reinterpretAsInts();
                 ByteVector q1 = l0.and(0x0F0F0F0F)
@@ -104,16 +103,16 @@ public final class Q6_KTensor extends BlockTensor {
         }
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocksPerRow; b++) {
-            long at = blockAt(row, b);
+            int at = blockAt(row, b);
             float d = f16(at + 208);
             for (int half = 0; half < 2; half++) {
-                long ql = at + half * 64L, qh = at + 128 + half * 32L, sc = at + 192 + half * 8L;
+                int ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
                 int xi = xOff + b * 256 + half * 128;
                 for (int l = 0; l < 32; l += F.length()) {
                     int is = l / 16;
-                    ByteVector lo0 = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector lo1 = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lo0 = ByteVector.fromArray(B, raw, ql + l);
+                    ByteVector lo1 = ByteVector.fromArray(B, raw, ql + 32 + l);
+                    ByteVector h = ByteVector.fromArray(B, raw, qh + l);
                     IntVector l0 = lo0.reinterpretAsInts(), l1 = lo1.reinterpretAsInts(), hi = h.reinterpretAsInts();
                     ByteVector q1 = l0.and(0x0F0F0F0F)
                             .or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))

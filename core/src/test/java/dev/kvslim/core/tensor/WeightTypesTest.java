@@ -91,6 +91,42 @@ class WeightTypesTest {
     }
 
     /**
+     * A one-token product reads several rows at once where a type has such a kernel; each row must still come out
+     * exactly as {@link FloatTensor#dot} computes it, or the output would depend on how rows fall into groups (the
+     * thread count). Row counts around multiples of four and column counts with odd numbers of blocks.
+     */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void oneTokenMatmulEqualsDotOfEveryRowExactly(GgmlType type) {
+        SplittableRandom rnd = new SplittableRandom(13);
+        for (int rows : new int[] {1, 2, 3, 4, 5, 9, 38}) {
+            for (int cols : new int[] {256, 768, 1280, 1312}) {
+                if (cols % type.blockSize != 0) {
+                    continue;
+                }
+                float[] values = new float[rows * cols];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) rnd.nextGaussian();
+                }
+                try (Arena arena = Arena.ofShared()) {
+                    FloatTensor t = tensor(type, values, rows, cols, arena, rnd);
+                    float[] x = new float[cols];
+                    for (int i = 0; i < cols; i++) {
+                        x[i] = (float) rnd.nextGaussian();
+                    }
+                    float[] out = new float[rows];
+                    t.matmul(x, 1, out, new MatmulScratch(cols, 1));
+                    for (int r = 0; r < rows; r++) {
+                        assertThat(out[r])
+                                .as("%s row %d of %d x %d", type, r, rows, cols)
+                                .isEqualTo(t.dot(r, x, 0));
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * {@code values} encoded as {@code type} where the quantizer writes it; otherwise (the K-quants, IQ4_NL, which
      * are only read) blocks of random codes whose half-float scales are set to small positive values.
      */
