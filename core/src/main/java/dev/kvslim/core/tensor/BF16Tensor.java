@@ -1,7 +1,6 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -12,11 +11,12 @@ public final class BF16Tensor extends FloatTensor {
     private static final VectorSpecies<Float> F = Kernels.F;
     private static final VectorSpecies<Short> S = HalfFloats.SHORTS;
 
-    private final MemorySegment data;
+    /** The values as stored, copied onto the heap ({@link Tensors#halvesOnHeap}). */
+    private final short[] halves;
 
     public BF16Tensor(MemorySegment data, long rows, int cols) {
         super(rows, cols);
-        this.data = Tensors.requireBytes(data, GgmlType.BF16.bytesFor(rows * cols), "BF16");
+        this.halves = Tensors.halvesOnHeap(data, rows * cols, "BF16");
     }
 
     @Override
@@ -26,7 +26,7 @@ public final class BF16Tensor extends FloatTensor {
 
     @Override
     public MemorySegment segment() {
-        return data;
+        return MemorySegment.ofArray(halves);
     }
 
     public static float toFloat(short bits) {
@@ -35,25 +35,25 @@ public final class BF16Tensor extends FloatTensor {
 
     @Override
     public float get(long index) {
-        return toFloat(data.getAtIndex(LittleEndian.I16, index));
+        return toFloat(halves[(int) index]);
     }
 
     @Override
     public float dot(long row, float[] x, int xOff) {
-        long base = row * cols * 2L;
+        int base = (int) row * cols;
         int i = 0;
         float sum = 0f;
         int bound = F.loopBound(cols);
         if (bound > 0) {
             FloatVector acc = FloatVector.zero(F);
             for (; i < bound; i += F.length()) {
-                ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * i, ByteOrder.LITTLE_ENDIAN);
+                ShortVector h = ShortVector.fromArray(S, halves, base + i);
                 acc = HalfFloats.widenBf16(h).fma(FloatVector.fromArray(F, x, xOff + i), acc);
             }
             sum = Kernels.sum(acc);
         }
         for (; i < cols; i++) {
-            sum += toFloat(data.get(LittleEndian.I16, base + 2L * i)) * x[xOff + i];
+            sum += toFloat(halves[base + i]) * x[xOff + i];
         }
         return sum;
     }

@@ -75,16 +75,48 @@ public final class Q4_KTensor extends BlockTensor {
     }
 
     /**
-     * The decoded row dotted with {@code x} without writing it out: each value decoded as {@link #decodeBlockFast}
-     * does (multiply, then subtract), low nibbles summed in one accumulator and high nibbles in another, so that
-     * two chains of multiply-adds run at once.
+     * The decoded row dotted with {@code x} without writing it out, as llama.cpp's kernels factor it: per 32-value
+     * sub-block, {@code d * scale * (codes . x) - dmin * min * sum(x)}, where the sums of x are taken once per
+     * product ({@link #dotRows}) rather than once per row. Codes times x in vectors; the low and high nibbles of a
+     * pair of sub-blocks in two accumulators.
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
         if (B == null || 32 % F.length() != 0) {
             return super.dot(row, x, xOff);
         }
+        return dot(row, x, xOff, subBlockSums(x, xOff));
+    }
+
+    /** Every row through the one dot product, the sums of x taken once. */
+    @Override
+    protected void dotRows(int from, int to, float[] x, float[] out) {
+        if (B == null || 32 % F.length() != 0) {
+            super.dotRows(from, to, x, out);
+            return;
+        }
+        float[] sums = subBlockSums(x, 0);
+        for (int r = from; r < to; r++) {
+            out[r] = dot(r, x, 0, sums);
+        }
+    }
+
+    /** The sums of {@code x[xOff ..]} over each 32 values of a row. */
+    private float[] subBlockSums(float[] x, int xOff) {
+        float[] sums = new float[cols / 32];
+        for (int j = 0; j < sums.length; j++) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * j);
+            for (int l = F.length(); l < 32; l += F.length()) {
+                v = v.add(FloatVector.fromArray(F, x, xOff + 32 * j + l));
+            }
+            sums[j] = Kernels.sum(v);
+        }
+        return sums;
+    }
+
+    private float dot(long row, float[] x, int xOff, float[] sums) {
         FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        float mins = 0f;
         int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
             float d = f16(at), dmin = f16(at + 2);
@@ -92,27 +124,23 @@ public final class Q4_KTensor extends BlockTensor {
             for (int pair = 0; pair < 4; pair++) {
                 int q = at + 16 + pair * 32;
                 int xi = xOff + b * 256 + pair * 64, lo = 2 * pair, hi = lo + 1;
-                FloatVector dl = FloatVector.broadcast(F, d * scale6(w0, w1, w2, lo));
-                FloatVector ml = FloatVector.broadcast(F, dmin * min6(w0, w1, w2, lo));
-                FloatVector dh = FloatVector.broadcast(F, d * scale6(w0, w1, w2, hi));
-                FloatVector mh = FloatVector.broadcast(F, dmin * min6(w0, w1, w2, hi));
+                FloatVector sLo = FloatVector.zero(F), sHi = sLo;
                 for (int l = 0; l < 32; l += F.length()) {
                     ByteVector codes = ByteVector.fromArray(B, raw, q + l);
-                    accLo = ((FloatVector) codes.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(dl)
-                            .sub(ml)
-                            .fma(FloatVector.fromArray(F, x, xi + l), accLo);
-                    accHi = ((FloatVector) codes.reinterpretAsInts()
+                    sLo = ((FloatVector) codes.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.fromArray(F, x, xi + l), sLo);
+                    sHi = ((FloatVector) codes.reinterpretAsInts()
                                     .lanewise(VectorOperators.LSHR, 4)
                                     .and(0x0F0F0F0F)
                                     .reinterpretAsBytes()
                                     .convertShape(VectorOperators.B2F, F, 0))
-                            .mul(dh)
-                            .sub(mh)
-                            .fma(FloatVector.fromArray(F, x, xi + 32 + l), accHi);
+                            .fma(FloatVector.fromArray(F, x, xi + 32 + l), sHi);
                 }
+                accLo = sLo.fma(FloatVector.broadcast(F, d * scale6(w0, w1, w2, lo)), accLo);
+                accHi = sHi.fma(FloatVector.broadcast(F, d * scale6(w0, w1, w2, hi)), accHi);
+                mins += dmin * (min6(w0, w1, w2, lo) * sums[8 * b + lo] + min6(w0, w1, w2, hi) * sums[8 * b + hi]);
             }
         }
-        return Kernels.sum(accLo.add(accHi));
+        return Kernels.sum(accLo.add(accHi)) - mins;
     }
 }

@@ -94,26 +94,27 @@ public final class Q6_KTensor extends BlockTensor {
 
     /**
      * Row {@code row} dotted with {@code x} without expanding it: per sub-block of 16, {@code d * scale *
-     * ((codes - 32) . x)}, summed in vectors until the end of the row.
+     * ((codes - 32) . x)}, summed in vectors until the end of the row; the four 32-value groups of each half-block
+     * (q1..q4) in four accumulators, so four chains of multiply-adds run at once.
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
         if (B == null || 16 % F.length() != 0) {
             return super.dot(row, x, xOff);
         }
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocksPerRow; b++) {
-            int at = blockAt(row, b);
+        FloatVector acc1 = FloatVector.zero(F), acc2 = acc1, acc3 = acc1, acc4 = acc1;
+        int at = blockAt(row, 0);
+        for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
             float d = f16(at + 208);
             for (int half = 0; half < 2; half++) {
                 int ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
                 int xi = xOff + b * 256 + half * 128;
                 for (int l = 0; l < 32; l += F.length()) {
                     int is = l / 16;
-                    ByteVector lo0 = ByteVector.fromArray(B, raw, ql + l);
-                    ByteVector lo1 = ByteVector.fromArray(B, raw, ql + 32 + l);
-                    ByteVector h = ByteVector.fromArray(B, raw, qh + l);
-                    IntVector l0 = lo0.reinterpretAsInts(), l1 = lo1.reinterpretAsInts(), hi = h.reinterpretAsInts();
+                    IntVector l0 = ByteVector.fromArray(B, raw, ql + l).reinterpretAsInts();
+                    IntVector l1 = ByteVector.fromArray(B, raw, ql + 32 + l).reinterpretAsInts();
+                    IntVector hi = ByteVector.fromArray(B, raw, qh + l).reinterpretAsInts();
+                    // x86 has no byte shift: shift 32-bit lanes and mask what crossed a byte
                     ByteVector q1 = l0.and(0x0F0F0F0F)
                             .or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
                             .reinterpretAsBytes();
@@ -128,21 +129,21 @@ public final class Q6_KTensor extends BlockTensor {
                             .and(0x0F0F0F0F)
                             .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030))
                             .reinterpretAsBytes();
-                    acc = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    acc1 = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + l))
-                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is)), acc);
-                    acc = ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, d * raw[sc + is]), acc1);
+                    acc2 = ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + 32 + l))
-                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is + 2)), acc);
-                    acc = ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, d * raw[sc + is + 2]), acc2);
+                    acc3 = ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + 64 + l))
-                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is + 4)), acc);
-                    acc = ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, d * raw[sc + is + 4]), acc3);
+                    acc4 = ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + 96 + l))
-                            .fma(FloatVector.broadcast(F, d * (byte) u8(sc + is + 6)), acc);
+                            .fma(FloatVector.broadcast(F, d * raw[sc + is + 6]), acc4);
                 }
             }
         }
-        return Kernels.sum(acc);
+        return Kernels.sum(acc1.add(acc2).add(acc3.add(acc4)));
     }
 }

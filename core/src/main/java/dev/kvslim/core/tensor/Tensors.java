@@ -80,6 +80,21 @@ public final class Tensors {
         return out;
     }
 
+    /** The first {@code count} little-endian 16-bit values of {@code data} in a Java array, as {@link #onHeap}. */
+    static short[] halvesOnHeap(MemorySegment data, long count, String what) {
+        MemorySegment src = requireBytes(data, 2 * count, what);
+        if (count > MAX_ARRAY_BYTES) {
+            throw new IllegalArgumentException(what + " tensor of " + count
+                    + " values is larger than a Java array holds (" + MAX_ARRAY_BYTES + ")");
+        }
+        short[] out = new short[(int) count];
+        MemorySegment.copy(src, LittleEndian.I16, 0, out, 0, out.length);
+        if (src.isMapped()) {
+            src.unload();
+        }
+        return out;
+    }
+
     /** The largest Java array length every JVM allocates. */
     static final long MAX_ARRAY_BYTES = Integer.MAX_VALUE - 8;
 
