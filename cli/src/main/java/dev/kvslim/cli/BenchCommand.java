@@ -230,7 +230,7 @@ final class BenchCommand implements Callable<Integer> {
                             ? new BlockPool(
                                     c.headSize(),
                                     PagedKvCache.defaultBlockSize(),
-                                    Runtime.getRuntime().maxMemory() / 2,
+                                    Math.min(Runtime.getRuntime().maxMemory() / 2, BlockPool.heapLeft()),
                                     type)
                             : null,
                     n);

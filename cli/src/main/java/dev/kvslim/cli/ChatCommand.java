@@ -76,7 +76,7 @@ final class ChatCommand implements Callable<Integer> {
         BlockPool pool = new BlockPool(
                 c.headSize(),
                 PagedKvCache.defaultBlockSize(),
-                kv.budget(Runtime.getRuntime().maxMemory() / 4),
+                kv.budget(Math.min(Runtime.getRuntime().maxMemory() / 4, BlockPool.heapLeft())),
                 kv.type());
         PagedKvCache cache = kv.pagedSpec(c.kvShape()).newCache(c.kvShape(), pool, c.contextLength());
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);

@@ -82,17 +82,18 @@ final class GenerateCommand implements Callable<Integer> {
         long positions = (long) tokens.length + maxTokens;
         long cacheBytes = positions * c.kvBytesPerToken(type.bytes());
         long heap = Runtime.getRuntime().maxMemory();
-        long budget = kv.budget(heap / 2);
-        if (budget > heap / 2) {
+        long left = BlockPool.heapLeft();
+        long budget = kv.budget(Math.min(heap / 2, left));
+        if (budget > heap / 2 || budget > left) {
             throw new IllegalArgumentException(String.format(
-                    "--kv-budget %,d is more than half the %,d-byte heap: lower"
-                            + " it (or raise -Xmx through KVSLIM_JAVA_OPTS)",
-                    budget, heap));
+                    "--kv-budget %,d is more than half the %,d-byte heap or the %,d bytes the loaded weights leave:"
+                            + " lower it (or raise -Xmx through KVSLIM_JAVA_OPTS)",
+                    budget, heap, left));
         }
         if (positions > Integer.MAX_VALUE / Math.max(1, c.kvDim()) || cacheBytes > budget) {
             throw new IllegalArgumentException(String.format(
                     "a KV cache for %d prompt + %d new tokens needs %,d bytes,"
-                            + " more than the %,d-byte KV budget (half the heap unless --kv-budget says): lower --max-tokens"
+                            + " more than the %,d-byte KV budget (half the heap, or what the weights leave, unless --kv-budget says): lower --max-tokens"
                             + " (or raise -Xmx through KVSLIM_JAVA_OPTS)",
                     tokens.length, maxTokens, cacheBytes, budget));
         }

@@ -38,6 +38,13 @@ public final class KvSlimServer implements AutoCloseable {
     private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded, KvCacheSpec.Paged cache) {
         this.config = config;
         this.metrics = new ServerMetrics();
+        long left = BlockPool.heapLeft();
+        if (config.kvBudgetBytes() > left) {
+            throw new IllegalArgumentException(String.format(
+                    "a KV budget of %,d bytes is more than the %,d bytes of heap the loaded models leave: give a smaller"
+                            + " --kv-budget, or a larger -Xmx through KVSLIM_JAVA_OPTS",
+                    config.kvBudgetBytes(), left));
+        }
         long budget = config.kvBudgetBytes() / loaded.size();
         List<ServedModel> served = new ArrayList<>();
         loaded.forEach((name, m) -> {

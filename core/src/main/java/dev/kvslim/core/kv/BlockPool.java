@@ -22,6 +22,15 @@ public final class BlockPool {
     private int created;
     private int used;
 
+    /**
+     * Heap not in use now. Called once a model is loaded, it is what the weights (quantised and half-precision
+     * weights live on the heap) and everything else leave for KV caches: the most a default KV budget may take.
+     */
+    public static long heapLeft() {
+        Runtime r = Runtime.getRuntime();
+        return r.maxMemory() - (r.totalMemory() - r.freeMemory());
+    }
+
     /** A pool of F32 blocks. */
     public BlockPool(int headSize, int blockSize, long budgetBytes) {
         this(headSize, blockSize, budgetBytes, KvType.F32);

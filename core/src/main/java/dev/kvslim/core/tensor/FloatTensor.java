@@ -23,7 +23,11 @@ public abstract class FloatTensor {
 
     public abstract GgmlType type();
 
-    /** The bytes that hold this tensor (a slice of a mapped file, or off-heap memory). */
+    /**
+     * The bytes of this tensor in its file layout (little-endian): a slice of a mapped file or off-heap memory for
+     * F32, a view of the heap array the other types copy their weights into (for F16/BF16 a {@code short[]}, whose
+     * bytes are in the platform's order: little-endian on the x86-64 and AArch64 machines KVSlim runs on).
+     */
     public abstract MemorySegment segment();
 
     /** Bytes the weights take in memory: what a full pass over the matrix reads. */
@@ -112,9 +116,11 @@ public abstract class FloatTensor {
                     dequantizeRow(r0 + i, block, i * cols);
                 }
                 Gemm.serial(n, padded, cols, block, 0, cols, 1, scratch.transposed, 0, padded, tile, 0, padded, false);
-                for (int i = 0; i < n; i++) {
-                    for (int t = 0; t < tokens; t++) {
-                        out[t * m + r0 + i] = tile[i * padded + t];
+                // token by token: contiguous writes, and the tile's few columns stay in the L1 cache
+                for (int t = 0; t < tokens; t++) {
+                    int o = t * m + r0;
+                    for (int i = 0; i < n; i++) {
+                        out[o + i] = tile[i * padded + t];
                     }
                 }
             }

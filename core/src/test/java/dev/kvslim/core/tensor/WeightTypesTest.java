@@ -100,7 +100,7 @@ class WeightTypesTest {
     void oneTokenMatmulEqualsDotOfEveryRowExactly(GgmlType type) {
         SplittableRandom rnd = new SplittableRandom(13);
         for (int rows : new int[] {1, 2, 3, 4, 5, 9, 38}) {
-            for (int cols : new int[] {256, 768, 1280, 1312}) {
+            for (int cols : new int[] {256, 768, 1000, 1280, 1312}) {
                 if (cols % type.blockSize != 0) {
                     continue;
                 }
