@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -165,13 +166,17 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        KvSlimServer server = start(System.err);
+        // the hook goes in before the server says it listens: a SIGTERM right after that line still drains
+        AtomicReference<KvSlimServer> running = new AtomicReference<>();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("kvslim: shutting down");
             int status = 0;
             try {
-                server.close();
+                KvSlimServer server = running.get();
+                if (server != null) {
+                    server.close();
+                }
             } catch (RuntimeException e) {
                 System.err.println("kvslim: error: shutting down failed: " + e.getMessage());
                 status = 1;
@@ -181,6 +186,7 @@ final class ServeCommand implements Callable<Integer> {
             // a drained shutdown is a success: exit 0, not the 143 the JVM reports for a process ended by SIGTERM
             Runtime.getRuntime().halt(status);
         }));
+        running.set(start(System.err));
         stopped.await();
         return 0;
     }

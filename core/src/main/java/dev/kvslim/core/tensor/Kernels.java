@@ -1,8 +1,6 @@
 package dev.kvslim.core.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -143,70 +141,11 @@ public final class Kernels {
         for (int i = i0; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
-        float sum = 0f;
-        int i = 0;
-        if (bound > 0) {
-            FloatVector m = FloatVector.broadcast(F, max), total = FloatVector.zero(F);
-            for (; i < bound; i += F.length()) {
-                FloatVector e = exp(FloatVector.fromArray(F, x, off + i).sub(m));
-                e.intoArray(x, off + i);
-                total = total.add(e);
-            }
-            sum = sum(total);
-        }
-        for (; i < n; i++) {
-            float e = exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
-        }
+        float sum = FastExp.expShiftSum(x, off, n, max);
         float inv = 1f / sum;
-        for (i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++) {
             x[off + i] *= inv;
         }
-    }
-
-    // e^x as Cephes' expf computes it: x = n ln2 + r, |r| <= ln2 / 2, e^r by a degree-7 polynomial, 2^n put in the
-    // exponent bits. Within 2 ulp of the exact value; plain lane arithmetic and fused multiply-adds, so the same
-    // bits whether the JIT has compiled it or not (the Vector API's own EXP differs between the two).
-    private static final float EXP_MIN = -87.33654f, EXP_MAX = 88.72283f;
-    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float ROUNDER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer in the low bits
-    private static final int ROUNDER_BITS = 0x4B400000;
-    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
-    private static final float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
-
-    /** e^x in each lane, as {@link #exp(float)}; inputs below -87.3 give about 1e-38, not 0. */
-    static FloatVector exp(FloatVector v) {
-        FloatVector x = v.max(EXP_MIN).min(EXP_MAX);
-        FloatVector t = x.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, ROUNDER));
-        FloatVector n = t.sub(ROUNDER);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = r.fma(FloatVector.broadcast(F, P0), FloatVector.broadcast(F, P1));
-        p = p.fma(r, FloatVector.broadcast(F, P2));
-        p = p.fma(r, FloatVector.broadcast(F, P3));
-        p = p.fma(r, FloatVector.broadcast(F, P4));
-        p = p.fma(r, FloatVector.broadcast(F, P5));
-        p = p.fma(r.mul(r), r).add(1f);
-        IntVector scale = t.reinterpretAsInts().sub(ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23);
-        return p.reinterpretAsInts().add(scale).reinterpretAsFloats();
-    }
-
-    /** e^x, the same operations as the vector {@link #exp(FloatVector)} on one value. */
-    static float exp(float v) {
-        float x = Math.min(Math.max(v, EXP_MIN), EXP_MAX);
-        float t = Math.fma(x, LOG2E, ROUNDER);
-        float n = t - ROUNDER;
-        float r = Math.fma(n, -LN2_HI, x);
-        r = Math.fma(n, -LN2_LO, r);
-        float p = Math.fma(r, P0, P1);
-        p = Math.fma(p, r, P2);
-        p = Math.fma(p, r, P3);
-        p = Math.fma(p, r, P4);
-        p = Math.fma(p, r, P5);
-        p = Math.fma(p, r * r, r) + 1f;
-        int scale = (Float.floatToRawIntBits(t) - ROUNDER_BITS) << 23;
-        return Float.intBitsToFloat(Float.floatToRawIntBits(p) + scale);
     }
 
     /** {@code y[yOff..] += a * x[xOff..]} over {@code n} values. */
@@ -243,13 +182,13 @@ public final class Kernels {
         int bound = F.loopBound(n);
         for (; i < bound; i += F.length()) {
             FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
-            g.div(exp(g.neg()).add(1f))
+            g.div(FastExp.exp(g.neg()).add(1f))
                     .mul(FloatVector.fromArray(F, up, uOff + i))
                     .intoArray(gate, gOff + i);
         }
         for (; i < n; i++) {
             float g = gate[gOff + i];
-            gate[gOff + i] = g / (1f + exp(-g)) * up[uOff + i];
+            gate[gOff + i] = g / (1f + FastExp.exp(-g)) * up[uOff + i];
         }
     }
 }

@@ -21,36 +21,6 @@ class KernelsTest {
     }
 
     @Test
-    void expIsWithinTwoUlpOfTheExactValueAndTheVectorEqualsTheScalar() {
-        float[] xs = new float[4096];
-        SplittableRandom rnd = new SplittableRandom(3);
-        for (int i = 0; i < xs.length; i++) {
-            // the whole range without overflow or subnormal results, and the small values softmax mostly sees
-            xs[i] = i % 2 == 0 ? (float) (rnd.nextDouble() * 175 - 87) : (float) (-rnd.nextDouble() * 20);
-        }
-        xs[0] = 0f;
-        xs[1] = 1f;
-        xs[2] = -87f;
-        xs[3] = 88.5f;
-        for (float x : xs) {
-            double exact = Math.exp(x);
-            float e = Kernels.exp(x);
-            assertThat(Math.abs(e - exact)).as("exp(%s)", x).isLessThanOrEqualTo(2 * Math.ulp((float) exact));
-        }
-        int lanes = Kernels.F.length();
-        float[] out = new float[lanes];
-        for (int i = 0; i + lanes <= xs.length; i += lanes) {
-            Kernels.exp(jdk.incubator.vector.FloatVector.fromArray(Kernels.F, xs, i))
-                    .intoArray(out, 0);
-            for (int l = 0; l < lanes; l++) {
-                assertThat(out[l]).isEqualTo(Kernels.exp(xs[i + l]));
-            }
-        }
-        assertThat(Kernels.exp(Float.NEGATIVE_INFINITY)).isLessThan(1e-37f);
-        assertThat(Kernels.exp(-1000f)).isLessThan(1e-37f);
-    }
-
-    @Test
     void rmsnormMatchesDoublePrecision() {
         for (int n : new int[] {1, 7, 16, 64, 172, 768}) {
             float[] x = random(n + 3, n), w = random(n, n + 1), out = new float[n + 2];

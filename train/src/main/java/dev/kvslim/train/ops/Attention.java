@@ -1,5 +1,6 @@
 package dev.kvslim.train.ops;
 
+import dev.kvslim.core.tensor.FastExp;
 import dev.kvslim.core.tensor.Gemm;
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.Parallel;
@@ -38,7 +39,7 @@ public final class Attention {
         }
     }
 
-    private static final VectorSpecies<Float> F = FastExp.F;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
 
     private Attention() {}

@@ -1,5 +1,6 @@
 package dev.kvslim.train.ops;
 
+import dev.kvslim.core.tensor.FastExp;
 import dev.kvslim.core.tensor.Parallel;
 
 /**

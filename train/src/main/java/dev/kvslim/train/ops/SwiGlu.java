@@ -1,12 +1,15 @@
 package dev.kvslim.train.ops;
 
+import dev.kvslim.core.tensor.FastExp;
 import dev.kvslim.core.tensor.Parallel;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /** The gated feed-forward activation {@code out = silu(gate) * up}, {@code silu(g) = g * sigmoid(g)}, and its backward. */
 public final class SwiGlu {
 
-    private static final int L = FastExp.F.length();
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
 
     private SwiGlu() {}
 
@@ -14,10 +17,10 @@ public final class SwiGlu {
         Parallel.forRange(n / L + 1, Parallel.grain(L * 8L), (w, start, end) -> {
             int i = start * L, stop = Math.min(n, end * L);
             for (; i + L <= stop; i += L) {
-                FloatVector g = FloatVector.fromArray(FastExp.F, gate, i);
-                FloatVector s = FloatVector.broadcast(FastExp.F, 1f)
-                        .div(FastExp.exp(g.neg()).add(1f));
-                g.mul(s).mul(FloatVector.fromArray(FastExp.F, up, i)).intoArray(out, i);
+                FloatVector g = FloatVector.fromArray(F, gate, i);
+                FloatVector s =
+                        FloatVector.broadcast(F, 1f).div(FastExp.exp(g.neg()).add(1f));
+                g.mul(s).mul(FloatVector.fromArray(F, up, i)).intoArray(out, i);
             }
             for (; i < stop; i++) {
                 float g = gate[i];
@@ -31,14 +34,14 @@ public final class SwiGlu {
         Parallel.forRange(n / L + 1, Parallel.grain(L * 12L), (w, start, end) -> {
             int i = start * L, stop = Math.min(n, end * L);
             for (; i + L <= stop; i += L) {
-                FloatVector g = FloatVector.fromArray(FastExp.F, gate, i);
-                FloatVector s = FloatVector.broadcast(FastExp.F, 1f)
-                        .div(FastExp.exp(g.neg()).add(1f));
-                FloatVector d = FloatVector.fromArray(FastExp.F, dout, i);
+                FloatVector g = FloatVector.fromArray(F, gate, i);
+                FloatVector s =
+                        FloatVector.broadcast(F, 1f).div(FastExp.exp(g.neg()).add(1f));
+                FloatVector d = FloatVector.fromArray(F, dout, i);
                 FloatVector silu = g.mul(s);
                 // silu'(g) = s * (1 + g * (1 - s))
                 FloatVector deriv = s.mul(g.mul(s.neg().add(1f)).add(1f));
-                d.mul(FloatVector.fromArray(FastExp.F, up, i)).mul(deriv).intoArray(dgate, i);
+                d.mul(FloatVector.fromArray(F, up, i)).mul(deriv).intoArray(dgate, i);
                 d.mul(silu).intoArray(dup, i);
             }
             for (; i < stop; i++) {

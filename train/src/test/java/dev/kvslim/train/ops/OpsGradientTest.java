@@ -6,6 +6,7 @@ import static dev.kvslim.train.ops.GradCheck.random;
 import static dev.kvslim.train.ops.GradCheck.toDouble;
 
 import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.core.tensor.FastExp;
 import dev.kvslim.core.tensor.Gemm;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
