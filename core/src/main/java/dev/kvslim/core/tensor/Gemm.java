@@ -24,6 +24,9 @@ public final class Gemm {
     private static final int KC = 256;
     private static final int MC = 64;
 
+    /** Per thread: the packed rows of A for {@link #kernel8x2} ({@value #MC} x {@value #KC} in the usual blocking). */
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[MC * KC]);
+
     private Gemm() {}
 
     /** Row-parallel {@link #serial} (rows split between threads in blocks of {@link #MR}). */
@@ -103,11 +106,30 @@ public final class Gemm {
             int cOff,
             int ldc,
             boolean load) {
+        int groups = m / MR, kc = k1 - k0;
+        float[] packed = null;
+        if (groups > 0 && n >= 2 * L) {
+            // rows i..i+7 of A over k0..k1, k-major: the micro-kernel's eight values for one k are adjacent, read
+            // at one offset (read in place, eight strided rows took a register and a bounds check each)
+            packed = PACKED.get();
+            if (packed.length < groups * kc * MR) {
+                packed = new float[groups * kc * MR];
+                PACKED.set(packed);
+            }
+            for (int g = 0; g < groups; g++) {
+                for (int r = 0; r < MR; r++) {
+                    int from = aOff + (g * MR + r) * ars + k0 * acs, to = g * kc * MR + r;
+                    for (int k = 0; k < kc; k++) {
+                        packed[to + k * MR] = a[from + k * acs];
+                    }
+                }
+            }
+        }
         int j = 0;
         for (; j + 2 * L <= n; j += 2 * L) {
             int i = 0;
             for (; i + MR <= m; i += MR) {
-                kernel8x2(k0, k1, a, aOff + i * ars, ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, load);
+                kernel8x2(kc, packed, i * kc, b, bOff + k0 * ldb + j, ldb, c, cOff + i * ldc + j, ldc, load);
             }
             for (; i < m; i++) {
                 kernel1(k0, k1, a, aOff + i * ars, acs, b, bOff + j, ldb, c, cOff + i * ldc + j, load, F.maskAll(true));
@@ -139,20 +161,12 @@ public final class Gemm {
         }
     }
 
+    /**
+     * {@code C[8 rows, 2 vectors] (+)= A B} over {@code kc} products, A packed k-major from {@code ap[apOff]}
+     * (the eight values of one k adjacent), B from {@code b[bOff]} with rows {@code ldb} apart.
+     */
     private static void kernel8x2(
-            int k0,
-            int k1,
-            float[] a,
-            int aOff,
-            int ars,
-            int acs,
-            float[] b,
-            int bOff,
-            int ldb,
-            float[] c,
-            int cOff,
-            int ldc,
-            boolean load) {
+            int kc, float[] ap, int apOff, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean load) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (load) {
             c00 = FloatVector.fromArray(F, c, cOff);
@@ -189,33 +203,31 @@ public final class Gemm {
             c70 = c00;
             c71 = c00;
         }
-        for (int k = k0; k < k1; k++) {
-            int bk = bOff + k * ldb;
+        for (int k = 0, ak = apOff, bk = bOff; k < kc; k++, ak += MR, bk += ldb) {
             FloatVector b0 = FloatVector.fromArray(F, b, bk);
             FloatVector b1 = FloatVector.fromArray(F, b, bk + L);
-            int ak = aOff + k * acs;
-            FloatVector x = FloatVector.broadcast(F, a[ak]);
+            FloatVector x = FloatVector.broadcast(F, ap[ak]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(F, a[ak + ars]);
+            x = FloatVector.broadcast(F, ap[ak + 1]);
             c10 = b0.fma(x, c10);
             c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(F, a[ak + 2 * ars]);
+            x = FloatVector.broadcast(F, ap[ak + 2]);
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(F, a[ak + 3 * ars]);
+            x = FloatVector.broadcast(F, ap[ak + 3]);
             c30 = b0.fma(x, c30);
             c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(F, a[ak + 4 * ars]);
+            x = FloatVector.broadcast(F, ap[ak + 4]);
             c40 = b0.fma(x, c40);
             c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(F, a[ak + 5 * ars]);
+            x = FloatVector.broadcast(F, ap[ak + 5]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
-            x = FloatVector.broadcast(F, a[ak + 6 * ars]);
+            x = FloatVector.broadcast(F, ap[ak + 6]);
             c60 = b0.fma(x, c60);
             c61 = b1.fma(x, c61);
-            x = FloatVector.broadcast(F, a[ak + 7 * ars]);
+            x = FloatVector.broadcast(F, ap[ak + 7]);
             c70 = b0.fma(x, c70);
             c71 = b1.fma(x, c71);
         }
