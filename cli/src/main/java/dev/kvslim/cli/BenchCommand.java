@@ -1,6 +1,7 @@
 package dev.kvslim.cli;
 
 import dev.kvslim.bench.EngineBenchmark;
+import dev.kvslim.bench.KernelBenchmark;
 import dev.kvslim.bench.KvCacheBenchmark;
 import dev.kvslim.bench.ModelBenchmark;
 import dev.kvslim.bench.RandomDms;
@@ -15,6 +16,7 @@ import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.model.Model;
 import dev.kvslim.core.tensor.Parallel;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -81,6 +83,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     RenamedKvFlags renamed;
+
+    @Option(
+            names = "--kernels",
+            description = "With --model: the one-token product of every weight matrix by weight type, in GB/s and as a"
+                    + " ratio to an F32 matrix measured in the same loop (--repeats passes).")
+    boolean kernels;
 
     @Option(names = "--json", description = "With --model: one JSON object per measurement instead of the table.")
     boolean json;
@@ -185,6 +193,9 @@ final class BenchCommand implements Callable<Integer> {
         if (serve) {
             return serveLoad();
         }
+        if (modelBench && kernels) {
+            return kernelBench(repeats);
+        }
         if (modelBench) {
             return modelBench(repeats, decodeTokens);
         }
@@ -204,6 +215,44 @@ final class BenchCommand implements Callable<Integer> {
             s = java.nio.file.Files.exists(def) ? def : null;
         }
         new EngineBenchmark(new EngineBenchmark.Options(s, repeats, decodeTokens, promptTokens, quick)).run(System.out);
+        return 0;
+    }
+
+    /** {@code bench --model --kernels}: the decode kernels by weight type, as a table or JSON lines. */
+    private int kernelBench(int passes) {
+        Model m = ModelLoader.loadModel(model).model();
+        String name = model.getFileName().toString();
+        List<KernelBenchmark.Row> rows = KernelBenchmark.run(m, passes);
+        if (json) {
+            for (KernelBenchmark.Row r : rows) {
+                System.out.printf(
+                        java.util.Locale.ROOT,
+                        "{\"model\": \"%s\", \"type\": \"%s\", \"matrices\": %d, \"bytes\": %d, \"threads\": %d,"
+                                + " \"gb_per_s\": %.3f, \"vs_yardstick\": %.3f}%n",
+                        name,
+                        r.type(),
+                        r.matrices(),
+                        r.bytes(),
+                        Parallel.threads(),
+                        r.gbPerS(),
+                        r.vsYardstick());
+            }
+            return 0;
+        }
+        System.out.printf(
+                "%s, %d threads, one-token products, %d passes after %d warm-up passes%n",
+                name, Parallel.threads(), passes, passes);
+        System.out.printf("%-24s %8s %10s %8s %14s%n", "type", "matrices", "MiB", "GB/s", "x yardstick");
+        for (KernelBenchmark.Row r : rows) {
+            System.out.printf(
+                    java.util.Locale.ROOT,
+                    "%-24s %8d %10.1f %8.2f %14.2f%n",
+                    r.type(),
+                    r.matrices(),
+                    r.bytes() / 1048576.0,
+                    r.gbPerS(),
+                    r.vsYardstick());
+        }
         return 0;
     }
 

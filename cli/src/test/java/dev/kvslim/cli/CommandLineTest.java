@@ -345,6 +345,26 @@ class CommandLineTest {
     }
 
     @Test
+    void benchKernelsReportsEachWeightTypeAgainstTheYardstick() throws Exception {
+        Run r = run("bench", "--model", stories(), "--kernels", "--repeats", "1", "--json");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        var json = tools.jackson.databind.json.JsonMapper.builder().build();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).hasSize(2);
+        var yard = json.readTree(lines.get(0));
+        var f32 = json.readTree(lines.get(1));
+        assertThat(yard.get("type").asString()).isEqualTo("yardstick F32 4096x768");
+        assertThat(yard.get("vs_yardstick").asDouble()).isEqualTo(1.0);
+        assertThat(f32.get("type").asString()).isEqualTo("F32");
+        // stories260K: 5 layers of 7 matrices and the classifier (its tied embedding)
+        assertThat(f32.get("matrices").asInt()).isEqualTo(36);
+        assertThat(f32.get("gb_per_s").asDouble()).isPositive();
+        Run table = run("bench", "--model", stories(), "--kernels", "--repeats", "1");
+        assertThat(table.exit()).as(table.stderr()).isZero();
+        assertThat(table.out()).contains("x yardstick", "F32", "stories260K.bin");
+    }
+
+    @Test
     void benchModelMeasuresAnyModelFileAsJson() throws Exception {
         Run r = run(
                 "bench",
