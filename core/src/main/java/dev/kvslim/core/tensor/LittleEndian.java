@@ -25,6 +25,11 @@ public final class LittleEndian {
         return (short) SHORTS.get(a, at);
     }
 
+    /** Writes {@code v} little-endian at byte {@code at} of {@code a}. */
+    public static void putI32(byte[] a, int at, int v) {
+        INTS.set(a, at, v);
+    }
+
     /** The little-endian int at byte {@code at} of {@code a}. */
     public static int i32(byte[] a, int at) {
         return (int) INTS.get(a, at);

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GGML Q4_K: super-blocks of 256 values in 8 sub-blocks of 32. Layout: half-float {@code d} and {@code dmin}, 12
@@ -114,16 +115,32 @@ public final class Q4_KTensor extends BlockTensor {
         return sums;
     }
 
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+
     private float dot(long row, float[] x, int xOff, float[] sums) {
+        byte[] codes6 = new byte[16]; // a block's eight 6-bit scales, then its eight minimums, one per byte
+        float[] scales = new float[8];
         FloatVector accLo = FloatVector.zero(F), accHi = accLo;
-        float mins = 0f;
+        FloatVector minAcc = FloatVector.zero(F8);
         int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
             float d = f16(at), dmin = f16(at + 2);
             int w0 = i32(at + 4), w1 = i32(at + 8), w2 = i32(at + 12);
+            // the 12 packed bytes rearranged as llama.cpp does: scales of sub-blocks 0-3 and 4-7, then minimums
+            LittleEndian.putI32(codes6, 0, w0 & 0x3F3F3F3F);
+            LittleEndian.putI32(codes6, 4, (w2 & 0x0F0F0F0F) | (((w0 >>> 6) & 0x03030303) << 4));
+            LittleEndian.putI32(codes6, 8, w1 & 0x3F3F3F3F);
+            LittleEndian.putI32(codes6, 12, ((w2 >>> 4) & 0x0F0F0F0F) | (((w1 >>> 6) & 0x03030303) << 4));
+            ((FloatVector) ByteVector.fromArray(B8, codes6, 0).convertShape(VectorOperators.B2F, F8, 0))
+                    .mul(d)
+                    .intoArray(scales, 0);
+            minAcc = ((FloatVector) ByteVector.fromArray(B8, codes6, 8).convertShape(VectorOperators.B2F, F8, 0))
+                    .mul(dmin)
+                    .fma(FloatVector.fromArray(F8, sums, 8 * b), minAcc);
             for (int pair = 0; pair < 4; pair++) {
                 int q = at + 16 + pair * 32;
-                int xi = xOff + b * 256 + pair * 64, lo = 2 * pair, hi = lo + 1;
+                int xi = xOff + b * 256 + pair * 64;
                 FloatVector sLo = FloatVector.zero(F), sHi = sLo;
                 for (int l = 0; l < 32; l += F.length()) {
                     ByteVector codes = ByteVector.fromArray(B, raw, q + l);
@@ -136,11 +153,14 @@ public final class Q4_KTensor extends BlockTensor {
                                     .convertShape(VectorOperators.B2F, F, 0))
                             .fma(FloatVector.fromArray(F, x, xi + 32 + l), sHi);
                 }
-                accLo = sLo.fma(FloatVector.broadcast(F, d * scale6(w0, w1, w2, lo)), accLo);
-                accHi = sHi.fma(FloatVector.broadcast(F, d * scale6(w0, w1, w2, hi)), accHi);
-                mins += dmin * (min6(w0, w1, w2, lo) * sums[8 * b + lo] + min6(w0, w1, w2, hi) * sums[8 * b + hi]);
+                accLo = sLo.fma(FloatVector.broadcast(F, scales[2 * pair]), accLo);
+                accHi = sHi.fma(FloatVector.broadcast(F, scales[2 * pair + 1]), accHi);
             }
         }
+        // the eight lanes of the minimums' sum in a fixed order (reduceLanes' order differs compiled and not)
+        minAcc.intoArray(scales, 0);
+        float mins = ((scales[0] + scales[4]) + (scales[2] + scales[6]))
+                + ((scales[1] + scales[5]) + (scales[3] + scales[7]));
         return Kernels.sum(accLo.add(accHi)) - mins;
     }
 }
