@@ -86,7 +86,7 @@ public final class Q4_KTensor extends BlockTensor {
         if (B == null || 32 % F.length() != 0) {
             return super.dot(row, x, xOff);
         }
-        return dot(row, x, xOff, subBlockSums(x, xOff));
+        return dot(row, x, xOff, subBlockSums(x, xOff), new byte[16], new float[8]);
     }
 
     /** Every row through the one dot product, the sums of x taken once. */
@@ -97,8 +97,10 @@ public final class Q4_KTensor extends BlockTensor {
             return;
         }
         float[] sums = subBlockSums(x, 0);
+        byte[] codes6 = new byte[16];
+        float[] scales = new float[8];
         for (int r = from; r < to; r++) {
-            out[r] = dot(r, x, 0, sums);
+            out[r] = dot(r, x, 0, sums, codes6, scales);
         }
     }
 
@@ -118,9 +120,11 @@ public final class Q4_KTensor extends BlockTensor {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
-    private float dot(long row, float[] x, int xOff, float[] sums) {
-        byte[] codes6 = new byte[16]; // a block's eight 6-bit scales, then its eight minimums, one per byte
-        float[] scales = new float[8];
+    /**
+     * The factored dot product; {@code codes6} (16 bytes: a block's eight 6-bit scales, then its eight minimums) and
+     * {@code scales} (8 floats) are scratch, allocated once per product rather than once per row.
+     */
+    private float dot(long row, float[] x, int xOff, float[] sums, byte[] codes6, float[] scales) {
         FloatVector accLo = FloatVector.zero(F), accHi = accLo;
         FloatVector minAcc = FloatVector.zero(F8);
         int at = blockAt(row, 0);
