@@ -67,32 +67,37 @@ public final class Tensors {
      * copied (they stay in the page cache), so resident memory counts the weights once.
      */
     static byte[] onHeap(MemorySegment data, long bytes, String what) {
-        MemorySegment src = requireBytes(data, bytes, what);
-        if (bytes > MAX_ARRAY_BYTES) {
-            throw new IllegalArgumentException(what + " tensor of " + bytes
-                    + " bytes is larger than a Java array holds (" + MAX_ARRAY_BYTES + ")");
-        }
+        MemorySegment src = arraySource(data, bytes, bytes, "bytes", what);
         byte[] out = new byte[(int) bytes];
         MemorySegment.copy(src, ValueLayout.JAVA_BYTE, 0, out, 0, out.length);
-        if (src.isMapped()) {
-            src.unload();
-        }
+        release(src);
         return out;
     }
 
     /** The first {@code count} little-endian 16-bit values of {@code data} in a Java array, as {@link #onHeap}. */
     static short[] halvesOnHeap(MemorySegment data, long count, String what) {
-        MemorySegment src = requireBytes(data, 2 * count, what);
-        if (count > MAX_ARRAY_BYTES) {
-            throw new IllegalArgumentException(what + " tensor of " + count
-                    + " values is larger than a Java array holds (" + MAX_ARRAY_BYTES + ")");
-        }
+        MemorySegment src = arraySource(data, 2 * count, count, "values", what);
         short[] out = new short[(int) count];
         MemorySegment.copy(src, LittleEndian.I16, 0, out, 0, out.length);
+        release(src);
+        return out;
+    }
+
+    /** The first {@code bytes} of {@code data}, checked to fill an array of {@code length} {@code unit}. */
+    private static MemorySegment arraySource(MemorySegment data, long bytes, long length, String unit, String what) {
+        MemorySegment src = requireBytes(data, bytes, what);
+        if (length > MAX_ARRAY_BYTES) {
+            throw new IllegalArgumentException(what + " tensor of " + length + " " + unit
+                    + " is larger than a Java array holds (" + MAX_ARRAY_BYTES + ")");
+        }
+        return src;
+    }
+
+    /** Drops the pages of a mapped file's copied bytes from the process (the page cache keeps them). */
+    private static void release(MemorySegment src) {
         if (src.isMapped()) {
             src.unload();
         }
-        return out;
     }
 
     /** The largest Java array length every JVM allocates. */
