@@ -277,10 +277,7 @@ final class BenchCommand implements Callable<Integer> {
                     c.kvShape(),
                     spec instanceof KvCacheSpec.Paged
                             ? new BlockPool(
-                                    c.headSize(),
-                                    PagedKvCache.defaultBlockSize(),
-                                    Math.min(Runtime.getRuntime().maxMemory() / 2, BlockPool.heapLeft()),
-                                    type)
+                                    c.headSize(), PagedKvCache.defaultBlockSize(), BlockPool.defaultBudget(2), type)
                             : null,
                     n);
             String label = spec.label() + " " + type;

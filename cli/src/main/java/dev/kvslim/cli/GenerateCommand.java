@@ -83,7 +83,7 @@ final class GenerateCommand implements Callable<Integer> {
         long cacheBytes = positions * c.kvBytesPerToken(type.bytes());
         long heap = Runtime.getRuntime().maxMemory();
         long left = BlockPool.heapLeft();
-        long budget = kv.budget(Math.min(heap / 2, left));
+        long budget = kv.budget(BlockPool.defaultBudget(2));
         if (budget > heap / 2 || budget > left) {
             throw new IllegalArgumentException(String.format(
                     "--kv-budget %,d is more than half the %,d-byte heap or the %,d bytes the loaded weights leave:"

@@ -31,6 +31,11 @@ public final class BlockPool {
         return r.maxMemory() - (r.totalMemory() - r.freeMemory());
     }
 
+    /** A default KV budget: {@code 1/share} of the heap, at most what the loaded weights leave ({@link #heapLeft}). */
+    public static long defaultBudget(int share) {
+        return Math.min(Runtime.getRuntime().maxMemory() / share, heapLeft());
+    }
+
     /** A pool of F32 blocks. */
     public BlockPool(int headSize, int blockSize, long budgetBytes) {
         this(headSize, blockSize, budgetBytes, KvType.F32);

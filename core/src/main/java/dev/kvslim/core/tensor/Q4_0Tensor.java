@@ -64,18 +64,8 @@ public final class Q4_0Tensor extends FloatTensor {
             int xi = xOff + b * BLOCK;
             FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < 16; j += F.length()) {
-                ByteVector packed = ByteVector.fromArray(B, raw, at + 2 + j);
-                FloatVector lo =
-                        (FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                // x86 has no byte shift: shift 32-bit lanes and mask the nibbles that crossed a byte
-                FloatVector hi = (FloatVector) packed.reinterpretAsInts()
-                        .lanewise(VectorOperators.LSHR, 4)
-                        .and(0x0F0F0F0F)
-                        .reinterpretAsBytes()
-                        .sub((byte) 8)
-                        .convertShape(VectorOperators.B2F, F, 0);
-                sum = lo.fma(FloatVector.fromArray(F, x, xi + j), sum);
-                sum = hi.fma(FloatVector.fromArray(F, x, xi + 16 + j), sum);
+                sum = low(at + 2 + j).fma(FloatVector.fromArray(F, x, xi + j), sum);
+                sum = high(at + 2 + j).fma(FloatVector.fromArray(F, x, xi + 16 + j), sum);
             }
             acc = sum.fma(FloatVector.broadcast(F, d), acc);
         }
@@ -111,9 +101,9 @@ public final class Q4_0Tensor extends FloatTensor {
         for (int b = 0; b < blocks; b++) {
             int at = b * BLOCK_BYTES;
             FloatVector xl = FloatVector.fromArray(F, x, b * BLOCK), xh = FloatVector.fromArray(F, x, b * BLOCK + 16);
-            FloatVector s0 = low(r0 + at).mul(xl), s1 = low(r1 + at).mul(xl);
-            s0 = high(r0 + at).fma(xh, s0);
-            s1 = high(r1 + at).fma(xh, s1);
+            FloatVector s0 = low(r0 + at + 2).mul(xl), s1 = low(r1 + at + 2).mul(xl);
+            s0 = high(r0 + at + 2).fma(xh, s0);
+            s1 = high(r1 + at + 2).fma(xh, s1);
             a0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(LittleEndian.i16(raw, r0 + at))), a0);
             a1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(LittleEndian.i16(raw, r1 + at))), a1);
         }
@@ -121,17 +111,16 @@ public final class Q4_0Tensor extends FloatTensor {
         out[row + 1] = Kernels.sum(a1);
     }
 
-    /** The low nibbles of the block at byte {@code at}, less 8, as floats (small enough for the JIT to inline). */
+    /** Low nibbles of the packed bytes from byte {@code at}, less 8, as floats (small enough for the JIT to inline). */
     private FloatVector low(int at) {
-        return (FloatVector) ByteVector.fromArray(B, raw, at + 2)
-                .and((byte) 0xF)
-                .sub((byte) 8)
-                .convertShape(VectorOperators.B2F, F, 0);
+        return (FloatVector)
+                ByteVector.fromArray(B, raw, at).and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    /** The high nibbles of the block at byte {@code at}, less 8, as floats. */
+    /** High nibbles of the packed bytes from byte {@code at}, less 8, as floats; x86 has no byte shift, so 32-bit
+     * lanes are shifted and the nibbles that crossed a byte masked off. */
     private FloatVector high(int at) {
-        return (FloatVector) ByteVector.fromArray(B, raw, at + 2)
+        return (FloatVector) ByteVector.fromArray(B, raw, at)
                 .reinterpretAsInts()
                 .lanewise(VectorOperators.LSHR, 4)
                 .and(0x0F0F0F0F)
@@ -153,18 +142,8 @@ public final class Q4_0Tensor extends FloatTensor {
             float d = Float.float16ToFloat(LittleEndian.i16(raw, at));
             int o = off + b * BLOCK;
             for (int j = 0; j < 16; j += F.length()) {
-                ByteVector packed = ByteVector.fromArray(B, raw, at + 2 + j);
-                ((FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d)
-                        .intoArray(out, o + j);
-                ((FloatVector) packed.reinterpretAsInts()
-                                .lanewise(VectorOperators.LSHR, 4)
-                                .and(0x0F0F0F0F)
-                                .reinterpretAsBytes()
-                                .sub((byte) 8)
-                                .convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d)
-                        .intoArray(out, o + 16 + j);
+                low(at + 2 + j).mul(d).intoArray(out, o + j);
+                high(at + 2 + j).mul(d).intoArray(out, o + 16 + j);
             }
         }
     }

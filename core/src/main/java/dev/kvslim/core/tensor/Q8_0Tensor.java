@@ -61,10 +61,8 @@ public final class Q8_0Tensor extends FloatTensor {
             int xi = xOff + b * BLOCK;
             FloatVector s0 = FloatVector.zero(F), s1 = s0;
             for (int j = 0; j < BLOCK; j += F.length()) {
-                s0 = ((FloatVector) ByteVector.fromArray(B, raw, at0 + 2 + j).convertShape(VectorOperators.B2F, F, 0))
-                        .fma(FloatVector.fromArray(F, x, xi + j), s0);
-                s1 = ((FloatVector) ByteVector.fromArray(B, raw, at1 + 2 + j).convertShape(VectorOperators.B2F, F, 0))
-                        .fma(FloatVector.fromArray(F, x, xi + BLOCK + j), s1);
+                s0 = codes(at0 + 2 + j).fma(FloatVector.fromArray(F, x, xi + j), s0);
+                s1 = codes(at1 + 2 + j).fma(FloatVector.fromArray(F, x, xi + BLOCK + j), s1);
             }
             acc0 = s0.fma(FloatVector.broadcast(F, scale(at0)), acc0);
             acc1 = s1.fma(FloatVector.broadcast(F, scale(at1)), acc1);
@@ -74,8 +72,7 @@ public final class Q8_0Tensor extends FloatTensor {
             int xi = xOff + b * BLOCK;
             FloatVector s0 = FloatVector.zero(F);
             for (int j = 0; j < BLOCK; j += F.length()) {
-                s0 = ((FloatVector) ByteVector.fromArray(B, raw, at + 2 + j).convertShape(VectorOperators.B2F, F, 0))
-                        .fma(FloatVector.fromArray(F, x, xi + j), s0);
+                s0 = codes(at + 2 + j).fma(FloatVector.fromArray(F, x, xi + j), s0);
             }
             acc0 = s0.fma(FloatVector.broadcast(F, scale(at)), acc0);
         }
@@ -134,7 +131,7 @@ public final class Q8_0Tensor extends FloatTensor {
         out[row + 3] = Kernels.sum(e3.add(o3));
     }
 
-    /** 16 codes from byte {@code at} as floats (the JIT inlines this small one). */
+    /** One float vector of codes from byte {@code at} (small enough for the JIT to inline). */
     private FloatVector codes(int at) {
         return (FloatVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2F, F, 0);
     }
@@ -153,11 +150,9 @@ public final class Q8_0Tensor extends FloatTensor {
         int base = (int) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
             int at = base + b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(LittleEndian.i16(raw, at));
+            float d = scale(at);
             for (int j = 0; j < BLOCK; j += F.length()) {
-                ((FloatVector) ByteVector.fromArray(B, raw, at + 2 + j).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d)
-                        .intoArray(out, off + b * BLOCK + j);
+                codes(at + 2 + j).mul(d).intoArray(out, off + b * BLOCK + j);
             }
         }
     }
