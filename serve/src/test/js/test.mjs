@@ -88,4 +88,42 @@ try {
   check("unknown model is a 404 NotFoundError", e instanceof OpenAI.NotFoundError && e.status === 404,
     `${e.constructor.name} ${e.status} ${e.message}`);
 }
+// structured output through the client's own helper: parse() sends the schema and parses the answer into .parsed
+const person = {
+  type: "object",
+  properties: {
+    name: { type: "string", maxLength: 10 },
+    age: { type: "integer", minimum: 0, maximum: 120 },
+    mood: { enum: ["happy", "sad"] },
+  },
+  required: ["name", "age", "mood"],
+  additionalProperties: false,
+};
+for (const seed of [1, 2, 3]) {
+  const parsed = await client.chat.completions.parse({
+    model, messages: [{ role: "user", content: "Lily was" }], max_tokens: 120, seed,
+    response_format: { type: "json_schema", json_schema: { name: "person", strict: true, schema: person } },
+  });
+  const p = parsed.choices[0].message.parsed;
+  check(`parse() under a JSON schema gives an object of that shape (seed ${seed})`,
+    p && typeof p.name === "string" && p.name.length <= 10 && Number.isInteger(p.age) && p.age >= 0 && p.age <= 120
+      && ["happy", "sad"].includes(p.mood) && Object.keys(p).length === 3,
+    JSON.stringify(parsed.choices[0].message));
+}
+const objectStream = await streamedText(
+  await client.chat.completions.create({ model, messages, max_tokens: 100, seed: 5, stream: true,
+    response_format: { type: "json_schema", json_schema: { name: "person", schema: person } } }),
+  (c) => c.delta?.content);
+let streamedPerson = null;
+try { streamedPerson = JSON.parse(objectStream.text); } catch (e) { /* reported below */ }
+check("streamed answer under a JSON schema parses", streamedPerson !== null && objectStream.finish === "stop",
+  JSON.stringify(objectStream));
+try {
+  await client.chat.completions.create({ model, messages, max_tokens: 10,
+    response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "string", format: "email" } } } });
+  check("an unsupported schema keyword is refused", false, "no error");
+} catch (e) {
+  check("an unsupported schema keyword is a 400 naming it", e instanceof OpenAI.BadRequestError && /'format'/.test(e.message),
+    `${e.constructor.name} ${e.status} ${e.message}`);
+}
 console.log(`${passed} passed, 0 failed`);

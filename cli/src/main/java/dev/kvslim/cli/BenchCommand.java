@@ -6,7 +6,9 @@ import dev.kvslim.bench.KvCacheBenchmark;
 import dev.kvslim.bench.ModelBenchmark;
 import dev.kvslim.bench.RandomDms;
 import dev.kvslim.bench.ServeLoadBenchmark;
+import dev.kvslim.bench.StructuredOutputBenchmark;
 import dev.kvslim.bench.TrainBenchmark;
+import dev.kvslim.core.constrain.Grammar;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.kv.BlockPool;
@@ -83,6 +85,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     RenamedKvFlags renamed;
+
+    @Mixin
+    StructuredOutputOptions structured;
 
     @Option(
             names = "--kernels",
@@ -196,6 +201,10 @@ final class BenchCommand implements Callable<Integer> {
         if (modelBench && kernels) {
             return kernelBench(repeats);
         }
+        Grammar grammar = structured.grammar();
+        if (modelBench && grammar != null) {
+            return structuredBench(grammar, repeats, decodeTokens);
+        }
         if (modelBench) {
             return modelBench(repeats, decodeTokens);
         }
@@ -253,6 +262,24 @@ final class BenchCommand implements Callable<Integer> {
                     r.gbPerS(),
                     r.vsYardstick());
         }
+        return 0;
+    }
+
+    /** {@code bench --model} with a grammar option: decode speed free and under the grammar, side by side. */
+    private int structuredBench(Grammar grammar, int repeats, int decodeTokens) {
+        LoadedModel loaded = ModelLoader.load(model, tokenizer);
+        LlamaConfig c = loaded.model().config();
+        int[] prompt = loaded.tokenizer().encode("Here is the record, as JSON:", true);
+        StructuredOutputBenchmark.run(
+                        loaded.model(),
+                        loaded.tokenizer(),
+                        loaded::isEndOfGeneration,
+                        n -> new KvCacheSpec.Dense().newCache(c.kvShape(), null, n),
+                        grammar,
+                        prompt,
+                        decodeTokens,
+                        repeats)
+                .print(System.out);
         return 0;
     }
 

@@ -1,5 +1,6 @@
 package dev.kvslim.cli;
 
+import dev.kvslim.core.constrain.Grammar;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.generate.Generator;
@@ -63,12 +64,16 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     KvCacheOptions kv;
 
+    @Mixin
+    StructuredOutputOptions structured;
+
     @Override
     public Integer call() {
         PrintStream err = System.err;
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
         LlamaConfig c = loaded.model().config();
         SamplingParams params = sampling.resolve(loaded.generation(), 1f);
+        Grammar grammar = structured.grammar();
         int[] tokens = loaded.tokenizer().encode(prompt, true);
         if (tokens.length == 0) {
             throw new IllegalArgumentException(
@@ -109,7 +114,7 @@ final class GenerateCommand implements Callable<Integer> {
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         PrintStream out = System.out;
         Generator.Result r = generator.generate(
-                tokens, new Generator.Options(maxTokens, params, stop, echo, batch), cache, (b, off, len) -> {
+                tokens, new Generator.Options(maxTokens, params, stop, echo, batch, grammar), cache, (b, off, len) -> {
                     out.write(b, off, len);
                     out.flush();
                 });

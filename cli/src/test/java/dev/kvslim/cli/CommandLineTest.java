@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -147,6 +148,55 @@ class CommandLineTest {
                 "Lily");
         assertThat(r.out()).isEqualTo(", there was a little girl named \n");
         assertThat(r.stderr()).contains("(stop_string)");
+    }
+
+    /** {@code generate} on stories260K with {@code extra} options. */
+    static Run storiesGenerate(String... extra) {
+        List<String> args = new ArrayList<>(List.of("generate", "--model", stories(), "--tokenizer", tok512()));
+        args.addAll(List.of(extra));
+        return run(args.toArray(String[]::new));
+    }
+
+    @Test
+    void generateWritesWhatTheGrammarAllows() throws Exception {
+        String schema = "{\"type\": \"object\", \"properties\": {\"hero\": {\"enum\": [\"Lily\", \"Ben\"]},"
+                + " \"age\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 9}}, \"required\": [\"hero\","
+                + " \"age\"], \"additionalProperties\": false}";
+        Run r = storiesGenerate(
+                "--prompt", "Once upon a time", "--seed", "3", "--max-tokens", "200", "--json-schema", schema);
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        assertThat(r.stderr()).contains("(grammar_complete)");
+        var value = tools.jackson.databind.json.JsonMapper.builder().build().readTree(r.out());
+        assertThat(value.get("hero").asString()).isIn("Lily", "Ben");
+        assertThat(value.get("age").asInt()).isBetween(1, 9);
+        assertThat(value.size()).isEqualTo(2);
+
+        Run choice = storiesGenerate("--prompt", "The dog was", "--choice", "happy", "--choice", "sad");
+        assertThat(choice.out().strip()).isIn("happy", "sad");
+        Run regex = storiesGenerate("--regex", "[A-Z][a-z]+ \\d{2}");
+        assertThat(regex.out().strip()).matches("[A-Z][a-z]+ \\d{2}");
+
+        Run bad = storiesGenerate("--regex", "(a");
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.stderr().strip().lines().toList().getLast())
+                .isEqualTo(
+                        "kvslim: error: --regex: the regular expression is malformed: a group without ')' at offset 2");
+        Run both = storiesGenerate("--json-object", "--regex", "a");
+        assertThat(both.stderr()).contains("exclude each other");
+
+        Run bench = run(
+                "bench",
+                "--model",
+                stories(),
+                "--tokenizer",
+                tok512(),
+                "--json-object",
+                "--decode-tokens",
+                "32",
+                "--repeats",
+                "1");
+        assertThat(bench.exit()).as(bench.stderr()).isZero();
+        assertThat(bench.out()).contains("decode free", "under the grammar", "vocabulary 512");
     }
 
     @Test

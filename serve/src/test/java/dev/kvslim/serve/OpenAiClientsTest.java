@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ResponseFormat;
+import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
+import dev.langchain4j.model.chat.request.json.JsonSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.openai.OpenAiChatModel;
@@ -18,11 +23,13 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 /**
  * The server through real OpenAI clients: the official {@code openai} npm package (serve/src/test/js/test.mjs, its
  * version pinned by package-lock.json) and LangChain4j's OpenAI module, against stories260K served with a small chat
- * template: completions, chat, streaming, stop strings, n > 1, and errors as the clients' own exception types.
+ * template: completions, chat, streaming, stop strings, n > 1, structured output, and errors as the clients' own
+ * exception types.
  */
 class OpenAiClientsTest {
 
@@ -45,7 +52,7 @@ class OpenAiClientsTest {
         NodeScript.Result r =
                 new NodeScript(Path.of("src", "test", "js")).installed().node("test.mjs", 180, base);
         assertThat(r.exitCode()).as(r.output()).isZero();
-        assertThat(r.output()).as(r.output()).contains("13 passed, 0 failed").doesNotContain("FAIL");
+        assertThat(r.output()).as(r.output()).contains("18 passed, 0 failed").doesNotContain("FAIL");
     }
 
     private static OpenAiChatModel.OpenAiChatModelBuilder chat() {
@@ -129,5 +136,35 @@ class OpenAiClientsTest {
                 .hasMessageContaining("The model 'no-such-model' does not exist");
         assertThatThrownBy(() -> chat().maxTokens(100_000).build().chat(CAT))
                 .hasMessageContaining("maximum context length");
+    }
+
+    @Test
+    void langChain4jStructuredOutputFollowsItsSchema() {
+        JsonSchema schema = JsonSchema.builder()
+                .name("mood")
+                .rootElement(JsonObjectSchema.builder()
+                        .addEnumProperty("mood", List.of("happy", "sad", "sleepy"))
+                        .addIntegerProperty("age")
+                        .addBooleanProperty("hungry")
+                        .required("mood", "age", "hungry")
+                        .build())
+                .build();
+        ResponseFormat format = ResponseFormat.builder()
+                .type(ResponseFormatType.JSON)
+                .jsonSchema(schema)
+                .build();
+        var model =
+                chat().temperature(1.0).maxTokens(200).strictJsonSchema(true).build();
+        for (int i = 0; i < 3; i++) {
+            ChatResponse r = model.chat(ChatRequest.builder()
+                    .messages(UserMessage.from("The cat felt"))
+                    .responseFormat(format)
+                    .build());
+            JsonNode answer = TestClient.JSON.readTree(r.aiMessage().text());
+            assertThat(answer.propertyNames()).as(answer.toString()).containsExactly("mood", "age", "hungry");
+            assertThat(answer.get("mood").asString()).isIn("happy", "sad", "sleepy");
+            assertThat(answer.get("age").isIntegralNumber()).isTrue();
+            assertThat(answer.get("hungry").isBoolean()).isTrue();
+        }
     }
 }

@@ -284,7 +284,7 @@ class ServerTest {
             "\"presence_penalty\": 0.5",
             "\"frequency_penalty\": 1",
             "\"logit_bias\": {\"5\": 10}",
-            "\"response_format\": {\"type\": \"json_object\"}",
+            "\"guided_grammar\": \"root ::= x\"",
             "\"tools\": [{\"type\": \"function\"}]"
         }) {
             String name = field.substring(1, field.indexOf('"', 1));

@@ -1,5 +1,6 @@
 package dev.kvslim.core.generate;
 
+import dev.kvslim.core.constrain.Constraint;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.tokenizer.Tokenizer;
 import java.util.Arrays;
@@ -12,7 +13,8 @@ import java.util.function.IntPredicate;
  * scheduler): sample a token from the logits, then end the sequence at an end-of-generation token (not part of the
  * text), at a stop string (the text ends before it) or at its length limits; otherwise the token is fed next, at
  * {@link #position()}. The text streams to a sink as it becomes final: bytes that could begin a stop string are held
- * back until they cannot.
+ * back until they cannot. Under a grammar {@link Constraint} (structured output), the tokens it does not allow are
+ * masked out before sampling, and the sequence ends once the text is a whole sentence nothing may extend.
  *
  * <p>Limits: at most {@code maxTokens} tokens, and prompt plus generated tokens at most {@code maxLength} (vLLM's
  * {@code max_model_len} rule). A one-sequence caller whose cache holds {@code C} positions passes {@code C + 1}: the
@@ -24,6 +26,7 @@ public final class Decoding {
     private final Tokenizer tokenizer;
     private final IntPredicate endOfGeneration;
     private final StopFilter text;
+    private final Constraint constraint;
     private final int promptLength;
     private final int maxTokens;
     private final int maxLength;
@@ -52,6 +55,23 @@ public final class Decoding {
             int maxTokens,
             int maxLength,
             Generator.Sink sink) {
+        this(sampler, tokenizer, endOfGeneration, stopStrings, prompt, maxTokens, maxLength, sink, null);
+    }
+
+    /**
+     * A decoding under {@code constraint} (null for none): see {@link #Decoding(Sampler, Tokenizer, IntPredicate,
+     * List, int[], int, int, Generator.Sink)} for the rest.
+     */
+    public Decoding(
+            Sampler sampler,
+            Tokenizer tokenizer,
+            IntPredicate endOfGeneration,
+            List<String> stopStrings,
+            int[] prompt,
+            int maxTokens,
+            int maxLength,
+            Generator.Sink sink,
+            Constraint constraint) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("decoding needs a prompt of at least one token");
         }
@@ -62,6 +82,7 @@ public final class Decoding {
         this.tokenizer = tokenizer;
         this.endOfGeneration = endOfGeneration;
         this.text = new StopFilter(stopStrings, sink);
+        this.constraint = constraint;
         this.promptLength = prompt.length;
         this.maxTokens = maxTokens;
         this.maxLength = maxLength;
@@ -72,26 +93,40 @@ public final class Decoding {
     }
 
     /**
-     * Samples the next token from {@code logits} (the model's output at the sequence's last token) and applies the
-     * rule: returns null when the sequence goes on (feed {@link #token()} at {@link #position()}), else why it ended.
+     * Samples the next token from {@code logits} (the model's output at the sequence's last token; a constraint masks
+     * them in place) and applies the rule: returns null when the sequence goes on (feed {@link #token()} at
+     * {@link #position()}), else why it ended.
      */
     public Generator.StopReason next(float[] logits) {
         if (reason != null) {
             throw new IllegalStateException("the sequence already ended (" + reason + ")");
         }
+        if (constraint != null && !constraint.mask(logits)) {
+            // the vocabulary cannot write what the grammar needs next: end here, the token not part of the text
+            token = sampler.sample(logits);
+            return end(Generator.StopReason.END_OF_GENERATION);
+        }
         token = sampler.sample(logits);
         if (endOfGeneration.test(token)) {
+            return end(Generator.StopReason.END_OF_GENERATION);
+        }
+        byte[] piece = tokenizer.decodePiece(last, token);
+        if (constraint != null && !constraint.accept(piece)) {
+            // only after BOS, where a piece prints without its leading space, can the text differ from the mask's
             return end(Generator.StopReason.END_OF_GENERATION);
         }
         if (count == generated.length) {
             generated = Arrays.copyOf(generated, 2 * count);
         }
         generated[count++] = token;
-        boolean stopped = text.append(tokenizer.decodePiece(last, token));
+        boolean stopped = text.append(piece);
         last = token;
         if (stopped) {
             reason = Generator.StopReason.STOP_STRING;
             return reason;
+        }
+        if (constraint != null && constraint.isComplete()) {
+            return end(Generator.StopReason.GRAMMAR_COMPLETE);
         }
         if (count >= maxTokens || promptLength + count >= maxLength) {
             return end(Generator.StopReason.LENGTH);

@@ -1,5 +1,9 @@
 package dev.kvslim.core.generate;
 
+import dev.kvslim.core.constrain.Automaton;
+import dev.kvslim.core.constrain.Constraint;
+import dev.kvslim.core.constrain.Grammar;
+import dev.kvslim.core.constrain.TokenMask;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
@@ -27,9 +31,22 @@ public final class Generator {
      * @param stopStrings generation ends before the first occurrence of any of these (not printed)
      * @param echo        print the prompt first, as llama2.c's run.c does
      * @param prefillBatch prompt tokens per forward call
+     * @param grammar     the text must be a sentence of this grammar (structured output), or null for free text
      */
     public record Options(
-            int maxTokens, SamplingParams sampling, List<String> stopStrings, boolean echo, int prefillBatch) {
+            int maxTokens,
+            SamplingParams sampling,
+            List<String> stopStrings,
+            boolean echo,
+            int prefillBatch,
+            Grammar grammar) {
+
+        /** Options for free text. */
+        public Options(
+                int maxTokens, SamplingParams sampling, List<String> stopStrings, boolean echo, int prefillBatch) {
+            this(maxTokens, sampling, stopStrings, echo, prefillBatch, null);
+        }
+
         public Options {
             if (maxTokens < 0) {
                 throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
@@ -54,7 +71,9 @@ public final class Generator {
     public enum StopReason {
         END_OF_GENERATION,
         STOP_STRING,
-        LENGTH
+        LENGTH,
+        /** Under a grammar, the text is a whole sentence that nothing may extend. */
+        GRAMMAR_COMPLETE
     }
 
     /**
@@ -139,7 +158,10 @@ public final class Generator {
                 prompt,
                 options.maxTokens(),
                 cache.capacity() + 1,
-                sink);
+                sink,
+                options.grammar() == null
+                        ? null
+                        : new Constraint(new Automaton(options.grammar()), TokenMask.of(tokenizer), endOfGeneration));
         Generation<KvCache> sequence = new Generation<>(prompt, options.maxTokens(), decoding);
         sequence.attach(cache, reused);
 
@@ -157,6 +179,7 @@ public final class Generator {
         long decodeNanos = System.nanoTime() - decodeStart;
         StopReason reason = decoding.stopReason();
         int count = decoding.count();
+        // the last token sampled is fed only when generation went on past it, which an end token never does
         int fed = reason == StopReason.END_OF_GENERATION ? count : Math.max(0, count - 1);
         return new Result(
                 prompt.clone(),

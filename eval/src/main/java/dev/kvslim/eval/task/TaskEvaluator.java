@@ -337,7 +337,8 @@ public final class TaskEvaluator {
         /** How the generation ended, in the task's words. */
         SampleOutcome.Stop stop() {
             return switch (decoding().stopReason()) {
-                case END_OF_GENERATION -> SampleOutcome.Stop.END_OF_GENERATION;
+                // the evaluator decodes no grammar; a finished one would be an end of generation
+                case END_OF_GENERATION, GRAMMAR_COMPLETE -> SampleOutcome.Stop.END_OF_GENERATION;
                 case STOP_STRING -> SampleOutcome.Stop.TERMINATOR;
                 case LENGTH -> SampleOutcome.Stop.LENGTH;
             };

@@ -174,7 +174,8 @@ final class GenerationEndpoint implements Handler {
                                 p.stop(),
                                 p.topLogprobs(),
                                 p.ignoreEos(),
-                                events.listener(i))));
+                                events.listener(i),
+                                p.grammar())));
             }
         } catch (QueueFullException e) {
             sequences.forEach(Sequence::cancel);

@@ -1,6 +1,12 @@
 package dev.kvslim.serve.api;
 
 import dev.kvslim.core.chat.ChatMessage;
+import dev.kvslim.core.constrain.Automaton;
+import dev.kvslim.core.constrain.Expr;
+import dev.kvslim.core.constrain.Grammar;
+import dev.kvslim.core.constrain.GrammarException;
+import dev.kvslim.core.constrain.JsonSchemaGrammar;
+import dev.kvslim.core.constrain.RegexGrammar;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +26,9 @@ import tools.jackson.databind.json.JsonMapper;
  * @param maxTokens     {@code max_completion_tokens}, else {@code max_tokens}, or null
  * @param maxTokensField which of the two fields gave {@code maxTokens} (for errors about it)
  * @param topLogprobs   -1 without log probabilities, else how many alternatives per token
+ * @param grammar       structured output: the text must be a sentence of this grammar ({@code response_format}
+ *                      {@code json_object} or {@code json_schema}, or vLLM's {@code guided_json},
+ *                      {@code guided_regex}, {@code guided_choice}); null for free text
  */
 public record GenerationParams(
         String model,
@@ -37,7 +46,8 @@ public record GenerationParams(
         boolean stream,
         boolean includeUsage,
         int topLogprobs,
-        boolean ignoreEos) {
+        boolean ignoreEos,
+        Grammar grammar) {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Most alternatives per token, as vLLM's default limit. */
@@ -101,6 +111,7 @@ public record GenerationParams(
         }
         int topLogprobs = chat ? chatLogprobs(root) : optionalIntOr(root, "logprobs", 0, MAX_TOP_LOGPROBS, -1);
         boolean ignoreEos = optionalBoolean(root, "ignore_eos");
+        Grammar grammar = grammar(root);
         return new GenerationParams(
                 model,
                 prompt,
@@ -117,7 +128,99 @@ public record GenerationParams(
                 stream,
                 includeUsage,
                 topLogprobs,
-                ignoreEos);
+                ignoreEos,
+                grammar);
+    }
+
+    /**
+     * The grammar of a structured-output request, or null: OpenAI's {@code response_format} ({@code text},
+     * {@code json_object}, {@code json_schema}) or one of vLLM's {@code guided_json}, {@code guided_regex},
+     * {@code guided_choice}; at most one of them. A schema or expression that cannot be decoded under is a 400 naming
+     * the field and what in it is not supported.
+     */
+    private static Grammar grammar(JsonNode root) {
+        String field = null;
+        Grammar grammar = null;
+        for (String name : new String[] {"response_format", "guided_json", "guided_regex", "guided_choice"}) {
+            JsonNode v = root.get(name);
+            if (v == null || v.isNull()) {
+                continue;
+            }
+            String at = name;
+            Grammar g;
+            try {
+                switch (name) {
+                    case "response_format" -> {
+                        JsonNode type = v.isObject() ? v.get("type") : null;
+                        if (type == null || !type.isString()) {
+                            throw ApiException.invalid(
+                                    name,
+                                    "response_format must be an object with a 'type' (text, json_object or json_schema).");
+                        }
+                        g = switch (type.asString()) {
+                            case "text" -> null;
+                            case "json_object" -> JsonSchemaGrammar.anyObject();
+                            case "json_schema" -> {
+                                JsonNode spec = v.get("json_schema");
+                                if (spec == null || !spec.isObject()) {
+                                    throw ApiException.invalid(
+                                            name + ".json_schema",
+                                            "response_format of type json_schema needs a 'json_schema' object.");
+                                }
+                                JsonNode schema = spec.get("schema");
+                                at = name + ".json_schema.schema";
+                                yield schema == null || schema.isNull()
+                                        ? JsonSchemaGrammar.anyObject()
+                                        : JsonSchemaGrammar.of(schema);
+                            }
+                            default ->
+                                throw ApiException.invalid(
+                                        name + ".type",
+                                        "response_format.type must be text, json_object or json_schema, got '"
+                                                + type.asString() + "'.");
+                        };
+                    }
+                    case "guided_json" ->
+                        g = v.isString() ? JsonSchemaGrammar.of(v.asString()) : JsonSchemaGrammar.of(v);
+                    case "guided_regex" -> {
+                        if (!v.isString()) {
+                            throw ApiException.invalid(name, "guided_regex must be a string.");
+                        }
+                        g = RegexGrammar.of(v.asString());
+                    }
+                    default -> g = choices(v);
+                }
+                if (g != null && new Automaton(g).start().isDead()) {
+                    throw new GrammarException("no text satisfies it");
+                }
+            } catch (GrammarException e) {
+                throw ApiException.invalid(at, "Cannot decode under '" + at + "': " + e.getMessage() + ".");
+            }
+            if (g == null) {
+                continue;
+            }
+            if (grammar != null) {
+                throw ApiException.invalid(name, "Only one of " + field + " and " + name + " may be given.");
+            }
+            field = name;
+            grammar = g;
+        }
+        return grammar;
+    }
+
+    private static Grammar choices(JsonNode v) {
+        if (!v.isArray() || v.isEmpty()) {
+            throw ApiException.invalid("guided_choice", "guided_choice must be a non-empty list of strings.");
+        }
+        List<Expr> options = new ArrayList<>();
+        for (JsonNode c : v) {
+            if (!c.isString() || c.asString().isEmpty()) {
+                throw ApiException.invalid(
+                        "guided_choice", "guided_choice must be a non-empty list of non-empty strings.");
+            }
+            options.add(Expr.literal(c.asString()));
+        }
+        return Grammar.of(Expr.alt(options));
     }
 
     /**
@@ -144,16 +247,7 @@ public record GenerationParams(
         if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.asInt() == 1)) {
             throw unsupported("best_of", "best_of other than 1 is not implemented; use n for several choices");
         }
-        for (String field : new String[] {
-            "logit_bias",
-            "suffix",
-            "tools",
-            "functions",
-            "guided_json",
-            "guided_regex",
-            "guided_choice",
-            "guided_grammar"
-        }) {
+        for (String field : new String[] {"logit_bias", "suffix", "tools", "functions", "guided_grammar"}) {
             JsonNode v = root.get(field);
             if (v != null
                     && !v.isNull()
@@ -166,13 +260,6 @@ public record GenerationParams(
             JsonNode v = root.get(field);
             if (v != null && !v.isNull() && !(v.isString() && v.asString().equals("none"))) {
                 throw unsupported(field, "tool calls are not implemented");
-            }
-        }
-        JsonNode format = root.get("response_format");
-        if (format != null && !format.isNull()) {
-            JsonNode type = format.isObject() ? format.get("type") : null;
-            if (type == null || !type.isString() || !type.asString().equals("text")) {
-                throw unsupported("response_format", "structured output (json_object, json_schema) is not implemented");
             }
         }
     }

@@ -1,5 +1,8 @@
 package dev.kvslim.serve.schedule;
 
+import dev.kvslim.core.constrain.Automaton;
+import dev.kvslim.core.constrain.Constraint;
+import dev.kvslim.core.constrain.TokenMask;
 import dev.kvslim.core.generate.Decoding;
 import dev.kvslim.core.generate.Generation;
 import dev.kvslim.core.kv.PagedKvCache;
@@ -37,18 +40,23 @@ public final class Sequence extends Generation<PagedKvCache> {
             Tokenizer tokenizer,
             IntPredicate endOfGeneration) {
         Utf8Accumulator text = new Utf8Accumulator(); // the decoding's sink, made before the superclass exists
+        IntPredicate ends = request.ignoreEos() ? t -> false : endOfGeneration;
+        Constraint constraint = request.grammar() == null
+                ? null
+                : new Constraint(new Automaton(request.grammar()), TokenMask.of(tokenizer), ends);
         super(
                 request.prompt(),
                 Math.min(request.maxTokens(), 256),
                 new Decoding(
                         new Sampler(request.sampling(), vocabSize),
                         tokenizer,
-                        request.ignoreEos() ? t -> false : endOfGeneration,
+                        ends,
                         request.stop(),
                         request.prompt(),
                         request.maxTokens(),
                         capacity,
-                        text::write));
+                        text::write,
+                        constraint));
         this.scheduler = scheduler;
         this.id = id;
         this.request = request;

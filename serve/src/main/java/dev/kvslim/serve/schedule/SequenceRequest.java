@@ -1,5 +1,6 @@
 package dev.kvslim.serve.schedule;
 
+import dev.kvslim.core.constrain.Grammar;
 import dev.kvslim.core.sample.SamplingParams;
 import java.util.List;
 import java.util.Objects;
@@ -15,6 +16,7 @@ import java.util.Objects;
  * @param topLogprobs -1 for no log probabilities, 0 for the chosen token's only, k for it and the k most likely
  * @param ignoreEos   keep generating past end-of-generation tokens (vLLM's {@code ignore_eos})
  * @param listener    receives the tokens and the end, on the engine thread
+ * @param grammar     the text must be a sentence of this grammar (structured output), or null for free text
  */
 public record SequenceRequest(
         int[] prompt,
@@ -23,7 +25,20 @@ public record SequenceRequest(
         List<String> stop,
         int topLogprobs,
         boolean ignoreEos,
-        SequenceListener listener) {
+        SequenceListener listener,
+        Grammar grammar) {
+
+    /** A request for free text (no grammar). */
+    public SequenceRequest(
+            int[] prompt,
+            SamplingParams sampling,
+            int maxTokens,
+            List<String> stop,
+            int topLogprobs,
+            boolean ignoreEos,
+            SequenceListener listener) {
+        this(prompt, sampling, maxTokens, stop, topLogprobs, ignoreEos, listener, null);
+    }
 
     public SequenceRequest {
         Objects.requireNonNull(sampling, "sampling");
