@@ -8,6 +8,7 @@ import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.serve.auth.ApiKeys;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -283,7 +284,6 @@ class ServerTest {
             "\"best_of\": 3",
             "\"presence_penalty\": 0.5",
             "\"frequency_penalty\": 1",
-            "\"logit_bias\": {\"5\": 10}",
             "\"guided_grammar\": \"root ::= x\"",
             "\"tools\": [{\"type\": \"function\"}]"
         }) {
@@ -298,6 +298,87 @@ class ServerTest {
                         2,
                         ", \"echo\": false, \"best_of\": 1, \"presence_penalty\": 0, \"frequency_penalty\": 0"
                                 + ", \"logit_bias\": {}, \"response_format\": {\"type\": \"text\"}"));
+    }
+
+    @Test
+    void tokenizeAndDetokenizeAsVllm() throws Exception {
+        JsonNode t = client.ok("/tokenize", "{\"model\": \"stories\", \"prompt\": \"Once upon a time\"}");
+        int[] expected = stories.tokenizer().encode("Once upon a time", true);
+        assertThat(t.get("count").asInt()).isEqualTo(expected.length);
+        assertThat(t.get("max_model_len").asInt())
+                .isEqualTo(stories.model().config().contextLength());
+        List<Integer> ids = new ArrayList<>();
+        t.get("tokens").forEach(x -> ids.add(x.asInt()));
+        assertThat(ids)
+                .containsExactly(java.util.Arrays.stream(expected).boxed().toArray(Integer[]::new));
+        assertThat(t.get("token_strs").isNull()).isTrue();
+        JsonNode strs = client.ok(
+                "/tokenize",
+                "{\"prompt\": \"a cat\", \"add_special_tokens\": false, \"return_token_strs\": true,"
+                        + " \"model\": \"stories\"}");
+        assertThat(strs.get("token_strs").size()).isEqualTo(strs.get("count").asInt());
+        // a chat's count is what a chat completion reports as its prompt tokens
+        String messages = "[{\"role\": \"user\", \"content\": \"The little dog\"}]";
+        int chatTokens = client.ok("/tokenize", "{\"model\": \"stories\", \"messages\": " + messages + "}")
+                .get("count")
+                .asInt();
+        JsonNode chat = client.ok(
+                "/v1/chat/completions", "{\"model\": \"stories\", \"messages\": " + messages + ", \"max_tokens\": 2}");
+        assertThat(chat.get("usage").get("prompt_tokens").asInt()).isEqualTo(chatTokens);
+        JsonNode back = client.ok("/detokenize", "{\"model\": \"stories\", \"tokens\": " + t.get("tokens") + "}");
+        assertThat(back.get("prompt").asString()).isEqualTo("Once upon a time");
+        assertError(client.post("/detokenize", "{\"model\": \"stories\", \"tokens\": [1, 99999]}"), 400, "tokens");
+        assertError(client.post("/tokenize", "{\"model\": \"stories\"}"), 400, "prompt");
+    }
+
+    @Test
+    void logitBiasShiftsTheChoices() throws Exception {
+        JsonNode greedy = client.ok("/v1/completions", completion("One day", 6, ", \"logprobs\": 0"));
+        String first = greedy.get("choices")
+                .get(0)
+                .get("logprobs")
+                .get("tokens")
+                .get(0)
+                .asString();
+        // every token that prints as the greedy first one (a piece and its byte token may both)
+        List<String> bans = new ArrayList<>();
+        for (int id = 0; id < stories.tokenizer().vocabSize(); id++) {
+            if (new String(stories.tokenizer().decodePiece(id, id), StandardCharsets.UTF_8).equals(first)) {
+                bans.add("\"" + id + "\": -100");
+            }
+        }
+        // +100 on one token: every token is that one; -100 on the greedy first token: another comes first
+        int forced = stories.tokenizer().encode(" cat", false)[0];
+        String text = client.ok(
+                        "/v1/completions",
+                        completion("One day", 6, ", \"ignore_eos\": true, \"logit_bias\": {\"" + forced + "\": 100}"))
+                .get("choices")
+                .get(0)
+                .get("text")
+                .asString();
+        String piece = new String(stories.tokenizer().decodePiece(forced, forced), StandardCharsets.UTF_8);
+        assertThat(text).isEqualTo(piece.repeat(6));
+        String banned = client.ok(
+                        "/v1/completions",
+                        completion(
+                                "One day", 6, ", \"logprobs\": 0, \"logit_bias\": {" + String.join(", ", bans) + "}"))
+                .get("choices")
+                .get(0)
+                .get("logprobs")
+                .get("tokens")
+                .get(0)
+                .asString();
+        assertThat(banned).isNotEqualTo(first);
+        assertError(
+                client.post("/v1/completions", completion("x", 2, ", \"logit_bias\": {\"100000\": 1}")),
+                400,
+                "logit_bias");
+        assertError(
+                client.post("/v1/completions", completion("x", 2, ", \"logit_bias\": {\"5\": 101}")),
+                400,
+                "logit_bias");
+        assertError(
+                client.post("/v1/completions", completion("x", 2, ", \"logit_bias\": {\"x\": 1}")), 400, "logit_bias");
     }
 
     @Test

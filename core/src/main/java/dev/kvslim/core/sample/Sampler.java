@@ -4,8 +4,9 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Picks token ids from logits under {@link SamplingParams}: temperature, then top-k, min-p and top-p over the
- * softmax, then a draw from what is left. Holds its scratch, so one sampler serves one sequence at a time.
+ * Picks token ids from logits under {@link SamplingParams}: a {@link LogitBias} first (added to the logits in place),
+ * then temperature, top-k, min-p and top-p over the softmax, then a draw from what is left. Holds its scratch, so one
+ * sampler serves one sequence at a time.
  */
 public final class Sampler {
 
@@ -13,8 +14,20 @@ public final class Sampler {
     private final SplittableRandom random;
     private final float[] probs;
     private final long[] order;
+    private final LogitBias bias;
 
     public Sampler(SamplingParams params, int vocabSize) {
+        this(params, vocabSize, LogitBias.NONE);
+    }
+
+    public Sampler(SamplingParams params, int vocabSize, LogitBias bias) {
+        for (int id : bias.ids()) {
+            if (id < 0 || id >= vocabSize) {
+                throw new IllegalArgumentException(
+                        "a logit bias for token " + id + ", outside the vocabulary of " + vocabSize);
+            }
+        }
+        this.bias = bias;
         this.params = params;
         this.random = new SplittableRandom(params.seed());
         this.probs = new float[vocabSize];
@@ -41,6 +54,7 @@ public final class Sampler {
             throw new IllegalArgumentException(
                     "logits have " + logits.length + " entries, sampler expects " + probs.length);
         }
+        bias.apply(logits);
         if (params.greedy()) {
             return argmax(logits);
         }

@@ -12,7 +12,8 @@ import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * The HTTP routes of the server: the OpenAI-compatible endpoints under {@code /v1} (behind the API keys, if any), and
+ * The HTTP routes of the server: the OpenAI-compatible endpoints under {@code /v1} and vLLM's {@code /tokenize} and
+ * {@code /detokenize} (behind the API keys, if any), and
  * {@code /health}, {@code /ready} (always open) and {@code /metrics} (behind the keys unless {@code metrics_public})
  * for operators. Every failure of a {@code /v1} request is
  * answered in OpenAI's error shape with its status.
@@ -28,6 +29,8 @@ public final class ApiRoutes {
         routing.post("/v1/chat/completions", guarded(new GenerationEndpoint(true, context)))
                 .post("/v1/completions", guarded(new GenerationEndpoint(false, context)))
                 .get("/v1/models", guarded((req, res) -> models(context, req, res)))
+                .post("/tokenize", guarded(new TokenizeEndpoint(true, context)))
+                .post("/detokenize", guarded(new TokenizeEndpoint(false, context)))
                 .get("/health", (req, res) -> res.send())
                 .head("/health", (req, res) -> res.send())
                 .get("/ready", (req, res) -> ready(context, res, true))
@@ -46,6 +49,8 @@ public final class ApiRoutes {
             {"/v1/chat/completions", "POST"},
             {"/v1/completions", "POST"},
             {"/v1/models", "GET"},
+            {"/tokenize", "POST"},
+            {"/detokenize", "POST"},
             {"/health", "GET, HEAD"},
             {"/ready", "GET, HEAD"},
             {"/metrics", "GET"}

@@ -1,9 +1,11 @@
 package dev.kvslim.serve.api;
 
+import dev.kvslim.core.chat.ChatMessage;
 import dev.kvslim.core.chat.ChatTemplate;
 import dev.kvslim.core.chat.ChatTemplateException;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.hf.GenerationConfig;
+import dev.kvslim.core.sample.LogitBias;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.serve.schedule.FinishReason;
 import dev.kvslim.serve.schedule.QueueFullException;
@@ -119,30 +121,30 @@ final class GenerationEndpoint implements Handler {
     }
 
     private int[] prompt(LoadedModel loaded, GenerationParams p) {
-        int[] tokens;
-        if (chat) {
-            ChatTemplate template = loaded.chatTemplate();
-            if (template == null) {
-                throw ApiException.invalid(
-                        "messages",
-                        "The model has no chat template, so it cannot take chat messages:"
-                                + " use /v1/completions with a prompt, or serve a model whose tokenizer_config.json (or GGUF)"
-                                + " carries a chat_template.");
-            }
-            String text;
-            try {
-                text = template.render(p.messages(), true, Map.of());
-            } catch (ChatTemplateException e) {
-                throw ApiException.invalid("messages", "The chat template rejected the messages: " + e.getMessage());
-            }
-            tokens = loaded.tokenizer().encode(text, false);
-        } else {
-            tokens = loaded.tokenizer().encode(p.prompt(), true);
-        }
+        int[] tokens = chat
+                ? loaded.tokenizer().encode(chatText(loaded, p.messages(), true), false)
+                : loaded.tokenizer().encode(p.prompt(), true);
         if (tokens.length == 0) {
             throw ApiException.invalid(chat ? "messages" : "prompt", "The prompt encodes to no tokens.");
         }
         return tokens;
+    }
+
+    /** The conversation rendered by the model's chat template; a 400 if it has none or the template refuses it. */
+    static String chatText(LoadedModel loaded, List<ChatMessage> messages, boolean addGenerationPrompt) {
+        ChatTemplate template = loaded.chatTemplate();
+        if (template == null) {
+            throw ApiException.invalid(
+                    "messages",
+                    "The model has no chat template, so it cannot take chat messages:"
+                            + " use /v1/completions with a prompt, or serve a model whose tokenizer_config.json (or GGUF)"
+                            + " carries a chat_template.");
+        }
+        try {
+            return template.render(messages, addGenerationPrompt, Map.of());
+        } catch (ChatTemplateException e) {
+            throw ApiException.invalid("messages", "The chat template rejected the messages: " + e.getMessage());
+        }
     }
 
     private static SamplingParams sampling(GenerationConfig g, GenerationParams p, long seed) {
@@ -158,11 +160,29 @@ final class GenerationEndpoint implements Handler {
                 seed);
     }
 
+    private static LogitBias logitBias(GenerationParams p, int vocabSize) {
+        int[] ids = new int[p.logitBias().size()];
+        float[] values = new float[ids.length];
+        int i = 0;
+        for (Map.Entry<Integer, Float> e : p.logitBias().entrySet()) {
+            if (e.getKey() < 0 || e.getKey() >= vocabSize) {
+                throw ApiException.invalid(
+                        "logit_bias",
+                        "logit_bias names token " + e.getKey() + ", outside the model's vocabulary of " + vocabSize
+                                + ".");
+            }
+            ids[i] = e.getKey();
+            values[i++] = e.getValue();
+        }
+        return new LogitBias(ids, values);
+    }
+
     /** Queues the n sequences (choice i seeded with seed + i); if any is refused, cancels those already queued. */
     private List<Sequence> submit(
             ServedModel model, GenerationParams p, int[] prompt, int maxTokens, ChoiceEvents events) {
         List<Sequence> sequences = new ArrayList<>();
         long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
+        LogitBias bias = logitBias(p, model.loaded().model().config().vocabSize());
         try {
             for (int i = 0; i < p.n(); i++) {
                 SamplingParams sampling = sampling(model.loaded().generation(), p, seed + i);
@@ -175,7 +195,8 @@ final class GenerationEndpoint implements Handler {
                                 p.topLogprobs(),
                                 p.ignoreEos(),
                                 events.listener(i),
-                                p.grammar())));
+                                p.grammar(),
+                                bias)));
             }
         } catch (QueueFullException e) {
             sequences.forEach(Sequence::cancel);

@@ -9,7 +9,9 @@ import dev.kvslim.core.constrain.JsonSchemaGrammar;
 import dev.kvslim.core.constrain.RegexGrammar;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -26,6 +28,8 @@ import tools.jackson.databind.json.JsonMapper;
  * @param maxTokens     {@code max_completion_tokens}, else {@code max_tokens}, or null
  * @param maxTokensField which of the two fields gave {@code maxTokens} (for errors about it)
  * @param topLogprobs   -1 without log probabilities, else how many alternatives per token
+ * @param logitBias     OpenAI's {@code logit_bias}: token id to a bias from -100 to 100 (ids checked against the
+ *                      model's vocabulary by the endpoint)
  * @param grammar       structured output: the text must be a sentence of this grammar ({@code response_format}
  *                      {@code json_object} or {@code json_schema}, or vLLM's {@code guided_json},
  *                      {@code guided_regex}, {@code guided_choice}); null for free text
@@ -47,6 +51,7 @@ public record GenerationParams(
         boolean includeUsage,
         int topLogprobs,
         boolean ignoreEos,
+        Map<Integer, Float> logitBias,
         Grammar grammar) {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -112,6 +117,7 @@ public record GenerationParams(
         int topLogprobs = chat ? chatLogprobs(root) : optionalIntOr(root, "logprobs", 0, MAX_TOP_LOGPROBS, -1);
         boolean ignoreEos = optionalBoolean(root, "ignore_eos");
         Grammar grammar = grammar(root);
+        Map<Integer, Float> logitBias = logitBias(root);
         return new GenerationParams(
                 model,
                 prompt,
@@ -129,7 +135,42 @@ public record GenerationParams(
                 includeUsage,
                 topLogprobs,
                 ignoreEos,
+                logitBias,
                 grammar);
+    }
+
+    /** Most entries of {@code logit_bias}, as OpenAI allows. */
+    static final int MAX_LOGIT_BIAS = 300;
+
+    private static Map<Integer, Float> logitBias(JsonNode root) {
+        JsonNode v = root.get("logit_bias");
+        Map<Integer, Float> bias = new LinkedHashMap<>();
+        if (v == null || v.isNull()) {
+            return bias;
+        }
+        if (!v.isObject()) {
+            throw ApiException.invalid("logit_bias", "logit_bias must be an object of token ids to biases.");
+        }
+        if (v.size() > MAX_LOGIT_BIAS) {
+            throw ApiException.invalid(
+                    "logit_bias", "logit_bias may have at most " + MAX_LOGIT_BIAS + " entries, got " + v.size() + ".");
+        }
+        for (String key : v.propertyNames()) {
+            int id;
+            try {
+                id = Integer.parseInt(key);
+            } catch (NumberFormatException e) {
+                throw ApiException.invalid("logit_bias", "logit_bias keys must be token ids, got '" + key + "'.");
+            }
+            JsonNode b = v.get(key);
+            if (!b.isNumber() || !(b.asDouble() >= -100 && b.asDouble() <= 100)) {
+                throw ApiException.invalid(
+                        "logit_bias",
+                        "logit_bias values must be numbers from -100 to 100, got " + b + " for " + key + ".");
+            }
+            bias.put(id, (float) b.asDouble());
+        }
+        return bias;
     }
 
     /**
@@ -247,7 +288,7 @@ public record GenerationParams(
         if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.asInt() == 1)) {
             throw unsupported("best_of", "best_of other than 1 is not implemented; use n for several choices");
         }
-        for (String field : new String[] {"logit_bias", "suffix", "tools", "functions", "guided_grammar"}) {
+        for (String field : new String[] {"suffix", "tools", "functions", "guided_grammar"}) {
             JsonNode v = root.get(field);
             if (v != null
                     && !v.isNull()
@@ -268,7 +309,7 @@ public record GenerationParams(
         return ApiException.invalid(field, "Unsupported field '" + field + "': " + why + ".");
     }
 
-    private static String prompt(JsonNode root) {
+    static String prompt(JsonNode root) {
         JsonNode p = root.get("prompt");
         if (p == null || p.isNull()) {
             throw ApiException.invalid("prompt", "The 'prompt' field is required.");
@@ -282,7 +323,7 @@ public record GenerationParams(
         throw ApiException.invalid("prompt", "prompt must be a string or a list of one string.");
     }
 
-    private static List<ChatMessage> messages(JsonNode root) {
+    static List<ChatMessage> messages(JsonNode root) {
         JsonNode list = root.get("messages");
         if (list == null || !list.isArray() || list.isEmpty()) {
             throw ApiException.invalid("messages", "messages must be a non-empty list of messages.");
@@ -374,7 +415,7 @@ public record GenerationParams(
         return logprobs ? (top == null ? 0 : top) : -1;
     }
 
-    private static String optionalString(JsonNode root, String field) {
+    static String optionalString(JsonNode root, String field) {
         JsonNode v = root.get(field);
         if (v == null || v.isNull()) {
             return null;
@@ -385,7 +426,7 @@ public record GenerationParams(
         return v.asString();
     }
 
-    private static boolean optionalBoolean(JsonNode root, String field) {
+    static boolean optionalBoolean(JsonNode root, String field) {
         return optionalBoolean(root, field, field);
     }
 

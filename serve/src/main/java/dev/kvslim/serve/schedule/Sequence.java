@@ -48,7 +48,7 @@ public final class Sequence extends Generation<PagedKvCache> {
                 request.prompt(),
                 Math.min(request.maxTokens(), 256),
                 new Decoding(
-                        new Sampler(request.sampling(), vocabSize),
+                        new Sampler(request.sampling(), vocabSize, request.logitBias()),
                         tokenizer,
                         ends,
                         request.stop(),

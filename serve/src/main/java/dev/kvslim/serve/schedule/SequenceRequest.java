@@ -1,6 +1,7 @@
 package dev.kvslim.serve.schedule;
 
 import dev.kvslim.core.constrain.Grammar;
+import dev.kvslim.core.sample.LogitBias;
 import dev.kvslim.core.sample.SamplingParams;
 import java.util.List;
 import java.util.Objects;
@@ -17,6 +18,7 @@ import java.util.Objects;
  * @param ignoreEos   keep generating past end-of-generation tokens (vLLM's {@code ignore_eos})
  * @param listener    receives the tokens and the end, on the engine thread
  * @param grammar     the text must be a sentence of this grammar (structured output), or null for free text
+ * @param logitBias   added to the logits before sampling (OpenAI's {@code logit_bias})
  */
 public record SequenceRequest(
         int[] prompt,
@@ -26,7 +28,8 @@ public record SequenceRequest(
         int topLogprobs,
         boolean ignoreEos,
         SequenceListener listener,
-        Grammar grammar) {
+        Grammar grammar,
+        LogitBias logitBias) {
 
     /** A request for free text (no grammar). */
     public SequenceRequest(
@@ -37,12 +40,13 @@ public record SequenceRequest(
             int topLogprobs,
             boolean ignoreEos,
             SequenceListener listener) {
-        this(prompt, sampling, maxTokens, stop, topLogprobs, ignoreEos, listener, null);
+        this(prompt, sampling, maxTokens, stop, topLogprobs, ignoreEos, listener, null, LogitBias.NONE);
     }
 
     public SequenceRequest {
         Objects.requireNonNull(sampling, "sampling");
         Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(logitBias, "logitBias");
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt has no tokens");
         }
