@@ -126,4 +126,29 @@ try {
   check("an unsupported schema keyword is a 400 naming it", e instanceof OpenAI.BadRequestError && /'format'/.test(e.message),
     `${e.constructor.name} ${e.status} ${e.message}`);
 }
+// tool calls: a named tool_choice and "required" are decoded under the tools' schemas, so the arguments always parse
+const tools = [
+  { type: "function", function: { name: "get_weather", description: "Weather in a city", parameters: {
+    type: "object", properties: { city: { type: "string", enum: ["Paris", "Rome"] } }, required: ["city"],
+    additionalProperties: false } } },
+  { type: "function", function: { name: "add", parameters: {
+    type: "object", properties: { a: { type: "integer", minimum: 0, maximum: 9 }, b: { type: "integer", minimum: 0, maximum: 9 } },
+    required: ["a", "b"], additionalProperties: false } } },
+];
+const named = await client.chat.completions.create({ model, messages, max_tokens: 100, seed: 1, tools,
+  tool_choice: { type: "function", function: { name: "get_weather" } } });
+const namedCall = named.choices[0].message.tool_calls?.[0];
+check("a named tool_choice gives that call with arguments that parse",
+  namedCall?.function.name === "get_weather" && ["Paris", "Rome"].includes(JSON.parse(namedCall.function.arguments).city)
+    && named.choices[0].finish_reason === "tool_calls", JSON.stringify(named.choices[0]));
+const required = await client.chat.completions.create({ model, messages, max_tokens: 150, seed: 2, tools,
+  tool_choice: "required", parallel_tool_calls: false });
+const call = required.choices[0].message.tool_calls?.[0];
+check("tool_choice required gives one call of a given tool", required.choices[0].message.tool_calls?.length === 1
+  && ["get_weather", "add"].includes(call.function.name) && typeof JSON.parse(call.function.arguments) === "object",
+  JSON.stringify(required.choices[0]));
+// the tool's result goes back as a tool message and the conversation goes on
+const followUp = await client.chat.completions.create({ model, max_tokens: 10, tools, messages: [...messages,
+  named.choices[0].message, { role: "tool", tool_call_id: namedCall.id, content: "sunny" }] });
+check("a tool result message is taken", followUp.choices[0].message.role === "assistant", JSON.stringify(followUp));
 console.log(`${passed} passed, 0 failed`);

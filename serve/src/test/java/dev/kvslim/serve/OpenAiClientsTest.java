@@ -3,10 +3,13 @@ package dev.kvslim.serve;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.langchain4j.agent.tool.ToolExecutionRequest;
+import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ResponseFormat;
 import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
 import dev.langchain4j.model.chat.request.json.JsonSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
@@ -52,7 +55,7 @@ class OpenAiClientsTest {
         NodeScript.Result r =
                 new NodeScript(Path.of("src", "test", "js")).installed().node("test.mjs", 180, base);
         assertThat(r.exitCode()).as(r.output()).isZero();
-        assertThat(r.output()).as(r.output()).contains("18 passed, 0 failed").doesNotContain("FAIL");
+        assertThat(r.output()).as(r.output()).contains("21 passed, 0 failed").doesNotContain("FAIL");
     }
 
     private static OpenAiChatModel.OpenAiChatModelBuilder chat() {
@@ -165,6 +168,35 @@ class OpenAiClientsTest {
             assertThat(answer.get("mood").asString()).isIn("happy", "sad", "sleepy");
             assertThat(answer.get("age").isIntegralNumber()).isTrue();
             assertThat(answer.get("hungry").isBoolean()).isTrue();
+        }
+    }
+
+    @Test
+    void langChain4jToolCallsParse() {
+        ToolSpecification weather = ToolSpecification.builder()
+                .name("get_weather")
+                .description("Weather in a city")
+                .parameters(JsonObjectSchema.builder()
+                        .addEnumProperty("city", List.of("Paris", "Rome"))
+                        .addIntegerProperty("days")
+                        .required("city", "days")
+                        .build())
+                .build();
+        var model = chat().temperature(1.0).maxTokens(400).build();
+        for (int i = 0; i < 3; i++) {
+            ChatResponse r = model.chat(ChatRequest.builder()
+                    .messages(UserMessage.from("Weather?"))
+                    .toolSpecifications(weather)
+                    .toolChoice(ToolChoice.REQUIRED)
+                    .build());
+            assertThat(r.aiMessage().hasToolExecutionRequests())
+                    .as(r.toString())
+                    .isTrue();
+            ToolExecutionRequest call = r.aiMessage().toolExecutionRequests().getFirst();
+            assertThat(call.name()).isEqualTo("get_weather");
+            JsonNode args = TestClient.JSON.readTree(call.arguments());
+            assertThat(args.get("city").asString()).isIn("Paris", "Rome");
+            assertThat(args.get("days").isIntegralNumber()).isTrue();
         }
     }
 }

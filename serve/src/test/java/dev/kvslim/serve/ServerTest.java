@@ -24,12 +24,29 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * The OpenAI-compatible API end to end, in process on an ephemeral port, with stories260K: served once as
- * {@code stories} with a small chat template and once as {@code stories-raw} without one.
+ * {@code stories} with a small chat template, as {@code stories-raw} without one, and as {@code stories-think} with a
+ * thinking model's template.
  */
 class ServerTest {
 
-    static final String TEMPLATE =
-            "{% for m in messages %}{{ m['content'] }}{% if not loop.last %} {% endif %}{% endfor %}";
+    /**
+     * The messages' contents joined by spaces; with tools, their names first, an assistant's tool calls and the tool
+     * results written as Hermes templates (Qwen2.5's) write them.
+     */
+    static final String TEMPLATE = "{% if tools %}[tools:{% for t in tools %} {{ t['function']['name'] }}{% endfor %}]"
+            + " {% endif %}{% for m in messages %}{% if m['role'] == 'tool' %}<tool_response>{{ m['content'] }}"
+            + "</tool_response>{% elif m['tool_calls'] %}{% for c in m['tool_calls'] %}<tool_call>{\"name\": \""
+            + "{{ c['function']['name'] }}\", \"arguments\": {{ c['function']['arguments'] | tojson }}{{ '}' }}"
+            + "</tool_call>{% endfor %}{% else %}{{ m['content'] }}{% endif %}{% if not loop.last %} {% endif %}"
+            + "{% endfor %}";
+    /**
+     * A thinking model's template, as Qwen3's opens the thinking: the generation prompt ends with {@code <think>},
+     * or with an empty thinking block when {@code enable_thinking} is false.
+     */
+    static final String THINKING_TEMPLATE = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
+            + "{% if add_generation_prompt %}{% if enable_thinking is defined and not enable_thinking %}"
+            + "<think></think>{% else %}<think>{% endif %}{% endif %}";
+
     static final String[] PROMPTS = {
         "Once upon a time", "The little dog", "Lily and Ben went to the park", "One day",
         "There was a big red ball that", "Tom liked to", "The sun was", "A girl named Sue",
@@ -53,6 +70,15 @@ class ServerTest {
         Map<String, LoadedModel> models = new LinkedHashMap<>();
         models.put("stories", stories);
         models.put("stories-raw", raw);
+        models.put(
+                "stories-think",
+                new LoadedModel(
+                        raw.path(),
+                        raw.format(),
+                        raw.model(),
+                        raw.tokenizer(),
+                        raw.generation(),
+                        ChatTemplate.of("thinking", THINKING_TEMPLATE, null, null)));
         server = KvSlimServer.start(models, config().withMaxBodyBytes(64 * 1024));
         client = new TestClient(server.port(), null);
     }
@@ -285,7 +311,7 @@ class ServerTest {
             "\"presence_penalty\": 0.5",
             "\"frequency_penalty\": 1",
             "\"guided_grammar\": \"root ::= x\"",
-            "\"tools\": [{\"type\": \"function\"}]"
+            "\"functions\": [{\"name\": \"f\"}]"
         }) {
             String name = field.substring(1, field.indexOf('"', 1));
             assertError(client.post("/v1/completions", completion("x", 2, ", " + field)), 400, name);
@@ -524,7 +550,8 @@ class ServerTest {
     @Test
     void modelsHealthReadyAndMetrics() throws Exception {
         JsonNode models = TestClient.JSON.readTree(client.get("/v1/models").body());
-        assertThat(models.get("data").findValuesAsString("id")).containsExactly("stories", "stories-raw");
+        assertThat(models.get("data").findValuesAsString("id"))
+                .containsExactly("stories", "stories-raw", "stories-think");
         assertThat(client.get("/health").statusCode()).isEqualTo(200);
         assertThat(client.get("/ready").statusCode()).isEqualTo(200);
         client.ok("/v1/completions", completion("One day", 5, ""));

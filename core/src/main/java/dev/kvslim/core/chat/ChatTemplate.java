@@ -88,6 +88,14 @@ public final class ChatTemplate {
         return new ChatTemplate(source, template, bosToken, eosToken, Objects.requireNonNull(clock, "clock"));
     }
 
+    /**
+     * Whether the template writes thinking blocks ({@code </think>}, as Qwen3's and DeepSeek-R1's do): a model that
+     * answers after thinking, whose output the server splits into {@code reasoning_content} and {@code content}.
+     */
+    public boolean thinks() {
+        return template.text().contains("</think>");
+    }
+
     /** The BOS token's text, or null if the config names none. */
     public String bosToken() {
         return bosToken;

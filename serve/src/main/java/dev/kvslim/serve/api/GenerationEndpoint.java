@@ -59,7 +59,22 @@ final class GenerationEndpoint implements Handler {
         if (!context.accepting().getAsBoolean()) {
             throw ApiException.overloaded("The server is shutting down.");
         }
-        int[] prompt = prompt(model.loaded(), p);
+        String chatText = chat ? chatText(model.loaded(), p.messages(), true, templateVariables(p)) : null;
+        int[] prompt = chat
+                ? model.loaded().tokenizer().encode(chatText, false)
+                : model.loaded().tokenizer().encode(p.prompt(), true);
+        if (prompt.length == 0) {
+            throw ApiException.invalid(chat ? "messages" : "prompt", "The prompt encodes to no tokens.");
+        }
+        List<ChatOutput> outputs = new ArrayList<>();
+        if (chat) {
+            boolean thinks = model.loaded().chatTemplate().thinks();
+            boolean openThinking = chatText.stripTrailing().endsWith(ChatOutput.THINK_OPEN);
+            for (int i = 0; i < p.n(); i++) {
+                outputs.add(new ChatOutput(
+                        thinks, openThinking, p.tools().choice(), p.tools().named()));
+            }
+        }
         int window = model.loaded().model().config().contextLength();
         int maxTokens = maxTokens(p, prompt.length, window);
         ChoiceEvents events = new ChoiceEvents();
@@ -69,9 +84,9 @@ final class GenerationEndpoint implements Handler {
         Usage usage = new Usage(prompt.length);
         try {
             if (p.stream()) {
-                stream(res, p, shapes, events, usage);
+                stream(res, p, shapes, events, usage, outputs);
             } else {
-                respond(res, p, shapes, events, usage);
+                respond(res, p, shapes, events, usage, outputs);
             }
         } finally {
             // a client gone mid-stream (or any failure here) cancels what is still running; finished ones ignore it
@@ -120,18 +135,25 @@ final class GenerationEndpoint implements Handler {
         }
     }
 
-    private int[] prompt(LoadedModel loaded, GenerationParams p) {
-        int[] tokens = chat
-                ? loaded.tokenizer().encode(chatText(loaded, p.messages(), true), false)
-                : loaded.tokenizer().encode(p.prompt(), true);
-        if (tokens.length == 0) {
-            throw ApiException.invalid(chat ? "messages" : "prompt", "The prompt encodes to no tokens.");
+    /** What the chat template sees beyond the messages: the tools, and the request's {@code chat_template_kwargs}. */
+    private static Map<String, Object> templateVariables(GenerationParams p) {
+        return templateVariables(p.tools().definitions(), p.templateKwargs());
+    }
+
+    static Map<String, Object> templateVariables(List<Object> tools, Map<String, Object> kwargs) {
+        Map<String, Object> variables = new java.util.LinkedHashMap<>(kwargs);
+        if (!tools.isEmpty()) {
+            variables.put("tools", tools);
         }
-        return tokens;
+        return variables;
     }
 
     /** The conversation rendered by the model's chat template; a 400 if it has none or the template refuses it. */
-    static String chatText(LoadedModel loaded, List<ChatMessage> messages, boolean addGenerationPrompt) {
+    static String chatText(
+            LoadedModel loaded,
+            List<ChatMessage> messages,
+            boolean addGenerationPrompt,
+            Map<String, Object> variables) {
         ChatTemplate template = loaded.chatTemplate();
         if (template == null) {
             throw ApiException.invalid(
@@ -141,7 +163,7 @@ final class GenerationEndpoint implements Handler {
                             + " carries a chat_template.");
         }
         try {
-            return template.render(messages, addGenerationPrompt, Map.of());
+            return template.render(messages, addGenerationPrompt, variables);
         } catch (ChatTemplateException e) {
             throw ApiException.invalid("messages", "The chat template rejected the messages: " + e.getMessage());
         }
@@ -209,7 +231,12 @@ final class GenerationEndpoint implements Handler {
     }
 
     private void respond(
-            ServerResponse res, GenerationParams p, ResponseShapes shapes, ChoiceEvents events, Usage usage)
+            ServerResponse res,
+            GenerationParams p,
+            ResponseShapes shapes,
+            ChoiceEvents events,
+            Usage usage,
+            List<ChatOutput> outputs)
             throws InterruptedException {
         List<StringBuilder> texts = new ArrayList<>();
         List<List<TokenEvent>> logprobs = new ArrayList<>();
@@ -270,12 +297,20 @@ final class GenerationEndpoint implements Handler {
                 }
             }
         }
+        if (!outputs.isEmpty() && outputs.getFirst().active()) {
+            for (int i = 0; i < outputs.size(); i++) {
+                outputs.get(i).feed(texts.get(i).toString());
+                outputs.get(i).finish();
+                reasons.set(i, outputs.get(i).finishReason(reasons.get(i)));
+            }
+        }
         byte[] answer = shapes.response(
                         texts.stream().map(StringBuilder::toString).toList(),
                         logprobs,
                         reasons,
                         usage.prompt,
-                        usage.completion)
+                        usage.completion,
+                        !outputs.isEmpty() && outputs.getFirst().active() ? outputs : null)
                 .getBytes(StandardCharsets.UTF_8);
         if (body == null) {
             res.header(HeaderNames.CONTENT_TYPE, "application/json");
@@ -290,8 +325,15 @@ final class GenerationEndpoint implements Handler {
      * text; each choice's last token shares its chunk with the finish reason; then the usage chunk if asked for, and
      * {@code [DONE]}. One token's event is held back per choice so that its chunk can carry the finish reason.
      */
-    private void stream(ServerResponse res, GenerationParams p, ResponseShapes shapes, ChoiceEvents events, Usage usage)
+    private void stream(
+            ServerResponse res,
+            GenerationParams p,
+            ResponseShapes shapes,
+            ChoiceEvents events,
+            Usage usage,
+            List<ChatOutput> outputs)
             throws InterruptedException {
+        boolean parsed = !outputs.isEmpty() && outputs.getFirst().active();
         res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         res.header(HeaderNames.CACHE_CONTROL, "no-cache");
         SseWriter sse = new SseWriter(res.outputStream());
@@ -308,16 +350,32 @@ final class GenerationEndpoint implements Handler {
                 int i = e.choice();
                 switch (e) {
                     case ChoiceEvents.Token t -> {
+                        usage.completion++;
+                        if (parsed) {
+                            sendDeltas(
+                                    sse,
+                                    shapes,
+                                    i,
+                                    outputs.get(i).feed(t.token().text()),
+                                    t.token());
+                            break;
+                        }
                         if (held[i] != null) {
                             offsets[i] += sendToken(sse, shapes, i, held[i], offsets[i], null);
                         }
                         held[i] = t.token();
-                        usage.completion++;
                     }
                     case ChoiceEvents.Finished f -> {
                         open--;
                         if (f.reason() == FinishReason.ERROR) {
                             break; // the stream ends without [DONE]: the client sees it cut short
+                        }
+                        if (parsed) {
+                            ChatOutput out = outputs.get(i);
+                            sendDeltas(sse, shapes, i, out.finish(), null);
+                            sse.data(shapes.finishChunk(
+                                    i, out.finishReason(f.reason().apiName())));
+                            break;
                         }
                         TokenEvent last = held[i] != null ? held[i] : new TokenEvent(-1, "", null);
                         held[i] = null;
@@ -347,6 +405,20 @@ final class GenerationEndpoint implements Handler {
         }
         sse.data(shapes.chunk(index, t.text(), false, logprobs ? List.of(t) : null, offset, finishReason));
         return t.text().length();
+    }
+
+    /** A chunk per piece of a parsed chat message; the token's log probabilities ride on the first (or an empty one). */
+    private static void sendDeltas(
+            SseWriter sse, ResponseShapes shapes, int index, List<ChatOutput.Delta> deltas, TokenEvent token)
+            throws IOException {
+        List<TokenEvent> logprobs = token != null && token.logprobs() != null ? List.of(token) : null;
+        if (deltas.isEmpty() && logprobs != null) {
+            deltas = List.of(new ChatOutput.Content(""));
+        }
+        for (ChatOutput.Delta d : deltas) {
+            sse.data(shapes.deltaChunk(index, d, logprobs));
+            logprobs = null;
+        }
     }
 
     /** Ends a response begun with whitespace; a client gone by now loses nothing it still waits for. */

@@ -15,6 +15,8 @@ import java.util.Map;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * The fields of a {@code /v1/completions} or {@code /v1/chat/completions} request body, checked: anything of the
@@ -30,6 +32,8 @@ import tools.jackson.databind.json.JsonMapper;
  * @param topLogprobs   -1 without log probabilities, else how many alternatives per token
  * @param logitBias     OpenAI's {@code logit_bias}: token id to a bias from -100 to 100 (ids checked against the
  *                      model's vocabulary by the endpoint)
+ * @param tools         the tools and {@code tool_choice} (chat only)
+ * @param templateKwargs {@code chat_template_kwargs}: more variables for the chat template (e.g. {@code enable_thinking})
  * @param grammar       structured output: the text must be a sentence of this grammar ({@code response_format}
  *                      {@code json_object} or {@code json_schema}, or vLLM's {@code guided_json},
  *                      {@code guided_regex}, {@code guided_choice}); null for free text
@@ -52,7 +56,17 @@ public record GenerationParams(
         int topLogprobs,
         boolean ignoreEos,
         Map<Integer, Float> logitBias,
-        Grammar grammar) {
+        Grammar grammar,
+        ToolRequest tools,
+        Map<String, Object> templateKwargs) {
+
+    /**
+     * The request's tools: their definitions as the chat template reads them ({@code [{"type": "function",
+     * "function": {...}}]}), and how {@code tool_choice} shapes the output (a named function, when asked for).
+     */
+    record ToolRequest(List<Object> definitions, ChatOutput.Tools choice, String named) {
+        static final ToolRequest NONE = new ToolRequest(List.of(), ChatOutput.Tools.NONE, null);
+    }
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Most alternatives per token, as vLLM's default limit. */
@@ -118,6 +132,18 @@ public record GenerationParams(
         boolean ignoreEos = optionalBoolean(root, "ignore_eos");
         Grammar grammar = grammar(root);
         Map<Integer, Float> logitBias = logitBias(root);
+        ToolRequest tools = chat ? tools(root) : ToolRequest.NONE;
+        if (tools.choice() == ChatOutput.Tools.REQUIRED || tools.choice() == ChatOutput.Tools.NAMED) {
+            if (grammar != null) {
+                throw ApiException.invalid(
+                        "tool_choice",
+                        "tool_choice '" + (tools.named() != null ? tools.named() : "required")
+                                + "' decodes the call under its own schema: it cannot be combined with response_format"
+                                + " or guided_* fields.");
+            }
+            grammar = toolGrammar(root.get("tools"), tools, optionalBooleanOr(root, "parallel_tool_calls", true));
+        }
+        Map<String, Object> templateKwargs = chat ? templateKwargs(root) : Map.of();
         return new GenerationParams(
                 model,
                 prompt,
@@ -136,7 +162,157 @@ public record GenerationParams(
                 topLogprobs,
                 ignoreEos,
                 logitBias,
-                grammar);
+                grammar,
+                tools,
+                templateKwargs);
+    }
+
+    private static boolean optionalBooleanOr(JsonNode root, String field, boolean absent) {
+        JsonNode v = root.get(field);
+        return v == null || v.isNull() ? absent : optionalBoolean(root, field);
+    }
+
+    /** {@code chat_template_kwargs}: an object whose entries become template variables. */
+    static Map<String, Object> templateKwargs(JsonNode root) {
+        JsonNode v = root.get("chat_template_kwargs");
+        if (v == null || v.isNull()) {
+            return Map.of();
+        }
+        if (!v.isObject()) {
+            throw ApiException.invalid("chat_template_kwargs", "chat_template_kwargs must be an object.");
+        }
+        Map<String, Object> kwargs = new LinkedHashMap<>();
+        for (String key : v.propertyNames()) {
+            if (key.equals("messages") || key.equals("add_generation_prompt") || key.equals("tools")) {
+                throw ApiException.invalid(
+                        "chat_template_kwargs", "chat_template_kwargs may not set '" + key + "': the request does.");
+            }
+            kwargs.put(key, plain(v.get(key)));
+        }
+        return kwargs;
+    }
+
+    /** A JSON value as the plain Java maps, lists, strings, numbers and booleans a template reads. */
+    static Object plain(JsonNode v) {
+        return JSON.treeToValue(v, Object.class);
+    }
+
+    /**
+     * {@code tools} (functions only) and {@code tool_choice}: {@code none}, {@code auto} (the default with tools),
+     * {@code required} or {@code {"type": "function", "function": {"name": ...}}}.
+     */
+    static ToolRequest tools(JsonNode root) {
+        JsonNode list = root.get("tools");
+        JsonNode choice = root.get("tool_choice");
+        boolean none = list == null || list.isNull() || (list.isArray() && list.isEmpty());
+        if (none) {
+            if (choice != null
+                    && !choice.isNull()
+                    && !(choice.isString() && choice.asString().equals("none"))) {
+                throw ApiException.invalid("tool_choice", "tool_choice is only allowed when tools are given.");
+            }
+            return ToolRequest.NONE;
+        }
+        if (!list.isArray()) {
+            throw ApiException.invalid(
+                    "tools", "tools must be a list of {\"type\": \"function\", \"function\": {...}}.");
+        }
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode t = list.get(i);
+            String at = "tools[" + i + "]";
+            if (!t.isObject() || !"function".equals(t.path("type").asString(""))) {
+                throw ApiException.invalid(at, at + " must be {\"type\": \"function\", \"function\": {...}}.");
+            }
+            JsonNode f = t.get("function");
+            if (f == null
+                    || !f.isObject()
+                    || !f.path("name").isString()
+                    || !f.get("name").asString().matches("[A-Za-z0-9_.-]{1,64}")) {
+                throw ApiException.invalid(
+                        at + ".function.name",
+                        at + ".function needs a name of 1 to 64 letters, digits, '_', '.' or '-'.");
+            }
+            JsonNode parameters = f.get("parameters");
+            if (parameters != null && !parameters.isNull() && !parameters.isObject()) {
+                throw ApiException.invalid(at + ".function.parameters", "parameters must be a JSON Schema object.");
+            }
+            names.add(f.get("name").asString());
+        }
+        ChatOutput.Tools mode;
+        String named = null;
+        if (choice == null
+                || choice.isNull()
+                || (choice.isString() && choice.asString().equals("auto"))) {
+            mode = ChatOutput.Tools.AUTO;
+        } else if (choice.isString() && choice.asString().equals("none")) {
+            mode = ChatOutput.Tools.NONE;
+        } else if (choice.isString() && choice.asString().equals("required")) {
+            mode = ChatOutput.Tools.REQUIRED;
+        } else if (choice.isObject() && choice.path("function").path("name").isString()) {
+            named = choice.get("function").get("name").asString();
+            if (!names.contains(named)) {
+                throw ApiException.invalid(
+                        "tool_choice", "tool_choice names '" + named + "', which is not among the tools.");
+            }
+            mode = ChatOutput.Tools.NAMED;
+        } else {
+            throw ApiException.invalid(
+                    "tool_choice",
+                    "tool_choice must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}.");
+        }
+        List<Object> definitions = new ArrayList<>();
+        for (JsonNode t : list) {
+            definitions.add(plain(t));
+        }
+        return new ToolRequest(definitions, mode, named);
+    }
+
+    /**
+     * The grammar of a call that must be made: a named function's arguments (its parameters' schema), or for
+     * {@code required}, as vLLM decodes it, a JSON list of {@code {"name", "parameters"}} over the tools (one call
+     * without {@code parallel_tool_calls}).
+     */
+    private static Grammar toolGrammar(JsonNode list, ToolRequest tools, boolean parallel) {
+        String at = "tools";
+        try {
+            if (tools.choice() == ChatOutput.Tools.NAMED) {
+                for (int i = 0; i < list.size(); i++) {
+                    JsonNode f = list.get(i).get("function");
+                    if (f.get("name").asString().equals(tools.named())) {
+                        at = "tools[" + i + "].function.parameters";
+                        return JsonSchemaGrammar.of(parameters(f));
+                    }
+                }
+                throw new IllegalStateException("named tool not found: " + tools.named());
+            }
+            ArrayNode options = JSON.createArrayNode();
+            for (JsonNode t : list) {
+                JsonNode f = t.get("function");
+                ObjectNode call = options.addObject();
+                call.put("type", "object");
+                ObjectNode props = call.putObject("properties");
+                props.putObject("name").put("const", f.get("name").asString());
+                props.set("parameters", parameters(f));
+                call.putArray("required").add("name").add("parameters");
+                call.put("additionalProperties", false);
+            }
+            ObjectNode schema = JSON.createObjectNode();
+            schema.put("type", "array");
+            schema.put("minItems", 1);
+            if (!parallel) {
+                schema.put("maxItems", 1);
+            }
+            schema.putObject("items").set("anyOf", options);
+            return JsonSchemaGrammar.of(schema);
+        } catch (GrammarException e) {
+            throw ApiException.invalid(at, "Cannot decode a call under '" + at + "': " + e.getMessage() + ".");
+        }
+    }
+
+    private static JsonNode parameters(JsonNode function) {
+        JsonNode p = function.get("parameters");
+        return p == null || p.isNull() ? JSON.readTree("{\"type\": \"object\", \"properties\": {}}") : p;
     }
 
     /** Most entries of {@code logit_bias}, as OpenAI allows. */
@@ -288,7 +464,7 @@ public record GenerationParams(
         if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.asInt() == 1)) {
             throw unsupported("best_of", "best_of other than 1 is not implemented; use n for several choices");
         }
-        for (String field : new String[] {"suffix", "tools", "functions", "guided_grammar"}) {
+        for (String field : new String[] {"suffix", "functions", "guided_grammar"}) {
             JsonNode v = root.get(field);
             if (v != null
                     && !v.isNull()
@@ -297,11 +473,11 @@ public record GenerationParams(
                 throw unsupported(field, field + " is not implemented");
             }
         }
-        for (String field : new String[] {"tool_choice", "function_call"}) {
-            JsonNode v = root.get(field);
-            if (v != null && !v.isNull() && !(v.isString() && v.asString().equals("none"))) {
-                throw unsupported(field, "tool calls are not implemented");
-            }
+        JsonNode call = root.get("function_call");
+        if (call != null
+                && !call.isNull()
+                && !(call.isString() && call.asString().equals("none"))) {
+            throw unsupported("function_call", "the legacy function calls are not implemented; use tools");
         }
     }
 
@@ -339,9 +515,67 @@ public record GenerationParams(
             if (role == null || !role.isString() || role.asString().isBlank()) {
                 throw ApiException.invalid(at + ".role", at + ".role must be a string.");
             }
-            messages.add(new ChatMessage(role.asString(), content(m.get("content"), at + ".content")));
+            Map<String, Object> extra = new LinkedHashMap<>();
+            JsonNode calls = m.get("tool_calls");
+            if (calls != null && !calls.isNull()) {
+                extra.put("tool_calls", toolCalls(calls, at + ".tool_calls"));
+            }
+            for (String key : new String[] {"tool_call_id", "name"}) {
+                JsonNode v = m.get(key);
+                if (v != null && !v.isNull()) {
+                    if (!v.isString()) {
+                        throw ApiException.invalid(at + "." + key, at + "." + key + " must be a string.");
+                    }
+                    extra.put(key, v.asString());
+                }
+            }
+            JsonNode reasoning = m.get("reasoning_content");
+            String thinking = reasoning != null && reasoning.isString() ? reasoning.asString() : null;
+            messages.add(new ChatMessage(role.asString(), content(m.get("content"), at + ".content"), thinking, extra));
         }
         return messages;
+    }
+
+    /**
+     * An assistant turn's {@code tool_calls}, for the template: each {@code {"id", "type", "function": {"name",
+     * "arguments"}}} with the arguments (a JSON string in OpenAI's shape) parsed into an object, as vLLM hands them to
+     * templates (which write them with {@code tojson}).
+     */
+    private static List<Object> toolCalls(JsonNode calls, String at) {
+        if (!calls.isArray()) {
+            throw ApiException.invalid(at, at + " must be a list of tool calls.");
+        }
+        List<Object> out = new ArrayList<>();
+        for (int i = 0; i < calls.size(); i++) {
+            JsonNode c = calls.get(i);
+            JsonNode f = c.path("function");
+            if (!c.isObject() || !f.path("name").isString()) {
+                throw ApiException.invalid(
+                        at + "[" + i + "]",
+                        at + "[" + i
+                                + "] must be {\"id\", \"type\": \"function\", \"function\": {\"name\", \"arguments\"}}.");
+            }
+            Map<String, Object> function = new LinkedHashMap<>();
+            function.put("name", f.get("name").asString());
+            JsonNode args = f.get("arguments");
+            Object arguments = Map.of();
+            if (args != null && args.isString()) {
+                try {
+                    arguments = plain(JSON.readTree(args.asString()));
+                } catch (JacksonException e) {
+                    arguments = args.asString();
+                }
+            } else if (args != null && !args.isNull()) {
+                arguments = plain(args);
+            }
+            function.put("arguments", arguments);
+            Map<String, Object> call = new LinkedHashMap<>();
+            call.put("id", c.path("id").asString(""));
+            call.put("type", "function");
+            call.put("function", function);
+            out.add(call);
+        }
+        return out;
     }
 
     /** A message's content: a string, or a list of {@code {"type": "text", "text": ...}} parts, joined. */

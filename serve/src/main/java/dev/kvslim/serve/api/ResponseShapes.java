@@ -67,6 +67,47 @@ final class ResponseShapes {
         return o.toString();
     }
 
+    /** A chat stream chunk with one piece of the message (content, thinking or a tool call's part). */
+    String deltaChunk(int index, ChatOutput.Delta d, List<TokenEvent> logprobs) {
+        ObjectNode o = envelope(true);
+        ObjectNode choice = o.putArray("choices").addObject();
+        choice.put("index", index);
+        ObjectNode delta = choice.putObject("delta");
+        switch (d) {
+            case ChatOutput.Content c -> delta.put("content", c.text());
+            case ChatOutput.Reasoning r -> delta.put("reasoning_content", r.text());
+            case ChatOutput.ToolCallStart s -> {
+                ObjectNode call = delta.putArray("tool_calls").addObject();
+                call.put("index", s.index());
+                call.put("id", s.id());
+                call.put("type", "function");
+                ObjectNode f = call.putObject("function");
+                f.put("name", s.name());
+                f.put("arguments", "");
+            }
+            case ChatOutput.ToolCallArguments a -> {
+                ObjectNode call = delta.putArray("tool_calls").addObject();
+                call.put("index", a.index());
+                call.putObject("function").put("arguments", a.text());
+            }
+        }
+        logprobs(choice, logprobs, 0);
+        choice.putNull("finish_reason");
+        return o.toString();
+    }
+
+    /** A chat stream's last chunk of a choice: an empty delta and the finish reason. */
+    String finishChunk(int index, String finishReason) {
+        ObjectNode o = envelope(true);
+        ObjectNode choice = o.putArray("choices").addObject();
+        choice.put("index", index);
+        choice.putObject("delta");
+        choice.putNull("logprobs");
+        choice.put("finish_reason", finishReason);
+        choice.putNull("stop_reason");
+        return o.toString();
+    }
+
     /** The stream's last chunk when usage is asked for: no choices, only the token counts. */
     String usageChunk(int prompt, int completion) {
         ObjectNode o = envelope(true);
@@ -81,7 +122,8 @@ final class ResponseShapes {
             List<List<TokenEvent>> logprobs,
             List<String> finishReasons,
             int prompt,
-            int completion) {
+            int completion,
+            List<ChatOutput> outputs) {
         ObjectNode o = envelope(false);
         ArrayNode choices = o.putArray("choices");
         for (int i = 0; i < texts.size(); i++) {
@@ -90,7 +132,11 @@ final class ResponseShapes {
             if (chat) {
                 ObjectNode message = choice.putObject("message");
                 message.put("role", "assistant");
-                message.put("content", texts.get(i));
+                if (outputs == null) {
+                    message.put("content", texts.get(i));
+                } else {
+                    message(message, outputs.get(i));
+                }
             } else {
                 choice.put("text", texts.get(i));
             }
@@ -100,6 +146,23 @@ final class ResponseShapes {
         }
         usage(o, prompt, completion);
         return o.toString();
+    }
+
+    /** A parsed chat message: content (null when only calls), its thinking and its tool calls, as vLLM writes them. */
+    private static void message(ObjectNode message, ChatOutput out) {
+        message.put("content", out.content());
+        if (out.reasoning() != null) {
+            message.put("reasoning_content", out.reasoning());
+        }
+        ArrayNode calls = message.putArray("tool_calls");
+        for (ChatOutput.ToolCall c : out.toolCalls()) {
+            ObjectNode call = calls.addObject();
+            call.put("id", c.id());
+            call.put("type", "function");
+            ObjectNode f = call.putObject("function");
+            f.put("name", c.name());
+            f.put("arguments", c.arguments());
+        }
     }
 
     private static void usage(ObjectNode o, int prompt, int completion) {

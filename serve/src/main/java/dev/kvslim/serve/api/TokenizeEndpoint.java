@@ -14,7 +14,8 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * vLLM's {@code POST /tokenize} and {@code POST /detokenize}, in its shapes. Tokenize takes a {@code prompt}
  * ({@code add_special_tokens}, default true) or chat {@code messages} rendered by the model's template
- * ({@code add_generation_prompt}, default true; {@code add_special_tokens} default false) and answers
+ * ({@code add_generation_prompt}, default true; {@code add_special_tokens} default false; {@code tools} and
+ * {@code chat_template_kwargs} as a chat request gives them to the template) and answers
  * {@code {"count", "max_model_len", "tokens", "token_strs"}} ({@code token_strs} with {@code return_token_strs}).
  * Detokenize takes {@code tokens} and answers {@code {"prompt"}}. Both are behind the API keys, as {@code /v1} is.
  */
@@ -55,7 +56,11 @@ final class TokenizeEndpoint implements Handler {
         }
         String text = chat
                 ? GenerationEndpoint.chatText(
-                        loaded, GenerationParams.messages(root), booleanOr(root, "add_generation_prompt", true))
+                        loaded,
+                        GenerationParams.messages(root),
+                        booleanOr(root, "add_generation_prompt", true),
+                        GenerationEndpoint.templateVariables(
+                                GenerationParams.tools(root).definitions(), GenerationParams.templateKwargs(root)))
                 : GenerationParams.prompt(root);
         Tokenizer tokenizer = loaded.tokenizer();
         int[] tokens = tokenizer.encode(text, booleanOr(root, "add_special_tokens", !chat));
