@@ -25,7 +25,7 @@ import tools.jackson.databind.json.JsonMapper;
  * overrides from a JSON config file, e.g.
  * <pre>{"host": "0.0.0.0", "port": 8080, "kv_budget_bytes": 4294967296, "tokens_per_step": 256, "max_running": 64,
  *  "max_waiting": 256, "max_body_bytes": 4194304, "shutdown_grace_seconds": 30,
- *  "kv_type": "f16", "metrics_public": false, "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
+ *  "kv_type": "f16", "metrics_public": false, "prefix_caching": true, "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
  */
 public record ServeConfig(
         String host,
@@ -51,6 +51,7 @@ public record ServeConfig(
             "api_keys",
             "kv_type",
             "metrics_public",
+            "prefix_caching",
             "cors_allowed_origins");
 
     public ServeConfig {
@@ -235,7 +236,8 @@ public record ServeConfig(
                     root.has("tokens_per_step") ? (int) number(file, root, "tokens_per_step") : s.tokensPerStep(),
                     root.has("max_running") ? (int) number(file, root, "max_running") : s.maxRunning(),
                     root.has("max_waiting") ? (int) number(file, root, "max_waiting") : s.maxWaiting(),
-                    s.stepPause());
+                    s.stepPause(),
+                    s.prefixCaching());
             c = c.withScheduling(s);
         }
         if (root.has("kv_type")) {
@@ -250,6 +252,15 @@ public record ServeConfig(
         }
         if (root.has("shutdown_grace_seconds")) {
             c = c.withShutdownGrace(Duration.ofSeconds(number(file, root, "shutdown_grace_seconds")));
+        }
+        if (root.has("prefix_caching")) {
+            JsonNode v = root.get("prefix_caching");
+            if (!v.isBoolean()) {
+                throw new IllegalArgumentException("'prefix_caching' in " + file + " must be true or false");
+            }
+            Scheduler.Options o = c.scheduling();
+            c = c.withScheduling(new Scheduler.Options(
+                    o.tokensPerStep(), o.maxRunning(), o.maxWaiting(), o.stepPause(), v.asBoolean()));
         }
         if (root.has("metrics_public")) {
             JsonNode v = root.get("metrics_public");

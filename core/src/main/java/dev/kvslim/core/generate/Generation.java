@@ -78,6 +78,11 @@ public class Generation<C extends KvCache> {
         return length - cached;
     }
 
+    /** The tokens so far (a copy). */
+    public final int[] tokens() {
+        return Arrays.copyOf(tokens, length);
+    }
+
     /** The token array ({@link #length} of them are the sequence); shared with the forward pass, not copied. */
     final int[] tokenArray() {
         return tokens;

@@ -240,6 +240,28 @@ public final class PagedKvCache implements KvCache {
     }
 
     /**
+     * Whether {@link #truncate} to {@code newLength} gives exactly the cache a fresh run over those tokens would have:
+     * always for a cache that keeps every token; for DMS while no token it already evicted would still be visible at
+     * {@code newLength}; for an eviction policy only when nothing is cut (what it kept depends on what came after).
+     */
+    public boolean canRewind(int newLength) {
+        if (newLength >= length || newLength == 0) {
+            return true;
+        }
+        if (policies != null) {
+            return false;
+        }
+        for (HeadStore[] layer : heads) {
+            for (HeadStore h : layer) {
+                if (dmsWindow >= 0 && h.maxEvictedPosition() >= 0 && h.maxEvictedPosition() + dmsWindow >= newLength) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
      * Forgets positions from {@code newLength} on. With DMS the mark that token {@code newLength} put on its
      * predecessor is taken back; a cache that already evicted a token still visible at {@code newLength} cannot
      * be rewound that far and says so. A cache with an eviction policy can only be cleared (to 0): what it kept

@@ -81,7 +81,7 @@ final class GenerationEndpoint implements Handler {
         List<Sequence> sequences = submit(model, p, prompt, maxTokens, events);
         String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().formatHex(randomBytes());
         ResponseShapes shapes = new ResponseShapes(chat, id, System.currentTimeMillis() / 1000, model.name());
-        Usage usage = new Usage(prompt.length);
+        Usage usage = new Usage(prompt.length, sequences);
         try {
             if (p.stream()) {
                 stream(res, p, shapes, events, usage, outputs);
@@ -125,13 +125,23 @@ final class GenerationEndpoint implements Handler {
         return p.maxTokens();
     }
 
-    /** Completion counts as they arrive: a client that goes away is charged for what was generated. */
+    /**
+     * Completion counts as they arrive: a client that goes away is charged for what was generated. Cached prompt
+     * tokens are those the first choice found in a kept cache (prefix caching), as OpenAI's
+     * {@code prompt_tokens_details.cached_tokens}.
+     */
     private static final class Usage {
         final int prompt;
+        final List<Sequence> sequences;
         int completion;
 
-        Usage(int prompt) {
+        Usage(int prompt, List<Sequence> sequences) {
             this.prompt = prompt;
+            this.sequences = sequences;
+        }
+
+        int cached() {
+            return sequences.isEmpty() ? 0 : sequences.getFirst().reusedTokens();
         }
     }
 
@@ -310,6 +320,7 @@ final class GenerationEndpoint implements Handler {
                         reasons,
                         usage.prompt,
                         usage.completion,
+                        usage.cached(),
                         !outputs.isEmpty() && outputs.getFirst().active() ? outputs : null)
                 .getBytes(StandardCharsets.UTF_8);
         if (body == null) {
@@ -384,7 +395,7 @@ final class GenerationEndpoint implements Handler {
                 }
             }
             if (p.includeUsage()) {
-                sse.data(shapes.usageChunk(usage.prompt, usage.completion));
+                sse.data(shapes.usageChunk(usage.prompt, usage.completion, usage.cached()));
             }
             sse.done();
         } catch (IOException clientGone) {

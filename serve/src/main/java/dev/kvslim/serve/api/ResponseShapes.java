@@ -109,10 +109,10 @@ final class ResponseShapes {
     }
 
     /** The stream's last chunk when usage is asked for: no choices, only the token counts. */
-    String usageChunk(int prompt, int completion) {
+    String usageChunk(int prompt, int completion, int cached) {
         ObjectNode o = envelope(true);
         o.putArray("choices");
-        usage(o, prompt, completion);
+        usage(o, prompt, completion, cached);
         return o.toString();
     }
 
@@ -123,6 +123,7 @@ final class ResponseShapes {
             List<String> finishReasons,
             int prompt,
             int completion,
+            int cached,
             List<ChatOutput> outputs) {
         ObjectNode o = envelope(false);
         ArrayNode choices = o.putArray("choices");
@@ -144,7 +145,7 @@ final class ResponseShapes {
             choice.put("finish_reason", finishReasons.get(i));
             choice.putNull("stop_reason");
         }
-        usage(o, prompt, completion);
+        usage(o, prompt, completion, cached);
         return o.toString();
     }
 
@@ -165,11 +166,12 @@ final class ResponseShapes {
         }
     }
 
-    private static void usage(ObjectNode o, int prompt, int completion) {
+    private static void usage(ObjectNode o, int prompt, int completion, int cached) {
         ObjectNode usage = o.putObject("usage");
         usage.put("prompt_tokens", prompt);
         usage.put("total_tokens", prompt + completion);
         usage.put("completion_tokens", completion);
+        usage.putObject("prompt_tokens_details").put("cached_tokens", cached);
     }
 
     /** Log probabilities: chat's {@code {"content": [...]}} or the completions API's parallel lists; null when not asked. */

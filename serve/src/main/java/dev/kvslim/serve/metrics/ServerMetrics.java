@@ -44,6 +44,10 @@ public final class ServerMetrics {
     private final Counter generationTokens = counter("kvslim:generation_tokens", "Tokens generated.", "model_name");
     private final Counter success =
             counter("kvslim:request_success", "Sequences finished, by finish reason.", "model_name", "finished_reason");
+    private final Counter prefixQueries = counter(
+            "kvslim:prefix_cache_queries", "Prompt tokens looked up in the prefix cache (vLLM's name).", "model_name");
+    private final Counter prefixHits = counter(
+            "kvslim:prefix_cache_hits", "Prompt tokens found in the prefix cache, not prefilled.", "model_name");
     private final Counter preemptions =
             counter("kvslim:num_preemptions", "Sequences preempted to free KV memory.", "model_name");
     private final Counter evicted = counter(
@@ -143,6 +147,12 @@ public final class ServerMetrics {
             public void interToken(double seconds) {
                 interToken.labelValues(model).observe(seconds);
                 generationTokens.labelValues(model).inc();
+            }
+
+            @Override
+            public void prefixCache(int tokens, int hits) {
+                prefixQueries.labelValues(model).inc(tokens);
+                prefixHits.labelValues(model).inc(hits);
             }
 
             @Override

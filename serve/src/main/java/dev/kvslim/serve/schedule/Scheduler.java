@@ -43,10 +43,18 @@ public final class Scheduler {
      * @param maxWaiting    most sequences waiting for admission; more are refused ({@link QueueFullException})
      * @param stepPause     a pause after every step: zero in production; tests and demos use it to watch requests in
      *                      flight
+     * @param prefixCaching keep finished sequences' caches for requests that start with the same tokens
+     *                      ({@link PrefixStore}); on by default, off with the four-argument constructor
      */
-    public record Options(int tokensPerStep, int maxRunning, int maxWaiting, Duration stepPause) {
+    public record Options(
+            int tokensPerStep, int maxRunning, int maxWaiting, Duration stepPause, boolean prefixCaching) {
 
-        public static final Options DEFAULTS = new Options(256, 64, 256, Duration.ZERO);
+        public static final Options DEFAULTS = new Options(256, 64, 256, Duration.ZERO, true);
+
+        /** Limits without prefix caching (every sequence starts from an empty cache). */
+        public Options(int tokensPerStep, int maxRunning, int maxWaiting, Duration stepPause) {
+            this(tokensPerStep, maxRunning, maxWaiting, stepPause, false);
+        }
 
         public Options {
             if (tokensPerStep < 1 || maxRunning < 1 || maxWaiting < 0) {
@@ -84,6 +92,8 @@ public final class Scheduler {
     private volatile boolean stopping;
     private volatile SchedulerStats stats;
     private final SchedulerStats.Recorder recorder;
+    private final PrefixStore prefixes; // null without prefix caching
+    private volatile long keptBlocks;
 
     /**
      * A scheduler for {@code model}, drawing KV blocks from {@code pool} (whose head size must be the model's); its
@@ -132,6 +142,7 @@ public final class Scheduler {
         this.options = options;
         this.observer = observer;
         this.state = model.newState(Math.max(2, options.tokensPerStep()));
+        this.prefixes = options.prefixCaching() ? new PrefixStore(options.maxRunning(), pool.blockBytes()) : null;
         if (pool.headSize() != config.headSize()) {
             throw new IllegalArgumentException(
                     "pool head size " + pool.headSize() + " != model head size " + config.headSize());
@@ -144,6 +155,11 @@ public final class Scheduler {
     /** Whether the model's DMS cache is used (it was retrofitted with DMS). */
     public boolean usesDms() {
         return cacheSpec instanceof KvCacheSpec.Dms;
+    }
+
+    /** Pool blocks held by caches kept for prefix caching (as of the engine's last step). */
+    public long keptBlocks() {
+        return keptBlocks;
     }
 
     /** The cache the sequences get. */
@@ -276,6 +292,9 @@ public final class Scheduler {
         for (Sequence s : List.copyOf(running)) {
             finish(s, FinishReason.ABORT);
         }
+        if (prefixes != null) {
+            prefixes.clear();
+        }
         lock.lock();
         try {
             for (Sequence s : waiting) {
@@ -317,6 +336,9 @@ public final class Scheduler {
                 break;
             } catch (KvCacheFullException full) {
                 plan = null;
+                if (prefixes != null && prefixes.evictOldest()) {
+                    continue; // kept caches give way before running sequences do
+                }
                 Sequence newest = running.getLast();
                 if (running.size() == 1) {
                     finish(newest, FinishReason.LENGTH); // alone, it outgrew the whole budget
@@ -354,13 +376,22 @@ public final class Scheduler {
         try {
             while (!waiting.isEmpty() && running.size() < options.maxRunning()) {
                 Sequence s = waiting.peekFirst();
-                long need = blocksFor(s.length());
+                int[] tokens = s.tokens();
+                PrefixStore.Hit hit = prefixes != null ? prefixes.take(tokens) : null;
+                long held = hit == null ? 0 : hit.cache().bytesUsed() / pool.blockBytes();
+                long need = Math.max(0, blocksFor(s.length()) - held);
                 long reserved = 0;
                 for (Sequence r : running) {
                     reserved += Math.max(0, blocksFor(r.length()) - r.cache().bytesUsed() / pool.blockBytes());
                 }
                 long free = (long) pool.capacityBlocks() - pool.usedBlocks();
+                while (need + reserved > free && prefixes != null && prefixes.evictOldest()) {
+                    free = (long) pool.capacityBlocks() - pool.usedBlocks();
+                }
                 if (need + reserved > free) {
+                    if (hit != null) {
+                        prefixes.putBack(tokens, hit.reused(), hit.cache());
+                    }
                     if (running.isEmpty()) {
                         waiting.pollFirst();
                         finish(s, FinishReason.LENGTH); // grew beyond the whole budget before it was preempted
@@ -369,7 +400,20 @@ public final class Scheduler {
                     break;
                 }
                 waiting.pollFirst();
-                s.attach(cacheSpec.newCache(config.kvShape(), pool, s.capacity), 0);
+                // a cache for the whole context: its capacity is only a bound, and a kept cache may serve a longer turn
+                if (hit != null) {
+                    recorder.reused(hit.cache());
+                    s.attach(hit.cache(), hit.reused());
+                } else {
+                    s.attach(cacheSpec.newCache(config.kvShape(), pool, config.contextLength()), 0);
+                }
+                if (prefixes != null) {
+                    int reused = hit == null ? 0 : hit.reused();
+                    observer.prefixCache(s.length(), reused);
+                    if (!s.admittedOnce) {
+                        s.reusedTokens = reused;
+                    }
+                }
                 running.add(s);
                 if (!s.admittedOnce) {
                     s.admittedOnce = true;
@@ -427,6 +471,16 @@ public final class Scheduler {
         if (s.cache() != null) {
             observer.cacheAtFinish(s.cache().bytesUsed(), s.cache().liveBytes());
         }
+        if (prefixes != null && s.cache() != null && reason != FinishReason.ERROR) {
+            // kept for a request that starts with the same tokens (the next turn of a conversation)
+            long evicted = recorder.released(s.cache());
+            if (evicted > 0) {
+                observer.evicted(evicted);
+            }
+            prefixes.put(java.util.Arrays.copyOf(s.tokens(), s.cached()), s.cache());
+            s.detach();
+            keptBlocks = prefixes.blocks();
+        }
         release(s);
         running.remove(s);
         observer.finished(reason, s.promptLength(), s.generated, (System.nanoTime() - s.arrivalNanos) / 1e9);
@@ -438,15 +492,23 @@ public final class Scheduler {
         if (cache == null) {
             return;
         }
+        releaseCache(cache);
+        s.detach();
+    }
+
+    /** Returns a cache's blocks to the pool, counting what it evicted. */
+    private void releaseCache(PagedKvCache cache) {
         long evicted = recorder.released(cache);
         if (evicted > 0) {
             observer.evicted(evicted);
         }
         cache.release();
-        s.detach();
     }
 
     private void publishStats() {
+        if (prefixes != null) {
+            keptBlocks = prefixes.blocks();
+        }
         int queued;
         lock.lock();
         try {

@@ -9,6 +9,12 @@ public interface SchedulerObserver {
     /** Observes nothing. */
     SchedulerObserver NONE = new SchedulerObserver() {};
 
+    /**
+     * With prefix caching, a sequence was admitted with {@code tokens} tokens to compute, of which {@code hits} were
+     * found in a kept cache (vLLM's prefix cache queries and hits, in tokens).
+     */
+    default void prefixCache(int tokens, int hits) {}
+
     /** A sequence got KV memory for the first time, after {@code queueSeconds} waiting; its prompt counts now. */
     default void admitted(double queueSeconds, int promptTokens) {}
 

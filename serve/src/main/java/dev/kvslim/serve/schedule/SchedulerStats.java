@@ -2,6 +2,7 @@ package dev.kvslim.serve.schedule;
 
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.PagedKvCache;
+import java.util.IdentityHashMap;
 import java.util.List;
 
 /**
@@ -56,6 +57,7 @@ public record SchedulerStats(
         private long peakUsedBytes;
         private int peakRunning;
         private long generatedTokens;
+        private final IdentityHashMap<PagedKvCache, long[]> baselines = new IdentityHashMap<>();
 
         Recorder(int layers, int kvHeads) {
             releasedSeen = new long[layers][kvHeads];
@@ -70,18 +72,40 @@ public record SchedulerStats(
             peakUsedBytes = Math.max(peakUsedBytes, bytes);
         }
 
-        /** Adds a cache about to be released to the lifetime totals; returns how many tokens it evicted. */
+        /**
+         * Adds a sequence's cache, at its end, to the lifetime totals; returns how many tokens it evicted. A cache a
+         * sequence took from the prefix cache counts only what it saw and kept beyond what it held when taken.
+         */
         long released(PagedKvCache cache) {
+            long[] base = baselines.remove(cache);
             long evicted = 0;
+            int i = 0;
             for (int l = 0; l < releasedSeen.length; l++) {
-                for (int h = 0; h < releasedSeen[l].length; h++) {
+                for (int h = 0; h < releasedSeen[l].length; h++, i++) {
                     long seen = cache.seenTokens(l, h), kept = cache.liveTokens(l, h);
+                    if (base != null) {
+                        seen -= base[2 * i];
+                        kept -= base[2 * i + 1];
+                    }
                     evicted += seen - kept;
                     releasedSeen[l][h] += seen;
                     releasedKept[l][h] += kept;
                 }
             }
             return evicted;
+        }
+
+        /** A sequence took {@code cache} from the prefix cache: what it holds now was counted before. */
+        void reused(PagedKvCache cache) {
+            long[] base = new long[2 * releasedSeen.length * releasedSeen[0].length];
+            int i = 0;
+            for (int l = 0; l < releasedSeen.length; l++) {
+                for (int h = 0; h < releasedSeen[l].length; h++, i++) {
+                    base[2 * i] = cache.seenTokens(l, h);
+                    base[2 * i + 1] = cache.liveTokens(l, h);
+                }
+            }
+            baselines.put(cache, base);
         }
 
         /** A snapshot with the {@code running} caches as they are now and {@code queued} sequences waiting. */

@@ -30,6 +30,7 @@ public final class Sequence extends Generation<PagedKvCache> {
     long lastTokenNanos;
     boolean finished;
     volatile boolean cancelRequested;
+    volatile int reusedTokens;
 
     Sequence(
             Scheduler scheduler,
@@ -63,6 +64,11 @@ public final class Sequence extends Generation<PagedKvCache> {
         this.arrivalNanos = System.nanoTime();
         this.capacity = capacity;
         this.text = text;
+    }
+
+    /** Prompt tokens its first admission found in a kept cache (prefix caching), so it did not prefill them. */
+    public int reusedTokens() {
+        return reusedTokens;
     }
 
     /** Scheduler-wide id, in submission order. */

@@ -1,0 +1,123 @@
+package dev.kvslim.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kvslim.core.chat.ChatTemplate;
+import dev.kvslim.core.format.LoadedModel;
+import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.testing.Fixtures;
+import dev.kvslim.serve.schedule.Scheduler;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+
+/**
+ * Prefix caching end to end: an 8-turn conversation prefills only what each turn adds (counted by the server's
+ * {@code prompt_tokens_details.cached_tokens} and its prefix-cache metrics), and answers exactly as a server without
+ * prefix caching does. The template writes the turns one after the other, the answers as the model wrote them (as
+ * real templates do between their turn markers).
+ */
+class PrefixCachingTest {
+
+    static KvSlimServer cached;
+    static KvSlimServer uncached;
+
+    @BeforeAll
+    static void start() {
+        LoadedModel raw =
+                ModelLoader.load(Fixtures.path("stories260K/stories260K.bin"), Fixtures.path("stories260K/tok512.bin"));
+        LoadedModel stories = new LoadedModel(
+                raw.path(),
+                raw.format(),
+                raw.model(),
+                raw.tokenizer(),
+                raw.generation(),
+                ChatTemplate.of("turns", "{% for m in messages %}{{ m['content'] }}{% endfor %}", null, null));
+        cached = KvSlimServer.start(Map.of("stories", stories), ServerTest.config());
+        uncached = KvSlimServer.start(
+                Map.of("stories", stories),
+                ServerTest.config().withScheduling(new Scheduler.Options(256, 64, 256, Duration.ZERO, false)));
+    }
+
+    @AfterAll
+    static void stop() {
+        cached.close();
+        uncached.close();
+    }
+
+    @Test
+    void eachTurnOfAConversationPrefillsOnlyWhatItAdds() throws Exception {
+        TestClient withCache = new TestClient(cached.port(), null);
+        TestClient without = new TestClient(uncached.port(), null);
+        String[] turns = {
+            "Once upon a time there was a little girl named Lily.",
+            " She liked to play in the park.",
+            " One day she saw a big dog.",
+            " The dog was very friendly.",
+            " They played with a red ball.",
+            " Then it started to rain.",
+            " Lily ran home to her mom.",
+            " Her mom made her a warm cup of milk."
+        };
+        ArrayNode messages = TestClient.JSON.createArrayNode();
+        List<Integer> prefilled = new ArrayList<>();
+        for (int i = 0; i < turns.length; i++) {
+            messages.addObject().put("role", "user").put("content", turns[i]);
+            String body =
+                    "{\"model\": \"stories\", \"max_tokens\": 12, \"temperature\": 0, \"messages\": " + messages + "}";
+            JsonNode r = withCache.ok("/v1/chat/completions", body);
+            JsonNode fresh = without.ok("/v1/chat/completions", body);
+            String answer =
+                    r.get("choices").get(0).get("message").get("content").asString();
+            assertThat(answer)
+                    .as("turn %d answers as without prefix caching", i + 1)
+                    .isEqualTo(fresh.get("choices")
+                            .get(0)
+                            .get("message")
+                            .get("content")
+                            .asString());
+            JsonNode usage = r.get("usage");
+            int prompt = usage.get("prompt_tokens").asInt();
+            int reused = usage.get("prompt_tokens_details").get("cached_tokens").asInt();
+            assertThat(fresh.get("usage")
+                            .get("prompt_tokens_details")
+                            .get("cached_tokens")
+                            .asInt())
+                    .isZero();
+            prefilled.add(prompt - reused);
+            if (i > 0) {
+                // the new message, the previous answer's last token (sampled, never fed) and a token where texts join
+                int added = withCache
+                        .ok(
+                                "/tokenize",
+                                "{\"model\": \"stories\", \"prompt\": " + TestClient.JSON.valueToTree(turns[i])
+                                        + ", \"add_special_tokens\": false}")
+                        .get("count")
+                        .asInt();
+                assertThat(prompt - reused)
+                        .as(
+                                "turn %d: %d prompt tokens, %d of them reused; the new message is %d",
+                                i + 1, prompt, reused, added)
+                        .isBetween(1, added + 2);
+            }
+            messages.addObject().put("role", "assistant").put("content", answer);
+        }
+        String metrics = withCache.get("/metrics").body();
+        assertThat(metric(metrics, "kvslim:prefix_cache_hits_total")).isPositive();
+        assertThat(metric(metrics, "kvslim:prefix_cache_queries_total"))
+                .isGreaterThan(metric(metrics, "kvslim:prefix_cache_hits_total"));
+    }
+
+    private static double metric(String text, String name) {
+        return text.lines()
+                .filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .sum();
+    }
+}
