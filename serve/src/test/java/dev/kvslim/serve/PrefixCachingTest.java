@@ -112,6 +112,21 @@ class PrefixCachingTest {
         assertThat(metric(metrics, "kvslim:prefix_cache_hits_total")).isPositive();
         assertThat(metric(metrics, "kvslim:prefix_cache_queries_total"))
                 .isGreaterThan(metric(metrics, "kvslim:prefix_cache_hits_total"));
+        // the dashboard shows the hit rate: hits over lookups since start
+        JsonNode model = TestClient.JSON
+                .readTree(withCache.get("/dashboard/data").body())
+                .get("models")
+                .get(0);
+        assertThat(model.get("prefix_cache_hit_rate").asDouble())
+                .isCloseTo(
+                        metric(metrics, "kvslim:prefix_cache_hits_total")
+                                / metric(metrics, "kvslim:prefix_cache_queries_total"),
+                        org.assertj.core.data.Offset.offset(1e-9));
+        JsonNode off = TestClient.JSON
+                .readTree(without.get("/dashboard/data").body())
+                .get("models")
+                .get(0);
+        assertThat(off.get("prefix_cache_hit_rate").isNull()).isTrue();
     }
 
     private static double metric(String text, String name) {

@@ -118,6 +118,19 @@ class ServerTest {
         assertThat(usage.get("completion_tokens").asInt()).isBetween(1, 30);
         assertThat(usage.get("total_tokens").asInt())
                 .isEqualTo(promptTokens + usage.get("completion_tokens").asInt());
+        // per-request timings, in llama.cpp's server's shape
+        JsonNode timings = r.get("timings");
+        int cached = usage.get("prompt_tokens_details").get("cached_tokens").asInt();
+        assertThat(timings.get("cache_n").asInt()).isEqualTo(cached);
+        assertThat(timings.get("prompt_n").asInt()).isEqualTo(promptTokens - cached);
+        assertThat(timings.get("predicted_n").asInt())
+                .isEqualTo(usage.get("completion_tokens").asInt());
+        assertThat(timings.get("prompt_ms").asDouble()).isPositive();
+        assertThat(timings.get("queue_ms").asDouble()).isNotNegative();
+        assertThat(timings.get("predicted_ms").asDouble()).isNotNegative();
+        if (timings.get("predicted_n").asInt() > 1) {
+            assertThat(timings.get("predicted_per_second").asDouble()).isPositive();
+        }
     }
 
     @Test

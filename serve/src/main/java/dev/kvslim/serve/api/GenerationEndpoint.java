@@ -143,6 +143,16 @@ final class GenerationEndpoint implements Handler {
         int cached() {
             return sequences.isEmpty() ? 0 : sequences.getFirst().reusedTokens();
         }
+
+        /** The first choice's timings, as llama.cpp's server reports them. */
+        Sequence.Timings timings() {
+            return sequences.isEmpty()
+                    ? new Sequence.Timings(0, 0, 0)
+                    : sequences.getFirst().timings();
+        }
+
+        /** Tokens the first choice generated (completion tokens are all the choices'). */
+        int firstChoiceTokens;
     }
 
     /** What the chat template sees beyond the messages: the tools, and the request's {@code chat_template_kwargs}. */
@@ -293,6 +303,9 @@ final class GenerationEndpoint implements Handler {
                 case ChoiceEvents.Finished f -> {
                     open--;
                     usage.completion += f.completionTokens();
+                    if (f.choice() == 0) {
+                        usage.firstChoiceTokens = f.completionTokens();
+                    }
                     if (f.reason() == FinishReason.ERROR) {
                         ApiException error = new ApiException(
                                 500, "server_error", null, null, "The engine failed while generating.", 0);
@@ -321,6 +334,8 @@ final class GenerationEndpoint implements Handler {
                         usage.prompt,
                         usage.completion,
                         usage.cached(),
+                        usage.timings(),
+                        usage.firstChoiceTokens,
                         !outputs.isEmpty() && outputs.getFirst().active() ? outputs : null)
                 .getBytes(StandardCharsets.UTF_8);
         if (body == null) {
@@ -378,6 +393,9 @@ final class GenerationEndpoint implements Handler {
                     }
                     case ChoiceEvents.Finished f -> {
                         open--;
+                        if (i == 0) {
+                            usage.firstChoiceTokens = f.completionTokens();
+                        }
                         if (f.reason() == FinishReason.ERROR) {
                             break; // the stream ends without [DONE]: the client sees it cut short
                         }
@@ -395,7 +413,8 @@ final class GenerationEndpoint implements Handler {
                 }
             }
             if (p.includeUsage()) {
-                sse.data(shapes.usageChunk(usage.prompt, usage.completion, usage.cached()));
+                sse.data(shapes.usageChunk(
+                        usage.prompt, usage.completion, usage.cached(), usage.timings(), usage.firstChoiceTokens));
             }
             sse.done();
         } catch (IOException clientGone) {

@@ -1,5 +1,6 @@
 package dev.kvslim.serve.api;
 
+import dev.kvslim.serve.schedule.Sequence;
 import dev.kvslim.serve.schedule.TokenEvent;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -109,10 +110,11 @@ final class ResponseShapes {
     }
 
     /** The stream's last chunk when usage is asked for: no choices, only the token counts. */
-    String usageChunk(int prompt, int completion, int cached) {
+    String usageChunk(int prompt, int completion, int cached, Sequence.Timings timings, int firstChoiceTokens) {
         ObjectNode o = envelope(true);
         o.putArray("choices");
         usage(o, prompt, completion, cached);
+        timings(o, prompt, cached, timings, firstChoiceTokens);
         return o.toString();
     }
 
@@ -124,6 +126,8 @@ final class ResponseShapes {
             int prompt,
             int completion,
             int cached,
+            Sequence.Timings timings,
+            int firstChoiceTokens,
             List<ChatOutput> outputs) {
         ObjectNode o = envelope(false);
         ArrayNode choices = o.putArray("choices");
@@ -146,7 +150,29 @@ final class ResponseShapes {
             choice.putNull("stop_reason");
         }
         usage(o, prompt, completion, cached);
+        timings(o, prompt, cached, timings, firstChoiceTokens);
         return o.toString();
+    }
+
+    /**
+     * Per-request timings of the first choice in llama.cpp's server's shape ({@code timings}): the prompt tokens
+     * computed ({@code prompt_n}, those found in the prefix cache are {@code cache_n}) and the time to the first
+     * token, the tokens generated ({@code predicted_n}) and the time from the first to the last (its rate counts the
+     * tokens after the first), and the time spent waiting for KV memory ({@code queue_ms}).
+     */
+    private static void timings(ObjectNode o, int prompt, int cached, Sequence.Timings t, int predicted) {
+        ObjectNode timings = o.putObject("timings");
+        int computed = prompt - cached;
+        timings.put("cache_n", cached);
+        timings.put("queue_ms", t.queueMs());
+        timings.put("prompt_n", computed);
+        timings.put("prompt_ms", t.promptMs());
+        timings.put("prompt_per_token_ms", computed == 0 ? 0 : t.promptMs() / computed);
+        timings.put("prompt_per_second", t.promptMs() == 0 ? 0 : computed * 1000 / t.promptMs());
+        timings.put("predicted_n", predicted);
+        timings.put("predicted_ms", t.predictedMs());
+        timings.put("predicted_per_token_ms", predicted < 2 ? 0 : t.predictedMs() / (predicted - 1));
+        timings.put("predicted_per_second", t.predictedMs() == 0 ? 0 : (predicted - 1) * 1000 / t.predictedMs());
     }
 
     /** A parsed chat message: content (null when only calls), its thinking and its tool calls, as vLLM writes them. */

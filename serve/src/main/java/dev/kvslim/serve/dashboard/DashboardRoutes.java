@@ -111,6 +111,12 @@ public final class DashboardRoutes {
             o.put("layers", stats.seenByHead().length);
             o.put("kv_heads", stats.seenByHead().length == 0 ? 0 : stats.seenByHead()[0].length);
             o.put("lifetime_compression_ratio", stats.lifetimeCompressionRatio());
+            if (Double.isNaN(stats.prefixHitRate())) {
+                o.putNull("prefix_cache_hit_rate"); // no lookups yet (or prefix caching off)
+            } else {
+                o.put("prefix_cache_hit_rate", stats.prefixHitRate());
+            }
+            o.put("prefix_cache_queries", stats.prefixQueries());
             ObjectNode series = o.putObject("series");
             ArrayNode t = series.putArray("t"),
                     tps = series.putArray("tokens_per_second"),

@@ -410,6 +410,7 @@ public final class Scheduler {
                 if (prefixes != null) {
                     int reused = hit == null ? 0 : hit.reused();
                     observer.prefixCache(s.length(), reused);
+                    recorder.prefixCache(s.length(), reused);
                     if (!s.admittedOnce) {
                         s.reusedTokens = reused;
                     }
@@ -417,6 +418,7 @@ public final class Scheduler {
                 running.add(s);
                 if (!s.admittedOnce) {
                     s.admittedOnce = true;
+                    s.admittedNanos = System.nanoTime();
                     observer.admitted((System.nanoTime() - s.arrivalNanos) / 1e9, s.promptLength());
                 }
             }
@@ -447,6 +449,7 @@ public final class Scheduler {
                 : null;
         long now = System.nanoTime();
         if (s.generated == 0) {
+            s.firstTokenNanos = now;
             observer.firstToken((now - s.arrivalNanos) / 1e9);
         } else {
             observer.interToken((now - s.lastTokenNanos) / 1e9);

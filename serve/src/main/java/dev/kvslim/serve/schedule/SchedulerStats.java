@@ -23,6 +23,8 @@ import java.util.List;
  *                         were at release, plus the running ones now); a preempted sequence counts again when
  *                         recomputed
  * @param keptByHead       the same for the tokens they kept: {@code 1 - kept / seen} is the head's eviction rate
+ * @param prefixQueries    with prefix caching, tokens of admitted sequences looked up in the kept caches since start
+ * @param prefixHits       those of them found there (not prefilled)
  */
 public record SchedulerStats(
         int running,
@@ -36,7 +38,14 @@ public record SchedulerStats(
         double[] layerRatios,
         long generatedTokens,
         long[][] seenByHead,
-        long[][] keptByHead) {
+        long[][] keptByHead,
+        long prefixQueries,
+        long prefixHits) {
+
+    /** Prefix-cache hits over queries since start, or NaN before any query. */
+    public double prefixHitRate() {
+        return prefixQueries == 0 ? Double.NaN : prefixHits / (double) prefixQueries;
+    }
 
     /** Tokens seen over tokens kept since start, over every cache (1 before any). */
     public double lifetimeCompressionRatio() {
@@ -57,6 +66,8 @@ public record SchedulerStats(
         private long peakUsedBytes;
         private int peakRunning;
         private long generatedTokens;
+        private long prefixQueries;
+        private long prefixHits;
         private final IdentityHashMap<PagedKvCache, long[]> baselines = new IdentityHashMap<>();
 
         Recorder(int layers, int kvHeads) {
@@ -66,6 +77,11 @@ public record SchedulerStats(
 
         void generated() {
             generatedTokens++;
+        }
+
+        void prefixCache(int tokens, int hits) {
+            prefixQueries += tokens;
+            prefixHits += hits;
         }
 
         void used(long bytes) {
@@ -150,7 +166,9 @@ public record SchedulerStats(
                     ratios,
                     generatedTokens,
                     seenByHead,
-                    keptByHead);
+                    keptByHead,
+                    prefixQueries,
+                    prefixHits);
         }
     }
 }

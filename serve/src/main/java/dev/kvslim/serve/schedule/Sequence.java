@@ -26,8 +26,9 @@ public final class Sequence extends Generation<PagedKvCache> {
     final Utf8Accumulator text;
     int generated;
     boolean admittedOnce;
-    long firstTokenNanos;
-    long lastTokenNanos;
+    volatile long admittedNanos;
+    volatile long firstTokenNanos;
+    volatile long lastTokenNanos;
     boolean finished;
     volatile boolean cancelRequested;
     volatile int reusedTokens;
@@ -69,6 +70,25 @@ public final class Sequence extends Generation<PagedKvCache> {
     /** Prompt tokens its first admission found in a kept cache (prefix caching), so it did not prefill them. */
     public int reusedTokens() {
         return reusedTokens;
+    }
+
+    /**
+     * Where the sequence's time went, as llama.cpp's server reports it per request: waiting for KV memory, computing
+     * the prompt (to the first token) and generating (from the first token to the last).
+     *
+     * @param queueMs     arrival to first admission
+     * @param promptMs    first admission to the first token
+     * @param predictedMs the first token to the last
+     */
+    public record Timings(double queueMs, double promptMs, double predictedMs) {}
+
+    /** The timings so far (zeros for what has not happened yet). */
+    public Timings timings() {
+        long admitted = admittedNanos, first = firstTokenNanos, last = lastTokenNanos;
+        return new Timings(
+                admitted == 0 ? 0 : (admitted - arrivalNanos) / 1e6,
+                admitted == 0 || first == 0 ? 0 : (first - admitted) / 1e6,
+                first == 0 ? 0 : (last - first) / 1e6);
     }
 
     /** Scheduler-wide id, in submission order. */

@@ -80,7 +80,9 @@ function draw(data) {
     v.facts.textContent = `${m.cache} cache, ${m.layers} layers x ${m.kv_heads} KV heads, ` +
       `budget ${(m.budget_bytes / 1048576).toFixed(1)} MiB, in use ${(m.used_bytes / 1048576).toFixed(2)} MiB ` +
       `(peak ${(m.peak_used_bytes / 1048576).toFixed(2)}), ${m.generated_tokens} tokens generated, ` +
-      `compression since start ${m.lifetime_compression_ratio.toFixed(2)}x`;
+      `compression since start ${m.lifetime_compression_ratio.toFixed(2)}x, ` +
+      (m.prefix_cache_hit_rate === null ? "no prefix-cache lookups yet"
+        : `prefix-cache hit rate ${(100 * m.prefix_cache_hit_rate).toFixed(1)}% of ${m.prefix_cache_queries} prompt tokens`);
     v.section.setAttribute("data-points", String(s.t.length));
     v.section.setAttribute("data-cells", String(cells));
     v.section.setAttribute("data-generated", String(m.generated_tokens));
