@@ -129,6 +129,40 @@ class PrefixCachingTest {
         assertThat(off.get("prefix_cache_hit_rate").isNull()).isTrue();
     }
 
+    @Test
+    void theChoicesOfOneRequestComputeTheirPromptOnceAndSampleAsIfAlone() throws Exception {
+        TestClient withCache = new TestClient(cached.port(), null);
+        TestClient without = new TestClient(uncached.port(), null);
+        String body = "{\"model\": \"stories\", \"prompt\": \"Zebras and lions lived in a big green forest"
+                + " where\", \"n\": 4, \"max_tokens\": 8, \"temperature\": 1, \"seed\": 7, \"ignore_eos\":"
+                + " true}";
+        double before = metric(withCache.get("/metrics").body(), "kvslim:computed_tokens_total");
+        double beforeWithout = metric(without.get("/metrics").body(), "kvslim:computed_tokens_total");
+        JsonNode shared = withCache.ok("/v1/completions", body);
+        JsonNode alone = without.ok("/v1/completions", body);
+        int prompt = shared.get("usage").get("prompt_tokens").asInt();
+        int reused = shared.get("usage")
+                .get("prompt_tokens_details")
+                .get("cached_tokens")
+                .asInt();
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String text = shared.get("choices").get(i).get("text").asString();
+            assertThat(text)
+                    .as("choice %d samples as it does when it computes its own prompt", i)
+                    .isEqualTo(alone.get("choices").get(i).get("text").asString());
+            texts.add(text);
+        }
+        assertThat(new java.util.HashSet<>(texts))
+                .as("the choices are sampled apart")
+                .hasSizeGreaterThan(1);
+        // each choice feeds 7 of its 8 tokens; the prompt runs once with sharing, four times without
+        double computed = metric(withCache.get("/metrics").body(), "kvslim:computed_tokens_total") - before;
+        double computedWithout = metric(without.get("/metrics").body(), "kvslim:computed_tokens_total") - beforeWithout;
+        assertThat(computed).isEqualTo(prompt - reused + 4 * 7);
+        assertThat(computedWithout).isEqualTo(4 * prompt + 4 * 7);
+    }
+
     private static double metric(String text, String name) {
         return text.lines()
                 .filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))

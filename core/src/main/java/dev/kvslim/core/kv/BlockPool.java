@@ -21,6 +21,7 @@ public final class BlockPool {
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private int created;
     private int used;
+    private int[] refs = new int[64]; // per block id: the block tables that hold it (0: free)
 
     /**
      * Heap not in use now. Called once a model is loaded, it is what the weights (quantised and half-precision
@@ -102,11 +103,28 @@ public final class BlockPool {
         }
         used++;
         Integer id = free.poll();
-        if (id != null) {
-            return id;
+        if (id == null) {
+            storage.create(created);
+            id = created++;
+            if (id >= refs.length) {
+                refs = java.util.Arrays.copyOf(refs, Math.max(2 * refs.length, id + 1));
+            }
         }
-        storage.create(created);
-        return created++;
+        refs[id] = 1;
+        return id;
+    }
+
+    /** One more block table holds block {@code id} (a cache forked from another shares its blocks). */
+    public synchronized void retain(int id) {
+        if (id < 0 || id >= created || refs[id] == 0) {
+            throw new IllegalArgumentException("no block " + id + " in use");
+        }
+        refs[id]++;
+    }
+
+    /** Whether more than one block table holds block {@code id}: it must be copied before it is written. */
+    public synchronized boolean shared(int id) {
+        return refs[id] > 1;
     }
 
     /** Fails unless {@code count} blocks could be allocated now. */
@@ -116,12 +134,15 @@ public final class BlockPool {
         }
     }
 
+    /** A block table lets go of block {@code id}; it is free once none holds it. */
     public synchronized void free(int id) {
-        if (id < 0 || id >= created) {
-            throw new IllegalArgumentException("no block " + id);
+        if (id < 0 || id >= created || refs[id] == 0) {
+            throw new IllegalArgumentException("no block " + id + " in use");
         }
-        used--;
-        free.push(id);
+        if (--refs[id] == 0) {
+            used--;
+            free.push(id);
+        }
     }
 
     /**

@@ -29,6 +29,11 @@ final class F32Blocks extends KvBlocks {
     }
 
     @Override
+    void copy(int fromId, int toId) {
+        System.arraycopy(storage[fromId], 0, storage[toId], 0, storage[fromId].length);
+    }
+
+    @Override
     void move(int fromId, int slot, int toId, int toSlot) {
         float[] src = storage[fromId], dst = storage[toId];
         for (int c = 0; c < headSize; c++) {

@@ -31,6 +31,9 @@ final class HeadStore {
     private int markedTail;
     private int lastSlot = -1;
     private int maxEvictedPosition = -1;
+    // per block index: the block may be held by another head's table too (after a fork), so it is copied before it is
+    // written (copy-on-write); null while this head never shared a block
+    private boolean[] mayShare;
 
     HeadStore(BlockPool pool) {
         this.pool = pool;
@@ -84,10 +87,73 @@ final class HeadStore {
         scores[slot] = value;
     }
 
-    /** New blocks storing {@code count} more tokens would take, at most. */
+    /** New blocks storing {@code count} more tokens would take, at most (copies of shared blocks written included). */
     int blocksFor(int count) {
         int fresh = Math.max(0, count - holeCount);
-        return (int) (((long) slots + fresh + blockSize - 1) / blockSize - blockCount);
+        int blocks = (int) (((long) slots + fresh + blockSize - 1) / blockSize - blockCount);
+        if (mayShare != null && count > 0) {
+            boolean[] counted = new boolean[blockCount];
+            for (int i = 0; i < holeCount; i++) {
+                counted[holes[i] / blockSize] = true;
+            }
+            if (fresh > 0 && slots % blockSize != 0) {
+                counted[blockCount - 1] = true;
+            }
+            for (int b = 0; b < blockCount; b++) {
+                if (counted[b] && b < mayShare.length && mayShare[b]) {
+                    blocks++;
+                }
+            }
+        }
+        return blocks;
+    }
+
+    /**
+     * A head holding the same tokens as this one, sharing its blocks (each block's reference count goes up): blocks
+     * are copied only when one of the two writes to them. The two then go their own ways.
+     */
+    HeadStore fork() {
+        HeadStore c = new HeadStore(pool);
+        c.blocks = blocks.clone();
+        c.blockCount = blockCount;
+        c.slots = slots;
+        c.positions = positions.clone();
+        c.flags = flags.clone();
+        c.scores = scores.clone();
+        c.holes = holes.clone();
+        c.holeCount = holeCount;
+        c.live = live;
+        c.seen = seen;
+        c.markedSlots = markedSlots.clone();
+        c.markedPositions = markedPositions.clone();
+        c.markedHead = markedHead;
+        c.markedTail = markedTail;
+        c.lastSlot = lastSlot;
+        c.maxEvictedPosition = maxEvictedPosition;
+        for (int b = 0; b < blockCount; b++) {
+            pool.retain(blocks[b]);
+        }
+        if (mayShare == null || mayShare.length < blocks.length) {
+            mayShare = mayShare == null ? new boolean[blocks.length] : Arrays.copyOf(mayShare, blocks.length);
+        }
+        Arrays.fill(mayShare, 0, blockCount, true);
+        c.mayShare = mayShare.clone();
+        return c;
+    }
+
+    /** Makes block index {@code b} this head's own before it is written: a copy if another table holds it too. */
+    private void own(int b) {
+        if (mayShare == null || b >= mayShare.length || !mayShare[b]) {
+            return;
+        }
+        int id = blocks[b];
+        if (pool.shared(id)) {
+            int copy = pool.allocate();
+            kv.copy(id, copy);
+            pool.free(id);
+            blocks[b] = copy;
+        }
+        mayShare[b] = false;
     }
 
     /** Stores a token's key and value (from {@code k[kOff..]}, {@code v[vOff..]}) and returns its slot. */
@@ -101,6 +167,9 @@ final class HeadStore {
                 if (blockCount == blocks.length) {
                     blocks = Arrays.copyOf(blocks, 2 * blockCount);
                 }
+                if (mayShare != null && blockCount < mayShare.length) {
+                    mayShare[blockCount] = false; // a new block is this head's alone
+                }
                 blocks[blockCount++] = pool.allocate();
             }
             slots++;
@@ -110,6 +179,7 @@ final class HeadStore {
                 scores = Arrays.copyOf(scores, 2 * scores.length);
             }
         }
+        own(slot / blockSize);
         kv.store(blocks[slot / blockSize], slot % blockSize, k, kOff, v, vOff);
         positions[slot] = position;
         flags[slot] = 0;
@@ -267,6 +337,7 @@ final class HeadStore {
 
     /** Moves the token in slot {@code from} into the hole at slot {@code to}. */
     private void move(int from, int to) {
+        own(to / blockSize);
         kv.move(blocks[from / blockSize], from % blockSize, blocks[to / blockSize], to % blockSize);
         positions[to] = positions[from];
         flags[to] = flags[from];

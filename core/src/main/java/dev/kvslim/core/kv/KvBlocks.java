@@ -28,6 +28,9 @@ abstract sealed class KvBlocks permits F32Blocks, ShortBlocks {
     /** Stores a token's key ({@code k[kOff..]}) and value ({@code v[vOff..]}) in {@code slot} of block {@code id}. */
     abstract void store(int id, int slot, float[] k, int kOff, float[] v, int vOff);
 
+    /** Copies the whole of block {@code fromId} (keys and values of every slot) into block {@code toId}. */
+    abstract void copy(int fromId, int toId);
+
     /** Copies the token in {@code slot} of block {@code fromId} to {@code toSlot} of block {@code toId}. */
     abstract void move(int fromId, int slot, int toId, int toSlot);
 

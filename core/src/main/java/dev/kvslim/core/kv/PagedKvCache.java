@@ -97,6 +97,33 @@ public final class PagedKvCache implements KvCache {
         }
     }
 
+    /** Whether {@link #fork} can copy this cache: not with an eviction policy, whose per-head state is its own. */
+    public boolean canFork() {
+        return policies == null;
+    }
+
+    /**
+     * A second cache holding the same tokens, sharing this one's blocks: no key or value is copied now, and a block
+     * is copied only when one of the two caches writes to it (copy-on-write, per layer and KV head). For the
+     * choices of one request ({@code n} > 1): the prompt is computed once and each choice goes on from it. With DMS,
+     * a shared block whose tokens one cache evicts gets copied when that cache reuses the slots.
+     *
+     * @throws IllegalStateException for a cache with an eviction policy ({@link #canFork})
+     */
+    public PagedKvCache fork() {
+        if (!canFork()) {
+            throw new IllegalStateException("a cache compressed by " + policy.name() + " cannot be forked");
+        }
+        PagedKvCache copy = new PagedKvCache(shape, pool, capacity, spec);
+        for (int l = 0; l < heads.length; l++) {
+            for (int h = 0; h < heads[l].length; h++) {
+                copy.heads[l][h] = heads[l][h].fork();
+            }
+        }
+        copy.length = length;
+        return copy;
+    }
+
     /** The element type keys and values are stored in (the pool's). */
     public KvType type() {
         return pool.type();

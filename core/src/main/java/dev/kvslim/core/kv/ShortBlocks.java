@@ -50,6 +50,11 @@ abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks
     }
 
     @Override
+    final void copy(int fromId, int toId) {
+        System.arraycopy(storage[fromId], 0, storage[toId], 0, storage[fromId].length);
+    }
+
+    @Override
     final void move(int fromId, int slot, int toId, int toSlot) {
         short[] src = storage[fromId], dst = storage[toId];
         for (int c = 0; c < headSize; c++) {

@@ -267,6 +267,55 @@ class DmsCacheTest {
         }
     }
 
+    @Test
+    void aForkedDmsCacheGoesOnAsIfItHadComputedThePromptItself() {
+        SplittableRandom rnd = new SplittableRandom(17);
+        for (int trial = 0; trial < 20; trial++) {
+            int kvHeads = 1 + rnd.nextInt(2), group = 1 + rnd.nextInt(2), w = rnd.nextInt(12);
+            int prompt = 1 + rnd.nextInt(60), decode = 20, tokens = prompt + decode;
+            LlamaConfig c = config(kvHeads, group, w);
+            // two problems with the same prompt and different continuations
+            float[][][] problems = new float[2][][];
+            problems[0] = new float[][] {
+                gaussian(rnd, tokens * c.qDim()),
+                gaussian(rnd, tokens * c.kvDim()),
+                gaussian(rnd, tokens * c.kvDim()),
+                new float[tokens * kvHeads]
+            };
+            for (int i = 0; i < problems[0][3].length; i++) {
+                problems[0][3][i] = rnd.nextDouble() < 0.8 ? 1f : -1f;
+            }
+            problems[1] = new float[4][];
+            for (int a = 0; a < 4; a++) {
+                problems[1][a] = problems[0][a].clone();
+                int per = problems[0][a].length / tokens;
+                for (int i = prompt * per; i < problems[1][a].length; i++) {
+                    problems[1][a][i] = a == 3 ? (rnd.nextBoolean() ? 1f : -1f) : (float) rnd.nextGaussian();
+                }
+            }
+            BlockPool pool = new BlockPool(HS, Kernels.lanes(), 1L << 30, KvType.F32);
+            PagedKvCache first = new PagedKvCache(c.kvShape(), pool, tokens, KvCacheSpec.dms(c.kvShape()));
+            float[][] p0 = problems[0];
+            step(first, c, 0, prompt, p0[0], p0[1], p0[2], p0[3]);
+            PagedKvCache[] caches = {first, first.fork()};
+            for (int which = 0; which < 2; which++) {
+                float[][] p = problems[which];
+                double[] expected = naive(c, tokens, p[0], p[1], p[2], p[3]);
+                for (int pos = prompt; pos < tokens; pos++) {
+                    float[] got = step(caches[which], c, pos, 1, p[0], p[1], p[2], p[3]);
+                    for (int i = 0; i < got.length; i++) {
+                        assertThat((double) got[i])
+                                .as("trial %d, cache %d, position %d", trial, which, pos)
+                                .isCloseTo(expected[pos * c.qDim() + i], within(1e-5));
+                    }
+                }
+            }
+            first.release();
+            caches[1].release();
+            assertThat(pool.usedBlocks()).isZero();
+        }
+    }
+
     /** Positions up to 150 are exact in every element type, so the carried positions read back exactly. */
     @ParameterizedTest
     @EnumSource(KvType.class)

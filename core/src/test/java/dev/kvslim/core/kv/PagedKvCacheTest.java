@@ -135,4 +135,61 @@ class PagedKvCacheTest {
         cache.release();
         assertThat(pool.usedBlocks()).isZero();
     }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2})
+    void aForkSharesItsBlocksAndBothCachesGoOnAsFreshOnes(int blockVectors) {
+        Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
+        int blockSize = blockVectors * Kernels.lanes();
+        BlockPool pool = new BlockPool(m.config().headSize(), blockSize, BIG);
+        PagedKvCache first = new PagedKvCache(m.config().kvShape(), pool, 200);
+        // a prompt that ends inside a block, so both caches' next tokens write to a shared block
+        int prompt = 3 * blockSize + blockSize / 2 + 1;
+        Model.State state = m.newState(1);
+        int[] token = {1};
+        float[] logits = null;
+        for (int pos = 0; pos < prompt; pos++) {
+            logits = m.forward(state, token, 0, 1, pos, first);
+            token[0] = Sampler.argmax(logits);
+        }
+        int used = pool.usedBlocks();
+        PagedKvCache second = first.fork();
+        assertThat(pool.usedBlocks()).as("a fork copies nothing").isEqualTo(used);
+        assertThat(second.blocksNeeded(1))
+                .as("the shared last block must be copied")
+                .isPositive();
+        // the two go on with different tokens; each must give what a fresh cache over its own tokens gives
+        int[][] continuations = {{token[0], 5, 6, 7}, {9, 10, 11, 12}};
+        PagedKvCache[] caches = {first, second};
+        for (int c = 0; c < 2; c++) {
+            Model.State s = m.newState(1);
+            for (int i = 0; i < continuations[c].length; i++) {
+                int[] t = {continuations[c][i]};
+                logits = m.forward(s, t, 0, 1, prompt + i, caches[c]);
+            }
+            PagedKvCache fresh = new PagedKvCache(
+                    m.config().kvShape(), new BlockPool(m.config().headSize(), blockSize, BIG), 200);
+            Model.State f = m.newState(1);
+            int[] replay = {1};
+            float[] expected = null;
+            for (int pos = 0; pos < prompt; pos++) {
+                expected = m.forward(f, replay, 0, 1, pos, fresh);
+                replay[0] = Sampler.argmax(expected);
+            }
+            for (int i = 0; i < continuations[c].length; i++) {
+                int[] t = {continuations[c][i]};
+                expected = m.forward(f, t, 0, 1, prompt + i, fresh);
+            }
+            assertThat(logits).as("cache %d after the fork", c).containsExactly(expected);
+        }
+        // each copied the block it wrote to (per layer and KV head); the rest stays shared
+        int heads = m.config().layers() * m.config().kvHeads();
+        assertThat(pool.usedBlocks()).isEqualTo(used + heads);
+        first.release();
+        assertThat(pool.usedBlocks())
+                .as("the second still holds the shared blocks")
+                .isEqualTo(used);
+        second.release();
+        assertThat(pool.usedBlocks()).isZero();
+    }
 }

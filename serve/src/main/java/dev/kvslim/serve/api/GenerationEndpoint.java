@@ -222,32 +222,30 @@ final class GenerationEndpoint implements Handler {
     /** Queues the n sequences (choice i seeded with seed + i); if any is refused, cancels those already queued. */
     private List<Sequence> submit(
             ServedModel model, GenerationParams p, int[] prompt, int maxTokens, ChoiceEvents events) {
-        List<Sequence> sequences = new ArrayList<>();
         long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
         LogitBias bias = logitBias(p, model.loaded().model().config().vocabSize());
+        List<SequenceRequest> requests = new ArrayList<>();
+        for (int i = 0; i < p.n(); i++) {
+            SamplingParams sampling = sampling(model.loaded().generation(), p, seed + i);
+            requests.add(new SequenceRequest(
+                    prompt,
+                    sampling,
+                    maxTokens,
+                    p.stop(),
+                    p.topLogprobs(),
+                    p.ignoreEos(),
+                    events.listener(i),
+                    p.grammar(),
+                    bias));
+        }
         try {
-            for (int i = 0; i < p.n(); i++) {
-                SamplingParams sampling = sampling(model.loaded().generation(), p, seed + i);
-                sequences.add(model.scheduler()
-                        .submit(new SequenceRequest(
-                                prompt,
-                                sampling,
-                                maxTokens,
-                                p.stop(),
-                                p.topLogprobs(),
-                                p.ignoreEos(),
-                                events.listener(i),
-                                p.grammar(),
-                                bias)));
-            }
+            // all n or none; with prefix caching the prompt is computed once and its cache shared by the choices
+            return model.scheduler().submitAll(requests);
         } catch (QueueFullException e) {
-            sequences.forEach(Sequence::cancel);
             throw ApiException.overloaded("The server is busy (" + e.getMessage() + "); retry later.");
         } catch (RequestTooLargeException e) {
-            sequences.forEach(Sequence::cancel);
             throw ApiException.tooLarge(chat ? "messages" : "prompt", e.getMessage());
         }
-        return sequences;
     }
 
     private void respond(

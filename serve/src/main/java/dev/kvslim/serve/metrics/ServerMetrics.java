@@ -44,6 +44,10 @@ public final class ServerMetrics {
     private final Counter generationTokens = counter("kvslim:generation_tokens", "Tokens generated.", "model_name");
     private final Counter success =
             counter("kvslim:request_success", "Sequences finished, by finish reason.", "model_name", "finished_reason");
+    private final Counter computedTokens = counter(
+            "kvslim:computed_tokens",
+            "Tokens run through the model: prompt tokens prefilled and decode tokens (prefix caching saves some).",
+            "model_name");
     private final Counter prefixQueries = counter(
             "kvslim:prefix_cache_queries", "Prompt tokens looked up in the prefix cache (vLLM's name).", "model_name");
     private final Counter prefixHits = counter(
@@ -147,6 +151,11 @@ public final class ServerMetrics {
             public void interToken(double seconds) {
                 interToken.labelValues(model).observe(seconds);
                 generationTokens.labelValues(model).inc();
+            }
+
+            @Override
+            public void computed(int tokens) {
+                computedTokens.labelValues(model).inc(tokens);
             }
 
             @Override

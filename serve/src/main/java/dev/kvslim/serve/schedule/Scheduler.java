@@ -187,6 +187,25 @@ public final class Scheduler {
      * the context ends first.
      */
     public Sequence submit(SequenceRequest request) {
+        Sequence s = newSequence(request);
+        lock.lock();
+        try {
+            if (!accepting) {
+                throw new QueueFullException("the server is shutting down");
+            }
+            if (waiting.size() >= options.maxWaiting()) {
+                throw new QueueFullException("the queue of " + options.maxWaiting() + " waiting requests is full");
+            }
+            waiting.addLast(s);
+            workArrived.signal();
+        } finally {
+            lock.unlock();
+        }
+        return s;
+    }
+
+    /** A sequence for {@code request}, checked against the context and the budget. */
+    private Sequence newSequence(SequenceRequest request) {
         int[] prompt = request.prompt();
         for (int t : prompt) {
             if (t < 0 || t >= config.vocabSize()) {
@@ -204,22 +223,57 @@ public final class Scheduler {
                     + pool.budgetBytes() + " bytes");
         }
         int capacity = (int) Math.min(config.contextLength(), (long) prompt.length + request.maxTokens());
-        Sequence s = new Sequence(
+        return new Sequence(
                 this, ids.incrementAndGet(), request, capacity, config.vocabSize(), tokenizer, endOfGeneration);
+    }
+
+    /**
+     * Queues the {@code n} choices of one request. With prefix caching, choices with the same prompt compute it once:
+     * the first is queued, the others wait for its prompt and then fork its cache ({@link PagedKvCache#fork}), sharing
+     * the prompt's blocks. All are queued or none ({@link QueueFullException}, {@link RequestTooLargeException}).
+     */
+    public List<Sequence> submitAll(List<SequenceRequest> requests) {
+        if (requests.size() == 1 || !options.prefixCaching()) {
+            List<Sequence> out = new ArrayList<>();
+            try {
+                for (SequenceRequest r : requests) {
+                    out.add(submit(r));
+                }
+            } catch (RuntimeException e) {
+                out.forEach(Sequence::cancel);
+                throw e;
+            }
+            return out;
+        }
+        List<Sequence> all = new ArrayList<>();
+        for (SequenceRequest r : requests) {
+            all.add(newSequence(r));
+        }
+        Sequence leader = all.getFirst();
+        for (Sequence f : all.subList(1, all.size())) {
+            if (java.util.Arrays.equals(f.request.prompt(), leader.request.prompt())) {
+                leader.followers.add(f);
+            }
+        }
         lock.lock();
         try {
             if (!accepting) {
                 throw new QueueFullException("the server is shutting down");
             }
-            if (waiting.size() >= options.maxWaiting()) {
+            int queued = all.size() - leader.followers.size();
+            if (waiting.size() + queued > options.maxWaiting()) {
                 throw new QueueFullException("the queue of " + options.maxWaiting() + " waiting requests is full");
             }
-            waiting.addLast(s);
+            for (Sequence s : all) {
+                if (!leader.followers.contains(s)) {
+                    waiting.addLast(s);
+                }
+            }
             workArrived.signal();
         } finally {
             lock.unlock();
         }
-        return s;
+        return all;
     }
 
     void cancel(Sequence s) {
@@ -366,6 +420,11 @@ public final class Scheduler {
             return;
         }
         recorder.used(pool.usedBytes());
+        int tokens = 0;
+        for (var chunk : plan.chunks()) {
+            tokens += chunk.len();
+        }
+        observer.computed(tokens);
         BatchStep.ready(plan, logits, this::next);
         publishStats();
     }
@@ -441,6 +500,68 @@ public final class Scheduler {
 
     /** Samples a sequence's next token from the logits of its last token, hands it on, and ends it if it is done. */
     private void next(Sequence s, float[] logits) {
+        if (s.generated == 0 && !s.followers.isEmpty()) {
+            // the choices that wait for this one's prompt share its cache and its first logits
+            float[] shared = logits.clone();
+            List<Sequence> forked = fork(s);
+            sample(s, logits);
+            for (Sequence f : forked) {
+                sample(f, shared.clone());
+            }
+            return;
+        }
+        sample(s, logits);
+    }
+
+    /**
+     * Gives each follower of {@code leader} (the other choices of its request, which waited for its prompt) a fork of
+     * the leader's cache, holding the prompt, and a place among the running sequences; followers that cannot have one
+     * (an eviction policy's cache, or no room to run) are queued to compute their prompt themselves.
+     */
+    private List<Sequence> fork(Sequence leader) {
+        List<Sequence> forked = new ArrayList<>();
+        List<Sequence> queued = new ArrayList<>();
+        long now = System.nanoTime();
+        for (Sequence f : leader.followers) {
+            if (f.finished || f.cancelRequested) {
+                continue;
+            }
+            if (leader.cache().canFork() && running.size() < options.maxRunning()) {
+                f.attach(leader.cache().fork(), leader.cached());
+                recorder.reused(f.cache()); // the prompt's keys and values count once, with the leader's cache
+                running.add(f);
+                f.admittedOnce = true;
+                f.admittedNanos = now;
+                observer.admitted((now - f.arrivalNanos) / 1e9, f.promptLength());
+                observer.prefixCache(f.length(), leader.cached());
+                recorder.prefixCache(f.length(), leader.cached());
+                forked.add(f);
+            } else {
+                queued.add(f);
+            }
+        }
+        leader.followers.clear();
+        requeue(queued);
+        return forked;
+    }
+
+    /** Puts sequences back at the front of the queue, in order. */
+    private void requeue(List<Sequence> sequences) {
+        if (sequences.isEmpty()) {
+            return;
+        }
+        lock.lock();
+        try {
+            for (int i = sequences.size() - 1; i >= 0; i--) {
+                waiting.addFirst(sequences.get(i));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Samples a sequence's next token from the logits of its last token, hands it on, and ends it if it is done. */
+    private void sample(Sequence s, float[] logits) {
         int before = s.decoding().lastTextToken();
         Generator.StopReason stop = s.decode(logits);
         int token = s.decoding().token();
@@ -471,6 +592,18 @@ public final class Scheduler {
             return;
         }
         s.finished = true;
+        if (!s.followers.isEmpty()) {
+            // it ended before its prompt was done: its followers compute their own (or end too, at shutdown)
+            List<Sequence> followers = new ArrayList<>(s.followers);
+            s.followers.clear();
+            if (stopping) {
+                for (Sequence f : followers) {
+                    finish(f, FinishReason.ABORT);
+                }
+            } else {
+                requeue(followers);
+            }
+        }
         if (s.cache() != null) {
             observer.cacheAtFinish(s.cache().bytesUsed(), s.cache().liveBytes());
         }

@@ -15,6 +15,9 @@ public interface SchedulerObserver {
      */
     default void prefixCache(int tokens, int hits) {}
 
+    /** A step ran {@code tokens} tokens through the model (prompt chunks and decode tokens). */
+    default void computed(int tokens) {}
+
     /** A sequence got KV memory for the first time, after {@code queueSeconds} waiting; its prompt counts now. */
     default void admitted(double queueSeconds, int promptTokens) {}
 

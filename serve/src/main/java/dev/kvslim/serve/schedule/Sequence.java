@@ -8,6 +8,8 @@ import dev.kvslim.core.generate.Generation;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.IntPredicate;
 
 /**
@@ -32,6 +34,8 @@ public final class Sequence extends Generation<PagedKvCache> {
     boolean finished;
     volatile boolean cancelRequested;
     volatile int reusedTokens;
+    /** The other choices of its request, waiting for its prompt to fork its cache (engine thread after submission). */
+    final List<Sequence> followers = new ArrayList<>();
 
     Sequence(
             Scheduler scheduler,
