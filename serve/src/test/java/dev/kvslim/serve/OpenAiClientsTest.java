@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.langchain4j.agent.tool.ToolExecutionRequest;
 import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ResponseFormat;
 import dev.langchain4j.model.chat.request.ResponseFormatType;
@@ -18,6 +19,7 @@ import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiLanguageModel;
 import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import dev.langchain4j.model.output.FinishReason;
+import dev.langchain4j.service.AiServices;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -197,6 +199,33 @@ class OpenAiClientsTest {
             JsonNode args = TestClient.JSON.readTree(call.arguments());
             assertThat(args.get("city").asString()).isIn("Paris", "Rome");
             assertThat(args.get("days").isIntegralNumber()).isTrue();
+        }
+    }
+
+    /** What LangChain4j's AI service below fills in. */
+    enum Mood {
+        HAPPY,
+        SAD,
+        SLEEPY
+    }
+
+    record Verdict(Mood mood, boolean happyEnding, int stars) {}
+
+    interface Judge {
+        Verdict judge(String story);
+    }
+
+    @Test
+    void langChain4jAiServiceReturnsARecordThroughAJsonSchema() {
+        var model = chat().temperature(1.0)
+                .maxTokens(300)
+                .strictJsonSchema(true)
+                .supportedCapabilities(Capability.RESPONSE_FORMAT_JSON_SCHEMA)
+                .build();
+        Judge judge = AiServices.create(Judge.class, model);
+        for (int i = 0; i < 3; i++) {
+            Verdict v = judge.judge("Lily found a lost puppy and took it home.");
+            assertThat(v.mood()).isNotNull();
         }
     }
 }

@@ -188,6 +188,9 @@ public final class TaskEvaluator {
         return z ^ (z >>> 31);
     }
 
+    /** Prompt tokens run through the model since this evaluator was made (votes that fork a cache run none). */
+    long prefilledTokens;
+
     /** Evaluates {@code samples} (of {@code task}) under {@code spec}. */
     public TaskRun run(String taskName, List<Sample> samples, Task task, KvCacheSpec.Paged spec) {
         long wallStart = System.nanoTime();
@@ -221,19 +224,42 @@ public final class TaskEvaluator {
                     trace[0] = lane.index == 0 ? lane.trace() : trace[0];
                 }
             };
-            // a new lane's prompt runs alone, in one pass; then one batched decode step over every lane
+            // a new lane's prompt runs alone, in one pass; the sample's next votes, while lanes are free, fork its
+            // cache (sharing the prompt's blocks) and sample from its logits; then one batched decode step over every
+            // lane
             while (active.size() + still.size() < lanes && next < generations) {
+                int first = next;
                 Lane lane = lane(
                         next,
                         samples.get(next / votes),
                         spec.newCache(c.kvShape(), pool, capacity),
-                        sampler(next / votes, next % votes));
+                        sampler(next / votes, next % votes),
+                        0);
                 next++;
                 BatchStep.Plan<Lane> prefill = BatchStep.plan(List.of(lane), capacity);
                 long t0 = System.nanoTime();
                 float[][] logits = BatchStep.forward(model, state, prefill);
                 prefillNanos += System.nanoTime() - t0;
+                prefilledTokens += prefill.chunks().getFirst().len();
+                List<Lane> forks = new ArrayList<>();
+                while (next < generations
+                        && next / votes == first / votes
+                        && active.size() + still.size() + 1 + forks.size() < lanes
+                        && lane.pending() == 0
+                        && lane.cache().canFork()) {
+                    forks.add(lane(
+                            next,
+                            samples.get(next / votes),
+                            lane.cache().fork(),
+                            sampler(next / votes, next % votes),
+                            lane.promptLength()));
+                    next++;
+                }
+                float[] shared = forks.isEmpty() ? null : logits[0].clone();
                 BatchStep.ready(prefill, logits, step);
+                for (Lane f : forks) {
+                    step.accept(f, shared.clone());
+                }
             }
             active.addAll(still);
             if (active.isEmpty()) {
@@ -269,10 +295,11 @@ public final class TaskEvaluator {
     }
 
     /**
-     * A new lane: BOS + the sample's prompt in {@code cache}, to be answered up to the task's terminator, at most the
+     * A new lane: BOS + the sample's prompt in {@code cache} (which holds its first {@code cached} tokens: a fork of
+     * another vote's), to be answered up to the task's terminator, at most the
      * target's length plus the margin.
      */
-    private Lane lane(int index, Sample sample, PagedKvCache cache, Sampler sampler) {
+    private Lane lane(int index, Sample sample, PagedKvCache cache, Sampler sampler, int cached) {
         int[] body = tokenizer.encode(sample.prompt(), false);
         int[] prompt = new int[body.length + 1];
         prompt[0] = tokenizer.bosId();
@@ -294,7 +321,7 @@ public final class TaskEvaluator {
                 maxNew,
                 cache.capacity() + 1,
                 text::write);
-        return new Lane(index, sample, prompt, maxNew, text, decoding, cache);
+        return new Lane(index, sample, prompt, maxNew, text, decoding, cache, cached);
     }
 
     /** One generation in flight: its tokens, cache and {@link Decoding}, and what it wrote. */
@@ -314,12 +341,13 @@ public final class TaskEvaluator {
                 int maxNew,
                 ByteArrayOutputStream text,
                 Decoding decoding,
-                PagedKvCache cache) {
+                PagedKvCache cache,
+                int cached) {
             super(prompt, maxNew, decoding);
             this.index = index;
             this.sample = sample;
             this.text = text;
-            attach(cache, 0);
+            attach(cache, cached);
             traceGenerated = index == 0 ? new int[maxNew + 1] : null;
             traceBytes = index == 0 ? new long[maxNew + 1] : null;
         }

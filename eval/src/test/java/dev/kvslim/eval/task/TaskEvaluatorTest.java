@@ -231,6 +231,23 @@ class TaskEvaluatorTest {
                         run.outcomes().stream().map(SampleOutcome::text).toList());
         assertThat(run.toResult("m", TinyModels.CONTEXT, 3).votes()).isEqualTo(3);
         assertThat(run.toResult("m", TinyModels.CONTEXT, 3).temperature()).isEqualTo(1.0);
+        // with a lane for every generation, each sample's prompt runs once: its other votes fork the first's cache
+        TaskEvaluator wide = new TaskEvaluator(
+                MODEL,
+                TOKENIZER,
+                TOKENIZER::isEndOfGeneration,
+                new TaskEvaluator.Settings(TinyModels.CONTEXT, 3, 3, 9, 8, KvType.F32, 3, 1.0f));
+        TaskRun all = wide.run(NEEDLE, KvCacheSpec.keepAll());
+        long prompts = 0;
+        for (int n = 0; n < 3; n++) {
+            prompts += TOKENIZER.encode(all.generationsOf(n).getFirst().sample().prompt(), true).length;
+        }
+        assertThat(wide.prefilledTokens).isEqualTo(prompts);
+        assertThat(all.outcomes())
+                .extracting(SampleOutcome::text)
+                .as("forked votes write what votes computing their own prompt write")
+                .containsExactlyElementsOf(
+                        run.outcomes().stream().map(SampleOutcome::text).toList());
     }
 
     private static SampleOutcome said(Sample s, String text) {
