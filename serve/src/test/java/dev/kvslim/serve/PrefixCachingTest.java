@@ -27,6 +27,7 @@ class PrefixCachingTest {
 
     static KvSlimServer cached;
     static KvSlimServer uncached;
+    static KvSlimServer slow; // 5 ms between steps: a request stays running while another arrives
 
     @BeforeAll
     static void start() {
@@ -43,12 +44,16 @@ class PrefixCachingTest {
         uncached = KvSlimServer.start(
                 Map.of("stories", stories),
                 ServerTest.config().withScheduling(new Scheduler.Options(256, 64, 256, Duration.ZERO, false)));
+        slow = KvSlimServer.start(
+                Map.of("stories", stories),
+                ServerTest.config().withScheduling(new Scheduler.Options(256, 64, 256, Duration.ofMillis(5), true)));
     }
 
     @AfterAll
     static void stop() {
         cached.close();
         uncached.close();
+        slow.close();
     }
 
     @Test
@@ -161,6 +166,80 @@ class PrefixCachingTest {
         double computedWithout = metric(without.get("/metrics").body(), "kvslim:computed_tokens_total") - beforeWithout;
         assertThat(computed).isEqualTo(prompt - reused + 4 * 7);
         assertThat(computedWithout).isEqualTo(4 * prompt + 4 * 7);
+    }
+
+    @Test
+    void requestsWithOneSystemPromptShareItWhileRunningAndAfter() throws Exception {
+        TestClient client = new TestClient(slow.port(), null);
+        TestClient without = new TestClient(uncached.port(), null);
+        String system = "You are a storyteller. You tell short and happy stories about animals to small children,"
+                + " with a friendly tone and simple words.";
+        String[] users = {" Tell me about a cat.", " Tell me about a dog.", " Tell me about a bird.", " A fish?"};
+        java.util.function.IntFunction<String> body = i -> "{\"model\": \"stories\", \"prompt\": "
+                + TestClient.JSON.valueToTree(system + users[i]) + ", \"max_tokens\": " + (i == 0 ? 60 : 6)
+                + ", \"temperature\": 0, \"ignore_eos\": true}";
+        int shared = client.ok(
+                                "/tokenize",
+                                "{\"model\": \"stories\", \"prompt\": " + TestClient.JSON.valueToTree(system) + "}")
+                        .get("count")
+                        .asInt()
+                - 1; // the system prompt's last token may merge with the user's first
+        // the first request runs (60 steps of 5 ms) while the second arrives: the second forks its cache
+        var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.ok("/v1/completions", body.apply(0));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (metric(client.get("/metrics").body(), "kvslim:num_requests_running") < 1) {
+            assertThat(System.nanoTime()).as("the first request starts running").isLessThan(deadline);
+            Thread.sleep(5);
+        }
+        JsonNode second = client.ok("/v1/completions", body.apply(1));
+        assertThat(first.get()
+                        .get("usage")
+                        .get("prompt_tokens_details")
+                        .get("cached_tokens")
+                        .asInt())
+                .isZero();
+        assertThat(second.get("usage")
+                        .get("prompt_tokens_details")
+                        .get("cached_tokens")
+                        .asInt())
+                .as("the second shares the running first's system prompt")
+                .isGreaterThanOrEqualTo(shared);
+        // after both finished, two more take the kept cache's system prompt (a fork each: it stays kept)
+        for (int i = 2; i < 4; i++) {
+            JsonNode r = client.ok("/v1/completions", body.apply(i));
+            assertThat(r.get("usage")
+                            .get("prompt_tokens_details")
+                            .get("cached_tokens")
+                            .asInt())
+                    .as("request %d", i)
+                    .isGreaterThanOrEqualTo(shared);
+        }
+        // and every answer is the one computed from scratch
+        for (int i = 0; i < 4; i++) {
+            JsonNode fresh = without.ok("/v1/completions", body.apply(i));
+            JsonNode again = client.ok("/v1/completions", body.apply(i));
+            assertThat(again.get("choices").get(0).get("text").asString())
+                    .as("request %d", i)
+                    .isEqualTo(fresh.get("choices").get(0).get("text").asString());
+        }
+        assertThat(first.get().get("choices").get(0).get("text").asString())
+                .isEqualTo(without.ok("/v1/completions", body.apply(0))
+                        .get("choices")
+                        .get(0)
+                        .get("text")
+                        .asString());
+        assertThat(second.get("choices").get(0).get("text").asString())
+                .isEqualTo(without.ok("/v1/completions", body.apply(1))
+                        .get("choices")
+                        .get(0)
+                        .get("text")
+                        .asString());
     }
 
     private static double metric(String text, String name) {

@@ -6,25 +6,37 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Prefix caching at the granularity of whole sequences, as llama.cpp's server keeps each slot's prompt cache: the
- * caches of finished sequences are kept, with the tokens they hold, and a new sequence whose tokens start with some of
- * them takes the cache sharing the longest prefix, rewound to it, and prefills only the rest. The next turn of a
- * conversation (the earlier turns, the answer and a new message) finds the previous turn's cache this way. A cache is
- * taken only where rewinding it is exact ({@link PagedKvCache#canRewind}): always for caches that keep every token; for
- * DMS while no token evicted so far is still visible at the prefix's end. Kept caches hold pool blocks until a
- * sequence takes them or the scheduler needs the blocks ({@link #evictOldest}); at most {@code maxEntries} are kept.
- * Engine thread only.
+ * Prefix caching: a new sequence starts from the cache that shares the longest prefix of its tokens, among the caches
+ * of finished sequences kept here (with the tokens they hold) and those of the sequences running now, and prefills
+ * only the rest.
+ *
+ * <ul>
+ *   <li>A kept cache whose tokens all start the new sequence (the previous turn of a conversation) is taken over
+ *       whole.
+ *   <li>Otherwise (a system prompt shared by other users, another request running with the same prefix) the cache is
+ *       forked ({@link PagedKvCache#fork}: the prefix's blocks are shared, copy-on-write) and the fork rewound to the
+ *       prefix; the source goes on, or stays kept for others.
+ * </ul>
+ *
+ * A cache is used only where rewinding it to the prefix is exact ({@link PagedKvCache#canRewind}): always for caches
+ * that keep every token; for DMS while no token evicted so far is still visible at the prefix's end. Forks need at
+ * least {@link #MIN_SHARED} tokens in common. Kept caches hold pool blocks until a sequence takes them or the scheduler
+ * needs the blocks ({@link #evictOldest}); at most {@code maxEntries} are kept. Engine thread only.
  */
 final class PrefixStore {
 
-    private record Entry(int[] tokens, PagedKvCache cache) {}
+    /** Fewest tokens in common worth a fork. */
+    static final int MIN_SHARED = 16;
 
-    /** A cache taken for a sequence: it holds the sequence's first {@code reused} tokens. */
+    /** A cache that holds {@code tokens} (one per position, in order). */
+    record Source(int[] tokens, PagedKvCache cache) {}
+
+    /** A cache for a new sequence: it holds the sequence's first {@code reused} tokens. */
     record Hit(PagedKvCache cache, int reused) {}
 
     private final int maxEntries;
     private final long blockBytes;
-    private final List<Entry> entries = new ArrayList<>(); // oldest first
+    private final List<Source> entries = new ArrayList<>(); // oldest first
 
     /** A store of at most {@code maxEntries} caches from a pool of {@code blockBytes}-byte blocks. */
     PrefixStore(int maxEntries, long blockBytes) {
@@ -32,48 +44,68 @@ final class PrefixStore {
         this.blockBytes = blockBytes;
     }
 
-    /** Keeps {@code cache}, which holds {@code tokens} (one per position, in order). */
+    /** Keeps {@code cache}, which holds {@code tokens}. */
     void put(int[] tokens, PagedKvCache cache) {
         if (tokens.length == 0 || maxEntries == 0) {
             cache.release();
             return;
         }
-        entries.add(new Entry(tokens.clone(), cache));
+        entries.add(new Source(tokens.clone(), cache));
         while (entries.size() > maxEntries) {
             entries.removeFirst().cache().release();
         }
     }
 
     /**
-     * Takes the kept cache sharing the longest prefix with {@code tokens}, rewound to that prefix (at most all but the
-     * last token, which must run to give logits), or null when none shares a token or can be rewound exactly.
+     * A cache for a sequence of {@code tokens}: the kept or {@code running} cache sharing the longest prefix with them
+     * (at most all but the last token, which must run to give logits), taken or forked and rewound to it; null when
+     * none shares enough or can be rewound exactly.
      */
-    Hit take(int[] tokens) {
-        int best = -1;
+    Hit find(int[] tokens, List<Source> running) {
+        Source best = null;
         int bestLength = 0;
-        for (int i = 0; i < entries.size(); i++) {
-            Entry e = entries.get(i);
-            int common = Arrays.mismatch(e.tokens(), tokens);
-            if (common < 0) {
-                common = tokens.length;
-            }
-            common = Math.min(common, Math.min(e.tokens().length, tokens.length - 1));
-            if (common > bestLength && e.cache().canRewind(common)) {
-                best = i;
-                bestLength = common;
+        boolean bestKept = false;
+        for (int pass = 0; pass < 2; pass++) {
+            List<Source> sources = pass == 0 ? entries : running;
+            for (Source s : sources) {
+                int common = Arrays.mismatch(s.tokens(), tokens);
+                if (common < 0) {
+                    common = tokens.length;
+                }
+                common = Math.min(common, Math.min(s.tokens().length, tokens.length - 1));
+                boolean whole = pass == 0 && common == s.tokens().length;
+                if (common > bestLength
+                        && (whole || (common >= MIN_SHARED && s.cache().canFork()))
+                        && s.cache().canRewind(common)) {
+                    best = s;
+                    bestLength = common;
+                    bestKept = pass == 0;
+                }
             }
         }
-        if (best < 0) {
+        if (best == null) {
             return null;
         }
-        Entry e = entries.remove(best);
-        e.cache().truncate(bestLength);
-        return new Hit(e.cache(), bestLength);
+        if (bestKept && bestLength == best.tokens().length) {
+            entries.remove(best); // the conversation's previous turn: taken over whole
+            best.cache().truncate(bestLength);
+            return new Hit(best.cache(), bestLength);
+        }
+        if (bestKept) {
+            entries.remove(best); // most recently used: last to go
+            entries.add(best);
+        }
+        PagedKvCache fork = best.cache().fork();
+        fork.truncate(bestLength);
+        return new Hit(fork, bestLength);
     }
 
-    /** Gives back a cache taken but not used, holding the first {@code length} of {@code tokens}. */
+    /** Gives back a cache found but not used (it holds the first {@code length} of {@code tokens}). */
     void putBack(int[] tokens, int length, PagedKvCache cache) {
-        entries.add(new Entry(Arrays.copyOf(tokens, length), cache));
+        entries.add(new Source(Arrays.copyOf(tokens, length), cache));
+        while (entries.size() > maxEntries) {
+            entries.removeFirst().cache().release();
+        }
     }
 
     /** Releases the oldest kept cache's blocks; false when none is kept. */
@@ -89,10 +121,10 @@ final class PrefixStore {
         return entries.size();
     }
 
-    /** Pool blocks the kept caches hold. */
+    /** Pool blocks the kept caches hold (a block shared with a running cache counts here too). */
     long blocks() {
         long bytes = 0;
-        for (Entry e : entries) {
+        for (Source e : entries) {
             bytes += e.cache().bytesUsed();
         }
         return bytes / blockBytes;

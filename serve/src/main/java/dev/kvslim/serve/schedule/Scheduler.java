@@ -436,7 +436,7 @@ public final class Scheduler {
             while (!waiting.isEmpty() && running.size() < options.maxRunning()) {
                 Sequence s = waiting.peekFirst();
                 int[] tokens = s.tokens();
-                PrefixStore.Hit hit = prefixes != null ? prefixes.take(tokens) : null;
+                PrefixStore.Hit hit = prefixes != null ? prefixes.find(tokens, runningSources()) : null;
                 long held = hit == null ? 0 : hit.cache().bytesUsed() / pool.blockBytes();
                 long need = Math.max(0, blocksFor(s.length()) - held);
                 long reserved = 0;
@@ -543,6 +543,17 @@ public final class Scheduler {
         leader.followers.clear();
         requeue(queued);
         return forked;
+    }
+
+    /** The running sequences' caches with the tokens they hold, as sources of prefixes. */
+    private List<PrefixStore.Source> runningSources() {
+        List<PrefixStore.Source> sources = new ArrayList<>(running.size());
+        for (Sequence r : running) {
+            if (r.cached() >= PrefixStore.MIN_SHARED) {
+                sources.add(new PrefixStore.Source(java.util.Arrays.copyOf(r.tokens(), r.cached()), r.cache()));
+            }
+        }
+        return sources;
     }
 
     /** Puts sequences back at the front of the queue, in order. */
