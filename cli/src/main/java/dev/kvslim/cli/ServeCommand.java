@@ -6,6 +6,7 @@ import dev.kvslim.core.kv.KvType;
 import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.api.ServedModel;
+import dev.kvslim.serve.metrics.ServerMetrics;
 import dev.kvslim.serve.schedule.Scheduler;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -74,9 +75,17 @@ final class ServeCommand implements Callable<Integer> {
     RenamedKvFlags renamed;
 
     @Option(
+            names = "--metrics-names",
+            description = "Names of the gauges load balancers read (running, waiting, KV usage, cache config):"
+                    + " kvslim, vllm (as vLLM's, for the Gateway API Inference Extension and llm-d) or both"
+                    + " (default: both, or the config file's metrics_names).")
+    String metricsNames;
+
+    @Option(
             names = "--config",
             description =
-                    "JSON settings: host, port, kv_budget_bytes, kv_type, metrics_public, cors_allowed_origins, tokens_per_step, max_running,"
+                    "JSON settings: host, port, kv_budget_bytes, kv_type, metrics_public, metrics_names, prefix_caching,"
+                            + " cors_allowed_origins, tokens_per_step, max_running,"
                             + " max_waiting, max_body_bytes, shutdown_grace_seconds, api_keys {name: key}. API keys may also come from"
                             + " KVSLIM_API_KEYS (name=key,...).")
     Path config;
@@ -98,6 +107,13 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (kvBudget != null) {
             c = c.withKvBudget(kvBudget);
+        }
+        if (metricsNames != null) {
+            try {
+                c = c.withMetricsNames(ServerMetrics.Names.parse(metricsNames));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--metrics-names: " + e.getMessage(), e);
+            }
         }
         return c;
     }

@@ -37,7 +37,7 @@ public final class KvSlimServer implements AutoCloseable {
 
     private KvSlimServer(ServeConfig config, Map<String, LoadedModel> loaded, KvCacheSpec.Paged cache) {
         this.config = config;
-        this.metrics = new ServerMetrics();
+        this.metrics = new ServerMetrics(config.metricsNames());
         long left = BlockPool.heapLeft();
         if (config.kvBudgetBytes() > left) {
             throw new IllegalArgumentException(String.format(

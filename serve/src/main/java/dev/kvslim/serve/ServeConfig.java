@@ -2,6 +2,7 @@ package dev.kvslim.serve;
 
 import dev.kvslim.core.kv.KvType;
 import dev.kvslim.serve.auth.ApiKeys;
+import dev.kvslim.serve.metrics.ServerMetrics;
 import dev.kvslim.serve.schedule.Scheduler;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import tools.jackson.databind.json.JsonMapper;
  * overrides from a JSON config file, e.g.
  * <pre>{"host": "0.0.0.0", "port": 8080, "kv_budget_bytes": 4294967296, "tokens_per_step": 256, "max_running": 64,
  *  "max_waiting": 256, "max_body_bytes": 4194304, "shutdown_grace_seconds": 30,
- *  "kv_type": "f16", "metrics_public": false, "prefix_caching": true, "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
+ *  "kv_type": "f16", "metrics_public": false, "prefix_caching": true, "metrics_names": "both", "api_keys": {"team-a": "sk-...", "team-b": "sk-..."}}</pre>
  */
 public record ServeConfig(
         String host,
@@ -37,7 +38,8 @@ public record ServeConfig(
         ApiKeys keys,
         KvType kvType,
         boolean metricsPublic,
-        List<String> corsOrigins) {
+        List<String> corsOrigins,
+        ServerMetrics.Names metricsNames) {
 
     private static final Set<String> FIELDS = Set.of(
             "host",
@@ -52,6 +54,7 @@ public record ServeConfig(
             "kv_type",
             "metrics_public",
             "prefix_caching",
+            "metrics_names",
             "cors_allowed_origins");
 
     public ServeConfig {
@@ -102,7 +105,24 @@ public record ServeConfig(
                 keys,
                 KvType.F32,
                 false,
-                List.of());
+                List.of(),
+                ServerMetrics.Names.BOTH);
+    }
+
+    /** Which names the metrics of the load-balancing protocol are exposed under ({@link ServerMetrics.Names}). */
+    public ServeConfig withMetricsNames(ServerMetrics.Names value) {
+        return new ServeConfig(
+                host,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                kvType,
+                metricsPublic,
+                corsOrigins,
+                Objects.requireNonNull(value, "metrics names"));
     }
 
     public ServeConfig withHost(String value) {
@@ -116,7 +136,8 @@ public record ServeConfig(
                 keys,
                 kvType,
                 metricsPublic,
-                corsOrigins);
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withPort(int value) {
@@ -130,12 +151,23 @@ public record ServeConfig(
                 keys,
                 kvType,
                 metricsPublic,
-                corsOrigins);
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withKvBudget(long value) {
         return new ServeConfig(
-                host, port, value, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic, corsOrigins);
+                host,
+                port,
+                value,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                kvType,
+                metricsPublic,
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withScheduling(Scheduler.Options value) {
@@ -149,17 +181,38 @@ public record ServeConfig(
                 keys,
                 kvType,
                 metricsPublic,
-                corsOrigins);
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withMaxBodyBytes(long value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, scheduling, value, shutdownGrace, keys, kvType, metricsPublic, corsOrigins);
+                host,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                value,
+                shutdownGrace,
+                keys,
+                kvType,
+                metricsPublic,
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withShutdownGrace(Duration value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, scheduling, maxBodyBytes, value, keys, kvType, metricsPublic, corsOrigins);
+                host,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                value,
+                keys,
+                kvType,
+                metricsPublic,
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withKvType(KvType value) {
@@ -173,17 +226,38 @@ public record ServeConfig(
                 keys,
                 value,
                 metricsPublic,
-                corsOrigins);
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withMetricsPublic(boolean value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, value, corsOrigins);
+                host,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                kvType,
+                value,
+                corsOrigins,
+                metricsNames);
     }
 
     public ServeConfig withCorsOrigins(List<String> value) {
         return new ServeConfig(
-                host, port, kvBudgetBytes, scheduling, maxBodyBytes, shutdownGrace, keys, kvType, metricsPublic, value);
+                host,
+                port,
+                kvBudgetBytes,
+                scheduling,
+                maxBodyBytes,
+                shutdownGrace,
+                keys,
+                kvType,
+                metricsPublic,
+                value,
+                metricsNames);
     }
 
     public ServeConfig withKeys(ApiKeys value) {
@@ -197,7 +271,8 @@ public record ServeConfig(
                 value,
                 kvType,
                 metricsPublic,
-                corsOrigins);
+                corsOrigins,
+                metricsNames);
     }
 
     /** This configuration with the settings {@code file} (JSON, see the class comment) gives. */
@@ -252,6 +327,13 @@ public record ServeConfig(
         }
         if (root.has("shutdown_grace_seconds")) {
             c = c.withShutdownGrace(Duration.ofSeconds(number(file, root, "shutdown_grace_seconds")));
+        }
+        if (root.has("metrics_names")) {
+            try {
+                c = c.withMetricsNames(ServerMetrics.Names.parse(text(file, root, "metrics_names")));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("'metrics_names' in " + file + ": " + e.getMessage(), e);
+            }
         }
         if (root.has("prefix_caching")) {
             JsonNode v = root.get("prefix_caching");

@@ -7,6 +7,7 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.serve.auth.ApiKeys;
+import dev.kvslim.serve.metrics.ServerMetrics;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -584,6 +585,41 @@ class ServerTest {
                         "kvslim:inter_token_latency_seconds_count{model_name=\"stories\"}",
                         "kvslim:e2e_request_latency_seconds_sum{model_name=\"stories\"}",
                         "kvslim:request_success_total{finished_reason=",
-                        "kvslim:api_key_requests_total{key=\"anonymous\"}");
+                        "kvslim:api_key_requests_total{key=\"anonymous\"}",
+                        // the gauges gateways read, also under vLLM's names (metrics_names both, the default)
+                        "vllm:num_requests_running{model_name=\"stories\"}",
+                        "vllm:num_requests_waiting{model_name=\"stories\"}",
+                        "vllm:kv_cache_usage_perc{model_name=\"stories\"}",
+                        "vllm:gpu_cache_usage_perc{model_name=\"stories\"}",
+                        "kvslim:prefix_cache_kept_bytes{model_name=\"stories\"}");
+        assertThat(metrics.body())
+                .containsPattern("vllm:cache_config_info\\{block_size=\"\\d+\",cache_dtype=\"f32\","
+                        + "enable_prefix_caching=\"true\",model_name=\"stories\",num_gpu_blocks=\"\\d+\"} 1");
+    }
+
+    @Test
+    void metricsNamesPickOursVllmsOrBoth() throws Exception {
+        for (ServerMetrics.Names names : ServerMetrics.Names.values()) {
+            try (KvSlimServer s = KvSlimServer.start(Map.of("stories", stories), config().withMetricsNames(names))) {
+                TestClient c = new TestClient(s.port(), null);
+                c.ok("/v1/completions", completion("One day", 3, ""));
+                String text = c.get("/metrics").body();
+                boolean ours = names != ServerMetrics.Names.VLLM, vllm = names != ServerMetrics.Names.KVSLIM;
+                for (String gauge :
+                        new String[] {"num_requests_running", "num_requests_waiting", "kv_cache_usage_perc"}) {
+                    assertThat(text.contains("kvslim:" + gauge + "{"))
+                            .as("%s kvslim:%s", names, gauge)
+                            .isEqualTo(ours);
+                    assertThat(text.contains("vllm:" + gauge + "{"))
+                            .as("%s vllm:%s", names, gauge)
+                            .isEqualTo(vllm);
+                }
+                assertThat(text.contains("vllm:cache_config_info")).isEqualTo(vllm);
+                // after the answer no sequence holds blocks: the cache kept for prefix caching is not usage
+                String usage = (vllm ? "vllm:" : "kvslim:") + "kv_cache_usage_perc{model_name=\"stories\"} ";
+                assertThat(text).contains(usage + "0.0");
+                assertThat(text).doesNotContain("kvslim:prefix_cache_kept_bytes{model_name=\"stories\"} 0.0");
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -74,23 +75,93 @@ public final class ServerMetrics {
     private final Counter keyCompletionTokens =
             counter("kvslim:api_key_completion_tokens", "Completion tokens per API key.", "key");
 
+    /**
+     * Under which names the gauges that load balancers and inference gateways read are exposed: ours
+     * ({@code kvslim:num_requests_running}, ...), vLLM's ({@code vllm:num_requests_running},
+     * {@code vllm:num_requests_waiting}, {@code vllm:kv_cache_usage_perc} and its older name
+     * {@code vllm:gpu_cache_usage_perc}, {@code vllm:cache_config_info}), which the Gateway API Inference Extension's
+     * endpoint picker and llm-d score replicas by, or both.
+     */
+    public enum Names {
+        KVSLIM,
+        VLLM,
+        BOTH;
+
+        public static Names parse(String text) {
+            return switch (text.toLowerCase(java.util.Locale.ROOT)) {
+                case "kvslim" -> KVSLIM;
+                case "vllm" -> VLLM;
+                case "both" -> BOTH;
+                default ->
+                    throw new IllegalArgumentException("metrics names are kvslim, vllm or both, got '" + text + "'");
+            };
+        }
+    }
+
+    /** Metrics with both our names and vLLM's for the gateways' gauges. */
     public ServerMetrics() {
-        gauge("kvslim:num_requests_running", "Sequences holding KV memory.", s -> s.running());
-        gauge("kvslim:num_requests_waiting", "Sequences waiting for KV memory.", s -> s.waiting());
+        this(Names.BOTH);
+    }
+
+    public ServerMetrics(Names names) {
+        List<String> prefixes = switch (names) {
+            case KVSLIM -> List.of("kvslim:");
+            case VLLM -> List.of("vllm:");
+            case BOTH -> List.of("kvslim:", "vllm:");
+        };
+        for (String p : prefixes) {
+            gauge(
+                    p + "num_requests_running",
+                    "Sequences holding KV memory.",
+                    (name, sch) -> sch.stats().running());
+            gauge(
+                    p + "num_requests_waiting",
+                    "Sequences waiting for KV memory.",
+                    (name, sch) -> sch.stats().waiting());
+            gauge(
+                    p + "kv_cache_usage_perc",
+                    "Fraction of the KV budget (0 to 1) in blocks held by sequences: for DMS the compressed caches'"
+                            + " blocks; caches kept for prefix caching are not counted (they give way on demand).",
+                    ServerMetrics::usage);
+        }
+        if (names != Names.KVSLIM) {
+            gauge(
+                    "vllm:gpu_cache_usage_perc",
+                    "vllm:kv_cache_usage_perc under vLLM's older name.",
+                    ServerMetrics::usage);
+            GaugeWithCallback.builder()
+                    .name("vllm:cache_config_info")
+                    .help("The KV cache's configuration, in labels (value 1), as vLLM gives it.")
+                    .labelNames("model_name", "block_size", "num_gpu_blocks", "cache_dtype", "enable_prefix_caching")
+                    .callback(cb -> schedulers.forEach((model, s) -> cb.call(
+                            1,
+                            model,
+                            Integer.toString(s.pool().blockSize()),
+                            Integer.toString(s.pool().capacityBlocks()),
+                            s.pool().type().toString().toLowerCase(java.util.Locale.ROOT),
+                            Boolean.toString(s.prefixCaching()))))
+                    .register(registry);
+        }
         gauge(
-                "kvslim:kv_cache_usage_perc",
-                "Fraction of the KV budget in blocks in use (0 to 1).",
-                s -> s.budgetBytes() == 0 ? 0 : s.usedBytes() / (double) s.budgetBytes());
-        gauge("kvslim:kv_cache_usage_bytes", "Bytes of KV blocks in use.", s -> s.usedBytes());
-        gauge("kvslim:kv_cache_budget_bytes", "The KV budget in bytes.", s -> s.budgetBytes());
+                "kvslim:kv_cache_usage_bytes",
+                "Bytes of KV blocks in use.",
+                (name, s) -> s.stats().usedBytes());
+        gauge(
+                "kvslim:kv_cache_budget_bytes",
+                "The KV budget in bytes.",
+                (name, s) -> s.stats().budgetBytes());
         gauge(
                 "kvslim:kv_cache_live_bytes",
                 "Bytes of the keys and values the running caches keep.",
-                s -> s.liveBytes());
+                (name, s) -> s.stats().liveBytes());
+        gauge(
+                "kvslim:prefix_cache_kept_bytes",
+                "Bytes of KV blocks held by caches kept for prefix caching.",
+                (name, s) -> s.keptBlocks() * s.pool().blockBytes());
         gauge(
                 "kvslim:kv_compression_ratio",
                 "Tokens seen over tokens kept, over the running caches (1 when none).",
-                s -> s.compressionRatio());
+                (name, s) -> s.stats().compressionRatio());
         GaugeWithCallback.builder()
                 .name("kvslim:kv_compression_ratio_per_layer")
                 .help("Tokens seen over tokens kept in one layer, over the running caches.")
@@ -104,12 +175,22 @@ public final class ServerMetrics {
                 .register(registry);
     }
 
-    private void gauge(String name, String help, java.util.function.ToDoubleFunction<SchedulerStats> value) {
+    /** Blocks held by sequences over the budget: what a gateway should route by (kept caches are reclaimable). */
+    private static double usage(String model, Scheduler s) {
+        SchedulerStats stats = s.stats();
+        if (stats.budgetBytes() == 0) {
+            return 0;
+        }
+        long held = Math.max(0, stats.usedBytes() - s.keptBlocks() * s.pool().blockBytes());
+        return held / (double) stats.budgetBytes();
+    }
+
+    private void gauge(String name, String help, java.util.function.ToDoubleBiFunction<String, Scheduler> value) {
         GaugeWithCallback.builder()
                 .name(name)
                 .help(help)
                 .labelNames("model_name")
-                .callback(cb -> schedulers.forEach((model, s) -> cb.call(value.applyAsDouble(s.stats()), model)))
+                .callback(cb -> schedulers.forEach((model, s) -> cb.call(value.applyAsDouble(model, s), model)))
                 .register(registry);
     }
 

@@ -157,6 +157,11 @@ public final class Scheduler {
         return cacheSpec instanceof KvCacheSpec.Dms;
     }
 
+    /** Whether finished sequences' caches are kept and shared ({@link Options#prefixCaching}). */
+    public boolean prefixCaching() {
+        return prefixes != null;
+    }
+
     /** Pool blocks held by caches kept for prefix caching (as of the engine's last step). */
     public long keptBlocks() {
         return keptBlocks;
