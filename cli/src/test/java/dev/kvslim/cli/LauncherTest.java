@@ -24,7 +24,8 @@ class LauncherTest {
         Path launcher = root.resolve("kvslim");
         Files.copy(Path.of("..", "kvslim"), launcher);
         Path bin = Files.createDirectory(root.resolve("bin"));
-        for (String tool : new String[] {"bash", "dirname", "sed", "find", "mkdir", "touch", "cat", "mv", "env"}) {
+        for (String tool :
+                new String[] {"bash", "dirname", "sed", "find", "mkdir", "touch", "cat", "mv", "env", "rm"}) {
             Path real = Path.of("/usr/bin", tool);
             Files.createSymbolicLink(bin.resolve(tool), Files.exists(real) ? real : Path.of("/bin", tool));
         }
