@@ -51,6 +51,19 @@ final class TestClient {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A POST with one more header. */
+    HttpResponse<String> post(String path, String body, String accept, String header, String value)
+            throws IOException, InterruptedException {
+        return http.send(
+                request(path)
+                        .header("Content-Type", "application/json")
+                        .header("Accept", accept)
+                        .header(header, value)
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofString());
     }

@@ -13,6 +13,7 @@ import dev.kvslim.serve.schedule.RequestTooLargeException;
 import dev.kvslim.serve.schedule.Sequence;
 import dev.kvslim.serve.schedule.SequenceRequest;
 import dev.kvslim.serve.schedule.TokenEvent;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
@@ -43,6 +44,9 @@ final class GenerationEndpoint implements Handler {
     /** How long a non-streaming answer may take before that check begins (until then the status can still change). */
     static final long HEARTBEAT_AFTER_NANOS = 2_000_000_000L;
 
+    /** The header a balancer keeps a conversation on one replica by (deploy/haproxy/haproxy.cfg). */
+    static final HeaderName SESSION_HEADER = HeaderNames.create("x-session-id");
+
     /** Tokens a completion generates when {@code max_tokens} is absent, as OpenAI and vLLM. */
     static final int DEFAULT_COMPLETION_TOKENS = 16;
 
@@ -54,6 +58,11 @@ final class GenerationEndpoint implements Handler {
     @Override
     public void handle(ServerRequest req, ServerResponse res) throws IOException, InterruptedException {
         String key = ApiRoutes.authenticate(context, req);
+        // a conversation's session id (which a consistent-hash balancer routes on) comes back with the answer
+        req.headers()
+                .first(SESSION_HEADER)
+                .filter(v -> v.length() <= 256)
+                .ifPresent(v -> res.header(SESSION_HEADER, v));
         GenerationParams p = GenerationParams.parse(ApiRoutes.body(context, req), chat);
         ServedModel model = context.model(p.model());
         if (!context.accepting().getAsBoolean()) {

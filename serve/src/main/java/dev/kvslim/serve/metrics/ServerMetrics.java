@@ -275,6 +275,18 @@ public final class ServerMetrics {
         return PrometheusTextFormatWriter.CONTENT_TYPE;
     }
 
+    /**
+     * The names of every metric registered, as declared (a counter's without {@code _total}), whether or not it has a
+     * series yet (a labelled counter nothing has counted shows nothing in the text format).
+     */
+    public List<String> names() {
+        List<String> names = new java.util.ArrayList<>();
+        for (var snapshot : registry.scrape()) {
+            names.add(snapshot.getMetadata().getName());
+        }
+        return names;
+    }
+
     /** Writes every metric in the Prometheus text format. */
     public void write(OutputStream out) throws IOException {
         PrometheusTextFormatWriter.create().write(out, registry.scrape(), EscapingScheme.ALLOW_UTF8);
