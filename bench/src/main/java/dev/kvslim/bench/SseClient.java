@@ -28,8 +28,13 @@ final class SseClient implements AutoCloseable {
 
     /** Sends {@code json} to {@code path} on the loopback port and reads the status line and headers. */
     SseClient(int port, String path, String json) throws IOException {
+        this(port, path, json, 120_000);
+    }
+
+    /** As above, failing a read that waits more than {@code timeoutMillis}. */
+    SseClient(int port, String path, String json, int timeoutMillis) throws IOException {
         socket = new Socket(InetAddress.getLoopbackAddress(), port);
-        socket.setSoTimeout(120_000);
+        socket.setSoTimeout(timeoutMillis);
         byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
         OutputStream out = socket.getOutputStream();
         out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

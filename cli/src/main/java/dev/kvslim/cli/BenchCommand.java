@@ -1,6 +1,7 @@
 package dev.kvslim.cli;
 
 import dev.kvslim.bench.EngineBenchmark;
+import dev.kvslim.bench.FleetBenchmark;
 import dev.kvslim.bench.KernelBenchmark;
 import dev.kvslim.bench.KvCacheBenchmark;
 import dev.kvslim.bench.ModelBenchmark;
@@ -140,6 +141,14 @@ final class BenchCommand implements Callable<Integer> {
     List<String> kvTypes;
 
     @Option(
+            names = "--fleet",
+            description = "A local fleet on loopback: three serve replicas behind HAProxy (installed from Debian's"
+                    + " packages when missing, as root), --clients streaming clients for --seconds (default 90 here),"
+                    + " one replica killed with SIGKILL and one drained with SIGTERM on the way; every request must"
+                    + " complete with its sequential text or fail visibly. Exits 1 if any is lost or hangs.")
+    boolean fleet;
+
+    @Option(
             names = "--serve",
             description = "Load-test the OpenAI-compatible server in process on loopback: concurrent"
                     + " streaming clients, some disconnecting early, with the DMS cache and uncompressed side by side; checks"
@@ -165,9 +174,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--seconds",
-            defaultValue = "60",
-            description = "How long --serve clients send requests (default: ${DEFAULT-VALUE}).")
-    int seconds;
+            description = "How long --serve clients (default 60) or --fleet clients (default 90) send requests.")
+    Integer seconds;
 
     @Option(
             names = "--kv-budget",
@@ -195,6 +203,9 @@ final class BenchCommand implements Callable<Integer> {
         boolean modelBench = model != null && !serve && !kv && !train;
         int repeats = repeatsOption != null ? repeatsOption : modelBench ? 3 : 5;
         int decodeTokens = decodeTokensOption != null ? decodeTokensOption : modelBench ? 128 : 32;
+        if (fleet) {
+            return fleetBench();
+        }
         if (serve) {
             return serveLoad();
         }
@@ -332,6 +343,26 @@ final class BenchCommand implements Callable<Integer> {
         return def;
     }
 
+    /** {@code bench --fleet}: replicas behind HAProxy, a kill and a drain under load. */
+    private int fleetBench() throws Exception {
+        Path m = model != null ? model : Path.of("models", "kvslim-demo-dms-cr4");
+        if (!java.nio.file.Files.exists(m)) {
+            throw new IllegalArgumentException(
+                    "--fleet needs a model: give --model, or run from the repository (models/)");
+        }
+        int duration = seconds != null ? seconds : 90;
+        var options = new FleetBenchmark.Options(
+                m,
+                3,
+                clients,
+                Duration.ofSeconds(duration),
+                Duration.ofSeconds(duration / 3),
+                Duration.ofSeconds(duration / 2));
+        FleetBenchmark.Result r = FleetBenchmark.run(options, System.err);
+        r.print(System.out);
+        return r.passed() ? 0 : 1;
+    }
+
     private int serveLoad() throws Exception {
         Path path = model != null ? model : defaultStories();
         Path tok = tokenizer;
@@ -352,7 +383,8 @@ final class BenchCommand implements Callable<Integer> {
                     loaded.chatTemplate());
         }
         long b = budget != null ? budget : ServeLoadBenchmark.defaultBudget(loaded, clients, 16);
-        var options = new ServeLoadBenchmark.Options(clients, Duration.ofSeconds(seconds), b, 32, 16, disconnectEvery);
+        var options = new ServeLoadBenchmark.Options(
+                clients, Duration.ofSeconds(seconds != null ? seconds : 60), b, 32, 16, disconnectEvery);
         var results = ServeLoadBenchmark.compare(
                 loaded, KvCacheSpec.dms(loaded.model().config().kvShape()), options, System.out);
         return results.stream().allMatch(ServeLoadBenchmark.Result::correct) ? 0 : 1;

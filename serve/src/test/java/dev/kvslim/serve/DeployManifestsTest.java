@@ -231,8 +231,24 @@ class DeployManifestsTest {
     void haproxyRoutesAConversationByItsSessionHeaderAndChecksReadiness() throws Exception {
         String cfg = Files.readString(DEPLOY.resolve("haproxy/haproxy.cfg"));
         assertThat(cfg)
-                .contains("balance hdr(x-session-id)", "hash-type consistent", "option httpchk GET /ready")
+                .contains(
+                        "balance hdr(x-session-id)",
+                        "hash-type consistent",
+                        "http-check send meth GET uri /ready ver HTTP/1.1")
                 .containsPattern("retry-on [a-z -]*conn-failure");
+        // where Debian's haproxy is installed (bench --fleet installs it), HAProxy itself accepts the file
+        Path haproxy = Path.of("/usr/sbin/haproxy");
+        if (Files.isExecutable(haproxy)) {
+            Process p = new ProcessBuilder(
+                            haproxy.toString(),
+                            "-c",
+                            "-f",
+                            DEPLOY.resolve("haproxy/haproxy.cfg").toString())
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as(out).isZero();
+        }
         // the server hands the header back, so a client sees which conversation an answer belongs to
         var r = ServerTest.client.post(
                 "/v1/completions",
