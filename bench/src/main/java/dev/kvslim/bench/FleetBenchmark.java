@@ -56,6 +56,8 @@ public final class FleetBenchmark {
      * @param perReplica      completed requests by replica
      * @param tokensPerSecond tokens the clients received per second through the balancer
      * @param singleTokensPerSecond the same against one replica alone
+     * @param counters        the surviving replica's answers as the clients, HAProxy and the replica count them
+     * @param countersAgree   whether the three counts are equal
      */
     public record Result(
             int completed,
@@ -64,10 +66,12 @@ public final class FleetBenchmark {
             int drainedFailed,
             List<String> perReplica,
             double tokensPerSecond,
-            double singleTokensPerSecond) {
+            double singleTokensPerSecond,
+            String counters,
+            boolean countersAgree) {
 
         public boolean passed() {
-            return lost == 0 && drainedFailed == 0 && completed > 0;
+            return lost == 0 && drainedFailed == 0 && completed > 0 && countersAgree;
         }
 
         public void print(PrintStream out) {
@@ -80,6 +84,7 @@ public final class FleetBenchmark {
                     lost,
                     drainedFailed);
             out.printf("completed by replica: %s%n", String.join(", ", perReplica));
+            out.printf("counters of the surviving replica: %s%n", counters);
             out.printf(
                     Locale.ROOT,
                     "throughput: %.1f tokens/s through the balancer, %.1f tokens/s from one replica alone (%.2fx)%n",
@@ -130,8 +135,9 @@ public final class FleetBenchmark {
             log.printf(Locale.ROOT, "fleet: one replica alone: %.1f tokens/s%n", single.tokensPerSecond());
 
             int front = freePort();
+            int stats = freePort();
             Path cfg = dir.resolve("haproxy.cfg");
-            Files.writeString(cfg, config(front, ports));
+            Files.writeString(cfg, config(front, ports, stats));
             balancer = new ProcessBuilder(haproxy, "-f", cfg.toString(), "-db")
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("haproxy.log").toFile())
@@ -153,6 +159,22 @@ public final class FleetBenchmark {
                 perReplica.add("replica" + i + " " + fleet.byReplica.getOrDefault("replica" + i, new AtomicInteger()));
             }
             AtomicInteger drainedFailed = fleet.failedByReplica.getOrDefault("replica2", new AtomicInteger());
+            // the last replica saw only the balancer's traffic: the clients, HAProxy and the replica must agree on it
+            String last = "replica" + o.replicas();
+            int byClients =
+                    fleet.byReplica.getOrDefault(last, new AtomicInteger()).get()
+                            + fleet.failedByReplica
+                                    .getOrDefault(last, new AtomicInteger())
+                                    .get();
+            long byBalancer = balancer2xx(stats, last);
+            long byReplica = (long) metric(ports.get(o.replicas() - 1), "kvslim:request_success_total");
+            String counters = String.format(
+                    Locale.ROOT,
+                    "%s: %d answers by the clients' count, %d 2xx by HAProxy's, %d finished by its own",
+                    last,
+                    byClients,
+                    byBalancer,
+                    byReplica);
             // the drained replica exits once its requests are done
             boolean drained = replicas.get(1).waitFor(60, TimeUnit.SECONDS);
             if (!drained) {
@@ -165,7 +187,9 @@ public final class FleetBenchmark {
                     drainedFailed.get(),
                     perReplica,
                     fleet.tokensPerSecond(),
-                    single.tokensPerSecond());
+                    single.tokensPerSecond(),
+                    counters,
+                    byClients == byBalancer && byBalancer == byReplica);
         } finally {
             if (balancer != null) {
                 balancer.destroy();
@@ -215,6 +239,11 @@ public final class FleetBenchmark {
     }
 
     static String config(int front, List<Integer> ports) {
+        return config(front, ports, 0);
+    }
+
+    /** The balancer's configuration; with a {@code stats} port, HAProxy's statistics as CSV at /stats;csv there. */
+    static String config(int front, List<Integer> ports, int stats) {
         StringBuilder s = new StringBuilder("""
                 global
                     maxconn 4096
@@ -246,6 +275,11 @@ public final class FleetBenchmark {
                     .append(" 127.0.0.1:")
                     .append(ports.get(i))
                     .append('\n');
+        }
+        if (stats > 0) {
+            s.append("frontend stats\n    bind 127.0.0.1:")
+                    .append(stats)
+                    .append("\n    stats enable\n    stats uri /stats\n");
         }
         return s.toString();
     }
@@ -308,6 +342,43 @@ public final class FleetBenchmark {
             }
             Thread.sleep(200);
         }
+    }
+
+    /** HAProxy's count of 2xx answers from {@code server}, from its statistics CSV. */
+    private static long balancer2xx(int statsPort, String server) throws Exception {
+        String csv = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + statsPort + "/stats;csv"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        String[] lines = csv.split("\n", -1);
+        List<String> header = List.of(lines[0].replaceFirst("^# ", "").split(",", -1));
+        int name = header.indexOf("svname"), ok = header.indexOf("hrsp_2xx");
+        for (String line : lines) {
+            String[] f = line.split(",", -1);
+            if (f.length > ok && f[name].equals(server)) {
+                return Long.parseLong(f[ok]);
+            }
+        }
+        throw new IllegalStateException("no statistics of " + server + " in HAProxy's CSV");
+    }
+
+    /** The sum of a metric's series on a replica. */
+    private static double metric(int port, String name) throws Exception {
+        String text = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        double sum = 0;
+        for (String line : text.split("\n", -1)) {
+            if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
     }
 
     private static String modelName(int port) throws Exception {

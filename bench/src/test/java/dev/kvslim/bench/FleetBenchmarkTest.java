@@ -14,7 +14,7 @@ class FleetBenchmarkTest {
 
     @Test
     void theBalancerChecksReadinessOverHttp11AndRetriesWhatFailedBeforeAnAnswer(@TempDir Path dir) throws Exception {
-        String cfg = FleetBenchmark.config(8000, List.of(8081, 8082, 8083));
+        String cfg = FleetBenchmark.config(8000, List.of(8081, 8082, 8083), 8090);
         assertThat(cfg)
                 .contains(
                         "bind 127.0.0.1:8000",
@@ -24,7 +24,9 @@ class FleetBenchmarkTest {
                         // HAProxy's default check speaks HTTP/1.0, which the server answers with 505
                         "http-check send meth GET uri /ready ver HTTP/1.1",
                         "retry-on conn-failure empty-response 503",
-                        "http-response set-header x-replica %s");
+                        "http-response set-header x-replica %s",
+                        "bind 127.0.0.1:8090",
+                        "stats uri /stats");
         Path haproxy = Path.of("/usr/sbin/haproxy");
         if (Files.isExecutable(haproxy)) { // where Debian's haproxy is installed, it accepts the file
             Path file = dir.resolve("haproxy.cfg");
