@@ -44,9 +44,17 @@ public final class FleetBenchmark {
      * @param duration how long clients start new requests through the balancer
      * @param killAt   when the first replica is killed (SIGKILL)
      * @param drainAt  when the second replica is drained (SIGTERM)
+     * @param mainClass the command line's main class, run as {@code MAIN serve ...} in each replica's JVM (with the
+     *                 caller's class path)
      */
     public record Options(
-            Path model, int replicas, int clients, Duration duration, Duration killAt, Duration drainAt) {}
+            Path model,
+            int replicas,
+            int clients,
+            Duration duration,
+            Duration killAt,
+            Duration drainAt,
+            String mainClass) {}
 
     /**
      * @param completed       requests answered in full with the expected text
@@ -114,7 +122,7 @@ public final class FleetBenchmark {
             for (int r = 0; r < o.replicas(); r++) {
                 int port = freePort();
                 ports.add(port);
-                replicas.add(startReplica(o.model(), port, dir.resolve("replica" + (r + 1) + ".log")));
+                replicas.add(startReplica(o, port, dir.resolve("replica" + (r + 1) + ".log")));
             }
             for (int port : ports) {
                 awaitReady(port, Duration.ofMinutes(2));
@@ -284,7 +292,7 @@ public final class FleetBenchmark {
         return s.toString();
     }
 
-    private static Process startReplica(Path model, int port, Path logFile) throws IOException {
+    private static Process startReplica(Options o, int port, Path logFile) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:MaxNewSize=64m"));
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -300,10 +308,10 @@ public final class FleetBenchmark {
         cmd.addAll(List.of(
                 "-cp",
                 System.getProperty("java.class.path"),
-                "dev.kvslim.cli.KvSlim",
+                o.mainClass(),
                 "serve",
                 "--model",
-                model.toAbsolutePath().toString(),
+                o.model().toAbsolutePath().toString(),
                 "--port",
                 Integer.toString(port),
                 "--kv-budget",

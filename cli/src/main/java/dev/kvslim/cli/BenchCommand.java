@@ -357,7 +357,8 @@ final class BenchCommand implements Callable<Integer> {
                 clients,
                 Duration.ofSeconds(duration),
                 Duration.ofSeconds(duration / 3),
-                Duration.ofSeconds(duration / 2));
+                Duration.ofSeconds(duration / 2),
+                KvSlim.class.getName());
         FleetBenchmark.Result r = FleetBenchmark.run(options, System.err);
         r.print(System.out);
         return r.passed() ? 0 : 1;
