@@ -354,12 +354,7 @@ public final class FleetBenchmark {
 
     /** HAProxy's count of 2xx answers from {@code server}, from its statistics CSV. */
     private static long balancer2xx(int statsPort, String server) throws Exception {
-        String csv = HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + statsPort + "/stats;csv"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString())
-                .body();
+        String csv = get(statsPort, "/stats;csv");
         String[] lines = csv.split("\n", -1);
         List<String> header = List.of(lines[0].replaceFirst("^# ", "").split(",", -1));
         int name = header.indexOf("svname"), ok = header.indexOf("hrsp_2xx");
@@ -374,12 +369,7 @@ public final class FleetBenchmark {
 
     /** The sum of a metric's series on a replica. */
     private static double metric(int port, String name) throws Exception {
-        String text = HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString())
-                .body();
+        String text = get(port, "/metrics");
         double sum = 0;
         for (String line : text.split("\n", -1)) {
             if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
@@ -389,13 +379,22 @@ public final class FleetBenchmark {
         return sum;
     }
 
-    private static String modelName(int port) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient()
+    /** The body of a GET on the loopback port. */
+    private static String get(int port, String path) throws Exception {
+        return HttpClient.newHttpClient()
                 .send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models"))
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                                 .build(),
-                        HttpResponse.BodyHandlers.ofString());
-        return JSON.readTree(r.body()).get("data").get(0).get("id").asString();
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+    }
+
+    private static String modelName(int port) throws Exception {
+        return JSON.readTree(get(port, "/v1/models"))
+                .get("data")
+                .get(0)
+                .get("id")
+                .asString();
     }
 
     private static String body(String model, int prompt) {
