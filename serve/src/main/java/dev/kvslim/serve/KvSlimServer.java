@@ -7,11 +7,13 @@ import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.serve.api.ApiContext;
 import dev.kvslim.serve.api.ApiRoutes;
 import dev.kvslim.serve.api.Cors;
+import dev.kvslim.serve.api.GzipRequests;
 import dev.kvslim.serve.api.ServedModel;
 import dev.kvslim.serve.dashboard.DashboardHistory;
 import dev.kvslim.serve.dashboard.DashboardRoutes;
 import dev.kvslim.serve.metrics.ServerMetrics;
 import dev.kvslim.serve.schedule.Scheduler;
+import io.helidon.http.encoding.ContentEncodingContext;
 import io.helidon.webserver.WebServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,6 +84,10 @@ public final class KvSlimServer implements AutoCloseable {
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
+                .contentEncoding(ContentEncodingContext.builder()
+                        .contentEncodingsDiscoverServices(false)
+                        .addContentEncoding(new GzipRequests())
+                        .build())
                 .routing(routing -> {
                     if (!config.corsOrigins().isEmpty()) {
                         routing.addFilter(new Cors(config.corsOrigins()));

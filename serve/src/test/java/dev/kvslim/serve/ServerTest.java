@@ -341,6 +341,54 @@ class ServerTest {
     }
 
     @Test
+    void gzipBodiesAreReadAndBadOnesNamed() throws Exception {
+        String body = completion("One day", 4, "");
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (var gz = new java.util.zip.GZIPOutputStream(zipped)) {
+            gz.write(body.getBytes(StandardCharsets.UTF_8));
+        }
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Function<byte[], HttpResponse<String>> post = bytes -> {
+            try {
+                return http.send(
+                        java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create("http://127.0.0.1:" + server.port() + "/v1/completions"))
+                                .header("Content-Type", "application/json")
+                                .header("Content-Encoding", "gzip")
+                                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        HttpResponse<String> ok = post.apply(zipped.toByteArray());
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(TestClient.JSON
+                        .readTree(ok.body())
+                        .get("choices")
+                        .get(0)
+                        .get("text")
+                        .asString())
+                .isEqualTo(client.ok("/v1/completions", body)
+                        .get("choices")
+                        .get(0)
+                        .get("text")
+                        .asString());
+        // not gzip at all: a 400 that says so, not an empty one
+        HttpResponse<String> bad = post.apply(body.getBytes(StandardCharsets.UTF_8));
+        assertError(bad, 400, null);
+        assertThat(bad.body()).contains("could not be read");
+        // a small body that expands beyond the limit (64 KiB here) is a 413
+        java.io.ByteArrayOutputStream bomb = new java.io.ByteArrayOutputStream();
+        try (var gz = new java.util.zip.GZIPOutputStream(bomb)) {
+            gz.write(new byte[1 << 20]);
+        }
+        assertThat(bomb.size()).isLessThan(4096);
+        assertError(post.apply(bomb.toByteArray()), 413, null);
+    }
+
+    @Test
     void tokenizeAndDetokenizeAsVllm() throws Exception {
         JsonNode t = client.ok("/tokenize", "{\"model\": \"stories\", \"prompt\": \"Once upon a time\"}");
         int[] expected = stories.tokenizer().encode("Once upon a time", true);
