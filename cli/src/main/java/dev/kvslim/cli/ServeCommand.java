@@ -185,7 +185,7 @@ final class ServeCommand implements Callable<Integer> {
         // the hook goes in before the server says it listens: a SIGTERM right after that line still drains
         AtomicReference<KvSlimServer> running = new AtomicReference<>();
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Thread hook = new Thread(() -> {
             System.err.println("kvslim: shutting down");
             int status = 0;
             try {
@@ -201,8 +201,15 @@ final class ServeCommand implements Callable<Integer> {
             System.err.flush();
             // a drained shutdown is a success: exit 0, not the 143 the JVM reports for a process ended by SIGTERM
             Runtime.getRuntime().halt(status);
-        }));
-        running.set(start(System.err));
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            running.set(start(System.err));
+        } catch (RuntimeException e) {
+            // nothing to drain: the error's exit status (1) stands, not the hook's 0
+            Runtime.getRuntime().removeShutdownHook(hook);
+            throw e;
+        }
         stopped.await();
         return 0;
     }

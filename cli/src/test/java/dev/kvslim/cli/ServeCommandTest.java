@@ -135,6 +135,34 @@ class ServeCommandTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void aServerThatCannotStartExitsOne() throws Exception {
+        // a real process: the drain hook (installed before start-up) must not turn a start-up error into exit 0
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(
+                        javaBin,
+                        "--add-modules",
+                        "jdk.incubator.vector",
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        KvSlim.class.getName(),
+                        "serve",
+                        "--model",
+                        CommandLineTest.stories(),
+                        "--tokenizer",
+                        CommandLineTest.tok512(),
+                        "--kv-budget",
+                        "200000")
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isEqualTo(1);
+        assertThat(out).contains("kvslim: error: a KV budget of 200000 bytes holds no sequence");
+    }
+
+    @Test
     void theBundledModelsAnswerChatRequests() throws Exception {
         // their chat template makes a conversation the task text: BOS and the messages, as a completion's prompt
         ServeCommand command = new ServeCommand();
