@@ -65,6 +65,17 @@ check 5 "GET /v1/completions" $([ "$g" = 405 ] && grep -qi '^allow: POST' "$work
     "HTTP $g, $(grep -i '^allow' "$work/h" | tr -d '\r')"
 hd=$(curl -s -I -o /dev/null -w '%{http_code}' "$base/health")
 check 5 "HEAD /health" $([ "$hd" = 200 ] && echo 0 || echo 1) "HTTP $hd"
+printf '{"prompt": "One day", "max_tokens": 3}' | gzip >"$work/body.gz"
+gz=$(curl -s -o "$work/gz" -w '%{http_code}' "${auth[@]}" "${json[@]}" -H 'Content-Encoding: gzip' \
+    --data-binary @"$work/body.gz" "$base/v1/completions")
+check 5 "a gzip body" $([ "$gz" = 200 ] && echo 0 || echo 1) "HTTP $gz: $(oneline <"$work/gz")"
+bad=$(curl -s -o "$work/gzbad" -w '%{http_code}' "${auth[@]}" "${json[@]}" -H 'Content-Encoding: gzip' \
+    --data '{"prompt": "x"}' "$base/v1/completions")
+check 5 "a body that says gzip and is not" $([ "$bad" = 400 ] && grep -q 'could not be read' "$work/gzbad" && echo 0 || echo 1) \
+    "HTTP $bad: $(oneline <"$work/gzbad")"
+# HTTP/1.0 is refused with 505 by Helidon 4 (HTTP/1.1 only, by design): balancers must check over HTTP/1.1
+v10=$(curl -s -0 -o /dev/null -w '%{http_code}' "$base/health")
+check 5 "HTTP/1.0 GET /health" $([ "$v10" = 505 ] && echo 0 || echo 1) "HTTP $v10 (Helidon 4 serves HTTP/1.1 only)"
 
 # 7. API details
 c=$(curl -s "${auth[@]}" "${json[@]}" --data '{"prompt": "One day", "temperature": 0, "ignore_eos": true}' \
