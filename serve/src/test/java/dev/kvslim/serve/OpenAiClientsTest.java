@@ -209,7 +209,8 @@ class OpenAiClientsTest {
         SLEEPY
     }
 
-    record Verdict(Mood mood, boolean happyEnding, int stars) {}
+    // an unbounded JSON Schema integer may take 16 digits here: a long holds it, an int would not
+    record Verdict(Mood mood, boolean happyEnding, long stars) {}
 
     interface Judge {
         Verdict judge(String story);
