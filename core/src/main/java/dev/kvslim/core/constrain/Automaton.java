@@ -20,7 +20,7 @@ import java.util.Map;
 public final class Automaton {
 
     /** Most rule expansions one step may nest: deeper means a grammar far beyond what schemas make. */
-    private static final int MAX_DEPTH = 10_000;
+    private static final int MAX_DEPTH = 2_000;
 
     private final Grammar grammar;
     private final Map<Long, Node> nodes = new HashMap<>();

@@ -77,6 +77,10 @@ public final class JsonSchemaGrammar {
     private final JsonNode document;
     private final Map<String, Expr> rules = new LinkedHashMap<>();
     private int objects;
+    private int depth;
+
+    /** Most schemas nested in one another (the compiler recurses per level). */
+    static final int MAX_NESTING = 64;
 
     private JsonSchemaGrammar(JsonNode document) {
         this.document = document;
@@ -189,6 +193,19 @@ public final class JsonSchemaGrammar {
     }
 
     private Expr schema(JsonNode s, String at) {
+        if (++depth > MAX_NESTING) {
+            throw new GrammarException("the schema nests more than " + MAX_NESTING + " levels deep (at "
+                    + at.substring(0, Math.min(at.length(), 80))
+                    + "...)");
+        }
+        try {
+            return schemaAt(s, at);
+        } finally {
+            depth--;
+        }
+    }
+
+    private Expr schemaAt(JsonNode s, String at) {
         if (s.isBoolean()) {
             if (!s.asBoolean()) {
                 throw new GrammarException("the schema at " + at + " is false: no value satisfies it");

@@ -17,6 +17,9 @@ public final class RegexGrammar {
     /** Most repetitions a bounded quantifier may ask for. */
     static final int MAX_REPEAT = 1000;
 
+    /** Most groups open at once (the parser recurses per group). */
+    static final int MAX_NESTING = 100;
+
     private static final CodePoints DIGITS = CodePoints.range('0', '9');
     private static final CodePoints WORD = DIGITS.union(CodePoints.range('a', 'z'))
             .union(CodePoints.range('A', 'Z'))
@@ -30,6 +33,7 @@ public final class RegexGrammar {
     private final CodePoints universe;
     private final String what;
     private int at;
+    private int depth;
 
     private RegexGrammar(String pattern, CodePoints universe, String what) {
         this.pattern = pattern;
@@ -169,6 +173,9 @@ public final class RegexGrammar {
         char c = pattern.charAt(at);
         switch (c) {
             case '(' -> {
+                if (++depth > MAX_NESTING) {
+                    throw error("more than " + MAX_NESTING + " nested groups");
+                }
                 at++;
                 if (pattern.startsWith("?:", at)) {
                     at += 2;
@@ -188,6 +195,7 @@ public final class RegexGrammar {
                     throw malformed("a group without ')'");
                 }
                 at++;
+                depth--;
                 return inner;
             }
             case '[' -> {

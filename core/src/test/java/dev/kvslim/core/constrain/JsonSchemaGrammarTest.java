@@ -282,4 +282,21 @@ class JsonSchemaGrammarTest {
         assertThat(automaton.matches("{\"kids\":[{\"kid\":[]}]}".getBytes(StandardCharsets.UTF_8)))
                 .isFalse();
     }
+
+    @Test
+    void deepNestingIsNamedNotAStackOverflow() {
+        String deep = "{\"items\": ".repeat(5000) + "{}" + "}".repeat(5000);
+        assertThatThrownBy(() -> JsonSchemaGrammar.of(JSON.readTree(
+                        tools.jackson.core.StreamReadConstraints.builder()
+                                                .build()
+                                                .getMaxNestingDepth()
+                                        > 5000
+                                ? deep
+                                : "{\"items\": ".repeat(100) + "{}" + "}".repeat(100))))
+                .isInstanceOf(GrammarException.class)
+                .hasMessageContaining("nests more than 64 levels");
+        assertThatThrownBy(() -> RegexGrammar.of("(".repeat(100_000) + "a" + ")".repeat(100_000)))
+                .isInstanceOf(GrammarException.class)
+                .hasMessageContaining("more than 100 nested groups");
+    }
 }
