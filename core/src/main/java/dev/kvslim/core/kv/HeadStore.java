@@ -34,6 +34,7 @@ final class HeadStore {
     // per block index: the block may be held by another head's table too (after a fork), so it is copied before it is
     // written (copy-on-write); null while this head never shared a block
     private boolean[] mayShare;
+    private int mayShareCount; // entries of mayShare set (0: nothing to check)
 
     HeadStore(BlockPool pool) {
         this.pool = pool;
@@ -91,7 +92,7 @@ final class HeadStore {
     int blocksFor(int count) {
         int fresh = Math.max(0, count - holeCount);
         int blocks = (int) (((long) slots + fresh + blockSize - 1) / blockSize - blockCount);
-        if (mayShare != null && count > 0) {
+        if (mayShareCount > 0 && count > 0) {
             boolean[] counted = new boolean[blockCount];
             for (int i = 0; i < holeCount; i++) {
                 counted[holes[i] / blockSize] = true;
@@ -137,13 +138,23 @@ final class HeadStore {
             mayShare = mayShare == null ? new boolean[blocks.length] : Arrays.copyOf(mayShare, blocks.length);
         }
         Arrays.fill(mayShare, 0, blockCount, true);
+        mayShareCount = countSet(mayShare);
         c.mayShare = mayShare.clone();
+        c.mayShareCount = mayShareCount;
         return c;
+    }
+
+    private static int countSet(boolean[] flags) {
+        int n = 0;
+        for (boolean f : flags) {
+            n += f ? 1 : 0;
+        }
+        return n;
     }
 
     /** Makes block index {@code b} this head's own before it is written: a copy if another table holds it too. */
     private void own(int b) {
-        if (mayShare == null || b >= mayShare.length || !mayShare[b]) {
+        if (mayShareCount == 0 || b >= mayShare.length || !mayShare[b]) {
             return;
         }
         int id = blocks[b];
@@ -154,6 +165,7 @@ final class HeadStore {
             blocks[b] = copy;
         }
         mayShare[b] = false;
+        mayShareCount--;
     }
 
     /** Stores a token's key and value (from {@code k[kOff..]}, {@code v[vOff..]}) and returns its slot. */
@@ -167,8 +179,9 @@ final class HeadStore {
                 if (blockCount == blocks.length) {
                     blocks = Arrays.copyOf(blocks, 2 * blockCount);
                 }
-                if (mayShare != null && blockCount < mayShare.length) {
+                if (mayShareCount > 0 && blockCount < mayShare.length && mayShare[blockCount]) {
                     mayShare[blockCount] = false; // a new block is this head's alone
+                    mayShareCount--;
                 }
                 blocks[blockCount++] = pool.allocate();
             }
