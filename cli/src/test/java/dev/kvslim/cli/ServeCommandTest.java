@@ -12,6 +12,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -97,28 +99,30 @@ class ServeCommandTest {
         assertThat(bad.stderr()).contains("'kv_type' in", "unknown KV element type 'f8'");
     }
 
+    /** `serve` of stories260K in its own JVM (the process's exit status is what these tests check), with {@code extra}. */
+    private static Process serveProcess(String... extra) throws java.io.IOException {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules",
+                "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                KvSlim.class.getName(),
+                "serve",
+                "--model",
+                CommandLineTest.stories(),
+                "--tokenizer",
+                CommandLineTest.tok512()));
+        cmd.addAll(List.of(extra));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    }
+
     @Test
     @org.junit.jupiter.api.Timeout(120)
     void sigtermDrainsAndExitsZero() throws Exception {
         // a real process: the JVM reports 143 for a process ended by SIGTERM unless serve exits with its own status
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(
-                        javaBin,
-                        "--add-modules",
-                        "jdk.incubator.vector",
-                        "--enable-native-access=ALL-UNNAMED",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        KvSlim.class.getName(),
-                        "serve",
-                        "--model",
-                        CommandLineTest.stories(),
-                        "--tokenizer",
-                        CommandLineTest.tok512(),
-                        "--port",
-                        "0")
-                .redirectErrorStream(true)
-                .start();
+        Process p = serveProcess("--port", "0");
         StringBuilder out = new StringBuilder();
         try (var lines =
                 new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -138,24 +142,7 @@ class ServeCommandTest {
     @org.junit.jupiter.api.Timeout(120)
     void aServerThatCannotStartExitsOne() throws Exception {
         // a real process: the drain hook (installed before start-up) must not turn a start-up error into exit 0
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(
-                        javaBin,
-                        "--add-modules",
-                        "jdk.incubator.vector",
-                        "--enable-native-access=ALL-UNNAMED",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        KvSlim.class.getName(),
-                        "serve",
-                        "--model",
-                        CommandLineTest.stories(),
-                        "--tokenizer",
-                        CommandLineTest.tok512(),
-                        "--kv-budget",
-                        "200000")
-                .redirectErrorStream(true)
-                .start();
+        Process p = serveProcess("--kv-budget", "200000");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isEqualTo(1);

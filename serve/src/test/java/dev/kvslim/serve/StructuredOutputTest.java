@@ -2,14 +2,10 @@ package dev.kvslim.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.networknt.schema.InputFormat;
-import com.networknt.schema.Schema;
-import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.SpecificationVersion;
 import dev.kvslim.core.constrain.Automaton;
 import dev.kvslim.core.constrain.JsonSchemaGrammar;
 import dev.kvslim.core.constrain.RandomSchemas;
-import java.net.http.HttpResponse;
+import dev.kvslim.core.testing.JsonSchemas;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -26,7 +22,6 @@ import tools.jackson.databind.node.ObjectNode;
  */
 class StructuredOutputTest {
 
-    static final SchemaRegistry VALIDATORS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
     static TestClient client;
 
     @BeforeAll
@@ -45,17 +40,6 @@ class StructuredOutputTest {
                 + ", \"max_tokens\": 400, \"temperature\": 0.8" + extra + "}";
     }
 
-    private static void assertValid(String text, JsonNode schema) {
-        Schema validator = VALIDATORS.getSchema(schema.toString(), InputFormat.JSON);
-        JsonNode value;
-        try {
-            value = TestClient.JSON.readTree(text);
-        } catch (RuntimeException e) {
-            throw new AssertionError("not JSON: " + text + "\nschema: " + schema, e);
-        }
-        assertThat(validator.validate(value)).as("%s\nagainst %s", text, schema).isEmpty();
-    }
-
     @Test
     void answersUnder200RandomSchemasAllValidate() throws Exception {
         String[] prompts = ServerTest.PROMPTS;
@@ -70,7 +54,7 @@ class StructuredOutputTest {
             assertThat(choice.get("finish_reason").asString())
                     .as("%s\nunder schema %s", choice.get("text"), schema)
                     .isEqualTo("stop");
-            assertValid(choice.get("text").asString(), schema);
+            JsonSchemas.assertValid(choice.get("text").asString(), schema);
         }
     }
 
@@ -99,7 +83,7 @@ class StructuredOutputTest {
             }
         }
         assertThat(finish).isEqualTo("stop");
-        assertValid(text.toString(), schema);
+        JsonSchemas.assertValid(text.toString(), schema);
 
         // any JSON object: the story model writes stories into its strings, so within the context it may not close
         // it; a finished answer parses as an object, a cut one is where an object's text may go on
@@ -164,7 +148,7 @@ class StructuredOutputTest {
                 .get(0)
                 .get("text")
                 .asString();
-        assertValid(json, schema);
+        JsonSchemas.assertValid(json, schema);
     }
 
     @Test
@@ -184,14 +168,7 @@ class StructuredOutputTest {
             {", \"guided_json\": \"{not json\"", "guided_json", "not valid JSON"}
         };
         for (String[] c : cases) {
-            HttpResponse<String> r = client.post("/v1/completions", request("x", c[0]));
-            ServerTest.assertError(r, 400, c[1]);
-            assertThat(TestClient.JSON
-                            .readTree(r.body())
-                            .get("error")
-                            .get("message")
-                            .asString())
-                    .contains(c[2]);
+            ServerTest.assertError(client.post("/v1/completions", request("x", c[0])), 400, c[1], c[2]);
         }
     }
 }

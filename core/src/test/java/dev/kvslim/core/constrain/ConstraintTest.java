@@ -2,9 +2,9 @@ package dev.kvslim.core.constrain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.networknt.schema.InputFormat;
-import com.networknt.schema.Schema;
+import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.testing.Fixtures;
+import dev.kvslim.core.testing.JsonSchemas;
 import dev.kvslim.core.tokenizer.HfTokenizerJson;
 import dev.kvslim.core.tokenizer.Llama2cTokenizer;
 import dev.kvslim.core.tokenizer.Tokenizer;
@@ -89,7 +89,7 @@ class ConstraintTest {
                     logits[i] += 6;
                 }
                 assertThat(constraint.mask(logits)).isTrue();
-                int token = argmax(logits);
+                int token = Sampler.argmax(logits);
                 assertThat(logits[token]).isGreaterThan(Float.NEGATIVE_INFINITY);
                 if (end.test(token)) {
                     assertThat(constraint.canEnd()).isTrue();
@@ -103,20 +103,9 @@ class ConstraintTest {
             }
             if (ended) {
                 complete++;
-                Schema validator = JsonSchemaGrammarTest.VALIDATORS.getSchema(schema.toString(), InputFormat.JSON);
-                JsonSchemaGrammarTest.assertValid(validator, out.toString(StandardCharsets.UTF_8), schema);
+                JsonSchemas.assertValid(out.toString(StandardCharsets.UTF_8), schema);
             }
         }
         assertThat(complete).as("texts that ended within 2000 tokens, of 40").isGreaterThanOrEqualTo(30);
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

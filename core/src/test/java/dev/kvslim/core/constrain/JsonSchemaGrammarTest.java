@@ -3,11 +3,8 @@ package dev.kvslim.core.constrain;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.networknt.schema.Error;
-import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
-import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.SpecificationVersion;
+import dev.kvslim.core.testing.JsonSchemas;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -19,18 +16,16 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Every text a schema's grammar allows is JSON that validates against the schema: checked with Jackson (parsing) and
- * networknt's json-schema-validator (validation), libraries we did not write, over 200 seeded random schemas.
+ * Every text a schema's grammar allows is JSON that validates against the schema ({@link JsonSchemas}: Jackson and
+ * networknt's json-schema-validator, libraries we did not write), over 200 seeded random schemas.
  */
 class JsonSchemaGrammarTest {
 
     static final JsonMapper JSON = JsonMapper.builder().build();
-    static final SchemaRegistry VALIDATORS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
     /** A random sentence of the grammar: random allowed bytes for a while, then the shortest way to an end. */
     static String randomText(Automaton automaton, SplittableRandom random, int steps) {
@@ -92,27 +87,16 @@ class JsonSchemaGrammarTest {
         throw new AssertionError("no way to end from this state");
     }
 
-    static void assertValid(Schema validator, String text, JsonNode schema) {
-        JsonNode value;
-        try {
-            value = JSON.readTree(text);
-        } catch (RuntimeException e) {
-            throw new AssertionError("not JSON: " + text + "\nschema: " + schema, e);
-        }
-        List<Error> errors = validator.validate(value);
-        assertThat(errors).as("%s\nagainst %s", text, schema).isEmpty();
-    }
-
     @Test
     void everyTextOf200RandomSchemasParsesAndValidates() {
         int texts = 0;
         for (int seed = 0; seed < 200; seed++) {
             ObjectNode schema = new RandomSchemas(seed, false).next();
             Automaton automaton = new Automaton(JsonSchemaGrammar.of(schema));
-            Schema validator = VALIDATORS.getSchema(schema.toString(), InputFormat.JSON);
+            Schema validator = JsonSchemas.validator(schema);
             SplittableRandom random = new SplittableRandom(seed);
             for (int i = 0; i < 5; i++) {
-                assertValid(validator, randomText(automaton, random, 300), schema);
+                JsonSchemas.assertValid(validator, randomText(automaton, random, 300), schema);
                 texts++;
             }
         }

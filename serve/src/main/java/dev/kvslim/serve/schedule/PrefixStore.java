@@ -102,10 +102,7 @@ final class PrefixStore {
 
     /** Gives back a cache found but not used (it holds the first {@code length} of {@code tokens}). */
     void putBack(int[] tokens, int length, PagedKvCache cache) {
-        entries.add(new Source(Arrays.copyOf(tokens, length), cache));
-        while (entries.size() > maxEntries) {
-            entries.removeFirst().cache().release();
-        }
+        put(Arrays.copyOf(tokens, length), cache);
     }
 
     /** Releases the oldest kept cache's blocks; false when none is kept. */

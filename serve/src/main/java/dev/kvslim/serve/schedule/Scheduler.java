@@ -440,7 +440,7 @@ public final class Scheduler {
         try {
             while (!waiting.isEmpty() && running.size() < options.maxRunning()) {
                 Sequence s = waiting.peekFirst();
-                int[] tokens = s.tokens();
+                int[] tokens = prefixes != null ? s.tokens() : null;
                 PrefixStore.Hit hit = prefixes != null ? prefixes.find(tokens, runningSources()) : null;
                 long held = hit == null ? 0 : hit.cache().bytesUsed() / pool.blockBytes();
                 long need = Math.max(0, blocksFor(s.length()) - held);
