@@ -2,6 +2,7 @@ package dev.kvslim.bench;
 
 import dev.kvslim.core.format.llama2c.Llama2cCheckpoint;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
@@ -120,7 +121,7 @@ public final class EngineBenchmark {
         if (m.weights().classifier() == emb) {
             bytes += emb.byteSize();
         }
-        bytes += (double) m.config().kvBytesPerToken(Float.BYTES) * position;
+        bytes += (double) m.config().kvBytesPerToken(KvType.F32) * position;
         return bytes;
     }
 

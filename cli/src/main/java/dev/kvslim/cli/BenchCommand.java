@@ -137,7 +137,7 @@ final class BenchCommand implements Callable<Integer> {
             names = "--kv-type",
             split = ",",
             description = "KV element types, each measured side by side (f32, f16,"
-                    + " bf16; default: f32,f16 with --kv, f32 with --model).")
+                    + " bf16, q8_0, q4_0; default: f32,f16 with --kv, f32 with --model).")
     List<String> kvTypes;
 
     @Option(

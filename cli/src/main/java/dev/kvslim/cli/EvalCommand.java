@@ -139,7 +139,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(
             names = "--kv-type",
             defaultValue = "f32",
-            description = "Element type of cached keys and values: f32," + " f16, bf16. Default: ${DEFAULT-VALUE}.")
+            description = "Element type of cached keys and values: f32, f16, bf16, q8_0 or q4_0"
+                    + " (llama.cpp's -ctk/-ctv types). Default: ${DEFAULT-VALUE}.")
     String kvType;
 
     @Mixin

@@ -85,7 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
         KvType type = kv.type();
         KvCacheSpec spec = kv.spec(c.kvShape(), false);
         long positions = (long) tokens.length + maxTokens;
-        long cacheBytes = positions * c.kvBytesPerToken(type.bytes());
+        long cacheBytes = positions * c.kvBytesPerToken(type);
         long heap = Runtime.getRuntime().maxMemory();
         long left = BlockPool.heapLeft();
         long budget = kv.budget(BlockPool.defaultBudget(2));
@@ -127,7 +127,7 @@ final class GenerateCommand implements Callable<Integer> {
                 r.generated().length,
                 r.stopReason().name().toLowerCase(java.util.Locale.ROOT),
                 r.decodeTokensPerSecond());
-        long uncompressed = (long) r.cachedPositions() * c.kvBytesPerToken(type.bytes());
+        long uncompressed = (long) r.cachedPositions() * c.kvBytesPerToken(type);
         if (cache instanceof PagedKvCache paged) {
             err.printf(
                     "kv cache: %s, compression %.2fx; %,d bytes of live %s keys and values (%,d in blocks) against"
@@ -136,8 +136,7 @@ final class GenerateCommand implements Callable<Integer> {
             paged.release();
         } else {
             err.printf(
-                    "kv cache: %d bytes (dense F32, %d bytes per token)%n",
-                    r.kvBytes(), c.kvBytesPerToken(Float.BYTES));
+                    "kv cache: %d bytes (dense F32, %d bytes per token)%n", r.kvBytes(), c.kvBytesPerToken(KvType.F32));
         }
         if (params.temperature() > 0) {
             err.printf(

@@ -2,6 +2,7 @@ package dev.kvslim.cli;
 
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.io.ModelFormatException;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
@@ -63,9 +64,14 @@ final class InspectCommand implements Callable<Integer> {
                 t.append(t.isEmpty() ? "" : ", ").append(k).append(": ").append(v));
         row("weight types", t + " values");
         row("parameters", String.format("%,d", m.parameterCount()));
-        row(
-                "kv bytes/token",
-                c.kvBytesPerToken(Float.BYTES) + " (F32: 2 x " + c.layers() + " layers x " + c.kvDim() + " values)");
+        StringBuilder kvBytes = new StringBuilder(
+                c.kvBytesPerToken(KvType.F32) + " (F32: 2 x " + c.layers() + " layers x " + c.kvDim() + " values)");
+        for (KvType type : KvType.values()) {
+            if (type != KvType.F32 && (type != KvType.Q4_0 || c.headSize() % 2 == 0)) {
+                kvBytes.append(", ").append(type).append(' ').append(c.kvBytesPerToken(type));
+            }
+        }
+        row("kv bytes/token", kvBytes);
         DmsConfig dms = c.dms();
         row(
                 "dms",

@@ -636,6 +636,8 @@ class ServerTest {
                         "kvslim:kv_cache_usage_perc{model_name=\"stories\"}",
                         "kvslim:kv_cache_usage_bytes{model_name=\"stories\"}",
                         "kvslim:kv_compression_ratio{model_name=\"stories\"}",
+                        // stories260K: 2 x 5 layers x 4 KV heads x 8 channels x 4 bytes (F32)
+                        "kvslim:kv_bytes_per_token{model_name=\"stories\"} 1280.0",
                         "kvslim:kv_compression_ratio_per_layer{layer=\"4\",model_name=\"stories\"}",
                         "kvslim:prompt_tokens_total{model_name=\"stories\"}",
                         "kvslim:generation_tokens_total{model_name=\"stories\"}",

@@ -72,7 +72,7 @@ public final class BlockPool {
 
     /** Bytes of a block of {@code type}: keys and values of {@code blockSize} tokens. */
     public static long blockBytes(int headSize, int blockSize, KvType type) {
-        return 2L * headSize * blockSize * type.bytes();
+        return 2L * blockSize * type.vectorBytes(headSize);
     }
 
     /** The element type of keys and values. */

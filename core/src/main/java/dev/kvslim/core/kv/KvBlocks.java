@@ -9,7 +9,7 @@ package dev.kvslim.core.kv;
  * A block holds {@code blockSize} tokens: keys channel-major ({@code [channel][slot]}, so the scores of a block are
  * plain multiply-adds over slots) then values slot-major ({@code [slot][channel]}).
  */
-abstract sealed class KvBlocks permits F32Blocks, ShortBlocks {
+abstract sealed class KvBlocks permits F32Blocks, ShortBlocks, QuantBlocks {
 
     final int headSize;
     final int blockSize;

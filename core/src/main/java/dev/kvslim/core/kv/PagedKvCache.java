@@ -388,6 +388,6 @@ public final class PagedKvCache implements KvCache {
                 tokens += h.live();
             }
         }
-        return tokens * 2L * shape.headSize() * pool.type().bytes();
+        return tokens * 2L * pool.type().vectorBytes(shape.headSize());
     }
 }

@@ -1,6 +1,7 @@
 package dev.kvslim.core.model;
 
 import dev.kvslim.core.kv.KvShape;
+import dev.kvslim.core.kv.KvType;
 
 /**
  * Hyper-parameters of a Llama-family decoder.
@@ -166,9 +167,9 @@ public record LlamaConfig(
         return new KvShape(layers, heads, kvHeads, headSize, slidingWindow, dms == null ? -1 : dms.window());
     }
 
-    /** Bytes of keys and values one token adds to a dense cache, {@code bytesPerValue} bytes per element. */
-    public long kvBytesPerToken(int bytesPerValue) {
-        return 2L * layers * kvDim() * bytesPerValue;
+    /** Bytes of keys and values one token adds to a cache that keeps every token, stored as {@code type}. */
+    public long kvBytesPerToken(KvType type) {
+        return 2L * layers * kvHeads * type.vectorBytes(headSize);
     }
 
     /** A builder with every field unset but the defaults {@link Builder} names. */

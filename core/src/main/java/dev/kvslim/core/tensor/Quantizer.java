@@ -78,16 +78,27 @@ public final class Quantizer {
     }
 
     private static void q8Block(float[] x, int off, MemorySegment out, long at) {
+        byte[] codes = new byte[32];
+        out.set(LittleEndian.I16, at, Float.floatToFloat16(q8Codes(x, off, 32, codes, 0)));
+        MemorySegment.copy(codes, 0, out, ValueLayout.JAVA_BYTE, at + 2, 32);
+    }
+
+    /**
+     * ggml's Q8_0 rounding ({@code quantize_row_q8_0_ref}) of the {@code n} values at {@code x[off]}: the scale
+     * {@code d = max|x| / 127} and codes {@code round(x / d)}, halves away from zero, into {@code codes[cOff..]}.
+     * Returns {@code d} as a float; the formats store it as a half float.
+     */
+    public static float q8Codes(float[] x, int off, int n, byte[] codes, int cOff) {
         float amax = 0f;
-        for (int j = 0; j < 32; j++) {
+        for (int j = 0; j < n; j++) {
             amax = Math.max(amax, Math.abs(x[off + j]));
         }
         float d = amax / 127f;
         float id = d != 0f ? 1f / d : 0f;
-        out.set(LittleEndian.I16, at, Float.floatToFloat16(d));
-        for (int j = 0; j < 32; j++) {
-            out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) roundHalfAway(x[off + j] * id));
+        for (int j = 0; j < n; j++) {
+            codes[cOff + j] = (byte) roundHalfAway(x[off + j] * id);
         }
+        return d;
     }
 
     /** C's {@code roundf}: halves go away from zero (Java's {@link Math#round} sends them up). */
@@ -95,10 +106,10 @@ public final class Quantizer {
         return v < 0 ? -Math.round(-v) : Math.round(v);
     }
 
-    /** The value of largest magnitude among the 32 at {@code off} (the first of equals), sign kept. */
-    private static float signedMax(float[] x, int off) {
+    /** The value of largest magnitude among the {@code n} at {@code off} (the first of equals), sign kept. */
+    private static float signedMax(float[] x, int off, int n) {
         float amax = 0f, max = 0f;
-        for (int j = 0; j < 32; j++) {
+        for (int j = 0; j < n; j++) {
             float v = x[off + j];
             if (amax < Math.abs(v)) {
                 amax = Math.abs(v);
@@ -109,15 +120,26 @@ public final class Quantizer {
     }
 
     private static void q4Block(float[] x, int off, MemorySegment out, long at) {
-        float max = signedMax(x, off);
-        float d = max / -8f;
-        float id = d != 0f ? 1f / d : 0f;
-        out.set(LittleEndian.I16, at, Float.floatToFloat16(d));
+        byte[] codes = new byte[32];
+        out.set(LittleEndian.I16, at, Float.floatToFloat16(q4Codes(x, off, 32, codes, 0)));
         for (int j = 0; j < 16; j++) {
-            int lo = Math.min(15, (int) (x[off + j] * id + 8.5f));
-            int hi = Math.min(15, (int) (x[off + 16 + j] * id + 8.5f));
-            out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) (lo | (hi << 4)));
+            out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) (codes[j] | (codes[16 + j] << 4)));
         }
+    }
+
+    /**
+     * ggml's Q4_0 rounding ({@code quantize_row_q4_0_ref}) of the {@code n} values at {@code x[off]}: the scale
+     * {@code d = max / -8}, where max is the value of largest magnitude with its sign, and codes
+     * {@code min(15, trunc(x / d + 8.5))} (0..15, one a byte, unpacked) into {@code codes[cOff..]}; a value is
+     * {@code d * (code - 8)}. Returns {@code d} as a float; the formats store it as a half float.
+     */
+    public static float q4Codes(float[] x, int off, int n, byte[] codes, int cOff) {
+        float d = signedMax(x, off, n) / -8f;
+        float id = d != 0f ? 1f / d : 0f;
+        for (int j = 0; j < n; j++) {
+            codes[cOff + j] = (byte) Math.min(15, (int) (x[off + j] * id + 8.5f));
+        }
+        return d;
     }
 
     /**
@@ -148,7 +170,7 @@ public final class Quantizer {
 
     /** Q5_0: as Q4_0 with 32 levels, the fifth bits gathered in one 32-bit word. */
     private static void q5_0Block(float[] x, int off, MemorySegment out, long at) {
-        float max = signedMax(x, off);
+        float max = signedMax(x, off, 32);
         float d = max / -16f;
         float id = d != 0f ? 1f / d : 0f;
         out.set(LittleEndian.I16, at, Float.floatToFloat16(d));

@@ -245,7 +245,7 @@ class DmsCacheTest {
             for (int i = 0; i < d.length; i++) {
                 d[i] = rnd.nextDouble() < 0.9 ? 1f : -1f;
             }
-            double[] expected = naive(c, tokens, q, KvRounding.round(type, k), KvRounding.round(type, v), d);
+            double[] expected = naive(c, tokens, q, KvRounding.round(type, k, HS), KvRounding.round(type, v, HS), d);
             PagedKvCache cache = cache(c, tokens, type);
             int chunk = 1 + rnd.nextInt(prompt);
             float[] got = new float[tokens * c.qDim()];
@@ -330,6 +330,7 @@ class DmsCacheTest {
                 k[t * HS] = t; // key and value carry their position, to show nothing is lost, mixed up or corrupted
                 v[t * HS + 1] = t;
             }
+            float[] rk = KvRounding.round(type, k, HS), rv = KvRounding.round(type, v, HS);
             float[] d = new float[tokens];
             for (int t = 0; t < tokens; t++) {
                 d[t] = rnd.nextBoolean() ? 1f : -1f;
@@ -359,7 +360,7 @@ class DmsCacheTest {
                 for (int slot = 0; slot < head.slots(); slot++) {
                     int p = head.position(slot);
                     if (p >= 0) {
-                        assertThat(storedKey(head, slot)).containsExactly((float) p, (float) p);
+                        assertThat(storedKey(head, slot)).containsExactly(rk[p * HS], rv[p * HS + 1]);
                         if (!(head.flag(slot) == 1 && p <= last - w - 1)) {
                             stored.add(p);
                         }

@@ -80,8 +80,8 @@ class EvictionPolicyPropertyTest {
                 q[p * c.qDim() + g * HS + HS - 1] = 0f;
             }
         }
-        k = KvRounding.round(type, k);
-        v = KvRounding.round(type, v);
+        k = KvRounding.round(type, k, HS);
+        v = KvRounding.round(type, v, HS);
 
         int[][][] before = new int[layers][kvHeads][0];
         for (int pos = 0, n; pos < tokens; pos += n) {
@@ -128,10 +128,10 @@ class EvictionPolicyPropertyTest {
                         int p = head.position(slot);
                         assertThat(PolicyHarness.stored(head, slot, HS - 1)[0])
                                 .as(at)
-                                .isEqualTo(KvRounding.round(type, p * 1e-3f));
+                                .isEqualTo(k[p * c.kvDim() + h * HS + HS - 1]);
                         assertThat(PolicyHarness.stored(head, slot, 0)[1])
                                 .as(at)
-                                .isEqualTo(KvRounding.round(type, p * 1e-3f));
+                                .isEqualTo(v[p * c.kvDim() + h * HS]);
                     }
                     blocks += (kept.length + block - 1) / block;
                     before[l][h] = kept;

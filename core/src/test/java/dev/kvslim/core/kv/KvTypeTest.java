@@ -6,7 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.kvslim.core.model.LlamaConfig;
+import dev.kvslim.core.tensor.FloatTensor;
+import dev.kvslim.core.tensor.GgmlType;
 import dev.kvslim.core.tensor.Kernels;
+import dev.kvslim.core.tensor.Quantizer;
+import dev.kvslim.core.tensor.Tensors;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -134,7 +140,7 @@ class KvTypeTest {
     }
 
     @ParameterizedTest
-    @EnumSource(KvType.class)
+    @EnumSource(names = {"F32", "F16", "BF16"})
     void nanStaysNan(KvType type) {
         float[][] kv = storeAndReadBack(type, new float[] {Float.NaN, -Float.NaN, 1f});
         assertThat(kv[0][0]).isNaN();
@@ -179,7 +185,7 @@ class KvTypeTest {
         PagedKvCache cache = new PagedKvCache(c.kvShape(), pool, tokens);
         float[] q = gaussian(rnd, tokens * c.qDim()), k = gaussian(rnd, tokens * c.kvDim());
         float[] v = gaussian(rnd, tokens * c.kvDim());
-        float[] rk = KvRounding.round(type, k), rv = KvRounding.round(type, v);
+        float[] rk = KvRounding.round(type, k, headSize), rv = KvRounding.round(type, v, headSize);
         float[] scratch = new float[cache.scratchSize()];
         float[] out = new float[c.qDim()];
         int prefill = blockSize - 1;
@@ -255,9 +261,102 @@ class KvTypeTest {
         } catch (KvCacheFullException full) {
             assertThat(pool.usedBytes()).isEqualTo(budget);
             assertThat(cache.bytesUsed()).isEqualTo(budget);
-            assertThat(cache.liveBytes()).isEqualTo(2L * stored * 2 * hs * type.bytes());
+            assertThat(cache.liveBytes()).isEqualTo(2L * stored * 2 * type.vectorBytes(hs));
         }
         return stored;
+    }
+
+    /**
+     * Bytes of one head's key: 4 or 2 an element; Q8_0 a byte an element and a 2-byte scale per 32 (ggml's 34-byte
+     * block), Q4_0 half a byte and the scale (18 bytes per 32); heads not a multiple of 32 are one group.
+     */
+    @Test
+    void vectorBytesCountCodesAndScales() {
+        assertThat(KvType.F32.vectorBytes(128)).isEqualTo(512);
+        assertThat(KvType.F16.vectorBytes(128)).isEqualTo(256);
+        assertThat(KvType.BF16.vectorBytes(64)).isEqualTo(128);
+        assertThat(KvType.Q8_0.vectorBytes(128)).isEqualTo(4 * 34);
+        assertThat(KvType.Q4_0.vectorBytes(128)).isEqualTo(4 * 18);
+        assertThat(KvType.Q8_0.vectorBytes(32)).isEqualTo(34);
+        assertThat(KvType.Q8_0.vectorBytes(8)).isEqualTo(10);
+        assertThat(KvType.Q4_0.vectorBytes(8)).isEqualTo(6);
+        // Qwen3-8B's 36 layers x 8 KV heads of 128: 144 KiB a token in BF16, 76.5 KiB in Q8_0, 40.5 KiB in Q4_0
+        long layersHeads = 36 * 8;
+        assertThat(2 * layersHeads * KvType.BF16.vectorBytes(128)).isEqualTo(144 * 1024);
+        assertThat(2 * layersHeads * KvType.Q8_0.vectorBytes(128)).isEqualTo(78_336);
+        assertThat(2 * layersHeads * KvType.Q4_0.vectorBytes(128)).isEqualTo(41_472);
+        assertThatThrownBy(() -> new BlockPool(7, 16, 1L << 20, KvType.Q4_0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("even head size");
+    }
+
+    /**
+     * Hand-worked Q8_0 roundings (ggml's quantize_row_q8_0_ref): the scale is max|x| / 127 and each code
+     * round(x / scale) with halves away from zero. With max|x| = 127 the scale is 1, so values read back as whole
+     * numbers; the second group's max|x| of 63.5 gives a scale of 0.5.
+     */
+    @Test
+    void q8StoresGgmlsRounding() {
+        float[] x = new float[64], expected = new float[64];
+        float[][] first = {{127f, 127f}, {0.5f, 1f}, {-0.5f, -1f}, {2.5f, 3f}, {-2.5f, -3f}, {1.49f, 1f}, {0f, 0f}};
+        for (int i = 0; i < first.length; i++) {
+            x[i] = first[i][0];
+            expected[i] = first[i][1];
+        }
+        float[][] second = {{-63.5f, -63.5f}, {0.25f, 0.5f}, {-0.25f, -0.5f}, {0.2f, 0f}, {10.3f, 10.5f}};
+        for (int i = 0; i < second.length; i++) {
+            x[32 + i] = second[i][0];
+            expected[32 + i] = second[i][1];
+        }
+        assertReadsBack(KvType.Q8_0, x, expected);
+        assertThat(KvRounding.round(KvType.Q8_0, x, 64)).containsExactly(expected);
+    }
+
+    /**
+     * Hand-worked Q4_0 roundings (ggml's quantize_row_q4_0_ref): the scale is max / -8 where max is the value of
+     * largest magnitude with its sign, codes min(15, trunc(x / scale + 8.5)), value scale * (code - 8). A negative
+     * max of -8 gives scale 1 (codes 0..15 read -8..7); a positive max of 8 gives scale -1, so the max reads back
+     * exactly and -8 is clipped to -7.
+     */
+    @Test
+    void q4StoresGgmlsRounding() {
+        float[] x = new float[64], expected = new float[64];
+        float[][] first = {{-8f, -8f}, {7f, 7f}, {7.4f, 7f}, {7.6f, 7f}, {0.5f, 1f}, {-0.5f, 0f}, {-0.6f, -1f}};
+        for (int i = 0; i < first.length; i++) {
+            x[i] = first[i][0];
+            expected[i] = first[i][1];
+        }
+        float[][] second = {{8f, 8f}, {-8f, -7f}, {0.4f, -0f}, {-0.5f, -1f}, {3f, 3f}};
+        Arrays.fill(expected, 32, 64, -0f); // a negative scale times code 8: zeros read back as -0
+        for (int i = 0; i < second.length; i++) {
+            x[32 + i] = second[i][0];
+            expected[32 + i] = second[i][1];
+        }
+        // channel 16 shares byte 0 with channel 0 (its high nibble): put a value there too
+        x[16] = 5.2f;
+        expected[16] = 5f;
+        assertReadsBack(KvType.Q4_0, x, expected);
+        assertThat(KvRounding.round(KvType.Q4_0, x, 64)).containsExactly(expected);
+    }
+
+    /**
+     * A group of 32 channels stores exactly the codes and scale the weight quantizer writes for a GGML block (whose
+     * bytes are checked against llama.cpp's in the quantizer's tests), for keys and values alike.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0"})
+    void quantisedGroupsAgreeWithTheGgmlBlockQuantizer(KvType type) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        float[] x = gaussian(rnd, 96);
+        GgmlType ggml = type == KvType.Q8_0 ? GgmlType.Q8_0 : GgmlType.Q4_0;
+        float[] viaGgml;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bytes = Quantizer.encode(Tensors.f32(arena, x, 1, 96), ggml, arena);
+            FloatTensor t = Tensors.of(ggml, bytes, 1, 96);
+            viaGgml = new float[96];
+            t.dequantizeRow(0, viaGgml, 0);
+        }
+        assertReadsBack(type, x, viaGgml);
     }
 
     @Test
@@ -276,12 +375,12 @@ class KvTypeTest {
         assertThat(KvType.parse("f16")).isEqualTo(KvType.F16);
         assertThat(KvType.parse("BF16")).isEqualTo(KvType.BF16);
         assertThat(KvType.parse("f32")).isEqualTo(KvType.F32);
-        assertThat(KvType.F16.bytes()).isEqualTo(2);
-        assertThat(KvType.F32.bytes()).isEqualTo(4);
+        assertThat(KvType.parse("Q8_0")).isEqualTo(KvType.Q8_0);
+        assertThat(KvType.parse("q4_0")).isEqualTo(KvType.Q4_0);
         assertThatThrownBy(() -> KvType.parse("q4"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'q4'")
-                .hasMessageContaining("f32, f16, bf16");
+                .hasMessageContaining("f32, f16, bf16, q8_0, q4_0");
         assertThatThrownBy(() -> new BlockPool(64, 256, 1000, KvType.F16))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("65536 bytes (f16)");

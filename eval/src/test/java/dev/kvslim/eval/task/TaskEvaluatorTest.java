@@ -73,7 +73,7 @@ class TaskEvaluatorTest {
         TaskRun run = evaluator(MODEL, 4, 4).run(NEEDLE, KvCacheSpec.keepAll());
         for (SampleOutcome o : run.outcomes()) {
             assertThat(o.compressionRatio()).isEqualTo(1.0);
-            assertThat(o.kvBytesPeak()).isEqualTo(seen(o) * c.kvBytesPerToken(Float.BYTES));
+            assertThat(o.kvBytesPeak()).isEqualTo(seen(o) * c.kvBytesPerToken(KvType.F32));
         }
         assertThat(run.kvBytesPeak())
                 .isEqualTo(run.outcomes().stream()

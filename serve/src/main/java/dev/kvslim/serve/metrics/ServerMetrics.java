@@ -159,6 +159,11 @@ public final class ServerMetrics {
                 "Bytes of KV blocks held by caches kept for prefix caching.",
                 (name, s) -> s.keptBlocks() * s.pool().blockBytes());
         gauge(
+                "kvslim:kv_bytes_per_token",
+                "Bytes of keys and values one token takes in the cache's element type (every layer and KV head),"
+                        + " before any compression.",
+                (name, s) -> s.modelConfig().kvBytesPerToken(s.pool().type()));
+        gauge(
                 "kvslim:kv_compression_ratio",
                 "Tokens seen over tokens kept, over the running caches (1 when none).",
                 (name, s) -> s.stats().compressionRatio());
