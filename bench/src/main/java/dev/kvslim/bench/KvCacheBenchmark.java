@@ -111,7 +111,7 @@ public final class KvCacheBenchmark {
             KvCacheSpec.Paged spec = ratio > 1 ? KvCacheSpec.dms(shape) : KvCacheSpec.keepAll();
             TimedCache cache = new TimedCache(spec.newCache(
                     shape,
-                    new BlockPool(64, PagedKvCache.defaultBlockSize(), 8L << 30, type),
+                    new BlockPool(64, PagedKvCache.blockSizeFor(context), 8L << 30, type),
                     tokens + decodeSteps + 1));
             int[] prompt = new SplittableRandom(r + 1).ints(tokens, 0, 4096).toArray();
             model.forward(model.newState(256), prompt, 0, tokens, 0, cache);

@@ -315,7 +315,10 @@ final class BenchCommand implements Callable<Integer> {
                     c.kvShape(),
                     spec instanceof KvCacheSpec.Paged
                             ? new BlockPool(
-                                    c.headSize(), PagedKvCache.defaultBlockSize(), BlockPool.defaultBudget(2), type)
+                                    c.headSize(),
+                                    PagedKvCache.blockSizeFor(c.contextLength()),
+                                    BlockPool.defaultBudget(2),
+                                    type)
                             : null,
                     n);
             String label = spec.label() + " " + type;

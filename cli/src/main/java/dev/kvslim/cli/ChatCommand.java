@@ -74,7 +74,10 @@ final class ChatCommand implements Callable<Integer> {
         }
         LlamaConfig c = loaded.model().config();
         BlockPool pool = new BlockPool(
-                c.headSize(), PagedKvCache.defaultBlockSize(), kv.budget(BlockPool.defaultBudget(4)), kv.type());
+                c.headSize(),
+                PagedKvCache.blockSizeFor(c.contextLength()),
+                kv.budget(BlockPool.defaultBudget(4)),
+                kv.type());
         PagedKvCache cache = kv.pagedSpec(c.kvShape()).newCache(c.kvShape(), pool, c.contextLength());
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         Generator.Options options =

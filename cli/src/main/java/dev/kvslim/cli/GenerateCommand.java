@@ -108,7 +108,7 @@ final class GenerateCommand implements Callable<Integer> {
                     positions, c.contextLength());
         }
         BlockPool pool = spec instanceof KvCacheSpec.Paged
-                ? new BlockPool(c.headSize(), PagedKvCache.defaultBlockSize(), budget, type)
+                ? new BlockPool(c.headSize(), PagedKvCache.blockSizeFor(c.contextLength()), budget, type)
                 : null;
         KvCache cache = spec.newCache(c.kvShape(), pool, (int) positions);
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);

@@ -5,9 +5,16 @@ import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvPolicies;
 import dev.kvslim.core.kv.KvShape;
+import dev.kvslim.core.kv.KvType;
+import dev.kvslim.eval.task.TaskEvaluator;
 import dev.kvslim.serve.savings.SavingsReport;
 import dev.kvslim.serve.savings.Workload;
+import dev.kvslim.tasks.Sample;
+import dev.kvslim.tasks.Task;
+import dev.kvslim.tasks.synthetic.TaskSuite;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,9 +43,30 @@ final class SavingsCommand implements Callable<Integer> {
 
     @Option(
             names = "--workload",
-            description = "Requests to run, JSON Lines: {\"prompt\": \"...\", \"max_tokens\": 128}"
-                    + " a line (default: 32 built-in story prompts of 64 to 256 tokens).")
-    Path workload;
+            description = "Requests to run: a JSON Lines file, {\"prompt\": \"...\", \"max_tokens\": 128} a line;"
+                    + " or 'tasks': the task suite's held-out samples at the model's context, each prompt generating as"
+                    + " many tokens as its full answer (chain of thought included), --samples of each task in turn"
+                    + " (default: 32 built-in story prompts of 64 to 256 tokens).")
+    String workload;
+
+    @Option(
+            names = "--samples",
+            defaultValue = "16",
+            description = "With --workload tasks: samples of each task (default: ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(
+            names = "--kv-type",
+            defaultValue = "f32",
+            description = "Element type of cached keys and values, for both caches: f32, f16, bf16, q8_0, q4_0"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String kvType;
+
+    @Option(
+            names = "--json",
+            description = "Print one JSON object (the settings, then the figures of each cache under its name and"
+                    + " 'uncompressed') instead of the table.")
+    boolean json;
 
     @Option(
             names = "--kv-budget",
@@ -110,15 +138,42 @@ final class SavingsCommand implements Callable<Integer> {
         }
         LoadedModel loaded = ModelLoader.load(model, tokenizer);
         KvCacheSpec.Paged compressed = compressedCache(loaded);
-        Workload w = workload != null ? Workload.read(workload) : Workload.builtIn();
+        KvType type = KvType.parse(kvType);
+        Workload w = workload == null
+                ? Workload.builtIn()
+                : workload.equals("tasks")
+                        ? tasks(loaded.model().config().contextLength())
+                        : Workload.read(Path.of(workload));
         long b = budget != null ? budget : SavingsReport.defaultBudget(loaded, w, 8);
         if (b <= 0) {
             throw new IllegalArgumentException("--kv-budget must be positive, got " + b);
         }
         System.err.printf(
-                "kvslim: running %d requests with the %s cache, then uncompressed, in %,d bytes of KV...%n",
-                w.requests().size(), compressed.label(), b);
-        System.out.print(SavingsReport.measure(loaded, w, compressed, b).format(pricePerHour));
+                "kvslim: running %d requests with the %s cache, then uncompressed, in %,d bytes of %s KV...%n",
+                w.requests().size(), compressed.label(), b, type);
+        SavingsReport report = SavingsReport.measure(loaded, w, compressed, b, type);
+        System.out.print(json ? report.toJson(pricePerHour) + System.lineSeparator() : report.format(pricePerHour));
         return 0;
+    }
+
+    /**
+     * The task suite's held-out samples (eval's samples 0 .. --samples-1 of each task, interleaved) for a context of
+     * {@code context} tokens, each asking for as many tokens as its target: long generations of about the context.
+     */
+    Workload tasks(int context) {
+        if (samples < 1) {
+            throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
+        }
+        List<Workload.Request> requests = new ArrayList<>();
+        for (int n = 0; n < samples; n++) {
+            for (Task task : TaskSuite.all()) {
+                Sample s = task.generate(TaskEvaluator.sampleSeed(0, n), context);
+                requests.add(new Workload.Request(s.prompt(), s.target().length()));
+            }
+        }
+        return new Workload(
+                "tasks (" + samples + " held-out samples of each of "
+                        + TaskSuite.all().size() + " tasks at context " + context + ", prompt and full answer)",
+                requests);
     }
 }

@@ -6,8 +6,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
-/** {@code kvslim savings}: a policy against the uncompressed cache, and a model without DMS refused clearly. */
+/**
+ * {@code kvslim savings}: a policy against the uncompressed cache, the bundled DMS model on the task workload as JSON,
+ * and a model without DMS refused clearly.
+ */
 class SavingsCommandTest {
 
     @Test
@@ -35,6 +40,46 @@ class SavingsCommandTest {
         assertThat(r.out())
                 .contains(
                         "tova@4", "none", "2 requests", "kept K/V bytes per sequence", "cost per 1M tokens at $3.00/h");
+    }
+
+    /**
+     * The bundled DMS model on its own task suite (prompts of about 450-1,010 tokens, each generating its full answer),
+     * Q8_0 keys and values: one JSON object with both caches' figures; the DMS cache's blocks per sequence are a
+     * fraction of the uncompressed cache's (the model keeps about a seventh of each sequence's tokens).
+     */
+    @Test
+    void theTaskWorkloadAsJson() throws Exception {
+        CommandLineTest.Run r = CommandLineTest.run(
+                "savings",
+                "--model",
+                "../models/kvslim-demo-dms-cr8",
+                "--workload",
+                "tasks",
+                "--samples",
+                "2",
+                "--kv-type",
+                "q8_0",
+                "--json");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        JsonNode o = JsonMapper.builder().build().readTree(r.out());
+        assertThat(o.get("requests").asInt()).isEqualTo(8);
+        assertThat(o.get("kv_type").asString()).isEqualTo("q8_0");
+        assertThat(o.get("workload").asString()).startsWith("tasks (2 held-out samples of each of 4 tasks");
+        JsonNode dms = o.get("dms"), none = o.get("uncompressed");
+        for (JsonNode run : new JsonNode[] {dms, none}) {
+            assertThat(run.get("generated_tokens").asLong()).isPositive();
+            for (String key : new String[] {
+                "sequences_fit", "max_running", "tokens_per_s", "preemptions", "kv_bytes_per_sequence_mean"
+            }) {
+                assertThat(run.has(key)).as(key).isTrue();
+            }
+        }
+        assertThat(dms.get("generated_tokens").asLong())
+                .isEqualTo(none.get("generated_tokens").asLong());
+        assertThat(dms.get("kv_bytes_per_sequence_mean").asDouble())
+                .isLessThan(none.get("kv_bytes_per_sequence_mean").asDouble() / 4);
+        assertThat(dms.get("sequences_fit").asLong())
+                .isGreaterThanOrEqualTo(4 * none.get("sequences_fit").asLong());
     }
 
     @Test

@@ -142,11 +142,11 @@ class ServeCommandTest {
     @org.junit.jupiter.api.Timeout(120)
     void aServerThatCannotStartExitsOne() throws Exception {
         // a real process: the drain hook (installed before start-up) must not turn a start-up error into exit 0
-        Process p = serveProcess("--kv-budget", "200000");
+        Process p = serveProcess("--kv-budget", "10000");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isEqualTo(1);
-        assertThat(out).contains("kvslim: error: a KV budget of 200000 bytes holds no sequence");
+        assertThat(out).contains("kvslim: error: a KV budget of 10000 bytes holds no sequence");
     }
 
     @Test
@@ -240,14 +240,14 @@ class ServeCommandTest {
                 "--port",
                 "0",
                 "--kv-budget",
-                "100000");
+                "10000");
         assertThat(r.exit()).isEqualTo(1);
         // stories260K: 5 layers x 4 KV heads x (a block of tokens x 8 channels x keys and values x 4 bytes); a block
-        // is 256 tokens with 512-bit vectors
-        long least = 5L * 4 * dev.kvslim.core.kv.PagedKvCache.defaultBlockSize() * 8 * 2 * 4;
+        // of its 512-token context is one vector's worth of tokens (16 with 512-bit vectors)
+        long least = 5L * 4 * dev.kvslim.core.kv.PagedKvCache.blockSizeFor(512) * 8 * 2 * 4;
         assertThat(r.stderr())
                 .contains(
-                        "KV budget of 100000 bytes holds no sequence",
+                        "KV budget of 10000 bytes holds no sequence",
                         "at least " + least + " bytes",
                         "--kv-budget " + least);
     }

@@ -51,7 +51,10 @@ public final class KvSlimServer implements AutoCloseable {
         List<ServedModel> served = new ArrayList<>();
         loaded.forEach((name, m) -> {
             BlockPool pool = new BlockPool(
-                    m.model().config().headSize(), PagedKvCache.defaultBlockSize(), budget, config.kvType());
+                    m.model().config().headSize(),
+                    PagedKvCache.blockSizeFor(m.model().config().contextLength()),
+                    budget,
+                    config.kvType());
             // the smallest sequence, one prompt token and one generated, as admission counts it
             long blocks = m.model().config().kvShape().blocksFor(2, pool.blockSize());
             if (blocks > pool.capacityBlocks()) {

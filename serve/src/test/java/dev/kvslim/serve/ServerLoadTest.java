@@ -246,14 +246,14 @@ class ServerLoadTest {
     @Test
     void aBurstUnderATightBudgetCompletesEveryRequestCorrectlyWithinTheBudget() throws Exception {
         var c = stories.model().config();
-        long blockBytes = 2L * c.headSize() * PagedKvCache.defaultBlockSize() * Float.BYTES;
+        long blockBytes = 2L * c.headSize() * PagedKvCache.blockSizeFor(c.contextLength()) * Float.BYTES;
         long budget = 3 * c.layers() * c.kvHeads() * blockBytes; // three sequences of one block per head
         TestClient client = start(
                 ServerTest.config()
                         .withKvBudget(budget)
                         .withScheduling(new Scheduler.Options(64, 16, 64, Duration.ZERO)),
                 null);
-        int maxTokens = PagedKvCache.defaultBlockSize(); // prompt + this outgrows one block: preemption
+        int maxTokens = PagedKvCache.blockSizeFor(c.contextLength()); // prompt + this outgrows one block: preemption
         List<String> expected = new ArrayList<>();
         for (String p : ServerTest.PROMPTS) {
             expected.add(client.ok("/v1/completions", completion(p, maxTokens, ", \"ignore_eos\": true"))

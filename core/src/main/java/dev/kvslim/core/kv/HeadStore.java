@@ -319,9 +319,15 @@ final class HeadStore {
         return (long) bits << 32 | position;
     }
 
+    /** Slots left empty by evictions and not yet refilled. */
+    int holes() {
+        return holeCount;
+    }
+
     /**
      * Moves the tokens of the highest slots into the holes below them, so that the live tokens fill slots
-     * {@code [0, live)}, and returns the blocks that emptied to the pool. Not for DMS, whose marks name slots.
+     * {@code [0, live)}, and returns the blocks that emptied to the pool. A moved token keeps its DMS mark (the
+     * list of marked tokens follows it to its new slot).
      */
     void compact() {
         if (holeCount == 0) {
@@ -358,6 +364,13 @@ final class HeadStore {
         positions[from] = -1;
         if (lastSlot == from) {
             lastSlot = to;
+        }
+        if (flags[to] == 1) {
+            // marked tokens are listed in position order: find this one's entry and point it at the new slot
+            int i = Arrays.binarySearch(markedPositions, markedHead, markedTail, positions[to]);
+            if (i >= 0 && markedSlots[i] == from) {
+                markedSlots[i] = to;
+            }
         }
     }
 

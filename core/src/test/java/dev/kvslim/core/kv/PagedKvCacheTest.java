@@ -51,7 +51,11 @@ class PagedKvCacheTest {
     private static Greedy greedy(Model m, KvType type, int steps) {
         PagedKvCache cache = new PagedKvCache(
                 m.config().kvShape(),
-                new BlockPool(m.config().headSize(), PagedKvCache.defaultBlockSize(), BIG, type),
+                new BlockPool(
+                        m.config().headSize(),
+                        PagedKvCache.blockSizeFor(m.config().contextLength()),
+                        BIG,
+                        type),
                 steps);
         Model.State s = m.newState(1);
         int[] tokens = new int[steps];

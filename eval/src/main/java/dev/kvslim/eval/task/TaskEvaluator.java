@@ -199,7 +199,7 @@ public final class TaskEvaluator {
         int votes = settings.votes();
         int generations = samples.size() * votes;
         int lanes = Math.min(settings.lanes(), generations);
-        int blockSize = PagedKvCache.defaultBlockSize();
+        int blockSize = PagedKvCache.blockSizeFor(capacity);
         // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts
         BlockPool pool = new BlockPool(
                 c.headSize(),

@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * How far a compressed cache moves a text model's predictions: the text is teacher-forced one token at a time through
- * a cache that keeps every token and through each compressed cache, and at every position the compressed next-token
+ * a cache that keeps every token as computed (F32) and through each compressed cache (in the settings' element type,
+ * so a Q8_0 cache that keeps every token measures what quantising keys and values alone costs), and at every position the compressed next-token
  * distribution q is compared with the full one p. Reports mean KL(p || q) per predicted token (nats) and the
  * perplexity of the text under both. One token at a time, because every position's prediction is measured and an
  * eviction policy evicts after each step, as in decoding.
@@ -56,13 +57,16 @@ public final class TextEvaluator {
         List<int[]> used = windows.subList(0, Math.min(windows.size(), settings.windows()));
         int capacity = used.stream().mapToInt(w -> w.length).max().orElseThrow();
         int n = specs.size();
-        int blockSize = PagedKvCache.defaultBlockSize();
+        int blockSize = PagedKvCache.blockSizeFor(c.contextLength());
         // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts
         BlockPool pool = new BlockPool(
                 c.headSize(),
                 blockSize,
-                (n + 1) * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()),
+                n * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()),
                 settings.kvType());
+        // the reference keeps every token as computed, in F32, whatever the type under test
+        BlockPool reference = new BlockPool(
+                c.headSize(), blockSize, c.kvShape().blockBytesFor(capacity + blockSize, blockSize, KvType.F32));
         Model.State state = model.newState(n + 1);
         int vocab = c.vocabSize();
         double[] kl = new double[n], nll = new double[n], ratio = new double[n], peakMean = new double[n];
@@ -71,7 +75,7 @@ public final class TextEvaluator {
         long predicted = 0, fed = 0, nanos = 0;
         double[] logP = new double[vocab], logQ = new double[vocab];
         for (int[] window : used) {
-            PagedKvCache dense = KvCacheSpec.keepAll().newCache(c.kvShape(), pool, capacity);
+            PagedKvCache dense = KvCacheSpec.keepAll().newCache(c.kvShape(), reference, capacity);
             PagedKvCache[] caches = new PagedKvCache[n];
             long[] windowPeak = new long[n];
             for (int s = 0; s < n; s++) {

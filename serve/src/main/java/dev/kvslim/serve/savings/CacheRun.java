@@ -3,6 +3,7 @@ package dev.kvslim.serve.savings;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCacheSpec;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.sample.SamplingParams;
 import dev.kvslim.serve.schedule.FinishReason;
@@ -31,6 +32,7 @@ import java.util.concurrent.atomic.LongAccumulator;
  * @param meanLiveBytes    mean bytes of the keys and values a sequence kept at its end
  * @param fitSequences     sequences of the peak size that fit the budget together
  * @param peakRunning      the most sequences that ran at once
+ * @param meanRunning      sequences running in a step, averaged over the run's steps
  * @param preemptions      sequences preempted for memory (recomputed later)
  * @param generatedTokens  tokens generated
  * @param seconds          wall time of the run
@@ -43,6 +45,7 @@ public record CacheRun(
         double meanLiveBytes,
         long fitSequences,
         int peakRunning,
+        double meanRunning,
         long preemptions,
         long generatedTokens,
         double seconds) {
@@ -69,12 +72,17 @@ public record CacheRun(
                 .toList();
     }
 
-    /** Runs {@code workload} on {@code model} with {@code cache} in a KV budget of {@code budgetBytes}. */
-    public static CacheRun run(LoadedModel model, Workload workload, KvCacheSpec.Paged cache, long budgetBytes)
+    /**
+     * Runs {@code workload} on {@code model} with {@code cache} in a KV budget of {@code budgetBytes}, keys and values
+     * stored as {@code type}, in blocks of the model's size ({@link PagedKvCache#blockSizeFor}).
+     */
+    public static CacheRun run(
+            LoadedModel model, Workload workload, KvCacheSpec.Paged cache, long budgetBytes, KvType type)
             throws InterruptedException {
         List<int[]> prompts = prompts(model, workload);
         int n = prompts.size();
-        BlockPool pool = new BlockPool(model.model().config().headSize(), PagedKvCache.defaultBlockSize(), budgetBytes);
+        var c = model.model().config();
+        BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.blockSizeFor(c.contextLength()), budgetBytes, type);
         AtomicLong blockBytes = new AtomicLong(), liveBytes = new AtomicLong(), preempted = new AtomicLong();
         LongAccumulator peak = new LongAccumulator(Math::max, 0);
         SchedulerObserver observer = new SchedulerObserver() {
@@ -160,6 +168,7 @@ public record CacheRun(
                 liveBytes.get() / (double) n,
                 peakBytes == 0 ? 0 : budgetBytes / peakBytes,
                 stats.peakRunning(),
+                stats.meanRunning(),
                 preempted.get(),
                 stats.generatedTokens(),
                 seconds);

@@ -7,6 +7,8 @@ import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import java.util.List;
 import java.util.Locale;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * What KV compression saves on one workload: the same requests run with a compressing cache (DMS, or a named baseline
@@ -16,17 +18,19 @@ import java.util.Locale;
  * @param model       the model's path, for the heading
  * @param workload    the workload's name
  * @param budgetBytes the KV budget both ran in
+ * @param type        the element type both stored keys and values in
  * @param compressed  the compressing cache's run
  * @param baseline    the uncompressed cache's run
  */
-public record SavingsReport(String model, String workload, long budgetBytes, CacheRun compressed, CacheRun baseline) {
+public record SavingsReport(
+        String model, String workload, long budgetBytes, KvType type, CacheRun compressed, CacheRun baseline) {
 
     /**
      * Runs {@code workload} with {@code compressed} and with the uncompressed cache, one after the other, after a short
-     * warm-up of each.
+     * warm-up of each, both storing keys and values as {@code type}.
      */
     public static SavingsReport measure(
-            LoadedModel model, Workload workload, KvCacheSpec.Paged compressed, long budgetBytes)
+            LoadedModel model, Workload workload, KvCacheSpec.Paged compressed, long budgetBytes, KvType type)
             throws InterruptedException {
         if (!compressed.evicts()) {
             throw new IllegalArgumentException(
@@ -38,16 +42,16 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
         Workload warmUp = new Workload(
                 "warm-up",
                 workload.requests().subList(0, Math.min(4, workload.requests().size())));
-        CacheRun.run(model, warmUp, compressed, budgetBytes);
-        CacheRun.run(model, warmUp, KvCacheSpec.keepAll(), budgetBytes);
-        CacheRun c = CacheRun.run(model, workload, compressed, budgetBytes);
-        CacheRun u = CacheRun.run(model, workload, KvCacheSpec.keepAll(), budgetBytes);
-        return new SavingsReport(model.path().toString(), workload.name(), budgetBytes, c, u);
+        CacheRun.run(model, warmUp, compressed, budgetBytes, type);
+        CacheRun.run(model, warmUp, KvCacheSpec.keepAll(), budgetBytes, type);
+        CacheRun c = CacheRun.run(model, workload, compressed, budgetBytes, type);
+        CacheRun u = CacheRun.run(model, workload, KvCacheSpec.keepAll(), budgetBytes, type);
+        return new SavingsReport(model.path().toString(), workload.name(), budgetBytes, type, c, u);
     }
 
     /**
-     * A budget that fits {@code sequences} uncompressed sequences of the workload's longest request: tight enough that
-     * compression shows in throughput.
+     * A budget that fits {@code sequences} uncompressed sequences of the workload's longest request in F32: tight
+     * enough that compression shows in throughput.
      */
     public static long defaultBudget(LoadedModel model, Workload workload, int sequences) {
         List<int[]> prompts = CacheRun.prompts(model, workload);
@@ -61,7 +65,7 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
 
     /** Bytes in F32 blocks of the default size that an uncompressed sequence of {@code tokens} tokens holds. */
     public static long uncompressedBytes(LlamaConfig c, int tokens) {
-        return c.kvShape().blockBytesFor(tokens, PagedKvCache.defaultBlockSize(), KvType.F32);
+        return c.kvShape().blockBytesFor(tokens, PagedKvCache.blockSizeFor(c.contextLength()), KvType.F32);
     }
 
     /** The report as a table; with {@code pricePerHour} > 0 it adds the cost per million generated tokens. */
@@ -69,12 +73,13 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
         StringBuilder out = new StringBuilder();
         out.append(String.format(
                 Locale.ROOT,
-                "KV savings of %s on %s%nworkload: %s, %d requests; KV budget %,d bytes%n%n",
+                "KV savings of %s on %s%nworkload: %s, %d requests; KV budget %,d bytes of %s keys and values%n%n",
                 compressed.cache(),
                 model,
                 workload,
                 compressed.sequences(),
-                budgetBytes));
+                budgetBytes,
+                type));
         String head =
                 String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", "", compressed.cache(), baseline.cache(), "ratio");
         out.append(head);
@@ -93,6 +98,7 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
                 (double) baseline.fitSequences(),
                 false);
         row(out, "most sequences running at once", compressed.peakRunning(), baseline.peakRunning(), false);
+        row(out, "sequences running, mean over steps", compressed.meanRunning(), baseline.meanRunning(), false);
         row(out, "preemptions", (double) compressed.preemptions(), (double) baseline.preemptions(), null);
         row(out, "throughput (generated tokens/s)", compressed.tokensPerSecond(), baseline.tokensPerSecond(), false);
         if (pricePerHour > 0) {
@@ -110,6 +116,39 @@ public record SavingsReport(String model, String workload, long budgetBytes, Cac
                 compressed.cache(),
                 compressed.cache()));
         return out.toString();
+    }
+
+    /**
+     * The report as one JSON object: the settings, then for the compressing cache (under its name, e.g. {@code dms})
+     * and for {@code uncompressed} the figures of the table, in snake case.
+     */
+    public String toJson(double pricePerHour) {
+        ObjectNode root = JsonMapper.builder().build().createObjectNode();
+        root.put("model", model);
+        root.put("workload", workload);
+        root.put("requests", compressed.sequences());
+        root.put("kv_budget_bytes", budgetBytes);
+        root.put("kv_type", type.toString());
+        runJson(root.putObject(compressed.cache()), compressed, pricePerHour);
+        runJson(root.putObject("uncompressed"), baseline, pricePerHour);
+        return root.toString();
+    }
+
+    private static void runJson(ObjectNode o, CacheRun r, double pricePerHour) {
+        o.put("cache", r.cache());
+        o.put("sequences_fit", r.fitSequences());
+        o.put("max_running", r.peakRunning());
+        o.put("mean_running", r.meanRunning());
+        o.put("tokens_per_s", r.tokensPerSecond());
+        o.put("generated_tokens", r.generatedTokens());
+        o.put("seconds", r.seconds());
+        o.put("preemptions", r.preemptions());
+        o.put("kv_bytes_per_sequence_mean", r.meanBlockBytes());
+        o.put("kv_bytes_per_sequence_peak", r.peakBlockBytes());
+        o.put("kept_kv_bytes_per_sequence_mean", r.meanLiveBytes());
+        if (pricePerHour > 0) {
+            o.put("cost_per_million_tokens", costPerMillion(r, pricePerHour));
+        }
     }
 
     /** Dollars per million generated tokens at {@code pricePerHour}. */

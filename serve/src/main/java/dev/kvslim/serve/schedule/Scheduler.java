@@ -22,7 +22,7 @@ import java.util.function.IntPredicate;
 /**
  * Continuous batching for one model on one engine thread. Requests wait in a bounded queue; a waiting sequence is
  * admitted when the blocks its tokens need fit the {@link BlockPool}'s budget next to what the running ones still
- * need for their prompts. Every step runs one batched forward pass ({@link Model#forward(Model.State, List)}): a
+ * need for their prompts (for a compressing cache, the blocks it is expected to keep: {@link #expectedBlocks}). Every step runs one batched forward pass ({@link Model#forward(Model.State, List)}): a
  * token for each decoding sequence first, then prompt chunks of sequences still prefilling, up to
  * {@link Options#tokensPerStep} tokens. When the running caches outgrow the budget (the pool's
  * {@link KvCacheFullException}), the newest running sequence is preempted: its blocks go back to the pool and it is
@@ -138,7 +138,8 @@ public final class Scheduler {
         this.endOfGeneration = endOfGeneration;
         this.pool = pool;
         this.cacheSpec = cacheSpec;
-        this.recorder = new SchedulerStats.Recorder(config.layers(), config.kvHeads());
+        this.recorder = new SchedulerStats.Recorder(
+                config.layers(), config.kvHeads(), cacheSpec instanceof KvCacheSpec.Dms d ? d.window() + 1 : 0);
         this.options = options;
         this.observer = observer;
         this.state = model.newState(Math.max(2, options.tokensPerStep()));
@@ -297,6 +298,22 @@ public final class Scheduler {
     }
 
     /**
+     * Blocks a sequence of {@code tokens} tokens is expected to hold, what admission charges it. A cache that keeps
+     * every token holds them all. A compressing cache (DMS, an eviction policy) holds its DMS window and, of the other
+     * tokens, {@code keptShare} ({@link SchedulerStats.Recorder#keptShare}: the share this scheduler's caches kept so
+     * far, 1 before any evicted): admission by compressed size, learnt from the caches themselves, since how much DMS
+     * evicts depends on the model and the text. A sequence that outgrows its estimate is preempted, as any sequence
+     * that outgrows the budget is.
+     */
+    long expectedBlocks(int tokens, double keptShare) {
+        if (!cacheSpec.evicts()) {
+            return blocksFor(tokens);
+        }
+        int window = Math.min(tokens, cacheSpec instanceof KvCacheSpec.Dms d ? d.window() + 1 : 0);
+        return blocksFor(window + (int) Math.ceil((tokens - window) * keptShare));
+    }
+
+    /**
      * Stops accepting sequences, lets the queued and running ones finish for up to {@code grace}, then cancels what
      * is left and stops the engine thread.
      */
@@ -425,6 +442,7 @@ public final class Scheduler {
             return;
         }
         recorder.used(pool.usedBytes());
+        recorder.ran(running.size());
         int tokens = 0;
         for (var chunk : plan.chunks()) {
             tokens += chunk.len();
@@ -436,6 +454,14 @@ public final class Scheduler {
 
     /** Admits waiting sequences, oldest first, while their blocks fit next to what running prompts still need. */
     private void admit() {
+        double keptShare = 1;
+        if (cacheSpec.evicts()) {
+            List<PagedKvCache> caches = new ArrayList<>(running.size());
+            for (Sequence r : running) {
+                caches.add(r.cache());
+            }
+            keptShare = recorder.keptShare(caches);
+        }
         lock.lock();
         try {
             while (!waiting.isEmpty() && running.size() < options.maxRunning()) {
@@ -443,10 +469,11 @@ public final class Scheduler {
                 int[] tokens = prefixes != null ? s.tokens() : null;
                 PrefixStore.Hit hit = prefixes != null ? prefixes.find(tokens, runningSources()) : null;
                 long held = hit == null ? 0 : hit.cache().bytesUsed() / pool.blockBytes();
-                long need = Math.max(0, blocksFor(s.length()) - held);
+                long need = Math.max(0, expectedBlocks(s.length(), keptShare) - held);
                 long reserved = 0;
                 for (Sequence r : running) {
-                    reserved += Math.max(0, blocksFor(r.length()) - r.cache().bytesUsed() / pool.blockBytes());
+                    reserved += Math.max(
+                            0, expectedBlocks(r.length(), keptShare) - r.cache().bytesUsed() / pool.blockBytes());
                 }
                 long free = (long) pool.capacityBlocks() - pool.usedBlocks();
                 while (need + reserved > free && prefixes != null && prefixes.evictOldest()) {

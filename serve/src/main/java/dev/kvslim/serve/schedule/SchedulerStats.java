@@ -15,6 +15,7 @@ import java.util.List;
  * @param budgetBytes      the pool's budget
  * @param peakUsedBytes    the most bytes in use seen after any step since start
  * @param peakRunning      the most sequences running at once since start
+ * @param meanRunning      sequences running in a step, averaged over the steps since start (0 before any)
  * @param liveBytes        bytes of the keys and values the running caches keep
  * @param compressionRatio tokens seen over tokens kept, over all running caches (1 when none)
  * @param layerRatios      the same per layer
@@ -33,6 +34,7 @@ public record SchedulerStats(
         long budgetBytes,
         long peakUsedBytes,
         int peakRunning,
+        double meanRunning,
         long liveBytes,
         double compressionRatio,
         double[] layerRatios,
@@ -65,14 +67,22 @@ public record SchedulerStats(
         private final long[][] releasedKept;
         private long peakUsedBytes;
         private int peakRunning;
+        private long runningSum;
+        private long steps;
         private long generatedTokens;
         private long prefixQueries;
         private long prefixHits;
         private final IdentityHashMap<PagedKvCache, long[]> baselines = new IdentityHashMap<>();
+        private final int window;
+        // over released caches' (layer, KV head) entries: tokens seen beyond the window, and of those kept
+        private long beyondSeen;
+        private long beyondKept;
 
-        Recorder(int layers, int kvHeads) {
+        /** @param window tokens a compressing cache always keeps (DMS: its window w + 1), 0 for none */
+        Recorder(int layers, int kvHeads, int window) {
             releasedSeen = new long[layers][kvHeads];
             releasedKept = new long[layers][kvHeads];
+            this.window = window;
         }
 
         void generated() {
@@ -86,6 +96,31 @@ public record SchedulerStats(
 
         void used(long bytes) {
             peakUsedBytes = Math.max(peakUsedBytes, bytes);
+        }
+
+        /** A step ran with {@code running} sequences holding KV memory. */
+        void ran(int running) {
+            runningSum += running;
+            steps++;
+        }
+
+        /**
+         * Of the tokens beyond the window, the share the released caches and the {@code running} ones kept (1 before
+         * any token went beyond a window): what a compressing cache is expected to keep of a sequence's tokens past its
+         * window.
+         */
+        double keptShare(List<PagedKvCache> running) {
+            long seen = beyondSeen, kept = beyondKept;
+            for (PagedKvCache cache : running) {
+                for (int l = 0; l < releasedSeen.length; l++) {
+                    for (int h = 0; h < releasedSeen[l].length; h++) {
+                        long s = cache.seenTokens(l, h);
+                        seen += Math.max(0, s - window);
+                        kept += Math.max(0, cache.liveTokens(l, h) - Math.min(s, window));
+                    }
+                }
+            }
+            return seen == 0 ? 1 : kept / (double) seen;
         }
 
         /**
@@ -106,6 +141,8 @@ public record SchedulerStats(
                     evicted += seen - kept;
                     releasedSeen[l][h] += seen;
                     releasedKept[l][h] += kept;
+                    beyondSeen += Math.max(0, cache.seenTokens(l, h) - window);
+                    beyondKept += Math.max(0, cache.liveTokens(l, h) - Math.min(cache.seenTokens(l, h), window));
                 }
             }
             return evicted;
@@ -161,6 +198,7 @@ public record SchedulerStats(
                     pool.budgetBytes(),
                     peakUsedBytes,
                     peakRunning,
+                    steps == 0 ? 0 : runningSum / (double) steps,
                     liveBytes,
                     liveAll == 0 ? 1 : seenAll / liveAll,
                     ratios,

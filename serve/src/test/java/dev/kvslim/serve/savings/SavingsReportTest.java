@@ -53,7 +53,7 @@ class SavingsReportTest {
         Workload w = small();
         long budget = SavingsReport.defaultBudget(dms, w, 2);
         SavingsReport r = SavingsReport.measure(
-                dms, w, KvCacheSpec.dms(dms.model().config().kvShape()), budget);
+                dms, w, KvCacheSpec.dms(dms.model().config().kvShape()), budget, KvType.F32);
         CacheRun c = r.compressed(), u = r.baseline();
         int asked = w.requests().stream().mapToInt(Workload.Request::maxTokens).sum();
         assertThat(c.generatedTokens()).isEqualTo(asked);
@@ -84,14 +84,15 @@ class SavingsReportTest {
         var c = dms.model().config();
         long oneBlockPerHead = (long) c.layers()
                 * c.kvHeads()
-                * BlockPool.blockBytes(c.headSize(), PagedKvCache.defaultBlockSize(), KvType.F32);
+                * BlockPool.blockBytes(c.headSize(), PagedKvCache.blockSizeFor(c.contextLength()), KvType.F32);
         Workload longer = new Workload(
-                "longer", List.of(new Workload.Request("Once upon a time", PagedKvCache.defaultBlockSize() + 10)));
+                "longer",
+                List.of(new Workload.Request("Once upon a time", PagedKvCache.blockSizeFor(c.contextLength()) + 10)));
         // the prompt fits one block per head, the whole sequence does not
-        assertThatThrownBy(() -> CacheRun.run(dms, longer, KvCacheSpec.keepAll(), oneBlockPerHead))
+        assertThatThrownBy(() -> CacheRun.run(dms, longer, KvCacheSpec.keepAll(), oneBlockPerHead, KvType.F32))
                 .hasMessageContaining("too small for a single request");
         // nor does the prompt
-        assertThatThrownBy(() -> CacheRun.run(dms, longer, KvCacheSpec.keepAll(), oneBlockPerHead / 2))
+        assertThatThrownBy(() -> CacheRun.run(dms, longer, KvCacheSpec.keepAll(), oneBlockPerHead / 2, KvType.F32))
                 .hasMessageContaining("too small for a single request");
     }
 

@@ -45,7 +45,8 @@ class SchedulerTest {
     }
 
     private Scheduler start(long budgetBytes, Scheduler.Options options) {
-        return start(budgetBytes, PagedKvCache.defaultBlockSize(), options);
+        return start(
+                budgetBytes, PagedKvCache.blockSizeFor(stories.model().config().contextLength()), options);
     }
 
     private Scheduler start(long budgetBytes, int blockSize, Scheduler.Options options) {
@@ -127,7 +128,8 @@ class SchedulerTest {
     void aDmsModelGetsTheDmsCacheAndGeneratesWhatItGeneratesAlone() throws Exception {
         dev.kvslim.core.model.Model dms =
                 dev.kvslim.core.testing.DmsAdapters.withAdapter(stories.model(), 4, false, false);
-        BlockPool pool = new BlockPool(dms.config().headSize(), PagedKvCache.defaultBlockSize(), 1L << 26);
+        BlockPool pool = new BlockPool(
+                dms.config().headSize(), PagedKvCache.blockSizeFor(dms.config().contextLength()), 1L << 26);
         java.util.concurrent.atomic.AtomicLong evicted = new java.util.concurrent.atomic.AtomicLong();
         scheduler = new Scheduler(
                 "dms",
@@ -155,7 +157,10 @@ class SchedulerTest {
             int[] p = prompt(PROMPTS[i]);
             PagedKvCache cache = new PagedKvCache(
                     dms.config().kvShape(),
-                    new BlockPool(dms.config().headSize(), PagedKvCache.defaultBlockSize(), 1L << 24),
+                    new BlockPool(
+                            dms.config().headSize(),
+                            PagedKvCache.blockSizeFor(dms.config().contextLength()),
+                            1L << 24),
                     p.length + 40,
                     KvCacheSpec.dms(dms.config().kvShape()));
             int[] expected = alone.generate(p, Generator.Options.greedy(40), cache, (b, off, len) -> {})
@@ -241,7 +246,9 @@ class SchedulerTest {
 
     @Test
     void aPromptBeyondTheBudgetIsRejected() {
-        Scheduler s = start(PagedKvCache.defaultBlockSize() * 2L * 8 * 4 * 5 * 4, Scheduler.Options.DEFAULTS);
+        Scheduler s = start(
+                PagedKvCache.blockSizeFor(stories.model().config().contextLength()) * 2L * 8 * 4 * 5 * 4,
+                Scheduler.Options.DEFAULTS);
         int[] p = new int[300];
         java.util.Arrays.fill(p, 1);
         assertThatThrownBy(() -> s.submit(

@@ -29,6 +29,9 @@ public final class HuggingFaceModels {
 
     public static final String DMS_PROJ = "self_attn.dms_proj_alpha.weight";
 
+    /** NVIDIA Model-Optimizer's Qwen3 with DMS ({@code modeling_qwen3_dms.py}). */
+    static final String NVIDIA_QWEN3_DMS = "Qwen3ForCausalLMDMS";
+
     public static final List<String> ARCHITECTURES =
             List.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM");
 
@@ -180,13 +183,32 @@ public final class HuggingFaceModels {
         return out;
     }
 
+    /**
+     * The architecture a config.json names: the first of {@code architectures}, or, where that list is absent, the
+     * class its {@code auto_map} loads for causal LM. NVIDIA's DMS checkpoints are saved that way (Model-Optimizer's
+     * {@code extract.py} drops {@code architectures} and maps to {@code Qwen3ForCausalLMDMS}); that class is Qwen3
+     * with the DMS decisions the {@code dms_*} keys describe, so it is read as {@code Qwen3ForCausalLM}.
+     */
     static String architecture(Path file, JsonNode json) {
         JsonNode archs = json.get("architectures");
-        if (archs == null || !archs.isArray() || archs.isEmpty()) {
+        String arch;
+        if (archs != null && archs.isArray() && !archs.isEmpty()) {
+            arch = archs.get(0).asString();
+        } else if (json.path("auto_map").path("AutoModelForCausalLM").isString()) {
+            String target = json.path("auto_map").path("AutoModelForCausalLM").asString();
+            arch = target.substring(target.lastIndexOf('.') + 1);
+        } else {
             throw new ModelFormatException(
-                    file, "has no \"architectures\" list (supported: " + String.join(", ", ARCHITECTURES) + ")");
+                    file,
+                    "has no \"architectures\" list nor an auto_map AutoModelForCausalLM (supported: "
+                            + String.join(", ", ARCHITECTURES) + ")");
         }
-        String arch = archs.get(0).asString();
+        if (arch.equals(NVIDIA_QWEN3_DMS)) {
+            if (!json.has("dms_window_size")) {
+                throw new ModelFormatException(file, "names " + NVIDIA_QWEN3_DMS + " but has no dms_window_size");
+            }
+            arch = "Qwen3ForCausalLM";
+        }
         if (!ARCHITECTURES.contains(arch)) {
             throw new ModelFormatException(
                     file,
