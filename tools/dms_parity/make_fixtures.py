@@ -6,14 +6,20 @@ Layouts (one folder each under the output root):
                              the last channel of the first query head of each KV group), dms_alpha_per "head".
   nvidia-qwen3-adapter       the same with dms_separate_alpha true (dms_proj_alpha_norm + dms_proj_alpha per layer).
   nvidia-qwen3-adapter-layer the adapter with dms_alpha_per "layer" (every KV head takes head 0's decision).
-Each folder is what models/qwen3/extract.py saves: bfloat16 weights, config.json without "architectures" but with
-"auto_map" naming Qwen3ForCausalLMDMS, model_type "qwen3" (Qwen3ConfigDMS subclasses Qwen3Config) and the dms_* keys.
+  fastdms-llama              shisa-ai/FastDMS: a plain LlamaForCausalLM folder (Llama 3.1 RoPE scaling), the decision
+                             from the borrowed query channel, settings in dms_metadata.json (and config.json).
+The NVIDIA folders are what models/qwen3/extract.py saves: bfloat16 weights, config.json without "architectures" but
+with "auto_map" naming Qwen3ForCausalLMDMS, model_type "qwen3" (Qwen3ConfigDMS subclasses Qwen3Config) and the dms_*
+keys.
 
 expected.json holds a prompt, the greedy continuation, the logits at every position of prompt + continuation and
 the tokens each (layer, KV head) still keeps at the end, all computed by the plain PyTorch forward below with the
-reference's visibility rule applied to the whole sequence at once (shared/reference/dms-spec.md section 2.1): the
-decision d_t = [scale * a_t - offset > 0] made at token t marks token t-1; key k is visible to query q iff
+checkpoint's visibility rule applied to the whole sequence at once. NVIDIA's (shared/reference/dms-spec.md section
+2.1): the decision d_t = [scale * a_t - offset > 0] made at token t marks token t-1; key k is visible to query q iff
 k <= q and (q - k <= w or token k is unmarked), w = dms_window_size (the cache window of the reference is w + 1).
+FastDMS's, as read from its code (fastdms/engine/dms.py, training/dms_mask.py): d_t marks token t itself, queries
+inside the prompt see every earlier prompt token (dense prefill), later queries obey the same visibility rule, and
+the borrowed channel is zeroed before RoPE only.
 Greedy decoding recomputes the whole sequence each step, so nothing here is incremental or paged: it is the rule
 itself. Decisions are checked to lie at least MARGIN from the threshold, so float32 summation order cannot flip one.
 
@@ -50,11 +56,19 @@ DMS = dict(dms_alpha_scale=100.0, dms_initial_alpha_offset=5.0, dms_window_size=
            dms_cr=8, dms_disable_eviction=False, dms_tau=0.1, dms_compile_limit=72, dms_manual_inference_mode=False,
            dms_chunked_prefill=None, dms_preallocate_for_tokens=4096)
 
+LLAMA = dict(hf.ARCHS["llama"], vocab_size=259, bos_token_id=256, eos_token_id=257)
+# shisa-ai/FastDMS: a plain Llama folder; its loader reads the settings from dms_metadata.json (its "config" object)
+# before config.json, which the published checkpoint also carries
+FASTDMS_CONFIG = dict(LLAMA, dms_window_size=4, dms_alpha_scale=100.0, dms_initial_alpha_offset=5.0, dms_cr=8)
+FASTDMS_METADATA = {"config": {"window_size": 4, "alpha_scale": 100.0, "alpha_offset": 5.0, "target_cr": 8,
+                               "compression_mode": "dms"}}
+
 LAYOUTS = {
     "nvidia-qwen3-channel": dict(QWEN3, auto_map=AUTO_MAP, **DMS, dms_separate_alpha=False, dms_alpha_per="head"),
     "nvidia-qwen3-adapter": dict(QWEN3, auto_map=AUTO_MAP, **DMS, dms_separate_alpha=True, dms_alpha_per="head"),
     "nvidia-qwen3-adapter-layer": dict(QWEN3, auto_map=AUTO_MAP, **DMS, dms_separate_alpha=True,
                                        dms_alpha_per="layer"),
+    "fastdms-llama": FASTDMS_CONFIG,
 }
 
 
@@ -67,11 +81,25 @@ def add_adapters(cfg, w, gen):
         w[p + "dms_proj_alpha.weight"] = torch.randn(kv, d, generator=gen, dtype=torch.float64).float() * 0.02
 
 
-def dms_forward(cfg, w, ids):
-    """Logits at every position under the DMS visibility rule, the decision logits, and the tokens kept at the end."""
+def fastdms(cfg):
+    return "dms_separate_alpha" not in cfg
+
+
+def dms_forward(cfg, w, ids, prompt_length):
+    """Logits at every position under the DMS visibility rule, the decision logits, and the tokens kept at the end.
+
+    NVIDIA's rule (dms_separate_alpha present): the decision at token t marks token t - 1, every query obeys the rule,
+    the borrowed channel is zeroed before and after RoPE. FastDMS's rule (fastdms/engine/dms.py and its kernels):
+    the decision at token t marks token t itself, queries of the prompt see every earlier prompt token (dense
+    prefill), later queries obey the rule, and the borrowed channel is zeroed before RoPE only.
+    """
     d, h, kv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd, g, eps = cfg["head_dim"], h // kv, cfg["rms_norm_eps"]
+    hd, g, eps = cfg.get("head_dim") or d // h, h // kv, cfg["rms_norm_eps"]
+    fast = fastdms(cfg)
     scale, offset, win = cfg["dms_alpha_scale"], cfg["dms_initial_alpha_offset"], cfg["dms_window_size"]
+    if fast:
+        meta = FASTDMS_METADATA["config"]
+        scale, offset, win = meta["alpha_scale"], meta["alpha_offset"], meta["window_size"]
     t = len(ids)
     inv = hf.inv_frequencies(cfg, hd)
     freqs = torch.outer(torch.arange(t, dtype=torch.float32), inv)
@@ -87,10 +115,11 @@ def dms_forward(cfg, w, ids):
         q = (y @ w[p + "self_attn.q_proj.weight"].T).view(t, h, hd).transpose(0, 1).clone()
         k = (y @ w[p + "self_attn.k_proj.weight"].T).view(t, kv, hd).transpose(0, 1)
         v = (y @ w[p + "self_attn.v_proj.weight"].T).view(t, kv, hd).transpose(0, 1)
-        q = hf.rms_norm(q, w[p + "self_attn.q_norm.weight"], eps)
-        k = hf.rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
+        if p + "self_attn.q_norm.weight" in w:
+            q = hf.rms_norm(q, w[p + "self_attn.q_norm.weight"], eps)
+            k = hf.rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
         firsts = [j * g for j in range(kv)]
-        if cfg["dms_separate_alpha"]:
+        if cfg.get("dms_separate_alpha", False):
             # the residual before input_layernorm, through the adapter's own RMSNorm and Linear(hidden -> KV heads)
             a = hf.rms_norm(x, w[p + "self_attn.dms_proj_alpha_norm.weight"], eps) @ w[p + "self_attn.dms_proj_alpha.weight"].T
         else:
@@ -99,20 +128,24 @@ def dms_forward(cfg, w, ids):
             for i in firsts:
                 q[i, :, hd - 1] = 0
         z = scale * a - offset  # [t, kv]
-        if cfg["dms_alpha_per"] == "layer":
+        if cfg.get("dms_alpha_per") == "layer":
             z = z[:, :1].expand(t, kv)
         q = q * cos + hf.rotate_half(q) * sin
         k = k * cos + hf.rotate_half(k) * sin
-        if not cfg["dms_separate_alpha"]:
+        if not fast and not cfg["dms_separate_alpha"]:
             for i in firsts:
                 q[i, :, hd - 1] = 0
-        marked = torch.zeros(t, kv, dtype=torch.bool)
-        marked[:-1] = z[1:] > 0  # the decision at token t marks token t - 1; the last token waits for the next
+        if fast:
+            marked = z > 0  # FastDMS: a token's own decision marks it
+        else:
+            marked = torch.zeros(t, kv, dtype=torch.bool)
+            marked[:-1] = z[1:] > 0  # the decision at token t marks token t - 1; the last token waits for the next
+        dense = (qi < prompt_length) if fast else torch.zeros(t, 1, dtype=torch.bool)
         all_z.append(z.clone())
         out = torch.empty(h, t, hd)
         layer_kept = []
         for j in range(kv):
-            visible = (ki <= qi) & ((qi - ki <= win) | ~marked[:, j].unsqueeze(0))
+            visible = (ki <= qi) & ((qi - ki <= win) | ~marked[:, j].unsqueeze(0) | dense)
             layer_kept.append(int(visible[t - 1].sum()))
             mask = torch.zeros(t, t).masked_fill(~visible, float("-inf"))
             for i in range(j * g, (j + 1) * g):
@@ -132,14 +165,14 @@ def main(out_root):
         for attempt in range(100):
             gen = torch.Generator().manual_seed(20261206 + 1000 * attempt + len(name))
             w = hf.make_weights(cfg, gen)
-            if cfg["dms_separate_alpha"]:
+            if cfg.get("dms_separate_alpha", False):
                 add_adapters(cfg, w, gen)
             w = {n: t.to(torch.bfloat16).float() for n, t in w.items()}  # extract.py saves bfloat16
             ids = list(PROMPT)
             for _ in range(GENERATE):
-                logits, _, _ = dms_forward(cfg, w, ids)
+                logits, _, _ = dms_forward(cfg, w, ids, len(PROMPT))
                 ids.append(int(logits[-1].argmax()))
-            logits, z, kept = dms_forward(cfg, w, ids)
+            logits, z, kept = dms_forward(cfg, w, ids, len(PROMPT))
             top2 = logits.topk(2, dim=-1).values
             if z.abs().min() >= MARGIN and (top2[:, 0] - top2[:, 1]).min() >= 1e-3:
                 break
@@ -151,6 +184,9 @@ def main(out_root):
         config = dict(cfg, torch_dtype="bfloat16")
         with open(os.path.join(folder, "config.json"), "w") as f:
             json.dump(config, f, indent=2)
+        if fastdms(cfg):
+            with open(os.path.join(folder, "dms_metadata.json"), "w") as f:
+                json.dump(FASTDMS_METADATA, f, indent=2)
         hf.write_safetensors(os.path.join(folder, "model.safetensors"), w, "BF16")
         for tokenizer_file in ("tokenizer.json", "tokenizer_config.json"):
             shutil.copy(os.path.join(TOKENIZER, tokenizer_file), os.path.join(folder, tokenizer_file))

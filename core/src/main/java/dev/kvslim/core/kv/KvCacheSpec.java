@@ -58,12 +58,22 @@ public sealed interface KvCacheSpec {
         }
     }
 
-    /** The model's learned eviction: a token its successor's decision marks stays visible {@code window} more tokens. */
-    record Dms(int window) implements Paged {
+    /**
+     * The model's learned eviction: a token a decision marks stays visible {@code window} more tokens; which token a
+     * decision marks, and how prefill treats marks, is the model's {@link DmsRule}.
+     */
+    record Dms(int window, DmsRule rule) implements Paged {
+
+        /** The reference rule's cache with window {@code window}. */
+        public Dms(int window) {
+            this(window, DmsRule.REFERENCE);
+        }
+
         public Dms {
             if (window < 0) {
                 throw new IllegalArgumentException("the DMS window must be >= 0, got " + window);
             }
+            Objects.requireNonNull(rule, "rule");
         }
 
         @Override
@@ -92,7 +102,7 @@ public sealed interface KvCacheSpec {
     /** The DMS cache with the window the model was trained with. */
     static Dms dms(KvShape model) {
         requireDms(model);
-        return new Dms(model.dmsWindow());
+        return new Dms(model.dmsWindow(), model.dmsRule());
     }
 
     /** A model's own cache when it must be paged: DMS when it was retrofitted, else keep every token. */
@@ -192,7 +202,7 @@ public sealed interface KvCacheSpec {
             case "none" -> keepAll();
             case "dms" -> {
                 requireDms(model);
-                yield new Dms(window != null ? window : model.dmsWindow());
+                yield new Dms(window != null ? window : model.dmsWindow(), model.dmsRule());
             }
             default -> {
                 if (ratio == null == (tokens == null)) {

@@ -11,10 +11,18 @@ package dev.kvslim.core.kv;
  * @param headSize      channels per head
  * @param slidingWindow each query sees only the last this-many positions (itself included); 0 for all
  * @param dmsWindow     the DMS window w the model was trained with, or -1 when it has no DMS
+ * @param dmsRule       whose DMS rule the model's decisions follow
  */
-public record KvShape(int layers, int heads, int kvHeads, int headSize, int slidingWindow, int dmsWindow) {
+public record KvShape(
+        int layers, int heads, int kvHeads, int headSize, int slidingWindow, int dmsWindow, DmsRule dmsRule) {
+
+    /** A shape whose DMS decisions, if any, follow the reference rule. */
+    public KvShape(int layers, int heads, int kvHeads, int headSize, int slidingWindow, int dmsWindow) {
+        this(layers, heads, kvHeads, headSize, slidingWindow, dmsWindow, DmsRule.REFERENCE);
+    }
 
     public KvShape {
+        java.util.Objects.requireNonNull(dmsRule, "dmsRule");
         if (layers <= 0 || heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headSize <= 0) {
             throw new IllegalArgumentException("a KV shape needs positive layers, heads and head size, and KV heads"
                     + " dividing the heads: " + layers + " layers, " + heads + " heads, " + kvHeads

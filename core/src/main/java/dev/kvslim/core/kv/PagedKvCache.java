@@ -20,6 +20,10 @@ public final class PagedKvCache implements KvCache {
     private final HeadStore.Visibility visibility;
     private final KvCacheSpec.Paged spec;
     private final int dmsWindow;
+    // FastDMS's rule: a decision marks its own token, and the prompt is attended densely
+    private final boolean marksItself;
+    // under FastDMS's rule, until the first decoded token: marks are kept but neither hide nor evict tokens
+    private boolean prefilling;
     private final EvictionPolicy policy;
     private final EvictionPolicy[][] policies;
     private final Observation[] observations;
@@ -66,9 +70,16 @@ public final class PagedKvCache implements KvCache {
             throw new IllegalArgumentException("the model has no DMS settings: it was not retrofitted with DMS");
         }
         this.dmsWindow = spec instanceof KvCacheSpec.Dms d ? d.window() : -1;
+        this.marksItself = spec instanceof KvCacheSpec.Dms d && d.rule() == DmsRule.FASTDMS;
+        this.prefilling = marksItself;
         int window = shape.slidingWindow();
         int w = dmsWindow;
-        if (dmsWindow >= 0) {
+        if (marksItself) {
+            // FastDMS: as below once decoding; the prompt sees every earlier prompt token
+            this.visibility = (key, flag, query) -> key <= query
+                    && (flag == 0 || prefilling || query - key <= w)
+                    && (window == 0 || query - key < window);
+        } else if (dmsWindow >= 0) {
             // DMS: a marked key k is visible to queries k .. k+w, an unmarked one to every later query
             this.visibility = (key, flag, query) ->
                     key <= query && (flag == 0 || query - key <= w) && (window == 0 || query - key < window);
@@ -121,6 +132,7 @@ public final class PagedKvCache implements KvCache {
             }
         }
         copy.length = length;
+        copy.prefilling = prefilling;
         return copy;
     }
 
@@ -189,17 +201,23 @@ public final class PagedKvCache implements KvCache {
     public void store(int layer, int position, int count, float[] k, float[] v, float[] decisions, int row) {
         int hs = shape.headSize(), kvDim = shape.kvDim(), kvHeads = shape.kvHeads();
         boolean evict = dmsWindow >= 0 && decisions != null;
+        if (prefilling && layer == 0 && count == 1 && position > 0) {
+            prefilling = false; // the first decoded token: the prompt's marked tokens outside the window leave now
+        }
         HeadStore[] layerHeads = heads[layer];
         for (int h = 0; h < kvHeads; h++) {
             HeadStore head = layerHeads[h];
             EvictionPolicy headPolicy = policies != null ? policies[layer][h] : null;
             if (evict) {
-                if (head.lastSlot() >= 0
+                if (!marksItself
+                        && head.lastSlot() >= 0
                         && head.position(head.lastSlot()) == position - 1
                         && decisions[row * kvHeads + h] > 0f) {
                     head.mark(head.lastSlot());
                 }
-                head.evictMarkedBefore(position - dmsWindow);
+                if (!prefilling) {
+                    head.evictMarkedBefore(position - dmsWindow);
+                }
             }
             for (int t = 0; t < count; t++) {
                 int off = (row + t) * kvDim + h * hs;
@@ -207,7 +225,9 @@ public final class PagedKvCache implements KvCache {
                 if (headPolicy != null) {
                     headPolicy.stored(head, slot, k, off);
                 }
-                if (evict && t + 1 < count && decisions[(row + t + 1) * kvHeads + h] > 0f) {
+                // the reference: the next token's decision marks this one; FastDMS: this token's own decision
+                int decider = marksItself ? t : t + 1;
+                if (evict && decider < count && decisions[(row + decider) * kvHeads + h] > 0f) {
                     head.mark(slot);
                 }
             }
@@ -234,7 +254,7 @@ public final class PagedKvCache implements KvCache {
      */
     @Override
     public void afterAttention(int layer, int lastPosition) {
-        if (dmsWindow >= 0) {
+        if (dmsWindow >= 0 && !prefilling) {
             for (HeadStore head : heads[layer]) {
                 head.evictMarkedBefore(lastPosition - dmsWindow);
                 if (head.holes() >= pool.blockSize()) {
@@ -286,11 +306,11 @@ public final class PagedKvCache implements KvCache {
      * {@code newLength}; for an eviction policy only when nothing is cut (what it kept depends on what came after).
      */
     public boolean canRewind(int newLength) {
-        if (newLength >= length || newLength == 0) {
+        if (newLength >= length || newLength == 0 || prefilling) {
             return true;
         }
-        if (policies != null) {
-            return false;
+        if (policies != null || marksItself) {
+            return false; // FastDMS: a fresh run would attend the tokens after newLength as a dense prompt
         }
         for (HeadStore[] layer : heads) {
             for (HeadStore h : layer) {
@@ -325,14 +345,24 @@ public final class PagedKvCache implements KvCache {
                 }
             }
         }
+        if (marksItself && !prefilling && newLength > 0) {
+            throw new IllegalStateException(
+                    "cannot rewind a FastDMS cache to " + newLength
+                            + " once decoding: a fresh run would attend what follows as a dense prompt; it can only be cleared");
+        }
         for (HeadStore[] layer : heads) {
             for (HeadStore h : layer) {
                 h.truncate(newLength);
-                h.unmark(newLength - 1);
+                if (!marksItself) {
+                    h.unmark(newLength - 1);
+                }
             }
         }
         if (policies != null) {
             resetPolicies();
+        }
+        if (newLength == 0) {
+            prefilling = marksItself;
         }
         length = Math.min(length, Math.max(0, newLength));
     }
@@ -348,6 +378,7 @@ public final class PagedKvCache implements KvCache {
             resetPolicies();
         }
         length = 0;
+        prefilling = marksItself;
     }
 
     /** Positions seen so far. */

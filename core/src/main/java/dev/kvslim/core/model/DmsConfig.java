@@ -1,5 +1,7 @@
 package dev.kvslim.core.model;
 
+import dev.kvslim.core.kv.DmsRule;
+
 /**
  * Dynamic Memory Sparsification settings of a retrofitted model (docs/dms.md, section 2).
  * The decision logit of KV head j at token t is {@code z = scale * a - offset}, where {@code a} is either the
@@ -13,8 +15,16 @@ package dev.kvslim.core.model;
  * @param offset   subtracted from the scaled logit (5 in the reference)
  * @param variant  where the logit comes from
  * @param perLayer every KV head of a layer takes head 0's decision ({@code dms_alpha_per = "layer"})
+ * @param rule     whose rule the decisions follow: the reference's (a decision marks the token before; the borrowed
+ *                 query channel zeroed before and after RoPE) or FastDMS's (a decision marks its own token; the channel
+ *                 zeroed before RoPE only; dense prefill)
  */
-public record DmsConfig(int window, float scale, float offset, Variant variant, boolean perLayer) {
+public record DmsConfig(int window, float scale, float offset, Variant variant, boolean perLayer, DmsRule rule) {
+
+    /** Settings under the reference rule. */
+    public DmsConfig(int window, float scale, float offset, Variant variant, boolean perLayer) {
+        this(window, scale, offset, variant, perLayer, DmsRule.REFERENCE);
+    }
 
     /** Where the decision logit comes from. */
     public enum Variant {
@@ -29,5 +39,6 @@ public record DmsConfig(int window, float scale, float offset, Variant variant, 
         if (!Float.isFinite(scale) || !Float.isFinite(offset)) {
             throw new IllegalArgumentException("DMS scale and offset must be finite");
         }
+        java.util.Objects.requireNonNull(rule, "rule");
     }
 }

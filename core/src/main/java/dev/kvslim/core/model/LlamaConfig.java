@@ -1,5 +1,6 @@
 package dev.kvslim.core.model;
 
+import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.kv.KvShape;
 import dev.kvslim.core.kv.KvType;
 
@@ -164,7 +165,14 @@ public record LlamaConfig(
 
     /** What a KV cache needs to know of this model. */
     public KvShape kvShape() {
-        return new KvShape(layers, heads, kvHeads, headSize, slidingWindow, dms == null ? -1 : dms.window());
+        return new KvShape(
+                layers,
+                heads,
+                kvHeads,
+                headSize,
+                slidingWindow,
+                dms == null ? -1 : dms.window(),
+                dms == null ? DmsRule.REFERENCE : dms.rule());
     }
 
     /** Bytes of keys and values one token adds to a cache that keeps every token, stored as {@code type}. */

@@ -1,6 +1,7 @@
 package dev.kvslim.core.model;
 
 import dev.kvslim.core.kv.DenseKvCache;
+import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.kv.KvCache;
 import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.Kernels;
@@ -323,7 +324,7 @@ public final class Model {
                     DmsDecisions.fromQueryChannel(s.q, t * qDim, c, s.decisions, t * c.kvHeads());
                 }
                 rope(s, t, s.q, t * qDim, c.heads());
-                if (channel) {
+                if (channel && dms.rule() == DmsRule.REFERENCE) {
                     DmsDecisions.zeroQueryChannels(s.q, t * qDim, c);
                 }
                 rope(s, t, s.k, t * kvDim, c.kvHeads());

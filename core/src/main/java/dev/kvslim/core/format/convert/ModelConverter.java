@@ -9,6 +9,7 @@ import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.format.safetensors.SafetensorsWriter;
 import dev.kvslim.core.io.AtomicFiles;
 import dev.kvslim.core.io.ModelFormatException;
+import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
@@ -86,6 +87,9 @@ public final class ModelConverter {
             g.putString(
                     p + "dms.variant", c.dms().variant() == DmsConfig.Variant.ADAPTER ? "adapter" : "query_channel");
             g.putString(p + "dms.alpha_per", c.dms().perLayer() ? "layer" : "head");
+            if (c.dms().rule() == DmsRule.FASTDMS) {
+                g.putString(p + "dms.rule", "fastdms");
+            }
         }
 
         Path tokenizerJson = folder.resolve("tokenizer.json");

@@ -1,6 +1,7 @@
 package dev.kvslim.core.format.gguf;
 
 import dev.kvslim.core.io.ModelFormatException;
+import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
@@ -114,10 +115,12 @@ public final class GgufModels {
         }
         String variant = f.getString(p + "variant", "query_channel");
         String per = f.getString(p + "alpha_per", "head");
+        String rule = f.getString(p + "rule", "reference");
         if (!variant.equals("query_channel") && !variant.equals("adapter")
-                || !per.equals("head") && !per.equals("layer")) {
-            throw f.fail("DMS variant '" + variant + "' / alpha_per '" + per
-                    + "' not understood (query_channel or adapter;" + " head or layer)");
+                || !per.equals("head") && !per.equals("layer")
+                || !rule.equals("reference") && !rule.equals("fastdms")) {
+            throw f.fail("DMS variant '" + variant + "' / alpha_per '" + per + "' / rule '" + rule
+                    + "' not understood (query_channel or adapter; head or layer; reference or fastdms)");
         }
         try {
             return new DmsConfig(
@@ -125,7 +128,8 @@ public final class GgufModels {
                     f.getFloat(p + "alpha_scale", 100f),
                     f.getFloat(p + "alpha_offset", 5f),
                     variant.equals("adapter") ? DmsConfig.Variant.ADAPTER : DmsConfig.Variant.QUERY_CHANNEL,
-                    per.equals("layer"));
+                    per.equals("layer"),
+                    rule.equals("fastdms") ? DmsRule.FASTDMS : DmsRule.REFERENCE);
         } catch (IllegalArgumentException e) {
             throw f.fail(e.getMessage());
         }

@@ -1,5 +1,6 @@
 package dev.kvslim.core.format.hf;
 
+import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import java.io.IOException;
@@ -64,6 +65,10 @@ public final class HuggingFaceConfigWriter {
             config.put("dms_initial_alpha_offset", c.dms().offset());
             config.put("dms_separate_alpha", c.dms().variant() == DmsConfig.Variant.ADAPTER);
             config.put("dms_alpha_per", c.dms().perLayer() ? "layer" : "head");
+            if (c.dms().rule() == DmsRule.FASTDMS) {
+                config.put(
+                        "dms_rule", "fastdms"); // KVSlim's key: FastDMS itself keeps its settings in dms_metadata.json
+            }
         }
         config.put("torch_dtype", torchDtype);
         if (bos >= 0) {

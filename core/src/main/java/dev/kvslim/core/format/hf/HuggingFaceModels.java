@@ -2,6 +2,7 @@ package dev.kvslim.core.format.hf;
 
 import dev.kvslim.core.io.JsonFiles;
 import dev.kvslim.core.io.ModelFormatException;
+import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.LlamaWeights;
@@ -28,6 +29,9 @@ public final class HuggingFaceModels {
     public static final String DMS_NORM = "self_attn.dms_proj_alpha_norm.weight";
 
     public static final String DMS_PROJ = "self_attn.dms_proj_alpha.weight";
+
+    /** The file shisa-ai/FastDMS's checkpoints keep their DMS settings in, beside config.json. */
+    static final String FASTDMS_METADATA = "dms_metadata.json";
 
     /** NVIDIA Model-Optimizer's Qwen3 with DMS ({@code modeling_qwen3_dms.py}). */
     static final String NVIDIA_QWEN3_DMS = "Qwen3ForCausalLMDMS";
@@ -269,6 +273,14 @@ public final class HuggingFaceModels {
      * has none (or has eviction disabled).
      */
     private static DmsConfig dms(Path file, JsonNode json) {
+        Path metadata = file.resolveSibling(FASTDMS_METADATA);
+        if (Files.isRegularFile(metadata)) {
+            JsonNode meta = JsonFiles.readObject(metadata);
+            return fastDms(metadata, meta.path("config").isObject() ? meta.get("config") : meta);
+        }
+        if (json.path("dms_rule").isString() && json.get("dms_rule").asString().equals("fastdms")) {
+            return fastDms(file, json);
+        }
         if (!json.has("dms_window_size") || optBool(json, "dms_disable_eviction", false)) {
             return null;
         }
@@ -288,6 +300,38 @@ public final class HuggingFaceModels {
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, e.getMessage());
         }
+    }
+
+    /**
+     * FastDMS's settings, as its loader ({@code fastdms/engine/dms.py}) reads them from {@code dms_metadata.json} (or
+     * its {@code config} object) or from config.json: {@code window_size} or {@code dms_window_size} (default 256),
+     * {@code alpha_scale} or {@code dms_alpha_scale} (100), {@code alpha_offset}, {@code dms_alpha_offset} or
+     * {@code dms_initial_alpha_offset} (5). Its decisions always come from the borrowed query channel, one per KV head,
+     * under its own rule ({@link DmsRule#FASTDMS}).
+     */
+    private static DmsConfig fastDms(Path file, JsonNode json) {
+        try {
+            return new DmsConfig(
+                    first(json, 256, "window_size", "dms_window_size").intValue(),
+                    first(json, 100, "alpha_scale", "dms_alpha_scale").floatValue(),
+                    first(json, 5, "alpha_offset", "dms_alpha_offset", "dms_initial_alpha_offset")
+                            .floatValue(),
+                    DmsConfig.Variant.QUERY_CHANNEL,
+                    false,
+                    DmsRule.FASTDMS);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file, e.getMessage());
+        }
+    }
+
+    /** The first of {@code keys} that {@code json} holds as a number, else {@code fallback}. */
+    private static Number first(JsonNode json, Number fallback, String... keys) {
+        for (String key : keys) {
+            if (json.path(key).isNumber()) {
+                return json.get(key).numberValue();
+            }
+        }
+        return fallback;
     }
 
     private static LlamaConfig.RopeScaling ropeScaling(Path file, JsonNode node) {

@@ -10,6 +10,7 @@ import dev.kvslim.core.format.gguf.GgufFile;
 import dev.kvslim.core.format.gguf.GgufModels;
 import dev.kvslim.core.format.gguf.GgufQuantizer;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.KvShape;
 import dev.kvslim.core.kv.PagedKvCache;
@@ -27,13 +28,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 import tools.jackson.databind.JsonNode;
 
 /**
- * DMS checkpoints in the layout NVIDIA Model-Optimizer's {@code extract.py} saves (config.json without
- * {@code architectures}, an {@code auto_map} to {@code Qwen3ForCausalLMDMS}, the {@code dms_*} keys, bfloat16 weights;
- * the decision from a query channel or from the {@code dms_proj_alpha} adapter, per KV head or per layer), against a
- * plain PyTorch forward that applies the reference's visibility rule to the whole sequence
- * (tools/dms_parity/make_fixtures.py wrote both; its decisions are at least 0.05 from the threshold). The engine
- * prefills in chunks and then decodes token by token through its paged DMS cache, evicting as it goes: every
- * position's logits, the greedy continuation and the tokens each (layer, KV head) keeps at the end agree.
+ * DMS checkpoints in the published layouts against a plain PyTorch forward that applies each one's visibility rule to
+ * the whole sequence (tools/dms_parity/make_fixtures.py wrote both; its decisions are at least 0.05 from the
+ * threshold). NVIDIA Model-Optimizer's, as its {@code extract.py} saves them: config.json without
+ * {@code architectures}, an {@code auto_map} to {@code Qwen3ForCausalLMDMS}, the {@code dms_*} keys, bfloat16
+ * weights, the decision from a query channel or from the {@code dms_proj_alpha} adapter, per KV head or per layer.
+ * shisa-ai/FastDMS's: a plain Llama folder with {@code dms_metadata.json}, a decision marking its own token and a
+ * dense prompt. The engine prefills in chunks and then decodes token by token through its paged DMS cache, evicting
+ * as it goes: every position's logits, the greedy continuation and the tokens each (layer, KV head) keeps at the end
+ * agree.
  */
 class DmsCheckpointParityTest {
 
@@ -47,25 +50,29 @@ class DmsCheckpointParityTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} prefill chunk {3}")
+    @ParameterizedTest(name = "{0} prefill chunk {5}")
     @CsvSource({
-        "nvidia-qwen3-channel, QUERY_CHANNEL, false, 30",
-        "nvidia-qwen3-channel, QUERY_CHANNEL, false, 5",
-        "nvidia-qwen3-channel, QUERY_CHANNEL, false, 1",
-        "nvidia-qwen3-adapter, ADAPTER, false, 30",
-        "nvidia-qwen3-adapter, ADAPTER, false, 7",
-        "nvidia-qwen3-adapter-layer, ADAPTER, true, 30",
-        "nvidia-qwen3-adapter-layer, ADAPTER, true, 3"
+        "nvidia-qwen3-channel, QUERY_CHANNEL, false, REFERENCE, Qwen3ForCausalLM, 30",
+        "nvidia-qwen3-channel, QUERY_CHANNEL, false, REFERENCE, Qwen3ForCausalLM, 5",
+        "nvidia-qwen3-channel, QUERY_CHANNEL, false, REFERENCE, Qwen3ForCausalLM, 1",
+        "nvidia-qwen3-adapter, ADAPTER, false, REFERENCE, Qwen3ForCausalLM, 30",
+        "nvidia-qwen3-adapter, ADAPTER, false, REFERENCE, Qwen3ForCausalLM, 7",
+        "nvidia-qwen3-adapter-layer, ADAPTER, true, REFERENCE, Qwen3ForCausalLM, 30",
+        "nvidia-qwen3-adapter-layer, ADAPTER, true, REFERENCE, Qwen3ForCausalLM, 3",
+        "fastdms-llama, QUERY_CHANNEL, false, FASTDMS, LlamaForCausalLM, 30",
+        "fastdms-llama, QUERY_CHANNEL, false, FASTDMS, LlamaForCausalLM, 7",
+        "fastdms-llama, QUERY_CHANNEL, false, FASTDMS, LlamaForCausalLM, 4"
     })
     void logitsGreedyTokensAndKeptTokensMatchTheReferenceRule(
-            String name, DmsConfig.Variant variant, boolean perLayer, int chunk) {
+            String name, DmsConfig.Variant variant, boolean perLayer, DmsRule rule, String architecture, int chunk) {
         LoadedModel loaded = ModelLoader.load(folder(name), null);
         DmsConfig dms = loaded.model().config().dms();
         assertThat(dms).isNotNull();
         assertThat(dms.window()).isEqualTo(4);
         assertThat(dms.variant()).isEqualTo(variant);
         assertThat(dms.perLayer()).isEqualTo(perLayer);
-        assertThat(loaded.model().config().architecture()).isEqualTo("Qwen3ForCausalLM");
+        assertThat(dms.rule()).isEqualTo(rule);
+        assertThat(loaded.model().config().architecture()).isEqualTo(architecture);
         JsonNode expected = Json.read(folder(name).resolve("expected.json"));
         // the folder's own tokenizer gives the prompt's ids
         assertThat(loaded.tokenizer().encode("Once upon a time, there was a", true))
@@ -78,12 +85,14 @@ class DmsCheckpointParityTest {
      * evictions), and {@code quantize} keeps them too: a Q8_0 copy has the same DMS settings and evicts.
      */
     @ParameterizedTest
-    @CsvSource({"nvidia-qwen3-channel", "nvidia-qwen3-adapter", "nvidia-qwen3-adapter-layer"})
+    @CsvSource({"nvidia-qwen3-channel", "nvidia-qwen3-adapter", "nvidia-qwen3-adapter-layer", "fastdms-llama"})
     void convertedAndQuantisedGgufKeepTheDmsSettings(String name, @TempDir Path dir) throws Exception {
-        // the weights and config alone: the demo's byte-level tokenizer has no GGUF pre-tokenizer name
+        // weights and settings without the tokenizer: the demo's byte-level one has no GGUF pre-tokenizer name
         Path weights = Files.createDirectory(dir.resolve(name));
-        for (String file : new String[] {"config.json", "model.safetensors"}) {
-            Files.copy(folder(name).resolve(file), weights.resolve(file));
+        for (String file : new String[] {"config.json", "model.safetensors", "dms_metadata.json"}) {
+            if (Files.exists(folder(name).resolve(file))) {
+                Files.copy(folder(name).resolve(file), weights.resolve(file));
+            }
         }
         Path gguf = dir.resolve(name + ".gguf");
         ModelConverter.folderToGguf(weights, gguf);
@@ -98,11 +107,18 @@ class DmsCheckpointParityTest {
         assertThat(quantised.config().dms()).isEqualTo(converted.config().dms());
         // 8-bit weights move the decision logits (scale 100) by more than the fixture's margin, so only the settings
         // and that the copy evicts are asserted here
-        int[] tokens = Json.ints(expected.get("prompt"));
+        int[] prompt = Json.ints(expected.get("prompt")), generated = Json.ints(expected.get("generated"));
         KvShape shape = quantised.config().kvShape();
         PagedKvCache cache = KvCacheSpec.dms(shape)
-                .newCache(shape, new BlockPool(quantised.config().headSize(), 16, 1L << 22), tokens.length);
-        quantised.forward(quantised.newState(tokens.length), tokens, 0, tokens.length, 0, cache);
+                .newCache(
+                        shape,
+                        new BlockPool(quantised.config().headSize(), 16, 1L << 22),
+                        prompt.length + generated.length);
+        Model.State state = quantised.newState(prompt.length);
+        quantised.forward(state, prompt, 0, prompt.length, 0, cache);
+        for (int i = 0; i < generated.length; i++) {
+            quantised.forward(state, generated, i, 1, prompt.length + i, cache);
+        }
         assertThat(cache.compressionRatio()).isGreaterThan(1.1);
         cache.release();
     }
