@@ -225,11 +225,13 @@ final class EvalCommand implements Callable<Integer> {
             if (samples < 1) {
                 throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
             }
-            List<KvCacheSpec.Paged> compressed =
-                    specs.stream().filter(KvCacheSpec::evicts).toList();
+            // against the F32 cache that keeps every token: a cache that evicts, or any cache in another --kv-type
+            List<KvCacheSpec.Paged> compressed = specs.stream()
+                    .filter(spec -> spec.evicts() || type != KvType.F32)
+                    .toList();
             if (compressed.isEmpty()) {
-                throw new IllegalArgumentException("--text compares compressed caches with the full one: give"
-                        + " --kv-policy a compressing policy (and --kv-ratio)");
+                throw new IllegalArgumentException("--text compares compressed caches with the full F32 one: give"
+                        + " --kv-policy a compressing policy (and --kv-ratio), or --kv-type another element type");
             }
             if (votes != 1 || temperature != 0) {
                 throw new IllegalArgumentException("--votes and --temperature are for task runs: --text teacher-forces"

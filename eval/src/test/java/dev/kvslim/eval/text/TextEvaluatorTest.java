@@ -54,6 +54,27 @@ class TextEvaluatorTest {
         assertThat(streaming.accuracy()).isNull();
     }
 
+    /**
+     * The reference keeps every token in F32 whatever the type under test, so a cache that keeps every token in a
+     * narrower type measures what the rounding alone costs: a little for F16, more for Q8_0, most for Q4_0.
+     */
+    @Test
+    void theReferenceIsF32SoKeepingEveryTokenInANarrowerTypeShowsItsCost() {
+        int[] tokens = text();
+        double[] kl = new double[4];
+        KvType[] types = {KvType.F32, KvType.F16, KvType.Q8_0, KvType.Q4_0};
+        for (int i = 0; i < types.length; i++) {
+            EvalResult r = new TextEvaluator(MODEL, new TextEvaluator.Settings(4, 0, types[i]))
+                    .run("tiny", "story.txt", TextEvaluator.windows(tokens, 64), List.of(KvCacheSpec.keepAll()))
+                    .getFirst();
+            kl[i] = r.kl();
+            assertThat(r.achievedRatio()).isEqualTo(1.0);
+        }
+        assertThat(kl[0]).isLessThan(1e-9);
+        assertThat(kl[1]).isGreaterThan(kl[0]).isLessThan(kl[2]);
+        assertThat(kl[2]).isLessThan(kl[3]);
+    }
+
     @Test
     void densePerplexityIsTheModelsOwnOnTheText() {
         int[] tokens = text();
