@@ -134,6 +134,38 @@ class DmsCacheTest {
         assertThat(cache.compressionRatio()).isCloseTo(1.5, within(1e-12));
     }
 
+    /**
+     * FastDMS's rule by hand, w = 2, decisions d = [1, 0, 1, 1, 0, 0] marking their own tokens {0, 2, 3}, a prompt of
+     * four tokens prefilled in one batch, then two decoded tokens. The prompt is dense: query 3 sees 0..3, though 0
+     * is marked and 3 positions back. Decoding query 4 sees {1, 2, 3, 4} (0 left the window and is evicted), query 5
+     * sees {1, 3, 4, 5} (2 left it). The same cache cannot be rewound into its past once decoding, only cleared, after
+     * which its next prompt is dense again.
+     */
+    @Test
+    void fastDmsMarksTheDecidingTokenAndAttendsThePromptDensely() {
+        LlamaConfig c = config(1, 1, 2);
+        PagedKvCache cache = new PagedKvCache(
+                c.kvShape(), new BlockPool(HS, Kernels.lanes(), 1L << 30), 16, new KvCacheSpec.Dms(2, DmsRule.FASTDMS));
+        float[][] p = oneHotProblem(6);
+        float[] d = decisions(1, 0, 1, 1, 0, 0);
+        float[] prompt = step(cache, c, 0, 4, p[0], p[1], p[2], d);
+        for (int t = 0; t < 4; t++) {
+            float[] out = Arrays.copyOfRange(prompt, t * c.qDim(), (t + 1) * c.qDim());
+            assertVisible(out, t, IntStream.rangeClosed(0, t).toArray());
+        }
+        assertThat(cache.liveTokens(0, 0)).isEqualTo(4);
+        assertThat(cache.canRewind(2)).isTrue(); // still in its prompt: nothing evicted
+        assertVisible(step(cache, c, 4, 1, p[0], p[1], p[2], d), 4, new int[] {1, 2, 3, 4});
+        assertThat(cache.liveTokens(0, 0)).isEqualTo(4);
+        assertVisible(step(cache, c, 5, 1, p[0], p[1], p[2], d), 5, new int[] {1, 3, 4, 5});
+        assertThat(cache.liveTokens(0, 0)).isEqualTo(4);
+        assertThat(cache.canRewind(4)).isFalse();
+        assertThatThrownBy(() -> cache.truncate(4)).hasMessageContaining("cannot rewind");
+        cache.truncate(0);
+        float[] again = step(cache, c, 0, 4, p[0], p[1], p[2], d);
+        assertVisible(Arrays.copyOfRange(again, 3 * c.qDim(), 4 * c.qDim()), 3, new int[] {0, 1, 2, 3});
+    }
+
     private static HeadStore headOf(PagedKvCache cache) {
         try {
             var f = PagedKvCache.class.getDeclaredField("heads");
