@@ -333,6 +333,10 @@ public final class PagedKvCache implements KvCache {
         if (newLength >= length) {
             return;
         }
+        if (newLength <= 0) {
+            release(); // clearing is always exact, whatever was evicted
+            return;
+        }
         if (policies != null && newLength > 0) {
             throw new IllegalStateException("cannot rewind the cache compressed by " + policy.name() + " to "
                     + newLength + ": what it kept depends on the tokens after it; it can only be cleared");
@@ -345,7 +349,7 @@ public final class PagedKvCache implements KvCache {
                 }
             }
         }
-        if (marksItself && !prefilling && newLength > 0) {
+        if (marksItself && !prefilling) {
             throw new IllegalStateException(
                     "cannot rewind a FastDMS cache to " + newLength
                             + " once decoding: a fresh run would attend what follows as a dense prompt; it can only be cleared");
@@ -361,9 +365,7 @@ public final class PagedKvCache implements KvCache {
         if (policies != null) {
             resetPolicies();
         }
-        if (newLength == 0) {
-            prefilling = marksItself;
-        }
+
         length = Math.min(length, Math.max(0, newLength));
     }
 
