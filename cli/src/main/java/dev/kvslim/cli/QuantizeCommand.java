@@ -21,12 +21,14 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Source GGUF model.")
     Path model;
 
-    private static final String WRITABLE = "q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32";
+    private static final String WRITABLE = "q4_k_m, q5_k_m, q6_k, q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32";
 
     @Option(
             names = "--type",
             required = true,
-            description = "Target type: q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32.")
+            description = "Target: q4_k_m, q5_k_m or q6_k (llama-quantize's tensor mixes, byte for byte without an"
+                    + " importance matrix), or one type for every matrix: q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or"
+                    + " f32.")
     String type;
 
     @Option(names = "--out", required = true, description = "Output GGUF file.")
@@ -34,6 +36,14 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        for (GgufQuantizer.Mix mix : GgufQuantizer.Mix.values()) {
+            if (mix.name().equalsIgnoreCase(type)) {
+                report(
+                        GgufQuantizer.quantize(GgufFile.read(model), mix, out),
+                        mix.name().toLowerCase(Locale.ROOT));
+                return 0;
+            }
+        }
         GgmlType target = null;
         try {
             target = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
@@ -43,15 +53,22 @@ final class QuantizeCommand implements Callable<Integer> {
         if (target == null) {
             throw new IllegalArgumentException("unknown type '" + type + "' (choose " + WRITABLE + ")");
         }
+        if (target == GgmlType.Q4_K || target == GgmlType.Q5_K) {
+            throw new IllegalArgumentException(target + " is written as llama-quantize writes it, in a mix with Q6_K:"
+                    + " --type " + type.toLowerCase(Locale.ROOT) + "_m");
+        }
         if (!Quantizer.canEncode(target)) {
             throw new IllegalArgumentException(
                     "cannot write " + target + " yet, only read it (choose " + WRITABLE + ")");
         }
-        GgufQuantizer.Result r = GgufQuantizer.quantize(GgufFile.read(model), target, out);
-        System.err.printf("wrote %s: %d tensors, matrices as %s%n", r.output(), r.tensors(), r.target());
-        for (String f : r.fallbacks()) {
-            System.err.println("  kept in F16 (rows do not split into blocks): " + f);
-        }
+        report(GgufQuantizer.quantize(GgufFile.read(model), target, out), target.toString());
         return 0;
+    }
+
+    private static void report(GgufQuantizer.Result r, String what) {
+        System.err.printf("wrote %s: %d tensors, matrices as %s%n", r.output(), r.tensors(), what);
+        for (String f : r.fallbacks()) {
+            System.err.println("  " + f);
+        }
     }
 }

@@ -353,11 +353,21 @@ class CommandLineTest {
                 "--model",
                 junk.toString(),
                 "--type",
-                "q5_k",
+                "q3_k",
                 "--out",
                 dir.resolve("o").toString());
         assertThat(readOnlyType.exit()).isEqualTo(1);
-        assertThat(readOnlyType.stderr()).contains("cannot write Q5_K yet");
+        assertThat(readOnlyType.stderr()).contains("cannot write Q3_K yet");
+        Run mixOnly = run(
+                "quantize",
+                "--model",
+                junk.toString(),
+                "--type",
+                "q5_k",
+                "--out",
+                dir.resolve("o").toString());
+        assertThat(mixOnly.exit()).isEqualTo(1);
+        assertThat(mixOnly.stderr()).contains("--type q5_k_m");
     }
 
     @Test

@@ -26,6 +26,11 @@ public final class LittleEndian {
     }
 
     /** Writes {@code v} little-endian at byte {@code at} of {@code a}. */
+    public static void putI16(byte[] a, int at, short v) {
+        SHORTS.set(a, at, v);
+    }
+
+    /** Writes {@code v} little-endian at byte {@code at} of {@code a}. */
     public static void putI32(byte[] a, int at, int v) {
         INTS.set(a, at, v);
     }

@@ -7,7 +7,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * Encodes float rows into the storage formats, with the rounding of ggml's reference quantizers
  * ({@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}, {@code _q4_1_ref}, {@code _q5_0_ref},
- * {@code _q5_1_ref}). The K-quants and IQ4_NL are read but not yet written ({@link #canEncode}).
+ * {@code _q5_1_ref}; for the K-quants Q4_K, Q5_K and Q6_K, {@link KQuants}). Q2_K, Q3_K and IQ4_NL are read but not
+ * yet written ({@link #canEncode}).
  */
 public final class Quantizer {
 
@@ -16,8 +17,8 @@ public final class Quantizer {
     /** Whether {@link #encode} can write {@code type}. */
     public static boolean canEncode(GgmlType type) {
         return switch (type) {
-            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 -> true;
-            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL -> false;
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> true;
+            case Q2_K, Q3_K, IQ4_NL -> false;
         };
     }
 
@@ -72,7 +73,19 @@ public final class Quantizer {
                     }
                 }
             }
-            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL ->
+            case Q4_K, Q5_K, Q6_K -> {
+                byte[] block = new byte[type.blockBytes];
+                for (int b = 0; b < row.length / type.blockSize; b++) {
+                    switch (type) {
+                        case Q4_K -> KQuants.q4K(row, b * type.blockSize, block, 0);
+                        case Q5_K -> KQuants.q5K(row, b * type.blockSize, block, 0);
+                        default -> KQuants.q6K(row, b * type.blockSize, block, 0);
+                    }
+                    MemorySegment.copy(
+                            block, 0, out, ValueLayout.JAVA_BYTE, at + (long) type.blockBytes * b, block.length);
+                }
+            }
+            case Q2_K, Q3_K, IQ4_NL ->
                 throw new IllegalArgumentException("writing " + type + " is not supported yet (it can be read)");
         }
     }
