@@ -103,7 +103,14 @@ class DmsCheckpointParityTest {
         check(name + " as GGUF", converted, expected, 30, 2e-5f);
         Path q8 = dir.resolve(name + "-q8_0.gguf");
         GgufQuantizer.quantize(GgufFile.read(gguf), GgmlType.Q8_0, q8);
-        Model quantised = GgufModels.load(GgufFile.read(q8));
+        GgufFile q8File = GgufFile.read(q8);
+        // the decision adapter (products scaled by 100) stays F32; the other matrices take the type
+        q8File.tensors().values().stream()
+                .filter(t -> t.name().contains("dms_alpha") || t.name().endsWith("attn_q.weight"))
+                .forEach(t -> assertThat(q8File.tensor(t.name()).type())
+                        .as(t.name())
+                        .isEqualTo(t.name().contains("dms_alpha") ? GgmlType.F32 : GgmlType.Q8_0));
+        Model quantised = GgufModels.load(q8File);
         assertThat(quantised.config().dms()).isEqualTo(converted.config().dms());
         // 8-bit weights move the decision logits (scale 100) by more than the fixture's margin, so only the settings
         // and that the copy evicts are asserted here
