@@ -612,7 +612,7 @@ class CommandLineTest {
 
     @Test
     void baselinesCompressToTheAskedRatio() {
-        for (String policy : new String[] {"streaming", "h2o", "tova", "snapkv", "knorm", "random"}) {
+        for (String policy : new String[] {"streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random"}) {
             Run r = run(
                     "generate",
                     "--model",

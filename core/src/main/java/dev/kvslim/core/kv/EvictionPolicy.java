@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import dev.kvslim.core.tensor.Kernels;
 import java.util.Objects;
 
 /**
@@ -11,7 +12,7 @@ import java.util.Objects;
  * survivors into the head's lowest slots and returns emptied blocks to the pool. The newest token is never evicted.
  */
 public abstract sealed class EvictionPolicy
-        permits StreamingLlmPolicy, H2oPolicy, TovaPolicy, SnapKvPolicy, KnormPolicy, RandomPolicy {
+        permits StreamingLlmPolicy, H2oPolicy, TovaPolicy, SnapKvPolicy, KnormPolicy, KeyDiffPolicy, RandomPolicy {
 
     private final String name;
     private final KvBudget budget;
@@ -47,6 +48,11 @@ public abstract sealed class EvictionPolicy
 
     /** Called as a token is stored in {@code slot} of {@code head}, with its key at {@code k[kOff..]}. */
     void stored(HeadStore head, int slot, float[] k, int kOff) {}
+
+    /** Keeps the L2 norm of the key at {@code k[kOff..]} as the score of {@code slot} (the key-ranking policies). */
+    static void scoreByKeyNorm(HeadStore head, int slot, float[] k, int kOff) {
+        head.setScore(slot, (float) Math.sqrt(Kernels.dot(k, kOff, k, kOff, head.headSize())));
+    }
 
     /** Called after a batch's attention: evicts tokens of {@code head} beyond {@code keep}. */
     abstract void evict(HeadStore head, int keep, Observation batch);

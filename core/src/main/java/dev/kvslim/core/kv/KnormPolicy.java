@@ -1,7 +1,5 @@
 package dev.kvslim.core.kv;
 
-import dev.kvslim.core.tensor.Kernels;
-
 /**
  * K-norm (Devoto et al., "A Simple and Effective L2 Norm-Based Strategy for KV Cache Compression", 2024; kvpress
  * {@code KnormPress}, which keeps the keys of lowest L2 norm): the key with the largest norm goes first; the newest
@@ -15,7 +13,7 @@ final class KnormPolicy extends EvictionPolicy {
 
     @Override
     void stored(HeadStore head, int slot, float[] k, int kOff) {
-        head.setScore(slot, (float) Math.sqrt(Kernels.dot(k, kOff, k, kOff, head.headSize())));
+        scoreByKeyNorm(head, slot, k, kOff);
     }
 
     @Override

@@ -4,13 +4,14 @@ import java.util.List;
 
 /**
  * The training-free KV eviction policies of a {@link PagedKvCache} by name, the baselines of NVIDIA kvpress that DMS
- * is compared against: {@code streaming} (StreamingLLM), {@code h2o}, {@code tova}, {@code snapkv}, {@code knorm}
- * and {@code random}. A cache choice as a whole (these, DMS, or keeping every token) is a {@link KvCacheSpec}.
+ * is compared against: {@code streaming} (StreamingLLM), {@code h2o}, {@code tova}, {@code snapkv}, {@code knorm},
+ * {@code keydiff} and {@code random}. A cache choice as a whole (these, DMS, or keeping every token) is a {@link KvCacheSpec}.
  */
 public final class KvPolicies {
 
     /** The names {@link #of} accepts. */
-    public static final List<String> NAMES = List.of("streaming", "h2o", "tova", "snapkv", "knorm", "random");
+    public static final List<String> NAMES =
+            List.of("streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random");
 
     /**
      * Settings of individual policies.
@@ -56,6 +57,7 @@ public final class KvPolicies {
             case "tova" -> new TovaPolicy(budget);
             case "snapkv" -> new SnapKvPolicy(budget, options.observation());
             case "knorm" -> new KnormPolicy(budget);
+            case "keydiff" -> new KeyDiffPolicy(budget);
             case "random" -> new RandomPolicy(budget, options.seed());
             default ->
                 throw new IllegalArgumentException(

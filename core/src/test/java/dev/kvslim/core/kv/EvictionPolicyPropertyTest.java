@@ -31,7 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class EvictionPolicyPropertyTest {
 
-    private static final String[] POLICIES = {"none", "streaming", "h2o", "tova", "snapkv", "knorm", "random"};
+    private static final String[] POLICIES = {"none", "streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random"
+    };
 
     /** {@code none} keeps every token (and ignores the budget); the others evict by their policy. */
     private static KvCacheSpec.Paged spec(String name, KvBudget budget, KvPolicies.Options options) {
@@ -170,7 +171,7 @@ class EvictionPolicyPropertyTest {
     }
 
     static Stream<Arguments> policiesAndTypes() {
-        return Stream.of("streaming", "h2o", "tova", "snapkv", "knorm", "random")
+        return Stream.of("streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random")
                 .flatMap(p -> Stream.of(Arguments.of(p, KvType.F32), Arguments.of(p, KvType.F16)));
     }
 

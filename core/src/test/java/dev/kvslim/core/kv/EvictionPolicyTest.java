@@ -188,6 +188,24 @@ class EvictionPolicyTest {
         assertThat(trace[7]).containsExactly(1, 3, 5, 7);
     }
 
+    /**
+     * KeyDiff by hand, keys in two channels: p0 (1, 0), p1 (1, 0.1), p2 (0, 1), p3 (1, -0.1), p4 (-1, 0), p5 (2, 0).
+     * The anchor, the mean of the unit keys, is about (0.498, 0.167), 18.5 degrees up; cosines to it: p1 0.975, p0
+     * 0.948, p5 0.948, p3 0.912, p2 0.317, p4 -0.948. Keeping 3 of 6 drops the three most similar of p0..p4 (p5 is the
+     * newest): p1, p0 and p3; the distinctive p2 and p4 stay. Key length does not matter (p5 is twice p0).
+     */
+    @Test
+    void keyDiffDropsTheKeysMostAlignedWithTheMeanDirection() {
+        EvictionPolicy keydiff = KvPolicies.of("keydiff", KvBudget.ofTokens(3));
+        float[][] keys = {{1, 0}, {1, 0.1f}, {0, 1}, {1, -0.1f}, {-1, 0}, {2, 0}};
+        float[] k = new float[6 * HS], q = new float[6 * HS];
+        for (int p = 0; p < 6; p++) {
+            k[p * HS] = keys[p][0];
+            k[p * HS + 1] = keys[p][1];
+        }
+        assertThat(keptAfter(keydiff, 1, q, k, 6)).containsExactly(2, 4, 5);
+    }
+
     @Test
     void randomKeepsTheNewestAndAUniformSampleOfTheRest() {
         float[] zeros = new float[8 * HS];
@@ -240,7 +258,7 @@ class EvictionPolicyTest {
     void namesBudgetsAndRewinding() {
         assertThatThrownBy(() -> KvPolicies.of("lru", KvBudget.ofTokens(4)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, random");
+                .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, keydiff, random");
         for (String name : KvPolicies.NAMES) {
             assertThat(KvPolicies.of(name, KvBudget.ofRatio(2)).name()).isEqualTo(name);
         }

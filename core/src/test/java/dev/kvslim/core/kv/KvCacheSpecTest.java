@@ -45,14 +45,24 @@ class KvCacheSpecTest {
         assertThat(parse("dense", null, null, null, DMS, false).evicts()).isFalse();
         assertThat(KvCacheSpec.NAMES)
                 .containsExactly(
-                        "auto", "dense", "none", "dms", "streaming", "h2o", "tova", "snapkv", "knorm", "random");
+                        "auto",
+                        "dense",
+                        "none",
+                        "dms",
+                        "streaming",
+                        "h2o",
+                        "tova",
+                        "snapkv",
+                        "knorm",
+                        "keydiff",
+                        "random");
     }
 
     @Test
     void everyMismatchIsOneLineNamingTheFlag() {
         assertThatThrownBy(() -> parse("lru", 2.0, null, null, PLAIN, true))
                 .hasMessage("unknown KV policy 'lru'; supported: auto, dense, none, dms, streaming, h2o, tova, snapkv,"
-                        + " knorm, random");
+                        + " knorm, keydiff, random");
         assertThatThrownBy(() -> parse("dms", null, null, null, PLAIN, true))
                 .hasMessageContaining("retrofitted with DMS");
         assertThatThrownBy(() -> parse("auto", null, null, 8, PLAIN, true)).hasMessageContaining("--kv-window");

@@ -150,7 +150,7 @@ class BatchedForwardTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"h2o", "snapkv", "tova", "streaming", "knorm"})
+    @ValueSource(strings = {"h2o", "snapkv", "tova", "streaming", "knorm", "keydiff"})
     void evictionPolicies(String policy) {
         List<PagedKvCache> made = new ArrayList<>();
         assertBatchMatchesSeparate(qwen3(), model -> {

@@ -16,8 +16,8 @@ class CacheGridTest {
     void parsesPolicyAndRatioLists() {
         assertThat(CacheGrid.policies("none, h2o,TOVA", false)).containsExactly("none", "h2o", "tova");
         assertThat(CacheGrid.policies("all", false))
-                .containsExactly("none", "streaming", "h2o", "tova", "snapkv", "knorm", "random");
-        assertThat(CacheGrid.policies("all", true)).hasSize(8).contains("dms");
+                .containsExactly("none", "streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random");
+        assertThat(CacheGrid.policies("all", true)).hasSize(9).contains("dms");
         assertThat(CacheGrid.ratios("1,2,4,8")).containsExactly(1.0, 2.0, 4.0, 8.0);
         assertThat(CacheGrid.ratios("2.5")).containsExactly(2.5);
     }
