@@ -64,6 +64,8 @@ class SavingsCommandTest {
         JsonNode o = JsonMapper.builder().build().readTree(r.out());
         assertThat(o.get("requests").asInt()).isEqualTo(8);
         assertThat(o.get("kv_type").asString()).isEqualTo("q8_0");
+        // 4 layers x 2 KV heads, keys and values of 32 channels: 34 bytes per 32 in Q8_0
+        assertThat(o.get("kv_bytes_per_token").asLong()).isEqualTo(2L * 4 * 2 * 34);
         assertThat(o.get("workload").asString()).startsWith("tasks (2 held-out samples of each of 4 tasks");
         JsonNode dms = o.get("dms"), none = o.get("uncompressed");
         for (JsonNode run : new JsonNode[] {dms, none}) {

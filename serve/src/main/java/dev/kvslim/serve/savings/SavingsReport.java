@@ -19,11 +19,18 @@ import tools.jackson.databind.node.ObjectNode;
  * @param workload    the workload's name
  * @param budgetBytes the KV budget both ran in
  * @param type        the element type both stored keys and values in
+ * @param bytesPerToken bytes of keys and values a token takes uncompressed in {@code type}, every layer and KV head
  * @param compressed  the compressing cache's run
  * @param baseline    the uncompressed cache's run
  */
 public record SavingsReport(
-        String model, String workload, long budgetBytes, KvType type, CacheRun compressed, CacheRun baseline) {
+        String model,
+        String workload,
+        long budgetBytes,
+        KvType type,
+        long bytesPerToken,
+        CacheRun compressed,
+        CacheRun baseline) {
 
     /**
      * Runs {@code workload} with {@code compressed} and with the uncompressed cache, one after the other, after a short
@@ -46,7 +53,14 @@ public record SavingsReport(
         CacheRun.run(model, warmUp, KvCacheSpec.keepAll(), budgetBytes, type);
         CacheRun c = CacheRun.run(model, workload, compressed, budgetBytes, type);
         CacheRun u = CacheRun.run(model, workload, KvCacheSpec.keepAll(), budgetBytes, type);
-        return new SavingsReport(model.path().toString(), workload.name(), budgetBytes, type, c, u);
+        return new SavingsReport(
+                model.path().toString(),
+                workload.name(),
+                budgetBytes,
+                type,
+                model.model().config().kvBytesPerToken(type),
+                c,
+                u);
     }
 
     /**
@@ -73,13 +87,15 @@ public record SavingsReport(
         StringBuilder out = new StringBuilder();
         out.append(String.format(
                 Locale.ROOT,
-                "KV savings of %s on %s%nworkload: %s, %d requests; KV budget %,d bytes of %s keys and values%n%n",
+                "KV savings of %s on %s%nworkload: %s, %d requests; KV budget %,d bytes of %s keys and values"
+                        + " (%,d bytes a token uncompressed)%n%n",
                 compressed.cache(),
                 model,
                 workload,
                 compressed.sequences(),
                 budgetBytes,
-                type));
+                type,
+                bytesPerToken));
         String head =
                 String.format(Locale.ROOT, "%-34s %16s %16s %10s%n", "", compressed.cache(), baseline.cache(), "ratio");
         out.append(head);
@@ -129,6 +145,7 @@ public record SavingsReport(
         root.put("requests", compressed.sequences());
         root.put("kv_budget_bytes", budgetBytes);
         root.put("kv_type", type.toString());
+        root.put("kv_bytes_per_token", bytesPerToken);
         runJson(root.putObject(compressed.cache()), compressed, pricePerHour);
         runJson(root.putObject("uncompressed"), baseline, pricePerHour);
         return root.toString();
