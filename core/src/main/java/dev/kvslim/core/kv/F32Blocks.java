@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import dev.kvslim.core.tensor.FastExp;
 import dev.kvslim.core.tensor.Kernels;
 
 /** Keys and values kept as the floats the forward pass computed. */
@@ -63,12 +64,10 @@ final class F32Blocks extends KvBlocks {
     @Override
     float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff) {
         float[] block = storage[id];
-        float sum = 0f;
+        float sum = FastExp.expShiftSum(scores, 0, n, max); // masked slots (-inf) weigh 0
         for (int j = 0; j < n; j++) {
-            if (scores[j] != Float.NEGATIVE_INFINITY) {
-                float e = (float) Math.exp(scores[j] - max);
-                sum += e;
-                Kernels.axpy(e, block, values + j * headSize, out, outOff, headSize);
+            if (scores[j] != 0f) {
+                Kernels.axpy(scores[j], block, values + j * headSize, out, outOff, headSize);
             }
         }
         return sum;

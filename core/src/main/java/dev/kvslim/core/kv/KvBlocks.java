@@ -47,10 +47,11 @@ abstract sealed class KvBlocks permits F32Blocks, ShortBlocks, QuantBlocks {
     abstract void scores(int id, int n, float[] q, int qOff, float scale, float[] out, int outOff);
 
     /**
-     * The online-softmax step of a block: for the slots {@code j < n} of block {@code id} in slot order whose score
-     * is not negative infinity (masked), {@code e = exp(scores[j] - max)} and {@code out[outOff..+headSize) += e *
-     * value j}; returns the sum of the {@code e}. Computing each weight next to its value sum lets the exponential's
-     * latency hide behind the vector work.
+     * The online-softmax step of a block: for the slots {@code j < n} of block {@code id}, {@code e = exp(scores[j] -
+     * max)} (0 for a masked slot, whose score is negative infinity), left in {@code scores[j]}, and {@code
+     * out[outOff..+headSize) += e * value j}; returns the sum of the {@code e}. The exponentials are computed a vector
+     * at a time first ({@link dev.kvslim.core.tensor.FastExp}: one value at a time, {@code Math.exp} made long
+     * prompts' attention the slowest part of prefill).
      */
     abstract float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff);
 }

@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import dev.kvslim.core.tensor.FastExp;
 import dev.kvslim.core.tensor.HalfFloats;
 import dev.kvslim.core.tensor.Kernels;
 import jdk.incubator.vector.ByteVector;
@@ -172,13 +173,12 @@ abstract sealed class QuantBlocks extends KvBlocks permits Q8Blocks, Q4Blocks {
     @Override
     final float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff) {
         byte[] block = codes[id];
-        float sum = 0f;
+        float sum = FastExp.expShiftSum(scores, 0, n, max); // masked slots (-inf) weigh 0
         for (int j = 0; j < n; j++) {
-            if (scores[j] == Float.NEGATIVE_INFINITY) {
+            float e = scores[j];
+            if (e == 0f) {
                 continue;
             }
-            float e = (float) Math.exp(scores[j] - max);
-            sum += e;
             for (int g = 0; g < groups; g++) {
                 addGroup(block, j, g, e * valueScale(id, j, g), out, outOff);
             }

@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import dev.kvslim.core.tensor.FastExp;
 import dev.kvslim.core.tensor.HalfFloats;
 import dev.kvslim.core.tensor.Kernels;
 import jdk.incubator.vector.FloatVector;
@@ -90,13 +91,12 @@ abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks
     final float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff) {
         short[] block = storage[id];
         int bound = F.loopBound(headSize);
-        float sum = 0f;
+        float sum = FastExp.expShiftSum(scores, 0, n, max); // masked slots (-inf) weigh 0
         for (int j = 0; j < n; j++) {
-            if (scores[j] == Float.NEGATIVE_INFINITY) {
+            float e = scores[j];
+            if (e == 0f) {
                 continue;
             }
-            float e = (float) Math.exp(scores[j] - max);
-            sum += e;
             int at = values + j * headSize;
             FloatVector a = FloatVector.broadcast(F, e);
             int c = 0;
