@@ -2,6 +2,7 @@ package dev.kvslim.bench;
 
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.kv.KvCacheSpec;
+import dev.kvslim.core.kv.KvType;
 import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.auth.ApiKeys;
@@ -139,7 +140,7 @@ public final class ServeLoadBenchmark {
         for (int i = 0; i < clients; i++) {
             longest = Math.max(longest, model.tokenizer().encode(prompt(i), true).length + maxTokens(i));
         }
-        return sequences * SavingsReport.uncompressedBytes(model.model().config(), longest);
+        return sequences * SavingsReport.uncompressedBytes(model.model().config(), longest, KvType.F32);
     }
 
     /** Client {@code i}'s prompt: distinct per client, of mixed lengths (some with a longer lead-in). */

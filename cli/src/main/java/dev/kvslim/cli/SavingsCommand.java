@@ -72,7 +72,8 @@ final class SavingsCommand implements Callable<Integer> {
             names = "--kv-budget",
             converter = ByteSize.class,
             description = "KV budget in bytes both caches run in,"
-                    + " e.g. 16MiB (default: room for 8 uncompressed sequences of the workload's longest request).")
+                    + " e.g. 16MiB (default: room for 8 uncompressed sequences of the workload's longest request in the"
+                    + " --kv-type).")
     Long budget;
 
     @Option(
@@ -144,7 +145,7 @@ final class SavingsCommand implements Callable<Integer> {
                 : workload.equals("tasks")
                         ? tasks(loaded.model().config().contextLength())
                         : Workload.read(Path.of(workload));
-        long b = budget != null ? budget : SavingsReport.defaultBudget(loaded, w, 8);
+        long b = budget != null ? budget : SavingsReport.defaultBudget(loaded, w, 8, type);
         if (b <= 0) {
             throw new IllegalArgumentException("--kv-budget must be positive, got " + b);
         }

@@ -66,6 +66,9 @@ class SavingsCommandTest {
         assertThat(o.get("kv_type").asString()).isEqualTo("q8_0");
         // 4 layers x 2 KV heads, keys and values of 32 channels: 34 bytes per 32 in Q8_0
         assertThat(o.get("kv_bytes_per_token").asLong()).isEqualTo(2L * 4 * 2 * 34);
+        // the default budget holds 8 uncompressed sequences of the longest request in that type: 1,024 tokens in
+        // 64 blocks of 16 per (layer, KV head), 8 of them, blocks of 2 x 16 x 34 bytes
+        assertThat(o.get("kv_budget_bytes").asLong()).isEqualTo(8L * 4 * 2 * 64 * 2 * 16 * 34);
         assertThat(o.get("workload").asString()).startsWith("tasks (2 held-out samples of each of 4 tasks");
         JsonNode dms = o.get("dms"), none = o.get("uncompressed");
         for (JsonNode run : new JsonNode[] {dms, none}) {

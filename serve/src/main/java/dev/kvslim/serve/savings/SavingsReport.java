@@ -64,22 +64,22 @@ public record SavingsReport(
     }
 
     /**
-     * A budget that fits {@code sequences} uncompressed sequences of the workload's longest request in F32: tight
-     * enough that compression shows in throughput.
+     * A budget that fits {@code sequences} uncompressed sequences of the workload's longest request with keys and values
+     * in {@code type}: tight enough that compression shows in throughput.
      */
-    public static long defaultBudget(LoadedModel model, Workload workload, int sequences) {
+    public static long defaultBudget(LoadedModel model, Workload workload, int sequences, KvType type) {
         List<int[]> prompts = CacheRun.prompts(model, workload);
         int longest = 0;
         for (int i = 0; i < prompts.size(); i++) {
             longest = Math.max(
                     longest, prompts.get(i).length + workload.requests().get(i).maxTokens());
         }
-        return sequences * uncompressedBytes(model.model().config(), longest);
+        return sequences * uncompressedBytes(model.model().config(), longest, type);
     }
 
-    /** Bytes in F32 blocks of the default size that an uncompressed sequence of {@code tokens} tokens holds. */
-    public static long uncompressedBytes(LlamaConfig c, int tokens) {
-        return c.kvShape().blockBytesFor(tokens, PagedKvCache.blockSizeFor(c.contextLength()), KvType.F32);
+    /** Bytes in blocks of the model's size and of {@code type} that an uncompressed sequence of {@code tokens} holds. */
+    public static long uncompressedBytes(LlamaConfig c, int tokens, KvType type) {
+        return c.kvShape().blockBytesFor(tokens, PagedKvCache.blockSizeFor(c.contextLength()), type);
     }
 
     /** The report as a table; with {@code pricePerHour} > 0 it adds the cost per million generated tokens. */

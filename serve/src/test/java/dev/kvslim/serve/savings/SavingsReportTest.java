@@ -51,7 +51,7 @@ class SavingsReportTest {
     @Test
     void dmsKeepsFewerBytesPerSequenceAndFitsMoreThanTheUncompressedCache() throws Exception {
         Workload w = small();
-        long budget = SavingsReport.defaultBudget(dms, w, 2);
+        long budget = SavingsReport.defaultBudget(dms, w, 2, KvType.F32);
         SavingsReport r = SavingsReport.measure(
                 dms, w, KvCacheSpec.dms(dms.model().config().kvShape()), budget, KvType.F32);
         CacheRun c = r.compressed(), u = r.baseline();
