@@ -92,6 +92,9 @@ public final class Scheduler {
     private volatile boolean stopping;
     private volatile SchedulerStats stats;
     private final SchedulerStats.Recorder recorder;
+    /** Tokens a compressing cache always keeps: the DMS window w + 1 (0 for a policy or no compression). */
+    private final int keptWindow;
+
     private final PrefixStore prefixes; // null without prefix caching
     private volatile long keptBlocks;
 
@@ -138,8 +141,8 @@ public final class Scheduler {
         this.endOfGeneration = endOfGeneration;
         this.pool = pool;
         this.cacheSpec = cacheSpec;
-        this.recorder = new SchedulerStats.Recorder(
-                config.layers(), config.kvHeads(), cacheSpec instanceof KvCacheSpec.Dms d ? d.window() + 1 : 0);
+        this.keptWindow = cacheSpec instanceof KvCacheSpec.Dms d ? d.window() + 1 : 0;
+        this.recorder = new SchedulerStats.Recorder(config.layers(), config.kvHeads(), keptWindow);
         this.options = options;
         this.observer = observer;
         this.state = model.newState(Math.max(2, options.tokensPerStep()));
@@ -309,7 +312,7 @@ public final class Scheduler {
         if (!cacheSpec.evicts()) {
             return blocksFor(tokens);
         }
-        int window = Math.min(tokens, cacheSpec instanceof KvCacheSpec.Dms d ? d.window() + 1 : 0);
+        int window = Math.min(tokens, keptWindow);
         return blocksFor(window + (int) Math.ceil((tokens - window) * keptShare));
     }
 
@@ -454,17 +457,13 @@ public final class Scheduler {
 
     /** Admits waiting sequences, oldest first, while their blocks fit next to what running prompts still need. */
     private void admit() {
-        double keptShare = 1;
-        if (cacheSpec.evicts()) {
-            List<PagedKvCache> caches = new ArrayList<>(running.size());
-            for (Sequence r : running) {
-                caches.add(r.cache());
-            }
-            keptShare = recorder.keptShare(caches);
-        }
         lock.lock();
         try {
+            double keptShare = Double.NaN; // computed once a sequence waits, not on every step
             while (!waiting.isEmpty() && running.size() < options.maxRunning()) {
+                if (Double.isNaN(keptShare)) {
+                    keptShare = cacheSpec.evicts() ? recorder.keptShare(runningCaches()) : 1;
+                }
                 Sequence s = waiting.peekFirst();
                 int[] tokens = prefixes != null ? s.tokens() : null;
                 PrefixStore.Hit hit = prefixes != null ? prefixes.find(tokens, runningSources()) : null;
@@ -695,10 +694,14 @@ public final class Scheduler {
         } finally {
             lock.unlock();
         }
+        stats = recorder.snapshot(runningCaches(), queued, pool);
+    }
+
+    private List<PagedKvCache> runningCaches() {
         List<PagedKvCache> caches = new ArrayList<>(running.size());
         for (Sequence s : running) {
             caches.add(s.cache());
         }
-        stats = recorder.snapshot(caches, queued, pool);
+        return caches;
     }
 }

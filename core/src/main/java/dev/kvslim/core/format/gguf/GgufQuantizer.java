@@ -52,7 +52,7 @@ public final class GgufQuantizer {
             if (name.equals("output.weight") || !hasOutput && name.equals("token_embd.weight")) {
                 type = GgmlType.Q6_K;
             } else if (moreBits && (name.endsWith(".attn_v.weight") || name.endsWith(".ffn_down.weight"))) {
-                int layer = Integer.parseInt(name.substring(4, name.indexOf('.', 4)));
+                int layer = layerOf(name);
                 if (layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2) {
                     type = GgmlType.Q6_K;
                 }
@@ -66,6 +66,11 @@ public final class GgufQuantizer {
             }
             return type;
         }
+    }
+
+    /** The layer of a tensor named {@code blk.N....}, or -1 for the others. */
+    static int layerOf(String name) {
+        return name.startsWith("blk.") ? Integer.parseInt(name.substring(4, name.indexOf('.', 4))) : -1;
     }
 
     /** Every matrix as {@code target} (one that does not split into its blocks as F16), norms F32. */
@@ -83,9 +88,7 @@ public final class GgufQuantizer {
     public static Result quantize(GgufFile source, Mix mix, Path output) throws IOException {
         int layers = 0;
         for (String name : source.tensors().keySet()) {
-            if (name.startsWith("blk.")) {
-                layers = Math.max(layers, Integer.parseInt(name.substring(4, name.indexOf('.', 4))) + 1);
-            }
+            layers = Math.max(layers, layerOf(name) + 1);
         }
         int n = layers;
         boolean hasOutput = source.tensors().containsKey("output.weight");
