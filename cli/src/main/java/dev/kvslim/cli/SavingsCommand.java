@@ -87,7 +87,7 @@ final class SavingsCommand implements Callable<Integer> {
             names = "--kv-policy",
             defaultValue = "dms",
             description = "The compressing cache: dms (the model's"
-                    + " learned eviction) or a training-free policy (streaming, h2o, tova, snapkv, knorm, keydiff, random), needed for a"
+                    + " learned eviction) or a training-free policy (streaming, h2o, tova, snapkv, knorm, keydiff, expected-attention, adakv, duo, random), needed for a"
                     + " model without DMS (default: ${DEFAULT-VALUE}).")
     String policy;
 

@@ -612,7 +612,7 @@ class CommandLineTest {
 
     @Test
     void baselinesCompressToTheAskedRatio() {
-        for (String policy : new String[] {"streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random"}) {
+        for (String policy : dev.kvslim.core.kv.KvPolicies.NAMES.toArray(String[]::new)) {
             Run r = run(
                     "generate",
                     "--model",

@@ -12,7 +12,16 @@ import java.util.Objects;
  * survivors into the head's lowest slots and returns emptied blocks to the pool. The newest token is never evicted.
  */
 public abstract sealed class EvictionPolicy
-        permits StreamingLlmPolicy, H2oPolicy, TovaPolicy, SnapKvPolicy, KnormPolicy, KeyDiffPolicy, RandomPolicy {
+        permits StreamingLlmPolicy,
+                H2oPolicy,
+                TovaPolicy,
+                SnapKvPolicy,
+                KnormPolicy,
+                KeyDiffPolicy,
+                ExpectedAttentionPolicy,
+                AdaKvPolicy,
+                DuoAttentionPolicy,
+                RandomPolicy {
 
     private final String name;
     private final KvBudget budget;
@@ -36,6 +45,14 @@ public abstract sealed class EvictionPolicy
         return name + " (" + budget + ")";
     }
 
+    /**
+     * This policy for one cache of {@code shape}: a fresh copy for the policies that share state among the cache's
+     * heads (AdaKV, DuoAttention), else itself. The cache then asks it for each head's copy ({@link #forHead}).
+     */
+    EvictionPolicy forCache(KvShape shape) {
+        return this;
+    }
+
     /** This policy for (layer, KV head) of one cache: a fresh copy for the policies with state, else itself. */
     EvictionPolicy forHead(int layer, int kvHead) {
         return this;
@@ -54,6 +71,37 @@ public abstract sealed class EvictionPolicy
         head.setScore(slot, (float) Math.sqrt(Kernels.dot(k, kOff, k, kOff, head.headSize())));
     }
 
-    /** Called after a batch's attention: evicts tokens of {@code head} beyond {@code keep}. */
-    abstract void evict(HeadStore head, int keep, Observation batch);
+    /**
+     * Takes in what a batch adds to the policy's state (attention accumulated so far, statistics of the queries);
+     * called after every batch, whether or not the head is over its budget.
+     */
+    void observe(HeadStore head, Observation batch) {}
+
+    /**
+     * How much the policy wants to keep each live token of {@code head}, higher kept first, into {@code rank[slot]}
+     * ({@code +Infinity}: always kept); a head over its budget of {@code keep} tokens, after {@link #observe}. The
+     * ranks of different heads are comparable where the score is an attention weight (AdaKV ranks a layer's tokens
+     * together).
+     */
+    abstract void rank(HeadStore head, int keep, Observation batch, float[] rank);
+
+    /** After a batch's attention: {@link #observe}, then evicts the lowest-ranked tokens of {@code head} beyond {@code keep}. */
+    void evict(HeadStore head, int keep, Observation batch) {
+        observe(head, batch);
+        int excess = head.live() - keep;
+        if (excess > 0) {
+            float[] rank = batch.rank();
+            rank(head, keep, batch, rank);
+            head.evictLowest(excess, rank);
+        }
+    }
+
+    /**
+     * Evicts after a batch's attention in {@code layer}: each head by its own copy ({@link #evict}), heads in
+     * parallel. The policies that share a budget among heads (AdaKV within a layer, DuoAttention across the cache)
+     * replace this.
+     */
+    void afterAttention(PolicyHeads heads, int layer) {
+        heads.forEachHead(layer, (h, head, policy, batch) -> policy.evict(head, heads.keep(head), batch));
+    }
 }

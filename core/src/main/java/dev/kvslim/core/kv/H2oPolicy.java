@@ -24,23 +24,21 @@ final class H2oPolicy extends EvictionPolicy {
     }
 
     @Override
-    void evict(HeadStore head, int keep, Observation batch) {
+    void observe(HeadStore head, Observation batch) {
         for (int i = 0; i < batch.count(); i++) {
             float[] w = batch.weights(i);
             for (int s = 0; s < head.slots(); s++) {
                 head.setScore(s, head.score(s) + w[s]);
             }
         }
-        int excess = head.live() - keep;
-        if (excess <= 0) {
-            return;
-        }
+    }
+
+    @Override
+    void rank(HeadStore head, int keep, Observation batch, float[] rank) {
         int window = Math.min(recent > 0 ? recent : keep / 2, keep);
         int newest = head.position(head.lastSlot());
-        float[] rank = batch.rank();
         for (int s = 0; s < head.slots(); s++) {
             rank[s] = head.position(s) > newest - window ? Float.POSITIVE_INFINITY : head.score(s);
         }
-        head.evictLowest(excess, rank);
     }
 }

@@ -313,7 +313,7 @@ final class HeadStore {
     }
 
     /** Orders by rank, then by position: a float's bits made to sort as signed integers, above the position. */
-    private static long rankKey(float rank, int position) {
+    static long rankKey(float rank, int position) {
         int bits = Float.floatToIntBits(rank + 0f);
         bits ^= (bits >> 31) & 0x7fffffff;
         return (long) bits << 32 | position;

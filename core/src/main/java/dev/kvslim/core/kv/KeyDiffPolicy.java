@@ -19,11 +19,7 @@ final class KeyDiffPolicy extends EvictionPolicy {
     }
 
     @Override
-    void evict(HeadStore head, int keep, Observation batch) {
-        int excess = head.live() - keep;
-        if (excess <= 0) {
-            return;
-        }
+    void rank(HeadStore head, int keep, Observation batch, float[] rank) {
         int hs = head.headSize();
         float[] anchor = new float[hs];
         for (int s = 0; s < head.slots(); s++) {
@@ -34,7 +30,6 @@ final class KeyDiffPolicy extends EvictionPolicy {
                 }
             }
         }
-        float[] rank = batch.rank();
         for (int s = 0; s < head.slots(); s++) {
             float dot = 0;
             for (int c = 0; c < hs; c++) {
@@ -44,6 +39,5 @@ final class KeyDiffPolicy extends EvictionPolicy {
             // minus the cosine up to the anchor's norm, the same for every token
             rank[s] = norm > 0 ? -dot / norm : 0f;
         }
-        head.evictLowest(excess, rank);
     }
 }

@@ -17,15 +17,9 @@ final class KnormPolicy extends EvictionPolicy {
     }
 
     @Override
-    void evict(HeadStore head, int keep, Observation batch) {
-        int excess = head.live() - keep;
-        if (excess <= 0) {
-            return;
-        }
-        float[] rank = batch.rank();
+    void rank(HeadStore head, int keep, Observation batch, float[] rank) {
         for (int s = 0; s < head.slots(); s++) {
             rank[s] = -head.score(s);
         }
-        head.evictLowest(excess, rank);
     }
 }

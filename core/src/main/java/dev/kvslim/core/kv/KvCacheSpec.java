@@ -175,11 +175,11 @@ public sealed interface KvCacheSpec {
         if (n.equals("auto")) {
             n = model.hasDms() ? "dms" : paged || type != KvType.F32 ? "none" : "dense";
         }
-        if (!NAMES.contains(n)) {
+        if (!NAMES.contains(n) && !KvPolicies.known(n)) {
             throw new IllegalArgumentException(
                     "unknown KV policy '" + name + "'; supported: " + String.join(", ", NAMES));
         }
-        boolean baseline = KvPolicies.NAMES.contains(n);
+        boolean baseline = KvPolicies.known(n);
         if (window != null && !n.equals("dms")) {
             throw new IllegalArgumentException("--kv-window sets the DMS window; it needs --kv-policy dms");
         }
@@ -229,7 +229,7 @@ public sealed interface KvCacheSpec {
 
     /** Whether {@code name} (any case) is a training-free baseline, which takes a ratio or a token budget. */
     static boolean isBaseline(String name) {
-        return KvPolicies.NAMES.contains(name.toLowerCase(Locale.ROOT));
+        return KvPolicies.known(name.toLowerCase(Locale.ROOT));
     }
 
     /** Whether the cache a name or label stands for keeps every token ({@code none} or {@code dense}). */

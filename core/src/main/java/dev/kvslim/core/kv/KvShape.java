@@ -12,22 +12,43 @@ package dev.kvslim.core.kv;
  * @param slidingWindow each query sees only the last this-many positions (itself included); 0 for all
  * @param dmsWindow     the DMS window w the model was trained with, or -1 when it has no DMS
  * @param dmsRule       whose DMS rule the model's decisions follow
+ * @param rotary        the rotary embedding the keys and queries carry
  */
 public record KvShape(
-        int layers, int heads, int kvHeads, int headSize, int slidingWindow, int dmsWindow, DmsRule dmsRule) {
+        int layers,
+        int heads,
+        int kvHeads,
+        int headSize,
+        int slidingWindow,
+        int dmsWindow,
+        DmsRule dmsRule,
+        Rotary rotary) {
 
-    /** A shape whose DMS decisions, if any, follow the reference rule. */
+    /** A shape whose DMS decisions, if any, follow the reference rule, for keys without rotary embedding. */
     public KvShape(int layers, int heads, int kvHeads, int headSize, int slidingWindow, int dmsWindow) {
-        this(layers, heads, kvHeads, headSize, slidingWindow, dmsWindow, DmsRule.REFERENCE);
+        this(
+                layers,
+                heads,
+                kvHeads,
+                headSize,
+                slidingWindow,
+                dmsWindow,
+                DmsRule.REFERENCE,
+                Rotary.none(Math.max(headSize, 0)));
     }
 
     public KvShape {
         java.util.Objects.requireNonNull(dmsRule, "dmsRule");
+        java.util.Objects.requireNonNull(rotary, "rotary");
         if (layers <= 0 || heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headSize <= 0) {
             throw new IllegalArgumentException("a KV shape needs positive layers, heads and head size, and KV heads"
                     + " dividing the heads: " + layers + " layers, " + heads + " heads, " + kvHeads
                     + " KV heads, head size "
                     + headSize);
+        }
+        if (rotary.pairs() != headSize / 2) {
+            throw new IllegalArgumentException("a KV shape's rotary embedding needs headSize/2 = " + headSize / 2
+                    + " pairs, not " + rotary.pairs());
         }
         if (slidingWindow < 0 || dmsWindow < -1) {
             throw new IllegalArgumentException(

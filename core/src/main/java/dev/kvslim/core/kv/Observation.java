@@ -11,6 +11,7 @@ final class Observation {
     private final HeadStore.Visibility visibility;
     private final int group;
     private final float scale;
+    private final Rotary rotary;
     private HeadStore head;
     private float[] queries;
     private int stride;
@@ -23,10 +24,11 @@ final class Observation {
     private float[] rank = new float[0];
     private float[] sums = new float[0];
 
-    Observation(HeadStore.Visibility visibility, int group, float scale) {
+    Observation(HeadStore.Visibility visibility, int group, float scale, Rotary rotary) {
         this.visibility = visibility;
         this.group = group;
         this.scale = scale;
+        this.rotary = rotary;
     }
 
     /**
@@ -54,6 +56,16 @@ final class Observation {
     /** Query heads per KV head. */
     int group() {
         return group;
+    }
+
+    /** The attention's scale of a query-key dot product (1/sqrt(head size) for Llama). */
+    float scale() {
+        return scale;
+    }
+
+    /** The rotary embedding the queries and keys carry. */
+    Rotary rotary() {
+        return rotary;
     }
 
     /** Whether the batch was a single token (a decode step). */

@@ -24,8 +24,10 @@ public final class PagedKvCache implements KvCache {
     private final boolean marksItself;
     // under FastDMS's rule, until the first decoded token: marks are kept but neither hide nor evict tokens
     private boolean prefilling;
-    private final EvictionPolicy policy;
+    private final EvictionPolicy prototype; // the spec's policy, shared by every cache of the spec
+    private EvictionPolicy policy; // this cache's copy of it
     private final EvictionPolicy[][] policies;
+    private final PolicyHeads policyHeads;
     private final Observation[] observations;
     // the queries of the current batch that the policy observes: positions observedFirst.., observedCount of them
     private float[] observed = new float[0];
@@ -88,19 +90,21 @@ public final class PagedKvCache implements KvCache {
         } else {
             this.visibility = (key, flag, query) -> key <= query;
         }
-        this.policy = spec instanceof KvCacheSpec.Evicting e ? e.policy() : null;
-        boolean evicting = policy != null;
+        this.prototype = spec instanceof KvCacheSpec.Evicting e ? e.policy() : null;
+        boolean evicting = prototype != null;
+        this.policyHeads = evicting ? new Heads() : null;
         this.policies = evicting ? new EvictionPolicy[shape.layers()][shape.kvHeads()] : null;
         this.observations = evicting ? new Observation[Parallel.threads()] : null;
         if (evicting) {
             resetPolicies();
             for (int i = 0; i < observations.length; i++) {
-                observations[i] = new Observation(visibility, shape.groupSize(), scale);
+                observations[i] = new Observation(visibility, shape.groupSize(), scale, shape.rotary());
             }
         }
     }
 
     private void resetPolicies() {
+        policy = prototype.forCache(shape);
         for (int l = 0; l < policies.length; l++) {
             for (int h = 0; h < policies[l].length; h++) {
                 policies[l][h] = policy.forHead(l, h);
@@ -263,6 +267,40 @@ public final class PagedKvCache implements KvCache {
             }
         }
         if (policies != null) {
+            policy.afterAttention(policyHeads, layer);
+        }
+    }
+
+    /** The heads as this cache's eviction policy sees them after a batch. */
+    private final class Heads implements PolicyHeads {
+
+        @Override
+        public int layers() {
+            return heads.length;
+        }
+
+        @Override
+        public int kvHeads() {
+            return shape.kvHeads();
+        }
+
+        @Override
+        public HeadStore head(int layer, int kvHead) {
+            return heads[layer][kvHead];
+        }
+
+        @Override
+        public EvictionPolicy policy(int layer, int kvHead) {
+            return policies[layer][kvHead];
+        }
+
+        @Override
+        public int keep(HeadStore head) {
+            return policy.budget().keep(head.seen());
+        }
+
+        @Override
+        public void forEachHead(int layer, HeadTask task) {
             int stride = shape.qDim(), width = shape.groupSize() * shape.headSize();
             long work = (long) Math.max(1, observedCount) * width * heads[layer][0].slots();
             Parallel.forRange(heads[layer].length, Parallel.grain(work), (worker, start, end) -> {
@@ -270,7 +308,7 @@ public final class PagedKvCache implements KvCache {
                 for (int h = start; h < end; h++) {
                     HeadStore head = heads[layer][h];
                     o.set(head, observed, stride, h * width, observedFirst, observedCount, batchSize == 1);
-                    policies[layer][h].evict(head, policy.budget().keep(head.seen()), o);
+                    task.run(h, head, policies[layer][h], o);
                     head.compact();
                 }
             });

@@ -27,6 +27,14 @@ final class RandomPolicy extends EvictionPolicy {
                 budget(), seed, new SplittableRandom(seed + 0x9E3779B97F4A7C15L * ((long) layer << 32 | kvHead + 1)));
     }
 
+    /** Uniform random ranks (AdaKV over random scores). */
+    @Override
+    void rank(HeadStore head, int keep, Observation batch, float[] rank) {
+        for (int s = 0; s < head.slots(); s++) {
+            rank[s] = random.nextFloat();
+        }
+    }
+
     /** Evicts a uniformly random set of the tokens other than the newest (a partial Fisher-Yates shuffle). */
     @Override
     void evict(HeadStore head, int keep, Observation batch) {

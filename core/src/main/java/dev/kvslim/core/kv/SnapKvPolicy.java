@@ -44,7 +44,7 @@ final class SnapKvPolicy extends EvictionPolicy {
     }
 
     @Override
-    void evict(HeadStore head, int keep, Observation batch) {
+    void observe(HeadStore head, Observation batch) {
         int width = batch.group() * head.headSize();
         if (ring == null) {
             ring = new float[window * width];
@@ -55,10 +55,11 @@ final class SnapKvPolicy extends EvictionPolicy {
             ringNext = (ringNext + 1) % window;
             ringSize = Math.min(ringSize + 1, window);
         }
-        int excess = head.live() - keep;
-        if (excess <= 0) {
-            return;
-        }
+    }
+
+    @Override
+    void rank(HeadStore head, int keep, Observation batch, float[] rank) {
+        int width = batch.group() * head.headSize();
         int slots = head.slots();
         float[] sums = batch.sums();
         Arrays.fill(sums, 0, slots, 0f);
@@ -73,7 +74,6 @@ final class SnapKvPolicy extends EvictionPolicy {
         int kept = Math.min(window, keep);
         long[] older = new long[head.live()];
         int n = 0;
-        float[] rank = batch.rank();
         for (int s = 0; s < slots; s++) {
             int p = head.position(s);
             if (p > newest - kept) {
@@ -91,6 +91,5 @@ final class SnapKvPolicy extends EvictionPolicy {
             }
             rank[(int) older[i]] = max;
         }
-        head.evictLowest(excess, rank);
     }
 }

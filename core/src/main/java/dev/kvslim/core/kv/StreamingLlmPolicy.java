@@ -16,17 +16,15 @@ final class StreamingLlmPolicy extends EvictionPolicy {
     }
 
     @Override
-    void evict(HeadStore head, int keep, Observation batch) {
-        int excess = head.live() - keep;
-        if (excess <= 0) {
-            return;
-        }
-        int kept = Math.min(sinks, keep - 1);
-        float[] rank = batch.rank();
+    void rank(HeadStore head, int keep, Observation batch, float[] rank) {
+        rankSinksThenRecent(head, Math.min(sinks, keep - 1), rank);
+    }
+
+    /** Ranks the first {@code sinks} positions above all, then the others by position (the oldest lowest). */
+    static void rankSinksThenRecent(HeadStore head, int sinks, float[] rank) {
         for (int s = 0; s < head.slots(); s++) {
             int p = head.position(s);
-            rank[s] = p < kept ? Float.POSITIVE_INFINITY : p;
+            rank[s] = p < sinks ? Float.POSITIVE_INFINITY : p;
         }
-        head.evictLowest(excess, rank);
     }
 }

@@ -18,10 +18,7 @@ final class TovaPolicy extends EvictionPolicy {
     }
 
     @Override
-    void evict(HeadStore head, int keep, Observation batch) {
-        int excess = head.live() - keep;
-        if (excess > 0) {
-            head.evictLowest(excess, batch.weights(0));
-        }
+    void rank(HeadStore head, int keep, Observation batch, float[] rank) {
+        System.arraycopy(batch.weights(0), 0, rank, 0, head.slots());
     }
 }

@@ -3,6 +3,7 @@ package dev.kvslim.core.model;
 import dev.kvslim.core.kv.DmsRule;
 import dev.kvslim.core.kv.KvShape;
 import dev.kvslim.core.kv.KvType;
+import dev.kvslim.core.kv.Rotary;
 
 /**
  * Hyper-parameters of a Llama-family decoder.
@@ -172,7 +173,8 @@ public record LlamaConfig(
                 headSize,
                 slidingWindow,
                 dms == null ? -1 : dms.window(),
-                dms == null ? DmsRule.REFERENCE : dms.rule());
+                dms == null ? DmsRule.REFERENCE : dms.rule(),
+                new Rotary(ropeFrequencies(), ropeStyle == RopeStyle.INTERLEAVED));
     }
 
     /** Bytes of keys and values one token adds to a cache that keeps every token, stored as {@code type}. */

@@ -31,8 +31,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class EvictionPolicyPropertyTest {
 
-    private static final String[] POLICIES = {"none", "streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random"
+    private static final String[] POLICIES = {
+        "none", "streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "expected-attention", "adakv", "duo", "random"
     };
+
+    /** Where the budget is shared: AdaKV's among a layer's heads, DuoAttention's among the cache's. */
+    private static boolean shared(String name) {
+        return name.equals("adakv") || name.equals("duo");
+    }
 
     /** {@code none} keeps every token (and ignores the budget); the others evict by their policy. */
     private static KvCacheSpec.Paged spec(String name, KvBudget budget, KvPolicies.Options options) {
@@ -55,7 +61,11 @@ class EvictionPolicyPropertyTest {
         int layers = 2, kvHeads = 1 + rnd.nextInt(3), group = 1 + rnd.nextInt(3), tokens = 150 + rnd.nextInt(150);
         LlamaConfig c = PolicyHarness.config(layers, kvHeads, group);
         KvPolicies.Options options = new KvPolicies.Options(
-                rnd.nextInt(7), rnd.nextInt(3) * rnd.nextInt(10), 1 + rnd.nextInt(40), rnd.nextLong());
+                rnd.nextInt(7),
+                rnd.nextInt(3) * rnd.nextInt(10),
+                1 + rnd.nextInt(40),
+                rnd.nextLong(),
+                KvPolicies.SCORERS.get(rnd.nextInt(KvPolicies.SCORERS.size())));
         KvCacheSpec.Paged spec = spec(
                 name,
                 rnd.nextBoolean() ? KvBudget.ofRatio(1 + 5 * rnd.nextDouble()) : KvBudget.ofTokens(1 + rnd.nextInt(40)),
@@ -65,7 +75,8 @@ class EvictionPolicyPropertyTest {
         int block = Kernels.lanes(), maxBatch = 24;
         int slack = 0;
         int heads = layers * kvHeads;
-        long blocksPerHead = (budget.keep(tokens) + slack + maxBatch + block - 1) / block;
+        // a head sharing its budget may hold up to every token
+        long blocksPerHead = ((shared(name) ? tokens : budget.keep(tokens)) + slack + maxBatch + block - 1) / block;
         BlockPool pool = new BlockPool(HS, block, heads * blocksPerHead * BlockPool.blockBytes(HS, block, type), type);
         PagedKvCache cache = new PagedKvCache(c.kvShape(), pool, tokens, spec);
 
@@ -104,14 +115,18 @@ class EvictionPolicyPropertyTest {
                 }
             }
             int seen = pos + n;
-            long blocks = 0;
+            long blocks = 0, cacheTotal = 0;
             for (int l = 0; l < layers; l++) {
+                long layerTotal = 0;
                 for (int h = 0; h < kvHeads; h++) {
                     HeadStore head = PolicyHarness.head(cache, l, h);
                     int[] kept = PolicyHarness.kept(cache, l, h);
                     int keep = budget.keep(seen);
                     String at = name + " " + budget + " layer " + l + " head " + h + " after " + seen;
-                    if (slack > 0 && n == 1) {
+                    layerTotal += kept.length;
+                    if (shared(name)) {
+                        assertThat(kept.length).as(at).isBetween(1, seen);
+                    } else if (slack > 0 && n == 1) {
                         assertThat(kept.length).as(at).isBetween(keep, keep + slack);
                         assertThat(kept.length == keep || kept.length == before[l][h].length + 1)
                                 .as(at)
@@ -137,6 +152,18 @@ class EvictionPolicyPropertyTest {
                     blocks += (kept.length + block - 1) / block;
                     before[l][h] = kept;
                 }
+                int keep = budget.keep(seen);
+                if (name.equals("adakv")) {
+                    assertThat(layerTotal)
+                            .as("adakv layer %d after %d", l, seen)
+                            .isEqualTo((long) kvHeads * keep);
+                }
+                cacheTotal += layerTotal;
+            }
+            if (name.equals("duo")) {
+                // the retrieval heads keep everything, the streaming heads share the rest (rounded down; less when
+                // a retrieval head has just turned streaming: the others cannot get back what they dropped)
+                assertThat(cacheTotal).as("duo after %d", seen).isLessThanOrEqualTo((long) heads * budget.keep(seen));
             }
             assertThat(pool.usedBlocks()).isEqualTo(blocks).isLessThanOrEqualTo(pool.capacityBlocks());
         }
@@ -171,7 +198,7 @@ class EvictionPolicyPropertyTest {
     }
 
     static Stream<Arguments> policiesAndTypes() {
-        return Stream.of("streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "random")
+        return KvPolicies.NAMES.stream()
                 .flatMap(p -> Stream.of(Arguments.of(p, KvType.F32), Arguments.of(p, KvType.F16)));
     }
 
@@ -199,11 +226,21 @@ class EvictionPolicyPropertyTest {
             m.forward(s, ids, pos, 1, pos, cache);
         }
         int keep = (int) Math.ceil(tokens / target), slack = 0;
+        long total = 0;
         for (int l = 0; l < m.config().layers(); l++) {
             for (int h = 0; h < m.config().kvHeads(); h++) {
                 assertThat(cache.seenTokens(l, h)).isEqualTo(tokens);
-                assertThat(cache.liveTokens(l, h)).isBetween(keep, keep + slack);
+                total += cache.liveTokens(l, h);
+                if (!shared(name)) {
+                    assertThat(cache.liveTokens(l, h)).isBetween(keep, keep + slack);
+                }
             }
+        }
+        int heads = m.config().layers() * m.config().kvHeads();
+        assertThat(total).isBetween(name.equals("duo") ? 1 : (long) heads * keep, (long) heads * keep);
+        if (name.equals("duo")) {
+            assertThat(cache.compressionRatio()).isGreaterThanOrEqualTo(target);
+            return;
         }
         assertThat(cache.compressionRatio()).isBetween(tokens / (double) (keep + slack), target);
         if (slack == 0) {

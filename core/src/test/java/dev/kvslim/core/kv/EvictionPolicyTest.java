@@ -258,7 +258,8 @@ class EvictionPolicyTest {
     void namesBudgetsAndRewinding() {
         assertThatThrownBy(() -> KvPolicies.of("lru", KvBudget.ofTokens(4)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, keydiff, random");
+                .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, keydiff,"
+                        + " expected-attention, adakv, duo, random");
         for (String name : KvPolicies.NAMES) {
             assertThat(KvPolicies.of(name, KvBudget.ofRatio(2)).name()).isEqualTo(name);
         }

@@ -55,6 +55,9 @@ class KvCacheSpecTest {
                         "snapkv",
                         "knorm",
                         "keydiff",
+                        "expected-attention",
+                        "adakv",
+                        "duo",
                         "random");
     }
 
@@ -62,7 +65,7 @@ class KvCacheSpecTest {
     void everyMismatchIsOneLineNamingTheFlag() {
         assertThatThrownBy(() -> parse("lru", 2.0, null, null, PLAIN, true))
                 .hasMessage("unknown KV policy 'lru'; supported: auto, dense, none, dms, streaming, h2o, tova, snapkv,"
-                        + " knorm, keydiff, random");
+                        + " knorm, keydiff, expected-attention, adakv, duo, random");
         assertThatThrownBy(() -> parse("dms", null, null, null, PLAIN, true))
                 .hasMessageContaining("retrofitted with DMS");
         assertThatThrownBy(() -> parse("auto", null, null, 8, PLAIN, true)).hasMessageContaining("--kv-window");

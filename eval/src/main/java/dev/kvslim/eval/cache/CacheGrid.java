@@ -31,7 +31,7 @@ public final class CacheGrid {
         for (String name : split(list, "--kv-policy")) {
             if (name.equals("all")) {
                 GRID.stream().filter(p -> withDms || !KvCacheSpec.isDms(p)).forEach(out::add);
-            } else if (!GRID.contains(name)) {
+            } else if (!GRID.contains(name) && !KvPolicies.known(name)) {
                 throw new IllegalArgumentException(
                         "unknown KV policy '" + name + "'; supported: " + String.join(", ", GRID) + " (or all)");
             } else {

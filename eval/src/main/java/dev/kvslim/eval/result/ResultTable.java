@@ -16,7 +16,7 @@ public final class ResultTable {
         if (!tasks.isEmpty()) {
             out.append(String.format(
                     Locale.ROOT,
-                    "%-12s %-10s %7s %8s %9s %8s %12s %10s%n",
+                    "%-12s %-18s %7s %8s %9s %8s %12s %10s%n",
                     "task",
                     "policy",
                     "target",
@@ -28,7 +28,7 @@ public final class ResultTable {
             for (EvalResult r : tasks) {
                 out.append(String.format(
                         Locale.ROOT,
-                        "%-12s %-10s %7s %7.2fx %9.3f %8s %12s %10.1f%n",
+                        "%-12s %-18s %7s %7.2fx %9.3f %8s %12s %10.1f%n",
                         r.task(),
                         r.policy(),
                         target(r),
