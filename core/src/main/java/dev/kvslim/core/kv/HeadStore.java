@@ -1,5 +1,6 @@
 package dev.kvslim.core.kv;
 
+import dev.kvslim.core.tensor.Kernels;
 import java.util.Arrays;
 
 /**
@@ -22,6 +23,8 @@ final class HeadStore {
     private float[] scores = new float[64];
     private int[] holes = new int[8];
     private int holeCount;
+    // no token was ever evicted: slot s holds the head's s-th position, in increasing order, with no holes
+    private boolean ordered = true;
     private int live;
     private long seen;
     // marked tokens, in position order: DMS evicts them when they leave the window
@@ -123,6 +126,7 @@ final class HeadStore {
         c.scores = scores.clone();
         c.holes = holes.clone();
         c.holeCount = holeCount;
+        c.ordered = ordered;
         c.live = live;
         c.seen = seen;
         c.markedSlots = markedSlots.clone();
@@ -272,6 +276,7 @@ final class HeadStore {
             throw new IllegalStateException("slot " + slot + " is already empty");
         }
         positions[slot] = -1;
+        ordered = false;
         if (holeCount == holes.length) {
             holes = Arrays.copyOf(holes, 2 * holes.length);
         }
@@ -376,6 +381,7 @@ final class HeadStore {
 
     /** Forgets every token at {@code length} or later, returning emptied trailing blocks to the pool. */
     void truncate(int length) {
+        boolean wasOrdered = ordered;
         lastSlot = -1;
         for (int s = 0; s < slots; s++) {
             if (positions[s] >= length) {
@@ -397,6 +403,7 @@ final class HeadStore {
                 holes[holeCount++] = s;
             }
         }
+        ordered = wasOrdered && holeCount == 0; // cutting an ordered head's tail leaves it ordered
         int keep = (slots + blockSize - 1) / blockSize;
         while (blockCount > keep) {
             pool.free(blocks[--blockCount]);
@@ -414,6 +421,7 @@ final class HeadStore {
         markedHead = markedTail = 0;
         lastSlot = -1;
         maxEvictedPosition = -1;
+        ordered = true;
     }
 
     /**
@@ -438,20 +446,17 @@ final class HeadStore {
             scratch[sumAt + g] = 0f;
         }
         Arrays.fill(out, outOff, outOff + group * headSize, 0f);
+        boolean causal = ordered && visible.causal();
         for (int b = 0; b < blockCount; b++) {
             int first = b * blockSize;
             int n = Math.min(blockSize, slots - first);
+            if (causal && positions[first] > position) {
+                break; // this block and every later one hold only later positions
+            }
+            boolean whole = causal && positions[first + n - 1] <= position;
             for (int g = 0; g < group; g++) {
                 kv.scores(blocks[b], n, q, qOff + g * headSize, scale, scratch, 0);
-                float blockMax = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
-                    int p = positions[first + j];
-                    if (p < 0 || !visible.test(p, flags[first + j], position)) {
-                        scratch[j] = Float.NEGATIVE_INFINITY;
-                    } else {
-                        blockMax = Math.max(blockMax, scratch[j]);
-                    }
-                }
+                float blockMax = whole ? Kernels.max(scratch, 0, n) : mask(first, n, visible, position, scratch, 0);
                 if (blockMax == Float.NEGATIVE_INFINITY) {
                     continue;
                 }
@@ -478,6 +483,114 @@ final class HeadStore {
                 }
             }
         }
+    }
+
+    /**
+     * {@link #attend} for {@code count} queries at consecutive positions from {@code first} (query i's group of heads
+     * at {@code q[qOff + i * qStride ..]}, its output at {@code out[outOff + i * outStride ..]}): blocks outer,
+     * queries inner, so a prompt's tile of queries reads each block's keys and values from memory once instead of
+     * once per query (at long context a head's keys and values far outgrow the core's caches, and per-query
+     * attention was bound by reading them), and within a block four query heads at a time share every key and value
+     * vector read ({@link KvBlocks#scores4}, {@link KvBlocks#accumulate4}). A block none of whose tokens a query can
+     * see (all of them after it) is skipped for that query. {@code scratch} holds at least {@link #tileScratch}
+     * floats.
+     */
+    void attendTile(
+            int first,
+            int count,
+            Visibility visible,
+            float[] q,
+            int qOff,
+            int qStride,
+            int group,
+            float scale,
+            float[] out,
+            int outOff,
+            int outStride,
+            float[] scratch) {
+        int rows = KvBlocks.ROWS, heads = count * group;
+        int rowsAt = blockSize, maxAt = (1 + rows) * blockSize, sumAt = maxAt + heads;
+        for (int h = 0; h < heads; h++) {
+            scratch[maxAt + h] = Float.NEGATIVE_INFINITY;
+            scratch[sumAt + h] = 0f;
+        }
+        for (int i = 0; i < count; i++) {
+            Arrays.fill(out, outOff + i * outStride, outOff + i * outStride + group * headSize, 0f);
+        }
+        int[] qOffs = new int[rows], outOffs = new int[rows];
+        float[] rowMax = new float[rows], rowSum = new float[rows];
+        boolean causal = ordered && visible.causal();
+        for (int b = 0; b < blockCount; b++) {
+            int start = b * blockSize;
+            int n = Math.min(blockSize, slots - start);
+            int lowest = causal ? positions[start] : Integer.MAX_VALUE;
+            for (int j = 0; j < n && !causal; j++) {
+                int p = positions[start + j];
+                if (p >= 0 && p < lowest) {
+                    lowest = p;
+                }
+            }
+            // in an ordered causal head, the queries from here on see the whole block
+            int wholeFrom = causal ? positions[start + n - 1] : Integer.MAX_VALUE;
+            // query heads (query i, head g) in order h = i * group + g; the first queries may see none of the block
+            for (int h0 = (int) Math.max(0, Math.min((long) count, (long) lowest - first)) * group;
+                    h0 < heads;
+                    h0 += rows) {
+                int m = Math.min(rows, heads - h0);
+                for (int r = 0; r < rows; r++) {
+                    int h = h0 + Math.min(r, m - 1); // a short last run repeats its last head, left out below
+                    int i = h / group, g = h % group;
+                    qOffs[r] = qOff + i * qStride + g * headSize;
+                    outOffs[r] = outOff + i * outStride + g * headSize;
+                }
+                kv.scores4(blocks[b], n, q, qOffs, scale, scratch, rowsAt);
+                for (int r = 0; r < rows; r++) {
+                    rowMax[r] = Float.POSITIVE_INFINITY; // left out unless it sees a token
+                    if (r >= m) {
+                        continue;
+                    }
+                    int h = h0 + r, position = first + h / group, row = rowsAt + r * blockSize;
+                    float blockMax = position >= wholeFrom
+                            ? Kernels.max(scratch, row, n)
+                            : mask(start, n, visible, position, scratch, row);
+                    if (blockMax == Float.NEGATIVE_INFINITY) {
+                        continue;
+                    }
+                    float max = scratch[maxAt + h];
+                    if (blockMax > max) {
+                        float correction = (float) Math.exp(max - blockMax);
+                        scratch[sumAt + h] *= correction;
+                        for (int c = 0; c < headSize; c++) {
+                            out[outOffs[r] + c] *= correction;
+                        }
+                        max = blockMax;
+                        scratch[maxAt + h] = max;
+                    }
+                    rowMax[r] = max;
+                }
+                kv.accumulate4(blocks[b], n, scratch, rowsAt, rowMax, rowSum, out, outOffs);
+                for (int r = 0; r < m; r++) {
+                    if (rowMax[r] != Float.POSITIVE_INFINITY) {
+                        scratch[sumAt + h0 + r] += rowSum[r];
+                    }
+                }
+            }
+        }
+        for (int h = 0; h < heads; h++) {
+            float sum = scratch[sumAt + h];
+            if (sum > 0f) {
+                float inv = 1f / sum;
+                int o = outOff + (h / group) * outStride + (h % group) * headSize;
+                for (int c = 0; c < headSize; c++) {
+                    out[o + c] *= inv;
+                }
+            }
+        }
+    }
+
+    /** Floats of scratch {@link #attendTile} needs for {@code queryHeads} query heads with blocks of {@code blockSize}. */
+    static int tileScratch(int blockSize, int queryHeads) {
+        return (1 + KvBlocks.ROWS) * blockSize + 2 * queryHeads;
     }
 
     /**
@@ -520,9 +633,47 @@ final class HeadStore {
         }
     }
 
+    /**
+     * Sets the scores {@code scores[at + j]} of the slots {@code first + j} ({@code j < n}) that the query at
+     * {@code position} cannot see (or that are empty) to negative infinity; returns the largest score left.
+     */
+    private float mask(int first, int n, Visibility visible, int position, float[] scores, int at) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            int p = positions[first + j];
+            if (p < 0 || !visible.test(p, flags[first + j], position)) {
+                scores[at + j] = Float.NEGATIVE_INFINITY;
+            } else {
+                max = Math.max(max, scores[at + j]);
+            }
+        }
+        return max;
+    }
+
     /** Whether the key of a slot (its position and flag) is visible to the query at {@code query}. */
     @FunctionalInterface
     interface Visibility {
         boolean test(int keyPosition, byte flag, int query);
+
+        /**
+         * Whether exactly the keys at or before the query are visible (no window, no DMS): a head that never evicted
+         * then shows a query every slot of a block whose last position is at or before it, without a test per key.
+         */
+        default boolean causal() {
+            return false;
+        }
+
+        /** Every key at or before the query. */
+        Visibility CAUSAL = new Visibility() {
+            @Override
+            public boolean test(int keyPosition, byte flag, int query) {
+                return keyPosition <= query;
+            }
+
+            @Override
+            public boolean causal() {
+                return true;
+            }
+        };
     }
 }

@@ -54,4 +54,34 @@ abstract sealed class KvBlocks permits F32Blocks, ShortBlocks, QuantBlocks {
      * prompts' attention the slowest part of prefill).
      */
     abstract float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff);
+
+    /** Query rows {@link #scores4} and {@link #accumulate4} take together. */
+    static final int ROWS = 4;
+
+    /**
+     * {@link #scores} of {@value #ROWS} queries ({@code q[qOffs[r]..]}) at once, row r into {@code out[outOff + r *
+     * blockSize ..]}: each key vector is read once for all of them. This default asks one query at a time.
+     */
+    void scores4(int id, int n, float[] q, int[] qOffs, float scale, float[] out, int outOff) {
+        for (int r = 0; r < ROWS; r++) {
+            scores(id, n, q, qOffs[r], scale, out, outOff + r * blockSize);
+        }
+    }
+
+    /**
+     * {@link #accumulate} of {@value #ROWS} score rows ({@code scores[off + r * blockSize ..]}, each with its own
+     * {@code max[r]}, {@code +Infinity} for a row to leave out: it writes nothing, so its output may be another
+     * row's) into {@code out[outOffs[r]..]}, sums into {@code sums[r]}: each value is read once for all rows. This default copies a row at a time to {@code scores[0..n)}
+     * (which must be free) and asks {@link #accumulate}.
+     */
+    void accumulate4(int id, int n, float[] scores, int off, float[] max, float[] sums, float[] out, int[] outOffs) {
+        for (int r = 0; r < ROWS; r++) {
+            if (max[r] == Float.POSITIVE_INFINITY) {
+                sums[r] = 0f;
+                continue;
+            }
+            System.arraycopy(scores, off + r * blockSize, scores, 0, n);
+            sums[r] = accumulate(id, n, scores, max[r], out, outOffs[r]);
+        }
+    }
 }

@@ -42,6 +42,33 @@ public interface KvCache {
             float[] scratch);
 
     /**
+     * {@link #attend} for {@code count} queries at consecutive positions from {@code position}: query i's group of
+     * heads at {@code q[qOff + i * qStride ..]}, its output at {@code out[outOff + i * outStride ..]}. A cache may
+     * read its keys and values once for the whole tile; this default asks one query at a time. {@code count} is at
+     * most {@link #TILE}.
+     */
+    default void attendTile(
+            int layer,
+            int position,
+            int count,
+            int kvHead,
+            float[] q,
+            int qOff,
+            int qStride,
+            int group,
+            float[] out,
+            int outOff,
+            int outStride,
+            float[] scratch) {
+        for (int i = 0; i < count; i++) {
+            attend(layer, position + i, kvHead, q, qOff + i * qStride, group, out, outOff + i * outStride, scratch);
+        }
+    }
+
+    /** The most queries of one {@link #attendTile} call. */
+    int TILE = 32;
+
+    /**
      * Checks that {@code count} more tokens fit, before the forward pass stores any of them, so that a cache
      * that is full fails with {@link KvCacheFullException} and stays as it was. Unbounded caches accept all.
      */
@@ -53,7 +80,7 @@ public interface KvCache {
      */
     default void afterAttention(int layer, int lastPosition) {}
 
-    /** Floats of per-thread scratch {@link #attend} needs. */
+    /** Floats of per-thread scratch {@link #attend} and {@link #attendTile} need. */
     int scratchSize();
 
     /** Forgets every position from {@code length} on (0 clears the cache). */

@@ -88,7 +88,7 @@ public final class PagedKvCache implements KvCache {
         } else if (window > 0) {
             this.visibility = (key, flag, query) -> key <= query && query - key < window;
         } else {
-            this.visibility = (key, flag, query) -> key <= query;
+            this.visibility = HeadStore.Visibility.CAUSAL;
         }
         this.prototype = spec instanceof KvCacheSpec.Evicting e ? e.policy() : null;
         boolean evicting = prototype != null;
@@ -327,6 +327,32 @@ public final class PagedKvCache implements KvCache {
             int outOff,
             float[] scratch) {
         heads[layer][kvHead].attend(position, visibility, q, qOff, group, scale, out, outOff, scratch);
+        observe(position, kvHead, q, qOff, group);
+    }
+
+    @Override
+    public void attendTile(
+            int layer,
+            int position,
+            int count,
+            int kvHead,
+            float[] q,
+            int qOff,
+            int qStride,
+            int group,
+            float[] out,
+            int outOff,
+            int outStride,
+            float[] scratch) {
+        heads[layer][kvHead].attendTile(
+                position, count, visibility, q, qOff, qStride, group, scale, out, outOff, outStride, scratch);
+        for (int i = 0; i < count; i++) {
+            observe(position + i, kvHead, q, qOff + i * qStride, group);
+        }
+    }
+
+    /** Keeps the query at {@code position} if the policy observes it. */
+    private void observe(int position, int kvHead, float[] q, int qOff, int group) {
         if (position >= observedFirst && position - observedFirst < observedCount) {
             int width = group * shape.headSize();
             System.arraycopy(q, qOff, observed, (position - observedFirst) * shape.qDim() + kvHead * width, width);
@@ -335,7 +361,7 @@ public final class PagedKvCache implements KvCache {
 
     @Override
     public int scratchSize() {
-        return pool.blockSize() + 2 * shape.groupSize();
+        return HeadStore.tileScratch(pool.blockSize(), shape.groupSize() * TILE);
     }
 
     /**

@@ -88,6 +88,73 @@ abstract sealed class ShortBlocks extends KvBlocks permits F16Blocks, Bf16Blocks
     }
 
     @Override
+    final void scores4(int id, int n, float[] q, int[] qOffs, float scale, float[] out, int outOff) {
+        short[] block = storage[id];
+        int q0 = qOffs[0], q1 = qOffs[1], q2 = qOffs[2], q3 = qOffs[3];
+        for (int j = 0; j < n; j += F.length()) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int c = 0; c < headSize; c++) {
+                FloatVector k = widen(ShortVector.fromArray(S, block, c * blockSize + j));
+                a0 = k.fma(FloatVector.broadcast(F, q[q0 + c]), a0);
+                a1 = k.fma(FloatVector.broadcast(F, q[q1 + c]), a1);
+                a2 = k.fma(FloatVector.broadcast(F, q[q2 + c]), a2);
+                a3 = k.fma(FloatVector.broadcast(F, q[q3 + c]), a3);
+            }
+            a0.mul(scale).intoArray(out, outOff + j);
+            a1.mul(scale).intoArray(out, outOff + blockSize + j);
+            a2.mul(scale).intoArray(out, outOff + 2 * blockSize + j);
+            a3.mul(scale).intoArray(out, outOff + 3 * blockSize + j);
+        }
+    }
+
+    @Override
+    final void accumulate4(
+            int id, int n, float[] scores, int off, float[] max, float[] sums, float[] out, int[] outOffs) {
+        short[] block = storage[id];
+        for (int r = 0; r < ROWS; r++) {
+            sums[r] = FastExp.expShiftSum(scores, off + r * blockSize, n, max[r]);
+        }
+        int o0 = outOffs[0], o1 = outOffs[1], o2 = outOffs[2], o3 = outOffs[3];
+        int r1 = off + blockSize, r2 = off + 2 * blockSize, r3 = off + 3 * blockSize;
+        int bound = F.loopBound(headSize);
+        // a vector of channels at a time, the four rows' sums kept in registers over the block's slots
+        int c = 0;
+        for (; c < bound; c += F.length()) {
+            FloatVector a0 = FloatVector.fromArray(F, out, o0 + c), a1 = FloatVector.fromArray(F, out, o1 + c);
+            FloatVector a2 = FloatVector.fromArray(F, out, o2 + c), a3 = FloatVector.fromArray(F, out, o3 + c);
+            for (int j = 0, at = values; j < n; j++, at += headSize) {
+                FloatVector v = widen(ShortVector.fromArray(S, block, at + c));
+                a0 = v.fma(FloatVector.broadcast(F, scores[off + j]), a0);
+                a1 = v.fma(FloatVector.broadcast(F, scores[r1 + j]), a1);
+                a2 = v.fma(FloatVector.broadcast(F, scores[r2 + j]), a2);
+                a3 = v.fma(FloatVector.broadcast(F, scores[r3 + j]), a3);
+            }
+            // a row left out (max +Infinity: weights all 0) may repeat another's output: it must not write
+            if (max[0] != Float.POSITIVE_INFINITY) {
+                a0.intoArray(out, o0 + c);
+            }
+            if (max[1] != Float.POSITIVE_INFINITY) {
+                a1.intoArray(out, o1 + c);
+            }
+            if (max[2] != Float.POSITIVE_INFINITY) {
+                a2.intoArray(out, o2 + c);
+            }
+            if (max[3] != Float.POSITIVE_INFINITY) {
+                a3.intoArray(out, o3 + c);
+            }
+        }
+        for (; c < headSize; c++) {
+            for (int j = 0, at = values; j < n; j++, at += headSize) {
+                float v = widen(block[at + c]);
+                out[o0 + c] += scores[off + j] * v;
+                out[o1 + c] += scores[r1 + j] * v;
+                out[o2 + c] += scores[r2 + j] * v;
+                out[o3 + c] += scores[r3 + j] * v;
+            }
+        }
+    }
+
+    @Override
     final float accumulate(int id, int n, float[] scores, float max, float[] out, int outOff) {
         short[] block = storage[id];
         int bound = F.loopBound(headSize);

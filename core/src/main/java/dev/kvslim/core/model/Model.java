@@ -88,6 +88,8 @@ public final class Model {
         private int chunks;
         final int[] tokenChunk;
         final int[] tokenPosition;
+        // attention tiles of the batch: tile i is tokens [tileStart[i], tileStart[i+1]), all of one sequence
+        final int[] tileStart;
         private float[] batchLogits = new float[0];
         private float[][] chunkLogitViews = new float[0][];
 
@@ -114,6 +116,7 @@ public final class Model {
             logits = new float[c.vocabSize()];
             tokenChunk = new int[maxBatch];
             tokenPosition = new int[maxBatch];
+            tileStart = new int[maxBatch + 1];
         }
 
         private void setChunks(int count) {
@@ -340,18 +343,21 @@ public final class Model {
                         l, s.chunkPosition[i], len, s.k, s.v, dms != null ? s.decisions : null, s.chunkStart[i]);
             }
 
-            // attention: every (token, KV head) pair on its own, for the query heads of its group together
+            // attention: every (tile of a chunk's tokens, KV head) pair on its own, for the query heads of its group
+            // together; a tile is up to KvCache.TILE consecutive tokens of one sequence
             int layer = l;
             int kvHeads = c.kvHeads();
             int group = c.groupSize();
-            long work = (long) lastPosition * hs * 2 * group;
-            Parallel.forRange(n * kvHeads, Parallel.grain(work), (worker, start, end) -> {
+            int tiles = tiles(s);
+            long work = (long) lastPosition * hs * 2 * group * Math.max(1, n / tiles);
+            Parallel.forRange(tiles * kvHeads, Parallel.grain(work), (worker, start, end) -> {
                 float[] scratch = attScratch[worker];
                 for (int i = start; i < end; i++) {
-                    int t = i / kvHeads, kvh = i % kvHeads;
+                    int t = s.tileStart[i / kvHeads], kvh = i % kvHeads;
+                    int count = s.tileStart[i / kvHeads + 1] - t;
                     int at = t * qDim + kvh * group * hs;
-                    s.chunkCache[s.tokenChunk[t]].attend(
-                            layer, s.tokenPosition[t], kvh, s.q, at, group, s.att, at, scratch);
+                    s.chunkCache[s.tokenChunk[t]].attendTile(
+                            layer, s.tokenPosition[t], count, kvh, s.q, at, qDim, group, s.att, at, qDim, scratch);
                 }
             });
 
@@ -376,6 +382,18 @@ public final class Model {
                 System.arraycopy(s.x, 0, s.layerOutputs[l], 0, n * dim);
             }
         }
+    }
+
+    /** Splits the batch's sequences into tiles of up to {@link KvCache#TILE} tokens; returns how many. */
+    private static int tiles(State s) {
+        int tiles = 0;
+        for (int i = 0; i < s.chunks; i++) {
+            for (int t = s.chunkStart[i]; t < s.chunkStart[i + 1]; t += KvCache.TILE) {
+                s.tileStart[tiles++] = t;
+            }
+        }
+        s.tileStart[tiles] = s.chunkStart[s.chunks];
+        return tiles;
     }
 
     private void adapterDecisions(State s, int l, int n) {

@@ -1,6 +1,7 @@
 package dev.kvslim.core.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -97,6 +98,21 @@ public final class Kernels {
             acc = FloatVector.fromArray(F, k, kOff + c * stride).fma(FloatVector.broadcast(F, q[qOff + c]), acc);
         }
         acc.mul(scale).intoArray(out, outOff);
+    }
+
+    /** The largest of {@code x[off..off+n)} (negative infinity for none). */
+    public static float max(float[] x, int off, int n) {
+        int i = 0;
+        int bound = F.loopBound(n);
+        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (; i < bound; i += F.length()) {
+            acc = acc.max(FloatVector.fromArray(F, x, off + i));
+        }
+        float max = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        return max;
     }
 
     /** RMSNorm: {@code out = x / sqrt(mean(x^2) + eps) * weight}, over {@code n} values. */

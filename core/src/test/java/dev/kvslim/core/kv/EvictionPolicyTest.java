@@ -259,7 +259,7 @@ class EvictionPolicyTest {
         assertThatThrownBy(() -> KvPolicies.of("lru", KvBudget.ofTokens(4)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, keydiff,"
-                        + " expected-attention, adakv, duo, random");
+                        + " expected-attention, adakv, duo, random (adakv:SCORER for AdaKV over another scorer)");
         for (String name : KvPolicies.NAMES) {
             assertThat(KvPolicies.of(name, KvBudget.ofRatio(2)).name()).isEqualTo(name);
         }

@@ -7,7 +7,8 @@ import java.util.stream.IntStream;
 
 /**
  * Drives a {@link PagedKvCache} as {@code Model.forward} does (reserve, store, attention of every query of the batch,
- * afterAttention, layer by layer) with hand-made post-RoPE queries, keys and values: {@code q[pos * qDim ..]},
+ * afterAttention, layer by layer; batches starting at an even position attend in tiles of queries, the others one
+ * query at a time) with hand-made post-RoPE queries, keys and values: {@code q[pos * qDim ..]},
  * {@code k[pos * kvDim ..]}, {@code v[pos * kvDim ..]}, the same for every layer. Head size 8.
  */
 final class PolicyHarness {
@@ -45,10 +46,22 @@ final class PolicyHarness {
                     Arrays.copyOfRange(v, pos0 * kvDim, (pos0 + n) * kvDim),
                     null);
             float[] o = layer == 0 ? out : new float[n * qDim];
-            for (int t = 0; t < n; t++) {
-                for (int h = 0; h < c.kvHeads(); h++) {
-                    int at = t * qDim + h * c.groupSize() * HS;
-                    cache.attend(layer, pos0 + t, h, batchQ, at, c.groupSize(), o, at, scratch);
+            if (pos0 % 2 == 0) {
+                // as the model does: tiles of a batch's queries, the keys read once per tile
+                for (int t = 0; t < n; t += KvCache.TILE) {
+                    int count = Math.min(KvCache.TILE, n - t);
+                    for (int h = 0; h < c.kvHeads(); h++) {
+                        int at = t * qDim + h * c.groupSize() * c.headSize();
+                        cache.attendTile(
+                                layer, pos0 + t, count, h, batchQ, at, qDim, c.groupSize(), o, at, qDim, scratch);
+                    }
+                }
+            } else {
+                for (int t = 0; t < n; t++) {
+                    for (int h = 0; h < c.kvHeads(); h++) {
+                        int at = t * qDim + h * c.groupSize() * c.headSize();
+                        cache.attend(layer, pos0 + t, h, batchQ, at, c.groupSize(), o, at, scratch);
+                    }
                 }
             }
             cache.afterAttention(layer, pos0 + n - 1);
