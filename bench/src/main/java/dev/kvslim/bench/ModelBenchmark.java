@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
 
 /**
  * Prefill and decode speed of one model file, measured as llama.cpp's {@code llama-bench} measures them: a warm-up
- * run (which also compiles the hot paths), then {@code repeats} runs of: {@code depth} tokens put in a fresh cache
+ * run (which compiles the hot paths: the same steps with at most 512 tokens of depth and of prompt), then {@code repeats} runs of: {@code depth} tokens put in a fresh cache
  * (not timed), a prompt of {@code promptTokens} random token ids in batches of up to 512 (prefill), then
  * {@code decodeTokens} greedy steps of one token (decode). Speeds are reported as the median and the best run.
  */
@@ -107,18 +107,23 @@ public final class ModelBenchmark {
         Model.State one = model.newState(1);
         double[] prefill = new double[o.repeats()], decode = new double[o.repeats()];
         long rss = 0;
-        for (int r = -1; r < o.repeats(); r++) { // run -1 warms up
+        for (int r = -1; r < o.repeats(); r++) {
+            // run -1 warms up: the same paths, at most a batch of depth and of prompt (a 32K fill twice was minutes)
+            boolean warmUp = r < 0;
+            int depth = warmUp ? Math.min(o.depth(), PREFILL_BATCH) : o.depth();
+            int prompt = warmUp ? Math.min(o.promptTokens(), PREFILL_BATCH) : o.promptTokens();
+            int steps = warmUp ? Math.min(o.decodeTokens(), 32) : o.decodeTokens();
             KvCache cache = newCache.apply(positions);
-            if (o.depth() > 0) {
-                model.forward(batch, tokens, 0, o.depth(), 0, cache);
+            if (depth > 0) {
+                model.forward(batch, tokens, 0, depth, 0, cache);
             }
             long t0 = System.nanoTime();
-            float[] logits = model.forward(batch, tokens, o.depth(), o.promptTokens(), o.depth(), cache);
+            float[] logits = model.forward(batch, tokens, depth, prompt, depth, cache);
             long t1 = System.nanoTime();
             int[] token = {Sampler.argmax(logits)};
-            int pos = o.depth() + o.promptTokens();
+            int pos = depth + prompt;
             long t2 = System.nanoTime();
-            for (int i = 0; i < o.decodeTokens(); i++) {
+            for (int i = 0; i < steps; i++) {
                 token[0] = Sampler.argmax(model.forward(one, token, 0, 1, pos + i, cache));
             }
             long t3 = System.nanoTime();
