@@ -81,11 +81,7 @@ final class DuoAttentionPolicy extends EvictionPolicy {
     @Override
     void stored(HeadStore head, int slot, float[] k, int kOff) {
         int hs = head.headSize();
-        double[] x = new double[hs];
-        for (int c = 0; c < hs; c++) {
-            x[c] = k[kOff + c];
-        }
-        unrotate(x, 0, hs, head.position(slot));
+        double[] x = unrotated(k, kOff, 1, hs, head.position(slot));
         for (int c = 0; c < hs; c++) {
             shared.keySum[index][c] += x[c];
         }
@@ -95,15 +91,9 @@ final class DuoAttentionPolicy extends EvictionPolicy {
     @Override
     void observe(HeadStore head, Observation batch) {
         int width = batch.group() * head.headSize();
-        double[] x = new double[width];
         for (int i = 0; i < batch.count(); i++) {
-            int off = batch.queryOffset(i);
-            for (int j = 0; j < width; j++) {
-                x[j] = batch.queries()[off + j];
-            }
-            for (int g = 0; g < batch.group(); g++) {
-                unrotate(x, g * head.headSize(), head.headSize(), batch.position(i));
-            }
+            double[] x =
+                    unrotated(batch.queries(), batch.queryOffset(i), batch.group(), head.headSize(), batch.position(i));
             for (int j = 0; j < width; j++) {
                 shared.querySum[index][j] += x[j];
             }
@@ -111,11 +101,25 @@ final class DuoAttentionPolicy extends EvictionPolicy {
         }
     }
 
-    private void unrotate(double[] x, int off, int hs, int position) {
+    // a head's copy's scratch: the vectors taken back to before RoPE, and the angles of one position
+    private double[] buffer = new double[0], cos, sin;
+
+    /** The {@code heads} heads of {@code hs} channels at {@code v[off..]}, turned back from {@code position}. */
+    private double[] unrotated(float[] v, int off, int heads, int hs, int position) {
         Rotary rotary = shared.shape.rotary();
-        double[] cos = new double[rotary.pairs()], sin = new double[rotary.pairs()];
+        if (buffer.length < heads * hs) {
+            buffer = new double[heads * hs];
+            cos = new double[rotary.pairs()];
+            sin = new double[rotary.pairs()];
+        }
+        for (int j = 0; j < heads * hs; j++) {
+            buffer[j] = v[off + j];
+        }
         rotary.angles(-position, cos, sin);
-        rotary.turn(x, off, hs, cos, sin);
+        for (int h = 0; h < heads; h++) {
+            rotary.turn(buffer, h * hs, hs, cos, sin);
+        }
+        return buffer;
     }
 
     /** A streaming head's ranks: its sinks, then by position. */

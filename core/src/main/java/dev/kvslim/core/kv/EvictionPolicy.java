@@ -6,10 +6,12 @@ import java.util.Objects;
 /**
  * Which tokens a {@link PagedKvCache} drops to stay within a {@link KvBudget}: one of the training-free baselines
  * DMS is compared against, as NVIDIA kvpress defines them ({@code kvpress/presses/*.py}); {@link KvPolicies#of}
- * makes them by name. Every (layer, KV head) decides on its own. After each batch's attention (a prefill chunk or a
- * decode step) the cache hands every head to its policy, which reads what it needs (positions, key norms, the
- * attention weights of the batch's last queries) and evicts the tokens over the budget; the cache then packs the
- * survivors into the head's lowest slots and returns emptied blocks to the pool. The newest token is never evicted.
+ * makes them by name. Each (layer, KV head) has its own copy of the policy, and most decide on their own: after
+ * each batch's attention (a prefill chunk or a decode step) the cache hands every head to its policy, which takes in
+ * what it needs ({@link #observe}: positions, key norms, the attention weights of the batch's last queries), ranks
+ * its tokens ({@link #rank}) and evicts those over the budget. AdaKV shares the budget among a layer's heads and
+ * DuoAttention among the whole cache's ({@link #afterAttention}). The cache then packs the survivors into each
+ * head's lowest slots and returns emptied blocks to the pool. A head's newest token is never evicted.
  */
 public abstract sealed class EvictionPolicy
         permits StreamingLlmPolicy,

@@ -295,6 +295,7 @@ public final class Model {
             ropeAngles(s, t, s.tokenPosition[t]);
         }
         float[][] attScratch = s.attentionScratch(scratchSize);
+        int tiles = tiles(s);
 
         for (int l = 0; l < c.layers(); l++) {
             if (dms != null && dms.variant() == DmsConfig.Variant.ADAPTER) {
@@ -348,7 +349,6 @@ public final class Model {
             int layer = l;
             int kvHeads = c.kvHeads();
             int group = c.groupSize();
-            int tiles = tiles(s);
             long work = (long) lastPosition * hs * 2 * group * Math.max(1, n / tiles);
             Parallel.forRange(tiles * kvHeads, Parallel.grain(work), (worker, start, end) -> {
                 float[] scratch = attScratch[worker];
