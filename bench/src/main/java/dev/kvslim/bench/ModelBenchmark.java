@@ -5,6 +5,7 @@ import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.GgmlType;
+import dev.kvslim.core.tensor.MatmulBackend;
 import dev.kvslim.core.tensor.Parallel;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -52,6 +53,7 @@ public final class ModelBenchmark {
             String model,
             String type,
             int threads,
+            String matmul,
             String cache,
             int promptTokens,
             int decodeTokens,
@@ -66,13 +68,14 @@ public final class ModelBenchmark {
         public String json() {
             return String.format(
                     Locale.ROOT,
-                    "{\"model\": \"%s\", \"type\": \"%s\", \"threads\": %d, \"cache\": \"%s\","
+                    "{\"model\": \"%s\", \"type\": \"%s\", \"threads\": %d, \"matmul\": \"%s\", \"cache\": \"%s\","
                             + " \"prompt_tokens\": %d, \"decode_tokens\": %d, \"depth\": %d, \"prefill_tokens_per_s\": %.2f,"
                             + " \"prefill_best_tokens_per_s\": %.2f, \"decode_tokens_per_s\": %.2f,"
                             + " \"decode_best_tokens_per_s\": %.2f, \"rss_bytes\": %d, \"weight_bytes\": %d}",
                     escape(model),
                     type,
                     threads,
+                    matmul,
                     escape(cache),
                     promptTokens,
                     decodeTokens,
@@ -141,6 +144,7 @@ public final class ModelBenchmark {
                 name,
                 typeLabel(model),
                 Parallel.threads(),
+                MatmulBackend.configured().name().toLowerCase(Locale.ROOT),
                 o.cacheLabel(),
                 o.promptTokens(),
                 o.decodeTokens(),
@@ -186,7 +190,8 @@ public final class ModelBenchmark {
                     r.decodeBestTokensPerS(),
                     r.rssBytes() / 1048576.0);
         }
-        out.println("medians of the runs, best run in brackets; decode: "
+        out.println("batched products: " + results.getFirst().matmul()
+                + "; medians of the runs, best run in brackets; decode: "
                 + results.getFirst().decodeTokens() + " greedy tokens after depth + prompt");
     }
 

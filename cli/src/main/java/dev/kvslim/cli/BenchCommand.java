@@ -20,6 +20,7 @@ import dev.kvslim.core.kv.KvType;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.core.model.Model;
+import dev.kvslim.core.tensor.MatmulBackend;
 import dev.kvslim.core.tensor.Parallel;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -95,6 +96,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --model: the one-token product of every weight matrix by weight type, in GB/s and as a"
                     + " ratio to an F32 matrix measured in the same loop (--repeats passes).")
     boolean kernels;
+
+    @Option(
+            names = "--matmul",
+            description = "Who multiplies prompt batches: java, onednn (libdnnl.so.2 through FFM) or auto"
+                    + " (default: -Dkvslim.matmul, else auto: oneDNN where installed).")
+    String matmul;
 
     @Option(names = "--json", description = "With --model: one JSON object per measurement instead of the table.")
     boolean json;
@@ -199,6 +206,10 @@ final class BenchCommand implements Callable<Integer> {
                 throw new IllegalStateException("--threads came too late: the thread pool already has "
                         + Parallel.threads() + " threads (set -Dkvslim.threads through KVSLIM_JAVA_OPTS)");
             }
+        }
+        if (matmul != null) {
+            MatmulBackend.parse(matmul); // a bad name or a missing library fails here, before any loading
+            System.setProperty(MatmulBackend.PROPERTY, matmul);
         }
         boolean modelBench = model != null && !serve && !kv && !train;
         int repeats = repeatsOption != null ? repeatsOption : modelBench ? 3 : 5;

@@ -1,7 +1,6 @@
 package dev.kvslim.core.kv;
 
 import dev.kvslim.core.tensor.Kernels;
-import java.util.Arrays;
 
 /**
  * The uncompressed cache: per layer one float array for keys and one for values; every earlier position is
@@ -92,15 +91,22 @@ public final class DenseKvCache implements KvCache {
         float[] v = values[layer];
         int head = kvHead * headSize;
         int first = window > 0 ? Math.max(0, position - window + 1) : 0;
-        int tiles = tiles(position + 1);
-        for (int tile = first / T; tile < tiles; tile++) {
-            Kernels.scoreTile(q, qOff, headSize, k, tile * T * kvDim + head * T, T, scale, scratch, tile * T);
-        }
+        int from = first / T;
+        int tileStride = T * kvDim;
+        Kernels.scoreTiles(
+                q,
+                qOff,
+                headSize,
+                k,
+                from * tileStride + head * T,
+                tileStride,
+                tiles(position + 1) - from,
+                T,
+                scale,
+                scratch,
+                from * T);
         Kernels.softmax(scratch, first, position - first + 1);
-        Arrays.fill(out, outOff, outOff + headSize, 0f);
-        for (int p = first; p <= position; p++) {
-            Kernels.axpy(scratch[p], v, p * kvDim + head, out, outOff, headSize);
-        }
+        Kernels.weightedSum(scratch, first, position + 1, v, head, kvDim, out, outOff, headSize);
     }
 
     @Override

@@ -29,6 +29,11 @@ public final class BF16Tensor extends FloatTensor {
         return MemorySegment.ofArray(halves);
     }
 
+    @Override
+    protected MemorySegment nativeWeights(boolean bf16) {
+        return bf16 ? segment() : null;
+    }
+
     public static float toFloat(short bits) {
         return HalfFloats.bf16ToFloat(bits);
     }

@@ -30,6 +30,11 @@ public final class F16Tensor extends FloatTensor {
     }
 
     @Override
+    protected boolean nativeInBf16() {
+        return false;
+    }
+
+    @Override
     public float get(long index) {
         return Float.float16ToFloat(halves[(int) index]);
     }

@@ -25,6 +25,16 @@ public final class F32Tensor extends FloatTensor {
     }
 
     @Override
+    protected boolean nativeInBf16() {
+        return false;
+    }
+
+    @Override
+    protected MemorySegment nativeWeights(boolean bf16) {
+        return bf16 ? null : data;
+    }
+
+    @Override
     public float get(long index) {
         return data.getAtIndex(LittleEndian.F32, index);
     }

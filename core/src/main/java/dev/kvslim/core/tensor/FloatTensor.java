@@ -103,6 +103,10 @@ public abstract class FloatTensor {
             throw new IllegalArgumentException("matmul scratch sized for " + scratch.maxCols + " x " + scratch.maxTokens
                     + ", asked for " + cols + " x " + tokens);
         }
+        if (scratch.batchHalves.length > 0 && tokens >= NATIVE_MIN_TOKENS) {
+            nativeMatmul(x, tokens, out, scratch);
+            return;
+        }
         int padded = Kernels.paddedTokens(tokens);
         Kernels.transpose(x, tokens, cols, scratch.transposed, padded);
         int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
@@ -129,6 +133,99 @@ public abstract class FloatTensor {
 
     /** Weight rows expanded to floats at a time by a batched {@link #matmul}. */
     public static final int ROW_BLOCK = 64;
+
+    /** Batches from this many tokens go to the native backend, where there is one ({@link MatmulBackend}). */
+    public static final int NATIVE_MIN_TOKENS = 16;
+
+    /** Weight values expanded at a time for the native backend (4 MiB of floats): a chunk of whole rows. */
+    static final int NATIVE_CHUNK_VALUES = 1 << 20;
+
+    /** Rows of {@code cols} values expanded at a time for the native backend: a multiple of 16, at least 16. */
+    static int nativeChunkRows(int cols) {
+        return Math.max(16, NATIVE_CHUNK_VALUES / cols / 16 * 16);
+    }
+
+    /** Values a chunk of expanded rows can take for rows of up to {@code maxCols} values. */
+    static int nativeChunkValues(int maxCols) {
+        return Math.max(NATIVE_CHUNK_VALUES, 16 * maxCols);
+    }
+
+    /**
+     * Whether the native backend multiplies this matrix in bfloat16 (the batch rounded to bfloat16, the weights
+     * expanded to it, sums in floats: the quantised types, whose 4 to 8 bits bfloat16's 8 hold exactly or nearly)
+     * or in floats (F32 and F16, whose 11 bits it would not).
+     */
+    protected boolean nativeInBf16() {
+        return true;
+    }
+
+    /**
+     * The stored weights when they already are what the native backend reads (floats, or bfloat16 if
+     * {@code bf16}), row-major; {@code null} when rows must be expanded first.
+     */
+    protected MemorySegment nativeWeights(boolean bf16) {
+        return null;
+    }
+
+    /**
+     * {@link #matmul} by oneDNN: the batch in bfloat16 if this type is multiplied so, then the weights as stored
+     * or expanded a chunk of rows at a time (by all workers) and multiplied by one native call per chunk.
+     */
+    private void nativeMatmul(float[] x, int tokens, float[] out, MatmulScratch scratch) {
+        int m = (int) rows;
+        boolean bf16 = nativeInBf16();
+        if (bf16) {
+            int n = tokens * cols;
+            Parallel.forRange(
+                    n / 16,
+                    Parallel.grain(16),
+                    (w, start, end) ->
+                            HalfFloats.toBf16(x, start * 16, scratch.batchHalves, start * 16, (end - start) * 16));
+            HalfFloats.toBf16(x, n / 16 * 16, scratch.batchHalves, n / 16 * 16, n % 16);
+        }
+        MemorySegment stored = nativeWeights(bf16);
+        if (stored != null) {
+            gemm(bf16, tokens, m, x, stored, scratch, out, 0, m);
+            return;
+        }
+        int chunk = Math.min(m, nativeChunkRows(cols));
+        for (int r0 = 0; r0 < m; r0 += chunk) {
+            int n = Math.min(chunk, m - r0);
+            int first = r0;
+            Parallel.forRange(n, Parallel.grain(cols), (w, start, end) -> {
+                for (int i = start; i < end; i++) {
+                    if (bf16) {
+                        float[] row = scratch.rows[w];
+                        dequantizeRow(first + i, row, 0);
+                        HalfFloats.toBf16(row, 0, scratch.nativeHalves, i * cols, cols);
+                    } else {
+                        dequantizeRow(first + i, scratch.nativeFloats, i * cols);
+                    }
+                }
+            });
+            MemorySegment expanded = bf16
+                    ? MemorySegment.ofArray(scratch.nativeHalves).asSlice(0, (long) n * cols * 2)
+                    : MemorySegment.ofArray(scratch.nativeFloats).asSlice(0, (long) n * cols * 4);
+            gemm(bf16, tokens, n, x, expanded, scratch, out, r0, m);
+        }
+    }
+
+    private void gemm(
+            boolean bf16,
+            int tokens,
+            int n,
+            float[] x,
+            MemorySegment w,
+            MatmulScratch s,
+            float[] out,
+            int off,
+            int ld) {
+        if (bf16) {
+            OneDnn.gemmBf16(tokens, n, cols, s.batchHalves, w, out, off, ld);
+        } else {
+            OneDnn.sgemm(tokens, n, cols, x, w, out, off, ld);
+        }
+    }
 
     /**
      * {@code out[r] = dot(r, x, 0)} for each row r in {@code [from, to)}: a decode step's matrix-vector product.

@@ -36,6 +36,23 @@ public final class HalfFloats {
         return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
     }
 
+    /**
+     * {@code dst[dOff + i] = toBf16(src[off + i])} for i in [0, n), a vector at a time (NaN, which no activation
+     * worth multiplying holds, is not kept quiet here).
+     */
+    public static void toBf16(float[] src, int off, short[] dst, int dOff, int n) {
+        int i = 0;
+        for (int bound = Kernels.F.loopBound(n); i < bound; i += Kernels.F.length()) {
+            IntVector bits = FloatVector.fromArray(Kernels.F, src, off + i).reinterpretAsInts();
+            IntVector odd = bits.lanewise(VectorOperators.LSHR, 16).and(1);
+            IntVector rounded = bits.add(odd).add(0x7fff).lanewise(VectorOperators.LSHR, 16);
+            ((ShortVector) rounded.convertShape(VectorOperators.I2S, SHORTS, 0)).intoArray(dst, dOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dOff + i] = toBf16(src[off + i]);
+        }
+    }
+
     /** The float a BF16 holds: its bits are the upper half of the float's. */
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat(bits << 16);

@@ -100,6 +100,88 @@ public final class Kernels {
         acc.mul(scale).intoArray(out, outOff);
     }
 
+    /**
+     * {@link #scoreTile} for {@code tiles} consecutive tiles, tile i's keys from {@code k[kOff + i * tileStride]} and
+     * its scores to {@code out[outOff + i * lanes()]}: four tiles at a time in independent sums (one chain of
+     * dependent multiply-adds per tile would wait on each other), each summed exactly as {@link #scoreTile} sums it.
+     */
+    public static void scoreTiles(
+            float[] q,
+            int qOff,
+            int channels,
+            float[] k,
+            int kOff,
+            int tileStride,
+            int tiles,
+            int stride,
+            float scale,
+            float[] out,
+            int outOff) {
+        int L = F.length();
+        int i = 0;
+        for (; i + 4 <= tiles; i += 4) {
+            int k0 = kOff + i * tileStride, k1 = k0 + tileStride, k2 = k1 + tileStride, k3 = k2 + tileStride;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int c = 0; c < channels; c++) {
+                FloatVector qc = FloatVector.broadcast(F, q[qOff + c]);
+                int at = c * stride;
+                a0 = FloatVector.fromArray(F, k, k0 + at).fma(qc, a0);
+                a1 = FloatVector.fromArray(F, k, k1 + at).fma(qc, a1);
+                a2 = FloatVector.fromArray(F, k, k2 + at).fma(qc, a2);
+                a3 = FloatVector.fromArray(F, k, k3 + at).fma(qc, a3);
+            }
+            int o = outOff + i * L;
+            a0.mul(scale).intoArray(out, o);
+            a1.mul(scale).intoArray(out, o + L);
+            a2.mul(scale).intoArray(out, o + 2 * L);
+            a3.mul(scale).intoArray(out, o + 3 * L);
+        }
+        for (; i < tiles; i++) {
+            scoreTile(q, qOff, channels, k, kOff + i * tileStride, stride, scale, out, outOff + i * L);
+        }
+    }
+
+    /**
+     * {@code out[outOff + c] = sum over p in [from, to) of w[p] * v[vOff + p * vStride + c]} for c in [0, n): an
+     * attention's weighted sum of value rows, the same operations in the same order as zeroing {@code out} and
+     * calling {@link #axpy} once per p, with up to four vectors of {@code out} held in registers over all p.
+     */
+    public static void weightedSum(
+            float[] w, int from, int to, float[] v, int vOff, int vStride, float[] out, int outOff, int n) {
+        int L = F.length();
+        int bound = F.loopBound(n);
+        int c = 0;
+        for (; c + 4 * L <= bound; c += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int p = from; p < to; p++) {
+                FloatVector wp = FloatVector.broadcast(F, w[p]);
+                int at = vOff + p * vStride + c;
+                a0 = FloatVector.fromArray(F, v, at).fma(wp, a0);
+                a1 = FloatVector.fromArray(F, v, at + L).fma(wp, a1);
+                a2 = FloatVector.fromArray(F, v, at + 2 * L).fma(wp, a2);
+                a3 = FloatVector.fromArray(F, v, at + 3 * L).fma(wp, a3);
+            }
+            a0.intoArray(out, outOff + c);
+            a1.intoArray(out, outOff + c + L);
+            a2.intoArray(out, outOff + c + 2 * L);
+            a3.intoArray(out, outOff + c + 3 * L);
+        }
+        for (; c < bound; c += L) {
+            FloatVector a = FloatVector.zero(F);
+            for (int p = from; p < to; p++) {
+                a = FloatVector.fromArray(F, v, vOff + p * vStride + c).fma(FloatVector.broadcast(F, w[p]), a);
+            }
+            a.intoArray(out, outOff + c);
+        }
+        for (; c < n; c++) {
+            float sum = 0f;
+            for (int p = from; p < to; p++) {
+                sum += w[p] * v[vOff + p * vStride + c];
+            }
+            out[outOff + c] = sum;
+        }
+    }
+
     /** The largest of {@code x[off..off+n)} (negative infinity for none). */
     public static float max(float[] x, int off, int n) {
         int i = 0;

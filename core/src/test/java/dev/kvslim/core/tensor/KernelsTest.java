@@ -108,4 +108,36 @@ class KernelsTest {
         // pairs (0,2) and (1,3): (1,3) -> (-3,1); (2,4) -> (-2,-4)
         assertThat(h).containsExactly(-3f, -2f, 1f, -4f);
     }
+
+    /**
+     * The four-tile score kernel and the register-held weighted sum are the one-tile kernel and zero-then-axpy, bit
+     * for bit (the attention goldens rest on that order), at head sizes below, at and between whole vectors.
+     */
+    @Test
+    void blockedAttentionKernelsKeepTheOneAtATimeOrder() {
+        int lanes = Kernels.lanes();
+        for (int channels : new int[] {3, 8, 64, 72, 128}) {
+            for (int tiles : new int[] {1, 4, 7}) {
+                int stride = lanes, tileStride = channels * lanes + 5;
+                float[] q = random(channels + 1, channels), k = random(tiles * tileStride + 3, tiles);
+                float[] blocked = new float[tiles * lanes + 2], single = new float[tiles * lanes + 2];
+                Kernels.scoreTiles(q, 1, channels, k, 3, tileStride, tiles, stride, 0.125f, blocked, 2);
+                for (int t = 0; t < tiles; t++) {
+                    Kernels.scoreTile(q, 1, channels, k, 3 + t * tileStride, stride, 0.125f, single, 2 + t * lanes);
+                }
+                assertThat(blocked)
+                        .as("scores, %d channels, %d tiles", channels, tiles)
+                        .containsExactly(single);
+            }
+            int positions = 37, vStride = channels + 4;
+            float[] w = random(positions, 3), v = random(positions * vStride + 2, channels + 7);
+            float[] held = random(channels + 1, 1), axpy = new float[channels + 1];
+            held[0] = axpy[0] = 42f;
+            Kernels.weightedSum(w, 5, 30, v, 2, vStride, held, 1, channels);
+            for (int p = 5; p < 30; p++) {
+                Kernels.axpy(w[p], v, 2 + p * vStride, axpy, 1, channels);
+            }
+            assertThat(held).as("weighted sum, %d channels", channels).containsExactly(axpy);
+        }
+    }
 }
