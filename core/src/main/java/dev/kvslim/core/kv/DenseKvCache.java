@@ -80,38 +80,69 @@ public final class DenseKvCache implements KvCache {
             float[] out,
             int outOff,
             float[] scratch) {
-        for (int g = 0; g < group; g++) {
-            attendOne(layer, position, kvHead, q, qOff + g * headSize, out, outOff + g * headSize, scratch);
+        int g = 0;
+        for (; g + 2 <= group; g += 2) {
+            attendHeads(layer, position, kvHead, q, qOff + g * headSize, true, out, outOff + g * headSize, scratch);
+        }
+        if (g < group) {
+            attendHeads(layer, position, kvHead, q, qOff + g * headSize, false, out, outOff + g * headSize, scratch);
         }
     }
 
-    private void attendOne(
-            int layer, int position, int kvHead, float[] q, int qOff, float[] out, int outOff, float[] scratch) {
+    /**
+     * One query head's attention ({@code q[qOff ..]}), or two heads' ({@code two}: that head and the next) with
+     * every key and value read once for both; each head's scores and sums in the same order either way. The second
+     * head's scores take the scratch's second half.
+     */
+    private void attendHeads(
+            int layer,
+            int position,
+            int kvHead,
+            float[] q,
+            int qOff,
+            boolean two,
+            float[] out,
+            int outOff,
+            float[] scratch) {
         float[] k = keys[layer];
         float[] v = values[layer];
         int head = kvHead * headSize;
         int first = window > 0 ? Math.max(0, position - window + 1) : 0;
         int from = first / T;
         int tileStride = T * kvDim;
-        Kernels.scoreTiles(
-                q,
-                qOff,
-                headSize,
-                k,
-                from * tileStride + head * T,
-                tileStride,
-                tiles(position + 1) - from,
-                T,
-                scale,
-                scratch,
-                from * T);
-        Kernels.softmax(scratch, first, position - first + 1);
-        Kernels.weightedSum(scratch, first, position + 1, v, head, kvDim, out, outOff, headSize);
+        int kOff = from * tileStride + head * T;
+        int tiles = tiles(position + 1) - from;
+        int visible = position - first + 1;
+        int second = tiles(capacity) * T;
+        if (two) {
+            Kernels.scoreTiles2(
+                    q,
+                    qOff,
+                    qOff + headSize,
+                    headSize,
+                    k,
+                    kOff,
+                    tileStride,
+                    tiles,
+                    T,
+                    scale,
+                    scratch,
+                    from * T,
+                    second + from * T);
+            Kernels.softmax(scratch, first, visible);
+            Kernels.softmax(scratch, second + first, visible);
+            Kernels.weightedSum2(
+                    scratch, 0, second, first, position + 1, v, head, kvDim, out, outOff, outOff + headSize, headSize);
+        } else {
+            Kernels.scoreTiles(q, qOff, headSize, k, kOff, tileStride, tiles, T, scale, scratch, from * T);
+            Kernels.softmax(scratch, first, visible);
+            Kernels.weightedSum(scratch, first, position + 1, v, head, kvDim, out, outOff, headSize);
+        }
     }
 
     @Override
     public int scratchSize() {
-        return tiles(capacity) * T;
+        return 2 * tiles(capacity) * T; // two heads' scores
     }
 
     private static int tiles(int positions) {

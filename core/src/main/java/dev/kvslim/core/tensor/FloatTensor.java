@@ -135,7 +135,7 @@ public abstract class FloatTensor {
     public static final int ROW_BLOCK = 64;
 
     /** Batches from this many tokens go to the native backend, where there is one ({@link MatmulBackend}). */
-    public static final int NATIVE_MIN_TOKENS = 16;
+    public static final int NATIVE_MIN_TOKENS = 2;
 
     /** Weight values expanded at a time for the native backend (4 MiB of floats): a chunk of whole rows. */
     static final int NATIVE_CHUNK_VALUES = 1 << 20;

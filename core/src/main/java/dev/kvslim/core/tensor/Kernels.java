@@ -142,6 +142,117 @@ public final class Kernels {
     }
 
     /**
+     * {@link #scoreTiles} for two queries at once ({@code q} at {@code qOff} and {@code qOff2}, scores to
+     * {@code out} at {@code outOff} and {@code outOff2}): each key vector read feeds both, and each query's scores
+     * are summed exactly as {@link #scoreTile} sums them.
+     */
+    public static void scoreTiles2(
+            float[] q,
+            int qOff,
+            int qOff2,
+            int channels,
+            float[] k,
+            int kOff,
+            int tileStride,
+            int tiles,
+            int stride,
+            float scale,
+            float[] out,
+            int outOff,
+            int outOff2) {
+        int L = F.length();
+        int i = 0;
+        for (; i + 4 <= tiles; i += 4) {
+            int k0 = kOff + i * tileStride, k1 = k0 + tileStride, k2 = k1 + tileStride, k3 = k2 + tileStride;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int c = 0; c < channels; c++) {
+                FloatVector qa = FloatVector.broadcast(F, q[qOff + c]);
+                FloatVector qb = FloatVector.broadcast(F, q[qOff2 + c]);
+                int at = c * stride;
+                FloatVector x0 = FloatVector.fromArray(F, k, k0 + at), x1 = FloatVector.fromArray(F, k, k1 + at);
+                FloatVector x2 = FloatVector.fromArray(F, k, k2 + at), x3 = FloatVector.fromArray(F, k, k3 + at);
+                a0 = x0.fma(qa, a0);
+                a1 = x1.fma(qa, a1);
+                a2 = x2.fma(qa, a2);
+                a3 = x3.fma(qa, a3);
+                b0 = x0.fma(qb, b0);
+                b1 = x1.fma(qb, b1);
+                b2 = x2.fma(qb, b2);
+                b3 = x3.fma(qb, b3);
+            }
+            int o = outOff + i * L, o2 = outOff2 + i * L;
+            a0.mul(scale).intoArray(out, o);
+            a1.mul(scale).intoArray(out, o + L);
+            a2.mul(scale).intoArray(out, o + 2 * L);
+            a3.mul(scale).intoArray(out, o + 3 * L);
+            b0.mul(scale).intoArray(out, o2);
+            b1.mul(scale).intoArray(out, o2 + L);
+            b2.mul(scale).intoArray(out, o2 + 2 * L);
+            b3.mul(scale).intoArray(out, o2 + 3 * L);
+        }
+        for (; i < tiles; i++) {
+            scoreTile(q, qOff, channels, k, kOff + i * tileStride, stride, scale, out, outOff + i * L);
+            scoreTile(q, qOff2, channels, k, kOff + i * tileStride, stride, scale, out, outOff2 + i * L);
+        }
+    }
+
+    /**
+     * {@link #weightedSum} for two weight rows over the same value rows ({@code w} at {@code wOff} and
+     * {@code wOff2}, that is {@code w[wOff + p]}; outputs at {@code outOff} and {@code outOff2}): each value vector
+     * read feeds both sums, each summed exactly as {@link #weightedSum} sums it.
+     */
+    public static void weightedSum2(
+            float[] w,
+            int wOff,
+            int wOff2,
+            int from,
+            int to,
+            float[] v,
+            int vOff,
+            int vStride,
+            float[] out,
+            int outOff,
+            int outOff2,
+            int n) {
+        int L = F.length();
+        int bound = F.loopBound(n);
+        int c = 0;
+        for (; c + 4 * L <= bound; c += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int p = from; p < to; p++) {
+                FloatVector wa = FloatVector.broadcast(F, w[wOff + p]);
+                FloatVector wb = FloatVector.broadcast(F, w[wOff2 + p]);
+                int at = vOff + p * vStride + c;
+                FloatVector x0 = FloatVector.fromArray(F, v, at), x1 = FloatVector.fromArray(F, v, at + L);
+                FloatVector x2 = FloatVector.fromArray(F, v, at + 2 * L), x3 = FloatVector.fromArray(F, v, at + 3 * L);
+                a0 = x0.fma(wa, a0);
+                a1 = x1.fma(wa, a1);
+                a2 = x2.fma(wa, a2);
+                a3 = x3.fma(wa, a3);
+                b0 = x0.fma(wb, b0);
+                b1 = x1.fma(wb, b1);
+                b2 = x2.fma(wb, b2);
+                b3 = x3.fma(wb, b3);
+            }
+            a0.intoArray(out, outOff + c);
+            a1.intoArray(out, outOff + c + L);
+            a2.intoArray(out, outOff + c + 2 * L);
+            a3.intoArray(out, outOff + c + 3 * L);
+            b0.intoArray(out, outOff2 + c);
+            b1.intoArray(out, outOff2 + c + L);
+            b2.intoArray(out, outOff2 + c + 2 * L);
+            b3.intoArray(out, outOff2 + c + 3 * L);
+        }
+        if (c < n) {
+            // the columns past the last four vectors, one row at a time: weight index wOff + p reads value row p
+            weightedSum(w, wOff + from, wOff + to, v, vOff - wOff * vStride + c, vStride, out, outOff + c, n - c);
+            weightedSum(w, wOff2 + from, wOff2 + to, v, vOff - wOff2 * vStride + c, vStride, out, outOff2 + c, n - c);
+        }
+    }
+
+    /**
      * {@code out[outOff + c] = sum over p in [from, to) of w[p] * v[vOff + p * vStride + c]} for c in [0, n): an
      * attention's weighted sum of value rows, the same operations in the same order as zeroing {@code out} and
      * calling {@link #axpy} once per p, with up to four vectors of {@code out} held in registers over all p.

@@ -140,4 +140,33 @@ class KernelsTest {
             assertThat(held).as("weighted sum, %d channels", channels).containsExactly(axpy);
         }
     }
+
+    /** The two-query kernels are two one-query kernels, bit for bit, at head sizes below, at and between 4 vectors. */
+    @Test
+    void twoQueryAttentionKernelsAreTwoOneQueryKernels() {
+        int lanes = Kernels.lanes();
+        for (int channels : new int[] {3, 8, 64, 72, 128}) {
+            for (int tiles : new int[] {1, 4, 6}) {
+                int tileStride = channels * lanes + 5;
+                float[] q = random(2 * channels + 9, channels), k = random(tiles * tileStride + 3, tiles);
+                int outs = tiles * lanes + 7;
+                float[] pair = new float[2 * outs], single = new float[2 * outs];
+                Kernels.scoreTiles2(
+                        q, 1, channels + 8, channels, k, 3, tileStride, tiles, lanes, 0.125f, pair, 2, outs);
+                Kernels.scoreTiles(q, 1, channels, k, 3, tileStride, tiles, lanes, 0.125f, single, 2);
+                Kernels.scoreTiles(q, channels + 8, channels, k, 3, tileStride, tiles, lanes, 0.125f, single, outs);
+                assertThat(pair)
+                        .as("scores, %d channels, %d tiles", channels, tiles)
+                        .containsExactly(single);
+            }
+            int positions = 41, vStride = channels + 4, second = 50;
+            float[] w = random(second + positions, 3), v = random(positions * vStride + 2, channels + 7);
+            float[] pair = new float[2 * channels + 3], single = new float[2 * channels + 3];
+            Kernels.weightedSum2(w, 0, second, 5, 33, v, 2, vStride, pair, 1, channels + 2, channels);
+            Kernels.weightedSum(w, 5, 33, v, 2, vStride, single, 1, channels);
+            float[] shifted = java.util.Arrays.copyOfRange(w, second, second + positions);
+            Kernels.weightedSum(shifted, 5, 33, v, 2, vStride, single, channels + 2, channels);
+            assertThat(pair).as("weighted sums, %d channels", channels).containsExactly(single);
+        }
+    }
 }
