@@ -27,12 +27,22 @@ public final class Model {
     private final LlamaConfig config;
     private final LlamaWeights weights;
     private final float[] ropeFreq;
+    /** Per layer the matrices that multiply the same input: query, key and value; gate and up. */
+    private final FloatTensor[][] qkv;
+
+    private final FloatTensor[][] gateUp;
 
     public Model(LlamaConfig config, LlamaWeights weights) {
         weights.validate(config);
         this.config = config;
         this.weights = weights;
         this.ropeFreq = config.ropeFrequencies();
+        this.qkv = new FloatTensor[config.layers()][];
+        this.gateUp = new FloatTensor[config.layers()][];
+        for (int l = 0; l < config.layers(); l++) {
+            qkv[l] = new FloatTensor[] {weights.wq()[l], weights.wk()[l], weights.wv()[l]};
+            gateUp[l] = new FloatTensor[] {weights.w1()[l], weights.w3()[l]};
+        }
     }
 
     public LlamaConfig config() {
@@ -73,6 +83,9 @@ public final class Model {
     public static final class State {
         final int maxBatch;
         final float[] x, xb, xb2, q, k, v, att, hb, hb2;
+        /** The outputs of {@link #qkv} and {@link #gateUp}, in their order. */
+        final float[][] qkvOut, gateUpOut;
+
         final float[] ropeCos, ropeSin;
         final float[] decisions, dmsInput;
         final MatmulScratch matmul;
@@ -107,6 +120,8 @@ public final class Model {
             att = new float[maxBatch * c.qDim()];
             hb = new float[maxBatch * c.hiddenDim()];
             hb2 = new float[maxBatch * c.hiddenDim()];
+            qkvOut = new float[][] {q, k, v};
+            gateUpOut = new float[][] {hb, hb2};
             decisions = new float[c.dms() != null ? maxBatch * c.kvHeads() : 0];
             dmsInput = new float[c.dms() != null ? c.dim() : 0];
             ropeCos = new float[maxBatch * c.headSize() / 2];
@@ -305,9 +320,7 @@ public final class Model {
             for (int t = 0; t < n; t++) {
                 Kernels.rmsnorm(s.xb, t * dim, s.x, t * dim, w.attnNorm()[l], dim, c.normEps());
             }
-            w.wq()[l].matmul(s.xb, n, s.q, s.matmul);
-            w.wk()[l].matmul(s.xb, n, s.k, s.matmul);
-            w.wv()[l].matmul(s.xb, n, s.v, s.matmul);
+            FloatTensor.matmulEach(qkv[l], s.xb, n, s.qkvOut, s.matmul);
 
             for (int t = 0; t < n; t++) {
                 addBias(w.qBias(), l, s.q, t * qDim, qDim);
@@ -373,8 +386,7 @@ public final class Model {
             for (int t = 0; t < n; t++) {
                 Kernels.rmsnorm(s.xb, t * dim, s.x, t * dim, w.ffnNorm()[l], dim, c.normEps());
             }
-            w.w1()[l].matmul(s.xb, n, s.hb, s.matmul);
-            w.w3()[l].matmul(s.xb, n, s.hb2, s.matmul);
+            FloatTensor.matmulEach(gateUp[l], s.xb, n, s.gateUpOut, s.matmul);
             Kernels.swiglu(s.hb, 0, s.hb2, 0, n * hidden);
             w.w2()[l].matmul(s.hb, n, s.xb2, s.matmul);
             Kernels.add(s.xb2, 0, s.x, 0, n * dim);

@@ -131,6 +131,42 @@ public abstract class FloatTensor {
         });
     }
 
+    /**
+     * {@link #matmul} of several matrices by the same input: {@code outs[i] = ts[i] x}. For one token all their rows
+     * are one parallel loop (a decode step hands work to the threads once for, say, the query, key and value
+     * matrices instead of three times), each row summed exactly as {@link #dot} sums it; a batch goes matrix by
+     * matrix.
+     */
+    public static void matmulEach(FloatTensor[] ts, float[] x, int tokens, float[][] outs, MatmulScratch scratch) {
+        if (tokens != 1) {
+            for (int i = 0; i < ts.length; i++) {
+                ts[i].matmul(x, tokens, outs[i], scratch);
+            }
+            return;
+        }
+        long total = 0;
+        for (FloatTensor t : ts) {
+            if (t.cols != ts[0].cols) {
+                throw new IllegalArgumentException("matmulEach needs one row width, got " + ts[0] + " and " + t);
+            }
+            total += t.rows;
+        }
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalStateException("matmul output over 2^31 rows: " + total);
+        }
+        Parallel.forRange((int) total, Parallel.grain(ts[0].cols), (w, start, end) -> {
+            int base = 0;
+            for (int i = 0; i < ts.length && base < end; i++) {
+                int rows = (int) ts[i].rows;
+                int from = Math.max(start, base), to = Math.min(end, base + rows);
+                if (from < to) {
+                    ts[i].dotRows(from - base, to - base, x, outs[i]);
+                }
+                base += rows;
+            }
+        });
+    }
+
     /** Weight rows expanded to floats at a time by a batched {@link #matmul}. */
     public static final int ROW_BLOCK = 64;
 

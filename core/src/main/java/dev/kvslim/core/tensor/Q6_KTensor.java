@@ -93,24 +93,59 @@ public final class Q6_KTensor extends BlockTensor {
     }
 
     /**
-     * Row {@code row} dotted with {@code x} without expanding it: per sub-block of 16, {@code d * scale *
-     * ((codes - 32) . x)}, summed in vectors until the end of the row; the four 32-value groups of each half-block
-     * (q1..q4) in four accumulators, so four chains of multiply-adds run at once.
+     * Row {@code row} dotted with {@code x} without expanding it, factored as llama.cpp's kernels are: per sub-block
+     * j of 16, {@code d * scale_j * (codes . x) - 32 * d * scale_j * sum(x over j)}, the codes taken as 0..63 and the
+     * sums of x once per product ({@link #dotRows}). With 16-lane vectors a sub-block is one vector, a super-block's
+     * 16 scales one conversion; the four 32-value groups of each half-block (q1..q4) go to four accumulators, so
+     * four chains of multiply-adds run at once.
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
-        if (B == null || 16 % F.length() != 0) {
+        if (B == null || F.length() != 16) {
             return super.dot(row, x, xOff);
         }
+        return dot(row, x, xOff, subBlockSums(x, xOff), new float[16]);
+    }
+
+    /** Every row through the one dot product, the sums of x taken once. */
+    @Override
+    protected void dotRows(int from, int to, float[] x, float[] out) {
+        if (B == null || F.length() != 16) {
+            super.dotRows(from, to, x, out);
+            return;
+        }
+        float[] sums = subBlockSums(x, 0);
+        float[] scales = new float[16];
+        for (int r = from; r < to; r++) {
+            out[r] = dot(r, x, 0, sums, scales);
+        }
+    }
+
+    /** The sums of {@code x[xOff ..]} over each 16 values of a row (one 16-lane vector each). */
+    private float[] subBlockSums(float[] x, int xOff) {
+        float[] sums = new float[cols / 16];
+        for (int j = 0; j < sums.length; j++) {
+            sums[j] = Kernels.sum(FloatVector.fromArray(F, x, xOff + 16 * j));
+        }
+        return sums;
+    }
+
+    /** The factored dot product; {@code scales} (16 floats) is scratch, allocated once per product. */
+    private float dot(long row, float[] x, int xOff, float[] sums, float[] scales) {
         FloatVector acc1 = FloatVector.zero(F), acc2 = acc1, acc3 = acc1, acc4 = acc1;
+        FloatVector offsets = acc1; // sub-block by sub-block: d * scale * sum(x)
         int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
-            float d = f16(at + 208);
+            FloatVector sc = ((FloatVector)
+                            ByteVector.fromArray(B, raw, at + 192).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(f16(at + 208));
+            sc.intoArray(scales, 0);
+            offsets = sc.fma(FloatVector.fromArray(F, sums, 16 * b), offsets);
             for (int half = 0; half < 2; half++) {
-                int ql = at + half * 64, qh = at + 128 + half * 32, sc = at + 192 + half * 8;
+                int ql = at + half * 64, qh = at + 128 + half * 32, s0 = half * 8;
                 int xi = xOff + b * 256 + half * 128;
-                for (int l = 0; l < 32; l += F.length()) {
-                    int is = l / 16;
+                for (int l = 0; l < 32; l += 16) {
+                    int is = s0 + l / 16;
                     IntVector l0 = ByteVector.fromArray(B, raw, ql + l).reinterpretAsInts();
                     IntVector l1 = ByteVector.fromArray(B, raw, ql + 32 + l).reinterpretAsInts();
                     IntVector hi = ByteVector.fromArray(B, raw, qh + l).reinterpretAsInts();
@@ -129,21 +164,21 @@ public final class Q6_KTensor extends BlockTensor {
                             .and(0x0F0F0F0F)
                             .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030))
                             .reinterpretAsBytes();
-                    acc1 = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    acc1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + l))
-                            .fma(FloatVector.broadcast(F, d * raw[sc + is]), acc1);
-                    acc2 = ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, scales[is]), acc1);
+                    acc2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + 32 + l))
-                            .fma(FloatVector.broadcast(F, d * raw[sc + is + 2]), acc2);
-                    acc3 = ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, scales[is + 2]), acc2);
+                    acc3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + 64 + l))
-                            .fma(FloatVector.broadcast(F, d * raw[sc + is + 4]), acc3);
-                    acc4 = ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, scales[is + 4]), acc3);
+                    acc4 = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xi + 96 + l))
-                            .fma(FloatVector.broadcast(F, d * raw[sc + is + 6]), acc4);
+                            .fma(FloatVector.broadcast(F, scales[is + 6]), acc4);
                 }
             }
         }
-        return Kernels.sum(acc1.add(acc2).add(acc3.add(acc4)));
+        return Kernels.sum(acc1.add(acc2).add(acc3.add(acc4))) - 32 * Kernels.sum(offsets);
     }
 }

@@ -91,6 +91,46 @@ class WeightTypesTest {
     }
 
     /**
+     * Several matrices by one input in one parallel loop: each output exactly as the matrix's own product, whichever
+     * way the rows of all of them fall to the threads (row counts that split groups of four across matrices).
+     */
+    @Test
+    void matmulEachEqualsEachMatmulExactly() {
+        SplittableRandom rnd = new SplittableRandom(17);
+        int cols = 256;
+        GgmlType[] types = {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16, GgmlType.Q6_K};
+        int[] rows = {37, 6, 515, 2};
+        try (Arena arena = Arena.ofShared()) {
+            FloatTensor[] ts = new FloatTensor[types.length];
+            for (int i = 0; i < ts.length; i++) {
+                float[] values = new float[rows[i] * cols];
+                for (int j = 0; j < values.length; j++) {
+                    values[j] = (float) rnd.nextGaussian();
+                }
+                ts[i] = tensor(types[i], values, rows[i], cols, arena, rnd);
+            }
+            for (int tokens : new int[] {1, 3}) {
+                float[] x = new float[tokens * cols];
+                for (int j = 0; j < x.length; j++) {
+                    x[j] = (float) rnd.nextGaussian();
+                }
+                float[][] together = new float[ts.length][], alone = new float[ts.length][];
+                for (int i = 0; i < ts.length; i++) {
+                    together[i] = new float[tokens * rows[i]];
+                    alone[i] = new float[tokens * rows[i]];
+                    ts[i].matmul(x, tokens, alone[i], new MatmulScratch(cols, tokens, MatmulBackend.JAVA));
+                }
+                FloatTensor.matmulEach(ts, x, tokens, together, new MatmulScratch(cols, tokens, MatmulBackend.JAVA));
+                for (int i = 0; i < ts.length; i++) {
+                    assertThat(together[i])
+                            .as("%s, %d tokens", types[i], tokens)
+                            .containsExactly(alone[i]);
+                }
+            }
+        }
+    }
+
+    /**
      * A one-token product reads several rows at once where a type has such a kernel; each row must still come out
      * exactly as {@link FloatTensor#dot} computes it, or the output would depend on how rows fall into groups (the
      * thread count). Row counts around multiples of four and column counts with odd numbers of blocks.
