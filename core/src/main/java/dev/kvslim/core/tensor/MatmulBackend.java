@@ -3,9 +3,10 @@ package dev.kvslim.core.tensor;
 import java.util.Locale;
 
 /**
- * Who multiplies a batch of tokens by a weight matrix ({@link FloatTensor#matmul} with more than one token): the
+ * Who multiplies a batch of tokens by a weight matrix ({@link FloatTensor#matmul} with more than
+ * {@link FloatTensor#SMALL_BATCH} tokens): the
  * pure Java GEMM, always there and the reference for correctness, or oneDNN through FFM ({@link OneDnn}) where
- * {@code libdnnl.so.2} is installed. A decode step's matrix-vector product is always Java's.
+ * {@code libdnnl.so.2} is installed. A decode step's matrix-vector product, and a small batch's, is always Java's.
  * <p>Chosen by {@code -Dkvslim.matmul=auto|java|onednn} ({@code KVSLIM_MATMUL} in the launcher); {@code auto}, the
  * default, takes oneDNN where it loads.
  */

@@ -18,6 +18,10 @@ public final class MatmulScratch {
     final float[] nativeFloats;
     final short[] nativeHalves;
     final short[] batchHalves;
+    /** Per worker, for a small batch: one token's input, and outputs indexed by row (grown to the widest matrix). */
+    final float[][] smallInput;
+
+    private final float[][] smallOutputs;
 
     /** Scratch for batches of up to {@code maxTokens}, products by the configured backend. */
     public MatmulScratch(int maxCols, int maxTokens) {
@@ -41,6 +45,16 @@ public final class MatmulScratch {
         this.nativeFloats = new float[chunk];
         this.nativeHalves = new short[chunk];
         this.batchHalves = new short[nativeBatches ? maxCols * maxTokens : 0];
+        this.smallInput = new float[workers][maxCols];
+        this.smallOutputs = new float[workers][0];
+    }
+
+    /** Worker {@code w}'s output buffer for a small batch, at least {@code rows} long (allocated once per size). */
+    float[] smallOutput(int w, int rows) {
+        if (smallOutputs[w].length < rows) {
+            smallOutputs[w] = new float[rows];
+        }
+        return smallOutputs[w];
     }
 
     /** Who multiplies batches with this scratch. */

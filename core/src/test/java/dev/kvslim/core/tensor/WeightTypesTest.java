@@ -91,6 +91,48 @@ class WeightTypesTest {
     }
 
     /**
+     * A batch of up to {@link FloatTensor#SMALL_BATCH} tokens gives each token exactly what it gets alone (the
+     * one-token kernels, rows taken in groups across the threads), whichever backend the scratch names.
+     */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void smallBatchesEqualOneTokenAtATimeExactly(GgmlType type) {
+        SplittableRandom rnd = new SplittableRandom(19);
+        int rows = 203, cols = 512;
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) rnd.nextGaussian();
+        }
+        try (Arena arena = Arena.ofShared()) {
+            FloatTensor t = tensor(type, values, rows, cols, arena, rnd);
+            for (int tokens = 2; tokens <= FloatTensor.SMALL_BATCH; tokens++) {
+                float[] x = new float[tokens * cols];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                for (MatmulBackend backend : MatmulBackend.values()) {
+                    if (backend == MatmulBackend.ONEDNN && !OneDnn.available()) {
+                        continue;
+                    }
+                    float[] batched = new float[tokens * rows];
+                    t.matmul(x, tokens, batched, new MatmulScratch(cols, tokens, backend));
+                    float[] one = new float[rows];
+                    for (int tok = 0; tok < tokens; tok++) {
+                        t.matmul(
+                                java.util.Arrays.copyOfRange(x, tok * cols, (tok + 1) * cols),
+                                1,
+                                one,
+                                new MatmulScratch(cols, 1));
+                        assertThat(java.util.Arrays.copyOfRange(batched, tok * rows, (tok + 1) * rows))
+                                .as("%s token %d of %d, %s", type, tok, tokens, backend)
+                                .containsExactly(one);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Several matrices by one input in one parallel loop: each output exactly as the matrix's own product, whichever
      * way the rows of all of them fall to the threads (row counts that split groups of four across matrices).
      */
