@@ -3,6 +3,7 @@ package dev.kvslim.cli;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.kv.KvType;
+import dev.kvslim.core.tensor.WarmUp;
 import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.api.ServedModel;
@@ -162,10 +163,29 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** Loads the models and starts serving; the server runs until closed. */
+    /** Passes of {@link WarmUp} over each model's kernels before the server listens. */
+    static final int WARM_UP_PASSES = 200;
+
+    @Option(
+            names = "--warm-up",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "Run each model's matrix kernels before listening, so the JIT has compiled them before"
+                    + " the first request (default: on; --no-warm-up starts at once).")
+    boolean warmUp;
+
+    /** Loads the models, runs their kernels for the JIT (unless --no-warm-up), and starts serving. */
     KvSlimServer start(PrintStream err) {
         ServeConfig c = configuration();
-        KvSlimServer server = KvSlimServer.start(load(), c);
+        Map<String, LoadedModel> models = load();
+        if (warmUp) {
+            for (Map.Entry<String, LoadedModel> m : models.entrySet()) {
+                long ns = WarmUp.run(m.getValue().model().weights().matrices(), WARM_UP_PASSES);
+                err.printf("kvslim: ran '%s' kernels for the JIT in %.1f s%n", m.getKey(), ns / 1e9);
+            }
+        }
+        KvSlimServer server = KvSlimServer.start(models, c);
         for (ServedModel m : server.models()) {
             Scheduler s = m.scheduler();
             err.printf(

@@ -55,7 +55,30 @@ class ServeCommandTest {
             assertThat(ok.statusCode()).isEqualTo(200);
             assertThat(ok.body()).contains("\"id\":\"stories260K\"");
         }
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("serving 'stories260K'", "API keys: 1");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("serving 'stories260K'", "API keys: 1", "ran 'stories260K' kernels for the JIT");
+    }
+
+    /** {@code --no-warm-up} listens without running the kernels first. */
+    @Test
+    void noWarmUpSkipsTheKernelRun() throws Exception {
+        ServeCommand command = new ServeCommand();
+        new CommandLine(command)
+                .parseArgs(
+                        "--model",
+                        CommandLineTest.stories(),
+                        "--tokenizer",
+                        CommandLineTest.tok512(),
+                        "--port",
+                        "0",
+                        "--no-warm-up");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (KvSlimServer server = command.start(new PrintStream(err, true, StandardCharsets.UTF_8))) {
+            assertThat(server.port()).isPositive();
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("serving 'stories260K'")
+                .doesNotContain("JIT");
     }
 
     @Test

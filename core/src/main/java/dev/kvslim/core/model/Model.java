@@ -18,9 +18,9 @@ import java.util.Objects;
  * scratch lives in a {@link State}; the pass itself allocates nothing.
  * <p>{@link #forward(State, List)} runs several sequences in one pass, as a server's continuous batching does:
  * the tokens of all of them go through every matrix together, and each sequence attends over its own cache at its
- * own positions. A sequence in a batch gets the logits it would get alone up to float rounding: a batch's
- * matrices always run as matrix-matrix products, while a lone decode step (one token) runs them as dot products,
- * which sum in another order.
+ * own positions. A sequence in a batch gets the logits it would get alone up to float rounding: a batch of more than
+ * {@link FloatTensor#SMALL_BATCH} tokens runs its matrices as matrix-matrix products (Java's or oneDNN's), while a
+ * lone decode step, and each token of a smaller batch, runs them as dot products, which sum in another order.
  */
 public final class Model {
 
