@@ -3,7 +3,6 @@ package dev.kvslim.cli;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.kv.KvType;
-import dev.kvslim.core.tensor.WarmUp;
 import dev.kvslim.serve.KvSlimServer;
 import dev.kvslim.serve.ServeConfig;
 import dev.kvslim.serve.api.ServedModel;
@@ -163,29 +162,29 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** Passes of {@link WarmUp} over each model's kernels before the server listens. */
-    static final int WARM_UP_PASSES = 200;
+    /** Prompt tokens and decode steps of the made-up sequence {@link Scheduler#warmUp} runs. */
+    static final int WARM_UP_TOKENS = 16;
 
     @Option(
             names = "--warm-up",
             negatable = true,
             defaultValue = "true",
             fallbackValue = "true",
-            description = "Run each model's matrix kernels before listening, so the JIT has compiled them before"
-                    + " the first request (default: on; --no-warm-up starts at once).")
+            description = "Run a made-up sequence through each model before listening, so the JIT has compiled"
+                    + " the forward pass before the first request (default: on; --no-warm-up starts at once).")
     boolean warmUp;
 
-    /** Loads the models, runs their kernels for the JIT (unless --no-warm-up), and starts serving. */
+    /** Loads the models, runs each through a made-up sequence (unless --no-warm-up), and starts serving. */
     KvSlimServer start(PrintStream err) {
         ServeConfig c = configuration();
-        Map<String, LoadedModel> models = load();
-        if (warmUp) {
-            for (Map.Entry<String, LoadedModel> m : models.entrySet()) {
-                long ns = WarmUp.run(m.getValue().model().weights().matrices(), WARM_UP_PASSES);
-                err.printf("kvslim: ran '%s' kernels for the JIT in %.1f s%n", m.getKey(), ns / 1e9);
+        KvSlimServer server = KvSlimServer.start(load(), c, null, m -> {
+            if (warmUp) {
+                long ns = m.scheduler().warmUp(WARM_UP_TOKENS, WARM_UP_TOKENS);
+                err.printf(
+                        "kvslim: ran '%s' for the JIT (a %d-token prompt and %d steps) in %.1f s%n",
+                        m.name(), WARM_UP_TOKENS, WARM_UP_TOKENS, ns / 1e9);
             }
-        }
-        KvSlimServer server = KvSlimServer.start(models, c);
+        });
         for (ServedModel m : server.models()) {
             Scheduler s = m.scheduler();
             err.printf(

@@ -56,7 +56,7 @@ class ServeCommandTest {
             assertThat(ok.body()).contains("\"id\":\"stories260K\"");
         }
         assertThat(err.toString(StandardCharsets.UTF_8))
-                .contains("serving 'stories260K'", "API keys: 1", "ran 'stories260K' kernels for the JIT");
+                .contains("serving 'stories260K'", "API keys: 1", "ran 'stories260K' for the JIT");
     }
 
     /** {@code --no-warm-up} listens without running the kernels first. */

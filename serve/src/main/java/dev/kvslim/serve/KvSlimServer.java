@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The OpenAI-compatible server: one continuous-batching {@link Scheduler} per served model, each with its share of the
@@ -111,11 +112,29 @@ public final class KvSlimServer implements AutoCloseable {
      * load benchmark serves a DMS model both ways.
      */
     public static KvSlimServer start(Map<String, LoadedModel> models, ServeConfig config, KvCacheSpec.Paged cache) {
+        return start(models, config, cache, s -> {});
+    }
+
+    /**
+     * As above, calling {@code beforeListening} with each model's scheduler once the schedulers exist and before the
+     * server listens (the command line's warm-up: {@link Scheduler#warmUp}).
+     */
+    public static KvSlimServer start(
+            Map<String, LoadedModel> models,
+            ServeConfig config,
+            KvCacheSpec.Paged cache,
+            Consumer<ServedModel> beforeListening) {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("a server needs at least one model");
         }
         requireFreePort(config.host(), config.port());
         KvSlimServer server = new KvSlimServer(config, new LinkedHashMap<>(models), cache);
+        try {
+            server.models().forEach(beforeListening);
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
+        }
         server.web.start();
         if (!server.web.isRunning() || server.web.port() < 0) {
             // taken between the check and the start: Helidon logs the bind failure and reports port -1

@@ -156,6 +156,45 @@ public final class Scheduler {
         engine.start();
     }
 
+    /**
+     * Runs one made-up sequence through the model before any request: a prompt of {@code promptTokens} tokens, then
+     * {@code decodeTokens} one-token steps on the greedy choice, in a cache of this scheduler's kind drawn from its
+     * pool and released after, so the JIT has compiled the whole forward pass (the paged cache's attention, the norms)
+     * before the first request pays for it. Nothing of it reaches the statistics or the metrics. Holds the scheduler's
+     * lock throughout, so a request submitted meanwhile waits; meant for a server that does not listen yet. Returns
+     * the nanoseconds it took.
+     */
+    public long warmUp(int promptTokens, int decodeTokens) {
+        long start = System.nanoTime();
+        lock.lock();
+        try {
+            int vocab = config.vocabSize();
+            int len = Math.max(
+                    1, Math.min(promptTokens, Math.min(state.maxBatch(), config.contextLength() - decodeTokens)));
+            int[] tokens = new int[len + Math.max(0, decodeTokens)];
+            for (int i = 0; i < len; i++) {
+                tokens[i] = (7 * i + 13) % vocab; // any ids: the speed of a pass does not depend on them
+            }
+            PagedKvCache cache = cacheSpec.newCache(config.kvShape(), pool, config.contextLength());
+            try {
+                float[] logits = model.forward(state, List.of(new Model.Chunk(cache, tokens, 0, len, 0)))[0];
+                for (int i = 0; i < decodeTokens && len + i < config.contextLength(); i++) {
+                    int next = 0;
+                    for (int v = 1; v < logits.length; v++) {
+                        next = logits[v] > logits[next] ? v : next;
+                    }
+                    tokens[len + i] = next;
+                    logits = model.forward(state, List.of(new Model.Chunk(cache, tokens, len + i, 1, len + i)))[0];
+                }
+            } finally {
+                cache.release();
+            }
+        } finally {
+            lock.unlock();
+        }
+        return System.nanoTime() - start;
+    }
+
     /** Whether the model's DMS cache is used (it was retrofitted with DMS). */
     public boolean usesDms() {
         return cacheSpec instanceof KvCacheSpec.Dms;

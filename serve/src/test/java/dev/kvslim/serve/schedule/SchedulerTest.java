@@ -124,6 +124,23 @@ class SchedulerTest {
         awaitEmptyPool(s);
     }
 
+    /** The warm-up's sequence gives its blocks back and changes nothing the requests after it get. */
+    @Test
+    void warmUpLeavesThePoolEmptyAndRequestsUnchanged() throws Exception {
+        Scheduler s = start(1L << 26, new Scheduler.Options(16, 8, 16, Duration.ZERO));
+        assertThat(s.warmUp(12, 5)).isPositive();
+        assertThat(s.pool().usedBlocks()).isZero();
+        Collector c = new Collector();
+        s.submit(greedy(PROMPTS[0], 20, c));
+        FinishReason reason = c.await();
+        int[] got = c.tokenArray();
+        if (reason == FinishReason.STOP) {
+            got = java.util.Arrays.copyOf(got, got.length - 1);
+        }
+        assertThat(got).containsExactly(alone(PROMPTS[0], 20));
+        awaitEmptyPool(s);
+    }
+
     @Test
     void aDmsModelGetsTheDmsCacheAndGeneratesWhatItGeneratesAlone() throws Exception {
         dev.kvslim.core.model.Model dms =
