@@ -25,19 +25,7 @@ class ServeCommandTest {
     void servesTheModelItIsGivenWithTheConfigFilesKeys(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("serve.json");
         Files.writeString(config, "{\"port\": 1, \"max_running\": 4, \"api_keys\": {\"ops\": \"sk-test\"}}");
-        ServeCommand command = new ServeCommand();
-        new CommandLine(command)
-                .parseArgs(
-                        "--model",
-                        CommandLineTest.stories(),
-                        "--tokenizer",
-                        CommandLineTest.tok512(),
-                        "--port",
-                        "0",
-                        "--kv-budget",
-                        "33554432",
-                        "--config",
-                        config.toString());
+        ServeCommand command = command("--kv-budget", "33554432", "--config", config.toString());
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (KvSlimServer server = command.start(new PrintStream(err, true, StandardCharsets.UTF_8))) {
             assertThat(server.models().getFirst().scheduler().pool().budgetBytes())
@@ -59,19 +47,20 @@ class ServeCommandTest {
                 .contains("serving 'stories260K'", "API keys: 1", "ran 'stories260K' for the JIT");
     }
 
-    /** {@code --no-warm-up} listens without running the kernels first. */
+    /** A serve command for the stories260K model on a free port, with {@code extra} options. */
+    private static ServeCommand command(String... extra) {
+        ServeCommand command = new ServeCommand();
+        List<String> args = new ArrayList<>(
+                List.of("--model", CommandLineTest.stories(), "--tokenizer", CommandLineTest.tok512(), "--port", "0"));
+        args.addAll(List.of(extra));
+        new CommandLine(command).parseArgs(args.toArray(String[]::new));
+        return command;
+    }
+
+    /** {@code --no-warm-up} listens without running the made-up sequence first. */
     @Test
     void noWarmUpSkipsTheKernelRun() throws Exception {
-        ServeCommand command = new ServeCommand();
-        new CommandLine(command)
-                .parseArgs(
-                        "--model",
-                        CommandLineTest.stories(),
-                        "--tokenizer",
-                        CommandLineTest.tok512(),
-                        "--port",
-                        "0",
-                        "--no-warm-up");
+        ServeCommand command = command("--no-warm-up");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (KvSlimServer server = command.start(new PrintStream(err, true, StandardCharsets.UTF_8))) {
             assertThat(server.port()).isPositive();
@@ -86,20 +75,9 @@ class ServeCommandTest {
         Path config = dir.resolve("serve.json");
         Files.writeString(config, "{\"kv_type\": \"bf16\"}");
         for (String[] extra : new String[][] {{"--kv-type", "F16"}, {"--config", config.toString()}}) {
-            ServeCommand command = new ServeCommand();
-            String[] args = java.util.stream.Stream.concat(
-                            java.util.stream.Stream.of(
-                                    "--model",
-                                    CommandLineTest.stories(),
-                                    "--tokenizer",
-                                    CommandLineTest.tok512(),
-                                    "--port",
-                                    "0",
-                                    "--kv-budget",
-                                    "32MiB"),
-                            java.util.Arrays.stream(extra))
-                    .toArray(String[]::new);
-            new CommandLine(command).parseArgs(args);
+            List<String> args = new ArrayList<>(List.of("--kv-budget", "32MiB"));
+            args.addAll(List.of(extra));
+            ServeCommand command = command(args.toArray(String[]::new));
             try (KvSlimServer server =
                     command.start(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))) {
                 var pool = server.models().getFirst().scheduler().pool();

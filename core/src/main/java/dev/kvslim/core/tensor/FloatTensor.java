@@ -190,20 +190,22 @@ public abstract class FloatTensor {
     public static final int NATIVE_MIN_TOKENS = SMALL_BATCH + 1;
 
     /**
-     * {@link #matmul} of a {@linkplain #SMALL_BATCH small batch}: each worker takes its rows {@value
-     * #SMALL_BATCH_ROWS} at a time through {@link #dotRows} for every token (the token's input copied to the
-     * worker's buffer, its outputs copied out), so each row's sum is the one a batch of one computes.
+     * {@link #matmul} of a {@linkplain #SMALL_BATCH small batch}: each token's input is copied once to a buffer of
+     * its own (the kernels read their input from offset 0), then each worker takes its rows {@value
+     * #SMALL_BATCH_ROWS} at a time through {@link #dotRows} for every token, its outputs copied out, so each row's
+     * sum is the one a batch of one computes.
      */
     private void smallBatch(float[] x, int tokens, float[] out, MatmulScratch scratch) {
         int m = (int) rows;
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(x, t * cols, scratch.smallInput[t], 0, cols);
+        }
         Parallel.forRange(m, Parallel.grain((long) cols * tokens), (w, start, end) -> {
-            float[] xt = scratch.smallInput[w];
             float[] o = scratch.smallOutput(w, m);
             for (int r0 = start; r0 < end; r0 += SMALL_BATCH_ROWS) {
                 int r1 = Math.min(end, r0 + SMALL_BATCH_ROWS);
                 for (int t = 0; t < tokens; t++) {
-                    System.arraycopy(x, t * cols, xt, 0, cols);
-                    dotRows(r0, r1, xt, o);
+                    dotRows(r0, r1, scratch.smallInput[t], o);
                     System.arraycopy(o, r0, out, t * m + r0, r1 - r0);
                 }
             }

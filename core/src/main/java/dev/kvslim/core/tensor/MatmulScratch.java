@@ -18,7 +18,7 @@ public final class MatmulScratch {
     final float[] nativeFloats;
     final short[] nativeHalves;
     final short[] batchHalves;
-    /** Per worker, for a small batch: one token's input, and outputs indexed by row (grown to the widest matrix). */
+    /** For a small batch: each token's input (shared by the workers), and per worker outputs indexed by row. */
     final float[][] smallInput;
 
     private final float[][] smallOutputs;
@@ -45,7 +45,7 @@ public final class MatmulScratch {
         this.nativeFloats = new float[chunk];
         this.nativeHalves = new short[chunk];
         this.batchHalves = new short[nativeBatches ? maxCols * maxTokens : 0];
-        this.smallInput = new float[workers][maxCols];
+        this.smallInput = new float[batched ? Math.min(maxTokens, FloatTensor.SMALL_BATCH) : 0][maxCols];
         this.smallOutputs = new float[workers][0];
     }
 
