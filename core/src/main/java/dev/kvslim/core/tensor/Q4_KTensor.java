@@ -3,6 +3,8 @@ package dev.kvslim.core.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -78,93 +80,133 @@ public final class Q4_KTensor extends BlockTensor {
     /**
      * The decoded row dotted with {@code x} without writing it out, as llama.cpp's kernels factor it: per 32-value
      * sub-block, {@code d * scale * (codes . x) - dmin * min * sum(x)}, where the sums of x are taken once per
-     * product ({@link #dotRows}) rather than once per row. Codes times x in vectors; the low and high nibbles of a
-     * pair of sub-blocks in two accumulators.
+     * product ({@link #dotRows}) rather than once per row. Codes times x in vectors, the eight sub-blocks of a block
+     * in eight accumulators (eight independent chains of multiply-adds: with fewer, the cores waited on the adds).
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
-        if (B == null || 32 % F.length() != 0) {
+        if (B == null || F.length() > 16) {
             return super.dot(row, x, xOff);
         }
-        return dot(row, x, xOff, subBlockSums(x, xOff), new byte[16], new float[8]);
+        return dot(row, x, xOff, blockSums(x, xOff), new float[16]);
     }
 
     /** Every row through the one dot product, the sums of x taken once. */
     @Override
     protected void dotRows(int from, int to, float[] x, float[] out) {
-        if (B == null || 32 % F.length() != 0) {
+        if (B == null || F.length() > 16) {
             super.dotRows(from, to, x, out);
             return;
         }
-        float[] sums = subBlockSums(x, 0);
-        byte[] codes6 = new byte[16];
-        float[] scales = new float[8];
+        float[] sums = blockSums(x, 0);
+        float[] scales = new float[16];
         for (int r = from; r < to; r++) {
-            out[r] = dot(r, x, 0, sums, codes6, scales);
+            out[r] = dot(r, x, 0, sums, scales);
         }
     }
 
-    /** The sums of {@code x[xOff ..]} over each 32 values of a row. */
-    private float[] subBlockSums(float[] x, int xOff) {
-        float[] sums = new float[cols / 32];
-        for (int j = 0; j < sums.length; j++) {
+    /**
+     * The sums of {@code x[xOff ..]} over each 32 values of a row, 16 floats per block: eight zeros (the lanes of
+     * the block's scales), then its eight sub-blocks' sums (the lanes of its minimums).
+     */
+    private float[] blockSums(float[] x, int xOff) {
+        float[] sums = new float[cols / 16];
+        for (int j = 0; j < cols / 32; j++) {
             FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * j);
             for (int l = F.length(); l < 32; l += F.length()) {
                 v = v.add(FloatVector.fromArray(F, x, xOff + 32 * j + l));
             }
-            sums[j] = Kernels.sum(v);
+            sums[16 * (j / 8) + 8 + j % 8] = Kernels.sum(v);
         }
         return sums;
     }
 
-    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Long> L128 = LongVector.SPECIES_128;
+    private static final VectorMask<Float> LOW_EIGHT = F.length() == 16 ? F.indexInRange(0, 8) : null;
 
     /**
-     * The factored dot product; {@code codes6} (16 bytes: a block's eight 6-bit scales, then its eight minimums) and
-     * {@code scales} (8 floats) are scratch, allocated once per product rather than once per row.
+     * The factored dot product. With 16-lane vectors a block's 6-bit scales and minimums are rearranged in registers
+     * as llama.cpp does (two longs: the eight scales, then the eight minimums), widened to one vector and multiplied
+     * by {@code d} in the low eight lanes and {@code dmin} in the high eight; with 8-lane vectors they are decoded
+     * one by one. {@code scales} (16 floats, scratch allocated once per product) holds them for the broadcasts. The
+     * vector parts are written out in this one method: split into small helpers, the JIT stopped inlining them and
+     * the kernel ran at a fifth of the speed.
      */
-    private float dot(long row, float[] x, int xOff, float[] sums, byte[] codes6, float[] scales) {
-        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
-        FloatVector minAcc = FloatVector.zero(F8);
+    private float dot(long row, float[] x, int xOff, float[] sums, float[] scales) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector mins = a0;
         int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
-            float d = f16(at), dmin = f16(at + 2);
-            int w0 = i32(at + 4), w1 = i32(at + 8), w2 = i32(at + 12);
-            // the 12 packed bytes rearranged as llama.cpp does: scales of sub-blocks 0-3 and 4-7, then minimums
-            LittleEndian.putI32(codes6, 0, w0 & 0x3F3F3F3F);
-            LittleEndian.putI32(codes6, 4, (w2 & 0x0F0F0F0F) | (((w0 >>> 6) & 0x03030303) << 4));
-            LittleEndian.putI32(codes6, 8, w1 & 0x3F3F3F3F);
-            LittleEndian.putI32(codes6, 12, ((w2 >>> 4) & 0x0F0F0F0F) | (((w1 >>> 6) & 0x03030303) << 4));
-            ((FloatVector) ByteVector.fromArray(B8, codes6, 0).convertShape(VectorOperators.B2F, F8, 0))
-                    .mul(d)
-                    .intoArray(scales, 0);
-            minAcc = ((FloatVector) ByteVector.fromArray(B8, codes6, 8).convertShape(VectorOperators.B2F, F8, 0))
-                    .mul(dmin)
-                    .fma(FloatVector.fromArray(F8, sums, 8 * b), minAcc);
-            for (int pair = 0; pair < 4; pair++) {
-                int q = at + 16 + pair * 32;
-                int xi = xOff + b * 256 + pair * 64;
-                FloatVector sLo = FloatVector.zero(F), sHi = sLo;
-                for (int l = 0; l < 32; l += F.length()) {
-                    ByteVector codes = ByteVector.fromArray(B, raw, q + l);
-                    sLo = ((FloatVector) codes.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
-                            .fma(FloatVector.fromArray(F, x, xi + l), sLo);
-                    sHi = ((FloatVector) codes.reinterpretAsInts()
-                                    .lanewise(VectorOperators.LSHR, 4)
-                                    .and(0x0F0F0F0F)
-                                    .reinterpretAsBytes()
-                                    .convertShape(VectorOperators.B2F, F, 0))
-                            .fma(FloatVector.fromArray(F, x, xi + 32 + l), sHi);
+            long w0 = i32(at + 4) & 0xFFFFFFFFL, w1 = i32(at + 8) & 0xFFFFFFFFL, w2 = i32(at + 12) & 0xFFFFFFFFL;
+            if (LOW_EIGHT != null) {
+                long sc = (w0 & 0x3F3F3F3FL) | (((w2 & 0x0F0F0F0FL) | (((w0 >>> 6) & 0x03030303L) << 4)) << 32);
+                long mn = (w1 & 0x3F3F3F3FL) | ((((w2 >>> 4) & 0x0F0F0F0FL) | (((w1 >>> 6) & 0x03030303L) << 4)) << 32);
+                FloatVector both = ((FloatVector) LongVector.zero(L128)
+                                .withLane(0, sc)
+                                .withLane(1, mn)
+                                .reinterpretAsBytes()
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.broadcast(F, f16(at + 2)).blend(f16(at), LOW_EIGHT));
+                mins = both.fma(FloatVector.fromArray(F, sums, 16 * b), mins);
+                both.intoArray(scales, 0);
+            } else {
+                float d = f16(at), dmin = f16(at + 2);
+                for (int j = 0; j < 8; j++) {
+                    scales[j] = d * scale6((int) w0, (int) w1, (int) w2, j);
+                    scales[8 + j] = dmin * min6((int) w0, (int) w1, (int) w2, j);
                 }
-                accLo = sLo.fma(FloatVector.broadcast(F, scales[2 * pair]), accLo);
-                accHi = sHi.fma(FloatVector.broadcast(F, scales[2 * pair + 1]), accHi);
+                mins = FloatVector.fromArray(F, scales, 8).fma(FloatVector.fromArray(F, sums, 16 * b + 8), mins);
             }
+            int q = at + 16, xi = xOff + b * 256;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+            for (int l = 0; l < 32; l += F.length()) {
+                ByteVector c0 = ByteVector.fromArray(B, raw, q + l), c1 = ByteVector.fromArray(B, raw, q + 32 + l);
+                ByteVector c2 = ByteVector.fromArray(B, raw, q + 64 + l), c3 = ByteVector.fromArray(B, raw, q + 96 + l);
+                // low nibbles: sub-blocks 0, 2, 4, 6; high ones (x86 has no byte shift: shift 32-bit lanes, mask
+                // the nibbles that crossed a byte): 1, 3, 5, 7
+                s0 = ((FloatVector) c0.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + l), s0);
+                s1 = ((FloatVector) c0.reinterpretAsInts()
+                                .lanewise(VectorOperators.LSHR, 4)
+                                .and(0x0F0F0F0F)
+                                .reinterpretAsBytes()
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 32 + l), s1);
+                s2 = ((FloatVector) c1.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 64 + l), s2);
+                s3 = ((FloatVector) c1.reinterpretAsInts()
+                                .lanewise(VectorOperators.LSHR, 4)
+                                .and(0x0F0F0F0F)
+                                .reinterpretAsBytes()
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 96 + l), s3);
+                s4 = ((FloatVector) c2.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 128 + l), s4);
+                s5 = ((FloatVector) c2.reinterpretAsInts()
+                                .lanewise(VectorOperators.LSHR, 4)
+                                .and(0x0F0F0F0F)
+                                .reinterpretAsBytes()
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 160 + l), s5);
+                s6 = ((FloatVector) c3.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 192 + l), s6);
+                s7 = ((FloatVector) c3.reinterpretAsInts()
+                                .lanewise(VectorOperators.LSHR, 4)
+                                .and(0x0F0F0F0F)
+                                .reinterpretAsBytes()
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 224 + l), s7);
+            }
+            a0 = s0.fma(FloatVector.broadcast(F, scales[0]), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, scales[1]), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, scales[2]), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, scales[3]), a3);
+            a4 = s4.fma(FloatVector.broadcast(F, scales[4]), a4);
+            a5 = s5.fma(FloatVector.broadcast(F, scales[5]), a5);
+            a6 = s6.fma(FloatVector.broadcast(F, scales[6]), a6);
+            a7 = s7.fma(FloatVector.broadcast(F, scales[7]), a7);
         }
-        // the eight lanes of the minimums' sum in a fixed order (reduceLanes' order differs compiled and not)
-        minAcc.intoArray(scales, 0);
-        float mins = ((scales[0] + scales[4]) + (scales[2] + scales[6]))
-                + ((scales[1] + scales[5]) + (scales[3] + scales[7]));
-        return Kernels.sum(accLo.add(accHi)) - mins;
+        return Kernels.sum(
+                a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(a6.add(a7))).sub(mins));
     }
 }
