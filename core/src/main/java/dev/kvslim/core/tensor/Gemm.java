@@ -116,11 +116,22 @@ public final class Gemm {
                 packed = new float[groups * kc * MR];
                 PACKED.set(packed);
             }
-            for (int g = 0; g < groups; g++) {
-                for (int r = 0; r < MR; r++) {
-                    int from = aOff + (g * MR + r) * ars + k0 * acs, to = g * kc * MR + r;
+            if (ars == 1) {
+                // A read transposed (attention's keys against a block of queries): the eight values of one k are
+                // adjacent already, one copy each
+                for (int g = 0; g < groups; g++) {
+                    int from = aOff + g * MR + k0 * acs, to = g * kc * MR;
                     for (int k = 0; k < kc; k++) {
-                        packed[to + k * MR] = a[from + k * acs];
+                        System.arraycopy(a, from + k * acs, packed, to + k * MR, MR);
+                    }
+                }
+            } else {
+                for (int g = 0; g < groups; g++) {
+                    for (int r = 0; r < MR; r++) {
+                        int from = aOff + (g * MR + r) * ars + k0 * acs, to = g * kc * MR + r;
+                        for (int k = 0; k < kc; k++) {
+                            packed[to + k * MR] = a[from + k * acs];
+                        }
                     }
                 }
             }

@@ -18,8 +18,12 @@ import jdk.incubator.vector.VectorSpecies;
  * storing them). Scores are {@code q.k / sqrt(hs) + bias}; key k is visible to query t iff {@code k <= t}.
  * <p>The forward splits (batch, query head) pairs between threads; the backward splits (batch, KV head) pairs,
  * so the query heads of one group, which share keys, values and bias, add into them in a fixed order on one
- * thread. Each thread materialises one {@code T x T} score matrix (and one for its gradient), filled a causal
- * block of {@link Gemm#MR} rows at a time by {@link Gemm#block}.
+ * thread. Queries go {@value #QUERY_BLOCK} at a time: a thread holds the scores of those rows only (and their
+ * gradients), filled a causal block of {@link Gemm#MR} rows at a time by {@link Gemm#block}, and is done with them
+ * before the next rows: at T = 4096 a whole {@code T x T} matrix was 64 MB per thread, streamed from memory several
+ * times per head, where a block of rows stays in the core's cache. The keys' and values' gradients take the block's
+ * products in turn, each sum still one sequential sum over the queries in order, so every result is bit for bit
+ * what the whole matrix gave.
  */
 public final class Attention {
 
@@ -32,8 +36,8 @@ public final class Attention {
             this.t = t;
             this.headSize = headSize;
             int n = Parallel.threads();
-            p = new float[n][t * t];
-            dp = new float[n][t * t];
+            p = new float[n][Math.min(t, QUERY_BLOCK) * t];
+            dp = new float[n][Math.min(t, QUERY_BLOCK) * t];
             kt = new float[n][headSize * t];
             vt = new float[n][headSize * t];
         }
@@ -41,6 +45,9 @@ public final class Attention {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+
+    /** Queries whose scores a thread holds at once: a multiple of {@link Gemm#MR}. */
+    static final int QUERY_BLOCK = 4 * Gemm.MR;
 
     private Attention() {}
 
@@ -67,36 +74,39 @@ public final class Attention {
                 transposeHead(k, bi * t, t, kvDim, kvh * hs, hs, kt);
                 int qOff = bi * t * qDim + h * hs;
                 int biasOff = bias == null ? -1 : (bi * kvHeads + kvh) * t * t;
-                scores(p, q, qOff, qDim, kt, t, hs);
-                for (int i = 0; i < t; i++) {
-                    int row = i * t;
-                    addScaledBias(p, row, i + 1, scale, bias, biasOff + row);
-                    float max = max(p, row, i + 1);
-                    float sum = FastExp.expShiftSum(p, row, i + 1, max);
-                    lse[(bi * heads + h) * t + i] = max + (float) StrictMath.log(sum);
-                    float inv = 1f / sum;
-                    scale(p, row, i + 1, inv);
-                    Arrays.fill(p, row + i + 1, row + blockEnd(i, t), 0f);
-                }
                 int vOff = bi * t * kvDim + kvh * hs;
-                for (int i0 = 0; i0 < t; i0 += Gemm.MR) {
-                    int rows = Math.min(Gemm.MR, t - i0);
-                    Gemm.block(
-                            rows,
-                            hs,
-                            0,
-                            blockEnd(i0, t),
-                            p,
-                            i0 * t,
-                            t,
-                            1,
-                            v,
-                            vOff,
-                            kvDim,
-                            out,
-                            qOff + i0 * qDim,
-                            qDim,
-                            false);
+                for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
+                    int i1 = Math.min(t, i0 + QUERY_BLOCK);
+                    scores(p, i0, i1, q, qOff, qDim, kt, t, hs);
+                    for (int i = i0; i < i1; i++) {
+                        int row = (i - i0) * t;
+                        addScaledBias(p, row, i + 1, scale, bias, biasOff + i * t);
+                        float max = max(p, row, i + 1);
+                        float sum = FastExp.expShiftSum(p, row, i + 1, max);
+                        lse[(bi * heads + h) * t + i] = max + (float) StrictMath.log(sum);
+                        float inv = 1f / sum;
+                        scale(p, row, i + 1, inv);
+                        Arrays.fill(p, row + i + 1, row + blockEnd(i, t), 0f);
+                    }
+                    for (int r0 = i0; r0 < i1; r0 += Gemm.MR) {
+                        int rows = Math.min(Gemm.MR, t - r0);
+                        Gemm.block(
+                                rows,
+                                hs,
+                                0,
+                                blockEnd(r0, t),
+                                p,
+                                (r0 - i0) * t,
+                                t,
+                                1,
+                                v,
+                                vOff,
+                                kvDim,
+                                out,
+                                qOff + r0 * qDim,
+                                qDim,
+                                false);
+                    }
                 }
             }
         });
@@ -138,52 +148,94 @@ public final class Attention {
                 for (int g = 0; g < group; g++) {
                     int h = kvh * group + g;
                     int qOff = bi * t * qDim + h * hs;
-                    scores(p, q, qOff, qDim, kt, t, hs);
-                    scores(dp, dout, qOff, qDim, vt, t, hs);
-                    for (int i = 0; i < t; i++) {
-                        int row = i * t;
-                        addScaledBias(p, row, i + 1, scale, bias, bias == null ? -1 : biasOff + row);
-                        float rowLse = lse[(bi * heads + h) * t + i];
-                        float d = Kernels.dot(dout, qOff + i * qDim, out, qOff + i * qDim, hs);
-                        scoreGradients(p, dp, row, i + 1, rowLse, d, scale, dbias, biasOff + row);
-                        int stop = row + blockEnd(i, t);
-                        Arrays.fill(p, row + i + 1, stop, 0f);
-                        Arrays.fill(dp, row + i + 1, stop, 0f);
-                    }
-                    for (int i0 = 0; i0 < t; i0 += Gemm.MR) {
-                        int rows = Math.min(Gemm.MR, t - i0);
-                        int kEnd = blockEnd(i0, t);
-                        // dq = dS . K
-                        Gemm.block(
-                                rows,
-                                hs,
-                                0,
-                                kEnd,
-                                dp,
-                                i0 * t,
-                                t,
-                                1,
-                                k,
-                                kvOff,
-                                kvDim,
-                                dq,
-                                qOff + i0 * qDim,
-                                qDim,
-                                false);
-                        // dk += dS^T . Q and dv += P^T . dO, over the queries at or after these keys
-                        Gemm.block(rows, hs, i0, t, dp, i0, 1, t, q, qOff, qDim, dk, kvOff + i0 * kvDim, kvDim, true);
-                        Gemm.block(rows, hs, i0, t, p, i0, 1, t, dout, qOff, qDim, dv, kvOff + i0 * kvDim, kvDim, true);
+                    for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
+                        int i1 = Math.min(t, i0 + QUERY_BLOCK);
+                        scores(p, i0, i1, q, qOff, qDim, kt, t, hs);
+                        scores(dp, i0, i1, dout, qOff, qDim, vt, t, hs);
+                        for (int i = i0; i < i1; i++) {
+                            int row = (i - i0) * t;
+                            addScaledBias(p, row, i + 1, scale, bias, bias == null ? -1 : biasOff + i * t);
+                            float rowLse = lse[(bi * heads + h) * t + i];
+                            float d = Kernels.dot(dout, qOff + i * qDim, out, qOff + i * qDim, hs);
+                            scoreGradients(p, dp, row, i + 1, rowLse, d, scale, dbias, biasOff + i * t);
+                            int stop = row + blockEnd(i, t);
+                            Arrays.fill(p, row + i + 1, stop, 0f);
+                            Arrays.fill(dp, row + i + 1, stop, 0f);
+                        }
+                        // dq = dS . K, for these queries
+                        for (int r0 = i0; r0 < i1; r0 += Gemm.MR) {
+                            Gemm.block(
+                                    Math.min(Gemm.MR, t - r0),
+                                    hs,
+                                    0,
+                                    blockEnd(r0, t),
+                                    dp,
+                                    (r0 - i0) * t,
+                                    t,
+                                    1,
+                                    k,
+                                    kvOff,
+                                    kvDim,
+                                    dq,
+                                    qOff + r0 * qDim,
+                                    qDim,
+                                    false);
+                        }
+                        // dk += dS^T . Q and dv += P^T . dO over these queries, for every key they see: each key's
+                        // sums go on from the earlier blocks' in query order (A(key, query) is row query - i0 of
+                        // the block, hence the offset below its start)
+                        for (int k0 = 0; k0 < blockEnd(i1 - 1, t); k0 += Gemm.MR) {
+                            int rows = Math.min(Gemm.MR, t - k0), from = Math.max(i0, k0);
+                            int aOff = k0 - i0 * t;
+                            Gemm.block(
+                                    rows,
+                                    hs,
+                                    from,
+                                    i1,
+                                    dp,
+                                    aOff,
+                                    1,
+                                    t,
+                                    q,
+                                    qOff,
+                                    qDim,
+                                    dk,
+                                    kvOff + k0 * kvDim,
+                                    kvDim,
+                                    true);
+                            Gemm.block(
+                                    rows,
+                                    hs,
+                                    from,
+                                    i1,
+                                    p,
+                                    aOff,
+                                    1,
+                                    t,
+                                    dout,
+                                    qOff,
+                                    qDim,
+                                    dv,
+                                    kvOff + k0 * kvDim,
+                                    kvDim,
+                                    true);
+                        }
                     }
                 }
             }
         });
     }
 
-    /** {@code p[i, j] = q_i . k_j} for the causal blocks of rows (keys up to each block's last row). */
-    private static void scores(float[] p, float[] q, int qOff, int qDim, float[] kt, int t, int hs) {
-        for (int i0 = 0; i0 < t; i0 += Gemm.MR) {
-            int rows = Math.min(Gemm.MR, t - i0);
-            Gemm.block(rows, blockEnd(i0, t), 0, hs, q, qOff + i0 * qDim, qDim, 1, kt, 0, t, p, i0 * t, t, false);
+    /**
+     * {@code p[i - i0, j] = q_i . k_j} for queries {@code i0 <= i < i1}, over the causal blocks of rows (keys up to
+     * each block's last row, rounded up to whole pairs of vectors: a last single vector of columns goes through
+     * the GEMM's masked kernel, which ran several times slower; the extra columns are never read).
+     */
+    private static void scores(float[] p, int i0, int i1, float[] q, int qOff, int qDim, float[] kt, int t, int hs) {
+        for (int r0 = i0; r0 < i1; r0 += Gemm.MR) {
+            int rows = Math.min(Gemm.MR, i1 - r0);
+            int keys = Math.min(t, (blockEnd(r0, t) + 2 * L - 1) / (2 * L) * 2 * L);
+            Gemm.block(rows, keys, 0, hs, q, qOff + r0 * qDim, qDim, 1, kt, 0, t, p, (r0 - i0) * t, t, false);
         }
     }
 

@@ -11,6 +11,7 @@ import dev.kvslim.core.tensor.Gemm;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -101,11 +102,14 @@ class OpsGradientTest {
         check("rope dx", in, 0, f, dout, dx, TOL);
     }
 
+    /**
+     * With a bias; the last case runs over {@link Attention#QUERY_BLOCK} positions: queries in blocks, the last one
+     * partial.
+     */
     @ParameterizedTest
-    @ValueSource(ints = {5, 19})
-    void attentionWithBias(int t) {
-        Random rnd = new Random(5);
-        int b = 2, heads = 4, kvHeads = 2, hs = 6;
+    @CsvSource({"2, 5, 4, 2, 6", "2, 19, 4, 2, 6", "1, 70, 2, 1, 4"})
+    void attentionWithBias(int b, int t, int heads, int kvHeads, int hs) {
+        Random rnd = new Random(5 + t);
         int qDim = heads * hs, kvDim = kvHeads * hs;
         float[] q = random(rnd, b * t * qDim, 1), k = random(rnd, b * t * kvDim, 1), v = random(rnd, b * t * kvDim, 1);
         float[] bias = random(rnd, b * kvHeads * t * t, 1);
