@@ -322,6 +322,7 @@ final class BenchCommand implements Callable<Integer> {
                     type,
                     false,
                     KvPolicies.Options.DEFAULTS.withSeed(42));
+            spec.requireNoReplay("bench");
             IntFunction<KvCache> caches = n -> spec.newCache(
                     c.kvShape(),
                     spec instanceof KvCacheSpec.Paged

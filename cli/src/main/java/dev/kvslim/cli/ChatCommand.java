@@ -6,6 +6,7 @@ import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
+import dev.kvslim.core.kv.KvCacheSpec;
 import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.LlamaConfig;
 import java.io.BufferedReader;
@@ -78,7 +79,9 @@ final class ChatCommand implements Callable<Integer> {
                 PagedKvCache.blockSizeFor(c.contextLength()),
                 kv.budget(BlockPool.defaultBudget(4)),
                 kv.type());
-        PagedKvCache cache = kv.pagedSpec(c.kvShape()).newCache(c.kvShape(), pool, c.contextLength());
+        KvCacheSpec.Paged spec = kv.pagedSpec(c.kvShape());
+        spec.requireNoReplay("chat");
+        PagedKvCache cache = spec.newCache(c.kvShape(), pool, c.contextLength());
         Generator generator = new Generator(loaded.model(), loaded.tokenizer(), loaded::isEndOfGeneration);
         Generator.Options options =
                 new Generator.Options(maxTokens, sampling.resolve(loaded.generation(), 0.7f), List.of(), false, 64);

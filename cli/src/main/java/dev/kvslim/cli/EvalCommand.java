@@ -74,7 +74,7 @@ final class EvalCommand implements Callable<Integer> {
             defaultValue = "none",
             description =
                     "KV policies, comma-separated: none, dms,"
-                            + " streaming, h2o, tova, snapkv, knorm, keydiff, expected-attention, adakv, duo, random, or all (dms only for DMS models). Default: ${DEFAULT-VALUE}.")
+                            + " streaming, h2o, tova, snapkv, knorm, keydiff, expected-attention, adakv, duo, kvzip, random, or all (dms only for DMS models). Default: ${DEFAULT-VALUE}.")
     String policy;
 
     @Option(

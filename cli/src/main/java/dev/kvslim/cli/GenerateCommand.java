@@ -3,6 +3,7 @@ package dev.kvslim.cli;
 import dev.kvslim.core.constrain.Grammar;
 import dev.kvslim.core.format.LoadedModel;
 import dev.kvslim.core.format.ModelLoader;
+import dev.kvslim.core.generate.ContextReplay;
 import dev.kvslim.core.generate.Generator;
 import dev.kvslim.core.kv.BlockPool;
 import dev.kvslim.core.kv.KvCache;
@@ -84,7 +85,11 @@ final class GenerateCommand implements Callable<Integer> {
         }
         KvType type = kv.type();
         KvCacheSpec spec = kv.spec(c.kvShape(), false);
-        long positions = (long) tokens.length + maxTokens;
+        // KVzip replays the prompt after it before decoding: room for that too
+        long positions = (long) tokens.length
+                + Math.max(
+                        maxTokens,
+                        spec.replaysContext() ? ContextReplay.room(ContextReplay.instruction(loaded.tokenizer())) : 0);
         long cacheBytes = positions * c.kvBytesPerToken(type);
         long heap = Runtime.getRuntime().maxMemory();
         long left = BlockPool.heapLeft();

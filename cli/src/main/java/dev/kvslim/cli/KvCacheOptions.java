@@ -19,7 +19,7 @@ final class KvCacheOptions {
             names = "--kv-policy",
             defaultValue = "auto",
             description = "KV cache: none (keep every token), dms (the model's learned eviction), a training-free"
-                    + " baseline (streaming, h2o, tova, snapkv, knorm, keydiff, expected-attention, adakv, duo, random; needs --kv-ratio or --kv-tokens), dense"
+                    + " baseline (streaming, h2o, tova, snapkv, knorm, keydiff, expected-attention, adakv, duo, kvzip (generate only), random; needs --kv-ratio or --kv-tokens), dense"
                     + " (the contiguous F32 cache of one sequence) or auto (dms when the model was retrofitted with DMS,"
                     + " else the plain cache). Default: ${DEFAULT-VALUE}.")
     String policy;

@@ -129,6 +129,7 @@ final class SavingsCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--kv-policy " + spec.name() + " does not compress: name dms or a policy"
                     + " that evicts, one of " + String.join(", ", KvPolicies.NAMES));
         }
+        spec.requireNoReplay("savings");
         return (KvCacheSpec.Paged) spec;
     }
 

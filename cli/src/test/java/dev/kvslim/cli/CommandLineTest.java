@@ -611,6 +611,19 @@ class CommandLineTest {
     }
 
     @Test
+    void kvzipIsRefusedWhereNoPromptIsReplayed() {
+        for (String command : new String[] {"savings", "bench"}) {
+            Run r = run(
+                    command, "--model", stories(), "--tokenizer", tok512(), "--kv-policy", "kvzip", "--kv-ratio", "4");
+            assertThat(r.exit()).as(command).isEqualTo(1);
+            assertThat(r.stderr())
+                    .as(command)
+                    .contains("--kv-policy kvzip scores a prompt by replaying it through the model before decoding,"
+                            + " which " + command + " does not do");
+        }
+    }
+
+    @Test
     void baselinesCompressToTheAskedRatio() {
         for (String policy : dev.kvslim.core.kv.KvPolicies.NAMES.toArray(String[]::new)) {
             Run r = run(

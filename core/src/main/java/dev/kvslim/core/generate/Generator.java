@@ -5,6 +5,7 @@ import dev.kvslim.core.constrain.Constraint;
 import dev.kvslim.core.constrain.Grammar;
 import dev.kvslim.core.constrain.TokenMask;
 import dev.kvslim.core.kv.KvCache;
+import dev.kvslim.core.kv.PagedKvCache;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.sample.Sampler;
 import dev.kvslim.core.sample.SamplingParams;
@@ -169,6 +170,10 @@ public final class Generator {
         float[] logits = null;
         while (sequence.pending() > 0) {
             logits = BatchStep.forward(model, state, BatchStep.plan(List.of(sequence), batch))[0];
+        }
+        if (ContextReplay.wanted(cache)) {
+            logits = logits.clone();
+            ContextReplay.run(model, (PagedKvCache) cache, prompt, prompt.length, ContextReplay.instruction(tokenizer));
         }
         long prefillNanos = System.nanoTime() - start;
 

@@ -23,6 +23,7 @@ public abstract sealed class EvictionPolicy
                 ExpectedAttentionPolicy,
                 AdaKvPolicy,
                 DuoAttentionPolicy,
+                KvZipPolicy,
                 RandomPolicy {
 
     private final String name;
@@ -58,6 +59,24 @@ public abstract sealed class EvictionPolicy
     /** This policy for (layer, KV head) of one cache: a fresh copy for the policies with state, else itself. */
     EvictionPolicy forHead(int layer, int kvHead) {
         return this;
+    }
+
+    /**
+     * Whether the policy scores a prompt by having the model replay it before decoding (KVzip): a front end then runs
+     * the replay through {@link PagedKvCache#beginReplay}; until it ends, the policy evicts nothing.
+     */
+    boolean replaysContext() {
+        return false;
+    }
+
+    /** The replay of the first {@code contextLength} positions starts ({@link #replaysContext} policies only). */
+    void beginReplay(int contextLength) {
+        throw new IllegalStateException(name + " does not replay its context");
+    }
+
+    /** The replay has ended and its tokens are gone from {@code heads}: evict down to the budget. */
+    void endReplay(PolicyHeads heads) {
+        throw new IllegalStateException(name + " does not replay its context");
     }
 
     /** How many of a batch's last queries' attention weights the policy reads (0: it reads none). */

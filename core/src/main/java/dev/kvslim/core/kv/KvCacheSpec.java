@@ -136,6 +136,22 @@ public sealed interface KvCacheSpec {
         };
     }
 
+    /**
+     * Whether a front end must replay each prompt through the model before decoding (KVzip, see {@link
+     * PagedKvCache#beginReplay}); those that do not ({@link #requireNoReplay}) refuse such a cache.
+     */
+    default boolean replaysContext() {
+        return this instanceof Evicting e && e.policy().replaysContext();
+    }
+
+    /** Throws, naming {@code frontEnd}, where this cache would need a replay it does not run. */
+    default void requireNoReplay(String frontEnd) {
+        if (replaysContext()) {
+            throw new IllegalArgumentException("--kv-policy " + name() + " scores a prompt by replaying it through the"
+                    + " model before decoding, which " + frontEnd + " does not do (generate and eval --task do)");
+        }
+    }
+
     /** Whether the cache ever drops a token. */
     default boolean evicts() {
         return this instanceof Dms || this instanceof Evicting;

@@ -6,18 +6,30 @@ import java.util.List;
  * The training-free KV eviction policies of a {@link PagedKvCache} by name, the baselines of NVIDIA kvpress that DMS
  * is compared against: {@code streaming} (StreamingLLM), {@code h2o}, {@code tova}, {@code snapkv}, {@code knorm},
  * {@code keydiff}, {@code expected-attention}, {@code adakv} (head-adaptive budgets over SnapKV's scores or another
- * scorer's), {@code duo} (DuoAttention's retrieval and streaming heads) and {@code random}. A cache choice as a whole
+ * scorer's), {@code duo} (DuoAttention's retrieval and streaming heads), {@code kvzip} (scores from the model
+ * replaying the prompt; only front ends that run that replay take it) and {@code random}. A cache choice as a whole
  * (these, DMS, or keeping every token) is a {@link KvCacheSpec}.
  */
 public final class KvPolicies {
 
     /** The names {@link #of} accepts. */
     public static final List<String> NAMES = List.of(
-            "streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "expected-attention", "adakv", "duo", "random");
+            "streaming",
+            "h2o",
+            "tova",
+            "snapkv",
+            "knorm",
+            "keydiff",
+            "expected-attention",
+            "adakv",
+            "duo",
+            "kvzip",
+            "random");
 
     /** The policies {@code adakv} can take its scores from: those that rank each head's tokens. */
-    public static final List<String> SCORERS =
-            NAMES.stream().filter(n -> !n.equals("adakv") && !n.equals("duo")).toList();
+    public static final List<String> SCORERS = NAMES.stream()
+            .filter(n -> !n.equals("adakv") && !n.equals("duo") && !n.equals("kvzip"))
+            .toList();
 
     /**
      * Settings of individual policies.
@@ -98,6 +110,7 @@ public final class KvPolicies {
             case "expected-attention" -> new ExpectedAttentionPolicy(budget, options.sinks());
             case "adakv" -> new AdaKvPolicy(budget, of(options.scorer(), budget, options));
             case "duo" -> new DuoAttentionPolicy(budget, options.sinks(), options.recent() > 0 ? options.recent() : 8);
+            case "kvzip" -> new KvZipPolicy(budget);
             case "random" -> new RandomPolicy(budget, options.seed());
             default ->
                 throw new IllegalArgumentException("unknown KV policy '" + name + "'; supported: "

@@ -96,6 +96,12 @@ final class Observation {
         return weights(queries, queryOffset(i), position(i));
     }
 
+    /** The attention weights query head {@code g} of observed query i's group puts on each slot. */
+    float[] weightsOfHead(int i, int g) {
+        head.weights(position(i), visibility, queries, queryOffset(i) + g * head.headSize(), 1, scale, weights, tmp);
+        return weights;
+    }
+
     /** The same for any query: its group of heads at {@code q[qOff..]}, at {@code position}. */
     float[] weights(float[] q, int qOff, int position) {
         head.weights(position, visibility, q, qOff, group, scale, weights, tmp);

@@ -28,6 +28,7 @@ public final class PagedKvCache implements KvCache {
     private EvictionPolicy policy; // this cache's copy of it
     private final EvictionPolicy[][] policies;
     private final PolicyHeads policyHeads;
+    private int replayed = -1; // while a replay runs (KVzip), the positions it scores
     private final Observation[] observations;
     // the queries of the current batch that the policy observes: positions observedFirst.., observedCount of them
     private float[] observed = new float[0];
@@ -104,6 +105,7 @@ public final class PagedKvCache implements KvCache {
     }
 
     private void resetPolicies() {
+        replayed = -1;
         policy = prototype.forCache(shape);
         for (int l = 0; l < policies.length; l++) {
             for (int h = 0; h < policies[l].length; h++) {
@@ -445,6 +447,44 @@ public final class PagedKvCache implements KvCache {
         }
         length = 0;
         prefilling = marksItself;
+    }
+
+    /**
+     * Whether this cache's policy scores the prompt by having the model replay it (KVzip): after the prompt's
+     * prefill, a front end calls {@link #beginReplay}, runs the replayed tokens at the positions after the prompt a
+     * chunk at a time ({@link #endReplayChunk} after each), then {@link #endReplay}, and only then decodes.
+     */
+    public boolean replaysContext() {
+        return policy != null && policy.replaysContext();
+    }
+
+    /** Starts the replay of the {@link #length} positions held now. */
+    public void beginReplay() {
+        if (!replaysContext()) {
+            throw new IllegalStateException("this cache's policy does not replay its context");
+        }
+        policy.beginReplay(length);
+        replayed = length;
+    }
+
+    /** Forgets the replayed chunk's tokens: the cache holds the prompt again. */
+    public void endReplayChunk() {
+        if (replayed < 0) {
+            throw new IllegalStateException("no replay under way");
+        }
+        for (HeadStore[] layer : heads) {
+            for (HeadStore h : layer) {
+                h.truncate(replayed);
+            }
+        }
+        length = replayed;
+    }
+
+    /** Ends the replay: forgets its last chunk, and the policy evicts down to its budget. */
+    public void endReplay() {
+        endReplayChunk();
+        replayed = -1;
+        policy.endReplay(policyHeads);
     }
 
     /** Positions seen so far. */

@@ -35,9 +35,9 @@ class EvictionPolicyPropertyTest {
         "none", "streaming", "h2o", "tova", "snapkv", "knorm", "keydiff", "expected-attention", "adakv", "duo", "random"
     };
 
-    /** Where the budget is shared: AdaKV's among a layer's heads, DuoAttention's among the cache's. */
+    /** Where the budget is shared: AdaKV's among a layer's heads, DuoAttention's and KVzip's among the cache's. */
     private static boolean shared(String name) {
-        return name.equals("adakv") || name.equals("duo");
+        return name.equals("adakv") || name.equals("duo") || name.equals("kvzip");
     }
 
     /** {@code none} keeps every token (and ignores the budget); the others evict by their policy. */
@@ -205,7 +205,8 @@ class EvictionPolicyPropertyTest {
     /**
      * The model's forward pass with each policy at ratio 4 over a 512-token run (prefill in batches of 32, then
      * decode): each head keeps ceil(seen / 4) tokens, so the ratio is 4 up to rounding (SnapKV while decoding holds
-     * up to a block less one more), whatever the element type.
+     * up to a block less one more; the policies sharing a budget hold it in total), whatever the element type. KVzip
+     * replays 32 prompt tokens before decoding.
      */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("policiesAndTypes")
@@ -221,6 +222,12 @@ class EvictionPolicyPropertyTest {
         int[] ids =
                 new SplittableRandom(4).ints(tokens, 1, m.config().vocabSize()).toArray();
         m.forward(m.newState(32), ids, 0, prompt, 0, cache);
+        if (cache.replaysContext()) {
+            // KVzip: 32 tokens replayed after the prompt, then compression to the budget
+            cache.beginReplay();
+            m.forward(m.newState(32), ids, 0, 32, prompt, cache);
+            cache.endReplay();
+        }
         Model.State s = m.newState(1);
         for (int pos = prompt; pos < tokens; pos++) {
             m.forward(s, ids, pos, 1, pos, cache);

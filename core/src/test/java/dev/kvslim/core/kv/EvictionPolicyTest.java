@@ -258,8 +258,9 @@ class EvictionPolicyTest {
     void namesBudgetsAndRewinding() {
         assertThatThrownBy(() -> KvPolicies.of("lru", KvBudget.ofTokens(4)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, keydiff,"
-                        + " expected-attention, adakv, duo, random (adakv:SCORER for AdaKV over another scorer)");
+                .hasMessage(
+                        "unknown KV policy 'lru'; supported: streaming, h2o, tova, snapkv, knorm, keydiff,"
+                                + " expected-attention, adakv, duo, kvzip, random (adakv:SCORER for AdaKV over another scorer)");
         for (String name : KvPolicies.NAMES) {
             assertThat(KvPolicies.of(name, KvBudget.ofRatio(2)).name()).isEqualTo(name);
         }

@@ -58,6 +58,7 @@ class KvCacheSpecTest {
                         "expected-attention",
                         "adakv",
                         "duo",
+                        "kvzip",
                         "random");
     }
 
@@ -65,7 +66,7 @@ class KvCacheSpecTest {
     void everyMismatchIsOneLineNamingTheFlag() {
         assertThatThrownBy(() -> parse("lru", 2.0, null, null, PLAIN, true))
                 .hasMessage("unknown KV policy 'lru'; supported: auto, dense, none, dms, streaming, h2o, tova, snapkv,"
-                        + " knorm, keydiff, expected-attention, adakv, duo, random");
+                        + " knorm, keydiff, expected-attention, adakv, duo, kvzip, random");
         assertThatThrownBy(() -> parse("dms", null, null, null, PLAIN, true))
                 .hasMessageContaining("retrofitted with DMS");
         assertThatThrownBy(() -> parse("auto", null, null, 8, PLAIN, true)).hasMessageContaining("--kv-window");

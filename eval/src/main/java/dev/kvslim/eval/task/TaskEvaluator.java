@@ -1,6 +1,7 @@
 package dev.kvslim.eval.task;
 
 import dev.kvslim.core.generate.BatchStep;
+import dev.kvslim.core.generate.ContextReplay;
 import dev.kvslim.core.generate.Decoding;
 import dev.kvslim.core.generate.Generation;
 import dev.kvslim.core.kv.BlockPool;
@@ -200,11 +201,14 @@ public final class TaskEvaluator {
         int generations = samples.size() * votes;
         int lanes = Math.min(settings.lanes(), generations);
         int blockSize = PagedKvCache.blockSizeFor(capacity);
+        // KVzip replays each prompt after it: room for its instruction and a chunk beyond the context
+        int[] instruction = spec.replaysContext() ? ContextReplay.instruction(tokenizer) : null;
+        int room = instruction == null ? 0 : ContextReplay.room(instruction);
         // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts
         BlockPool pool = new BlockPool(
                 c.headSize(),
                 blockSize,
-                lanes * c.kvShape().blockBytesFor(capacity + blockSize, blockSize, settings.kvType()),
+                lanes * c.kvShape().blockBytesFor(capacity + room + blockSize, blockSize, settings.kvType()),
                 settings.kvType());
         Model.State state = model.newState(Math.max(capacity, lanes));
 
@@ -232,13 +236,17 @@ public final class TaskEvaluator {
                 Lane lane = lane(
                         next,
                         samples.get(next / votes),
-                        spec.newCache(c.kvShape(), pool, capacity),
+                        spec.newCache(c.kvShape(), pool, capacity + room),
                         sampler(next / votes, next % votes),
                         0);
                 next++;
                 BatchStep.Plan<Lane> prefill = BatchStep.plan(List.of(lane), capacity);
                 long t0 = System.nanoTime();
                 float[][] logits = BatchStep.forward(model, state, prefill);
+                if (instruction != null) {
+                    logits[0] = logits[0].clone();
+                    ContextReplay.run(model, lane.cache(), lane.tokens(), lane.length(), instruction);
+                }
                 prefillNanos += System.nanoTime() - t0;
                 prefilledTokens += prefill.chunks().getFirst().len();
                 List<Lane> forks = new ArrayList<>();

@@ -56,6 +56,9 @@ public final class TextEvaluator {
         LlamaConfig c = model.config();
         List<int[]> used = windows.subList(0, Math.min(windows.size(), settings.windows()));
         int capacity = used.stream().mapToInt(w -> w.length).max().orElseThrow();
+        for (KvCacheSpec.Paged spec : specs) {
+            spec.requireNoReplay("eval --text");
+        }
         int n = specs.size();
         int blockSize = PagedKvCache.blockSizeFor(c.contextLength());
         // a block per head beyond the capacity: DMS may hold a batch's tokens before it evicts

@@ -18,12 +18,12 @@ class CacheGridTest {
         // every paged kind but dms, in KvCacheSpec's order (its test lists them)
         assertThat(CacheGrid.policies("all", false))
                 .startsWith("none", "streaming")
-                .endsWith("duo", "random")
+                .endsWith("duo", "kvzip", "random")
                 .doesNotContain("dms")
                 .containsExactlyElementsOf(KvCacheSpec.PAGED_NAMES.stream()
                         .filter(p -> !p.equals("dms"))
                         .toList());
-        assertThat(CacheGrid.policies("all", true)).hasSize(12).contains("dms");
+        assertThat(CacheGrid.policies("all", true)).hasSize(13).contains("dms");
         assertThat(CacheGrid.ratios("1,2,4,8")).containsExactly(1.0, 2.0, 4.0, 8.0);
         assertThat(CacheGrid.ratios("2.5")).containsExactly(2.5);
     }

@@ -135,6 +135,7 @@ public final class Scheduler {
             throw new IllegalArgumentException(
                     "the DMS cache needs a model retrofitted with DMS; this one has no DMS" + " settings");
         }
+        cacheSpec.requireNoReplay("serve");
         this.model = model;
         this.config = model.config();
         this.tokenizer = tokenizer;
