@@ -226,8 +226,12 @@ final class EvalCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
             }
             // against the F32 cache that keeps every token: a cache that evicts, or any cache in another --kv-type
+            // (KVzip replays each prompt, and a text window has none: left out of all, refused where named)
+            boolean kvzipNamed = java.util.Arrays.stream(policy.split(","))
+                    .anyMatch(p -> p.strip().equalsIgnoreCase("kvzip"));
             List<KvCacheSpec.Paged> compressed = specs.stream()
                     .filter(spec -> spec.evicts() || type != KvType.F32)
+                    .filter(spec -> kvzipNamed || !spec.replaysContext())
                     .toList();
             if (compressed.isEmpty()) {
                 throw new IllegalArgumentException("--text compares compressed caches with the full F32 one: give"

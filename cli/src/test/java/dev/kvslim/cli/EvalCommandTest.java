@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -145,6 +146,31 @@ class EvalCommandTest {
         assertThat(o.get("kl").asDouble()).isPositive();
         assertThat(o.get("ppl").asDouble()).isGreaterThan(1);
         assertThat(o.get("accuracy").isNull()).isTrue();
+    }
+
+    /** A text window has no prompt to replay: all leaves KVzip out, naming it is an error. */
+    @Test
+    void onATextAllLeavesKvzipOutAndNamingItIsAnError() throws Exception {
+        Path text = dir.resolve("short.txt");
+        Files.writeString(text, "Once upon a time, there was a little girl named Lily. She loved to play outside.");
+        String[] base = {
+            "eval",
+            "--model",
+            Fixtures.path("stories260K/stories260K.bin").toString(),
+            "--tokenizer",
+            Fixtures.path("stories260K/tok512.bin").toString(),
+            "--text",
+            text.toString(),
+            "--kv-ratio",
+            "2",
+            "--json",
+            "--kv-policy"
+        };
+        Run all = run(Stream.concat(Arrays.stream(base), Stream.of("all")).toArray(String[]::new));
+        assertThat(all.exit()).as(all.stderr()).isZero();
+        assertThat(all.out()).contains("\"policy\":\"snapkv\"").doesNotContain("kvzip");
+        Run named = run(Stream.concat(Arrays.stream(base), Stream.of("kvzip")).toArray(String[]::new));
+        assertError(named, "--kv-policy kvzip scores a prompt by replaying it");
     }
 
     @Test

@@ -138,6 +138,16 @@ public final class Generator {
             throw new IllegalArgumentException("the prompt has no tokens; pass a BOS token at least");
         }
         int reused = Math.max(0, Math.min(cached, prompt.length - 1));
+        int[] instruction = ContextReplay.wanted(cache) ? ContextReplay.instruction(tokenizer) : null;
+        if (instruction != null && reused > 0) {
+            throw new IllegalArgumentException("kvzip replays a whole prompt once, before decoding: its cache cannot"
+                    + " take a second turn (start from an empty cache)");
+        }
+        if (instruction != null && prompt.length + ContextReplay.room(instruction) > cache.capacity()) {
+            throw new IllegalArgumentException("kvzip replays the prompt after it: a " + prompt.length + "-token prompt"
+                    + " needs " + (prompt.length + ContextReplay.room(instruction)) + " positions, the cache has "
+                    + cache.capacity());
+        }
         cache.truncate(reused);
         if (prompt.length > cache.capacity()) {
             throw new IllegalArgumentException(
@@ -171,9 +181,8 @@ public final class Generator {
         while (sequence.pending() > 0) {
             logits = BatchStep.forward(model, state, BatchStep.plan(List.of(sequence), batch))[0];
         }
-        if (ContextReplay.wanted(cache)) {
-            logits = logits.clone();
-            ContextReplay.run(model, (PagedKvCache) cache, prompt, prompt.length, ContextReplay.instruction(tokenizer));
+        if (instruction != null) {
+            ContextReplay.run(model, (PagedKvCache) cache, prompt, prompt.length, instruction); // its own state
         }
         long prefillNanos = System.nanoTime() - start;
 

@@ -11,11 +11,11 @@ import java.util.Arrays;
  * its group puts on it. The replayed tokens are then dropped, and the lowest-scored tokens of the whole cache go
  * ({@link PagedKvCache#endReplay}), so heads and layers keep different shares of the budget (the paper's non-uniform
  * head budgets): the cache as a whole holds {@code layers x kvHeads x keep} tokens.
- * <p>KVzip compresses once, after prefill; here, as for the other policies, the budget then holds token by token: a
- * decoded token's score is likewise the highest weight a later query puts on it, every query also raises the scores
- * of the tokens it reads, and after each step has passed the last layer the lowest-scored tokens of the cache go
- * (each head's newest stays). Until the replay ends nothing is evicted: a front end that does not replay cannot
- * use this policy ({@link #replaysContext}).
+ * <p>KVzip compresses once, after prefill, and keeps what decoding adds. Here, as for the other policies, the budget
+ * then holds token by token: the scores stay as the replay left them, decoded tokens are kept, and after each step
+ * has passed the last layer the lowest-scored prompt tokens of the cache go (decoded ones, oldest first, only when no
+ * prompt token is left besides each head's newest). Until the replay ends nothing is evicted: a front end that does
+ * not replay cannot use this policy ({@link #replaysContext}).
  */
 final class KvZipPolicy extends EvictionPolicy {
 
@@ -62,18 +62,20 @@ final class KvZipPolicy extends EvictionPolicy {
         shared.context = contextLength;
     }
 
+    /** Only the replay's queries are read: the scores are the replay's. */
     @Override
     int observedQueries(int batch) {
-        return shared.context < 0 ? 0 : batch;
+        return shared.replaying() ? batch : 0;
     }
 
+    /** A token is stored with score 0, or, once the replay has ended, as a decoded token that stays. */
     @Override
     void stored(HeadStore head, int slot, float[] k, int kOff) {
-        head.setScore(slot, 0f);
+        head.setScore(slot, shared.done() ? Float.POSITIVE_INFINITY : 0f);
     }
 
     /**
-     * Raises each token's score to the highest weight the batch's queries put on it (over the group's query heads:
+     * Raises each token's score to the highest weight the replayed queries put on it (over the group's query heads:
      * their maximum, not their mean). A replayed chunk's own tokens get scores too, gone with them at its end.
      */
     @Override
@@ -100,16 +102,14 @@ final class KvZipPolicy extends EvictionPolicy {
 
     @Override
     void afterAttention(PolicyHeads heads, int layer) {
-        if (shared.context < 0) {
-            return; // the prompt's prefill: nothing is scored or evicted before the replay
-        }
-        heads.forEachHead(layer, (h, head, policy, batch) -> policy.observe(head, batch));
-        if (shared.done() && layer == heads.layers() - 1) {
+        if (shared.replaying()) {
+            heads.forEachHead(layer, (h, head, policy, batch) -> policy.observe(head, batch));
+        } else if (shared.done() && layer == heads.layers() - 1) {
             evictLowest(heads);
         }
     }
 
-    /** Drops the replayed tokens' scores' source and evicts down to the budget by the context's scores. */
+    /** The replay is over and its tokens gone: evicts down to the budget by the context's scores. */
     @Override
     void endReplay(PolicyHeads heads) {
         if (!shared.replaying()) {
@@ -120,65 +120,77 @@ final class KvZipPolicy extends EvictionPolicy {
     }
 
     /**
-     * Evicts the lowest-scored tokens of the whole cache (ties: the older first, then the lower layer and head) until
-     * it holds {@code layers x kvHeads x keep}; each head's newest token stays.
+     * Evicts the lowest-scored tokens of the whole cache (ties: the older first, then the lower layer and head, then
+     * slot) until it holds {@code layers x kvHeads x keep}; each head's newest token stays.
      */
     private static void evictLowest(PolicyHeads heads) {
         int layers = heads.layers(), kvHeads = heads.kvHeads();
         long total = 0;
-        int keep = heads.keep(heads.head(0, 0));
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 total += heads.head(l, h).live();
             }
         }
-        long excess = total - (long) layers * kvHeads * keep;
+        long excess = total - (long) layers * kvHeads * heads.keep(heads.head(0, 0));
         if (excess <= 0) {
             return;
         }
-        // every evictable token as (rank key, head index, slot), sorted by key then head
-        int n = 0;
+        // the threshold: the excess-th lowest rank key of the evictable tokens; all below it go, and of those equal
+        // to it as many as are still needed, in (layer, head, slot) order
         long[] keys = new long[(int) total];
-        int[] where = new int[(int) total];
+        int n = 0;
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 HeadStore head = heads.head(l, h);
                 for (int s = 0; s < head.slots(); s++) {
-                    if (head.position(s) >= 0 && s != head.lastSlot()) {
-                        keys[n] = HeadStore.rankKey(head.score(s), head.position(s));
-                        where[n++] = (l * kvHeads + h) << 20 | s;
+                    if (evictable(head, s)) {
+                        keys[n++] = HeadStore.rankKey(head.score(s), head.position(s));
                     }
                 }
             }
         }
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
+        int count = (int) Math.min(excess, n);
+        if (count == 0) {
+            return;
         }
-        long[] k = keys;
-        int[] w = where;
-        Arrays.sort(order, (a, b) -> k[a] != k[b] ? Long.compare(k[a], k[b]) : Integer.compare(w[a], w[b]));
-        boolean[][] evicted = new boolean[layers * kvHeads][];
-        for (int i = 0; i < Math.min(excess, n); i++) {
-            int index = where[order[i]] >>> 20, slot = where[order[i]] & 0xFFFFF;
-            if (evicted[index] == null) {
-                evicted[index] =
-                        new boolean[heads.head(index / kvHeads, index % kvHeads).slots()];
+        Arrays.sort(keys, 0, n);
+        long threshold = keys[count - 1];
+        int below = 0;
+        while (below < count && keys[below] < threshold) {
+            below++;
+        }
+        int tied = count - below; // of the tokens at the threshold, how many more go
+        boolean[][] victims = new boolean[layers * kvHeads][];
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < kvHeads; h++) {
+                HeadStore head = heads.head(l, h);
+                for (int s = 0; s < head.slots(); s++) {
+                    if (evictable(head, s)) {
+                        long key = HeadStore.rankKey(head.score(s), head.position(s));
+                        if (key < threshold || key == threshold && tied-- > 0) {
+                            if (victims[l * kvHeads + h] == null) {
+                                victims[l * kvHeads + h] = new boolean[head.slots()];
+                            }
+                            victims[l * kvHeads + h][s] = true;
+                        }
+                    }
+                }
             }
-            evicted[index][slot] = true;
         }
         for (int l = 0; l < layers; l++) {
             int base = l * kvHeads;
             heads.forEachHead(l, (h, head, policy, batch) -> {
-                boolean[] mine = evicted[base + h];
-                if (mine != null) {
-                    for (int s = 0; s < mine.length; s++) {
-                        if (mine[s]) {
-                            head.evict(s);
-                        }
+                boolean[] mine = victims[base + h];
+                for (int s = 0; mine != null && s < mine.length; s++) {
+                    if (mine[s]) {
+                        head.evict(s);
                     }
                 }
             });
         }
+    }
+
+    private static boolean evictable(HeadStore head, int slot) {
+        return head.position(slot) >= 0 && slot != head.lastSlot();
     }
 }

@@ -65,6 +65,20 @@ class ContextReplayTest {
                 .hasMessage("kvzip replays the prompt after it: a 100-token prompt needs "
                         + (100 + instruction.length + ContextReplay.CHUNK) + " positions, the cache has 120");
         assertThat(ContextReplay.wanted(cache)).isTrue();
+        // the generator checks the room before any prefill, and a KVzip cache takes no second turn
+        Generator g = new Generator(STORIES.model(), STORIES.tokenizer());
+        assertThatThrownBy(() -> g.generate(prompt, Generator.Options.greedy(4), kvzip(120), (b, o, l) -> {}))
+                .hasMessageStartingWith("kvzip replays the prompt after it: a 100-token prompt needs");
+        PagedKvCache roomy = kvzip(400);
+        Generator.Result first = g.generate(prompt, Generator.Options.greedy(4), roomy, (b, o, l) -> {});
+        assertThatThrownBy(() -> g.generate(
+                        first.cachedTokens(),
+                        first.cachedPositions(),
+                        Generator.Options.greedy(4),
+                        roomy,
+                        (b, o, l) -> {}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("kvzip replays a whole prompt once, before decoding");
         assertThat(ContextReplay.wanted(STORIES.model().newDenseCache(16))).isFalse();
     }
 }

@@ -86,16 +86,18 @@ class KvZipPolicyTest {
         assertThat(PolicyHarness.kept(cache, 0, 1)).containsExactly(5);
         assertThat(cache.compressionRatio()).isCloseTo(3.0, within(1e-9));
 
-        // decoding token 6 (all its key channels ln 1) holds 4 tokens: its queries raise the scores they read
-        //   head 0 over {0, 1, 5, 6}: channel 0 (1, 8, 1, 1)/11, channel 1 (12, 1, 1, 1)/15
-        //     p0 max(0.5217, 1/11, 0.8) = 0.8, p1 max(0.5, 8/11, 1/15) = 0.7273, p5 max(0.0625, 1/11, 1/15) = 0.0909
-        //   head 1 over {5, 6}: 1/2 on both channels: p5 max(0.125, 0.5) = 0.5
-        // the newest (6) stays in both heads; the two lowest others go: head 0's p5, then head 1's p5
+        // decoding token 6 holds 4 tokens: the scores stay the replay's, the decoded token stays (and is the newest),
+        // and the two lowest-scored prompt tokens of the cache go: head 0's p5 (0.0625), then head 1's p5 (0.125)
         float[] decodeKeys = new float[k.length], decodeQueries = queries(7);
         PolicyHarness.step(cache, c, 6, 1, decodeQueries, decodeKeys, v);
         assertThat(PolicyHarness.kept(cache, 0, 0)).containsExactly(0, 1, 6);
         assertThat(PolicyHarness.kept(cache, 0, 1)).containsExactly(6);
-        assertThat(h0.score(0)).isCloseTo(0.8f, within(1e-6f));
+        assertThat(h0.score(0)).isCloseTo(12f / 23, within(1e-6f));
+        // token 7: the budget (2 a head) again lets 2 go; head 1 has only its newest, head 0 the prompt's p0 and p1
+        // (0.5217, 0.5) and token 6 (decoded, kept while prompt tokens are left): p1, then p0
+        PolicyHarness.step(cache, c, 7, 1, queries(8), new float[8 * KV_HEADS * HS], new float[8 * KV_HEADS * HS]);
+        assertThat(PolicyHarness.kept(cache, 0, 0)).containsExactly(6, 7);
+        assertThat(PolicyHarness.kept(cache, 0, 1)).containsExactly(6, 7);
     }
 
     @Test

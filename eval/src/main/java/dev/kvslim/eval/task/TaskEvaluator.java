@@ -243,8 +243,7 @@ public final class TaskEvaluator {
                 BatchStep.Plan<Lane> prefill = BatchStep.plan(List.of(lane), capacity);
                 long t0 = System.nanoTime();
                 float[][] logits = BatchStep.forward(model, state, prefill);
-                if (instruction != null) {
-                    logits[0] = logits[0].clone();
+                if (instruction != null) { // in a state of its own: the prompt's logits stay
                     ContextReplay.run(model, lane.cache(), lane.tokens(), lane.length(), instruction);
                 }
                 prefillNanos += System.nanoTime() - t0;
@@ -312,10 +311,11 @@ public final class TaskEvaluator {
         int[] prompt = new int[body.length + 1];
         prompt[0] = tokenizer.bosId();
         System.arraycopy(body, 0, prompt, 1, body.length);
-        if (prompt.length >= cache.capacity()) {
+        int context = settings.context(); // a KVzip cache has room beyond it for its replay, not for the answer
+        if (prompt.length >= context) {
             cache.release();
             throw new IllegalArgumentException(sample.task() + " seed " + sample.seed() + ": BOS + prompt is "
-                    + prompt.length + " tokens, which leaves no room to answer in a context of " + cache.capacity());
+                    + prompt.length + " tokens, which leaves no room to answer in a context of " + context);
         }
         int maxNew = tokenizer.encode(sample.target(), false).length + settings.margin();
         ByteArrayOutputStream text = new ByteArrayOutputStream();
@@ -327,7 +327,7 @@ public final class TaskEvaluator {
                 List.of(Sample.TERMINATOR),
                 prompt,
                 maxNew,
-                cache.capacity() + 1,
+                context + 1,
                 text::write);
         return new Lane(index, sample, prompt, maxNew, text, decoding, cache, cached);
     }
