@@ -127,19 +127,7 @@ class EvalCommandTest {
                 text,
                 "Once upon a time, there was a little girl named Lily. She loved to play outside in"
                         + " the sun with her dog, and one day they found a big red ball in the park.");
-        Run r = run(
-                "eval",
-                "--model",
-                Fixtures.path("stories260K/stories260K.bin").toString(),
-                "--tokenizer",
-                Fixtures.path("stories260K/tok512.bin").toString(),
-                "--text",
-                text.toString(),
-                "--kv-policy",
-                "tova",
-                "--kv-ratio",
-                "2",
-                "--json");
+        Run r = evalText(text, "tova", "--json");
         assertThat(r.exit()).as(r.stderr()).isZero();
         JsonNode o = JsonMapper.builder().build().readTree(r.out().strip());
         assertThat(o.get("task").asString()).isEqualTo("text:story.txt");
@@ -153,7 +141,22 @@ class EvalCommandTest {
     void onATextAllLeavesKvzipOutAndNamingItIsAnError() throws Exception {
         Path text = dir.resolve("short.txt");
         Files.writeString(text, "Once upon a time, there was a little girl named Lily. She loved to play outside.");
-        String[] base = {
+        Run all = evalText(text, "all", "--json");
+        assertThat(all.exit()).as(all.stderr()).isZero();
+        assertThat(all.out()).contains("\"policy\":\"snapkv\"").doesNotContain("kvzip");
+        assertError(evalText(text, "kvzip"), "--kv-policy kvzip scores a prompt by replaying it");
+    }
+
+    @Test
+    void anEmptyTextIsAnError() throws Exception {
+        Path empty = dir.resolve("empty.txt");
+        Files.writeString(empty, " \n");
+        assertError(evalText(empty, "tova"), "empty.txt holds no text");
+    }
+
+    /** {@code eval --text} of stories260K on {@code text} with {@code --kv-policy policy --kv-ratio 2} and more. */
+    private static Run evalText(Path text, String policy, String... more) {
+        String[] args = {
             "eval",
             "--model",
             Fixtures.path("stories260K/stories260K.bin").toString(),
@@ -161,35 +164,12 @@ class EvalCommandTest {
             Fixtures.path("stories260K/tok512.bin").toString(),
             "--text",
             text.toString(),
+            "--kv-policy",
+            policy,
             "--kv-ratio",
-            "2",
-            "--json",
-            "--kv-policy"
+            "2"
         };
-        Run all = run(Stream.concat(Arrays.stream(base), Stream.of("all")).toArray(String[]::new));
-        assertThat(all.exit()).as(all.stderr()).isZero();
-        assertThat(all.out()).contains("\"policy\":\"snapkv\"").doesNotContain("kvzip");
-        Run named = run(Stream.concat(Arrays.stream(base), Stream.of("kvzip")).toArray(String[]::new));
-        assertError(named, "--kv-policy kvzip scores a prompt by replaying it");
-    }
-
-    @Test
-    void anEmptyTextIsAnError() throws Exception {
-        Path empty = dir.resolve("empty.txt");
-        Files.writeString(empty, " \n");
-        Run r = run(
-                "eval",
-                "--model",
-                Fixtures.path("stories260K/stories260K.bin").toString(),
-                "--tokenizer",
-                Fixtures.path("stories260K/tok512.bin").toString(),
-                "--text",
-                empty.toString(),
-                "--kv-policy",
-                "tova",
-                "--kv-ratio",
-                "2");
-        assertError(r, "empty.txt holds no text");
+        return run(Stream.concat(Arrays.stream(args), Arrays.stream(more)).toArray(String[]::new));
     }
 
     @Test
