@@ -34,6 +34,14 @@ public final class ContextReplay {
         return instruction.length + CHUNK;
     }
 
+    /** Throws, naming what it needs, where a {@code length}-token prompt leaves no room in {@code capacity} to replay. */
+    static void requireRoom(int length, int[] instruction, int capacity) {
+        if (length + room(instruction) > capacity) {
+            throw new IllegalArgumentException("kvzip replays the prompt after it: a " + length + "-token prompt needs "
+                    + (length + room(instruction)) + " positions, the cache has " + capacity);
+        }
+    }
+
     /** Whether {@code cache} needs the replay: a paged cache whose policy scores its context that way. */
     public static boolean wanted(KvCache cache) {
         return cache instanceof PagedKvCache p && p.replaysContext();
@@ -49,10 +57,7 @@ public final class ContextReplay {
         if (cache.length() != length) {
             throw new IllegalStateException("the cache holds " + cache.length() + " tokens, the prompt " + length);
         }
-        if (length + room(instruction) > cache.capacity()) {
-            throw new IllegalArgumentException("kvzip replays the prompt after it: a " + length + "-token prompt needs "
-                    + (length + room(instruction)) + " positions, the cache has " + cache.capacity());
-        }
+        requireRoom(length, instruction, cache.capacity());
         int[] input = new int[instruction.length + CHUNK];
         System.arraycopy(instruction, 0, input, 0, instruction.length);
         Model.State state = model.newState(input.length);

@@ -143,10 +143,8 @@ public final class Generator {
             throw new IllegalArgumentException("kvzip replays a whole prompt once, before decoding: its cache cannot"
                     + " take a second turn (start from an empty cache)");
         }
-        if (instruction != null && prompt.length + ContextReplay.room(instruction) > cache.capacity()) {
-            throw new IllegalArgumentException("kvzip replays the prompt after it: a " + prompt.length + "-token prompt"
-                    + " needs " + (prompt.length + ContextReplay.room(instruction)) + " positions, the cache has "
-                    + cache.capacity());
+        if (instruction != null) {
+            ContextReplay.requireRoom(prompt.length, instruction, cache.capacity()); // before any prefill
         }
         cache.truncate(reused);
         if (prompt.length > cache.capacity()) {
