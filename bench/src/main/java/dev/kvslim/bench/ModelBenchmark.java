@@ -87,10 +87,11 @@ public final class ModelBenchmark {
                     rssBytes,
                     weightBytes);
         }
+    }
 
-        private static String escape(String s) {
-            return s.replace("\\", "\\\\").replace("\"", "\\\"");
-        }
+    /** {@code s} as the inside of a JSON string (these names hold no control characters). */
+    static String escape(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     private ModelBenchmark() {}
@@ -204,7 +205,7 @@ public final class ModelBenchmark {
     }
 
     /** Resident set of this process (Linux {@code /proc/self/status}), or 0 where that is not there. */
-    static long residentBytes() {
+    public static long residentBytes() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmRSS:")) {

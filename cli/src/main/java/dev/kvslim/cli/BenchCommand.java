@@ -1,5 +1,6 @@
 package dev.kvslim.cli;
 
+import dev.kvslim.bench.CapacityBenchmark;
 import dev.kvslim.bench.EngineBenchmark;
 import dev.kvslim.bench.FleetBenchmark;
 import dev.kvslim.bench.KernelBenchmark;
@@ -116,6 +117,16 @@ final class BenchCommand implements Callable<Integer> {
     boolean quick;
 
     @Option(
+            names = "--capacity",
+            paramLabel = "TOKENS",
+            description =
+                    "With --model: how many sequences of TOKENS tokens the KV budget (--kv-budget, default: the heap"
+                            + " the model leaves, less 1 GiB) holds, by admitting them: one context prefilled for real"
+                            + " (random tokens), --decode-tokens (default 8) decoded on it, then copies of its cache, every"
+                            + " block copied, until the pool refuses one; per --kv-type, with --kv-policy none or dms.")
+    Integer capacity;
+
+    @Option(
             names = "--kv",
             description = "Measure the compressed KV cache instead: decode speed, attention time and KV"
                     + " bytes at contexts of 1K-32K tokens and compression 1x-8x.")
@@ -220,6 +231,9 @@ final class BenchCommand implements Callable<Integer> {
         if (serve) {
             return serveLoad();
         }
+        if (modelBench && capacity != null) {
+            return capacityBench(decodeTokensOption != null ? decodeTokensOption : 8);
+        }
         if (modelBench && kernels) {
             return kernelBench(repeats);
         }
@@ -246,6 +260,36 @@ final class BenchCommand implements Callable<Integer> {
             s = java.nio.file.Files.exists(def) ? def : null;
         }
         new EngineBenchmark(new EngineBenchmark.Options(s, repeats, decodeTokens, promptTokens, quick)).run(System.out);
+        return 0;
+    }
+
+    /** {@code bench --model --capacity}: sequences of one context a KV budget admits, per KV element type. */
+    private int capacityBench(int decodeTokens) {
+        long t0 = System.nanoTime();
+        LoadedModel loaded = ModelLoader.load(model, tokenizer);
+        double loadSeconds = (System.nanoTime() - t0) / 1e9;
+        LlamaConfig c = loaded.model().config();
+        String name = model.getFileName().toString();
+        System.err.printf(
+                java.util.Locale.ROOT,
+                "loaded %s in %.1f s; resident %.2f GiB%n",
+                name,
+                loadSeconds,
+                ModelBenchmark.residentBytes() / (double) (1L << 30));
+        for (String typeName : kvTypes != null ? kvTypes : List.of("f32")) {
+            KvType type = KvType.parse(typeName);
+            KvCacheSpec spec = KvCacheSpec.parse(
+                    kvPolicy, kvRatio, kvTokens, null, c.kvShape(), type, true, KvPolicies.Options.DEFAULTS);
+            if (!(spec instanceof KvCacheSpec.Paged paged) || spec instanceof KvCacheSpec.Evicting) {
+                throw new IllegalArgumentException(
+                        "--capacity takes --kv-policy none or dms (a cache it can copy), not " + kvPolicy);
+            }
+            long kvBudget = budget != null ? budget : BlockPool.heapLeft() - (1L << 30);
+            BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.blockSizeFor(c.contextLength()), kvBudget, type);
+            CapacityBenchmark.Result r = CapacityBenchmark.run(
+                    name, loaded.model(), paged, paged.label() + " " + type, pool, capacity, decodeTokens, System.err);
+            System.out.println(json ? r.json() : r.text());
+        }
         return 0;
     }
 

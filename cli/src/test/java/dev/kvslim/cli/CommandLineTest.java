@@ -487,6 +487,65 @@ class CommandLineTest {
     }
 
     @Test
+    void benchCapacityAdmitsCopiesOfOnePrefilledContextUntilTheBudgetRefusesOne() throws Exception {
+        var json = tools.jackson.databind.json.JsonMapper.builder().build();
+        long budget = 2L << 20;
+        int[] admitted = new int[2];
+        String[] policies = {"none", "dms"};
+        for (int p = 0; p < 2; p++) {
+            Run r = run(
+                    "bench",
+                    "--model",
+                    "../models/kvslim-demo-dms-cr8",
+                    "--capacity",
+                    "600",
+                    "--kv-policy",
+                    policies[p],
+                    "--kv-type",
+                    "f32,q8_0",
+                    "--kv-budget",
+                    "2MiB",
+                    "--json");
+            assertThat(r.exit()).as(r.stderr()).isZero();
+            List<String> lines = r.out().lines().toList();
+            assertThat(lines).hasSize(2);
+            for (String line : lines) {
+                var m = json.readTree(line);
+                long bytes = m.get("bytes_per_context").asLong();
+                int n = m.get("admitted").asInt();
+                assertThat(m.get("context").asInt()).isEqualTo(600);
+                assertThat(m.get("kv_budget_bytes").asLong()).isEqualTo(budget);
+                assertThat(n * bytes).as(line).isLessThanOrEqualTo(budget);
+                // the next copy needed the blocks of one context, and fewer were left
+                long blockBytes = bytes / m.get("refused_needing_blocks").asLong();
+                assertThat(m.get("free_blocks").asLong())
+                        .as(line)
+                        .isLessThan(m.get("refused_needing_blocks").asLong());
+                assertThat((n * bytes + m.get("free_blocks").asLong() * blockBytes) / blockBytes)
+                        .as("every block of the budget is either held or free")
+                        .isEqualTo(budget / blockBytes);
+            }
+            admitted[p] = json.readTree(lines.get(0)).get("admitted").asInt();
+            assertThat(json.readTree(lines.get(1)).get("admitted").asInt())
+                    .as("Q8_0 keys and values take about a quarter of F32's bytes")
+                    .isGreaterThan(3 * admitted[p]);
+        }
+        assertThat(admitted[1]).as("DMS cr8 admits several times the sequences").isGreaterThan(3 * admitted[0]);
+        Run evicting = run(
+                "bench",
+                "--model",
+                "../models/kvslim-demo-dms-cr8",
+                "--capacity",
+                "64",
+                "--kv-policy",
+                "h2o",
+                "--kv-ratio",
+                "2");
+        assertThat(evicting.exit()).isEqualTo(1);
+        assertThat(evicting.stderr()).contains("--capacity takes --kv-policy none or dms");
+    }
+
+    @Test
     void convertsToAFolderThatGenerateRuns(@TempDir Path dir) throws Exception {
         Path folder = dir.resolve("stories-hf");
         Run c = run(

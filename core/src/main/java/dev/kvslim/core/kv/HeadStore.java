@@ -148,6 +148,20 @@ final class HeadStore {
         return c;
     }
 
+    /**
+     * A head holding the same tokens as this one in blocks of its own: {@link #fork} followed by a copy of every
+     * block, so nothing is shared afterwards. Fails with {@link KvCacheFullException} (holding nothing) when the pool
+     * cannot take the copies.
+     */
+    HeadStore copy() {
+        pool.require(blockCount);
+        HeadStore c = fork();
+        for (int b = 0; b < c.blockCount; b++) {
+            c.own(b);
+        }
+        return c;
+    }
+
     private static int countSet(boolean[] flags) {
         int n = 0;
         for (boolean f : flags) {

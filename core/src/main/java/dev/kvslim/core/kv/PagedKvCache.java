@@ -2,6 +2,7 @@ package dev.kvslim.core.kv;
 
 import dev.kvslim.core.tensor.Kernels;
 import dev.kvslim.core.tensor.Parallel;
+import java.util.function.UnaryOperator;
 
 /**
  * One sequence's KV cache in paged blocks from a shared {@link BlockPool}: every (layer, KV head) keeps its own
@@ -128,13 +129,29 @@ public final class PagedKvCache implements KvCache {
      * @throws IllegalStateException for a cache with an eviction policy ({@link #canFork})
      */
     public PagedKvCache fork() {
+        return duplicate("forked", HeadStore::fork);
+    }
+
+    /**
+     * A second cache holding the same tokens in blocks of its own (every block copied now, none shared): what a
+     * second sequence that had computed the same prompt would hold. Fails with {@link KvCacheFullException},
+     * holding nothing, when the pool cannot take all of it (checked before the first block is copied).
+     *
+     * @throws IllegalStateException for a cache with an eviction policy ({@link #canFork})
+     */
+    public PagedKvCache copy() {
+        pool.require(blocksHeld());
+        return duplicate("copied", HeadStore::copy);
+    }
+
+    private PagedKvCache duplicate(String verb, UnaryOperator<HeadStore> head) {
         if (!canFork()) {
-            throw new IllegalStateException("a cache compressed by " + policy.name() + " cannot be forked");
+            throw new IllegalStateException("a cache compressed by " + policy.name() + " cannot be " + verb);
         }
         PagedKvCache copy = new PagedKvCache(shape, pool, capacity, spec);
         for (int l = 0; l < heads.length; l++) {
             for (int h = 0; h < heads[l].length; h++) {
-                copy.heads[l][h] = heads[l][h].fork();
+                copy.heads[l][h] = head.apply(heads[l][h]);
             }
         }
         copy.length = length;
@@ -522,13 +539,17 @@ public final class PagedKvCache implements KvCache {
 
     @Override
     public long bytesUsed() {
+        return blocksHeld() * pool.blockBytes();
+    }
+
+    private long blocksHeld() {
         long blocks = 0;
         for (HeadStore[] layer : heads) {
             for (HeadStore h : layer) {
                 blocks += h.blocks();
             }
         }
-        return blocks * pool.blockBytes();
+        return blocks;
     }
 
     /** Bytes the live tokens take (blocks also hold room for tokens still to come). */

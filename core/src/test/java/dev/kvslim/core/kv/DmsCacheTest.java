@@ -299,8 +299,10 @@ class DmsCacheTest {
         }
     }
 
-    @Test
-    void aForkedDmsCacheGoesOnAsIfItHadComputedThePromptItself() {
+    /** A fork (blocks shared until written) and a copy (blocks copied at once) alike. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aForkedOrCopiedDmsCacheGoesOnAsIfItHadComputedThePromptItself(boolean copy) {
         SplittableRandom rnd = new SplittableRandom(17);
         for (int trial = 0; trial < 20; trial++) {
             int kvHeads = 1 + rnd.nextInt(2), group = 1 + rnd.nextInt(2), w = rnd.nextInt(12);
@@ -329,7 +331,9 @@ class DmsCacheTest {
             PagedKvCache first = new PagedKvCache(c.kvShape(), pool, tokens, KvCacheSpec.dms(c.kvShape()));
             float[][] p0 = problems[0];
             step(first, c, 0, prompt, p0[0], p0[1], p0[2], p0[3]);
-            PagedKvCache[] caches = {first, first.fork()};
+            int held = pool.usedBlocks();
+            PagedKvCache[] caches = {first, copy ? first.copy() : first.fork()};
+            assertThat(pool.usedBlocks()).isEqualTo(copy ? 2 * held : held);
             for (int which = 0; which < 2; which++) {
                 float[][] p = problems[which];
                 double[] expected = naive(c, tokens, p[0], p[1], p[2], p[3]);

@@ -196,4 +196,49 @@ class PagedKvCacheTest {
         second.release();
         assertThat(pool.usedBlocks()).isZero();
     }
+
+    @Test
+    void aCopyHoldsItsOwnBlocksGoesOnLikeTheOriginalAndIsRefusedWholeWhenTheBudgetIsShort() {
+        Model m = Llama2cCheckpoint.load(Fixtures.path("stories260K/stories260K.bin"));
+        int blockSize = Kernels.lanes();
+        int prompt = 3 * blockSize + 1;
+        int heads = m.config().layers() * m.config().kvHeads();
+        // room for the original and one copy, plus a block per head for the tokens each goes on with
+        long budget = (2L * 4 + 2) * heads * BlockPool.blockBytes(m.config().headSize(), blockSize);
+        BlockPool pool = new BlockPool(m.config().headSize(), blockSize, budget);
+        PagedKvCache first = new PagedKvCache(m.config().kvShape(), pool, 200);
+        Model.State state = m.newState(1);
+        int[] token = {1};
+        for (int pos = 0; pos < prompt; pos++) {
+            token[0] = Sampler.argmax(m.forward(state, token, 0, 1, pos, first));
+        }
+        int used = pool.usedBlocks();
+        assertThat(used).isEqualTo(4 * heads);
+        PagedKvCache second = first.copy();
+        assertThat(pool.usedBlocks()).as("every block copied at once").isEqualTo(2 * used);
+        assertThat(second.blocksNeeded(1))
+                .as("nothing shared, nothing to copy later")
+                .isZero();
+        assertThatThrownBy(first::copy).isInstanceOf(KvCacheFullException.class);
+        assertThat(pool.usedBlocks()).as("a refused copy holds nothing").isEqualTo(2 * used);
+        // the original's blocks freed and reused by the copy's next tokens: the copy must not have read them
+        first.release();
+        PagedKvCache fresh =
+                new PagedKvCache(m.config().kvShape(), new BlockPool(m.config().headSize(), blockSize, BIG), 200);
+        Model.State f = m.newState(1);
+        int[] replay = {1};
+        for (int pos = 0; pos < prompt; pos++) {
+            replay[0] = Sampler.argmax(m.forward(f, replay, 0, 1, pos, fresh));
+        }
+        Model.State s = m.newState(1);
+        int[] t = {token[0]};
+        for (int pos = prompt; pos < prompt + 2 * blockSize; pos++) {
+            float[] got = m.forward(s, t, 0, 1, pos, second);
+            float[] expected = m.forward(f, t, 0, 1, pos, fresh);
+            assertThat(got).as("position %d", pos).containsExactly(expected);
+            t[0] = Sampler.argmax(expected);
+        }
+        second.release();
+        assertThat(pool.usedBlocks()).isZero();
+    }
 }
