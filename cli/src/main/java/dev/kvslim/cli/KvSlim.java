@@ -56,7 +56,19 @@ public final class KvSlim implements Runnable {
             }
             return 1;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            // weights (all but F32) and KV blocks live on the Java heap: say so in one line, not a stack trace
+            cli.getErr()
+                    .printf(
+                            java.util.Locale.ROOT,
+                            "kvslim: error: out of memory (%s) with a Java heap of at most %.1f GiB: give it more with"
+                                    + " KVSLIM_JAVA_OPTS=-Xmx<size>, or a smaller model, context or KV budget%n",
+                            message(e),
+                            Runtime.getRuntime().maxMemory() / (double) (1L << 30));
+            return 1;
+        }
     }
 
     private static String message(Throwable e) {

@@ -24,6 +24,19 @@ public final class Quantizer {
 
     /** Encodes all of {@code source} as {@code type} into new memory of {@code arena}. */
     public static MemorySegment encode(FloatTensor source, GgmlType type, Arena arena) {
+        return encode(source, type, arena, false);
+    }
+
+    /**
+     * {@link #encode} with the rows shared out among {@link Parallel}'s workers (an 8B model's K-quants take minutes
+     * per core): {@code source} and {@code arena} must be reachable from other threads (weights as models load
+     * them; a shared or global arena, not a confined one).
+     */
+    public static MemorySegment encodeInParallel(FloatTensor source, GgmlType type, Arena sharedArena) {
+        return encode(source, type, sharedArena, true);
+    }
+
+    private static MemorySegment encode(FloatTensor source, GgmlType type, Arena arena, boolean parallel) {
         int cols = source.cols();
         if (!canEncode(type)) {
             throw new IllegalArgumentException("writing " + type + " is not supported yet (it can be read)");
@@ -34,11 +47,14 @@ public final class Quantizer {
         }
         long rowBytes = type.bytesFor(cols);
         MemorySegment out = arena.allocate(rowBytes * source.rows(), 64);
-        float[] row = new float[cols];
-        for (long r = 0; r < source.rows(); r++) {
-            source.dequantizeRow(r, row, 0);
-            encodeRow(row, type, out, r * rowBytes);
-        }
+        int rows = Math.toIntExact(source.rows());
+        Parallel.forRange(rows, parallel ? Parallel.grain(64L * cols) : rows + 1, (worker, from, to) -> {
+            float[] row = new float[cols];
+            for (long r = from; r < to; r++) {
+                source.dequantizeRow(r, row, 0);
+                encodeRow(row, type, out, r * rowBytes);
+            }
+        });
         return out;
     }
 

@@ -117,7 +117,7 @@ public final class GgufQuantizer {
             w.putUInt32("general.quantization_version", 2);
         }
         List<String> others = new ArrayList<>();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             for (GgufTensorInfo info : source.tensors().values()) {
                 FloatTensor t = source.tensor(info.name());
                 // norms, and the DMS decision adapter (its logits are scaled by 100: a quantised row would move them)
@@ -126,7 +126,7 @@ public final class GgufQuantizer {
                 if (!keep && type != target) {
                     others.add(info.name() + " " + info.shape() + " -> " + type);
                 }
-                w.addTensor(info.name(), type, info.dims(), Quantizer.encode(t, type, arena));
+                w.addTensor(info.name(), type, info.dims(), Quantizer.encodeInParallel(t, type, arena));
             }
             w.write(output);
         }
