@@ -127,6 +127,14 @@ final class BenchCommand implements Callable<Integer> {
     Integer capacity;
 
     @Option(
+            names = "--capacity-fill",
+            defaultValue = "forward",
+            description = "How --capacity fills its one context: forward (the model's prefill) or zeros (zero keys and"
+                    + " values stored for every position, no forward pass; --kv-policy none only, whose bytes do not"
+                    + " depend on the values) (default: ${DEFAULT-VALUE}).")
+    String capacityFill;
+
+    @Option(
             names = "--kv",
             description = "Measure the compressed KV cache instead: decode speed, attention time and KV"
                     + " bytes at contexts of 1K-32K tokens and compression 1x-8x.")
@@ -276,20 +284,32 @@ final class BenchCommand implements Callable<Integer> {
                 name,
                 loadSeconds,
                 ModelBenchmark.residentBytes() / (double) (1L << 30));
-        for (String typeName : kvTypes != null ? kvTypes : List.of("f32")) {
-            KvType type = KvType.parse(typeName);
-            KvCacheSpec spec = KvCacheSpec.parse(
-                    kvPolicy, kvRatio, kvTokens, null, c.kvShape(), type, true, KvPolicies.Options.DEFAULTS);
-            if (!(spec instanceof KvCacheSpec.Paged paged) || spec instanceof KvCacheSpec.Evicting) {
-                throw new IllegalArgumentException(
-                        "--capacity takes --kv-policy none or dms (a cache it can copy), not " + kvPolicy);
-            }
-            long kvBudget = budget != null ? budget : BlockPool.heapLeft() - (1L << 30);
-            BlockPool pool = new BlockPool(c.headSize(), PagedKvCache.blockSizeFor(c.contextLength()), kvBudget, type);
-            CapacityBenchmark.Result r = CapacityBenchmark.run(
-                    name, loaded.model(), paged, paged.label() + " " + type, pool, capacity, decodeTokens, System.err);
-            System.out.println(json ? r.json() : r.text());
+        List<KvType> types = (kvTypes != null ? kvTypes : List.of("f32"))
+                .stream().map(KvType::parse).toList();
+        KvCacheSpec spec = KvCacheSpec.parse(
+                kvPolicy, kvRatio, kvTokens, null, c.kvShape(), types.getFirst(), true, KvPolicies.Options.DEFAULTS);
+        if (!(spec instanceof KvCacheSpec.Paged paged) || spec instanceof KvCacheSpec.Evicting) {
+            throw new IllegalArgumentException(
+                    "--capacity takes --kv-policy none or dms (a cache it can copy), not " + kvPolicy);
         }
+        long kvBudget = budget != null ? budget : BlockPool.heapLeft() - (1L << 30);
+        CapacityBenchmark.run(
+                name,
+                loaded.model(),
+                paged,
+                types,
+                kvBudget,
+                capacity,
+                switch (capacityFill) {
+                    case "forward" -> CapacityBenchmark.Fill.FORWARD;
+                    case "zeros" -> CapacityBenchmark.Fill.ZEROS;
+                    default ->
+                        throw new IllegalArgumentException(
+                                "--capacity-fill is forward or zeros, not '" + capacityFill + "'");
+                },
+                decodeTokens,
+                System.err,
+                r -> System.out.println(json ? r.json() : r.text()));
         return 0;
     }
 

@@ -493,19 +493,8 @@ class CommandLineTest {
         int[] admitted = new int[2];
         String[] policies = {"none", "dms"};
         for (int p = 0; p < 2; p++) {
-            Run r = run(
-                    "bench",
-                    "--model",
-                    "../models/kvslim-demo-dms-cr8",
-                    "--capacity",
-                    "600",
-                    "--kv-policy",
-                    policies[p],
-                    "--kv-type",
-                    "f32,q8_0",
-                    "--kv-budget",
-                    "2MiB",
-                    "--json");
+            Run r = capacity(
+                    "600", "--kv-policy", policies[p], "--kv-type", "f32,q8_0", "--kv-budget", "2MiB", "--json");
             assertThat(r.exit()).as(r.stderr()).isZero();
             List<String> lines = r.out().lines().toList();
             assertThat(lines).hasSize(2);
@@ -514,6 +503,9 @@ class CommandLineTest {
                 long bytes = m.get("bytes_per_context").asLong();
                 int n = m.get("admitted").asInt();
                 assertThat(m.get("context").asInt()).isEqualTo(600);
+                assertThat(m.get("prefilled_as").asString())
+                        .as("one prefill, in the first type")
+                        .isEqualTo("f32");
                 assertThat(m.get("kv_budget_bytes").asLong()).isEqualTo(budget);
                 assertThat(n * bytes).as(line).isLessThanOrEqualTo(budget);
                 // the next copy needed the blocks of one context, and fewer were left
@@ -531,18 +523,28 @@ class CommandLineTest {
                     .isGreaterThan(3 * admitted[p]);
         }
         assertThat(admitted[1]).as("DMS cr8 admits several times the sequences").isGreaterThan(3 * admitted[0]);
-        Run evicting = run(
-                "bench",
-                "--model",
-                "../models/kvslim-demo-dms-cr8",
-                "--capacity",
-                "64",
-                "--kv-policy",
-                "h2o",
-                "--kv-ratio",
-                "2");
+        Run zeros = capacity("600", "--kv-policy", "none", "--capacity-fill", "zeros", "--kv-budget", "2MiB", "--json");
+        assertThat(zeros.exit()).as(zeros.stderr()).isZero();
+        var z = json.readTree(zeros.out().strip());
+        assertThat(z.get("fill").asString()).isEqualTo("zeros");
+        assertThat(z.get("admitted").asInt())
+                .as("an uncompressed cache takes the same blocks whatever its values")
+                .isEqualTo(admitted[0]);
+        Run dmsZeros = capacity("64", "--kv-policy", "dms", "--capacity-fill", "zeros");
+        assertThat(dmsZeros.exit()).isEqualTo(1);
+        assertThat(dmsZeros.stderr()).contains("whose evictions need the forward pass");
+        Run evicting = capacity("64", "--kv-policy", "h2o", "--kv-ratio", "2");
         assertThat(evicting.exit()).isEqualTo(1);
         assertThat(evicting.stderr()).contains("--capacity takes --kv-policy none or dms");
+    }
+
+    /** {@code bench --capacity} on the bundled DMS cr8 model, then {@code args}. */
+    private static Run capacity(String... args) {
+        String[] all = new String[4 + args.length];
+        System.arraycopy(
+                new String[] {"bench", "--model", "../models/kvslim-demo-dms-cr8", "--capacity"}, 0, all, 0, 4);
+        System.arraycopy(args, 0, all, 4, args.length);
+        return run(all);
     }
 
     @Test

@@ -117,24 +117,8 @@ final class HeadStore {
      * are copied only when one of the two writes to them. The two then go their own ways.
      */
     HeadStore fork() {
-        HeadStore c = new HeadStore(pool);
+        HeadStore c = sameTable(pool);
         c.blocks = blocks.clone();
-        c.blockCount = blockCount;
-        c.slots = slots;
-        c.positions = positions.clone();
-        c.flags = flags.clone();
-        c.scores = scores.clone();
-        c.holes = holes.clone();
-        c.holeCount = holeCount;
-        c.ordered = ordered;
-        c.live = live;
-        c.seen = seen;
-        c.markedSlots = markedSlots.clone();
-        c.markedPositions = markedPositions.clone();
-        c.markedHead = markedHead;
-        c.markedTail = markedTail;
-        c.lastSlot = lastSlot;
-        c.maxEvictedPosition = maxEvictedPosition;
         for (int b = 0; b < blockCount; b++) {
             pool.retain(blocks[b]);
         }
@@ -159,6 +143,59 @@ final class HeadStore {
         for (int b = 0; b < c.blockCount; b++) {
             c.own(b);
         }
+        return c;
+    }
+
+    /**
+     * A head holding the same tokens as this one in new blocks of {@code target}, a pool of the same block size in
+     * any element type: every key and value read back as floats and stored again, rounded to the target's type.
+     * Fails with {@link KvCacheFullException} (holding nothing) when the target cannot take the blocks.
+     */
+    HeadStore copyInto(BlockPool target) {
+        if (target == pool) {
+            return copy();
+        }
+        if (target.blockSize() != blockSize || target.headSize() != headSize) {
+            throw new IllegalArgumentException(
+                    "a pool of " + target.blockSize() + "-token blocks of " + target.headSize()
+                            + " channels cannot take a head of " + blockSize + "-token blocks of " + headSize);
+        }
+        target.require(blockCount);
+        HeadStore c = sameTable(target);
+        c.blocks = new int[blocks.length];
+        float[] k = new float[headSize], v = new float[headSize];
+        for (int b = 0; b < blockCount; b++) {
+            c.blocks[b] = target.allocate();
+            for (int s = 0; s < Math.min(blockSize, slots - b * blockSize); s++) {
+                for (int ch = 0; ch < headSize; ch++) {
+                    k[ch] = kv.key(blocks[b], s, ch);
+                    v[ch] = kv.value(blocks[b], s, ch);
+                }
+                c.kv.store(c.blocks[b], s, k, 0, v, 0);
+            }
+        }
+        return c;
+    }
+
+    /** A head in {@code p} with this one's slots, positions, flags, scores and DMS bookkeeping, but no blocks yet. */
+    private HeadStore sameTable(BlockPool p) {
+        HeadStore c = new HeadStore(p);
+        c.blockCount = blockCount;
+        c.slots = slots;
+        c.positions = positions.clone();
+        c.flags = flags.clone();
+        c.scores = scores.clone();
+        c.holes = holes.clone();
+        c.holeCount = holeCount;
+        c.ordered = ordered;
+        c.live = live;
+        c.seen = seen;
+        c.markedSlots = markedSlots.clone();
+        c.markedPositions = markedPositions.clone();
+        c.markedHead = markedHead;
+        c.markedTail = markedTail;
+        c.lastSlot = lastSlot;
+        c.maxEvictedPosition = maxEvictedPosition;
         return c;
     }
 

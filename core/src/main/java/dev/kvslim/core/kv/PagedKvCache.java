@@ -129,7 +129,7 @@ public final class PagedKvCache implements KvCache {
      * @throws IllegalStateException for a cache with an eviction policy ({@link #canFork})
      */
     public PagedKvCache fork() {
-        return duplicate("forked", HeadStore::fork);
+        return duplicate("forked", pool, HeadStore::fork);
     }
 
     /**
@@ -140,15 +140,24 @@ public final class PagedKvCache implements KvCache {
      * @throws IllegalStateException for a cache with an eviction policy ({@link #canFork})
      */
     public PagedKvCache copy() {
-        pool.require(blocksHeld());
-        return duplicate("copied", HeadStore::copy);
+        return copyInto(pool);
     }
 
-    private PagedKvCache duplicate(String verb, UnaryOperator<HeadStore> head) {
+    /**
+     * {@link #copy} into {@code target}, a pool of the same block size in any element type: every key and value is
+     * read back as floats and stored again in the target's type (an F32 cache copied into Q8_0 blocks holds what a
+     * Q8_0 cache given the same keys and values holds).
+     */
+    public PagedKvCache copyInto(BlockPool target) {
+        target.require(blocksHeld());
+        return duplicate("copied", target, h -> h.copyInto(target));
+    }
+
+    private PagedKvCache duplicate(String verb, BlockPool target, UnaryOperator<HeadStore> head) {
         if (!canFork()) {
             throw new IllegalStateException("a cache compressed by " + policy.name() + " cannot be " + verb);
         }
-        PagedKvCache copy = new PagedKvCache(shape, pool, capacity, spec);
+        PagedKvCache copy = new PagedKvCache(shape, target, capacity, spec);
         for (int l = 0; l < heads.length; l++) {
             for (int h = 0; h < heads[l].length; h++) {
                 copy.heads[l][h] = head.apply(heads[l][h]);

@@ -352,6 +352,41 @@ class DmsCacheTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(KvType.class)
+    void aDmsCacheCopiedIntoAnotherTypeHoldsWhatThatTypeHoldsWhenGivenTheSameKeysAndValues(KvType type) {
+        SplittableRandom rnd = new SplittableRandom(23);
+        for (int trial = 0; trial < 10; trial++) {
+            int kvHeads = 1 + rnd.nextInt(2), group = 1 + rnd.nextInt(2), w = rnd.nextInt(12);
+            int prompt = 1 + rnd.nextInt(60), tokens = prompt + 20;
+            LlamaConfig c = config(kvHeads, group, w);
+            float[] q = gaussian(rnd, tokens * c.qDim()), k = gaussian(rnd, tokens * c.kvDim());
+            float[] v = gaussian(rnd, tokens * c.kvDim()), d = new float[tokens * kvHeads];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = rnd.nextDouble() < 0.8 ? 1f : -1f;
+            }
+            PagedKvCache f32 = cache(c, tokens);
+            step(f32, c, 0, prompt, q, k, v, d);
+            BlockPool target = new BlockPool(HS, Kernels.lanes(), 1L << 30, type);
+            PagedKvCache copied = f32.copyInto(target);
+            PagedKvCache direct = cache(c, tokens, type);
+            step(direct, c, 0, prompt, q, k, v, d);
+            for (int pos = prompt; pos < tokens; pos++) {
+                float[] got = step(copied, c, pos, 1, q, k, v, d);
+                assertThat(got)
+                        .as("trial %d, position %d", trial, pos)
+                        .containsExactly(step(direct, c, pos, 1, q, k, v, d));
+                for (int h = 0; h < kvHeads; h++) {
+                    assertThat(copied.liveTokens(0, h)).isEqualTo(direct.liveTokens(0, h));
+                }
+            }
+            assertThat(copied.bytesUsed()).isEqualTo(direct.bytesUsed());
+            assertThat(target.usedBlocks() * target.blockBytes()).isEqualTo(copied.bytesUsed());
+            copied.release();
+            assertThat(target.usedBlocks()).isZero();
+        }
+    }
+
     /** Positions up to 150 are exact in every element type, so the carried positions read back exactly. */
     @ParameterizedTest
     @EnumSource(KvType.class)
