@@ -126,7 +126,7 @@ public final class CapacityBenchmark {
      * decodes {@code decodeTokens} greedy tokens, then, for each type in turn, admits copies into a pool of that type
      * and {@code budget} bytes until it refuses one. The first type's sequences are the prefilled cache and its
      * copies; each later type's are copies of one cache converted from the type before it ({@link
-     * PagedKvCache#copyInto}), whose source is let go first, so one type's pool is held at a time. Progress goes to
+     * PagedKvCache#copyInto}); one type's pool is held at a time (plus the one cache being converted). Progress goes to
      * {@code progress} every few prompt chunks; each type's result to {@code each} as it is measured.
      */
     public static List<Result> run(
@@ -197,6 +197,13 @@ public final class CapacityBenchmark {
             double decodeRate = decodeTokens == 0 ? 0 : decodeTokens * 1e9 / (t2 - t1);
             for (int i = 0; i < types.size(); i++) {
                 if (i > 0) {
+                    // the previous pool keeps the storage of every block it ever gave out: move the seed to a pool
+                    // of its own size first, so the previous one can go before the next one fills
+                    BlockPool alone = new BlockPool(headSize, blockSize, seed.bytesUsed(), types.get(i - 1));
+                    PagedKvCache moved = seed.copyInto(alone);
+                    seed.release();
+                    seed = moved;
+                    pool = alone;
                     BlockPool next = new BlockPool(headSize, blockSize, budget, types.get(i));
                     PagedKvCache converted;
                     try {
