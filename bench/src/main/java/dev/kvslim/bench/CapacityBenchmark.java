@@ -20,8 +20,10 @@ import java.util.function.Consumer;
  * of that cache (every block copied, none shared: {@link PagedKvCache#copy}) are admitted until the pool refuses
  * one. The memory and the refusal are real; the compute is spent once, so the copies hold the same tokens (which
  * for DMS also means the same evictions, where a second real context would evict a few different ones). Other KV
- * element types can be measured from the same prefill by converting its cache ({@link PagedKvCache#copyInto}):
- * their keys and values are the first type's rounded again, and, for DMS, the tokens kept are the first type's.
+ * element types can be measured from the same prefill by converting its cache ({@link PagedKvCache#copyInto}), each
+ * from the type before it: their keys and values are the first type's rounded again, for DMS the tokens kept are the
+ * first type's, the prefill time and decode rate they report are the first type's, and their resident memory
+ * includes what the heap kept of the earlier pools. For clean figures per type, run one type per process.
  */
 public final class CapacityBenchmark {
 

@@ -293,6 +293,13 @@ final class BenchCommand implements Callable<Integer> {
                     "--capacity takes --kv-policy none or dms (a cache it can copy), not " + kvPolicy);
         }
         long kvBudget = budget != null ? budget : BlockPool.heapLeft() - (1L << 30);
+        if (kvBudget <= 0) {
+            throw new IllegalArgumentException(String.format(
+                    java.util.Locale.ROOT,
+                    "the heap left after loading (%.2f GiB) leaves no KV budget beside 1 GiB of working room: give"
+                            + " --kv-budget, or more heap with KVSLIM_JAVA_OPTS=-Xmx<size>",
+                    BlockPool.heapLeft() / (double) (1L << 30)));
+        }
         CapacityBenchmark.run(
                 name,
                 loaded.model(),

@@ -119,6 +119,7 @@ final class HeadStore {
     HeadStore fork() {
         HeadStore c = sameTable(pool);
         c.blocks = blocks.clone();
+        c.blockCount = blockCount;
         for (int b = 0; b < blockCount; b++) {
             pool.retain(blocks[b]);
         }
@@ -133,28 +134,19 @@ final class HeadStore {
     }
 
     /**
-     * A head holding the same tokens as this one in blocks of its own: {@link #fork} followed by a copy of every
-     * block, so nothing is shared afterwards. Fails with {@link KvCacheFullException} (holding nothing) when the pool
-     * cannot take the copies.
+     * A head holding the same tokens as this one in blocks of its own, copied now: nothing is shared afterwards,
+     * and this head is left as it was. Fails with {@link KvCacheFullException} when the pool cannot take the blocks,
+     * holding nothing then (whatever it had taken is given back).
      */
     HeadStore copy() {
-        pool.require(blockCount);
-        HeadStore c = fork();
-        for (int b = 0; b < c.blockCount; b++) {
-            c.own(b);
-        }
-        return c;
+        return copyInto(pool);
     }
 
     /**
-     * A head holding the same tokens as this one in new blocks of {@code target}, a pool of the same block size in
-     * any element type: every key and value read back as floats and stored again, rounded to the target's type.
-     * Fails with {@link KvCacheFullException} (holding nothing) when the target cannot take the blocks.
+     * {@link #copy} into {@code target}, a pool of the same block size in any element type: in another pool every
+     * key and value is read back as floats and stored again, rounded to the target's type.
      */
     HeadStore copyInto(BlockPool target) {
-        if (target == pool) {
-            return copy();
-        }
         if (target.blockSize() != blockSize || target.headSize() != headSize) {
             throw new IllegalArgumentException(
                     "a pool of " + target.blockSize() + "-token blocks of " + target.headSize()
@@ -164,23 +156,35 @@ final class HeadStore {
         HeadStore c = sameTable(target);
         c.blocks = new int[blocks.length];
         float[] k = new float[headSize], v = new float[headSize];
-        for (int b = 0; b < blockCount; b++) {
-            c.blocks[b] = target.allocate();
-            for (int s = 0; s < Math.min(blockSize, slots - b * blockSize); s++) {
-                for (int ch = 0; ch < headSize; ch++) {
-                    k[ch] = kv.key(blocks[b], s, ch);
-                    v[ch] = kv.value(blocks[b], s, ch);
+        try {
+            for (int b = 0; b < blockCount; b++) {
+                c.blocks[b] = target.allocate();
+                c.blockCount = b + 1;
+                if (target == pool) {
+                    kv.copy(blocks[b], c.blocks[b]);
+                    continue;
                 }
-                c.kv.store(c.blocks[b], s, k, 0, v, 0);
+                for (int s = 0; s < Math.min(blockSize, slots - b * blockSize); s++) {
+                    for (int ch = 0; ch < headSize; ch++) {
+                        k[ch] = kv.key(blocks[b], s, ch);
+                        v[ch] = kv.value(blocks[b], s, ch);
+                    }
+                    c.kv.store(c.blocks[b], s, k, 0, v, 0);
+                }
             }
+        } catch (RuntimeException | Error e) {
+            c.release(); // another sequence took the pool's last blocks meanwhile, or the heap ran out
+            throw e;
         }
         return c;
     }
 
-    /** A head in {@code p} with this one's slots, positions, flags, scores and DMS bookkeeping, but no blocks yet. */
+    /**
+     * A head in {@code p} with this one's slots, positions, flags, scores and DMS bookkeeping, but no blocks yet
+     * (the caller fills {@code blocks} and {@code blockCount}).
+     */
     private HeadStore sameTable(BlockPool p) {
         HeadStore c = new HeadStore(p);
-        c.blockCount = blockCount;
         c.slots = slots;
         c.positions = positions.clone();
         c.flags = flags.clone();

@@ -133,9 +133,9 @@ public final class PagedKvCache implements KvCache {
     }
 
     /**
-     * A second cache holding the same tokens in blocks of its own (every block copied now, none shared): what a
-     * second sequence that had computed the same prompt would hold. Fails with {@link KvCacheFullException},
-     * holding nothing, when the pool cannot take all of it (checked before the first block is copied).
+     * A second cache holding the same tokens in blocks of its own (every block copied now, none shared; this cache
+     * is left as it was): what a second sequence that had computed the same prompt would hold. Fails with
+     * {@link KvCacheFullException}, holding nothing, when the pool cannot take all of it.
      *
      * @throws IllegalStateException for a cache with an eviction policy ({@link #canFork})
      */
@@ -149,19 +149,29 @@ public final class PagedKvCache implements KvCache {
      * Q8_0 cache given the same keys and values holds).
      */
     public PagedKvCache copyInto(BlockPool target) {
+        requireForkable("copied");
         target.require(blocksHeld());
         return duplicate("copied", target, h -> h.copyInto(target));
     }
 
-    private PagedKvCache duplicate(String verb, BlockPool target, UnaryOperator<HeadStore> head) {
+    private void requireForkable(String verb) {
         if (!canFork()) {
             throw new IllegalStateException("a cache compressed by " + policy.name() + " cannot be " + verb);
         }
+    }
+
+    private PagedKvCache duplicate(String verb, BlockPool target, UnaryOperator<HeadStore> head) {
+        requireForkable(verb);
         PagedKvCache copy = new PagedKvCache(shape, target, capacity, spec);
-        for (int l = 0; l < heads.length; l++) {
-            for (int h = 0; h < heads[l].length; h++) {
-                copy.heads[l][h] = head.apply(heads[l][h]);
+        try {
+            for (int l = 0; l < heads.length; l++) {
+                for (int h = 0; h < heads[l].length; h++) {
+                    copy.heads[l][h] = head.apply(heads[l][h]);
+                }
             }
+        } catch (RuntimeException | Error e) {
+            copy.release(); // the heads copied so far give their blocks back
+            throw e;
         }
         copy.length = length;
         copy.prefilling = prefilling;
