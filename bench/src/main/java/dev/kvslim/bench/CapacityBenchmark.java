@@ -131,7 +131,7 @@ public final class CapacityBenchmark {
      * PagedKvCache#copyInto}); one type's pool is held at a time (plus the one cache being converted). Progress goes to
      * {@code progress} every few prompt chunks; each type's result to {@code each} as it is measured.
      */
-    public static List<Result> run(
+    public static void run(
             String name,
             Model model,
             KvCacheSpec.Paged spec,
@@ -160,7 +160,6 @@ public final class CapacityBenchmark {
         String label = spec.label() + " ";
         BlockPool pool = new BlockPool(headSize, blockSize, budget, types.getFirst());
         PagedKvCache seed = spec.newCache(model.config().kvShape(), pool, positions);
-        List<Result> results = new ArrayList<>();
         try {
             int batch = Math.min(ModelBenchmark.PREFILL_BATCH, context);
             long t0 = System.nanoTime();
@@ -243,10 +242,8 @@ public final class CapacityBenchmark {
                         pool.capacityBlocks() - pool.usedBlocks(),
                         ModelBenchmark.residentBytes());
                 held.subList(1, held.size()).forEach(PagedKvCache::release);
-                results.add(r);
                 each.accept(r);
             }
-            return results;
         } finally {
             seed.release();
         }
