@@ -22,6 +22,14 @@ import java.util.Optional;
  * <p>The calls are {@linkplain Linker.Option#critical critical}: the matrices are Java arrays, passed without a copy,
  * and the garbage collector waits for the call to return (tens of milliseconds for a prompt batch). oneDNN runs its
  * own OpenMP threads, as many as {@link Parallel#threads()}; the Java workers are idle meanwhile.
+ * <p>Each call runs with the calling thread's asynchronous signals blocked (all but the fault signals, which cannot be
+ * deferred), restored after it. A signal delivered to a thread inside oneDNN's AVX-512 kernels corrupts memory: JDK
+ * Flight Recorder's execution sampler suspends threads with SIGUSR2, in native code too, and a process sampled so
+ * aborted in glibc's malloc ("corrupted size vs. prev_size") within seconds, 3 runs of 3; so does a twenty-line program
+ * that only calls {@code dnnl_sgemm} under JFR, with critical or ordinary downcalls alike, and none of them with the
+ * mask (nor with oneDNN held to AVX2, {@code DNNL_MAX_CPU_ISA=AVX2}). Where inside oneDNN the signal frame does its
+ * damage is not known. A signal sent meanwhile waits for the call to end; JFR's sampler gives up on that thread for
+ * the sample. OpenMP's threads, started inside a call, inherit the mask and keep it.
  */
 final class OneDnn {
 
@@ -31,10 +39,24 @@ final class OneDnn {
     private static final MethodHandle SGEMM;
     private static final MethodHandle GEMM_BF16;
     private static final MethodHandle SET_THREADS;
+    private static final MethodHandle SIGMASK;
     private static final String VERSION;
 
+    /** {@code pthread_sigmask}'s {@code how}: add to the mask, or set it. */
+    private static final int SIG_BLOCK = 0, SIG_SETMASK = 2;
+
+    /** glibc's {@code sigset_t}: 1,024 bits. */
+    private static final long SIGSET_BYTES = 128;
+
+    /** The signals a call blocks: all of Linux's 64 but SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE and SIGSEGV. */
+    private static final MemorySegment ASYNC_SIGNALS = asyncSignals();
+
+    /** Per thread, where a call keeps the mask it restores. */
+    private static final ThreadLocal<MemorySegment> SAVED_MASK =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SIGSET_BYTES, 8));
+
     static {
-        MethodHandle[] handles = new MethodHandle[3];
+        MethodHandle[] handles = new MethodHandle[4];
         String[] version = {""};
         String why = null;
         try {
@@ -46,10 +68,11 @@ final class OneDnn {
         SGEMM = handles[0];
         GEMM_BF16 = handles[1];
         SET_THREADS = handles[2];
+        SIGMASK = handles[3];
         VERSION = version[0];
     }
 
-    /** Binds the two products, oneDNN's version and OpenMP's thread count (FFM's restricted methods: the launcher and the tests enable native access). */
+    /** Binds the two products, oneDNN's version, OpenMP's thread count and libc's signal mask (FFM's restricted methods: the launcher and the tests enable native access). */
     @SuppressWarnings("restricted")
     private static void bind(MethodHandle[] handles, String[] version) throws Throwable {
         Linker linker = Linker.nativeLinker();
@@ -83,6 +106,23 @@ final class OneDnn {
         if (omp.isPresent()) {
             handles[2] = linker.downcallHandle(omp.get(), FunctionDescriptor.ofVoid(JAVA_INT));
         }
+        // int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+        handles[3] = linker.downcallHandle(
+                linker.defaultLookup()
+                        .find("pthread_sigmask")
+                        .orElseThrow(() -> new IllegalArgumentException(
+                                "no pthread_sigmask to keep signals out of oneDNN's calls")),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    }
+
+    private static MemorySegment asyncSignals() {
+        MemorySegment set = Arena.global().allocate(SIGSET_BYTES, 8);
+        long bits = -1L;
+        for (int fault : new int[] {4, 5, 6, 7, 8, 11}) { // SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGSEGV
+            bits &= ~(1L << (fault - 1));
+        }
+        set.set(JAVA_LONG, 0, bits);
+        return set;
     }
 
     private OneDnn() {}
@@ -140,6 +180,14 @@ final class OneDnn {
             throw new IndexOutOfBoundsException("oneDNN gemm " + m + " x " + n + " x " + k + " outside its arrays");
         }
         int status;
+        MemorySegment saved = SAVED_MASK.get();
+        try {
+            if ((int) SIGMASK.invokeExact(SIG_BLOCK, ASYNC_SIGNALS, saved) != 0) {
+                throw new IllegalStateException("pthread_sigmask failed: signals not blocked for oneDNN");
+            }
+        } catch (Throwable t) {
+            throw new IllegalStateException("cannot block signals for oneDNN", t);
+        }
         try {
             if (SET_THREADS != null) {
                 SET_THREADS.invokeExact(Parallel.threads());
@@ -149,9 +197,25 @@ final class OneDnn {
                             ldc);
         } catch (Throwable t) {
             throw new IllegalStateException("oneDNN gemm failed", t);
+        } finally {
+            restore(saved);
         }
         if (status != 0) {
             throw new IllegalStateException("oneDNN gemm " + m + " x " + n + " x " + k + " returned status " + status);
+        }
+    }
+
+    /** Sets the calling thread's signal mask back to {@code saved}. */
+    private static void restore(MemorySegment saved) {
+        int rc;
+        try {
+            rc = (int) SIGMASK.invokeExact(SIG_SETMASK, saved, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cannot restore the signal mask after oneDNN", t);
+        }
+        if (rc != 0) {
+            throw new IllegalStateException(
+                    "pthread_sigmask returned " + rc + ": the signal mask after oneDNN is wrong");
         }
     }
 }
