@@ -56,6 +56,12 @@ final class SavingsCommand implements Callable<Integer> {
     int samples;
 
     @Option(
+            names = "--max-tokens",
+            description = "Generate at most this many tokens per request (fewer where the workload asks for fewer);"
+                    + " 1 measures what the prompts alone cost (give --kv-budget to keep the budget of the full run).")
+    Integer maxTokens;
+
+    @Option(
             names = "--kv-type",
             defaultValue = "f32",
             description = "Element type of cached keys and values, for both caches: f32, f16, bf16, q8_0, q4_0"
@@ -146,6 +152,9 @@ final class SavingsCommand implements Callable<Integer> {
                 : workload.equals("tasks")
                         ? tasks(loaded.model().config().contextLength())
                         : Workload.read(Path.of(workload));
+        if (maxTokens != null) {
+            w = capped(w, maxTokens);
+        }
         long b = budget != null ? budget : SavingsReport.defaultBudget(loaded, w, 8, type);
         if (b <= 0) {
             throw new IllegalArgumentException("--kv-budget must be positive, got " + b);
@@ -156,6 +165,18 @@ final class SavingsCommand implements Callable<Integer> {
         SavingsReport report = SavingsReport.measure(loaded, w, compressed, b, type);
         System.out.print(json ? report.toJson(pricePerHour) + System.lineSeparator() : report.format(pricePerHour));
         return 0;
+    }
+
+    /** {@code w} with each request generating at most {@code max} tokens. */
+    static Workload capped(Workload w, int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("--max-tokens must be at least 1, got " + max);
+        }
+        return new Workload(
+                w.name() + ", at most " + max + " tokens each",
+                w.requests().stream()
+                        .map(r -> new Workload.Request(r.prompt(), Math.min(r.maxTokens(), max)))
+                        .toList());
     }
 
     /**

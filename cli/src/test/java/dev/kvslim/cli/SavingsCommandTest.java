@@ -42,6 +42,44 @@ class SavingsCommandTest {
                         "tova@4", "none", "2 requests", "kept K/V bytes per sequence", "cost per 1M tokens at $3.00/h");
     }
 
+    /** {@code --max-tokens} caps each request's generation (here 150 and 100 tokens asked, 3 made); 0 is refused. */
+    @Test
+    void maxTokensCapsEachRequest(@TempDir Path dir) throws Exception {
+        Path workload = dir.resolve("w.jsonl");
+        Files.writeString(
+                workload,
+                "{\"prompt\": \"Once upon a time\", \"max_tokens\": 150}\n"
+                        + "{\"prompt\": \"One day\", \"max_tokens\": 2}\n");
+        String[] args = {
+            "savings",
+            "--model",
+            CommandLineTest.stories(),
+            "--tokenizer",
+            CommandLineTest.tok512(),
+            "--workload",
+            workload.toString(),
+            "--kv-policy",
+            "tova",
+            "--kv-budget",
+            "4MiB",
+            "--json",
+            "--max-tokens",
+            "3"
+        };
+        CommandLineTest.Run r = CommandLineTest.run(args);
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        JsonNode o = JsonMapper.builder().build().readTree(r.out());
+        assertThat(o.get("workload").asString()).endsWith(", at most 3 tokens each");
+        assertThat(o.get("kv_budget_bytes").asLong()).isEqualTo(4L << 20);
+        assertThat(o.get("tova@4").get("generated_tokens").asLong()).isEqualTo(3 + 2);
+        assertThat(o.get("uncompressed").get("generated_tokens").asLong()).isEqualTo(3 + 2);
+
+        args[args.length - 1] = "0";
+        CommandLineTest.Run zero = CommandLineTest.run(args);
+        assertThat(zero.exit()).isNotZero();
+        assertThat(zero.stderr()).contains("--max-tokens must be at least 1, got 0");
+    }
+
     /**
      * The bundled DMS model on its own task suite (prompts of about 450-1,010 tokens, each generating its full answer),
      * Q8_0 keys and values: one JSON object with both caches' figures; the DMS cache's blocks per sequence are a
