@@ -30,7 +30,10 @@ import tools.jackson.databind.json.JsonMapper;
  * }</pre>
  * {@code model.vocab} defaults to the tokenizer's vocabulary size. {@code "init": "FOLDER"} starts from the weights
  * of a model folder (an earlier stage of a curriculum) instead of a seeded initialisation; its shape must equal
- * {@code model}'s (the context length may differ). The data is either a text file or the task suite
+ * {@code model}'s (the context length may differ). {@code model.rope_scaling} is Llama 3.1's frequency scaling of RoPE,
+ * as in a Hugging Face config: {@code {"factor": 4, "low_freq_factor": 1, "high_freq_factor": 4,
+ * "original_max_position_embeddings": 1024}} stretches a model trained at 1,024 tokens to 4,096 (its long
+ * wavelengths divided by the factor, its short ones kept); the model folder keeps it. The data is either a text file or the task suite
  * ({@code data.tasks}: task names with relative weights, or {@code "all"}; rows are whole samples of {@code seq + 1}
  * tokens; {@code prompt_weight} is the loss weight of prompt tokens against 1 for the target, default 1). Tokenizer
  * {@code "demo"} is KVSlim's byte-level demo vocabulary, written into the output folder.
@@ -95,7 +98,10 @@ public record PretrainConfig(
             "tied",
             "norm_eps",
             "arch",
-            "rope_style");
+            "rope_style",
+            "rope_scaling");
+    private static final Set<String> ROPE_SCALING =
+            Set.of("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings");
     private static final Set<String> DATA = Set.of("text", "tasks", "prompt_weight", "min_context", "tokenizer");
 
     /** Parses {@code file}; {@code vocabOfTokenizer} gives the vocabulary size when the model does not state one. */
@@ -161,6 +167,17 @@ public record PretrainConfig(
                 throw new IllegalArgumentException(file + ": model.rope_style must be \"half\" or \"interleaved\"");
         };
         try {
+            LlamaConfig.RopeScaling scaling = null;
+            if (m.has("rope_scaling")) {
+                JsonNode rs = r.object(m, "rope_scaling");
+                r.known(rs, ROPE_SCALING, "model.rope_scaling.");
+                String at = "model.rope_scaling.";
+                scaling = new LlamaConfig.RopeScaling(
+                        (float) r.number(rs, "factor", at, null),
+                        (float) r.number(rs, "low_freq_factor", at, null),
+                        (float) r.number(rs, "high_freq_factor", at, null),
+                        r.integer(rs, "original_max_position_embeddings", at, null));
+            }
             if (heads <= 0 || dim % heads != 0) {
                 throw new IllegalArgumentException("model.dim " + dim + " must be a multiple of model.heads " + heads);
             }
@@ -177,6 +194,7 @@ public record PretrainConfig(
                     .normEps((float) r.number(m, "norm_eps", "model.", 1e-5))
                     .ropeTheta((float) r.number(m, "rope_theta", "model.", 10000.0))
                     .ropeStyle(style)
+                    .ropeScaling(scaling)
                     .tiedEmbeddings(r.bool(m, "tied", "model.", true))
                     .build();
             int steps = r.integer(root, "steps", "", null);

@@ -55,6 +55,34 @@ class PretrainConfigTest {
     }
 
     @Test
+    void ropeScalingAsInAHuggingFaceConfig() throws IOException {
+        String scaled = config("")
+                .replace(
+                        "\"kv_heads\": 2}",
+                        "\"kv_heads\": 2, \"context\": 4096, \"rope_scaling\": {\"factor\": 4,"
+                                + " \"low_freq_factor\": 1, \"high_freq_factor\": 4,"
+                                + " \"original_max_position_embeddings\": 1024}}");
+        var model = read(scaled).train().model();
+        assertThat(model.ropeScaling()).isEqualTo(new dev.kvslim.core.model.LlamaConfig.RopeScaling(4f, 1f, 4f, 1024));
+        // head size 16, theta 10000: wavelengths 2 pi 10000^(i/8); the longest (over 1,024) are stretched 4x, the
+        // shortest (under 256) kept
+        float[] plain = read(config("")).train().model().ropeFrequencies();
+        float[] stretched = model.ropeFrequencies();
+        assertThat(stretched[0]).isEqualTo(plain[0]);
+        assertThat(stretched[7]).isEqualTo(plain[7] / 4);
+        assertThat(read(config("")).train().model().ropeScaling()).isNull();
+
+        assertThatThrownBy(() -> read(scaled.replace("\"low_freq_factor\"", "\"low_frequency_factor\"")))
+                .hasMessageContaining("unknown key \"model.rope_scaling.low_frequency_factor\"");
+        assertThatThrownBy(() -> read(scaled.replace("\"high_freq_factor\": 4,", "")))
+                .hasMessageContaining("\"model.rope_scaling.high_freq_factor\" must be a number, is missing");
+        assertThatThrownBy(() -> read(scaled.replace("\"factor\": 4", "\"factor\": 0")))
+                .hasMessageContaining("invalid llama3 rope scaling");
+        assertThatThrownBy(() -> read(config("").replace("\"kv_heads\": 2}", "\"kv_heads\": 2, \"rope_scaling\": 4}")))
+                .hasMessageContaining("\"rope_scaling\" must be an object");
+    }
+
+    @Test
     void taskDataWithTheDemoTokenizer() throws IOException {
         String tasks = config("")
                 .replace(
