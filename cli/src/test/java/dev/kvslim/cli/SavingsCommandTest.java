@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -17,55 +19,18 @@ class SavingsCommandTest {
 
     @Test
     void comparesAPolicyWithTheUncompressedCacheOnAWorkloadFile(@TempDir Path dir) throws Exception {
-        Path workload = dir.resolve("w.jsonl");
-        Files.writeString(
-                workload,
-                "{\"prompt\": \"Once upon a time\", \"max_tokens\": 150}\n"
-                        + "{\"prompt\": \"One day\", \"max_tokens\": 100}\n");
-        CommandLineTest.Run r = CommandLineTest.run(
-                "savings",
-                "--model",
-                CommandLineTest.stories(),
-                "--tokenizer",
-                CommandLineTest.tok512(),
-                "--workload",
-                workload.toString(),
-                "--kv-policy",
-                "tova",
-                "--kv-ratio",
-                "4",
-                "--price-per-hour",
-                "3");
+        CommandLineTest.Run r =
+                CommandLineTest.run(storiesTova(workload(dir, 100), "--kv-ratio", "4", "--price-per-hour", "3"));
         assertThat(r.exit()).as(r.stderr()).isZero();
         assertThat(r.out())
                 .contains(
                         "tova@4", "none", "2 requests", "kept K/V bytes per sequence", "cost per 1M tokens at $3.00/h");
     }
 
-    /** {@code --max-tokens} caps each request's generation (here 150 and 100 tokens asked, 3 made); 0 is refused. */
+    /** {@code --max-tokens} caps each request's generation (here 150 and 2 tokens asked, 3 and 2 made); 0 is refused. */
     @Test
     void maxTokensCapsEachRequest(@TempDir Path dir) throws Exception {
-        Path workload = dir.resolve("w.jsonl");
-        Files.writeString(
-                workload,
-                "{\"prompt\": \"Once upon a time\", \"max_tokens\": 150}\n"
-                        + "{\"prompt\": \"One day\", \"max_tokens\": 2}\n");
-        String[] args = {
-            "savings",
-            "--model",
-            CommandLineTest.stories(),
-            "--tokenizer",
-            CommandLineTest.tok512(),
-            "--workload",
-            workload.toString(),
-            "--kv-policy",
-            "tova",
-            "--kv-budget",
-            "4MiB",
-            "--json",
-            "--max-tokens",
-            "3"
-        };
+        String[] args = storiesTova(workload(dir, 2), "--kv-budget", "4MiB", "--json", "--max-tokens", "3");
         CommandLineTest.Run r = CommandLineTest.run(args);
         assertThat(r.exit()).as(r.stderr()).isZero();
         JsonNode o = JsonMapper.builder().build().readTree(r.out());
@@ -78,6 +43,32 @@ class SavingsCommandTest {
         CommandLineTest.Run zero = CommandLineTest.run(args);
         assertThat(zero.exit()).isNotZero();
         assertThat(zero.stderr()).contains("--max-tokens must be at least 1, got 0");
+    }
+
+    /** A workload file of two story prompts asking for 150 and {@code second} tokens. */
+    private static Path workload(Path dir, int second) throws java.io.IOException {
+        Path workload = dir.resolve("w.jsonl");
+        Files.writeString(
+                workload,
+                "{\"prompt\": \"Once upon a time\", \"max_tokens\": 150}\n"
+                        + "{\"prompt\": \"One day\", \"max_tokens\": " + second + "}\n");
+        return workload;
+    }
+
+    /** {@code savings} on the stories model and {@code workload} with the TOVA policy, then {@code more}. */
+    private static String[] storiesTova(Path workload, String... more) {
+        List<String> args = new ArrayList<>(List.of(
+                "savings",
+                "--model",
+                CommandLineTest.stories(),
+                "--tokenizer",
+                CommandLineTest.tok512(),
+                "--workload",
+                workload.toString(),
+                "--kv-policy",
+                "tova"));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
     }
 
     /**
