@@ -89,6 +89,20 @@ final class RetrofitCommand implements Callable<Integer> {
     Integer teacherTokens;
 
     @Option(
+            names = "--prompt-weight",
+            description = "With --data tasks: weight of prompt positions in the distillation KL, targets 1 (default 1,"
+                    + " every position alike). Below 1 the loss looks harder at the answers, which a row of 4,096"
+                    + " tokens holds only a few of.")
+    Float promptWeight;
+
+    @Option(
+            names = "--min-context",
+            description = "With --data tasks: pack each row with samples of at least this many tokens (lengths drawn"
+                    + " log-uniformly up to the row's, as pretrain's data.min_context) instead of one sample per row"
+                    + " (default 0: one per row).")
+    Integer minContext;
+
+    @Option(
             names = "--lr",
             description =
                     "Learning rate, constant (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the demo model, the"
@@ -179,7 +193,9 @@ final class RetrofitCommand implements Callable<Integer> {
                         seq,
                         seed,
                         checkpointEvery,
-                        teacherTokens),
+                        teacherTokens,
+                        promptWeight,
+                        minContext),
                 sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);

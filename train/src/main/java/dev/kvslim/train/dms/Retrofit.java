@@ -112,7 +112,9 @@ public final class Retrofit {
             Integer seq,
             Long seed,
             Integer checkpointEvery,
-            Integer teacherTokens) {}
+            Integer teacherTokens,
+            Float promptWeight,
+            Integer minContext) {}
 
     /** Every setting of a run, resolved. */
     public record Settings(
@@ -128,7 +130,9 @@ public final class Retrofit {
             int seq,
             long seed,
             int checkpointEvery,
-            int teacherTokens) {
+            int teacherTokens,
+            float promptWeight,
+            int minContext) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -150,6 +154,8 @@ public final class Retrofit {
             m.put("seed", seed);
             m.put("teacher_tokens", teacherTokens);
             m.put("tau", (double) TAU);
+            m.put("prompt_weight", (double) promptWeight);
+            m.put("min_context", minContext);
             return m;
         }
     }
@@ -223,6 +229,17 @@ public final class Retrofit {
                 r.teacherTokens() == null || r.teacherTokens() >= 2,
                 "--teacher-tokens must be >= 2, got " + r.teacherTokens());
 
+        float promptWeight = r.promptWeight() != null ? r.promptWeight() : 1f;
+        require(promptWeight >= 0 && promptWeight <= 1, "--prompt-weight must lie in [0, 1], got " + r.promptWeight());
+        require(
+                promptWeight == 1 || "tasks".equals(r.data()),
+                "--prompt-weight needs --data tasks: only task rows tell the prompt from the target");
+        int minContext = r.minContext() != null ? r.minContext() : 0;
+        require(
+                minContext == 0 || "tasks".equals(r.data()),
+                "--min-context needs --data tasks: it packs task samples into rows");
+        require(minContext >= 0, "--min-context must be >= 0, got " + minContext);
+
         LoadedModel loaded = ModelLoader.load(teacherDir, null);
         LlamaConfig tc = loaded.model().config();
         if (tc.dms() != null) {
@@ -261,7 +278,9 @@ public final class Retrofit {
                 seq,
                 seed,
                 every,
-                teacherTokens);
+                teacherTokens,
+                promptWeight,
+                minContext);
         Path out = r.out();
         if (Checkpoint.locate(out) != null) {
             requireSameSettings(out, settings); // before sampling or loading anything for them
@@ -297,9 +316,10 @@ public final class Retrofit {
             case "tasks" -> {
                 var tasks = dev.kvslim.tasks.synthetic.TaskSuite.all();
                 double[] weights = tasks.stream().mapToDouble(t -> 1.0).toArray();
-                source = new TaskSource(tasks, weights, tokenizer, seed, 1f);
+                int packed = minContext == 0 ? Integer.MAX_VALUE : minContext;
+                source = new TaskSource(tasks, weights, tokenizer, seed, promptWeight, packed);
                 try {
-                    new TaskSource(tasks, weights, tokenizer, seed, 1f).next(new Batch(1, seq));
+                    new TaskSource(tasks, weights, tokenizer, seed, 1f, packed).next(new Batch(1, seq));
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException(
                             "--data tasks: the task suite cannot make rows of " + (seq + 1)
@@ -307,7 +327,9 @@ public final class Retrofit {
                                     + e.getMessage(),
                             e);
                 }
-                description = "task suite rows of " + (seq + 1) + " tokens";
+                description = "task suite rows of " + (seq + 1) + " tokens"
+                        + (minContext == 0 ? "" : ", packed with samples of at least " + minContext)
+                        + (promptWeight == 1 ? "" : ", KL weight " + promptWeight + " on prompt positions");
             }
             case "teacher" -> {
                 Path file = out.resolve("teacher_samples.bin");
@@ -422,6 +444,12 @@ public final class Retrofit {
     }
 
     /**
+     * Settings that runs made before them do not name in their retrofit.json, with the value such a run had: no
+     * holds, every position weighted 1, one sample per row.
+     */
+    private static final Map<String, Object> ADDED_LATER = Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0);
+
+    /**
      * Refuses settings other than those {@code out}'s checkpoint was made with (its retrofit.json; the step count may
      * change), before any work is done for them.
      */
@@ -437,7 +465,7 @@ public final class Retrofit {
                 JsonNode old = saved.get(e.getKey());
                 String was = old == null ? "nothing" : old.isString() ? old.asString() : old.toString();
                 String is = String.valueOf(e.getValue());
-                boolean same = old == null && "".equals(e.getValue()) // made before holds existed: none
+                boolean same = old == null && java.util.Objects.equals(ADDED_LATER.get(e.getKey()), e.getValue())
                         || old != null
                                 && (old.isNumber()
                                         ? old.asDouble() == ((Number) e.getValue()).doubleValue()

@@ -90,9 +90,10 @@ public final class RetrofitLoss implements LossFunction {
         System.arraycopy(acts.logits, 0, teacherLogits, 0, teacherLogits.length);
 
         model.forward(acts, batch.inputs, hook);
+        float[] weights = batch.maskOrNull();
         double count = 0;
         for (int i = 0; i < n; i++) {
-            mask[i] = batch.inputs[i] == eos ? 0f : 1f;
+            mask[i] = batch.inputs[i] == eos ? 0f : weights == null ? 1f : weights[i];
             count += mask[i];
         }
         KlDivergence.forwardBackward(
@@ -106,7 +107,7 @@ public final class RetrofitLoss implements LossFunction {
                 count == 0 ? 0f : (float) (scale / count));
         double kl = 0;
         for (int i = 0; i < n; i++) {
-            kl += acts.losses[i];
+            kl += mask[i] * acts.losses[i];
         }
         kl = count == 0 ? 0 : kl / count;
         double hinge = hook.hinge(target);

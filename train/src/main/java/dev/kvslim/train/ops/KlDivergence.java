@@ -13,8 +13,9 @@ public final class KlDivergence {
     private KlDivergence() {}
 
     /**
-     * Writes each row's divergence into {@code losses} (0 where {@code mask} is 0; {@code mask} may be null) and
-     * {@code scale} times its gradient into {@code dstudent} (0 for masked rows).
+     * Writes each row's divergence into {@code losses} (unweighted; 0 where {@code mask} is 0; {@code mask} may be
+     * null) and {@code scale} times the gradient of the {@code mask}-weighted sum into {@code dstudent}, as
+     * {@link CrossEntropy} does.
      */
     public static void forwardBackward(
             float[] losses,
@@ -44,9 +45,10 @@ public final class KlDivergence {
                     kl += ps * diff;
                 }
                 losses[r] = kl;
+                float g = mask == null ? scale : scale * mask[r];
                 for (int i = 0; i < v; i++) {
                     float diff = (student[off + i] - lseS) - (teacher[off + i] - lseT);
-                    dstudent[off + i] = scale * dstudent[off + i] * (diff - kl);
+                    dstudent[off + i] = g * dstudent[off + i] * (diff - kl);
                 }
             }
         });

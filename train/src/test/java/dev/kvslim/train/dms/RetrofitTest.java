@@ -10,9 +10,12 @@ import dev.kvslim.core.model.DmsConfig;
 import dev.kvslim.core.model.LlamaConfig;
 import dev.kvslim.tasks.tokenizer.DemoTokenizer;
 import dev.kvslim.train.checkpoint.HfModelFiles;
+import dev.kvslim.train.data.Batch;
 import dev.kvslim.train.loop.StepResult;
+import dev.kvslim.train.model.Activations;
 import dev.kvslim.train.model.Parameter;
 import dev.kvslim.train.model.TrainWeights;
+import dev.kvslim.train.model.Transformer;
 import dev.kvslim.train.random.Rng;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -81,12 +84,60 @@ class RetrofitTest {
     /** The request of the resumable teacher-data run with another window or seed. */
     static Retrofit.Request request(Path out, int window, long seed) {
         return new Retrofit.Request(
-                teacher, out, Retrofit.Mode.ADAPTER, 3, window, 20.0, null, 16, "teacher", 1e-3f, 4, 63, seed, 0, 4096);
+                teacher,
+                out,
+                Retrofit.Mode.ADAPTER,
+                3,
+                window,
+                20.0,
+                null,
+                16,
+                "teacher",
+                1e-3f,
+                4,
+                63,
+                seed,
+                0,
+                4096,
+                null,
+                null);
     }
 
     /** 20 steps per unit of ratio, five times the paper's pace, at a fixed lr of 1e-3 (a logit pace of 3.2 here). */
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
-        return new Retrofit.Request(teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096);
+        return new Retrofit.Request(
+                teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null);
+    }
+
+    /** A request to {@code out} with the settings the tests of refusals vary, every other left to its default. */
+    static Retrofit.Request settings(
+            Path teacherDir,
+            Path out,
+            Retrofit.Mode mode,
+            double targetCr,
+            Integer window,
+            String data,
+            Integer seq,
+            Float promptWeight,
+            Integer minContext) {
+        return new Retrofit.Request(
+                teacherDir,
+                out,
+                mode,
+                targetCr,
+                window,
+                null,
+                null,
+                null,
+                data,
+                null,
+                null,
+                seq,
+                null,
+                null,
+                null,
+                promptWeight,
+                minContext);
     }
 
     record Step(StepResult result, RetrofitLoss.StepMetrics metrics) {}
@@ -180,11 +231,14 @@ class RetrofitTest {
         Path out = tmp.resolve("split");
         List<Step> got = new ArrayList<>(run(Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 9, "teacher"))));
         assertThat(out.resolve("teacher_samples.bin")).exists();
-        // a run started before holds existed has no "holds" in its retrofit.json: it resumes as a run without any
+        // a run started before holds (or prompt weights, packed rows) existed has no "holds" ("prompt_weight",
+        // "min_context") in its retrofit.json: it resumes as a run without any (every position weighted 1, one
+        // sample per row)
         Path settings = out.resolve("retrofit.json");
         String saved = Files.readString(settings);
-        assertThat(saved).contains("\"holds\" : \"\",\n");
-        Files.writeString(settings, saved.replace("  \"holds\" : \"\",\n", ""));
+        String later = ",\n  \"prompt_weight\" : 1.0,\n  \"min_context\" : 0";
+        assertThat(saved).contains("\"holds\" : \"\",\n").contains(later);
+        Files.writeString(settings, saved.replace("  \"holds\" : \"\",\n", "").replace(later, ""));
         Retrofit second = Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 16, "teacher"));
         assertThat(second.resume()).isTrue();
         assertThat(second.trainer().step()).isEqualTo(9);
@@ -299,7 +353,9 @@ class RetrofitTest {
                 63,
                 7L,
                 0,
-                4096));
+                4096,
+                null,
+                null));
         assertThat(r.settings().steps())
                 .as("ramp 40 + hold 6 + 3/7 of the ramp")
                 .isEqualTo(64);
@@ -332,7 +388,9 @@ class RetrofitTest {
                         63,
                         7L,
                         0,
-                        4096)))
+                        4096,
+                        null,
+                        null)))
                 .hasMessageContaining("holds = 2:6")
                 .hasMessageContaining("2:8");
     }
@@ -361,6 +419,8 @@ class RetrofitTest {
                         List.of(DmsSchedule.Hold.parse("5:10")),
                         null,
                         "teacher",
+                        null,
+                        null,
                         null,
                         null,
                         null,
@@ -420,94 +480,94 @@ class RetrofitTest {
     }
 
     @Test
+    void theKlIsTheMeanWeightedByTheBatchMask() throws IOException {
+        // the tiny teacher's adapter student, its adapter set off zero so that some gates close and the KL is not 0
+        TrainWeights s = Retrofit.student(HfModelFiles.read(teacher), Retrofit.Mode.ADAPTER, 2);
+        Rng rng = new Rng(11);
+        for (Parameter p : s.dmsProj) {
+            float[] d = p.data();
+            for (int i = 0; i < d.length; i++) {
+                d[i] = (float) (rng.nextGaussian() * 0.05);
+            }
+        }
+        Transformer model = new Transformer(s);
+        int t = 40;
+        RetrofitLoss loss = new RetrofitLoss(
+                null, new DmsBiasHook(s.config, 1, t, Retrofit.TAU), new DmsSchedule(20, 3), 7, DemoTokenizer.EOS_ID);
+        Activations acts = model.newActivations(1, t, true);
+        Batch batch = new Batch(1, t);
+        for (int i = 0; i <= t; i++) {
+            batch.tokens[i] = 'a' + i * 7 % 26;
+        }
+        batch.split();
+
+        loss.beginMicroStep(5, 0);
+        loss.microStep(model, acts, batch, 1f);
+        float[] each = acts.losses.clone();
+        double plain = 0;
+        for (float l : each) {
+            plain += l / t;
+        }
+        assertThat(loss.lastStep().kl()).as("no mask: the plain mean").isCloseTo(plain, within(1e-6));
+
+        // as --prompt-weight 0.1 marks a row: the "target" (every third position) 1, the rest 0.1
+        double sum = 0, weight = 0;
+        for (int i = 0; i < t; i++) {
+            batch.mask[i] = i % 3 == 0 ? 1f : 0.1f;
+            sum += batch.mask[i] * each[i];
+            weight += batch.mask[i];
+        }
+        batch.setHasMask(true);
+        loss.beginMicroStep(5, 0); // the same step and micro-batch: the same noise, the same per-position KL
+        loss.microStep(model, acts, batch, 1f);
+        assertThat(acts.losses).containsExactly(each);
+        assertThat(loss.lastStep().kl()).isCloseTo(sum / weight, within(1e-6)).isNotCloseTo(plain, within(1e-4));
+    }
+
+    @Test
     void badSettingsAreNamed() {
         Path out = tmp.resolve("bad");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
-                        tmp.resolve("missing"),
-                        out,
-                        Retrofit.Mode.ADAPTER,
-                        8,
-                        null,
-                        null,
-                        null,
-                        null,
-                        "teacher",
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null)))
+        assertThatThrownBy(() -> Retrofit.open(settings(
+                        tmp.resolve("missing"), out, Retrofit.Mode.ADAPTER, 8, null, "teacher", null, null, null)))
                 .hasMessageContaining("--teacher")
                 .hasMessageContaining("missing");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
-                        teacher,
-                        out,
-                        Retrofit.Mode.ADAPTER,
-                        0.5,
-                        null,
-                        null,
-                        null,
-                        null,
-                        "teacher",
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null)))
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 0.5, null, "teacher", null, null, null)))
                 .hasMessageContaining("--target-cr must be >= 1");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
-                        teacher,
-                        out,
-                        Retrofit.Mode.ADAPTER,
-                        8,
-                        -1,
-                        null,
-                        null,
-                        null,
-                        "teacher",
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null)))
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 8, -1, "teacher", null, null, null)))
                 .hasMessageContaining("--window must be >= 0");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
-                        teacher, out, null, 8, null, null, null, null, "teacher", null, null, null, null, null, null)))
+        assertThatThrownBy(() -> Retrofit.open(settings(teacher, out, null, 8, null, "teacher", null, null, null)))
                 .hasMessageContaining("--mode");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
-                        teacher,
-                        out,
-                        Retrofit.Mode.ADAPTER,
-                        8,
-                        null,
-                        null,
-                        null,
-                        null,
-                        "teacher",
-                        null,
-                        null,
-                        65,
-                        null,
-                        null,
-                        null)))
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "teacher", 65, null, null)))
                 .hasMessageContaining("--seq 65");
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "tasks", null, 1.5f, null)))
+                .hasMessage("--prompt-weight must lie in [0, 1], got 1.5");
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "teacher", null, 0.1f, null)))
+                .hasMessage("--prompt-weight needs --data tasks: only task rows tell the prompt from the target");
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "teacher", null, null, 512)))
+                .hasMessage("--min-context needs --data tasks: it packs task samples into rows");
+        // rows of 64 tokens are too short for the task suite: the message says which length failed, the row's or
+        // the packed samples' shortest
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "tasks", null, null, null)))
+                .hasMessageContaining("--data tasks: the task suite cannot make rows of 64 tokens")
+                .hasMessageContaining("samples of 64 tokens (the shortest row, seq + 1) are too short");
+        assertThatThrownBy(() ->
+                        Retrofit.open(settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "tasks", null, null, 16)))
+                .hasMessageContaining("samples of 16 tokens (the shortest min_context) are too short");
+        assertThatThrownBy(() -> Retrofit.open(settings(
                         teacher,
                         out,
                         Retrofit.Mode.ADAPTER,
                         8,
-                        null,
-                        null,
-                        null,
                         null,
                         tmp.resolve("nope.txt").toString(),
-                        null,
-                        null,
                         32,
-                        null,
                         null,
                         null)))
                 .hasMessageContaining("neither \"tasks\", \"teacher\" nor a text file");

@@ -209,13 +209,21 @@ class OpsGradientTest {
         Random rnd = new Random(9);
         int n = 4, v = 17;
         float[] s = random(rnd, n * v, 2), t = random(rnd, n * v, 2);
-        float[] mask = {1, 0, 1, 1};
+        float[] mask = {1, 0, 0.25f, 1};
         float[] losses = new float[n], ds = new float[n * v];
         KlDivergence.forwardBackward(losses, ds, s, t, mask, n, v, 1f);
         double[][] in = {toDouble(s), toDouble(t)};
         java.util.function.Function<double[][], double[]> f = a -> Reference.kl(a[0], a[1], mask, n, v);
+        // per-row divergences stay unweighted; the gradient is that of the weighted sum
         assertClose("KL", losses, f.apply(in), 1e-6);
-        check("KL dstudent", in, 0, f, null, ds, TOL);
+        java.util.function.Function<double[][], double[]> weighted = a -> {
+            double[] l = Reference.kl(a[0], a[1], mask, n, v);
+            for (int r = 0; r < n; r++) {
+                l[r] *= mask[r];
+            }
+            return l;
+        };
+        check("weighted KL dstudent", in, 0, weighted, null, ds, TOL);
     }
 
     @Test
