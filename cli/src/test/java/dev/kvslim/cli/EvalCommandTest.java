@@ -114,6 +114,29 @@ class EvalCommandTest {
     }
 
     @Test
+    void theBundled4kDmsModelCompressesFourThousandTokensWithItsOwnDecisions() throws Exception {
+        Run r = run(
+                "eval",
+                "--model",
+                "../models/kvslim-demo-4k-dms-cr8",
+                "--task",
+                "needle",
+                "--kv-policy",
+                "dms",
+                "--samples",
+                "2",
+                "--context",
+                "4096",
+                "--json");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        JsonNode o = JsonMapper.builder().build().readTree(r.out().strip());
+        assertThat(o.get("policy").asString()).isEqualTo("dms");
+        assertThat(o.get("context").asInt()).isEqualTo(4096);
+        // its model card: 8.42x over 200 needle samples, the 32-token window counted
+        assertThat(o.get("achieved_ratio").asDouble()).isBetween(7.5, 10.0);
+    }
+
+    @Test
     void tableByDefault() {
         Run r = run("eval", "--model", model.toString(), "--task", "vartrack", "--samples", "1");
         assertThat(r.exit()).as(r.stderr()).isZero();
