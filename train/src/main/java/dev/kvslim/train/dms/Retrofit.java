@@ -235,10 +235,10 @@ public final class Retrofit {
                 promptWeight == 1 || "tasks".equals(r.data()),
                 "--prompt-weight needs --data tasks: only task rows tell the prompt from the target");
         int minContext = r.minContext() != null ? r.minContext() : 0;
+        require(minContext >= 0, "--min-context must be >= 0, got " + minContext);
         require(
                 minContext == 0 || "tasks".equals(r.data()),
                 "--min-context needs --data tasks: it packs task samples into rows");
-        require(minContext >= 0, "--min-context must be >= 0, got " + minContext);
 
         LoadedModel loaded = ModelLoader.load(teacherDir, null);
         LlamaConfig tc = loaded.model().config();

@@ -551,6 +551,9 @@ class RetrofitTest {
         assertThatThrownBy(() -> Retrofit.open(
                         settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "teacher", null, null, 512)))
                 .hasMessage("--min-context needs --data tasks: it packs task samples into rows");
+        assertThatThrownBy(() -> Retrofit.open(
+                        settings(teacher, out, Retrofit.Mode.ADAPTER, 8, null, "teacher", null, null, -1)))
+                .hasMessage("--min-context must be >= 0, got -1");
         // rows of 64 tokens are too short for the task suite: the message says which length failed, the row's or
         // the packed samples' shortest
         assertThatThrownBy(() -> Retrofit.open(
