@@ -1,7 +1,10 @@
 package dev.kvslim.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -85,6 +88,50 @@ public abstract class BlockTensor extends FloatTensor {
         }
         dequantizeRow(row, decoded, 0);
         return Kernels.dot(decoded, 0, x, xOff, cols);
+    }
+
+    /** Lane i of 16 takes value 4i + k of two vectors (lanes 8-15: 4(i-8) + k), for each k of 4 ({@link #interleave}). */
+    private static final VectorShuffle<Float>[] STRIDE_4 = stride4();
+
+    private static final VectorMask<Float> UPPER_EIGHT =
+            F.length() == 16 ? F.indexInRange(8, 16).not() : null;
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static VectorShuffle<Float>[] stride4() {
+        if (F.length() != 16) {
+            return null;
+        }
+        VectorShuffle<Float>[] shuffles = new VectorShuffle[4];
+        for (int k = 0; k < 4; k++) {
+            int[] lanes = new int[16];
+            for (int i = 0; i < 16; i++) {
+                lanes[i] = 4 * (i % 8) + k;
+            }
+            shuffles[k] = VectorShuffle.fromArray(F, lanes, 0);
+        }
+        return shuffles;
+    }
+
+    /**
+     * The input of a 16-lane kernel that reads a 256-value block's codes as ints, several codes to an int
+     * ({@link Q4_KTensor}, {@link Q6_KTensor}): {@code x[xOff ..]} rearranged block by block into 16 vectors of 16, where
+     * lanes 0-7 of vector v are values {@code low[v] + 4i + k} and lanes 8-15 values {@code high[v] + 4(i-8) + k} of
+     * the block ({@code k = (v % 8) / 2}, the byte of the int), times {@code weight[v]}.
+     */
+    static float[] interleave(float[] x, int xOff, int cols, int[] low, int[] high, float[] weight) {
+        float[] out = new float[cols];
+        for (int b = 0; b < cols; b += 256) {
+            int base = xOff + b;
+            for (int v = 0; v < 16; v++) {
+                VectorShuffle<Float> pick = STRIDE_4[(v % 8) / 2];
+                FloatVector lo = FloatVector.fromArray(F, x, base + low[v])
+                        .rearrange(pick, FloatVector.fromArray(F, x, base + low[v] + 16));
+                FloatVector hi = FloatVector.fromArray(F, x, base + high[v])
+                        .rearrange(pick, FloatVector.fromArray(F, x, base + high[v] + 16));
+                lo.blend(hi, UPPER_EIGHT).mul(weight[v]).intoArray(out, b + 16 * v);
+            }
+        }
+        return out;
     }
 
     protected final int u8(int at) {

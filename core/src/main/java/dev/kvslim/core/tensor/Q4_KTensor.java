@@ -3,9 +3,11 @@ package dev.kvslim.core.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -80,18 +82,19 @@ public final class Q4_KTensor extends BlockTensor {
     /**
      * The decoded row dotted with {@code x} without writing it out, as llama.cpp's kernels factor it: per 32-value
      * sub-block, {@code d * scale * (codes . x) - dmin * min * sum(x)}, where the sums of x are taken once per
-     * product ({@link #dotRows}) rather than once per row. Codes times x in vectors, the eight sub-blocks of a block
-     * in eight accumulators (eight independent chains of multiply-adds: with fewer, the cores waited on the adds).
+     * product ({@link #dotRows}) rather than once per row. With 16-lane vectors the codes are read as ints
+     * ({@link #dotWide}); with 8 lanes, bytes widened to floats ({@link #dotNarrow}).
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
         if (B == null || F.length() > 16) {
             return super.dot(row, x, xOff);
         }
-        return dot(row, x, xOff, blockSums(x, xOff), new float[16]);
+        float[] sums = blockSums(x, xOff);
+        return WIDE ? dotWide(row, interleaved(x, xOff), sums) : dotNarrow(row, x, xOff, sums, new float[16]);
     }
 
-    /** Every row through the one dot product, the sums of x taken once. */
+    /** Every row through the one dot product, the sums of x (and its interleaved copy) taken once. */
     @Override
     protected void dotRows(int from, int to, float[] x, float[] out) {
         if (B == null || F.length() > 16) {
@@ -99,9 +102,16 @@ public final class Q4_KTensor extends BlockTensor {
             return;
         }
         float[] sums = blockSums(x, 0);
+        if (WIDE) {
+            float[] xi = interleaved(x, 0);
+            for (int r = from; r < to; r++) {
+                out[r] = dotWide(r, xi, sums);
+            }
+            return;
+        }
         float[] scales = new float[16];
         for (int r = from; r < to; r++) {
-            out[r] = dot(r, x, 0, sums, scales);
+            out[r] = dotNarrow(r, x, 0, sums, scales);
         }
     }
 
@@ -125,14 +135,14 @@ public final class Q4_KTensor extends BlockTensor {
     private static final VectorMask<Float> LOW_EIGHT = F.length() == 16 ? F.indexInRange(0, 8) : null;
 
     /**
-     * The factored dot product. With 16-lane vectors a block's 6-bit scales and minimums are rearranged in registers
+     * The factored dot product with bytes of codes widened to floats (8-lane vectors). With 16-lane vectors a block's 6-bit scales and minimums are rearranged in registers
      * as llama.cpp does (two longs: the eight scales, then the eight minimums), widened to one vector and multiplied
      * by {@code d} in the low eight lanes and {@code dmin} in the high eight; with 8-lane vectors they are decoded
      * one by one. {@code scales} (16 floats, scratch allocated once per product) holds them for the broadcasts. The
      * vector parts are written out in this one method: split into small helpers, the JIT stopped inlining them and
      * the kernel ran at a fifth of the speed.
      */
-    private float dot(long row, float[] x, int xOff, float[] sums, float[] scales) {
+    private float dotNarrow(long row, float[] x, int xOff, float[] sums, float[] scales) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         FloatVector mins = a0;
         int at = blockAt(row, 0);
@@ -208,5 +218,121 @@ public final class Q4_KTensor extends BlockTensor {
         }
         return Kernels.sum(
                 a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(a6.add(a7))).sub(mins));
+    }
+
+    /** 16-lane vectors: a block's 128 bytes of codes are two vectors of 16 ints ({@link #dotWide}). */
+    private static final boolean WIDE = F.length() == 16;
+
+    private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
+
+    /**
+     * The input vectors {@link #dotWide} reads, for {@link #interleave}: vector v = 8c + 2k + h takes nibble half h
+     * of byte k of each int of the c-th 64 code bytes: lanes 0-7 from sub-block 4c + h, lanes 8-15 from 4c + 2 + h,
+     * each value times 2^-(8k + 4h), the nibble's bit position (the top nibble, shifted down, 1).
+     */
+    private static final int[] LOW = new int[16], HIGH = new int[16];
+
+    private static final float[] NIBBLE_WEIGHT = new float[16];
+
+    static {
+        for (int v = 0; v < 16; v++) {
+            int c = v / 8, k = (v % 8) / 2, h = v % 2;
+            LOW[v] = 32 * (4 * c + h);
+            HIGH[v] = 32 * (4 * c + 2 + h);
+            NIBBLE_WEIGHT[v] = k == 3 && h == 1 ? 1f : Math.scalb(1f, -(8 * k + 4 * h));
+        }
+    }
+
+    /**
+     * Per chunk of 64 code bytes and nibble half: lanes 0-7 take the scale of one sub-block, lanes 8-15 of the one two
+     * further on ({@link #dotWide}).
+     */
+    private static final VectorShuffle<Float> LANES_00 = scaleLanes(0, 0),
+            LANES_01 = scaleLanes(0, 1),
+            LANES_10 = scaleLanes(1, 0),
+            LANES_11 = scaleLanes(1, 1);
+
+    private static VectorShuffle<Float> scaleLanes(int chunk, int half) {
+        if (!WIDE) {
+            return null;
+        }
+        int[] lanes = new int[16];
+        for (int i = 0; i < 16; i++) {
+            lanes[i] = 4 * chunk + half + (i < 8 ? 0 : 2);
+        }
+        return VectorShuffle.fromArray(F, lanes, 0);
+    }
+
+    private float[] interleaved(float[] x, int xOff) {
+        return interleave(x, xOff, cols, LOW, HIGH, NIBBLE_WEIGHT);
+    }
+
+    /**
+     * The factored dot product without widening bytes: 64 bytes of codes are read as 16 ints, and the nibble at bit
+     * position p of every int is masked in place ({@code and 0xF << p}) and converted to a float, which is the code
+     * times 2^p exactly; the input, interleaved once per product ({@link #interleave}), carries the 2^-p, so each
+     * product is the code times x with the same rounding as {@link #dotNarrow}'s. That is one mask, one conversion
+     * and one multiply-add per 16 values, where widening bytes costs a widen more (and a shift for high nibbles). An
+     * int of codes holds bytes 4i..4i+3 of the 64: lanes 0-7 of each vector belong to one 32-byte pair of
+     * sub-blocks, lanes 8-15 to the next, so the per-sub-block sums are kept in four accumulators whose halves take
+     * two different scales ({@link #LANES_00} and the others).
+     */
+    private float dotWide(long row, float[] xi, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector mins = a0;
+        int at = blockAt(row, 0);
+        for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
+            long w0 = i32(at + 4) & 0xFFFFFFFFL, w1 = i32(at + 8) & 0xFFFFFFFFL, w2 = i32(at + 12) & 0xFFFFFFFFL;
+            long sc = (w0 & 0x3F3F3F3FL) | (((w2 & 0x0F0F0F0FL) | (((w0 >>> 6) & 0x03030303L) << 4)) << 32);
+            long mn = (w1 & 0x3F3F3F3FL) | ((((w2 >>> 4) & 0x0F0F0F0FL) | (((w1 >>> 6) & 0x03030303L) << 4)) << 32);
+            FloatVector both = ((FloatVector) LongVector.zero(L128)
+                            .withLane(0, sc)
+                            .withLane(1, mn)
+                            .reinterpretAsBytes()
+                            .convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.broadcast(F, f16(at + 2)).blend(f16(at), LOW_EIGHT));
+            mins = both.fma(FloatVector.fromArray(F, sums, 16 * b), mins);
+            IntVector c0 = ByteVector.fromArray(B64, raw, at + 16).reinterpretAsInts();
+            IntVector c1 = ByteVector.fromArray(B64, raw, at + 80).reinterpretAsInts();
+            int xb = b * 256;
+            // s00/s01: low/high nibbles of the first 64 bytes (sub-blocks 0, 2 | 1, 3), s10/s11 of the next 64
+            FloatVector s00 =
+                    ((FloatVector) c0.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xi, xb));
+            FloatVector s01 = ((FloatVector) c0.and(0xF0).convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(F, xi, xb + 16));
+            s00 = ((FloatVector) c0.and(0xF00).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 32), s00);
+            s01 = ((FloatVector) c0.and(0xF000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 48), s01);
+            s00 = ((FloatVector) c0.and(0xF0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 64), s00);
+            s01 = ((FloatVector) c0.and(0xF00000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 80), s01);
+            s00 = ((FloatVector) c0.and(0xF000000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 96), s00);
+            s01 = ((FloatVector) c0.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 112), s01);
+            FloatVector s10 = ((FloatVector) c1.and(0xF).convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(F, xi, xb + 128));
+            FloatVector s11 = ((FloatVector) c1.and(0xF0).convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(F, xi, xb + 144));
+            s10 = ((FloatVector) c1.and(0xF00).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 160), s10);
+            s11 = ((FloatVector) c1.and(0xF000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 176), s11);
+            s10 = ((FloatVector) c1.and(0xF0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 192), s10);
+            s11 = ((FloatVector) c1.and(0xF00000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 208), s11);
+            s10 = ((FloatVector) c1.and(0xF000000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 224), s10);
+            s11 = ((FloatVector) c1.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 240), s11);
+            a0 = s00.fma(both.rearrange(LANES_00), a0);
+            a1 = s01.fma(both.rearrange(LANES_01), a1);
+            a2 = s10.fma(both.rearrange(LANES_10), a2);
+            a3 = s11.fma(both.rearrange(LANES_11), a3);
+        }
+        return Kernels.sum(a0.add(a1).add(a2.add(a3)).sub(mins));
     }
 }

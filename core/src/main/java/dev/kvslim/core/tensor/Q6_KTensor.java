@@ -5,6 +5,8 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GGML Q6_K: super-blocks of 256 values in 16 sub-blocks of 16. Layout: 128 bytes of low nibbles, 64 bytes of
@@ -95,29 +97,27 @@ public final class Q6_KTensor extends BlockTensor {
     /**
      * Row {@code row} dotted with {@code x} without expanding it, factored as llama.cpp's kernels are: per sub-block
      * j of 16, {@code d * scale_j * (codes . x) - 32 * d * scale_j * sum(x over j)}, the codes taken as 0..63 and the
-     * sums of x once per product ({@link #dotRows}). With 16-lane vectors a sub-block is one vector, a super-block's
-     * 16 scales one conversion; the four 32-value groups of each half-block (q1..q4) go to four accumulators, so
-     * four chains of multiply-adds run at once.
+     * sums of x once per product ({@link #dotRows}); the codes are read as ints ({@link #dotWide}).
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
-        if (B == null || F.length() != 16) {
+        if (!WIDE) {
             return super.dot(row, x, xOff);
         }
-        return dot(row, x, xOff, subBlockSums(x, xOff), new float[16]);
+        return dotWide(row, interleaved(x, xOff), subBlockSums(x, xOff));
     }
 
-    /** Every row through the one dot product, the sums of x taken once. */
+    /** Every row through the one dot product, the sums of x and its interleaved copy taken once. */
     @Override
     protected void dotRows(int from, int to, float[] x, float[] out) {
-        if (B == null || F.length() != 16) {
+        if (!WIDE) {
             super.dotRows(from, to, x, out);
             return;
         }
         float[] sums = subBlockSums(x, 0);
-        float[] scales = new float[16];
+        float[] xi = interleaved(x, 0);
         for (int r = from; r < to; r++) {
-            out[r] = dot(r, x, 0, sums, scales);
+            out[r] = dotWide(r, xi, sums);
         }
     }
 
@@ -130,55 +130,146 @@ public final class Q6_KTensor extends BlockTensor {
         return sums;
     }
 
-    /** The factored dot product; {@code scales} (16 floats) is scratch, allocated once per product. */
-    private float dot(long row, float[] x, int xOff, float[] sums, float[] scales) {
-        FloatVector acc1 = FloatVector.zero(F), acc2 = acc1, acc3 = acc1, acc4 = acc1;
-        FloatVector offsets = acc1; // sub-block by sub-block: d * scale * sum(x)
+    /** The kernel needs 16-lane vectors (AVX-512); elsewhere rows are expanded to floats ({@link #decodeBlockFast}). */
+    private static final boolean WIDE = B != null && F.length() == 16;
+
+    private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
+
+    /**
+     * The input vectors {@link #dotWide} reads, for {@link #interleave}: vector v = 8 half + 2k + h takes the code at
+     * nibble half h of byte k of each int of the half-block's 64 low bytes: lanes 0-7 values 128 half + 64h + (0..31),
+     * lanes 8-15 the 32 after them, each times 2^-(8k + 4h), the code's bit position (the top one, shifted down, 1).
+     */
+    private static final int[] LOW = new int[16], HIGH = new int[16];
+
+    private static final float[] CODE_WEIGHT = new float[16];
+
+    static {
+        for (int v = 0; v < 16; v++) {
+            int half = v / 8, k = (v % 8) / 2, h = v % 2;
+            LOW[v] = 128 * half + 64 * h;
+            HIGH[v] = LOW[v] + 32;
+            CODE_WEIGHT[v] = k == 3 && h == 1 ? 1f : Math.scalb(1f, -(8 * k + 4 * h));
+        }
+    }
+
+    /** A half-block's 32 high bytes in lanes 0-7 and again in 8-15 (the 64 high bytes are one vector). */
+    private static final VectorShuffle<Integer> HIGH_0 = highLanes(0), HIGH_1 = highLanes(1);
+
+    /** The high bits of values l + 32 sit two bits above those of value l: lanes 8-15 shift them down. */
+    private static final IntVector HIGH_SHIFT = WIDE
+            ? IntVector.fromArray(IntVector.SPECIES_512, new int[] {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2}, 0)
+            : null;
+
+    /** Per half-block and nibble half: the sub-block scale each lane's values take. */
+    private static final VectorShuffle<Float> SCALES_00 = scaleLanes(0, 0),
+            SCALES_01 = scaleLanes(0, 1),
+            SCALES_10 = scaleLanes(1, 0),
+            SCALES_11 = scaleLanes(1, 1);
+
+    private static VectorShuffle<Integer> highLanes(int half) {
+        if (!WIDE) {
+            return null;
+        }
+        int[] lanes = new int[16];
+        for (int i = 0; i < 16; i++) {
+            lanes[i] = 8 * half + i % 8;
+        }
+        return VectorShuffle.fromArray(IntVector.SPECIES_512, lanes, 0);
+    }
+
+    private static VectorShuffle<Float> scaleLanes(int half, int h) {
+        if (!WIDE) {
+            return null;
+        }
+        int[] lanes = new int[16];
+        for (int i = 0; i < 16; i++) {
+            lanes[i] = 8 * half + (i % 8) / 4 + (i < 8 ? 0 : 2) + 4 * h;
+        }
+        return VectorShuffle.fromArray(F, lanes, 0);
+    }
+
+    private float[] interleaved(float[] x, int xOff) {
+        return interleave(x, xOff, cols, LOW, HIGH, CODE_WEIGHT);
+    }
+
+    /**
+     * The factored dot product without widening bytes (as {@link Q4_KTensor}'s): a half-block's 64 low bytes are 16
+     * ints, its 32 high bytes are put beside them (lanes 8-15 shifted so that each value's two high bits sit where
+     * they do in lanes 0-7), and each value's 6-bit code is assembled in place at bit position p = 8k + 4h of its
+     * int: one bitwise blend per nibble half takes the nibbles from the low bytes and the bits above them from the
+     * high bytes moved up by 4, then one mask ({@code 0x3F << p}) per code. The masked int, converted to a float, is
+     * the code times 2^p exactly, and the interleaved input carries 2^-p. That is a mask, a conversion and a
+     * multiply-add per 16 values. Lanes 0-7 and 8-15 of a half's vectors belong to different sub-blocks; four
+     * accumulators per block take their scales lane by lane ({@link #SCALES_00} and the others). (Masking nibble and
+     * high bits separately, two masks per code with 14 constants, ran 10-15% slower than the widening kernel before
+     * it: the compiled loop broadcast its constants again every block.)
+     */
+    private float dotWide(long row, float[] xi, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector offsets = a0; // sub-block by sub-block: d * scale * sum(x)
         int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
             FloatVector sc = ((FloatVector)
                             ByteVector.fromArray(B, raw, at + 192).convertShape(VectorOperators.B2F, F, 0))
                     .mul(f16(at + 208));
-            sc.intoArray(scales, 0);
             offsets = sc.fma(FloatVector.fromArray(F, sums, 16 * b), offsets);
-            for (int half = 0; half < 2; half++) {
-                int ql = at + half * 64, qh = at + 128 + half * 32, s0 = half * 8;
-                int xi = xOff + b * 256 + half * 128;
-                for (int l = 0; l < 32; l += 16) {
-                    int is = s0 + l / 16;
-                    IntVector l0 = ByteVector.fromArray(B, raw, ql + l).reinterpretAsInts();
-                    IntVector l1 = ByteVector.fromArray(B, raw, ql + 32 + l).reinterpretAsInts();
-                    IntVector hi = ByteVector.fromArray(B, raw, qh + l).reinterpretAsInts();
-                    // x86 has no byte shift: shift 32-bit lanes and mask what crossed a byte
-                    ByteVector q1 = l0.and(0x0F0F0F0F)
-                            .or(hi.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
-                            .reinterpretAsBytes();
-                    ByteVector q2 = l1.and(0x0F0F0F0F)
-                            .or(hi.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
-                            .reinterpretAsBytes();
-                    ByteVector q3 = l0.lanewise(VectorOperators.LSHR, 4)
-                            .and(0x0F0F0F0F)
-                            .or(hi.and(0x30303030))
-                            .reinterpretAsBytes();
-                    ByteVector q4 = l1.lanewise(VectorOperators.LSHR, 4)
-                            .and(0x0F0F0F0F)
-                            .or(hi.lanewise(VectorOperators.LSHR, 2).and(0x30303030))
-                            .reinterpretAsBytes();
-                    acc1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xi + l))
-                            .fma(FloatVector.broadcast(F, scales[is]), acc1);
-                    acc2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xi + 32 + l))
-                            .fma(FloatVector.broadcast(F, scales[is + 2]), acc2);
-                    acc3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xi + 64 + l))
-                            .fma(FloatVector.broadcast(F, scales[is + 4]), acc3);
-                    acc4 = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xi + 96 + l))
-                            .fma(FloatVector.broadcast(F, scales[is + 6]), acc4);
-                }
-            }
+            IntVector high = ByteVector.fromArray(B64, raw, at + 128).reinterpretAsInts();
+            IntVector h0 = high.rearrange(HIGH_0).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
+            IntVector h1 = high.rearrange(HIGH_1).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
+            IntVector l0 = ByteVector.fromArray(B64, raw, at).reinterpretAsInts();
+            IntVector l1 = ByteVector.fromArray(B64, raw, at + 64).reinterpretAsInts();
+            // the 6-bit codes of low nibbles at bits 8k..8k+5 of each int, of high nibbles at 8k+4..8k+9: the
+            // nibbles from the low bytes, the two bits above them from the high bytes moved up by 4
+            IntVector h0up = h0.lanewise(VectorOperators.LSHL, 4), h1up = h1.lanewise(VectorOperators.LSHL, 4);
+            IntVector c00 = h0up.lanewise(VectorOperators.BITWISE_BLEND, l0, 0x0F0F0F0F);
+            IntVector c01 = h0up.lanewise(VectorOperators.BITWISE_BLEND, l0, 0xF0F0F0F0);
+            IntVector c10 = h1up.lanewise(VectorOperators.BITWISE_BLEND, l1, 0x0F0F0F0F);
+            IntVector c11 = h1up.lanewise(VectorOperators.BITWISE_BLEND, l1, 0xF0F0F0F0);
+            int xb = b * 256;
+            // s00/s01: the first half-block's low/high nibbles, s10/s11: the second's
+            FloatVector s00 =
+                    ((FloatVector) c00.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xi, xb));
+            FloatVector s01 = ((FloatVector) c01.and(0x3F0).convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(F, xi, xb + 16));
+            s00 = ((FloatVector) c00.and(0x3F00).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 32), s00);
+            s01 = ((FloatVector) c01.and(0x3F000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 48), s01);
+            s00 = ((FloatVector) c00.and(0x3F0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 64), s00);
+            s01 = ((FloatVector) c01.and(0x3F00000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 80), s01);
+            s00 = ((FloatVector) c00.and(0x3F000000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 96), s00);
+            // the top code does not fit above bit 28: shifted down instead
+            s01 = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 28)
+                            .or(h0.lanewise(VectorOperators.LSHR, 24).and(0x30))
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 112), s01);
+            FloatVector s10 = ((FloatVector) c10.and(0x3F).convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(F, xi, xb + 128));
+            FloatVector s11 = ((FloatVector) c11.and(0x3F0).convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(F, xi, xb + 144));
+            s10 = ((FloatVector) c10.and(0x3F00).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 160), s10);
+            s11 = ((FloatVector) c11.and(0x3F000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 176), s11);
+            s10 = ((FloatVector) c10.and(0x3F0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 192), s10);
+            s11 = ((FloatVector) c11.and(0x3F00000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 208), s11);
+            s10 = ((FloatVector) c10.and(0x3F000000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 224), s10);
+            s11 = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 28)
+                            .or(h1.lanewise(VectorOperators.LSHR, 24).and(0x30))
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xi, xb + 240), s11);
+            a0 = s00.fma(sc.rearrange(SCALES_00), a0);
+            a1 = s01.fma(sc.rearrange(SCALES_01), a1);
+            a2 = s10.fma(sc.rearrange(SCALES_10), a2);
+            a3 = s11.fma(sc.rearrange(SCALES_11), a3);
         }
-        return Kernels.sum(acc1.add(acc2).add(acc3.add(acc4))) - 32 * Kernels.sum(offsets);
+        return Kernels.sum(a0.add(a1).add(a2.add(a3))) - 32 * Kernels.sum(offsets);
     }
 }
