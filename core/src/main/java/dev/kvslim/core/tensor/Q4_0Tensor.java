@@ -3,14 +3,22 @@ package dev.kvslim.core.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GGML Q4_0: blocks of 32 values, each a half-float scale {@code d} followed by 16 bytes; byte j holds value j
  * in its low nibble and value j+16 in its high nibble, both offset by 8: value = d * (nibble - 8).
  * 18 bytes per block.
+ *
+ * <p>Repacked at load, row by row, into the same bytes in another order: a row's scales first (2 bytes per block),
+ * then its blocks' 16 code bytes each, in GGML's order. Rows keep their size and place; {@link #segment} builds
+ * GGML's layout again when asked (for writing a file). The repacking is one pass over the bytes the load copies
+ * anyway, and costs no memory; it lets {@link #dotWide} read the codes of four blocks as one vector of ints and the
+ * scales of sixteen blocks as one vector.
  */
 public final class Q4_0Tensor extends FloatTensor {
 
@@ -21,13 +29,39 @@ public final class Q4_0Tensor extends FloatTensor {
     private static final VectorSpecies<Byte> B =
             F.length() >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
-    /** The tensor's bytes in GGML's block layout, copied onto the heap ({@link Tensors#onHeap}). */
+    /** The tensor's bytes, repacked row by row (see the class comment). */
     private final byte[] raw;
+
+    private final int blocks;
+    private final int rowBytes;
+    /** Whether rows go through {@link #dotWide}: 16-lane vectors, whole groups of four blocks, finite scales. */
+    private final boolean wide;
 
     public Q4_0Tensor(MemorySegment data, long rows, int cols) {
         super(rows, cols);
         Tensors.requireBlockRows(cols, BLOCK, "Q4_0");
         this.raw = Tensors.onHeap(data, GgmlType.Q4_0.bytesFor(rows * cols), "Q4_0");
+        this.blocks = cols / BLOCK;
+        this.rowBytes = blocks * BLOCK_BYTES;
+        boolean finite = repack();
+        this.wide = WIDE && blocks % 4 == 0 && finite;
+    }
+
+    /** GGML's blocks to this tensor's layout, in place, one row at a time; whether every scale is finite. */
+    private boolean repack() {
+        byte[] row = new byte[rowBytes];
+        boolean finite = true;
+        for (long r = 0; r < rows; r++) {
+            int base = (int) r * rowBytes;
+            System.arraycopy(raw, base, row, 0, rowBytes);
+            for (int b = 0; b < blocks; b++) {
+                raw[base + 2 * b] = row[b * BLOCK_BYTES];
+                raw[base + 2 * b + 1] = row[b * BLOCK_BYTES + 1];
+                System.arraycopy(row, b * BLOCK_BYTES + 2, raw, base + 2 * blocks + 16 * b, 16);
+                finite &= Float.isFinite(Float.float16ToFloat(LittleEndian.i16(row, b * BLOCK_BYTES)));
+            }
+        }
+        return finite;
     }
 
     @Override
@@ -35,17 +69,42 @@ public final class Q4_0Tensor extends FloatTensor {
         return GgmlType.Q4_0;
     }
 
+    /** The bytes in GGML's block layout: a copy, built from the repacked rows. */
     @Override
     public MemorySegment segment() {
-        return MemorySegment.ofArray(raw);
+        byte[] ggml = new byte[raw.length];
+        for (long r = 0; r < rows; r++) {
+            int base = (int) r * rowBytes;
+            for (int b = 0; b < blocks; b++) {
+                ggml[base + b * BLOCK_BYTES] = raw[base + 2 * b];
+                ggml[base + b * BLOCK_BYTES + 1] = raw[base + 2 * b + 1];
+                System.arraycopy(raw, base + 2 * blocks + 16 * b, ggml, base + b * BLOCK_BYTES + 2, 16);
+            }
+        }
+        return MemorySegment.ofArray(ggml);
+    }
+
+    @Override
+    public long byteSize() {
+        return raw.length;
+    }
+
+    /** Byte offset of block {@code b}'s scale in row {@code row}. */
+    private int scaleAt(long row, int b) {
+        return (int) row * rowBytes + 2 * b;
+    }
+
+    /** Byte offset of block {@code b}'s 16 code bytes in row {@code row}. */
+    private int codesAt(long row, int b) {
+        return (int) row * rowBytes + 2 * blocks + 16 * b;
     }
 
     @Override
     public float get(long index) {
-        int block = (int) (index / BLOCK) * BLOCK_BYTES;
-        float d = Float.float16ToFloat(LittleEndian.i16(raw, block));
-        int j = (int) (index % BLOCK);
-        int packed = raw[block + 2 + (j & 15)] & 0xFF;
+        long row = index / cols;
+        int c = (int) (index % cols), b = c / BLOCK, j = c % BLOCK;
+        float d = Float.float16ToFloat(LittleEndian.i16(raw, scaleAt(row, b)));
+        int packed = raw[codesAt(row, b) + (j & 15)] & 0xFF;
         int nibble = j < 16 ? packed & 0xF : packed >>> 4;
         return d * (nibble - 8);
     }
@@ -55,60 +114,139 @@ public final class Q4_0Tensor extends FloatTensor {
         if (B == null) {
             return dotByElement(row, x, xOff);
         }
-        int blocks = cols / BLOCK;
-        int base = (int) row * blocks * BLOCK_BYTES;
+        if (wide) {
+            return dotWide(row, prepared(x, xOff));
+        }
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
-            int at = base + b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(LittleEndian.i16(raw, at));
-            int xi = xOff + b * BLOCK;
+            float d = Float.float16ToFloat(LittleEndian.i16(raw, scaleAt(row, b)));
+            int at = codesAt(row, b), xi = xOff + b * BLOCK;
             FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < 16; j += F.length()) {
-                sum = low(at + 2 + j).fma(FloatVector.fromArray(F, x, xi + j), sum);
-                sum = high(at + 2 + j).fma(FloatVector.fromArray(F, x, xi + 16 + j), sum);
+                sum = low(at + j).fma(FloatVector.fromArray(F, x, xi + j), sum);
+                sum = high(at + j).fma(FloatVector.fromArray(F, x, xi + 16 + j), sum);
             }
             acc = sum.fma(FloatVector.broadcast(F, d), acc);
         }
         return Kernels.sum(acc);
     }
 
-    /**
-     * Two rows at a time ({@link #dot2}), which keeps two streams of reads from memory in flight (four rows made a
-     * method too large for the JIT to inline its parts).
-     */
+    /** Every row through the one dot product, the input prepared once ({@link #prepared}). */
     @Override
     protected void dotRows(int from, int to, float[] x, float[] out) {
-        int r = from;
-        if (B != null && F.length() == 16) {
-            for (; r + 2 <= to; r += 2) {
-                dot2(r, x, out);
-            }
+        if (!wide) {
+            super.dotRows(from, to, x, out);
+            return;
         }
-        for (; r < to; r++) {
-            out[r] = dot(r, x, 0);
+        float[] p = prepared(x, 0);
+        for (int r = from; r < to; r++) {
+            out[r] = dotWide(r, p);
         }
     }
 
+    /** 16-lane vectors (AVX-512): four blocks' codes are one vector of 16 ints. */
+    private static final boolean WIDE = F.length() == 16;
+
+    private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
+    private static final VectorSpecies<Byte> B8 = WIDE ? ByteVector.SPECIES_64 : null;
+    private static final VectorSpecies<Integer> I16 = WIDE ? IntVector.SPECIES_512 : null;
+
+    /** Lane i takes lane i / 4: four blocks' scales, each over the four ints of its codes. */
+    private static final VectorShuffle<Float> SCALE_LANES = WIDE ? VectorShuffle.fromOp(F, i -> i / 4) : null;
+
     /**
-     * {@link #dot} of rows {@code row} and {@code row+1} into {@code out[row ..]}: the same operations in the same
-     * order for each row (16-lane vectors: a block's low and high nibbles are one vector each), the x loads shared.
+     * Where {@link #prepared} takes each input value of a group of four blocks (128 values) from: entry
+     * {@code 16 * v + i} is the value lane i of the v-th code vector holds, v = 2k + h for nibble half h of byte k
+     * of each int (int i holds bytes 4(i % 4) .. 4(i % 4) + 3 of block i / 4).
      */
-    private void dot2(int row, float[] x, float[] out) {
-        int blocks = cols / BLOCK;
-        int stride = blocks * BLOCK_BYTES;
-        int r0 = row * stride, r1 = r0 + stride;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        for (int b = 0; b < blocks; b++) {
-            int at = b * BLOCK_BYTES;
-            FloatVector xl = FloatVector.fromArray(F, x, b * BLOCK), xh = FloatVector.fromArray(F, x, b * BLOCK + 16);
-            FloatVector s0 = low(r0 + at + 2).mul(xl), s1 = low(r1 + at + 2).mul(xl);
-            s0 = high(r0 + at + 2).fma(xh, s0);
-            s1 = high(r1 + at + 2).fma(xh, s1);
-            a0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(LittleEndian.i16(raw, r0 + at))), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(LittleEndian.i16(raw, r1 + at))), a1);
+    private static final int[] ORDER = new int[128];
+
+    /** The power of two each of a group's 8 input vectors carries: 2^-(bit position of its nibble). */
+    private static final float[] NIBBLE_WEIGHT = new float[8];
+
+    static {
+        for (int v = 0; v < 8; v++) {
+            int k = v / 2, h = v % 2;
+            // the top nibble is shifted down instead of masked in place (the int's sign bit)
+            NIBBLE_WEIGHT[v] = k == 3 && h == 1 ? 1f : Math.scalb(1f, -(8 * k + 4 * h));
+            for (int i = 0; i < 16; i++) {
+                ORDER[16 * v + i] = 32 * (i / 4) + 16 * h + 4 * (i % 4) + k;
+            }
         }
-        out[row] = Kernels.sum(a0);
-        out[row + 1] = Kernels.sum(a1);
+    }
+
+    /** Floats per group of four blocks in {@link #prepared}: 8 input vectors and the offset vector. */
+    private static final int GROUP = 144;
+
+    /**
+     * {@code x[xOff ..]} for {@link #dotWide}, 144 floats per four blocks: the 128 values rearranged into the order
+     * the codes are read in ({@link #ORDER}), each times its nibble's {@link #NIBBLE_WEIGHT}, then 16 floats of
+     * offsets: lane i holds -8 times the sum of the 8 values lane i meets (the codes' offset of 8, factored out).
+     */
+    private float[] prepared(float[] x, int xOff) {
+        float[] p = new float[blocks / 4 * GROUP];
+        for (int g = 0; g < blocks / 4; g++) {
+            int in = xOff + 128 * g, o = GROUP * g;
+            for (int j = 0; j < 128; j++) {
+                float v = x[in + ORDER[j]];
+                p[o + j] = v * NIBBLE_WEIGHT[j >>> 4];
+                p[o + 128 + (j & 15)] += v;
+            }
+            for (int i = 0; i < 16; i++) {
+                p[o + 128 + i] *= -8f;
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Row {@code row} dotted with the {@linkplain #prepared prepared} input, four blocks at a time, without widening
+     * bytes (as {@link Q4_KTensor}'s kernel): 64 code bytes are read as 16 ints, the nibble at bit position p of
+     * each int masked in place and converted to a float (the code times 2^p, exactly; the input carries 2^-p), eight
+     * multiply-adds per group into one sum that starts from the offsets, then times each block's scale in its four
+     * lanes. A group's four scales are widened from half floats with integer operations (exponent and mantissa
+     * moved into a float's place, multiplied by 2^112 to rebias, sign put back; exact for every finite half float).
+     * Kept in a register from one group to the next (16 scales converted every fourth group), the vector was
+     * boxed on the heap in some runs of the JIT: a young collection every few milliseconds, decode at a quarter of
+     * the speed.
+     */
+    private float dotWide(long row, float[] p) {
+        int base = (int) row * rowBytes;
+        FloatVector acc = FloatVector.zero(F);
+        int codes = base + 2 * blocks;
+        for (int g = 0; g < blocks / 4; g++) {
+            // the group's four scales in lanes 0-3
+            IntVector h = (IntVector) ByteVector.fromArray(B8, raw, base + 8 * g)
+                    .reinterpretAsShorts()
+                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I16, 0);
+            FloatVector scales = h.and(0x7FFF)
+                    .lanewise(VectorOperators.LSHL, 13)
+                    .reinterpretAsFloats()
+                    .mul(0x1p112f)
+                    .reinterpretAsInts()
+                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                    .reinterpretAsFloats();
+            IntVector c = ByteVector.fromArray(B64, raw, codes + 64 * g).reinterpretAsInts();
+            int pi = GROUP * g;
+            FloatVector s = ((FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi), FloatVector.fromArray(F, p, pi + 128));
+            s = ((FloatVector) c.and(0xF0).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi + 16), s);
+            s = ((FloatVector) c.and(0xF00).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi + 32), s);
+            s = ((FloatVector) c.and(0xF000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi + 48), s);
+            s = ((FloatVector) c.and(0xF0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi + 64), s);
+            s = ((FloatVector) c.and(0xF00000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi + 80), s);
+            s = ((FloatVector) c.and(0xF000000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi + 96), s);
+            s = ((FloatVector) c.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, p, pi + 112), s);
+            acc = s.fma(scales.rearrange(SCALE_LANES), acc);
+        }
+        return Kernels.sum(acc);
     }
 
     /** Low nibbles of the packed bytes from byte {@code at}, less 8, as floats (small enough for the JIT to inline). */
@@ -135,15 +273,12 @@ public final class Q4_0Tensor extends FloatTensor {
             super.dequantizeRow(row, out, off);
             return;
         }
-        int blocks = cols / BLOCK;
-        int base = (int) row * blocks * BLOCK_BYTES;
         for (int b = 0; b < blocks; b++) {
-            int at = base + b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(LittleEndian.i16(raw, at));
-            int o = off + b * BLOCK;
+            float d = Float.float16ToFloat(LittleEndian.i16(raw, scaleAt(row, b)));
+            int at = codesAt(row, b), o = off + b * BLOCK;
             for (int j = 0; j < 16; j += F.length()) {
-                low(at + 2 + j).mul(d).intoArray(out, o + j);
-                high(at + 2 + j).mul(d).intoArray(out, o + 16 + j);
+                low(at + j).mul(d).intoArray(out, o + j);
+                high(at + j).mul(d).intoArray(out, o + 16 + j);
             }
         }
     }
