@@ -64,11 +64,13 @@ public final class HalfFloats {
      * usable weight or cached key holds, become large finite numbers: ±65536 and up).
      */
     public static FloatVector widenF16(ShortVector h) {
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, INTS, 0);
-        IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector magnitude = bits.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        FloatVector abs = magnitude.reinterpretAsFloats().mul(0x1p112f);
-        return abs.reinterpretAsInts().or(sign).reinterpretAsFloats();
+        // sign-extended and moved up by 13, the half's sign lands in bit 31 and copies of it in bits 28-30, which
+        // the mask clears: a float with the half's sign, exponent and mantissa, which the scaling rebiases
+        return ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                .lanewise(VectorOperators.LSHL, 13)
+                .and(0x8FFFFFFF)
+                .reinterpretAsFloats()
+                .mul(0x1p112f);
     }
 
     /** Widens bfloat16 to floats in vector registers, exactly. */
