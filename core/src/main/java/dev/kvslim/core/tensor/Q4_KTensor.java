@@ -135,12 +135,10 @@ public final class Q4_KTensor extends BlockTensor {
     private static final VectorMask<Float> LOW_EIGHT = F.length() == 16 ? F.indexInRange(0, 8) : null;
 
     /**
-     * The factored dot product with bytes of codes widened to floats (8-lane vectors). With 16-lane vectors a block's 6-bit scales and minimums are rearranged in registers
-     * as llama.cpp does (two longs: the eight scales, then the eight minimums), widened to one vector and multiplied
-     * by {@code d} in the low eight lanes and {@code dmin} in the high eight; with 8-lane vectors they are decoded
-     * one by one. {@code scales} (16 floats, scratch allocated once per product) holds them for the broadcasts. The
-     * vector parts are written out in this one method: split into small helpers, the JIT stopped inlining them and
-     * the kernel ran at a fifth of the speed.
+     * The factored dot product with bytes of codes widened to floats, for 8-lane vectors: a block's scales and
+     * minimums decoded one by one into {@code scales} (16 floats, scratch allocated once per product) for the
+     * broadcasts. The vector parts are written out in this one method: split into small helpers, the JIT stopped
+     * inlining them and the kernel ran at a fifth of the speed.
      */
     private float dotNarrow(long row, float[] x, int xOff, float[] sums, float[] scales) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -148,25 +146,12 @@ public final class Q4_KTensor extends BlockTensor {
         int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
             long w0 = i32(at + 4) & 0xFFFFFFFFL, w1 = i32(at + 8) & 0xFFFFFFFFL, w2 = i32(at + 12) & 0xFFFFFFFFL;
-            if (LOW_EIGHT != null) {
-                long sc = (w0 & 0x3F3F3F3FL) | (((w2 & 0x0F0F0F0FL) | (((w0 >>> 6) & 0x03030303L) << 4)) << 32);
-                long mn = (w1 & 0x3F3F3F3FL) | ((((w2 >>> 4) & 0x0F0F0F0FL) | (((w1 >>> 6) & 0x03030303L) << 4)) << 32);
-                FloatVector both = ((FloatVector) LongVector.zero(L128)
-                                .withLane(0, sc)
-                                .withLane(1, mn)
-                                .reinterpretAsBytes()
-                                .convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.broadcast(F, f16(at + 2)).blend(f16(at), LOW_EIGHT));
-                mins = both.fma(FloatVector.fromArray(F, sums, 16 * b), mins);
-                both.intoArray(scales, 0);
-            } else {
-                float d = f16(at), dmin = f16(at + 2);
-                for (int j = 0; j < 8; j++) {
-                    scales[j] = d * scale6((int) w0, (int) w1, (int) w2, j);
-                    scales[8 + j] = dmin * min6((int) w0, (int) w1, (int) w2, j);
-                }
-                mins = FloatVector.fromArray(F, scales, 8).fma(FloatVector.fromArray(F, sums, 16 * b + 8), mins);
+            float d = f16(at), dmin = f16(at + 2);
+            for (int j = 0; j < 8; j++) {
+                scales[j] = d * scale6((int) w0, (int) w1, (int) w2, j);
+                scales[8 + j] = dmin * min6((int) w0, (int) w1, (int) w2, j);
             }
+            mins = FloatVector.fromArray(F, scales, 8).fma(FloatVector.fromArray(F, sums, 16 * b + 8), mins);
             int q = at + 16, xi = xOff + b * 256;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (int l = 0; l < 32; l += F.length()) {
