@@ -149,7 +149,6 @@ public final class Q4_0Tensor extends FloatTensor {
 
     private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
     private static final VectorSpecies<Byte> B8 = WIDE ? ByteVector.SPECIES_64 : null;
-    private static final VectorSpecies<Integer> I16 = WIDE ? IntVector.SPECIES_512 : null;
 
     /** Lane i takes lane i / 4: four blocks' scales, each over the four ints of its codes. */
     private static final VectorShuffle<Float> SCALE_LANES = WIDE ? VectorShuffle.fromOp(F, i -> i / 4) : null;
@@ -204,8 +203,8 @@ public final class Q4_0Tensor extends FloatTensor {
      * bytes (as {@link Q4_KTensor}'s kernel): 64 code bytes are read as 16 ints, the nibble at bit position p of
      * each int masked in place and converted to a float (the code times 2^p, exactly; the input carries 2^-p), eight
      * multiply-adds per group into one sum that starts from the offsets, then times each block's scale in its four
-     * lanes. A group's four scales are widened from half floats with integer operations (exponent and mantissa
-     * moved into a float's place, multiplied by 2^112 to rebias, sign put back; exact for every finite half float).
+     * lanes. A group's four scales are widened from half floats in a vector ({@link HalfFloats#widenF16}, exact for
+     * every finite half float).
      * Kept in a register from one group to the next (16 scales converted every fourth group), the vector was
      * boxed on the heap in some runs of the JIT: a young collection every few milliseconds, decode at a quarter of
      * the speed.
@@ -216,16 +215,8 @@ public final class Q4_0Tensor extends FloatTensor {
         int codes = base + 2 * blocks;
         for (int g = 0; g < blocks / 4; g++) {
             // the group's four scales in lanes 0-3
-            IntVector h = (IntVector) ByteVector.fromArray(B8, raw, base + 8 * g)
-                    .reinterpretAsShorts()
-                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I16, 0);
-            FloatVector scales = h.and(0x7FFF)
-                    .lanewise(VectorOperators.LSHL, 13)
-                    .reinterpretAsFloats()
-                    .mul(0x1p112f)
-                    .reinterpretAsInts()
-                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
-                    .reinterpretAsFloats();
+            FloatVector scales = HalfFloats.widenF16(
+                    ByteVector.fromArray(B8, raw, base + 8 * g).reinterpretAsShorts());
             IntVector c = ByteVector.fromArray(B64, raw, codes + 64 * g).reinterpretAsInts();
             int pi = GROUP * g;
             FloatVector s = ((FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0))
