@@ -191,8 +191,8 @@ public abstract class FloatTensor {
 
     /**
      * {@link #matmul} of a {@linkplain #SMALL_BATCH small batch}: each token's input is copied once to a buffer of
-     * its own (the kernels read their input from offset 0), then each worker takes its rows {@value
-     * #SMALL_BATCH_ROWS} at a time through {@link #dotRows} for every token, its outputs copied out, so each row's
+     * its own (the kernels read their input from offset 0) and {@linkplain #prepare prepared} once, then each worker takes its rows {@value
+     * #SMALL_BATCH_ROWS} at a time through {@link #dotRowsPrepared} for every token, its outputs copied out, so each row's
      * sum is the one a batch of one computes.
      */
     private void smallBatch(float[] x, int tokens, float[] out, MatmulScratch scratch) {
@@ -200,12 +200,16 @@ public abstract class FloatTensor {
         for (int t = 0; t < tokens; t++) {
             System.arraycopy(x, t * cols, scratch.smallInput[t], 0, cols);
         }
+        float[][] prepared = new float[tokens][];
+        for (int t = 0; t < tokens; t++) {
+            prepared[t] = prepare(scratch.smallInput[t]);
+        }
         Parallel.forRange(m, Parallel.grain((long) cols * tokens), (w, start, end) -> {
             float[] o = scratch.smallOutput(w, m);
             for (int r0 = start; r0 < end; r0 += SMALL_BATCH_ROWS) {
                 int r1 = Math.min(end, r0 + SMALL_BATCH_ROWS);
                 for (int t = 0; t < tokens; t++) {
-                    dotRows(r0, r1, scratch.smallInput[t], o);
+                    dotRowsPrepared(r0, r1, prepared[t], o);
                     System.arraycopy(o, r0, out, t * m + r0, r1 - r0);
                 }
             }
@@ -311,6 +315,20 @@ public abstract class FloatTensor {
         for (int r = from; r < to; r++) {
             out[r] = dot(r, x, 0);
         }
+    }
+
+    /**
+     * A one-token input in the form this type's {@link #dotRows} reads it: {@code x} itself unless a type rearranges
+     * it first (the 4-bit kernels that read codes as ints), so a {@linkplain #SMALL_BATCH small batch} prepares each
+     * token once for all its pieces of rows ({@link #dotRowsPrepared}).
+     */
+    protected float[] prepare(float[] x) {
+        return x;
+    }
+
+    /** {@link #dotRows} over an input {@link #prepare}d once: the same sums. */
+    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
+        dotRows(from, to, prepared, out);
     }
 
     protected final void checkRow(long row) {

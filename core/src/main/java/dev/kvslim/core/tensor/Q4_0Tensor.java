@@ -138,9 +138,22 @@ public final class Q4_0Tensor extends FloatTensor {
             super.dotRows(from, to, x, out);
             return;
         }
-        float[] p = prepared(x, 0);
+        dotRowsPrepared(from, to, prepare(x), out);
+    }
+
+    @Override
+    protected float[] prepare(float[] x) {
+        return wide ? prepared(x, 0) : x;
+    }
+
+    @Override
+    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
+        if (!wide) {
+            super.dotRowsPrepared(from, to, prepared, out);
+            return;
+        }
         for (int r = from; r < to; r++) {
-            out[r] = dotWide(r, p);
+            out[r] = dotWide(r, prepared);
         }
     }
 

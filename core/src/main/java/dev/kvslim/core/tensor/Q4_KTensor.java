@@ -90,29 +90,48 @@ public final class Q4_KTensor extends BlockTensor {
         if (B == null || F.length() > 16) {
             return super.dot(row, x, xOff);
         }
-        float[] sums = blockSums(x, xOff);
-        return WIDE ? dotWide(row, interleaved(x, xOff), sums) : dotNarrow(row, x, xOff, sums, new float[16]);
+        return WIDE ? dotWide(row, prepare(x, xOff)) : dotNarrow(row, x, xOff, blockSums(x, xOff), new float[16]);
     }
 
     /** Every row through the one dot product, the sums of x (and its interleaved copy) taken once. */
     @Override
     protected void dotRows(int from, int to, float[] x, float[] out) {
+        if (WIDE) {
+            dotRowsPrepared(from, to, prepare(x), out);
+            return;
+        }
         if (B == null || F.length() > 16) {
             super.dotRows(from, to, x, out);
             return;
         }
         float[] sums = blockSums(x, 0);
-        if (WIDE) {
-            float[] xi = interleaved(x, 0);
-            for (int r = from; r < to; r++) {
-                out[r] = dotWide(r, xi, sums);
-            }
-            return;
-        }
         float[] scales = new float[16];
         for (int r = from; r < to; r++) {
             out[r] = dotNarrow(r, x, 0, sums, scales);
         }
+    }
+
+    /** With 16-lane vectors: x interleaved for {@link #dotWide}, then its sums ({@link #blockSums}). */
+    @Override
+    protected float[] prepare(float[] x) {
+        return WIDE ? prepare(x, 0) : x;
+    }
+
+    @Override
+    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
+        if (!WIDE) {
+            super.dotRowsPrepared(from, to, prepared, out);
+            return;
+        }
+        for (int r = from; r < to; r++) {
+            out[r] = dotWide(r, prepared);
+        }
+    }
+
+    private float[] prepare(float[] x, int xOff) {
+        float[] p = interleave(x, xOff, cols, cols / 16, LOW, HIGH, NIBBLE_WEIGHT);
+        blockSums(x, xOff, p, cols);
+        return p;
     }
 
     /**
@@ -120,15 +139,19 @@ public final class Q4_KTensor extends BlockTensor {
      * the block's scales), then its eight sub-blocks' sums (the lanes of its minimums).
      */
     private float[] blockSums(float[] x, int xOff) {
-        float[] sums = new float[cols / 16];
+        return blockSums(x, xOff, new float[cols / 16], 0);
+    }
+
+    /** {@link #blockSums} written to {@code out[off ..)}. */
+    private float[] blockSums(float[] x, int xOff, float[] out, int off) {
         for (int j = 0; j < cols / 32; j++) {
             FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * j);
             for (int l = F.length(); l < 32; l += F.length()) {
                 v = v.add(FloatVector.fromArray(F, x, xOff + 32 * j + l));
             }
-            sums[16 * (j / 8) + 8 + j % 8] = Kernels.sum(v);
+            out[off + 16 * (j / 8) + 8 + j % 8] = Kernels.sum(v);
         }
-        return sums;
+        return out;
     }
 
     private static final VectorSpecies<Long> L128 = LongVector.SPECIES_128;
@@ -248,21 +271,17 @@ public final class Q4_KTensor extends BlockTensor {
         return VectorShuffle.fromArray(F, lanes, 0);
     }
 
-    private float[] interleaved(float[] x, int xOff) {
-        return interleave(x, xOff, cols, LOW, HIGH, NIBBLE_WEIGHT);
-    }
-
     /**
      * The factored dot product without widening bytes: 64 bytes of codes are read as 16 ints, and the nibble at bit
      * position p of every int is masked in place ({@code and 0xF << p}) and converted to a float, which is the code
-     * times 2^p exactly; the input, interleaved once per product ({@link #interleave}), carries the 2^-p, so each
+     * times 2^p exactly; the input, interleaved once per product ({@link #prepare}), carries the 2^-p, so each
      * product is the code times x with the same rounding as {@link #dotNarrow}'s. That is one mask, one conversion
      * and one multiply-add per 16 values, where widening bytes costs a widen more (and a shift for high nibbles). An
      * int of codes holds bytes 4i..4i+3 of the 64: lanes 0-7 of each vector belong to one 32-byte pair of
      * sub-blocks, lanes 8-15 to the next, so the per-sub-block sums are kept in four accumulators whose halves take
      * two different scales ({@link #LANES_00} and the others).
      */
-    private float dotWide(long row, float[] xi, float[] sums) {
+    private float dotWide(long row, float[] xi) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         FloatVector mins = a0;
         int at = blockAt(row, 0);
@@ -276,7 +295,7 @@ public final class Q4_KTensor extends BlockTensor {
                             .reinterpretAsBytes()
                             .convertShape(VectorOperators.B2F, F, 0))
                     .mul(FloatVector.broadcast(F, f16(at + 2)).blend(f16(at), LOW_EIGHT));
-            mins = both.fma(FloatVector.fromArray(F, sums, 16 * b), mins);
+            mins = both.fma(FloatVector.fromArray(F, xi, cols + 16 * b), mins);
             IntVector c0 = ByteVector.fromArray(B64, raw, at + 16).reinterpretAsInts();
             IntVector c1 = ByteVector.fromArray(B64, raw, at + 80).reinterpretAsInts();
             int xb = b * 256;

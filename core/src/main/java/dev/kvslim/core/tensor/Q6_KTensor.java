@@ -104,7 +104,7 @@ public final class Q6_KTensor extends BlockTensor {
         if (!WIDE) {
             return super.dot(row, x, xOff);
         }
-        return dotWide(row, interleaved(x, xOff), subBlockSums(x, xOff));
+        return dotWide(row, prepare(x, xOff));
     }
 
     /** Every row through the one dot product, the sums of x and its interleaved copy taken once. */
@@ -114,20 +114,37 @@ public final class Q6_KTensor extends BlockTensor {
             super.dotRows(from, to, x, out);
             return;
         }
-        float[] sums = subBlockSums(x, 0);
-        float[] xi = interleaved(x, 0);
+        dotRowsPrepared(from, to, prepare(x), out);
+    }
+
+    /** With 16-lane vectors: x interleaved for {@link #dotWide}, then its sums ({@link #subBlockSums}). */
+    @Override
+    protected float[] prepare(float[] x) {
+        return WIDE ? prepare(x, 0) : x;
+    }
+
+    @Override
+    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
+        if (!WIDE) {
+            super.dotRowsPrepared(from, to, prepared, out);
+            return;
+        }
         for (int r = from; r < to; r++) {
-            out[r] = dotWide(r, xi, sums);
+            out[r] = dotWide(r, prepared);
         }
     }
 
+    private float[] prepare(float[] x, int xOff) {
+        float[] p = interleave(x, xOff, cols, cols / 16, LOW, HIGH, CODE_WEIGHT);
+        subBlockSums(x, xOff, p, cols);
+        return p;
+    }
+
     /** The sums of {@code x[xOff ..]} over each 16 values of a row (one 16-lane vector each). */
-    private float[] subBlockSums(float[] x, int xOff) {
-        float[] sums = new float[cols / 16];
-        for (int j = 0; j < sums.length; j++) {
-            sums[j] = Kernels.sum(FloatVector.fromArray(F, x, xOff + 16 * j));
+    private void subBlockSums(float[] x, int xOff, float[] out, int off) {
+        for (int j = 0; j < cols / 16; j++) {
+            out[off + j] = Kernels.sum(FloatVector.fromArray(F, x, xOff + 16 * j));
         }
-        return sums;
     }
 
     /** The kernel needs 16-lane vectors (AVX-512); elsewhere rows are expanded to floats ({@link #decodeBlockFast}). */
@@ -189,10 +206,6 @@ public final class Q6_KTensor extends BlockTensor {
         return VectorShuffle.fromArray(F, lanes, 0);
     }
 
-    private float[] interleaved(float[] x, int xOff) {
-        return interleave(x, xOff, cols, LOW, HIGH, CODE_WEIGHT);
-    }
-
     /**
      * The factored dot product without widening bytes (as {@link Q4_KTensor}'s): a half-block's 64 low bytes are 16
      * ints, its 32 high bytes are put beside them (lanes 8-15 shifted so that each value's two high bits sit where
@@ -205,7 +218,7 @@ public final class Q6_KTensor extends BlockTensor {
      * high bits separately, two masks per code with 14 constants, ran 10-15% slower than the widening kernel before
      * it: the compiled loop broadcast its constants again every block.)
      */
-    private float dotWide(long row, float[] xi, float[] sums) {
+    private float dotWide(long row, float[] xi) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         FloatVector offsets = a0; // sub-block by sub-block: d * scale * sum(x)
         int at = blockAt(row, 0);
@@ -213,7 +226,7 @@ public final class Q6_KTensor extends BlockTensor {
             FloatVector sc = ((FloatVector)
                             ByteVector.fromArray(B, raw, at + 192).convertShape(VectorOperators.B2F, F, 0))
                     .mul(f16(at + 208));
-            offsets = sc.fma(FloatVector.fromArray(F, sums, 16 * b), offsets);
+            offsets = sc.fma(FloatVector.fromArray(F, xi, cols + 16 * b), offsets);
             IntVector high = ByteVector.fromArray(B64, raw, at + 128).reinterpretAsInts();
             IntVector h0 = high.rearrange(HIGH_0).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
             IntVector h1 = high.rearrange(HIGH_1).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
