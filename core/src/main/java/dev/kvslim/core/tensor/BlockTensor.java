@@ -78,9 +78,15 @@ public abstract class BlockTensor extends FloatTensor {
         }
     }
 
-    /** The row decoded into this thread's buffer, then one vectorised dot product. */
+    /**
+     * The row dotted with {@code x}: through {@link #dotPrepared} where this type {@linkplain #prepares prepares}
+     * its input, otherwise the row decoded into this thread's buffer, then one vectorised dot product.
+     */
     @Override
     public float dot(long row, float[] x, int xOff) {
+        if (prepares()) {
+            return dotPrepared(row, prepareInput(x, xOff));
+        }
         float[] decoded = DECODED.get();
         if (decoded.length < cols) {
             decoded = new float[cols];

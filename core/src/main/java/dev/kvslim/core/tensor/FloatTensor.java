@@ -307,28 +307,56 @@ public abstract class FloatTensor {
     }
 
     /**
-     * {@code out[r] = dot(r, x, 0)} for each row r in {@code [from, to)}: a decode step's matrix-vector product.
+     * {@code out[r] = dot(r, x, 0)} for each row r in {@code [from, to)}: a decode step's matrix-vector product
+     * (through {@link #dotPrepared}, the input prepared once, where this type {@linkplain #prepares prepares} it).
      * A format overrides it where reading several rows in one pass pays (the JIT compiles one {@link #dot} per call
      * best: a loop calling it for four rows at a time ran at half the speed).
      */
     protected void dotRows(int from, int to, float[] x, float[] out) {
+        if (prepares()) {
+            dotRowsPrepared(from, to, prepareInput(x, 0), out);
+            return;
+        }
         for (int r = from; r < to; r++) {
             out[r] = dot(r, x, 0);
         }
     }
 
     /**
-     * A one-token input in the form this type's {@link #dotRows} reads it: {@code x} itself unless a type rearranges
-     * it first (the 4-bit kernels that read codes as ints), so a {@linkplain #SMALL_BATCH small batch} prepares each
-     * token once for all its pieces of rows ({@link #dotRowsPrepared}).
+     * Whether this tensor's one-token products run a kernel over a prepared input ({@link #prepareInput},
+     * {@link #dotPrepared}): the 16-lane kernels that read codes as ints and take x rearranged into the order the
+     * codes come in, with its block sums. A type that does overrides the three and calls {@link #dotPrepared} from
+     * its {@link #dot}; {@link #dotRows} and a {@linkplain #SMALL_BATCH small batch} ({@link #prepare},
+     * {@link #dotRowsPrepared}) then prepare each token once.
      */
-    protected float[] prepare(float[] x) {
-        return x;
+    protected boolean prepares() {
+        return false;
+    }
+
+    /** {@code x[xOff ..]} (one row's worth) in the form {@link #dotPrepared} reads, where {@link #prepares}. */
+    protected float[] prepareInput(float[] x, int xOff) {
+        throw new UnsupportedOperationException(type() + " does not prepare its input");
+    }
+
+    /** Row {@code row} dotted with an input {@link #prepareInput} made, where {@link #prepares}. */
+    protected float dotPrepared(long row, float[] prepared) {
+        throw new UnsupportedOperationException(type() + " does not prepare its input");
+    }
+
+    /** A one-token input in the form {@link #dotRowsPrepared} reads it: {@code x} itself unless {@link #prepares}. */
+    protected final float[] prepare(float[] x) {
+        return prepares() ? prepareInput(x, 0) : x;
     }
 
     /** {@link #dotRows} over an input {@link #prepare}d once: the same sums. */
-    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
-        dotRows(from, to, prepared, out);
+    protected final void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
+        if (!prepares()) {
+            dotRows(from, to, prepared, out);
+            return;
+        }
+        for (int r = from; r < to; r++) {
+            out[r] = dotPrepared(r, prepared);
+        }
     }
 
     protected final void checkRow(long row) {

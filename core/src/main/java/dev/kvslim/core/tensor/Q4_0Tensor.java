@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Repacked at load, row by row, into the same bytes in another order: a row's scales first (2 bytes per block),
  * then its blocks' 16 code bytes each, in GGML's order. Rows keep their size and place; {@link #segment} builds
  * GGML's layout again when asked (for writing a file). The repacking is one pass over the bytes the load copies
- * anyway, and costs no memory; it lets {@link #dotWide} read the codes of four blocks as one vector of ints and the
+ * anyway, and costs no memory; it lets {@link #dotPrepared} read the codes of four blocks as one vector of ints and the
  * scales of sixteen blocks as one vector.
  */
 public final class Q4_0Tensor extends FloatTensor {
@@ -34,7 +34,7 @@ public final class Q4_0Tensor extends FloatTensor {
 
     private final int blocks;
     private final int rowBytes;
-    /** Whether rows go through {@link #dotWide}: 16-lane vectors, whole groups of four blocks, finite scales. */
+    /** Whether rows go through {@link #dotPrepared}: 16-lane vectors, whole groups of four blocks, finite scales. */
     private final boolean wide;
 
     public Q4_0Tensor(MemorySegment data, long rows, int cols) {
@@ -115,7 +115,7 @@ public final class Q4_0Tensor extends FloatTensor {
             return dotByElement(row, x, xOff);
         }
         if (wide) {
-            return dotWide(row, prepared(x, xOff));
+            return dotPrepared(row, prepareInput(x, xOff));
         }
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
@@ -131,30 +131,10 @@ public final class Q4_0Tensor extends FloatTensor {
         return Kernels.sum(acc);
     }
 
-    /** Every row through the one dot product, the input prepared once ({@link #prepared}). */
+    /** With 16-lane vectors and finite scales: four blocks' codes read as ints ({@link #dotPrepared}). */
     @Override
-    protected void dotRows(int from, int to, float[] x, float[] out) {
-        if (!wide) {
-            super.dotRows(from, to, x, out);
-            return;
-        }
-        dotRowsPrepared(from, to, prepare(x), out);
-    }
-
-    @Override
-    protected float[] prepare(float[] x) {
-        return wide ? prepared(x, 0) : x;
-    }
-
-    @Override
-    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
-        if (!wide) {
-            super.dotRowsPrepared(from, to, prepared, out);
-            return;
-        }
-        for (int r = from; r < to; r++) {
-            out[r] = dotWide(r, prepared);
-        }
+    protected boolean prepares() {
+        return wide;
     }
 
     /** 16-lane vectors (AVX-512): four blocks' codes are one vector of 16 ints. */
@@ -167,7 +147,7 @@ public final class Q4_0Tensor extends FloatTensor {
     private static final VectorShuffle<Float> SCALE_LANES = WIDE ? VectorShuffle.fromOp(F, i -> i / 4) : null;
 
     /**
-     * Where {@link #prepared} takes each input value of a group of four blocks (128 values) from: entry
+     * Where {@link #prepareInput} takes each input value of a group of four blocks (128 values) from: entry
      * {@code 16 * v + i} is the value lane i of the v-th code vector holds, v = 2k + h for nibble half h of byte k
      * of each int (int i holds bytes 4(i % 4) .. 4(i % 4) + 3 of block i / 4).
      */
@@ -187,15 +167,16 @@ public final class Q4_0Tensor extends FloatTensor {
         }
     }
 
-    /** Floats per group of four blocks in {@link #prepared}: 8 input vectors and the offset vector. */
+    /** Floats per group of four blocks in {@link #prepareInput}: 8 input vectors and the offset vector. */
     private static final int GROUP = 144;
 
     /**
-     * {@code x[xOff ..]} for {@link #dotWide}, 144 floats per four blocks: the 128 values rearranged into the order
+     * {@code x[xOff ..]} for {@link #dotPrepared}, 144 floats per four blocks: the 128 values rearranged into the order
      * the codes are read in ({@link #ORDER}), each times its nibble's {@link #NIBBLE_WEIGHT}, then 16 floats of
      * offsets: lane i holds -8 times the sum of the 8 values lane i meets (the codes' offset of 8, factored out).
      */
-    private float[] prepared(float[] x, int xOff) {
+    @Override
+    protected float[] prepareInput(float[] x, int xOff) {
         float[] p = new float[blocks / 4 * GROUP];
         for (int g = 0; g < blocks / 4; g++) {
             int in = xOff + 128 * g, o = GROUP * g;
@@ -212,7 +193,7 @@ public final class Q4_0Tensor extends FloatTensor {
     }
 
     /**
-     * Row {@code row} dotted with the {@linkplain #prepared prepared} input, four blocks at a time, without widening
+     * Row {@code row} dotted with the {@linkplain #prepareInput prepared} input, four blocks at a time, without widening
      * bytes (as {@link Q4_KTensor}'s kernel): 64 code bytes are read as 16 ints, the nibble at bit position p of
      * each int masked in place and converted to a float (the code times 2^p, exactly; the input carries 2^-p), eight
      * multiply-adds per group into one sum that starts from the offsets, then times each block's scale in its four
@@ -222,7 +203,8 @@ public final class Q4_0Tensor extends FloatTensor {
      * boxed on the heap in some runs of the JIT: a young collection every few milliseconds, decode at a quarter of
      * the speed.
      */
-    private float dotWide(long row, float[] p) {
+    @Override
+    protected float dotPrepared(long row, float[] p) {
         int base = (int) row * rowBytes;
         FloatVector acc = FloatVector.zero(F);
         int codes = base + 2 * blocks;

@@ -83,24 +83,20 @@ public final class Q4_KTensor extends BlockTensor {
      * The decoded row dotted with {@code x} without writing it out, as llama.cpp's kernels factor it: per 32-value
      * sub-block, {@code d * scale * (codes . x) - dmin * min * sum(x)}, where the sums of x are taken once per
      * product ({@link #dotRows}) rather than once per row. With 16-lane vectors the codes are read as ints
-     * ({@link #dotWide}); with 8 lanes, bytes widened to floats ({@link #dotNarrow}).
+     * ({@link #dotPrepared}); with 8 lanes, bytes widened to floats ({@link #dotNarrow}).
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
-        if (B == null || F.length() > 16) {
+        if (WIDE || B == null || F.length() > 16) {
             return super.dot(row, x, xOff);
         }
-        return WIDE ? dotWide(row, prepare(x, xOff)) : dotNarrow(row, x, xOff, blockSums(x, xOff), new float[16]);
+        return dotNarrow(row, x, xOff, blockSums(x, xOff), new float[16]);
     }
 
     /** Every row through the one dot product, the sums of x (and its interleaved copy) taken once. */
     @Override
     protected void dotRows(int from, int to, float[] x, float[] out) {
-        if (WIDE) {
-            dotRowsPrepared(from, to, prepare(x), out);
-            return;
-        }
-        if (B == null || F.length() > 16) {
+        if (WIDE || B == null || F.length() > 16) {
             super.dotRows(from, to, x, out);
             return;
         }
@@ -111,26 +107,17 @@ public final class Q4_KTensor extends BlockTensor {
         }
     }
 
-    /** With 16-lane vectors: x interleaved for {@link #dotWide}, then its sums ({@link #blockSums}). */
+    /** With 16-lane vectors: the kernel that reads codes as ints ({@link #dotPrepared}). */
     @Override
-    protected float[] prepare(float[] x) {
-        return WIDE ? prepare(x, 0) : x;
+    protected boolean prepares() {
+        return WIDE;
     }
 
+    /** x interleaved for {@link #dotPrepared}, then its sums ({@link #blockSums}). */
     @Override
-    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
-        if (!WIDE) {
-            super.dotRowsPrepared(from, to, prepared, out);
-            return;
-        }
-        for (int r = from; r < to; r++) {
-            out[r] = dotWide(r, prepared);
-        }
-    }
-
-    private float[] prepare(float[] x, int xOff) {
+    protected float[] prepareInput(float[] x, int xOff) {
         float[] p = interleave(x, xOff, cols, cols / 16, LOW, HIGH, NIBBLE_WEIGHT);
-        blockSums(x, xOff, p, cols);
+        blockSums(x, xOff, cols, p, cols);
         return p;
     }
 
@@ -139,11 +126,11 @@ public final class Q4_KTensor extends BlockTensor {
      * the block's scales), then its eight sub-blocks' sums (the lanes of its minimums).
      */
     private float[] blockSums(float[] x, int xOff) {
-        return blockSums(x, xOff, new float[cols / 16], 0);
+        return blockSums(x, xOff, cols, new float[cols / 16], 0);
     }
 
-    /** {@link #blockSums} written to {@code out[off ..)}. */
-    private float[] blockSums(float[] x, int xOff, float[] out, int off) {
+    /** {@link #blockSums} of a row of {@code cols} written to {@code out[off ..)} (also {@link Q5_KTensor}'s). */
+    static float[] blockSums(float[] x, int xOff, int cols, float[] out, int off) {
         for (int j = 0; j < cols / 32; j++) {
             FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * j);
             for (int l = F.length(); l < 32; l += F.length()) {
@@ -154,8 +141,8 @@ public final class Q4_KTensor extends BlockTensor {
         return out;
     }
 
-    private static final VectorSpecies<Long> L128 = LongVector.SPECIES_128;
-    private static final VectorMask<Float> LOW_EIGHT = F.length() == 16 ? F.indexInRange(0, 8) : null;
+    static final VectorSpecies<Long> L128 = LongVector.SPECIES_128;
+    static final VectorMask<Float> LOW_EIGHT = F.length() == 16 ? F.indexInRange(0, 8) : null;
 
     /**
      * The factored dot product with bytes of codes widened to floats, for 8-lane vectors: a block's scales and
@@ -228,17 +215,17 @@ public final class Q4_KTensor extends BlockTensor {
                 a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(a6.add(a7))).sub(mins));
     }
 
-    /** 16-lane vectors: a block's 128 bytes of codes are two vectors of 16 ints ({@link #dotWide}). */
-    private static final boolean WIDE = F.length() == 16;
+    /** 16-lane vectors: a block's 128 bytes of codes are two vectors of 16 ints ({@link #dotPrepared}). */
+    static final boolean WIDE = F.length() == 16;
 
-    private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
+    static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
 
     /**
-     * The input vectors {@link #dotWide} reads, for {@link #interleave}: vector v = 8c + 2k + h takes nibble half h
+     * The input vectors {@link #dotPrepared} reads, for {@link #interleave}: vector v = 8c + 2k + h takes nibble half h
      * of byte k of each int of the c-th 64 code bytes: lanes 0-7 from sub-block 4c + h, lanes 8-15 from 4c + 2 + h,
      * each value times 2^-(8k + 4h), the nibble's bit position (the top nibble, shifted down, 1).
      */
-    private static final int[] LOW = new int[16], HIGH = new int[16];
+    static final int[] LOW = new int[16], HIGH = new int[16];
 
     private static final float[] NIBBLE_WEIGHT = new float[16];
 
@@ -253,9 +240,9 @@ public final class Q4_KTensor extends BlockTensor {
 
     /**
      * Per chunk of 64 code bytes and nibble half: lanes 0-7 take the scale of one sub-block, lanes 8-15 of the one two
-     * further on ({@link #dotWide}).
+     * further on ({@link #dotPrepared}).
      */
-    private static final VectorShuffle<Float> LANES_00 = scaleLanes(0, 0),
+    static final VectorShuffle<Float> LANES_00 = scaleLanes(0, 0),
             LANES_01 = scaleLanes(0, 1),
             LANES_10 = scaleLanes(1, 0),
             LANES_11 = scaleLanes(1, 1);
@@ -281,7 +268,8 @@ public final class Q4_KTensor extends BlockTensor {
      * sub-blocks, lanes 8-15 to the next, so the per-sub-block sums are kept in four accumulators whose halves take
      * two different scales ({@link #LANES_00} and the others).
      */
-    private float dotWide(long row, float[] xi) {
+    @Override
+    protected float dotPrepared(long row, float[] xi) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         FloatVector mins = a0;
         int at = blockAt(row, 0);

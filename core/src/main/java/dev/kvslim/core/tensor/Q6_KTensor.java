@@ -95,46 +95,19 @@ public final class Q6_KTensor extends BlockTensor {
     }
 
     /**
-     * Row {@code row} dotted with {@code x} without expanding it, factored as llama.cpp's kernels are: per sub-block
-     * j of 16, {@code d * scale_j * (codes . x) - 32 * d * scale_j * sum(x over j)}, the codes taken as 0..63 and the
-     * sums of x once per product ({@link #dotRows}); the codes are read as ints ({@link #dotWide}).
+     * Rows dotted with {@code x} without expanding them, factored as llama.cpp's kernels are: per sub-block j of 16,
+     * {@code d * scale_j * (codes . x) - 32 * d * scale_j * sum(x over j)}, the codes taken as 0..63 and the sums
+     * of x once per product; the codes are read as ints ({@link #dotPrepared}). Needs 16-lane vectors; elsewhere
+     * rows are expanded ({@link #decodeBlockFast}).
      */
     @Override
-    public float dot(long row, float[] x, int xOff) {
-        if (!WIDE) {
-            return super.dot(row, x, xOff);
-        }
-        return dotWide(row, prepare(x, xOff));
+    protected boolean prepares() {
+        return WIDE;
     }
 
-    /** Every row through the one dot product, the sums of x and its interleaved copy taken once. */
+    /** x interleaved for {@link #dotPrepared}, then its sums ({@link #subBlockSums}). */
     @Override
-    protected void dotRows(int from, int to, float[] x, float[] out) {
-        if (!WIDE) {
-            super.dotRows(from, to, x, out);
-            return;
-        }
-        dotRowsPrepared(from, to, prepare(x), out);
-    }
-
-    /** With 16-lane vectors: x interleaved for {@link #dotWide}, then its sums ({@link #subBlockSums}). */
-    @Override
-    protected float[] prepare(float[] x) {
-        return WIDE ? prepare(x, 0) : x;
-    }
-
-    @Override
-    protected void dotRowsPrepared(int from, int to, float[] prepared, float[] out) {
-        if (!WIDE) {
-            super.dotRowsPrepared(from, to, prepared, out);
-            return;
-        }
-        for (int r = from; r < to; r++) {
-            out[r] = dotWide(r, prepared);
-        }
-    }
-
-    private float[] prepare(float[] x, int xOff) {
+    protected float[] prepareInput(float[] x, int xOff) {
         float[] p = interleave(x, xOff, cols, cols / 16, LOW, HIGH, CODE_WEIGHT);
         subBlockSums(x, xOff, p, cols);
         return p;
@@ -153,7 +126,7 @@ public final class Q6_KTensor extends BlockTensor {
     private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
 
     /**
-     * The input vectors {@link #dotWide} reads, for {@link #interleave}: vector v = 8 half + 2k + h takes the code at
+     * The input vectors {@link #dotPrepared} reads, for {@link #interleave}: vector v = 8 half + 2k + h takes the code at
      * nibble half h of byte k of each int of the half-block's 64 low bytes: lanes 0-7 values 128 half + 64h + (0..31),
      * lanes 8-15 the 32 after them, each times 2^-(8k + 4h), the code's bit position (the top one, shifted down, 1).
      */
@@ -218,7 +191,8 @@ public final class Q6_KTensor extends BlockTensor {
      * high bits separately, two masks per code with 14 constants, ran 10-15% slower than the widening kernel before
      * it: the compiled loop broadcast its constants again every block.)
      */
-    private float dotWide(long row, float[] xi) {
+    @Override
+    protected float dotPrepared(long row, float[] xi) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         FloatVector offsets = a0; // sub-block by sub-block: d * scale * sum(x)
         int at = blockAt(row, 0);

@@ -265,6 +265,34 @@ class WeightTypesTest {
     }
 
     @Test
+    void q5KBlockDecodesByHand() {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment b = arena.allocate(176);
+            b.set(LE16, 0, Float.floatToFloat16(0.5f)); // d
+            b.set(LE16, 2, Float.floatToFloat16(0.25f)); // dmin
+            // sub-block 0: scale 3, min 5; sub-block 7: scale 4 | 1 << 4 = 20, min 6 (byte 15 nibbles, top bits of
+            // the scale in byte 7)
+            b.set(ValueLayout.JAVA_BYTE, 4, (byte) 3);
+            b.set(ValueLayout.JAVA_BYTE, 8, (byte) 5);
+            b.set(ValueLayout.JAVA_BYTE, 15, (byte) (4 | 6 << 4));
+            b.set(ValueLayout.JAVA_BYTE, 7, (byte) (1 << 6));
+            // value 0: low nibble 9 of code byte 0, bit 0 of fifth-bit byte 0 set -> 25; value 1: nibble 2, no fifth
+            // bit; value 224 + 5 (sub-block 7 = pair 3, high nibbles, byte 5 of pair 3): nibble 10, bit 7 of
+            // fifth-bit byte 5 set -> 26
+            b.set(ValueLayout.JAVA_BYTE, 48, (byte) 9);
+            b.set(ValueLayout.JAVA_BYTE, 49, (byte) 2);
+            b.set(ValueLayout.JAVA_BYTE, 16, (byte) 1);
+            b.set(ValueLayout.JAVA_BYTE, 48 + 96 + 5, (byte) (10 << 4));
+            b.set(ValueLayout.JAVA_BYTE, 16 + 5, (byte) 0x80);
+            Q5_KTensor t = new Q5_KTensor(b, 1, 256);
+            assertThat(t.get(0)).isEqualTo(0.5f * 3 * 25 - 0.25f * 5);
+            assertThat(t.get(1)).isEqualTo(0.5f * 3 * 2 - 0.25f * 5);
+            assertThat(t.get(224 + 5)).isEqualTo(0.5f * 20 * 26 - 0.25f * 6);
+            assertThat(t.get(32)).isEqualTo(0f); // sub-block 1: scale and min 0
+        }
+    }
+
+    @Test
     void q6KBlockDecodesByHand() {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment b = arena.allocate(210);
