@@ -123,7 +123,7 @@ abstract sealed class QuantBlocks extends KvBlocks permits Q8Blocks, Q4Blocks {
 
     /** The key scales of group {@code g} for the slots {@code j..} of a tile, widened. */
     private FloatVector keyScales(short[] sc, int g, int j) {
-        return HalfFloats.widenF16(ShortVector.fromArray(S, sc, g * blockSize + j));
+        return HalfFloats.widenF16Scales(ShortVector.fromArray(S, sc, g * blockSize + j));
     }
 
     /** Signed bytes widened to floats. */

@@ -83,6 +83,21 @@ public final class HalfFloats {
         return unsigned.reinterpretAsInts().or(bits.and(0x80000000)).reinterpretAsFloats();
     }
 
+    /**
+     * {@link #widenF16} in four operations (the bits moved up by 13 and scaled by 2^112, which rebiases the
+     * exponent), exact likewise, but a subnormal half is a subnormal operand of the scaling, which the CPU handles
+     * slowly: for block scales, which are normal numbers, not for weights or cached values.
+     */
+    public static FloatVector widenF16Scales(ShortVector h) {
+        // sign-extended and moved up by 13, the half's sign lands in bit 31 and copies of it in bits 28-30, which
+        // the mask clears: a float with the half's sign, exponent and mantissa, which the scaling rebiases
+        return ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                .lanewise(VectorOperators.LSHL, 13)
+                .and(0x8FFFFFFF)
+                .reinterpretAsFloats()
+                .mul(0x1p112f);
+    }
+
     /** Widens bfloat16 to floats in vector registers, exactly. */
     public static FloatVector widenBf16(ShortVector h) {
         // sign extension fills the upper 16 bits, which the shift pushes out again

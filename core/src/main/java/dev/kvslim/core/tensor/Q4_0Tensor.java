@@ -197,7 +197,7 @@ public final class Q4_0Tensor extends FloatTensor {
      * bytes (as {@link Q4_KTensor}'s kernel): 64 code bytes are read as 16 ints, the nibble at bit position p of
      * each int masked in place and converted to a float (the code times 2^p, exactly; the input carries 2^-p), eight
      * multiply-adds per group into one sum that starts from the offsets, then times each block's scale in its four
-     * lanes. A group's four scales are widened from half floats in a vector ({@link HalfFloats#widenF16}, exact for
+     * lanes. A group's four scales are widened from half floats in a vector ({@link HalfFloats#widenF16Scales}, exact for
      * every finite half float).
      * Kept in a register from one group to the next (16 scales converted every fourth group), the vector was
      * boxed on the heap in some runs of the JIT: a young collection every few milliseconds, decode at a quarter of
@@ -210,7 +210,7 @@ public final class Q4_0Tensor extends FloatTensor {
         int codes = base + 2 * blocks;
         for (int g = 0; g < blocks / 4; g++) {
             // the group's four scales in lanes 0-3
-            FloatVector scales = HalfFloats.widenF16(
+            FloatVector scales = HalfFloats.widenF16Scales(
                     ByteVector.fromArray(B8, raw, base + 8 * g).reinterpretAsShorts());
             IntVector c = ByteVector.fromArray(B64, raw, codes + 64 * g).reinterpretAsInts();
             int pi = GROUP * g;

@@ -4,13 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class HalfFloatsTest {
 
     /** Every one of the 65,536 half floats, widened in vectors, against the JDK's scalar conversion. */
-    @Test
-    void widenF16IsExactForEveryFiniteHalf() {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void widenF16IsExactForEveryFiniteHalf(boolean scales) {
         int lanes = HalfFloats.SHORTS.length();
         short[] halves = new short[lanes];
         float[] out = new float[lanes];
@@ -18,7 +20,8 @@ class HalfFloatsTest {
             for (int i = 0; i < lanes; i++) {
                 halves[i] = (short) (start + i);
             }
-            FloatVector v = HalfFloats.widenF16(ShortVector.fromArray(HalfFloats.SHORTS, halves, 0));
+            ShortVector h = ShortVector.fromArray(HalfFloats.SHORTS, halves, 0);
+            FloatVector v = scales ? HalfFloats.widenF16Scales(h) : HalfFloats.widenF16(h);
             v.intoArray(out, 0);
             for (int i = 0; i < lanes; i++) {
                 float expected = Float.float16ToFloat(halves[i]);
