@@ -24,6 +24,25 @@ final class KQuants {
     }
 
     /**
+     * ggml's Q8_K rounding of an input ({@code quantize_row_q8_K_ref}), the one its K-quant dot products take: the
+     * 256 values at {@code x[off]} as codes {@code min(127, nearest_int(-127 / max * x))} into {@code codes[cOff..]},
+     * where {@code max} is the value of largest magnitude (sign kept); returns the scale {@code 1 / (-127 / max)}
+     * (0 for a block of zeros, whose codes are 0).
+     */
+    static float q8K(float[] x, int off, byte[] codes, int cOff) {
+        float max = Quantizer.signedMax(x, off, QK);
+        if (max == 0f) {
+            java.util.Arrays.fill(codes, cOff, cOff + QK, (byte) 0);
+            return 0f;
+        }
+        float iscale = -127f / max;
+        for (int j = 0; j < QK; j++) {
+            codes[cOff + j] = (byte) Math.min(127, nearestInt(iscale * x[off + j]));
+        }
+        return 1f / iscale;
+    }
+
+    /**
      * {@code make_qkx2_quants}: codes {@code 0..nmax} in {@code codes[cOff..]} for {@code x[off..off+n)} with
      * weights {@code w}; returns the scale, and the minimum (negated, as ggml returns it) in {@code min[0]}.
      */

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -14,11 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * in its low nibble and value j+16 in its high nibble, both offset by 8: value = d * (nibble - 8).
  * 18 bytes per block.
  *
+ * <p>With 16-lane vectors a product rounds its input to 8-bit codes first and multiplies in integers, as llama.cpp
+ * does ({@link #dotPrepared}, {@link Int8Input}).
+ *
  * <p>Repacked at load, row by row, into the same bytes in another order: a row's scales first (2 bytes per block),
  * then its blocks' 16 code bytes each, in GGML's order. Rows keep their size and place; {@link #segment} builds
  * GGML's layout again when asked (for writing a file). The repacking is one pass over the bytes the load copies
- * anyway, and costs no memory; it lets {@link #dotPrepared} read the codes of four blocks as one vector of ints and the
- * scales of sixteen blocks as one vector.
+ * anyway, and costs no memory; it lets {@link #dotPrepared} read the codes of four blocks as one vector of shorts
+ * and their scales as one small vector.
  */
 public final class Q4_0Tensor extends FloatTensor {
 
@@ -131,13 +135,13 @@ public final class Q4_0Tensor extends FloatTensor {
         return Kernels.sum(acc);
     }
 
-    /** With 16-lane vectors and finite scales: four blocks' codes read as ints ({@link #dotPrepared}). */
+    /** With 16-lane vectors and finite scales: the integer kernel ({@link #dotPrepared}). */
     @Override
     protected boolean prepares() {
         return wide;
     }
 
-    /** 16-lane vectors (AVX-512): four blocks' codes are one vector of 16 ints. */
+    /** 16-lane vectors (AVX-512): four blocks' codes are one vector of 32 shorts. */
     private static final boolean WIDE = F.length() == 16;
 
     private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
@@ -147,59 +151,72 @@ public final class Q4_0Tensor extends FloatTensor {
     private static final VectorShuffle<Float> SCALE_LANES = WIDE ? VectorShuffle.fromOp(F, i -> i / 4) : null;
 
     /**
-     * Where {@link #prepareInput} takes each input value of a group of four blocks (128 values) from: entry
-     * {@code 16 * v + i} is the value lane i of the v-th code vector holds, v = 2k + h for nibble half h of byte k
-     * of each int (int i holds bytes 4(i % 4) .. 4(i % 4) + 3 of block i / 4).
+     * Where {@link #prepareInput} takes each of a group's 128 input codes from: short {@code 32k + 8j + m} (lane
+     * {@code 8j + m} of the k-th vector) is the code of the value that nibble k of short m of block j's codes holds
+     * (the 16 code bytes of a block read as 8 shorts: nibble 0 and 2 are the low nibbles of bytes 2m and 2m + 1,
+     * values 2m and 2m + 1; nibbles 1 and 3 their high nibbles, values 2m + 16 and 2m + 17).
      */
     private static final int[] ORDER = new int[128];
 
-    /** The power of two each of a group's 8 input vectors carries: 2^-(bit position of its nibble). */
-    private static final float[] NIBBLE_WEIGHT = new float[8];
-
     static {
-        for (int v = 0; v < 8; v++) {
-            int k = v / 2, h = v % 2;
-            // the top nibble is shifted down instead of masked in place (the int's sign bit)
-            NIBBLE_WEIGHT[v] = k == 3 && h == 1 ? 1f : Math.scalb(1f, -(8 * k + 4 * h));
-            for (int i = 0; i < 16; i++) {
-                ORDER[16 * v + i] = 32 * (i / 4) + 16 * h + 4 * (i % 4) + k;
+        for (int k = 0; k < 4; k++) {
+            for (int j = 0; j < 4; j++) {
+                for (int m = 0; m < 8; m++) {
+                    ORDER[32 * k + 8 * j + m] = 32 * j + 2 * m + (k >= 2 ? 1 : 0) + (k % 2 == 1 ? 16 : 0);
+                }
             }
         }
     }
 
-    /** Floats per group of four blocks in {@link #prepareInput}: 8 input vectors and the offset vector. */
-    private static final int GROUP = 144;
+    /**
+     * Slots per group of four blocks in {@link #prepareInput}: 64 of codes (128 shorts), 16 of int offsets, 16 of
+     * input scales.
+     */
+    private static final int GROUP = 96;
 
     /**
-     * {@code x[xOff ..]} for {@link #dotPrepared}, 144 floats per four blocks: the 128 values rearranged into the order
-     * the codes are read in ({@link #ORDER}), each times its nibble's {@link #NIBBLE_WEIGHT}, then 16 floats of
-     * offsets: lane i holds -8 times the sum of the 8 values lane i meets (the codes' offset of 8, factored out).
+     * {@code x[xOff ..]} for {@link #dotPrepared}, 96 slots per four blocks: each block of 32 rounded to codes as
+     * llama.cpp's Q8_0 ({@link Quantizer#q8Codes}, {@link Int8Input}), the 128 codes in the order of {@link #ORDER};
+     * then 16 ints, lane i's -8 times the sum of the 8 codes it meets (the weight codes' offset of 8, factored
+     * out); then 16 floats, lane i's input scale (block i / 4's).
      */
     @Override
     protected float[] prepareInput(float[] x, int xOff) {
         float[] p = new float[blocks / 4 * GROUP];
+        MemorySegment slots = MemorySegment.ofArray(p);
+        byte[] codes = new byte[128];
         for (int g = 0; g < blocks / 4; g++) {
-            int in = xOff + 128 * g, o = GROUP * g;
-            for (int j = 0; j < 128; j++) {
-                float v = x[in + ORDER[j]];
-                p[o + j] = v * NIBBLE_WEIGHT[j >>> 4];
-                p[o + 128 + (j & 15)] += v;
+            int o = GROUP * g;
+            for (int j = 0; j < 4; j++) {
+                float d = Quantizer.q8Codes(x, xOff + 128 * g + 32 * j, 32, codes, 32 * j);
+                for (int l = 0; l < 4; l++) {
+                    p[o + 80 + 4 * j + l] = d;
+                }
             }
-            for (int i = 0; i < 16; i++) {
-                p[o + 128 + i] *= -8f;
+            Int8Input.putCodes(slots, o, codes, 0, ORDER);
+            for (int l = 0; l < 16; l++) {
+                int sum = 0;
+                for (int k = 0; k < 4; k++) {
+                    sum += codes[ORDER[32 * k + 2 * l]] + codes[ORDER[32 * k + 2 * l + 1]];
+                }
+                Int8Input.putInt(slots, o + 64 + l, -8 * sum);
             }
         }
         return p;
     }
 
     /**
-     * Row {@code row} dotted with the {@linkplain #prepareInput prepared} input, four blocks at a time, without widening
-     * bytes (as {@link Q4_KTensor}'s kernel): 64 code bytes are read as 16 ints, the nibble at bit position p of
-     * each int masked in place and converted to a float (the code times 2^p, exactly; the input carries 2^-p), eight
-     * multiply-adds per group into one sum that starts from the offsets, then times each block's scale in its four
-     * lanes. A group's four scales are widened from half floats in a vector ({@link HalfFloats#widenF16Scales}, exact for
-     * every finite half float).
-     * Kept in a register from one group to the next (16 scales converted every fourth group), the vector was
+     * Row {@code row} dotted with the {@linkplain #prepareInput prepared} input in integers, four blocks at a time, as
+     * llama.cpp's Q4_0 x Q8_0 kernels do: 64 code bytes are read as 32 shorts, each short's four nibbles taken out
+     * in place (a shift and a mask) and multiplied by the matching input codes in 16-bit lanes (4 products of at
+     * most 15 * 127, summed: no overflow), the two shorts of each int added (shift, add, arithmetic shift), the
+     * offsets added; then per lane one conversion to float and one multiply-add by the block's two scales. A
+     * group's four weight scales are widened from half floats in a vector ({@link HalfFloats#widenF16Scales},
+     * exact for every finite half float). The kernel before it multiplied float inputs by codes converted to floats
+     * (per group 8 conversions and 9 multiply-adds, here 1 conversion, 1 multiply and 1 multiply-add): the 1B
+     * model's matrices in one process, rounds alternating between the two, read 18.3 GB/s with it and 25.2 GB/s
+     * with this one (best rounds, 2 threads, AMD EPYC); see docs/performance.md.
+     * Kept in a register from one group to the next (16 scales converted every fourth group), the scale vector was
      * boxed on the heap in some runs of the JIT: a young collection every few milliseconds, decode at a quarter of
      * the speed.
      */
@@ -212,25 +229,25 @@ public final class Q4_0Tensor extends FloatTensor {
             // the group's four scales in lanes 0-3
             FloatVector scales = HalfFloats.widenF16Scales(
                     ByteVector.fromArray(B8, raw, base + 8 * g).reinterpretAsShorts());
-            IntVector c = ByteVector.fromArray(B64, raw, codes + 64 * g).reinterpretAsInts();
-            int pi = GROUP * g;
-            FloatVector s = ((FloatVector) c.and(0xF).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi), FloatVector.fromArray(F, p, pi + 128));
-            s = ((FloatVector) c.and(0xF0).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi + 16), s);
-            s = ((FloatVector) c.and(0xF00).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi + 32), s);
-            s = ((FloatVector) c.and(0xF000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi + 48), s);
-            s = ((FloatVector) c.and(0xF0000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi + 64), s);
-            s = ((FloatVector) c.and(0xF00000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi + 80), s);
-            s = ((FloatVector) c.and(0xF000000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi + 96), s);
-            s = ((FloatVector) c.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, p, pi + 112), s);
-            acc = s.fma(scales.rearrange(SCALE_LANES), acc);
+            ShortVector c = ByteVector.fromArray(B64, raw, codes + 64 * g).reinterpretAsShorts();
+            int o = GROUP * g;
+            ShortVector s =
+                    c.and((short) 0xF).mul(FloatVector.fromArray(F, p, o).reinterpretAsShorts());
+            s = s.add(c.lanewise(VectorOperators.LSHR, 4)
+                    .and((short) 0xF)
+                    .mul(FloatVector.fromArray(F, p, o + 16).reinterpretAsShorts()));
+            s = s.add(c.lanewise(VectorOperators.LSHR, 8)
+                    .and((short) 0xF)
+                    .mul(FloatVector.fromArray(F, p, o + 32).reinterpretAsShorts()));
+            s = s.add(c.lanewise(VectorOperators.LSHR, 12)
+                    .mul(FloatVector.fromArray(F, p, o + 48).reinterpretAsShorts()));
+            // each int's two shorts added in its top half, moved down with their sign
+            IntVector w = s.reinterpretAsInts();
+            IntVector sums = w.add(w.lanewise(VectorOperators.LSHL, 16))
+                    .lanewise(VectorOperators.ASHR, 16)
+                    .add(FloatVector.fromArray(F, p, o + 64).reinterpretAsInts());
+            FloatVector scale = scales.rearrange(SCALE_LANES).mul(FloatVector.fromArray(F, p, o + 80));
+            acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(scale, acc);
         }
         return Kernels.sum(acc);
     }

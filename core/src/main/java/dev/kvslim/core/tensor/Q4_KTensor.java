@@ -5,6 +5,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -82,8 +83,8 @@ public final class Q4_KTensor extends BlockTensor {
     /**
      * The decoded row dotted with {@code x} without writing it out, as llama.cpp's kernels factor it: per 32-value
      * sub-block, {@code d * scale * (codes . x) - dmin * min * sum(x)}, where the sums of x are taken once per
-     * product ({@link #dotRows}) rather than once per row. With 16-lane vectors the codes are read as ints
-     * ({@link #dotPrepared}); with 8 lanes, bytes widened to floats ({@link #dotNarrow}).
+     * product ({@link #dotRows}) rather than once per row. With 16-lane vectors in integers, over the input rounded
+     * to 8-bit codes ({@link #dotPrepared}); with 8 lanes, bytes widened to floats ({@link #dotNarrow}).
      */
     @Override
     public float dot(long row, float[] x, int xOff) {
@@ -107,18 +108,23 @@ public final class Q4_KTensor extends BlockTensor {
         }
     }
 
-    /** With 16-lane vectors: the kernel that reads codes as ints ({@link #dotPrepared}). */
+    /** With 16-lane vectors: the integer kernel ({@link #dotPrepared}). */
     @Override
     protected boolean prepares() {
         return WIDE;
     }
 
-    /** x interleaved for {@link #dotPrepared}, then its sums ({@link #blockSums}). */
+    /** Slots per block of 256 in {@link #prepareInput}. */
+    private static final int BLOCK_SLOTS = Int8Input.K_BLOCK_SLOTS;
+
+    /**
+     * {@code x[xOff ..]} for {@link #dotPrepared} ({@link Int8Input#q8K}): per block of 256 the codes in the order of
+     * {@link #ORDER}; then 16 floats, eight zeros (the lanes of the weight scales) and the sums of the codes of each
+     * sub-block of 32 (the lanes of the minimums); then the input scale.
+     */
     @Override
     protected float[] prepareInput(float[] x, int xOff) {
-        float[] p = interleave(x, xOff, cols, cols / 16, LOW, HIGH, NIBBLE_WEIGHT);
-        blockSums(x, xOff, cols, p, cols);
-        return p;
+        return Int8Input.q8K(x, xOff, cols, ORDER, 32);
     }
 
     /**
@@ -215,26 +221,25 @@ public final class Q4_KTensor extends BlockTensor {
                 a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(a6.add(a7))).sub(mins));
     }
 
-    /** 16-lane vectors: a block's 128 bytes of codes are two vectors of 16 ints ({@link #dotPrepared}). */
+    /** 16-lane vectors: a block's 128 bytes of codes are two vectors of 32 shorts ({@link #dotPrepared}). */
     static final boolean WIDE = F.length() == 16;
 
     static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
 
     /**
-     * The input vectors {@link #dotPrepared} reads, for {@link #interleave}: vector v = 8c + 2k + h takes nibble half h
-     * of byte k of each int of the c-th 64 code bytes: lanes 0-7 from sub-block 4c + h, lanes 8-15 from 4c + 2 + h,
-     * each value times 2^-(8k + 4h), the nibble's bit position (the top nibble, shifted down, 1).
+     * Where {@link #prepareInput} takes each of a block's 256 input codes from, in the order {@link #dotPrepared}
+     * reads them: 8 vectors of 32 shorts, vector {@code 4c + 2t + u} for the c-th 64 code bytes (read as 32 shorts;
+     * short i holds bytes 2i and 2i + 1 of 32-byte chunk {@code 2c + i / 16}), nibble half t (0: low nibbles, of
+     * the chunk's first sub-block; 1: high nibbles, of its second), byte u of the short.
      */
-    static final int[] LOW = new int[16], HIGH = new int[16];
-
-    private static final float[] NIBBLE_WEIGHT = new float[16];
+    static final int[] ORDER = new int[256];
 
     static {
-        for (int v = 0; v < 16; v++) {
-            int c = v / 8, k = (v % 8) / 2, h = v % 2;
-            LOW[v] = 32 * (4 * c + h);
-            HIGH[v] = 32 * (4 * c + 2 + h);
-            NIBBLE_WEIGHT[v] = k == 3 && h == 1 ? 1f : Math.scalb(1f, -(8 * k + 4 * h));
+        for (int v = 0; v < 8; v++) {
+            int c = v / 4, t = (v / 2) % 2, u = v % 2;
+            for (int i = 0; i < 32; i++) {
+                ORDER[32 * v + i] = 64 * (2 * c + i / 16) + 32 * t + 2 * (i % 16) + u;
+            }
         }
     }
 
@@ -259,17 +264,19 @@ public final class Q4_KTensor extends BlockTensor {
     }
 
     /**
-     * The factored dot product without widening bytes: 64 bytes of codes are read as 16 ints, and the nibble at bit
-     * position p of every int is masked in place ({@code and 0xF << p}) and converted to a float, which is the code
-     * times 2^p exactly; the input, interleaved once per product ({@link #prepare}), carries the 2^-p, so each
-     * product is the code times x with the same rounding as {@link #dotNarrow}'s. That is one mask, one conversion
-     * and one multiply-add per 16 values, where widening bytes costs a widen more (and a shift for high nibbles). An
-     * int of codes holds bytes 4i..4i+3 of the 64: lanes 0-7 of each vector belong to one 32-byte pair of
-     * sub-blocks, lanes 8-15 to the next, so the per-sub-block sums are kept in four accumulators whose halves take
-     * two different scales ({@link #LANES_00} and the others).
+     * The factored dot product in integers, as llama.cpp's Q4_K x Q8_K kernels compute it: per sub-block,
+     * {@code d * scale * dx * (codes . input codes) - dmin * min * dx * sum(input codes)}. 64 bytes of codes are
+     * read as 32 shorts; each short's four nibbles are taken out in place (a shift and a mask) and multiplied by the
+     * matching input codes in 16-bit lanes; the low nibbles of both bytes (one sub-block) are added, and the high
+     * ones (the next sub-block), at most 2 * 15 * 127 each; then the two shorts of each int are added (shift, add,
+     * arithmetic shift), and each int, converted to a float, is multiplied by its sub-block's scale. Lanes 0-7 of
+     * each int vector belong to one 32-byte chunk and lanes 8-15 to the next, so four accumulators take their
+     * scales lane by lane ({@link #LANES_00} and the others). The kernel before it multiplied float inputs by codes
+     * converted to floats (a mask, a conversion and a multiply-add per 16 values): in one process, rounds
+     * alternating, 12.9 against 16.9 GB/s for this one (docs/performance.md).
      */
     @Override
-    protected float dotPrepared(long row, float[] xi) {
+    protected float dotPrepared(long row, float[] p) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         FloatVector mins = a0;
         int at = blockAt(row, 0);
@@ -277,53 +284,51 @@ public final class Q4_KTensor extends BlockTensor {
             long w0 = i32(at + 4) & 0xFFFFFFFFL, w1 = i32(at + 8) & 0xFFFFFFFFL, w2 = i32(at + 12) & 0xFFFFFFFFL;
             long sc = (w0 & 0x3F3F3F3FL) | (((w2 & 0x0F0F0F0FL) | (((w0 >>> 6) & 0x03030303L) << 4)) << 32);
             long mn = (w1 & 0x3F3F3F3FL) | ((((w2 >>> 4) & 0x0F0F0F0FL) | (((w1 >>> 6) & 0x03030303L) << 4)) << 32);
+            int o = BLOCK_SLOTS * b;
+            float dx = p[o + 144];
+            // lanes 0-7: d * dx * scale of sub-blocks 0-7; lanes 8-15: dmin * dx * their minimums
             FloatVector both = ((FloatVector) LongVector.zero(L128)
                             .withLane(0, sc)
                             .withLane(1, mn)
                             .reinterpretAsBytes()
                             .convertShape(VectorOperators.B2F, F, 0))
-                    .mul(FloatVector.broadcast(F, f16(at + 2)).blend(f16(at), LOW_EIGHT));
-            mins = both.fma(FloatVector.fromArray(F, xi, cols + 16 * b), mins);
-            IntVector c0 = ByteVector.fromArray(B64, raw, at + 16).reinterpretAsInts();
-            IntVector c1 = ByteVector.fromArray(B64, raw, at + 80).reinterpretAsInts();
-            int xb = b * 256;
-            // s00/s01: low/high nibbles of the first 64 bytes (sub-blocks 0, 2 | 1, 3), s10/s11 of the next 64
-            FloatVector s00 =
-                    ((FloatVector) c0.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xi, xb));
-            FloatVector s01 = ((FloatVector) c0.and(0xF0).convert(VectorOperators.I2F, 0))
-                    .mul(FloatVector.fromArray(F, xi, xb + 16));
-            s00 = ((FloatVector) c0.and(0xF00).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 32), s00);
-            s01 = ((FloatVector) c0.and(0xF000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 48), s01);
-            s00 = ((FloatVector) c0.and(0xF0000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 64), s00);
-            s01 = ((FloatVector) c0.and(0xF00000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 80), s01);
-            s00 = ((FloatVector) c0.and(0xF000000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 96), s00);
-            s01 = ((FloatVector) c0.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 112), s01);
-            FloatVector s10 = ((FloatVector) c1.and(0xF).convert(VectorOperators.I2F, 0))
-                    .mul(FloatVector.fromArray(F, xi, xb + 128));
-            FloatVector s11 = ((FloatVector) c1.and(0xF0).convert(VectorOperators.I2F, 0))
-                    .mul(FloatVector.fromArray(F, xi, xb + 144));
-            s10 = ((FloatVector) c1.and(0xF00).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 160), s10);
-            s11 = ((FloatVector) c1.and(0xF000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 176), s11);
-            s10 = ((FloatVector) c1.and(0xF0000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 192), s10);
-            s11 = ((FloatVector) c1.and(0xF00000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 208), s11);
-            s10 = ((FloatVector) c1.and(0xF000000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 224), s10);
-            s11 = ((FloatVector) c1.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 240), s11);
-            a0 = s00.fma(both.rearrange(LANES_00), a0);
-            a1 = s01.fma(both.rearrange(LANES_01), a1);
-            a2 = s10.fma(both.rearrange(LANES_10), a2);
-            a3 = s11.fma(both.rearrange(LANES_11), a3);
+                    .mul(FloatVector.broadcast(F, f16(at + 2) * dx).blend(f16(at) * dx, LOW_EIGHT));
+            mins = both.fma(FloatVector.fromArray(F, p, o + 128), mins);
+            ShortVector c0 = ByteVector.fromArray(B64, raw, at + 16).reinterpretAsShorts();
+            ShortVector c1 = ByteVector.fromArray(B64, raw, at + 80).reinterpretAsShorts();
+            // low nibbles of the first 64 bytes (sub-blocks 0 | 2), high ones (1 | 3); then of the next 64
+            ShortVector s00 = c0.and((short) 0xF)
+                    .mul(FloatVector.fromArray(F, p, o).reinterpretAsShorts())
+                    .add(c0.lanewise(VectorOperators.LSHR, 8)
+                            .and((short) 0xF)
+                            .mul(FloatVector.fromArray(F, p, o + 16).reinterpretAsShorts()));
+            IntVector w00 = s00.reinterpretAsInts();
+            IntVector i00 = w00.add(w00.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            ShortVector s01 = c0.lanewise(VectorOperators.LSHR, 4)
+                    .and((short) 0xF)
+                    .mul(FloatVector.fromArray(F, p, o + 32).reinterpretAsShorts())
+                    .add(c0.lanewise(VectorOperators.LSHR, 12)
+                            .mul(FloatVector.fromArray(F, p, o + 48).reinterpretAsShorts()));
+            IntVector w01 = s01.reinterpretAsInts();
+            IntVector i01 = w01.add(w01.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            ShortVector s10 = c1.and((short) 0xF)
+                    .mul(FloatVector.fromArray(F, p, o + 64).reinterpretAsShorts())
+                    .add(c1.lanewise(VectorOperators.LSHR, 8)
+                            .and((short) 0xF)
+                            .mul(FloatVector.fromArray(F, p, o + 80).reinterpretAsShorts()));
+            IntVector w10 = s10.reinterpretAsInts();
+            IntVector i10 = w10.add(w10.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            ShortVector s11 = c1.lanewise(VectorOperators.LSHR, 4)
+                    .and((short) 0xF)
+                    .mul(FloatVector.fromArray(F, p, o + 96).reinterpretAsShorts())
+                    .add(c1.lanewise(VectorOperators.LSHR, 12)
+                            .mul(FloatVector.fromArray(F, p, o + 112).reinterpretAsShorts()));
+            IntVector w11 = s11.reinterpretAsInts();
+            IntVector i11 = w11.add(w11.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            a0 = ((FloatVector) i00.convert(VectorOperators.I2F, 0)).fma(both.rearrange(LANES_00), a0);
+            a1 = ((FloatVector) i01.convert(VectorOperators.I2F, 0)).fma(both.rearrange(LANES_01), a1);
+            a2 = ((FloatVector) i10.convert(VectorOperators.I2F, 0)).fma(both.rearrange(LANES_10), a2);
+            a3 = ((FloatVector) i11.convert(VectorOperators.I2F, 0)).fma(both.rearrange(LANES_11), a3);
         }
         return Kernels.sum(a0.add(a1).add(a2.add(a3)).sub(mins));
     }

@@ -1,13 +1,11 @@
 package dev.kvslim.core.tensor;
 
 import static dev.kvslim.core.tensor.Q4_KTensor.B64;
-import static dev.kvslim.core.tensor.Q4_KTensor.HIGH;
 import static dev.kvslim.core.tensor.Q4_KTensor.L128;
 import static dev.kvslim.core.tensor.Q4_KTensor.LANES_00;
 import static dev.kvslim.core.tensor.Q4_KTensor.LANES_01;
 import static dev.kvslim.core.tensor.Q4_KTensor.LANES_10;
 import static dev.kvslim.core.tensor.Q4_KTensor.LANES_11;
-import static dev.kvslim.core.tensor.Q4_KTensor.LOW;
 import static dev.kvslim.core.tensor.Q4_KTensor.LOW_EIGHT;
 import static dev.kvslim.core.tensor.Q4_KTensor.WIDE;
 
@@ -115,14 +113,20 @@ public final class Q5_KTensor extends BlockTensor {
     }
 
     /**
-     * The input vector v = 8c + 2k + h of {@link #interleave} (the order of {@link Q4_KTensor}'s) holds the values
-     * whose codes sit at byte k of each int, each times 2^-8k: here both nibble halves' codes are at bit 8k (the high
-     * nibbles are shifted down first, so the 5-bit code of byte 3 still fits below the sign bit).
+     * The values of each input vector of {@link #interleave}: vector v = 8c + 2k + h takes the values whose codes
+     * sit at nibble half h of byte k of each int of the c-th 64 code bytes: lanes 0-7 from sub-block 4c + h, lanes
+     * 8-15 from 4c + 2 + h; each times 2^-8k ({@link #CODE_WEIGHT}): here both nibble halves' codes are at bit 8k
+     * (the high nibbles are shifted down first, so the 5-bit code of byte 3 still fits below the sign bit).
      */
+    private static final int[] LOW = new int[16], HIGH = new int[16];
+
     private static final float[] CODE_WEIGHT = new float[16];
 
     static {
         for (int v = 0; v < 16; v++) {
+            int c = v / 8, h = v % 2;
+            LOW[v] = 32 * (4 * c + h);
+            HIGH[v] = 32 * (4 * c + 2 + h);
             CODE_WEIGHT[v] = Math.scalb(1f, -8 * ((v % 8) / 2));
         }
     }

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -105,158 +106,141 @@ public final class Q6_KTensor extends BlockTensor {
         return WIDE;
     }
 
-    /** x interleaved for {@link #dotPrepared}, then its sums ({@link #subBlockSums}). */
+    /** Slots per block of 256 in {@link #prepareInput}. */
+    private static final int BLOCK_SLOTS = Int8Input.K_BLOCK_SLOTS;
+
+    /**
+     * {@code x[xOff ..]} for {@link #dotPrepared} ({@link Int8Input#q8K}): per block of 256 the codes in the order of
+     * {@link #ORDER}, then the sums of the codes of each sub-block of 16, then the input scale.
+     */
     @Override
     protected float[] prepareInput(float[] x, int xOff) {
-        float[] p = interleave(x, xOff, cols, cols / 16, LOW, HIGH, CODE_WEIGHT);
-        subBlockSums(x, xOff, p, cols);
-        return p;
-    }
-
-    /** The sums of {@code x[xOff ..]} over each 16 values of a row (one 16-lane vector each). */
-    private void subBlockSums(float[] x, int xOff, float[] out, int off) {
-        for (int j = 0; j < cols / 16; j++) {
-            out[off + j] = Kernels.sum(FloatVector.fromArray(F, x, xOff + 16 * j));
-        }
+        return Int8Input.q8K(x, xOff, cols, ORDER, 16);
     }
 
     /** The kernel needs 16-lane vectors (AVX-512); elsewhere rows are expanded to floats ({@link #decodeBlockFast}). */
     private static final boolean WIDE = B != null && F.length() == 16;
 
     private static final VectorSpecies<Byte> B64 = WIDE ? ByteVector.SPECIES_512 : null;
+    private static final VectorSpecies<Short> S64 = WIDE ? ShortVector.SPECIES_512 : null;
 
     /**
-     * The input vectors {@link #dotPrepared} reads, for {@link #interleave}: vector v = 8 half + 2k + h takes the code at
-     * nibble half h of byte k of each int of the half-block's 64 low bytes: lanes 0-7 values 128 half + 64h + (0..31),
-     * lanes 8-15 the 32 after them, each times 2^-(8k + 4h), the code's bit position (the top one, shifted down, 1).
+     * Where {@link #prepareInput} takes each of a block's 256 input codes from, in the order {@link #dotPrepared}
+     * reads them: vector {@code 4n + 2t + u} for half-block n, nibble half t and byte u of each short of the
+     * half-block's 64 low bytes (read as 32 shorts: short i holds low bytes 2i and 2i + 1). Low byte l < 32 holds
+     * value l in its low nibble and l + 64 in its high one; low byte l >= 32, values l and l + 64 likewise (both
+     * counted from the half-block's start, 128 n).
      */
-    private static final int[] LOW = new int[16], HIGH = new int[16];
-
-    private static final float[] CODE_WEIGHT = new float[16];
+    private static final int[] ORDER = new int[256];
 
     static {
-        for (int v = 0; v < 16; v++) {
-            int half = v / 8, k = (v % 8) / 2, h = v % 2;
-            LOW[v] = 128 * half + 64 * h;
-            HIGH[v] = LOW[v] + 32;
-            CODE_WEIGHT[v] = k == 3 && h == 1 ? 1f : Math.scalb(1f, -(8 * k + 4 * h));
+        for (int v = 0; v < 8; v++) {
+            int n = v / 4, t = (v / 2) % 2, u = v % 2;
+            for (int i = 0; i < 32; i++) {
+                ORDER[32 * v + i] = 128 * n + 64 * t + 2 * i + u;
+            }
         }
     }
 
-    /** A half-block's 32 high bytes in lanes 0-7 and again in 8-15 (the 64 high bytes are one vector). */
-    private static final VectorShuffle<Integer> HIGH_0 = highLanes(0), HIGH_1 = highLanes(1);
+    /** A half-block's 32 high bytes (16 shorts) in short lanes 0-15 and again in 16-31. */
+    private static final VectorShuffle<Short> HIGH_0 = highLanes(0), HIGH_1 = highLanes(1);
 
-    /** The high bits of values l + 32 sit two bits above those of value l: lanes 8-15 shift them down. */
-    private static final IntVector HIGH_SHIFT = WIDE
-            ? IntVector.fromArray(IntVector.SPECIES_512, new int[] {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2}, 0)
-            : null;
+    /**
+     * The high bits of values l + 32 sit two bits above those of value l in high byte l: short lanes 16-31, the
+     * low bytes from 32 on, shift them down.
+     */
+    private static final ShortVector HIGH_SHIFT =
+            WIDE ? ShortVector.zero(S64).blend((short) 2, S64.indexInRange(-16, 16)) : null;
 
-    /** Per half-block and nibble half: the sub-block scale each lane's values take. */
+    /** Per half-block and nibble half: the sub-block scale of each int lane (four lanes of 16 values each). */
     private static final VectorShuffle<Float> SCALES_00 = scaleLanes(0, 0),
             SCALES_01 = scaleLanes(0, 1),
             SCALES_10 = scaleLanes(1, 0),
             SCALES_11 = scaleLanes(1, 1);
 
-    private static VectorShuffle<Integer> highLanes(int half) {
-        if (!WIDE) {
-            return null;
-        }
-        int[] lanes = new int[16];
-        for (int i = 0; i < 16; i++) {
-            lanes[i] = 8 * half + i % 8;
-        }
-        return VectorShuffle.fromArray(IntVector.SPECIES_512, lanes, 0);
+    private static VectorShuffle<Short> highLanes(int half) {
+        return WIDE ? VectorShuffle.fromOp(S64, i -> 16 * half + i % 16) : null;
     }
 
-    private static VectorShuffle<Float> scaleLanes(int half, int h) {
-        if (!WIDE) {
-            return null;
-        }
-        int[] lanes = new int[16];
-        for (int i = 0; i < 16; i++) {
-            lanes[i] = 8 * half + (i % 8) / 4 + (i < 8 ? 0 : 2) + 4 * h;
-        }
-        return VectorShuffle.fromArray(F, lanes, 0);
+    private static VectorShuffle<Float> scaleLanes(int half, int t) {
+        return WIDE ? VectorShuffle.fromOp(F, i -> 8 * half + 4 * t + i / 4) : null;
     }
 
     /**
-     * The factored dot product without widening bytes (as {@link Q4_KTensor}'s): a half-block's 64 low bytes are 16
-     * ints, its 32 high bytes are put beside them (lanes 8-15 shifted so that each value's two high bits sit where
-     * they do in lanes 0-7), and each value's 6-bit code is assembled in place at bit position p = 8k + 4h of its
-     * int: one bitwise blend per nibble half takes the nibbles from the low bytes and the bits above them from the
-     * high bytes moved up by 4, then one mask ({@code 0x3F << p}) per code. The masked int, converted to a float, is
-     * the code times 2^p exactly, and the interleaved input carries 2^-p. That is a mask, a conversion and a
-     * multiply-add per 16 values. Lanes 0-7 and 8-15 of a half's vectors belong to different sub-blocks; four
-     * accumulators per block take their scales lane by lane ({@link #SCALES_00} and the others). (Masking nibble and
-     * high bits separately, two masks per code with 14 constants, ran 10-15% slower than the widening kernel before
-     * it: the compiled loop broadcast its constants again every block.)
+     * The factored dot product in integers, as llama.cpp's Q6_K x Q8_K kernels compute it: per sub-block j of 16,
+     * {@code d * scale_j * dx * (codes . input codes) - 32 * d * scale_j * dx * sum(input codes over j)}, the codes
+     * taken as 0..63. A half-block's 64 low bytes are read as 32 shorts, its 32 high bytes put beside them (in both
+     * halves of a vector, lanes 16-31 shifted so that each value's two high bits sit where they do in lanes 0-15);
+     * one bitwise blend per nibble half joins each short's two nibbles with the bits above them (the high bits
+     * moved up by 4 for the low nibbles, the low bytes moved down by 4 for the high ones), so that each short holds
+     * two 6-bit codes at bits 0 and 8; each is masked out (and shifted), multiplied by the matching input codes in
+     * 16-bit lanes, and the two added (at most 2 * 63 * 127); then the two shorts of each int are added
+     * (shift, add, arithmetic shift) and each int, converted to a float, is multiplied by its sub-block's scale: four
+     * lanes per sub-block, four accumulators per block ({@link #SCALES_00} and the others). The kernel before it
+     * multiplied float inputs by codes converted to floats: in one process, rounds alternating, 19.8 against 31.4
+     * GB/s for this one (docs/performance.md).
      */
     @Override
-    protected float dotPrepared(long row, float[] xi) {
+    protected float dotPrepared(long row, float[] p) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        FloatVector offsets = a0; // sub-block by sub-block: d * scale * sum(x)
+        FloatVector offsets = a0; // sub-block by sub-block: d * dx * scale * sum(input codes)
         int at = blockAt(row, 0);
         for (int b = 0; b < blocksPerRow; b++, at += blockBytes) {
+            int o = BLOCK_SLOTS * b;
             FloatVector sc = ((FloatVector)
                             ByteVector.fromArray(B, raw, at + 192).convertShape(VectorOperators.B2F, F, 0))
-                    .mul(f16(at + 208));
-            offsets = sc.fma(FloatVector.fromArray(F, xi, cols + 16 * b), offsets);
-            IntVector high = ByteVector.fromArray(B64, raw, at + 128).reinterpretAsInts();
-            IntVector h0 = high.rearrange(HIGH_0).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
-            IntVector h1 = high.rearrange(HIGH_1).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
-            IntVector l0 = ByteVector.fromArray(B64, raw, at).reinterpretAsInts();
-            IntVector l1 = ByteVector.fromArray(B64, raw, at + 64).reinterpretAsInts();
-            // the 6-bit codes of low nibbles at bits 8k..8k+5 of each int, of high nibbles at 8k+4..8k+9: the
-            // nibbles from the low bytes, the two bits above them from the high bytes moved up by 4
-            IntVector h0up = h0.lanewise(VectorOperators.LSHL, 4), h1up = h1.lanewise(VectorOperators.LSHL, 4);
-            IntVector c00 = h0up.lanewise(VectorOperators.BITWISE_BLEND, l0, 0x0F0F0F0F);
-            IntVector c01 = h0up.lanewise(VectorOperators.BITWISE_BLEND, l0, 0xF0F0F0F0);
-            IntVector c10 = h1up.lanewise(VectorOperators.BITWISE_BLEND, l1, 0x0F0F0F0F);
-            IntVector c11 = h1up.lanewise(VectorOperators.BITWISE_BLEND, l1, 0xF0F0F0F0);
-            int xb = b * 256;
-            // s00/s01: the first half-block's low/high nibbles, s10/s11: the second's
-            FloatVector s00 =
-                    ((FloatVector) c00.and(0x3F).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xi, xb));
-            FloatVector s01 = ((FloatVector) c01.and(0x3F0).convert(VectorOperators.I2F, 0))
-                    .mul(FloatVector.fromArray(F, xi, xb + 16));
-            s00 = ((FloatVector) c00.and(0x3F00).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 32), s00);
-            s01 = ((FloatVector) c01.and(0x3F000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 48), s01);
-            s00 = ((FloatVector) c00.and(0x3F0000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 64), s00);
-            s01 = ((FloatVector) c01.and(0x3F00000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 80), s01);
-            s00 = ((FloatVector) c00.and(0x3F000000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 96), s00);
-            // the top code does not fit above bit 28: shifted down instead
-            s01 = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 28)
-                            .or(h0.lanewise(VectorOperators.LSHR, 24).and(0x30))
-                            .convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 112), s01);
-            FloatVector s10 = ((FloatVector) c10.and(0x3F).convert(VectorOperators.I2F, 0))
-                    .mul(FloatVector.fromArray(F, xi, xb + 128));
-            FloatVector s11 = ((FloatVector) c11.and(0x3F0).convert(VectorOperators.I2F, 0))
-                    .mul(FloatVector.fromArray(F, xi, xb + 144));
-            s10 = ((FloatVector) c10.and(0x3F00).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 160), s10);
-            s11 = ((FloatVector) c11.and(0x3F000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 176), s11);
-            s10 = ((FloatVector) c10.and(0x3F0000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 192), s10);
-            s11 = ((FloatVector) c11.and(0x3F00000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 208), s11);
-            s10 = ((FloatVector) c10.and(0x3F000000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 224), s10);
-            s11 = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 28)
-                            .or(h1.lanewise(VectorOperators.LSHR, 24).and(0x30))
-                            .convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xi, xb + 240), s11);
-            a0 = s00.fma(sc.rearrange(SCALES_00), a0);
-            a1 = s01.fma(sc.rearrange(SCALES_01), a1);
-            a2 = s10.fma(sc.rearrange(SCALES_10), a2);
-            a3 = s11.fma(sc.rearrange(SCALES_11), a3);
+                    .mul(f16(at + 208) * p[o + 144]);
+            offsets = sc.fma(FloatVector.fromArray(F, p, o + 128), offsets);
+            ShortVector high = ByteVector.fromArray(B64, raw, at + 128).reinterpretAsShorts();
+            ShortVector h0 = high.rearrange(HIGH_0).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
+            ShortVector h1 = high.rearrange(HIGH_1).lanewise(VectorOperators.LSHR, HIGH_SHIFT);
+            ShortVector l0 = ByteVector.fromArray(B64, raw, at).reinterpretAsShorts();
+            ShortVector l1 = ByteVector.fromArray(B64, raw, at + 64).reinterpretAsShorts();
+            // each short: the codes of its two low nibbles (c00, c10) or its two high nibbles (c01, c11) at bits 0
+            // and 8, with stray high bits above each, masked off below
+            ShortVector c00 = h0.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.BITWISE_BLEND, l0, NIBBLES);
+            ShortVector c01 = h0.lanewise(VectorOperators.BITWISE_BLEND, l0.lanewise(VectorOperators.LSHR, 4), NIBBLES);
+            ShortVector c10 = h1.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.BITWISE_BLEND, l1, NIBBLES);
+            ShortVector c11 = h1.lanewise(VectorOperators.BITWISE_BLEND, l1.lanewise(VectorOperators.LSHR, 4), NIBBLES);
+            ShortVector s00 = c00.and(CODE)
+                    .mul(FloatVector.fromArray(F, p, o).reinterpretAsShorts())
+                    .add(c00.lanewise(VectorOperators.LSHR, 8)
+                            .and(CODE)
+                            .mul(FloatVector.fromArray(F, p, o + 16).reinterpretAsShorts()));
+            IntVector w00 = s00.reinterpretAsInts();
+            IntVector i00 = w00.add(w00.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            ShortVector s01 = c01.and(CODE)
+                    .mul(FloatVector.fromArray(F, p, o + 32).reinterpretAsShorts())
+                    .add(c01.lanewise(VectorOperators.LSHR, 8)
+                            .and(CODE)
+                            .mul(FloatVector.fromArray(F, p, o + 48).reinterpretAsShorts()));
+            IntVector w01 = s01.reinterpretAsInts();
+            IntVector i01 = w01.add(w01.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            ShortVector s10 = c10.and(CODE)
+                    .mul(FloatVector.fromArray(F, p, o + 64).reinterpretAsShorts())
+                    .add(c10.lanewise(VectorOperators.LSHR, 8)
+                            .and(CODE)
+                            .mul(FloatVector.fromArray(F, p, o + 80).reinterpretAsShorts()));
+            IntVector w10 = s10.reinterpretAsInts();
+            IntVector i10 = w10.add(w10.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            ShortVector s11 = c11.and(CODE)
+                    .mul(FloatVector.fromArray(F, p, o + 96).reinterpretAsShorts())
+                    .add(c11.lanewise(VectorOperators.LSHR, 8)
+                            .and(CODE)
+                            .mul(FloatVector.fromArray(F, p, o + 112).reinterpretAsShorts()));
+            IntVector w11 = s11.reinterpretAsInts();
+            IntVector i11 = w11.add(w11.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            a0 = ((FloatVector) i00.convert(VectorOperators.I2F, 0)).fma(sc.rearrange(SCALES_00), a0);
+            a1 = ((FloatVector) i01.convert(VectorOperators.I2F, 0)).fma(sc.rearrange(SCALES_01), a1);
+            a2 = ((FloatVector) i10.convert(VectorOperators.I2F, 0)).fma(sc.rearrange(SCALES_10), a2);
+            a3 = ((FloatVector) i11.convert(VectorOperators.I2F, 0)).fma(sc.rearrange(SCALES_11), a3);
         }
         return Kernels.sum(a0.add(a1).add(a2.add(a3))) - 32 * Kernels.sum(offsets);
     }
+
+    /** The bits a blend takes from the low bytes: the nibbles at bits 0-3 and 8-11 of each short. */
+    private static final short NIBBLES = 0x0F0F;
+
+    /** One 6-bit code. */
+    private static final short CODE = 0x3F;
 }

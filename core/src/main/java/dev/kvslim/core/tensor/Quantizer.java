@@ -136,7 +136,7 @@ public final class Quantizer {
     }
 
     /** The value of largest magnitude among the {@code n} at {@code off} (the first of equals), sign kept. */
-    private static float signedMax(float[] x, int off, int n) {
+    static float signedMax(float[] x, int off, int n) {
         float amax = 0f, max = 0f;
         for (int j = 0; j < n; j++) {
             float v = x[off + j];

@@ -19,10 +19,12 @@ import tools.jackson.databind.JsonNode;
  * One small random-weight model as llama.cpp's own {@code llama-quantize} writes it in every common weight type
  * ({@code gguf/quant-types}), fed the same 27 tokens one at a time: all 512 logits at every position against
  * llama.cpp's. llama.cpp rounds activations to 8 bits before its quantised dot products (Q8_0 / Q8_K blocks);
- * KVSlim multiplies the decoded weights with the activations as computed, so the two differ by that rounding
- * (emulating llama.cpp's documented rounding brought the K-quant files' largest difference from 0.21-0.27 to
- * 0.14-0.17 and left the others as they were: its build on this CPU family rounds somewhat differently). The
- * floors are the largest and the mean absolute difference measured, plus a quarter; the F32 model agrees to
+ * KVSlim's integer kernels (Q4_0, Q4_K, Q6_K with 16-lane vectors) round them the same way, its other kernels
+ * multiply the decoded weights with the activations as computed. Where the integer kernels run, the Q4_K_M and
+ * Q6_K files' largest differences fell from 0.27 and 0.23 to 0.14 and 0.15, Q3_K_M's rose from 0.20 to 0.27 (its
+ * Q3_K and Q5_K matrices still take float inputs), the others moved by less than 0.01. The floors are the largest
+ * and the mean absolute difference measured on either path (8-lane runs take the float kernels), plus a quarter;
+ * the F32 model agrees to
  * 0.004 (llama.cpp's F16 KV cache). A mistake in a decoder moves logits by about their spread (standard deviation
  * 1.3; llama.cpp's own logits of these files differ from the F32 model's by 0.1 to 2.5).
  */
@@ -39,7 +41,7 @@ class QuantTypesTest {
         "tiny-Q5_1, 'Q5_1,Q6_K', 0.205, 0.0343",
         "tiny-IQ4_NL, 'IQ4_NL,Q6_K', 0.154, 0.0255",
         "tiny-Q2_K, 'Q2_K,Q3_K,Q6_K', 0.26, 0.0481",
-        "tiny-Q3_K_M, 'Q3_K,Q4_K,Q5_K,Q6_K', 0.245, 0.0428",
+        "tiny-Q3_K_M, 'Q3_K,Q4_K,Q5_K,Q6_K', 0.343, 0.049",
         "tiny-Q4_K_M, 'Q4_K,Q6_K', 0.342, 0.047",
         "tiny-Q5_K_M, 'Q5_K,Q6_K', 0.302, 0.047",
         "tiny-Q6_K, 'Q6_K', 0.293, 0.0457",

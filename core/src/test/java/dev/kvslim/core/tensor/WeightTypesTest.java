@@ -40,10 +40,11 @@ class WeightTypesTest {
                     x[i] = (float) rnd.nextGaussian();
                 }
                 float[] row = new float[cols];
+                double[] seen = inputAsMultiplied(t, x, 3);
                 for (int r = 0; r < rows; r++) {
                     double expected = 0;
                     for (int c = 0; c < cols; c++) {
-                        expected += (double) t.get((long) r * cols + c) * x[3 + c];
+                        expected += t.get((long) r * cols + c) * seen[c];
                     }
                     assertThat((double) t.dot(r, x, 3))
                             .as("%s row %d of %d", type, r, cols)
@@ -77,14 +78,19 @@ class WeightTypesTest {
             for (int tok = 0; tok < tokens; tok++) {
                 for (int r = 0; r < rows; r++) {
                     float expected = t.dot(r, x, tok * cols);
-                    // float sums in another order: the error grows with the sum of the products' magnitudes
+                    // float sums in another order: the error grows with the sum of the products' magnitudes; the
+                    // one-token integer kernels also round the input to 8 bits, which moves the sum by at most
+                    // sum(|w| * |rounded x - x|)
                     float[] w = new float[cols];
                     t.dequantizeRow(r, w, 0);
-                    double magnitude = 0;
+                    double[] seen = inputAsMultiplied(t, x, tok * cols);
+                    double magnitude = 0, rounding = 0;
                     for (int c = 0; c < cols; c++) {
                         magnitude += Math.abs(w[c] * x[tok * cols + c]);
+                        rounding += Math.abs(w[c] * (seen[c] - x[tok * cols + c]));
                     }
-                    assertThat(batched[tok * rows + r]).isCloseTo(expected, within((float) (1e-4 + 1e-6 * magnitude)));
+                    assertThat(batched[tok * rows + r])
+                            .isCloseTo(expected, within((float) (1e-4 + 1e-6 * magnitude + rounding)));
                 }
             }
         }
@@ -206,6 +212,51 @@ class WeightTypesTest {
                 }
             }
         }
+    }
+
+    /**
+     * The input as a one-token product of {@code t} multiplies it: where the integer kernels run (Q4_0, Q4_K, Q6_K
+     * with 16-lane vectors) each block rounded to 8-bit codes times its scale, written here from ggml's
+     * definitions: Q8_0 for Q4_0 (per 32 values {@code d = max|x| / 127}, codes {@code round(x / d)}, halves away
+     * from zero), Q8_K for the K-quants (per 256 values {@code s = -127 / max}, max the value of largest magnitude,
+     * codes {@code min(127, rint(s x))}, times {@code 1 / s}); elsewhere the input itself.
+     */
+    static double[] inputAsMultiplied(FloatTensor t, float[] x, int off) {
+        int cols = t.cols();
+        double[] out = new double[cols];
+        boolean integer = Kernels.F.length() == 16
+                && t.prepares()
+                && (t.type() == GgmlType.Q4_0 || t.type() == GgmlType.Q4_K || t.type() == GgmlType.Q6_K);
+        if (!integer) {
+            for (int c = 0; c < cols; c++) {
+                out[c] = x[off + c];
+            }
+            return out;
+        }
+        int block = t.type() == GgmlType.Q4_0 ? 32 : 256;
+        for (int b = 0; b < cols; b += block) {
+            float amax = 0, max = 0;
+            for (int c = b; c < b + block; c++) {
+                if (Math.abs(x[off + c]) > amax) {
+                    amax = Math.abs(x[off + c]);
+                    max = x[off + c];
+                }
+            }
+            for (int c = b; c < b + block; c++) {
+                float v = x[off + c];
+                if (amax == 0) {
+                    out[c] = 0;
+                } else if (block == 32) {
+                    float d = amax / 127f;
+                    float scaled = v * (1f / d);
+                    out[c] = Math.signum(scaled) * Math.floor(Math.abs(scaled) + 0.5) * d;
+                } else {
+                    float s = -127f / max;
+                    out[c] = Math.min(127, Math.rint(s * v)) * (double) (1f / s);
+                }
+            }
+        }
+        return out;
     }
 
     /**
