@@ -22,6 +22,24 @@ final class Int8Input {
 
     private Int8Input() {}
 
+    /**
+     * llama.cpp's rounding of an input block of 32 for its Q8_0 dot products (ggml-cpu's x86 {@code
+     * quantize_row_q8_0}, which the Q4_0 and Q8_0 kernels take): codes {@code rint(x * (127 / max|x|))}, halves to
+     * even, into {@code codes[cOff..]}; returns the scale {@code max|x| / 127} as the half float the block stores
+     * (0 for a block of zeros).
+     */
+    static float q8_0(float[] x, int off, byte[] codes, int cOff) {
+        float amax = 0f;
+        for (int j = 0; j < 32; j++) {
+            amax = Math.max(amax, Math.abs(x[off + j]));
+        }
+        float id = amax != 0f ? 127f / amax : 0f;
+        for (int j = 0; j < 32; j++) {
+            codes[cOff + j] = (byte) Math.rint(x[off + j] * id);
+        }
+        return Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+    }
+
     /** Slots per block of 256 in {@link #q8K}: 128 of codes (256 shorts), 16 of sums, the input scale, room. */
     static final int K_BLOCK_SLOTS = 160;
 

@@ -176,7 +176,7 @@ public final class Q4_0Tensor extends FloatTensor {
 
     /**
      * {@code x[xOff ..]} for {@link #dotPrepared}, 96 slots per four blocks: each block of 32 rounded to codes as
-     * llama.cpp's Q8_0 ({@link Quantizer#q8Codes}, {@link Int8Input}), the 128 codes in the order of {@link #ORDER};
+     * llama.cpp's Q8_0 ({@link Int8Input#q8_0}), the 128 codes in the order of {@link #ORDER};
      * then 16 ints, lane i's -8 times the sum of the 8 codes it meets (the weight codes' offset of 8, factored
      * out); then 16 floats, lane i's input scale (block i / 4's).
      */
@@ -188,7 +188,7 @@ public final class Q4_0Tensor extends FloatTensor {
         for (int g = 0; g < blocks / 4; g++) {
             int o = GROUP * g;
             for (int j = 0; j < 4; j++) {
-                float d = Quantizer.q8Codes(x, xOff + 128 * g + 32 * j, 32, codes, 32 * j);
+                float d = Int8Input.q8_0(x, xOff + 128 * g + 32 * j, codes, 32 * j);
                 for (int l = 0; l < 4; l++) {
                     p[o + 80 + 4 * j + l] = d;
                 }

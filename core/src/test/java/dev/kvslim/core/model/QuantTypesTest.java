@@ -19,12 +19,13 @@ import tools.jackson.databind.JsonNode;
  * One small random-weight model as llama.cpp's own {@code llama-quantize} writes it in every common weight type
  * ({@code gguf/quant-types}), fed the same 27 tokens one at a time: all 512 logits at every position against
  * llama.cpp's. llama.cpp rounds activations to 8 bits before its quantised dot products (Q8_0 / Q8_K blocks);
- * KVSlim's integer kernels (Q4_0, Q4_K, Q6_K with 16-lane vectors) round them the same way, its other kernels
- * multiply the decoded weights with the activations as computed. Where the integer kernels run, the Q4_K_M and
- * Q6_K files' largest differences fell from 0.27 and 0.23 to 0.14 and 0.15, Q3_K_M's rose from 0.20 to 0.27 (its
- * Q3_K and Q5_K matrices still take float inputs), the others moved by less than 0.01. The floors are the largest
- * and the mean absolute difference measured on either path (8-lane runs take the float kernels), plus a quarter;
- * the F32 model agrees to
+ * KVSlim's integer kernels (Q8_0, Q4_0, Q4_K, Q6_K with 16-lane vectors) round them the same way, its other
+ * kernels multiply the decoded weights with the activations as computed. Where the integer kernels run, the Q4_K_M
+ * and Q6_K files' largest differences fell from 0.27 and 0.23 to 0.14 and 0.15 (mean 0.038 and 0.037 to 0.029 and
+ * 0.030), Q3_K_M's rose from 0.20 to 0.27 (its Q3_K and Q5_K matrices still take float inputs) and Q4_0's from
+ * 0.14 to 0.20 (mean 0.026 to 0.027), the others moved by 0.01 or less. The floors are the largest and the mean
+ * absolute difference measured on either path (8-lane runs take the float kernels), plus a quarter; the F32 model
+ * agrees to
  * 0.004 (llama.cpp's F16 KV cache). A mistake in a decoder moves logits by about their spread (standard deviation
  * 1.3; llama.cpp's own logits of these files differ from the F32 model's by 0.1 to 2.5).
  */
@@ -34,8 +35,8 @@ class QuantTypesTest {
     @CsvSource({
         // file, matrix types it holds, largest difference, mean difference (each measured + 25%)
         "base-f32, '', 0.006, 0.001",
-        "tiny-Q8_0, 'Q8_0', 0.132, 0.0253",
-        "tiny-Q4_0, 'Q4_0,Q6_K', 0.18, 0.0326",
+        "tiny-Q8_0, 'Q8_0', 0.143, 0.0253",
+        "tiny-Q4_0, 'Q4_0,Q6_K', 0.248, 0.0335",
         "tiny-Q4_1, 'Q4_1,Q6_K', 0.17, 0.0324",
         "tiny-Q5_0, 'Q5_0,Q6_K', 0.188, 0.0328",
         "tiny-Q5_1, 'Q5_1,Q6_K', 0.205, 0.0343",

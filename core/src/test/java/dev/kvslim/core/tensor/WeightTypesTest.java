@@ -215,10 +215,10 @@ class WeightTypesTest {
     }
 
     /**
-     * The input as a one-token product of {@code t} multiplies it: where the integer kernels run (Q4_0, Q4_K, Q6_K
-     * with 16-lane vectors) each block rounded to 8-bit codes times its scale, written here from ggml's
-     * definitions: Q8_0 for Q4_0 (per 32 values {@code d = max|x| / 127}, codes {@code round(x / d)}, halves away
-     * from zero), Q8_K for the K-quants (per 256 values {@code s = -127 / max}, max the value of largest magnitude,
+     * The input as a one-token product of {@code t} multiplies it: where the integer kernels run (Q8_0, Q4_0, Q4_K,
+     * Q6_K with 16-lane vectors) each block rounded to 8-bit codes times its scale, written here from ggml's
+     * definitions: Q8_0 for Q8_0 and Q4_0 as its x86 code rounds it (per 32 values codes {@code rint(x * 127 /
+     * max|x|)}, times {@code max|x| / 127} rounded to a half float), Q8_K for the K-quants (per 256 values {@code s = -127 / max}, max the value of largest magnitude,
      * codes {@code min(127, rint(s x))}, times {@code 1 / s}); elsewhere the input itself.
      */
     static double[] inputAsMultiplied(FloatTensor t, float[] x, int off) {
@@ -226,14 +226,17 @@ class WeightTypesTest {
         double[] out = new double[cols];
         boolean integer = Kernels.F.length() == 16
                 && t.prepares()
-                && (t.type() == GgmlType.Q4_0 || t.type() == GgmlType.Q4_K || t.type() == GgmlType.Q6_K);
+                && (t.type() == GgmlType.Q8_0
+                        || t.type() == GgmlType.Q4_0
+                        || t.type() == GgmlType.Q4_K
+                        || t.type() == GgmlType.Q6_K);
         if (!integer) {
             for (int c = 0; c < cols; c++) {
                 out[c] = x[off + c];
             }
             return out;
         }
-        int block = t.type() == GgmlType.Q4_0 ? 32 : 256;
+        int block = t.type() == GgmlType.Q8_0 || t.type() == GgmlType.Q4_0 ? 32 : 256;
         for (int b = 0; b < cols; b += block) {
             float amax = 0, max = 0;
             for (int c = b; c < b + block; c++) {
@@ -247,9 +250,7 @@ class WeightTypesTest {
                 if (amax == 0) {
                     out[c] = 0;
                 } else if (block == 32) {
-                    float d = amax / 127f;
-                    float scaled = v * (1f / d);
-                    out[c] = Math.signum(scaled) * Math.floor(Math.abs(scaled) + 0.5) * d;
+                    out[c] = Math.rint(v * (127f / amax)) * Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
                 } else {
                     float s = -127f / max;
                     out[c] = Math.min(127, Math.rint(s * v)) * (double) (1f / s);

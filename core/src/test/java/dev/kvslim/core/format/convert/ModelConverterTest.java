@@ -10,13 +10,17 @@ import dev.kvslim.core.format.gguf.GgufQuantizer;
 import dev.kvslim.core.format.hf.HuggingFaceModels;
 import dev.kvslim.core.model.Model;
 import dev.kvslim.core.model.RopeStyle;
+import dev.kvslim.core.tensor.FloatTensor;
 import dev.kvslim.core.tensor.GgmlType;
+import dev.kvslim.core.tensor.Tensors;
 import dev.kvslim.core.testing.Fixtures;
 import dev.kvslim.core.testing.ParityFolders;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -93,9 +97,21 @@ class ModelConverterTest {
         Path folder = dir.resolve("q8-hf");
         ModelConverter.Report r = ModelConverter.ggufToFolder(q8, folder);
         assertThat(r.notes()).anyMatch(n -> n.contains("expanded to F32"));
+        Model expanded = HuggingFaceModels.load(folder), quantized = GgufModels.load(GgufFile.read(q8));
+        List<FloatTensor> from = quantized.weights().matrices(),
+                to = expanded.weights().matrices();
+        assertThat(to).hasSameSizeAs(from);
+        for (int i = 0; i < from.size(); i++) {
+            // the same values (the query and key rows in the folder's order, hence sorted)
+            float[] a = Tensors.toArray(to.get(i)), b = Tensors.toArray(from.get(i));
+            Arrays.sort(a);
+            Arrays.sort(b);
+            assertThat(a).as("matrix %d", i).containsExactly(b);
+        }
+        // and in their places: the Q8_0 model's integer kernels (16-lane vectors) round the activations to 8 bits,
+        // as llama.cpp does, which moves these logits (spread over -12 .. 17) by up to 0.18
         int[] prompt = {1, 403, 407};
-        assertThat(logits(HuggingFaceModels.load(folder), prompt))
-                .containsExactly(logits(GgufModels.load(GgufFile.read(q8)), prompt), within(1e-4f));
+        assertThat(logits(expanded, prompt)).containsExactly(logits(quantized, prompt), within(0.25f));
         assertThatThrownBy(() -> ModelConverter.ggufToFolder(q8, folder)).hasMessageContaining("not empty");
         try (var files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("partial"));
