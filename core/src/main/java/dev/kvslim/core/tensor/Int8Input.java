@@ -4,15 +4,16 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The input of the integer kernels ({@link Q4_0Tensor}, {@link Q4_KTensor}, {@link Q6_KTensor} with 16-lane vectors):
- * x rounded to 8-bit codes as llama.cpp rounds a matrix product's input before its integer dot products (Q8_0
- * blocks of 32 for Q4_0, Q8_K blocks of 256 for the K-quants), each code multiplied by a weight code in 16-bit lanes.
- * The codes go into the prepared float array two to a slot, in the order the kernel reads its weight codes; a kernel
- * loads 16 slots as one vector and reinterprets it as 32 shorts (or 16 ints), so those bits are never read as
- * floats. Scales and sums go into ordinary float slots beside them.
+ * The input of the integer kernels ({@link Q8_0Tensor}, {@link Q4_0Tensor}, {@link Q4_KTensor}, {@link Q6_KTensor}
+ * with 16-lane vectors): x rounded to 8-bit codes as llama.cpp rounds a matrix product's input before its integer dot
+ * products (Q8_0 blocks of 32 for Q8_0 and Q4_0, Q8_K blocks of 256 for the K-quants), each code multiplied by a
+ * weight code in 16-bit lanes. The codes go into the prepared float array two to a slot, in the order the kernel
+ * reads its weight codes; a kernel loads 16 slots as one vector and reinterprets it as 32 shorts (or 16 ints), so
+ * those bits are never read as floats. Scales and sums go into ordinary float slots beside them.
  *
- * <p>What the rounding costs: each product is {@code sum(w * x')} with {@code |x' - x| <= d / 2} per value, d the
- * block's input scale ({@code max|x| / 127}), so the sum moves by at most {@code sum(|w|) * d / 2}: the error
+ * <p>What the rounding costs: each product is {@code sum(w * x')} with {@code |x' - x|} about {@code d / 2} at most
+ * per value, d the block's input scale ({@code max|x| / 127}; a Q8_0 block's scale is also rounded to a half float,
+ * which adds up to 127 times that rounding), so the sum moves by about {@code sum(|w|) * d / 2} at most: the error
  * llama.cpp's results carry too.
  */
 final class Int8Input {
