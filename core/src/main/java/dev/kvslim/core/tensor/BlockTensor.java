@@ -120,10 +120,10 @@ public abstract class BlockTensor extends FloatTensor {
 
     /**
      * The input of a 16-lane kernel that reads a 256-value block's codes as ints, several codes to an int
-     * ({@link Q4_KTensor}, {@link Q6_KTensor}): {@code x[xOff ..]} rearranged block by block into 16 vectors of 16, where
+     * ({@link Q5_KTensor}): {@code x[xOff ..]} rearranged block by block into 16 vectors of 16, where
      * lanes 0-7 of vector v are values {@code low[v] + 4i + k} and lanes 8-15 values {@code high[v] + 4(i-8) + k} of
      * the block ({@code k = (v % 8) / 2}, the byte of the int), times {@code weight[v]}; then {@code extra} floats
-     * of room, which the kernels fill with sums of x.
+     * of room, which the kernel fills with sums of x.
      */
     static float[] interleave(float[] x, int xOff, int cols, int extra, int[] low, int[] high, float[] weight) {
         float[] out = new float[cols + extra];

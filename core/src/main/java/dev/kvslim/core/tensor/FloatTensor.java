@@ -324,8 +324,8 @@ public abstract class FloatTensor {
 
     /**
      * Whether this tensor's one-token products run a kernel over a prepared input ({@link #prepareInput},
-     * {@link #dotPrepared}): the 16-lane kernels that read codes as ints and take x rearranged into the order the
-     * codes come in, with its block sums. A type that does overrides the three and calls {@link #dotPrepared} from
+     * {@link #dotPrepared}): the 16-lane kernels that take x rounded to 8-bit codes ({@link Int8Input}) or
+     * rearranged, in the order the weight codes come in, with its block sums and scales. A type that does overrides the three and calls {@link #dotPrepared} from
      * its {@link #dot}; {@link #dotRows} and a {@linkplain #SMALL_BATCH small batch} ({@link #prepare},
      * {@link #dotRowsPrepared}) then prepare each token once.
      */
