@@ -103,6 +103,14 @@ final class RetrofitCommand implements Callable<Integer> {
     Integer minContext;
 
     @Option(
+            names = "--two-sided-hinge",
+            description = "Penalise a ratio above the target as well as below it (|target - evicted fraction| instead"
+                    + " of the paper's max(0, target - evicted fraction)). The paper's KL holds the ratio down on its"
+                    + " own; one that sees only a few positions of a row (--prompt-weight 0) does not, and the ratio"
+                    + " overshoots the target.")
+    boolean twoSidedHinge;
+
+    @Option(
             names = "--lr",
             description =
                     "Learning rate, constant (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the demo model, the"
@@ -195,7 +203,8 @@ final class RetrofitCommand implements Callable<Integer> {
                         checkpointEvery,
                         teacherTokens,
                         promptWeight,
-                        minContext),
+                        minContext,
+                        twoSidedHinge),
                 sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);

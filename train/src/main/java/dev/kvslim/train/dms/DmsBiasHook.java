@@ -10,18 +10,29 @@ import java.util.Arrays;
  * micro-batch's logistic noise) into the soft eviction bias, and the backward adds, besides the bias gradient,
  * the straight-through gradient of the compression hinge {@code mean_b max(0, target - frac_closed_b)}, where
  * {@code frac_closed_b} is the mean hard decision of row b over layers x KV heads x all T positions (spec 3.2/3.3,
- * P11). Call {@link #setNoise} (or {@link #clearNoise}) before the forward and {@link #setHinge} between the
+ * P11), or, two-sided, of {@code mean_b |target - frac_closed_b|}. The paper's hinge is one-sided: the KL holds
+ * the ratio down, since every eviction it does not need costs it. A KL that sees few positions (only the answers of
+ * a long row, {@code --prompt-weight 0}) hardly does, and the one-sided ratio overshoots the target (8.5-9 for 8 on
+ * 4,096-token rows); the two-sided hinge also pushes the decisions of a row that evicts more than the target back.
+ * Call {@link #setNoise} (or {@link #clearNoise}) before the forward and {@link #setHinge} between the
  * forward and the backward.
  */
 public final class DmsBiasHook implements AttentionBiasHook {
 
     private final int layers, b, t, kvHeads;
+    private final boolean twoSided;
     private final DmsGate[] gates;
     private final float[][] noise;
     private boolean noisy;
     private final double[] dAlpha;
 
+    /** The paper's one-sided hinge. */
     public DmsBiasHook(LlamaConfig c, int b, int t, float tau) {
+        this(c, b, t, tau, false);
+    }
+
+    /** @param twoSided whether the hinge is {@code |target - frac_closed_b|} rather than the paper's one-sided one */
+    public DmsBiasHook(LlamaConfig c, int b, int t, float tau, boolean twoSided) {
         if (c.dms() == null) {
             throw new IllegalArgumentException("the student model has no DMS configuration");
         }
@@ -33,6 +44,7 @@ public final class DmsBiasHook implements AttentionBiasHook {
         this.b = b;
         this.t = t;
         this.kvHeads = c.kvHeads();
+        this.twoSided = twoSided;
         this.gates = new DmsGate[layers];
         this.noise = new float[layers][b * t * kvHeads];
         for (int l = 0; l < layers; l++) {
@@ -85,23 +97,29 @@ public final class DmsBiasHook implements AttentionBiasHook {
         return s / b;
     }
 
-    /** The hinge {@code mean_b max(0, target - frac_closed_b)} of the latest forward. */
+    /**
+     * The hinge {@code mean_b max(0, target - frac_closed_b)} (two-sided: {@code mean_b |target - frac_closed_b|}) of
+     * the latest forward.
+     */
     public double hinge(double target) {
         double s = 0;
         for (int bi = 0; bi < b; bi++) {
-            s += Math.max(0, target - fracClosed(bi));
+            double under = target - fracClosed(bi);
+            s += twoSided ? Math.abs(under) : Math.max(0, under);
         }
         return s / b;
     }
 
     /**
      * The backward will add {@code scale} times the hinge's gradient (the rows under the target push their
-     * decisions up; {@code d hinge / d alpha = -1 / (B * L * KVH * T)} each). Weight 0 turns the hinge off.
+     * decisions up, {@code d hinge / d alpha = -1 / (B * L * KVH * T)} each; two-sided, the rows over it push them
+     * down by as much). Weight 0 turns the hinge off.
      */
     public void setHinge(double target, double scale) {
         double per = -scale / ((double) b * layers * kvHeads * t);
         for (int bi = 0; bi < b; bi++) {
-            dAlpha[bi] = target > fracClosed(bi) ? per : 0;
+            double frac = fracClosed(bi);
+            dAlpha[bi] = target > frac ? per : twoSided && frac > target ? -per : 0;
         }
     }
 

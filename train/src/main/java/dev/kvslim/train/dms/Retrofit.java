@@ -114,7 +114,8 @@ public final class Retrofit {
             Integer checkpointEvery,
             Integer teacherTokens,
             Float promptWeight,
-            Integer minContext) {}
+            Integer minContext,
+            Boolean twoSidedHinge) {}
 
     /** Every setting of a run, resolved. */
     public record Settings(
@@ -132,7 +133,8 @@ public final class Retrofit {
             int checkpointEvery,
             int teacherTokens,
             float promptWeight,
-            int minContext) {
+            int minContext,
+            boolean twoSidedHinge) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -156,6 +158,7 @@ public final class Retrofit {
             m.put("tau", (double) TAU);
             m.put("prompt_weight", (double) promptWeight);
             m.put("min_context", minContext);
+            m.put("hinge", twoSidedHinge ? "two-sided" : "one-sided");
             return m;
         }
     }
@@ -280,7 +283,8 @@ public final class Retrofit {
                 every,
                 teacherTokens,
                 promptWeight,
-                minContext);
+                minContext,
+                Boolean.TRUE.equals(r.twoSidedHinge()));
         Path out = r.out();
         if (Checkpoint.locate(out) != null) {
             requireSameSettings(out, settings); // before sampling or loading anything for them
@@ -357,7 +361,7 @@ public final class Retrofit {
                 description = String.format(Locale.ROOT, "%,d tokens of %s", text.length(), file.getFileName());
             }
         }
-        DmsBiasHook hook = new DmsBiasHook(student.config, batch, seq, TAU);
+        DmsBiasHook hook = new DmsBiasHook(student.config, batch, seq, TAU, settings.twoSidedHinge());
         Transformer teacher = r.mode() == Mode.FULL ? new Transformer(original) : null;
         RetrofitLoss loss = new RetrofitLoss(teacher, hook, schedule, seed, tokenizer.eosId());
         Trainer trainer = new Trainer(cfg, student, source, loss);
@@ -445,9 +449,10 @@ public final class Retrofit {
 
     /**
      * Settings that runs made before them do not name in their retrofit.json, with the value such a run had: no
-     * holds, every position weighted 1, one sample per row.
+     * holds, every position weighted 1, one sample per row, the paper's one-sided hinge.
      */
-    private static final Map<String, Object> ADDED_LATER = Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0);
+    private static final Map<String, Object> ADDED_LATER =
+            Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0, "hinge", "one-sided");
 
     /**
      * Refuses settings other than those {@code out}'s checkpoint was made with (its retrofit.json; the step count may

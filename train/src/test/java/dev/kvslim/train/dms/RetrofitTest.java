@@ -100,13 +100,14 @@ class RetrofitTest {
                 0,
                 4096,
                 null,
+                null,
                 null);
     }
 
     /** 20 steps per unit of ratio, five times the paper's pace, at a fixed lr of 1e-3 (a logit pace of 3.2 here). */
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
         return new Retrofit.Request(
-                teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null);
+                teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null, null);
     }
 
     /** A request to {@code out} with the settings the tests of refusals vary, every other left to its default. */
@@ -137,7 +138,8 @@ class RetrofitTest {
                 null,
                 null,
                 promptWeight,
-                minContext);
+                minContext,
+                null);
     }
 
     record Step(StepResult result, RetrofitLoss.StepMetrics metrics) {}
@@ -231,12 +233,12 @@ class RetrofitTest {
         Path out = tmp.resolve("split");
         List<Step> got = new ArrayList<>(run(Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 9, "teacher"))));
         assertThat(out.resolve("teacher_samples.bin")).exists();
-        // a run started before holds (or prompt weights, packed rows) existed has no "holds" ("prompt_weight",
-        // "min_context") in its retrofit.json: it resumes as a run without any (every position weighted 1, one
-        // sample per row)
+        // a run started before holds (or prompt weights, packed rows, the two-sided hinge) existed has no "holds"
+        // ("prompt_weight", "min_context", "hinge") in its retrofit.json: it resumes as a run without any (every
+        // position weighted 1, one sample per row, the paper's hinge)
         Path settings = out.resolve("retrofit.json");
         String saved = Files.readString(settings);
-        String later = ",\n  \"prompt_weight\" : 1.0,\n  \"min_context\" : 0";
+        String later = ",\n  \"prompt_weight\" : 1.0,\n  \"min_context\" : 0,\n  \"hinge\" : \"one-sided\"";
         assertThat(saved).contains("\"holds\" : \"\",\n").contains(later);
         Files.writeString(settings, saved.replace("  \"holds\" : \"\",\n", "").replace(later, ""));
         Retrofit second = Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 16, "teacher"));
@@ -261,6 +263,28 @@ class RetrofitTest {
         int[] sampled = {0};
         assertThatThrownBy(() -> Retrofit.open(request(out, 4, 8L), percent -> sampled[0]++))
                 .hasMessageContaining("seed");
+        Retrofit.Request r = request(out, 4, 7L);
+        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
+                        r.teacher(),
+                        r.out(),
+                        r.mode(),
+                        r.targetCr(),
+                        r.window(),
+                        r.stepsPerCr(),
+                        r.holds(),
+                        r.steps(),
+                        r.data(),
+                        r.lr(),
+                        r.batch(),
+                        r.seq(),
+                        r.seed(),
+                        r.checkpointEvery(),
+                        r.teacherTokens(),
+                        r.promptWeight(),
+                        r.minContext(),
+                        true)))
+                .hasMessageContaining("hinge")
+                .hasMessageContaining("two-sided");
         assertThat(sampled[0]).as("no teacher sampling for a refused resume").isZero();
         assertThat(Files.readAllBytes(out.resolve("teacher_samples.bin"))).isEqualTo(samples);
     }
@@ -355,6 +379,7 @@ class RetrofitTest {
                 0,
                 4096,
                 null,
+                null,
                 null));
         assertThat(r.settings().steps())
                 .as("ramp 40 + hold 6 + 3/7 of the ramp")
@@ -389,6 +414,7 @@ class RetrofitTest {
                         7L,
                         0,
                         4096,
+                        null,
                         null,
                         null)))
                 .hasMessageContaining("holds = 2:6")
@@ -426,6 +452,7 @@ class RetrofitTest {
                         null,
                         null,
                         null,
+                        null,
                         null)))
                 .hasMessageContaining("--hold")
                 .hasMessageContaining("not below the target");
@@ -434,19 +461,7 @@ class RetrofitTest {
     @Test
     void t10HingeAndT11KlDirection() throws IOException {
         // T10 through the hook: rows at 0.80 and 0.90 closed against 0.875 give 0.0375, gradient from row 0 only
-        LlamaConfig c = LlamaConfig.builder()
-                .architecture("LlamaForCausalLM")
-                .dim(8)
-                .hiddenDim(8)
-                .layers(1)
-                .heads(1)
-                .kvHeads(1)
-                .headSize(8)
-                .vocabSize(8)
-                .contextLength(16)
-                .build()
-                .withDms(new DmsConfig(1, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
-        DmsBiasHook hook = new DmsBiasHook(c, 2, 10, 0.1f);
+        DmsBiasHook hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f);
         hook.clearNoise();
         float[] z = new float[20];
         for (int i = 0; i < 10; i++) {
@@ -477,6 +492,52 @@ class RetrofitTest {
                 2,
                 1f);
         assertThat(losses[0]).isCloseTo(0.510826f, within(1e-5f));
+    }
+
+    /** One layer, one head of 8, adapter decisions, window 1: the hinge tests' model. */
+    private static LlamaConfig oneHeadAdapter() {
+        return LlamaConfig.builder()
+                .architecture("LlamaForCausalLM")
+                .dim(8)
+                .hiddenDim(8)
+                .layers(1)
+                .heads(1)
+                .kvHeads(1)
+                .headSize(8)
+                .vocabSize(8)
+                .contextLength(16)
+                .build()
+                .withDms(new DmsConfig(1, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+    }
+
+    @Test
+    void twoSidedHingePushesARowOverTheTargetBack() {
+        DmsBiasHook hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, true);
+        hook.clearNoise();
+        float[] z = new float[20];
+        for (int i = 0; i < 10; i++) {
+            z[i] = i < 8 ? 1f : -1f; // row 0: 0.8 closed, 0.075 under 0.875
+            z[10 + i] = i < 9 ? 1f : -1f; // row 1: 0.9 closed, 0.025 over
+        }
+        hook.forward(0, z);
+        assertThat(hook.hinge(0.875)).isCloseTo((0.075 + 0.025) / 2, within(1e-12));
+        assertThat(hook.hinge(0.85)).isCloseTo((0.05 + 0.05) / 2, within(1e-12));
+        hook.setHinge(0.875, 1.0);
+        float[] dz = new float[20];
+        hook.backward(0, new float[2 * 10 * 10], dz);
+        for (int i = 0; i < 10; i++) {
+            assertThat(dz[i]).as("row 0 under the target: decisions pushed up").isLessThan(0f);
+            assertThat(dz[10 + i])
+                    .as("row 1 over it: pushed down as hard")
+                    .isCloseTo(-dz[i], within(Math.abs(dz[i]) * 1e-3f));
+        }
+        // exactly at the target neither side pulls
+        hook.setHinge(0.9, 1.0);
+        float[] at = new float[20];
+        hook.backward(0, new float[2 * 10 * 10], at);
+        for (int i = 10; i < 20; i++) {
+            assertThat(at[i]).isEqualTo(0f);
+        }
     }
 
     @Test
