@@ -298,6 +298,7 @@ public final class FleetBenchmark {
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("--add-modules")
                     || a.startsWith("--enable-native-access")
+                    || a.startsWith("-XX:CompileCommandFile=")
                     || a.equals("jdk.incubator.vector")) {
                 cmd.add(a);
             }
