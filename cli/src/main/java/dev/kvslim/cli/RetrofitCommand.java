@@ -103,12 +103,12 @@ final class RetrofitCommand implements Callable<Integer> {
     Integer minContext;
 
     @Option(
-            names = "--two-sided-hinge",
-            description = "Penalise a ratio above the target as well as below it (|target - evicted fraction| instead"
-                    + " of the paper's max(0, target - evicted fraction)). The paper's KL holds the ratio down on its"
-                    + " own; one that sees only a few positions of a row (--prompt-weight 0) does not, and the ratio"
-                    + " overshoots the target.")
-    boolean twoSidedHinge;
+            names = "--max-overshoot",
+            description = "Push decisions back when a row evicts more than the target ratio plus this (a second side"
+                    + " to the paper's one-sided hinge; 0: two-sided). The paper's KL holds the ratio down on its own;"
+                    + " one that sees only a few positions of a row (--prompt-weight 0) does not, and the ratio"
+                    + " overshoots the target. Default: none.")
+    Double maxOvershoot;
 
     @Option(
             names = "--lr",
@@ -204,7 +204,7 @@ final class RetrofitCommand implements Callable<Integer> {
                         teacherTokens,
                         promptWeight,
                         minContext,
-                        twoSidedHinge),
+                        maxOvershoot),
                 sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);

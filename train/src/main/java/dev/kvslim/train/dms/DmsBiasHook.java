@@ -10,17 +10,19 @@ import java.util.Arrays;
  * micro-batch's logistic noise) into the soft eviction bias, and the backward adds, besides the bias gradient,
  * the straight-through gradient of the compression hinge {@code mean_b max(0, target - frac_closed_b)}, where
  * {@code frac_closed_b} is the mean hard decision of row b over layers x KV heads x all T positions (spec 3.2/3.3,
- * P11), or, two-sided, of {@code mean_b |target - frac_closed_b|}. The paper's hinge is one-sided: the KL holds
- * the ratio down, since every eviction it does not need costs it. A KL that sees few positions (only the answers of
- * a long row, {@code --prompt-weight 0}) hardly does, and the one-sided ratio overshoots the target (8.5-9 for 8 on
- * 4,096-token rows); the two-sided hinge also pushes the decisions of a row that evicts more than the target back.
+ * P11). The paper's hinge is one-sided: the KL holds the ratio down, since every eviction it does not need costs it.
+ * A KL that sees few positions (only the answers of a long row, {@code --prompt-weight 0}) hardly does, and the
+ * ratio overshoots the target (8.3-9 for 8 on 4,096-token rows). With a {@code maxOvershoot} of M the hinge gets a
+ * second side, {@code mean_b max(0, frac_closed_b - ceiling)} with {@code ceiling = 1 - 1 / (cr + M)} for the
+ * target's ratio {@code cr}: a row that evicts more than that ratio allows is pushed back as hard as one under the
+ * target is pushed up, and between the two the KL alone decides.
  * Call {@link #setNoise} (or {@link #clearNoise}) before the forward and {@link #setHinge} between the
  * forward and the backward.
  */
 public final class DmsBiasHook implements AttentionBiasHook {
 
     private final int layers, b, t, kvHeads;
-    private final boolean twoSided;
+    private final double maxOvershoot;
     private final DmsGate[] gates;
     private final float[][] noise;
     private boolean noisy;
@@ -28,11 +30,17 @@ public final class DmsBiasHook implements AttentionBiasHook {
 
     /** The paper's one-sided hinge. */
     public DmsBiasHook(LlamaConfig c, int b, int t, float tau) {
-        this(c, b, t, tau, false);
+        this(c, b, t, tau, Double.POSITIVE_INFINITY);
     }
 
-    /** @param twoSided whether the hinge is {@code |target - frac_closed_b|} rather than the paper's one-sided one */
-    public DmsBiasHook(LlamaConfig c, int b, int t, float tau, boolean twoSided) {
+    /**
+     * @param maxOvershoot how far (in compression ratio) a row may evict beyond the target before the hinge pushes
+     *     back: 0 for a two-sided hinge, infinity for the paper's one-sided one
+     */
+    public DmsBiasHook(LlamaConfig c, int b, int t, float tau, double maxOvershoot) {
+        if (!(maxOvershoot >= 0)) {
+            throw new IllegalArgumentException("the largest overshoot must be >= 0, got " + maxOvershoot);
+        }
         if (c.dms() == null) {
             throw new IllegalArgumentException("the student model has no DMS configuration");
         }
@@ -44,7 +52,7 @@ public final class DmsBiasHook implements AttentionBiasHook {
         this.b = b;
         this.t = t;
         this.kvHeads = c.kvHeads();
-        this.twoSided = twoSided;
+        this.maxOvershoot = maxOvershoot;
         this.gates = new DmsGate[layers];
         this.noise = new float[layers][b * t * kvHeads];
         for (int l = 0; l < layers; l++) {
@@ -98,28 +106,38 @@ public final class DmsBiasHook implements AttentionBiasHook {
     }
 
     /**
-     * The hinge {@code mean_b max(0, target - frac_closed_b)} (two-sided: {@code mean_b |target - frac_closed_b|}) of
-     * the latest forward.
+     * The evicted fraction above which a row is pushed back: that of the target's ratio plus the largest overshoot
+     * (1, never, for the one-sided hinge).
+     */
+    double ceiling(double target) {
+        return 1 - 1 / (1 / (1 - target) + maxOvershoot);
+    }
+
+    /**
+     * The hinge {@code mean_b max(0, target - frac_closed_b) + max(0, frac_closed_b - ceiling)} of the latest forward
+     * (the second term is 0 without a largest overshoot).
      */
     public double hinge(double target) {
+        double ceiling = ceiling(target);
         double s = 0;
         for (int bi = 0; bi < b; bi++) {
-            double under = target - fracClosed(bi);
-            s += twoSided ? Math.abs(under) : Math.max(0, under);
+            double frac = fracClosed(bi);
+            s += Math.max(0, target - frac) + Math.max(0, frac - ceiling);
         }
         return s / b;
     }
 
     /**
      * The backward will add {@code scale} times the hinge's gradient (the rows under the target push their
-     * decisions up, {@code d hinge / d alpha = -1 / (B * L * KVH * T)} each; two-sided, the rows over it push them
-     * down by as much). Weight 0 turns the hinge off.
+     * decisions up, {@code d hinge / d alpha = -1 / (B * L * KVH * T)} each; those over the {@link #ceiling} push
+     * them down by as much). Weight 0 turns the hinge off.
      */
     public void setHinge(double target, double scale) {
         double per = -scale / ((double) b * layers * kvHeads * t);
+        double ceiling = ceiling(target);
         for (int bi = 0; bi < b; bi++) {
             double frac = fracClosed(bi);
-            dAlpha[bi] = target > frac ? per : twoSided && frac > target ? -per : 0;
+            dAlpha[bi] = target > frac ? per : frac > ceiling ? -per : 0;
         }
     }
 

@@ -115,7 +115,7 @@ public final class Retrofit {
             Integer teacherTokens,
             Float promptWeight,
             Integer minContext,
-            Boolean twoSidedHinge) {}
+            Double maxOvershoot) {}
 
     /** Every setting of a run, resolved. */
     public record Settings(
@@ -134,7 +134,7 @@ public final class Retrofit {
             int teacherTokens,
             float promptWeight,
             int minContext,
-            boolean twoSidedHinge) {
+            double maxOvershoot) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -158,7 +158,7 @@ public final class Retrofit {
             m.put("tau", (double) TAU);
             m.put("prompt_weight", (double) promptWeight);
             m.put("min_context", minContext);
-            m.put("hinge", twoSidedHinge ? "two-sided" : "one-sided");
+            m.put("max_overshoot", Double.isInfinite(maxOvershoot) ? "none" : format(maxOvershoot));
             return m;
         }
     }
@@ -237,6 +237,8 @@ public final class Retrofit {
         require(
                 promptWeight == 1 || "tasks".equals(r.data()),
                 "--prompt-weight needs --data tasks: only task rows tell the prompt from the target");
+        double maxOvershoot = r.maxOvershoot() != null ? r.maxOvershoot() : Double.POSITIVE_INFINITY;
+        require(maxOvershoot >= 0, "--max-overshoot must be >= 0, got " + r.maxOvershoot());
         int minContext = r.minContext() != null ? r.minContext() : 0;
         require(minContext >= 0, "--min-context must be >= 0, got " + minContext);
         require(
@@ -284,7 +286,7 @@ public final class Retrofit {
                 teacherTokens,
                 promptWeight,
                 minContext,
-                Boolean.TRUE.equals(r.twoSidedHinge()));
+                maxOvershoot);
         Path out = r.out();
         if (Checkpoint.locate(out) != null) {
             requireSameSettings(out, settings); // before sampling or loading anything for them
@@ -361,7 +363,7 @@ public final class Retrofit {
                 description = String.format(Locale.ROOT, "%,d tokens of %s", text.length(), file.getFileName());
             }
         }
-        DmsBiasHook hook = new DmsBiasHook(student.config, batch, seq, TAU, settings.twoSidedHinge());
+        DmsBiasHook hook = new DmsBiasHook(student.config, batch, seq, TAU, settings.maxOvershoot());
         Transformer teacher = r.mode() == Mode.FULL ? new Transformer(original) : null;
         RetrofitLoss loss = new RetrofitLoss(teacher, hook, schedule, seed, tokenizer.eosId());
         Trainer trainer = new Trainer(cfg, student, source, loss);
@@ -452,7 +454,7 @@ public final class Retrofit {
      * holds, every position weighted 1, one sample per row, the paper's one-sided hinge.
      */
     private static final Map<String, Object> ADDED_LATER =
-            Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0, "hinge", "one-sided");
+            Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0, "max_overshoot", "none");
 
     /**
      * Refuses settings other than those {@code out}'s checkpoint was made with (its retrofit.json; the step count may

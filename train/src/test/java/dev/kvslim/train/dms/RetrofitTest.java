@@ -233,12 +233,12 @@ class RetrofitTest {
         Path out = tmp.resolve("split");
         List<Step> got = new ArrayList<>(run(Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 9, "teacher"))));
         assertThat(out.resolve("teacher_samples.bin")).exists();
-        // a run started before holds (or prompt weights, packed rows, the two-sided hinge) existed has no "holds"
-        // ("prompt_weight", "min_context", "hinge") in its retrofit.json: it resumes as a run without any (every
-        // position weighted 1, one sample per row, the paper's hinge)
+        // a run started before holds (or prompt weights, packed rows, the hinge's second side) existed has no
+        // "holds" ("prompt_weight", "min_context", "max_overshoot") in its retrofit.json: it resumes as a run without
+        // any (every position weighted 1, one sample per row, the paper's one-sided hinge)
         Path settings = out.resolve("retrofit.json");
         String saved = Files.readString(settings);
-        String later = ",\n  \"prompt_weight\" : 1.0,\n  \"min_context\" : 0,\n  \"hinge\" : \"one-sided\"";
+        String later = ",\n  \"prompt_weight\" : 1.0,\n  \"min_context\" : 0,\n  \"max_overshoot\" : \"none\"";
         assertThat(saved).contains("\"holds\" : \"\",\n").contains(later);
         Files.writeString(settings, saved.replace("  \"holds\" : \"\",\n", "").replace(later, ""));
         Retrofit second = Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 16, "teacher"));
@@ -282,9 +282,9 @@ class RetrofitTest {
                         r.teacherTokens(),
                         r.promptWeight(),
                         r.minContext(),
-                        true)))
-                .hasMessageContaining("hinge")
-                .hasMessageContaining("two-sided");
+                        0.5)))
+                .hasMessageContaining("max_overshoot")
+                .hasMessageContaining("0.5");
         assertThat(sampled[0]).as("no teacher sampling for a refused resume").isZero();
         assertThat(Files.readAllBytes(out.resolve("teacher_samples.bin"))).isEqualTo(samples);
     }
@@ -511,17 +511,17 @@ class RetrofitTest {
     }
 
     @Test
-    void twoSidedHingePushesARowOverTheTargetBack() {
-        DmsBiasHook hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, true);
-        hook.clearNoise();
+    void aRowPastTheLargestOvershootIsPushedBack() {
         float[] z = new float[20];
         for (int i = 0; i < 10; i++) {
-            z[i] = i < 8 ? 1f : -1f; // row 0: 0.8 closed, 0.075 under 0.875
-            z[10 + i] = i < 9 ? 1f : -1f; // row 1: 0.9 closed, 0.025 over
+            z[i] = i < 8 ? 1f : -1f; // row 0: 0.8 closed, 0.075 under 0.875 (CR 8)
+            z[10 + i] = i < 9 ? 1f : -1f; // row 1: 0.9 closed (CR 10)
         }
+        // overshoot 0 (two-sided): row 1 is 0.025 over the target
+        DmsBiasHook hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, 0);
+        hook.clearNoise();
         hook.forward(0, z);
         assertThat(hook.hinge(0.875)).isCloseTo((0.075 + 0.025) / 2, within(1e-12));
-        assertThat(hook.hinge(0.85)).isCloseTo((0.05 + 0.05) / 2, within(1e-12));
         hook.setHinge(0.875, 1.0);
         float[] dz = new float[20];
         hook.backward(0, new float[2 * 10 * 10], dz);
@@ -531,13 +531,30 @@ class RetrofitTest {
                     .as("row 1 over it: pushed down as hard")
                     .isCloseTo(-dz[i], within(Math.abs(dz[i]) * 1e-3f));
         }
-        // exactly at the target neither side pulls
-        hook.setHinge(0.9, 1.0);
-        float[] at = new float[20];
-        hook.backward(0, new float[2 * 10 * 10], at);
-        for (int i = 10; i < 20; i++) {
-            assertThat(at[i]).isEqualTo(0f);
+        // overshoot 1: the ceiling is CR 9 (1 - 1/9 = 0.8889), row 1 is 0.0111 past it
+        hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, 1);
+        hook.clearNoise();
+        hook.forward(0, z);
+        assertThat(hook.hinge(0.875)).isCloseTo((0.075 + (0.9 - (1 - 1 / 9.0))) / 2, within(1e-12));
+        float[] pushed = new float[20];
+        hook.setHinge(0.875, 1.0);
+        hook.backward(0, new float[2 * 10 * 10], pushed);
+        assertThat(pushed[10]).isGreaterThan(0f);
+        // overshoot 3: the ceiling is CR 11 (0.9091), row 1 is free; so is every row with none (the paper's)
+        for (double m : new double[] {3, Double.POSITIVE_INFINITY}) {
+            hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, m);
+            hook.clearNoise();
+            hook.forward(0, z);
+            assertThat(hook.hinge(0.875)).isCloseTo(0.075 / 2, within(1e-12));
+            float[] free = new float[20];
+            hook.setHinge(0.875, 1.0);
+            hook.backward(0, new float[2 * 10 * 10], free);
+            for (int i = 10; i < 20; i++) {
+                assertThat(free[i]).as("row 1 within %s of the target", m).isEqualTo(0f);
+            }
         }
+        assertThatThrownBy(() -> new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, -1))
+                .hasMessageContaining("overshoot");
     }
 
     @Test
