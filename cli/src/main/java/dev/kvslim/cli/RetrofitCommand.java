@@ -111,6 +111,12 @@ final class RetrofitCommand implements Callable<Integer> {
     Double maxOvershoot;
 
     @Option(
+            names = "--lr-decay",
+            description = "Let the learning rate fall along a half cosine to 0 over the steps after the ramp reaches"
+                    + " the target (default: constant, as the reference).")
+    boolean lrDecay;
+
+    @Option(
             names = "--lr",
             description =
                     "Learning rate, constant (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the demo model, the"
@@ -204,7 +210,8 @@ final class RetrofitCommand implements Callable<Integer> {
                         teacherTokens,
                         promptWeight,
                         minContext,
-                        maxOvershoot),
+                        maxOvershoot,
+                        lrDecay),
                 sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);

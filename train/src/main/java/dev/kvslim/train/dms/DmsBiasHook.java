@@ -15,7 +15,8 @@ import java.util.Arrays;
  * ratio overshoots the target (8.3-9 for 8 on 4,096-token rows). With a {@code maxOvershoot} of M the hinge gets a
  * second side, {@code mean_b max(0, frac_closed_b - ceiling)} with {@code ceiling = 1 - 1 / (cr + M)} for the
  * target's ratio {@code cr}: a row that evicts more than that ratio allows is pushed back as hard as one under the
- * target is pushed up, and between the two the KL alone decides.
+ * target is pushed up, and between the two the KL alone decides. On the 4K demo retrofit it did not help: at M = 0
+ * the evicted set kept churning and the KL rose 5-30x; at M = 0.25 every task lost (docs/eval/README.md).
  * Call {@link #setNoise} (or {@link #clearNoise}) before the forward and {@link #setHinge} between the
  * forward and the backward.
  */

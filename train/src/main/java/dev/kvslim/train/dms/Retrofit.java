@@ -115,7 +115,8 @@ public final class Retrofit {
             Integer teacherTokens,
             Float promptWeight,
             Integer minContext,
-            Double maxOvershoot) {}
+            Double maxOvershoot,
+            Boolean lrDecay) {}
 
     /** Every setting of a run, resolved. */
     public record Settings(
@@ -134,7 +135,8 @@ public final class Retrofit {
             int teacherTokens,
             float promptWeight,
             int minContext,
-            double maxOvershoot) {
+            double maxOvershoot,
+            boolean lrDecay) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -159,6 +161,7 @@ public final class Retrofit {
             m.put("prompt_weight", (double) promptWeight);
             m.put("min_context", minContext);
             m.put("max_overshoot", Double.isInfinite(maxOvershoot) ? "none" : format(maxOvershoot));
+            m.put("lr_decay", lrDecay);
             return m;
         }
     }
@@ -286,7 +289,8 @@ public final class Retrofit {
                 teacherTokens,
                 promptWeight,
                 minContext,
-                maxOvershoot);
+                maxOvershoot,
+                Boolean.TRUE.equals(r.lrDecay()));
         Path out = r.out();
         if (Checkpoint.locate(out) != null) {
             requireSameSettings(out, settings); // before sampling or loading anything for them
@@ -303,7 +307,10 @@ public final class Retrofit {
                 seq,
                 steps,
                 1,
-                new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, lr, 0, steps, 0f),
+                settings.lrDecay()
+                        ? new LearningRateSchedule(
+                                LearningRateSchedule.Kind.COSINE, lr, 0, steps, 0f, schedule.firstStepAt(r.targetCr()))
+                        : new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, lr, 0, steps, 0f),
                 0.9f,
                 0.95f,
                 1e-8f,
@@ -451,10 +458,10 @@ public final class Retrofit {
 
     /**
      * Settings that runs made before them do not name in their retrofit.json, with the value such a run had: no
-     * holds, every position weighted 1, one sample per row, the paper's one-sided hinge.
+     * holds, every position weighted 1, one sample per row, the paper's one-sided hinge, a constant learning rate.
      */
     private static final Map<String, Object> ADDED_LATER =
-            Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0, "max_overshoot", "none");
+            Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0, "max_overshoot", "none", "lr_decay", false);
 
     /**
      * Refuses settings other than those {@code out}'s checkpoint was made with (its retrofit.json; the step count may

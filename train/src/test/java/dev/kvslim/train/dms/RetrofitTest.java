@@ -101,13 +101,39 @@ class RetrofitTest {
                 4096,
                 null,
                 null,
+                null,
                 null);
     }
 
     /** 20 steps per unit of ratio, five times the paper's pace, at a fixed lr of 1e-3 (a logit pace of 3.2 here). */
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
         return new Retrofit.Request(
-                teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null, null);
+                teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null, null,
+                null);
+    }
+
+    /** {@code r} with the hinge's largest overshoot and the learning-rate decay set (the options added last). */
+    static Retrofit.Request withOptions(Retrofit.Request r, Double maxOvershoot, boolean lrDecay) {
+        return new Retrofit.Request(
+                r.teacher(),
+                r.out(),
+                r.mode(),
+                r.targetCr(),
+                r.window(),
+                r.stepsPerCr(),
+                r.holds(),
+                r.steps(),
+                r.data(),
+                r.lr(),
+                r.batch(),
+                r.seq(),
+                r.seed(),
+                r.checkpointEvery(),
+                r.teacherTokens(),
+                r.promptWeight(),
+                r.minContext(),
+                maxOvershoot,
+                lrDecay);
     }
 
     /** A request to {@code out} with the settings the tests of refusals vary, every other left to its default. */
@@ -139,6 +165,7 @@ class RetrofitTest {
                 null,
                 promptWeight,
                 minContext,
+                null,
                 null);
     }
 
@@ -233,12 +260,13 @@ class RetrofitTest {
         Path out = tmp.resolve("split");
         List<Step> got = new ArrayList<>(run(Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 9, "teacher"))));
         assertThat(out.resolve("teacher_samples.bin")).exists();
-        // a run started before holds (or prompt weights, packed rows, the hinge's second side) existed has no
-        // "holds" ("prompt_weight", "min_context", "max_overshoot") in its retrofit.json: it resumes as a run without
-        // any (every position weighted 1, one sample per row, the paper's one-sided hinge)
+        // a run started before holds (or prompt weights, packed rows, the hinge's second side, the decay) existed has
+        // no "holds" ("prompt_weight", "min_context", "max_overshoot", "lr_decay") in its retrofit.json: it resumes as
+        // a run without any (every position weighted 1, one sample per row, the paper's one-sided hinge, constant lr)
         Path settings = out.resolve("retrofit.json");
         String saved = Files.readString(settings);
-        String later = ",\n  \"prompt_weight\" : 1.0,\n  \"min_context\" : 0,\n  \"max_overshoot\" : \"none\"";
+        String later =
+                ",\n  \"prompt_weight\" : 1.0,\n  \"min_context\" : 0,\n  \"max_overshoot\" : \"none\",\n  \"lr_decay\" : false";
         assertThat(saved).contains("\"holds\" : \"\",\n").contains(later);
         Files.writeString(settings, saved.replace("  \"holds\" : \"\",\n", "").replace(later, ""));
         Retrofit second = Retrofit.open(request(out, Retrofit.Mode.ADAPTER, 3, 16, "teacher"));
@@ -264,29 +292,29 @@ class RetrofitTest {
         assertThatThrownBy(() -> Retrofit.open(request(out, 4, 8L), percent -> sampled[0]++))
                 .hasMessageContaining("seed");
         Retrofit.Request r = request(out, 4, 7L);
-        assertThatThrownBy(() -> Retrofit.open(new Retrofit.Request(
-                        r.teacher(),
-                        r.out(),
-                        r.mode(),
-                        r.targetCr(),
-                        r.window(),
-                        r.stepsPerCr(),
-                        r.holds(),
-                        r.steps(),
-                        r.data(),
-                        r.lr(),
-                        r.batch(),
-                        r.seq(),
-                        r.seed(),
-                        r.checkpointEvery(),
-                        r.teacherTokens(),
-                        r.promptWeight(),
-                        r.minContext(),
-                        0.5)))
+        assertThatThrownBy(() -> Retrofit.open(withOptions(r, 0.5, false)))
                 .hasMessageContaining("max_overshoot")
                 .hasMessageContaining("0.5");
         assertThat(sampled[0]).as("no teacher sampling for a refused resume").isZero();
         assertThat(Files.readAllBytes(out.resolve("teacher_samples.bin"))).isEqualTo(samples);
+    }
+
+    @Test
+    void lrDecayHoldsTheRateUntilTheTargetThenFallsToZero() throws IOException {
+        Retrofit.Request r = request(tmp.resolve("decay"), Retrofit.Mode.ADAPTER, 1.5, 16, "teacher");
+        Retrofit run = Retrofit.open(withOptions(r, null, true));
+        assertThat(run.schedule().firstStepAt(1.5))
+                .as("20 steps per unit of ratio")
+                .isEqualTo(10);
+        List<Step> steps = run(run);
+        // the step log's lr is the one of that step (1-based): 1e-3 through step 11 (0-based 10), then a half cosine
+        // over the 6 steps to 16
+        for (int i = 0; i <= 10; i++) {
+            assertThat(steps.get(i).result().lr()).as("step %d", i + 1).isEqualTo(1e-3f);
+        }
+        assertThat(steps.get(13).result().lr()).isCloseTo(0.5e-3f, within(1e-9f)); // progress 3/6
+        assertThat(steps.get(15).result().lr())
+                .isCloseTo((float) (0.5e-3 * (1 + Math.cos(Math.PI * 5 / 6))), within(1e-9f));
     }
 
     @Test
@@ -380,6 +408,7 @@ class RetrofitTest {
                 4096,
                 null,
                 null,
+                null,
                 null));
         assertThat(r.settings().steps())
                 .as("ramp 40 + hold 6 + 3/7 of the ramp")
@@ -416,6 +445,7 @@ class RetrofitTest {
                         4096,
                         null,
                         null,
+                        null,
                         null)))
                 .hasMessageContaining("holds = 2:6")
                 .hasMessageContaining("2:8");
@@ -445,6 +475,7 @@ class RetrofitTest {
                         List.of(DmsSchedule.Hold.parse("5:10")),
                         null,
                         "teacher",
+                        null,
                         null,
                         null,
                         null,
