@@ -119,8 +119,8 @@ final class RetrofitCommand implements Callable<Integer> {
     @Option(
             names = "--lr",
             description =
-                    "Learning rate, constant (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the demo model, the"
-                            + " reference's 3e-5 for hidden sizes from 1,334).")
+                    "Learning rate, constant unless --lr-decay (default max(3e-5, 0.04 / hidden size): 3.1e-4 for the"
+                            + " demo model, the reference's 3e-5 for hidden sizes from 1,334).")
     Float lr;
 
     @Option(names = "--batch", description = "Rows per step (default 4).")
