@@ -28,11 +28,6 @@ import picocli.CommandLine.Option;
         })
 final class RetrofitCommand implements Callable<Integer> {
 
-    enum Mode {
-        full,
-        adapter
-    }
-
     @Option(names = "--teacher", required = true, description = "The original model (a Hugging Face folder).")
     Path teacher;
 
@@ -50,8 +45,9 @@ final class RetrofitCommand implements Callable<Integer> {
             defaultValue = "adapter",
             description =
                     "full: decision from a query channel, every weight trains (the paper); adapter: a zero-initialised"
-                            + " adapter, base frozen (NVIDIA's recipe). Default ${DEFAULT-VALUE}.")
-    Mode mode;
+                            + " adapter, base frozen (NVIDIA's recipe); adapter-full: the adapter, every weight"
+                            + " trains. Default ${DEFAULT-VALUE}.")
+    String mode;
 
     @Option(names = "--window", description = "Eviction delay w in tokens (default: context/16 within [4, 512]).")
     Integer window;
@@ -195,7 +191,7 @@ final class RetrofitCommand implements Callable<Integer> {
                 new Retrofit.Request(
                         teacher,
                         out,
-                        mode == Mode.full ? Retrofit.Mode.FULL : Retrofit.Mode.ADAPTER,
+                        Retrofit.Mode.ofOptionName(mode),
                         targetCr,
                         window,
                         stepsPerCr,
@@ -221,7 +217,7 @@ final class RetrofitCommand implements Callable<Integer> {
                 Locale.ROOT,
                 "retrofit: %s mode, %,d of %,d parameters train, window %d, CR 1 -> %s over %d steps"
                         + " (%s steps per unit%s), %d steps, lr %.1e, B=%d T=%d, %s, %d threads%s%n",
-                s.mode().name().toLowerCase(Locale.ROOT),
+                s.mode().optionName(),
                 run.trainableParameters(),
                 run.trainer().weights().count(),
                 s.window(),

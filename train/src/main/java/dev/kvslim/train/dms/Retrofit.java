@@ -50,6 +50,9 @@ import tools.jackson.databind.json.JsonMapper;
  *   <li>{@link Mode#ADAPTER}: variant B, NVIDIA's recipe. A zero-initialised {@code Linear(RMSNorm(h))} per layer
  *       (norm weight 1) gives the logits; only {@code *dms_proj_alpha*} trains, every base tensor stays bit for bit
  *       the teacher's.</li>
+ *   <li>{@link Mode#ADAPTER_FULL}: the adapter's decisions with every weight training, as in full mode (ours: the
+ *       paper trains the whole model so that it learns to do without what it evicts; the adapter leaves the attention
+ *       of a small head size whole, where borrowing one of 32 query channels would not).</li>
  * </ul>
  * Outputs in {@code OUT}: {@code model/} (the final student), {@code crN/} at every integer ratio N below the
  * target when the schedule first reaches it (at the end of its hold for a held ratio, which also gets a folder when
@@ -63,7 +66,24 @@ public final class Retrofit {
     /** Which decision variant and which weights train. */
     public enum Mode {
         FULL,
-        ADAPTER
+        ADAPTER,
+        /** The adapter's decisions, every weight training as in {@link #FULL}, against a frozen copy of the teacher. */
+        ADAPTER_FULL;
+
+        /** The name {@code kvslim retrofit --mode} takes: {@code full}, {@code adapter}, {@code adapter-full}. */
+        public String optionName() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        /** The mode {@code --mode name} names. */
+        public static Mode ofOptionName(String name) {
+            for (Mode m : values()) {
+                if (m.optionName().equals(name)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("--mode must be full, adapter or adapter-full, got '" + name + "'");
+        }
     }
 
     /**
@@ -145,7 +165,7 @@ public final class Retrofit {
 
         Map<String, Object> json() {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("mode", mode.name().toLowerCase(Locale.ROOT));
+            m.put("mode", mode.optionName());
             m.put("target_cr", targetCr);
             m.put("window", window);
             m.put("steps_per_cr", stepsPerCr);
@@ -218,7 +238,7 @@ public final class Retrofit {
                     "--teacher " + teacherDir + " has no config.json: not a Hugging Face model" + " folder");
         }
         require(r.out() != null, "--out is required");
-        require(r.mode() != null, "--mode must be full or adapter");
+        require(r.mode() != null, "--mode must be full, adapter or adapter-full");
         require(r.targetCr() >= 1 && Double.isFinite(r.targetCr()), "--target-cr must be >= 1, got " + r.targetCr());
         require(r.window() == null || r.window() >= 0, "--window must be >= 0, got " + r.window());
         require(
@@ -371,7 +391,7 @@ public final class Retrofit {
             }
         }
         DmsBiasHook hook = new DmsBiasHook(student.config, batch, seq, TAU, settings.maxOvershoot());
-        Transformer teacher = r.mode() == Mode.FULL ? new Transformer(original) : null;
+        Transformer teacher = r.mode() == Mode.ADAPTER ? null : new Transformer(original);
         RetrofitLoss loss = new RetrofitLoss(teacher, hook, schedule, seed, tokenizer.eosId());
         Trainer trainer = new Trainer(cfg, student, source, loss);
         trainer.setSpecialTokens(tokenizer.bosId(), tokenizer.eosId());
