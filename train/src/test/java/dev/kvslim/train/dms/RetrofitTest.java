@@ -254,6 +254,41 @@ class RetrofitTest {
     }
 
     @Test
+    void adapterFullModeTrainsEveryWeightBehindTheAdapter() throws IOException {
+        Path out = tmp.resolve("adapter-full");
+        Retrofit r = Retrofit.open(request(out, Retrofit.Mode.ADAPTER_FULL, 2, 30, text.toString()));
+        assertThat(r.trainableParameters()).isEqualTo(r.trainer().weights().count());
+        assertThat(r.settings().json()).containsEntry("mode", "adapter-full");
+        List<Step> steps = run(r);
+        assertThat(steps.getFirst().metrics().kl())
+                .as("step 0: the adapter starts at zero, so the student is the frozen teacher but for noise")
+                .isLessThan(0.02);
+        double frac = 0;
+        for (Step s : steps.subList(24, 30)) {
+            frac += s.metrics().fracClosed() / 6;
+            assertThat(s.metrics().kl()).isFinite().isLessThan(1.0);
+        }
+        assertThat(frac).isCloseTo(0.5, within(0.15));
+        LoadedModel m = ModelLoader.load(out.resolve("cr2"), null);
+        assertThat(m.model().config().dms().variant()).isEqualTo(DmsConfig.Variant.ADAPTER);
+        TrainWeights before = HfModelFiles.read(teacher), after = HfModelFiles.read(out.resolve("model"));
+        assertThat(after.wq[0].data()).as("the base trains too").isNotEqualTo(before.wq[0].data());
+        assertThat(after.w2[1].data()).isNotEqualTo(before.w2[1].data());
+        assertThat(after.dmsProj[0].data()).isNotEqualTo(new float[after.dmsProj[0].size()]);
+    }
+
+    @Test
+    void modesAreNamedAsTheOptionTakesThem() {
+        for (Retrofit.Mode m : Retrofit.Mode.values()) {
+            assertThat(Retrofit.Mode.ofOptionName(m.optionName())).isEqualTo(m);
+        }
+        assertThat(Retrofit.Mode.ADAPTER_FULL.optionName()).isEqualTo("adapter-full");
+        assertThatThrownBy(() -> Retrofit.Mode.ofOptionName("adapter_full"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--mode must be full, adapter or adapter-full, got 'adapter_full'");
+    }
+
+    @Test
     void resumeReproducesTheRunBitForBit() throws IOException {
         List<Step> expected =
                 run(Retrofit.open(request(tmp.resolve("whole"), Retrofit.Mode.ADAPTER, 3, 16, "teacher")));
