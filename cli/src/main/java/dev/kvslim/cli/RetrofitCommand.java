@@ -107,6 +107,12 @@ final class RetrofitCommand implements Callable<Integer> {
     Double maxOvershoot;
 
     @Option(
+            names = "--base-lr",
+            description = "With --mode adapter-full: learning rate of every weight but the adapter (default: the"
+                    + " reference's 3e-5, or --lr if lower).")
+    Float baseLr;
+
+    @Option(
             names = "--lr-decay",
             description = "Let the learning rate fall along a half cosine to 0 over the steps after the ramp reaches"
                     + " the target (default: constant, as the reference).")
@@ -207,7 +213,8 @@ final class RetrofitCommand implements Callable<Integer> {
                         promptWeight,
                         minContext,
                         maxOvershoot,
-                        lrDecay),
+                        lrDecay,
+                        baseLr),
                 sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);
@@ -216,7 +223,7 @@ final class RetrofitCommand implements Callable<Integer> {
         System.err.printf(
                 Locale.ROOT,
                 "retrofit: %s mode, %,d of %,d parameters train, window %d, CR 1 -> %s over %d steps"
-                        + " (%s steps per unit%s), %d steps, lr %.1e, B=%d T=%d, %s, %d threads%s%n",
+                        + " (%s steps per unit%s), %d steps, lr %.1e%s, B=%d T=%d, %s, %d threads%s%n",
                 s.mode().optionName(),
                 run.trainableParameters(),
                 run.trainer().weights().count(),
@@ -227,6 +234,7 @@ final class RetrofitCommand implements Callable<Integer> {
                 s.holds().isEmpty() ? "" : ", holds " + s.holdsText(),
                 s.steps(),
                 s.lr(),
+                s.mode() == Retrofit.Mode.ADAPTER_FULL ? String.format(Locale.ROOT, " (base %.1e)", s.baseLr()) : "",
                 s.batch(),
                 s.seq(),
                 run.dataDescription(),

@@ -100,7 +100,21 @@ public final class Retrofit {
      * holds the student to the teacher.
      */
     public static float defaultLr(int dim) {
-        return Math.max(3e-5f, 0.04f / dim);
+        return Math.max(REFERENCE_LR, 0.04f / dim);
+    }
+
+    /** The reference's learning rate (every weight of an 8B model). */
+    public static final float REFERENCE_LR = 3e-5f;
+
+    /**
+     * Default learning rate of the base weights in {@link Mode#ADAPTER_FULL}: the reference's 3e-5, or {@code lr} if
+     * lower. The adapter's rate is raised for small hidden sizes only so that its decision logit keeps pace with the
+     * schedule (see {@link #defaultLr}); nothing asks the base weights to move faster than the paper's. At the
+     * adapter's 3.1e-4 they did not hold: the demo-4k student's KL ran 2-10x the adapter-only run's from the first
+     * steps, before anything was evicted, and at CR 4 it solved 0 of 40 runsum samples (the adapter-only run 26).
+     */
+    public static float defaultBaseLr(float lr) {
+        return Math.min(REFERENCE_LR, lr);
     }
 
     /**
@@ -136,7 +150,8 @@ public final class Retrofit {
             Float promptWeight,
             Integer minContext,
             Double maxOvershoot,
-            Boolean lrDecay) {}
+            Boolean lrDecay,
+            Float baseLr) {}
 
     /** Every setting of a run, resolved. */
     public record Settings(
@@ -156,7 +171,8 @@ public final class Retrofit {
             float promptWeight,
             int minContext,
             double maxOvershoot,
-            boolean lrDecay) {
+            boolean lrDecay,
+            float baseLr) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -182,6 +198,9 @@ public final class Retrofit {
             m.put("min_context", minContext);
             m.put("max_overshoot", Double.isInfinite(maxOvershoot) ? "none" : format(maxOvershoot));
             m.put("lr_decay", lrDecay);
+            if (mode == Mode.ADAPTER_FULL) {
+                m.put("base_lr", (double) baseLr);
+            }
             return m;
         }
     }
@@ -262,6 +281,12 @@ public final class Retrofit {
                 "--prompt-weight needs --data tasks: only task rows tell the prompt from the target");
         double maxOvershoot = r.maxOvershoot() != null ? r.maxOvershoot() : Double.POSITIVE_INFINITY;
         require(maxOvershoot >= 0, "--max-overshoot must be >= 0, got " + r.maxOvershoot());
+        require(
+                r.baseLr() == null || r.mode() == Mode.ADAPTER_FULL,
+                "--base-lr needs --mode adapter-full: in adapter mode the base is frozen, in full mode it trains at --lr");
+        require(
+                r.baseLr() == null || r.baseLr() > 0 && Float.isFinite(r.baseLr()),
+                "--base-lr must be > 0, got " + r.baseLr());
         int minContext = r.minContext() != null ? r.minContext() : 0;
         require(minContext >= 0, "--min-context must be >= 0, got " + minContext);
         require(
@@ -310,7 +335,8 @@ public final class Retrofit {
                 promptWeight,
                 minContext,
                 maxOvershoot,
-                Boolean.TRUE.equals(r.lrDecay()));
+                Boolean.TRUE.equals(r.lrDecay()),
+                r.baseLr() != null ? r.baseLr() : r.mode() == Mode.ADAPTER_FULL ? defaultBaseLr(lr) : lr);
         Path out = r.out();
         if (Checkpoint.locate(out) != null) {
             requireSameSettings(out, settings); // before sampling or loading anything for them
@@ -318,6 +344,13 @@ public final class Retrofit {
 
         TrainWeights original = HfModelFiles.fromModel(loaded.model(), teacherDir.toString());
         TrainWeights student = student(original, r.mode(), window);
+        if (r.mode() == Mode.ADAPTER_FULL) {
+            for (Parameter p : student.parameters()) {
+                if (!p.name().contains("dms_proj_alpha")) {
+                    p.setLrScale(settings.baseLr() / lr);
+                }
+            }
+        }
         FreezePatterns freeze = r.mode() == Mode.ADAPTER
                 ? new FreezePatterns(List.of(), List.of("*dms_proj_alpha*"))
                 : FreezePatterns.NONE;

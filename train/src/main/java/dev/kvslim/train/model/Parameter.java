@@ -13,6 +13,7 @@ public final class Parameter {
     private final float[] grad;
     private final Kind kind;
     private boolean frozen;
+    private float lrScale = 1f;
 
     /** What a tensor is, for initialisation and weight decay. */
     public enum Kind {
@@ -64,6 +65,18 @@ public final class Parameter {
 
     public void setFrozen(boolean frozen) {
         this.frozen = frozen;
+    }
+
+    /** What the optimiser multiplies its learning rate by for this parameter (1 unless set). */
+    public float lrScale() {
+        return lrScale;
+    }
+
+    public void setLrScale(float lrScale) {
+        if (!(lrScale >= 0) || !Float.isFinite(lrScale)) {
+            throw new IllegalArgumentException("learning-rate scale must be finite and >= 0, got " + lrScale);
+        }
+        this.lrScale = lrScale;
     }
 
     /** The gradient to write into during backward, or null when frozen (the backward then skips it). */

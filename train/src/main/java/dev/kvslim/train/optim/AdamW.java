@@ -40,8 +40,11 @@ public final class AdamW {
         return p.kind() == Parameter.Kind.MATRIX || p.kind() == Parameter.Kind.EMBEDDING;
     }
 
-    /** One update with learning rate {@code lr} from the parameters' current gradients, times {@code gradScale}. */
-    public void step(float lr, float gradScale) {
+    /**
+     * One update with learning rate {@code baseLr} (times each parameter's {@link Parameter#lrScale}) from the
+     * parameters' current gradients, times {@code gradScale}.
+     */
+    public void step(float baseLr, float gradScale) {
         step++;
         float c1 = (float) (1 - Math.pow(beta1, (double) step));
         float c2 = (float) (1 - Math.pow(beta2, (double) step));
@@ -51,6 +54,7 @@ public final class AdamW {
                 continue;
             }
             float[] w = p.data(), g = p.grad(), mt = m[t], vt = v[t];
+            float lr = baseLr * p.lrScale();
             float decay = decays(p) ? 1 - lr * weightDecay : 1;
             for (int i = 0; i < w.length; i++) {
                 float grad = g[i] * gradScale;

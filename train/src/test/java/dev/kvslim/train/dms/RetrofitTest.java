@@ -102,6 +102,7 @@ class RetrofitTest {
                 null,
                 null,
                 null,
+                null,
                 null);
     }
 
@@ -109,7 +110,7 @@ class RetrofitTest {
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
         return new Retrofit.Request(
                 teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null, null,
-                null);
+                null, null);
     }
 
     /** {@code r} with the hinge's largest overshoot and the learning-rate decay set (the options added last). */
@@ -133,7 +134,8 @@ class RetrofitTest {
                 r.promptWeight(),
                 r.minContext(),
                 maxOvershoot,
-                lrDecay);
+                lrDecay,
+                null);
     }
 
     /** A request to {@code out} with the settings the tests of refusals vary, every other left to its default. */
@@ -165,6 +167,7 @@ class RetrofitTest {
                 null,
                 promptWeight,
                 minContext,
+                null,
                 null,
                 null);
     }
@@ -258,7 +261,8 @@ class RetrofitTest {
         Path out = tmp.resolve("adapter-full");
         Retrofit r = Retrofit.open(request(out, Retrofit.Mode.ADAPTER_FULL, 2, 30, text.toString()));
         assertThat(r.trainableParameters()).isEqualTo(r.trainer().weights().count());
-        assertThat(r.settings().json()).containsEntry("mode", "adapter-full");
+        assertThat(r.settings().json()).containsEntry("mode", "adapter-full").containsEntry("base_lr", (double)
+                Retrofit.REFERENCE_LR);
         List<Step> steps = run(r);
         assertThat(steps.getFirst().metrics().kl())
                 .as("step 0: the adapter starts at zero, so the student is the frozen teacher but for noise")
@@ -273,8 +277,52 @@ class RetrofitTest {
         assertThat(m.model().config().dms().variant()).isEqualTo(DmsConfig.Variant.ADAPTER);
         TrainWeights before = HfModelFiles.read(teacher), after = HfModelFiles.read(out.resolve("model"));
         assertThat(after.wq[0].data()).as("the base trains too").isNotEqualTo(before.wq[0].data());
+        float moved = 0;
+        for (int i = 0; i < after.wq[0].size(); i++) {
+            moved = Math.max(
+                    moved, Math.abs(after.wq[0].data()[i] - before.wq[0].data()[i]));
+        }
+        assertThat(moved)
+                .as("at the base rate, 3e-5 (the adapter's is 1e-3): Adam moves a weight about lr a step, 30 steps")
+                .isLessThan(30 * 3e-5f * 2);
         assertThat(after.w2[1].data()).isNotEqualTo(before.w2[1].data());
         assertThat(after.dmsProj[0].data()).isNotEqualTo(new float[after.dmsProj[0].size()]);
+    }
+
+    @Test
+    void baseLearningRateIsOnlyForAdapterFullMode() {
+        Retrofit.Request r = request(tmp.resolve("base-lr"), Retrofit.Mode.ADAPTER, 2, 4, text.toString());
+        assertThatThrownBy(() -> Retrofit.open(withBaseLr(r, 1e-4f)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("--base-lr needs --mode adapter-full");
+        Retrofit.Request full = request(tmp.resolve("base-lr"), Retrofit.Mode.ADAPTER_FULL, 2, 4, text.toString());
+        assertThatThrownBy(() -> Retrofit.open(withBaseLr(full, 0f)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--base-lr must be > 0, got 0.0");
+    }
+
+    static Retrofit.Request withBaseLr(Retrofit.Request r, float baseLr) {
+        return new Retrofit.Request(
+                r.teacher(),
+                r.out(),
+                r.mode(),
+                r.targetCr(),
+                r.window(),
+                r.stepsPerCr(),
+                r.holds(),
+                r.steps(),
+                r.data(),
+                r.lr(),
+                r.batch(),
+                r.seq(),
+                r.seed(),
+                r.checkpointEvery(),
+                r.teacherTokens(),
+                r.promptWeight(),
+                r.minContext(),
+                r.maxOvershoot(),
+                r.lrDecay(),
+                baseLr);
     }
 
     @Test
@@ -444,6 +492,7 @@ class RetrofitTest {
                 null,
                 null,
                 null,
+                null,
                 null));
         assertThat(r.settings().steps())
                 .as("ramp 40 + hold 6 + 3/7 of the ramp")
@@ -481,6 +530,7 @@ class RetrofitTest {
                         null,
                         null,
                         null,
+                        null,
                         null)))
                 .hasMessageContaining("holds = 2:6")
                 .hasMessageContaining("2:8");
@@ -510,6 +560,7 @@ class RetrofitTest {
                         List.of(DmsSchedule.Hold.parse("5:10")),
                         null,
                         "teacher",
+                        null,
                         null,
                         null,
                         null,
