@@ -107,6 +107,13 @@ final class RetrofitCommand implements Callable<Integer> {
     Double maxOvershoot;
 
     @Option(
+            names = "--end-share",
+            description = "With --data tasks: the two positions where an answer stops (its terminator and EOS) each"
+                    + " weigh this share of the answer's length in the KL, at least 1 (default 0: 1, as every"
+                    + " answer position). Where a 2,000-token trace stops is otherwise one position in thousands.")
+    Float endShare;
+
+    @Option(
             names = "--base-lr",
             description = "With --mode adapter-full: learning rate of every weight but the adapter (default: the"
                     + " reference's 3e-5, or --lr if lower).")
@@ -214,7 +221,8 @@ final class RetrofitCommand implements Callable<Integer> {
                         minContext,
                         maxOvershoot,
                         lrDecay,
-                        baseLr),
+                        baseLr,
+                        endShare),
                 sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);

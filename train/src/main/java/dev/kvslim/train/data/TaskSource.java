@@ -20,7 +20,8 @@ import java.util.List;
  * of rows served.
  *
  * <p>The loss mask weights the target (the completion the model must write, and EOS) by 1 and the prompt by
- * {@code promptWeight}: 0 trains on targets only, 1 is plain language modelling over the whole row.
+ * {@code promptWeight}: 0 trains on targets only, 1 is plain language modelling over the whole row; the two positions
+ * where a target ends (its terminator and EOS) may weigh more ({@code endShare}).
  */
 public final class TaskSource implements TokenSource {
 
@@ -29,6 +30,7 @@ public final class TaskSource implements TokenSource {
     private final Tokenizer tokenizer;
     private final long seed;
     private final float promptWeight;
+    private final float endShare;
     private final int minContext;
     private long served;
     /** The row length whose shortest samples every task was last checked to fit. */
@@ -45,12 +47,31 @@ public final class TaskSource implements TokenSource {
      */
     public TaskSource(
             List<Task> tasks, double[] weights, Tokenizer tokenizer, long seed, float promptWeight, int minContext) {
+        this(tasks, weights, tokenizer, seed, promptWeight, minContext, 0f);
+    }
+
+    /**
+     * As above, with the two positions that predict where each sample's answer stops (the target's terminator and
+     * EOS) weighted {@code max(1, endShare * n)} for an answer of {@code n} tokens instead of 1: each carries about that
+     * share of its answer's loss, whether the answer is a 10-token record or a 2,000-token trace.
+     */
+    public TaskSource(
+            List<Task> tasks,
+            double[] weights,
+            Tokenizer tokenizer,
+            long seed,
+            float promptWeight,
+            int minContext,
+            float endShare) {
         if (tasks.isEmpty() || tasks.size() != weights.length) {
             throw new IllegalArgumentException("a task source needs one weight per task, got " + tasks.size()
                     + " tasks and " + weights.length + " weights");
         }
         if (!(promptWeight >= 0f && promptWeight <= 1f)) {
             throw new IllegalArgumentException("prompt weight must lie in [0, 1], is " + promptWeight);
+        }
+        if (!(endShare >= 0f && endShare < 1f)) {
+            throw new IllegalArgumentException("end share must lie in [0, 1), is " + endShare);
         }
         this.tasks = List.copyOf(tasks);
         this.cumulative = new double[weights.length];
@@ -70,6 +91,7 @@ public final class TaskSource implements TokenSource {
         this.seed = seed;
         this.promptWeight = promptWeight;
         this.minContext = minContext;
+        this.endShare = endShare;
     }
 
     /** The samples that make up row number {@code index} of this run, for rows {@code rowTokens} long. */
@@ -138,6 +160,7 @@ public final class TaskSource implements TokenSource {
         for (int r = 0; r < batch.b; r++) {
             int at = 0;
             boolean[] target = new boolean[row];
+            float[] end = new float[row];
             for (Sample sample : row(served++, row)) {
                 TrainingSequence s = TrainingSequence.of(sample, tokenizer);
                 if (at + s.length() > row) {
@@ -146,13 +169,15 @@ public final class TaskSource implements TokenSource {
                 }
                 System.arraycopy(s.tokens(), 0, batch.tokens, r * row + at, s.length());
                 System.arraycopy(s.target(), 0, target, at, s.length());
+                end[at + s.length() - 2] =
+                        end[at + s.length() - 1] = Math.max(1f, endShare * (s.length() - s.targetStart()));
                 at += s.length();
             }
             if (at != row) {
                 throw new IllegalStateException("task samples filled " + at + " of a row's " + row + " tokens");
             }
             for (int t = 0; t < batch.t; t++) {
-                batch.mask[r * batch.t + t] = target[t + 1] ? 1f : promptWeight;
+                batch.mask[r * batch.t + t] = target[t + 1] ? Math.max(1f, end[t + 1]) : promptWeight;
             }
         }
         batch.setHasMask(true);

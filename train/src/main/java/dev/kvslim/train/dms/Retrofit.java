@@ -151,7 +151,8 @@ public final class Retrofit {
             Integer minContext,
             Double maxOvershoot,
             Boolean lrDecay,
-            Float baseLr) {}
+            Float baseLr,
+            Float endShare) {}
 
     /** Every setting of a run, resolved. */
     public record Settings(
@@ -172,7 +173,8 @@ public final class Retrofit {
             int minContext,
             double maxOvershoot,
             boolean lrDecay,
-            float baseLr) {
+            float baseLr,
+            float endShare) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -198,6 +200,7 @@ public final class Retrofit {
             m.put("min_context", minContext);
             m.put("max_overshoot", Double.isInfinite(maxOvershoot) ? "none" : format(maxOvershoot));
             m.put("lr_decay", lrDecay);
+            m.put("end_share", (double) endShare);
             if (mode == Mode.ADAPTER_FULL) {
                 m.put("base_lr", (double) baseLr);
             }
@@ -287,6 +290,11 @@ public final class Retrofit {
         require(
                 r.baseLr() == null || r.baseLr() > 0 && Float.isFinite(r.baseLr()),
                 "--base-lr must be > 0, got " + r.baseLr());
+        float endShare = r.endShare() != null ? r.endShare() : 0f;
+        require(endShare >= 0 && endShare < 1, "--end-share must lie in [0, 1), got " + r.endShare());
+        require(
+                endShare == 0 || "tasks".equals(r.data()),
+                "--end-share needs --data tasks: only task rows say where an answer ends");
         int minContext = r.minContext() != null ? r.minContext() : 0;
         require(minContext >= 0, "--min-context must be >= 0, got " + minContext);
         require(
@@ -336,7 +344,8 @@ public final class Retrofit {
                 minContext,
                 maxOvershoot,
                 Boolean.TRUE.equals(r.lrDecay()),
-                r.baseLr() != null ? r.baseLr() : r.mode() == Mode.ADAPTER_FULL ? defaultBaseLr(lr) : lr);
+                r.baseLr() != null ? r.baseLr() : r.mode() == Mode.ADAPTER_FULL ? defaultBaseLr(lr) : lr,
+                endShare);
         Path out = r.out();
         if (Checkpoint.locate(out) != null) {
             requireSameSettings(out, settings); // before sampling or loading anything for them
@@ -383,7 +392,7 @@ public final class Retrofit {
                 var tasks = dev.kvslim.tasks.synthetic.TaskSuite.all();
                 double[] weights = tasks.stream().mapToDouble(t -> 1.0).toArray();
                 int packed = minContext == 0 ? Integer.MAX_VALUE : minContext;
-                source = new TaskSource(tasks, weights, tokenizer, seed, promptWeight, packed);
+                source = new TaskSource(tasks, weights, tokenizer, seed, promptWeight, packed, settings.endShare());
                 try {
                     new TaskSource(tasks, weights, tokenizer, seed, 1f, packed).next(new Batch(1, seq));
                 } catch (RuntimeException e) {
@@ -395,7 +404,8 @@ public final class Retrofit {
                 }
                 description = "task suite rows of " + (seq + 1) + " tokens"
                         + (minContext == 0 ? "" : ", packed with samples of at least " + minContext)
-                        + (promptWeight == 1 ? "" : ", KL weight " + promptWeight + " on prompt positions");
+                        + (promptWeight == 1 ? "" : ", KL weight " + promptWeight + " on prompt positions")
+                        + (settings.endShare() == 0 ? "" : ", share " + settings.endShare() + " where an answer ends");
             }
             case "teacher" -> {
                 Path file = out.resolve("teacher_samples.bin");
@@ -513,8 +523,19 @@ public final class Retrofit {
      * Settings that runs made before them do not name in their retrofit.json, with the value such a run had: no
      * holds, every position weighted 1, one sample per row, the paper's one-sided hinge, a constant learning rate.
      */
-    private static final Map<String, Object> ADDED_LATER =
-            Map.of("holds", "", "prompt_weight", 1.0, "min_context", 0, "max_overshoot", "none", "lr_decay", false);
+    private static final Map<String, Object> ADDED_LATER = Map.of(
+            "holds",
+            "",
+            "prompt_weight",
+            1.0,
+            "min_context",
+            0,
+            "max_overshoot",
+            "none",
+            "lr_decay",
+            false,
+            "end_share",
+            0.0);
 
     /**
      * Refuses settings other than those {@code out}'s checkpoint was made with (its retrofit.json; the step count may

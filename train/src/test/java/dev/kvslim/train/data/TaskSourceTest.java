@@ -112,4 +112,36 @@ class TaskSourceTest {
         }
         assertThat(lengths.size()).isGreaterThan(6);
     }
+
+    @Test
+    void theEndOfEachAnswerWeighsItsShareOfTheAnswer() {
+        TaskSource src =
+                new TaskSource(TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3, 0f, 160, 0.1f);
+        Batch batch = new Batch(2, 1023);
+        src.next(batch);
+        boolean raised = false;
+        for (int r = 0; r < 2; r++) {
+            int at = 0;
+            for (var sample : src.row(r, 1024)) {
+                int length = 2 + sample.prompt().length() + sample.target().length();
+                int targetStart = at + 1 + sample.prompt().length();
+                int answer = sample.target().length() + 1; // and EOS
+                // positions predicting the terminator (length - 2) and EOS (length - 1) weigh max(1, 0.1 * answer)
+                float end = Math.max(1f, 0.1f * answer);
+                raised |= end > 1;
+                for (int t = targetStart - 1; t < at + length - 1; t++) {
+                    float want = t + 1 >= at + length - 2 ? end : 1f;
+                    assertThat(batch.mask[r * 1023 + t])
+                            .as("sample at %d, position %d", at, t)
+                            .isEqualTo(want);
+                }
+                assertThat(batch.tokens[r * 1024 + at + length - 2]).isEqualTo((int) '\n');
+                at += length;
+            }
+        }
+        assertThat(raised).as("some answer is over 10 tokens long").isTrue();
+        assertThatThrownBy(() -> new TaskSource(
+                        TaskSuite.all(), new double[] {1, 1, 1, 1}, DemoTokenizer.tokenizer(), 3, 0f, 160, 1f))
+                .hasMessage("end share must lie in [0, 1), is 1.0");
+    }
 }

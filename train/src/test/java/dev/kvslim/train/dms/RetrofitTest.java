@@ -103,6 +103,7 @@ class RetrofitTest {
                 null,
                 null,
                 null,
+                null,
                 null);
     }
 
@@ -110,7 +111,7 @@ class RetrofitTest {
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
         return new Retrofit.Request(
                 teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null, null,
-                null, null);
+                null, null, null);
     }
 
     /** {@code r} with the hinge's largest overshoot and the learning-rate decay set (the options added last). */
@@ -135,6 +136,7 @@ class RetrofitTest {
                 r.minContext(),
                 maxOvershoot,
                 lrDecay,
+                null,
                 null);
     }
 
@@ -167,6 +169,7 @@ class RetrofitTest {
                 null,
                 promptWeight,
                 minContext,
+                null,
                 null,
                 null,
                 null);
@@ -301,6 +304,36 @@ class RetrofitTest {
                 .hasMessage("--base-lr must be > 0, got 0.0");
     }
 
+    @Test
+    void anEndShareNeedsTaskRows() {
+        Retrofit.Request r = request(tmp.resolve("end-share"), Retrofit.Mode.ADAPTER, 2, 4, text.toString());
+        Retrofit.Request weighted = new Retrofit.Request(
+                r.teacher(),
+                r.out(),
+                r.mode(),
+                r.targetCr(),
+                r.window(),
+                r.stepsPerCr(),
+                r.holds(),
+                r.steps(),
+                r.data(),
+                r.lr(),
+                r.batch(),
+                r.seq(),
+                r.seed(),
+                r.checkpointEvery(),
+                r.teacherTokens(),
+                r.promptWeight(),
+                r.minContext(),
+                r.maxOvershoot(),
+                r.lrDecay(),
+                r.baseLr(),
+                0.05f);
+        assertThatThrownBy(() -> Retrofit.open(weighted))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--end-share needs --data tasks: only task rows say where an answer ends");
+    }
+
     static Retrofit.Request withBaseLr(Retrofit.Request r, float baseLr) {
         return new Retrofit.Request(
                 r.teacher(),
@@ -322,7 +355,8 @@ class RetrofitTest {
                 r.minContext(),
                 r.maxOvershoot(),
                 r.lrDecay(),
-                baseLr);
+                baseLr,
+                r.endShare());
     }
 
     @Test
@@ -493,6 +527,7 @@ class RetrofitTest {
                 null,
                 null,
                 null,
+                null,
                 null));
         assertThat(r.settings().steps())
                 .as("ramp 40 + hold 6 + 3/7 of the ramp")
@@ -531,6 +566,7 @@ class RetrofitTest {
                         null,
                         null,
                         null,
+                        null,
                         null)))
                 .hasMessageContaining("holds = 2:6")
                 .hasMessageContaining("2:8");
@@ -560,6 +596,7 @@ class RetrofitTest {
                         List.of(DmsSchedule.Hold.parse("5:10")),
                         null,
                         "teacher",
+                        null,
                         null,
                         null,
                         null,
