@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.IntConsumer;
 import java.util.stream.Stream;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -43,11 +44,24 @@ final class RetrofitCommand implements Callable<Integer> {
     @Option(
             names = "--mode",
             defaultValue = "adapter",
+            converter = ModeConverter.class,
             description =
                     "full: decision from a query channel, every weight trains (the paper); adapter: a zero-initialised"
                             + " adapter, base frozen (NVIDIA's recipe); adapter-full: the adapter, every weight"
                             + " trains. Default ${DEFAULT-VALUE}.")
-    String mode;
+    Retrofit.Mode mode;
+
+    /** {@code --mode}'s names ({@link Retrofit.Mode#optionName}); a name it does not know is a usage error. */
+    static final class ModeConverter implements CommandLine.ITypeConverter<Retrofit.Mode> {
+        @Override
+        public Retrofit.Mode convert(String value) {
+            try {
+                return Retrofit.Mode.ofOptionName(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
 
     @Option(names = "--window", description = "Eviction delay w in tokens (default: context/16 within [4, 512]).")
     Integer window;
@@ -204,7 +218,7 @@ final class RetrofitCommand implements Callable<Integer> {
                 new Retrofit.Request(
                         teacher,
                         out,
-                        Retrofit.Mode.ofOptionName(mode),
+                        mode,
                         targetCr,
                         window,
                         stepsPerCr,

@@ -129,7 +129,7 @@ class RetrofitCommandTest {
         assertThat(window.stderr()).contains("--window must be >= 0, got -1");
         Run mode = run("retrofit", "--teacher", teacher.toString(), "--out", out, "--mode", "lora");
         assertThat(mode.exit()).isEqualTo(2);
-        assertThat(mode.stderr()).contains("--mode").contains("lora").contains("full, adapter");
+        assertThat(mode.stderr()).contains("--mode must be full, adapter or adapter-full, got 'lora'");
         Run gguf = run(
                 "retrofit",
                 "--teacher",
