@@ -295,11 +295,11 @@ class RetrofitTest {
     @Test
     void baseLearningRateIsOnlyForAdapterFullMode() {
         Retrofit.Request r = request(tmp.resolve("base-lr"), Retrofit.Mode.ADAPTER, 2, 4, text.toString());
-        assertThatThrownBy(() -> Retrofit.open(withBaseLr(r, 1e-4f)))
+        assertThatThrownBy(() -> Retrofit.open(withLater(r, 1e-4f, null)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("--base-lr needs --mode adapter-full");
         Retrofit.Request full = request(tmp.resolve("base-lr"), Retrofit.Mode.ADAPTER_FULL, 2, 4, text.toString());
-        assertThatThrownBy(() -> Retrofit.open(withBaseLr(full, 0f)))
+        assertThatThrownBy(() -> Retrofit.open(withLater(full, 0f, null)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--base-lr must be > 0, got 0.0");
     }
@@ -307,34 +307,14 @@ class RetrofitTest {
     @Test
     void anEndShareNeedsTaskRows() {
         Retrofit.Request r = request(tmp.resolve("end-share"), Retrofit.Mode.ADAPTER, 2, 4, text.toString());
-        Retrofit.Request weighted = new Retrofit.Request(
-                r.teacher(),
-                r.out(),
-                r.mode(),
-                r.targetCr(),
-                r.window(),
-                r.stepsPerCr(),
-                r.holds(),
-                r.steps(),
-                r.data(),
-                r.lr(),
-                r.batch(),
-                r.seq(),
-                r.seed(),
-                r.checkpointEvery(),
-                r.teacherTokens(),
-                r.promptWeight(),
-                r.minContext(),
-                r.maxOvershoot(),
-                r.lrDecay(),
-                r.baseLr(),
-                0.05f);
+        Retrofit.Request weighted = withLater(r, null, 0.05f);
         assertThatThrownBy(() -> Retrofit.open(weighted))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--end-share needs --data tasks: only task rows say where an answer ends");
     }
 
-    static Retrofit.Request withBaseLr(Retrofit.Request r, float baseLr) {
+    /** {@code r} with the adapter-full base rate and the end share set (the options added after lr decay). */
+    static Retrofit.Request withLater(Retrofit.Request r, Float baseLr, Float endShare) {
         return new Retrofit.Request(
                 r.teacher(),
                 r.out(),
@@ -356,7 +336,7 @@ class RetrofitTest {
                 r.maxOvershoot(),
                 r.lrDecay(),
                 baseLr,
-                r.endShare());
+                endShare);
     }
 
     @Test
