@@ -114,8 +114,14 @@ class RetrofitTest {
                 null, null, null);
     }
 
-    /** {@code r} with the hinge's largest overshoot and the learning-rate decay set (the options added last). */
+    /** {@code r} with the hinge's largest overshoot and the learning-rate decay set. */
     static Retrofit.Request withOptions(Retrofit.Request r, Double maxOvershoot, boolean lrDecay) {
+        return withOptions(r, maxOvershoot, lrDecay, r.baseLr(), r.endShare());
+    }
+
+    /** {@code r} with the options added last set: overshoot, lr decay, adapter-full base rate, end share. */
+    static Retrofit.Request withOptions(
+            Retrofit.Request r, Double maxOvershoot, Boolean lrDecay, Float baseLr, Float endShare) {
         return new Retrofit.Request(
                 r.teacher(),
                 r.out(),
@@ -136,8 +142,8 @@ class RetrofitTest {
                 r.minContext(),
                 maxOvershoot,
                 lrDecay,
-                null,
-                null);
+                baseLr,
+                endShare);
     }
 
     /** A request to {@code out} with the settings the tests of refusals vary, every other left to its default. */
@@ -313,30 +319,9 @@ class RetrofitTest {
                 .hasMessage("--end-share needs --data tasks: only task rows say where an answer ends");
     }
 
-    /** {@code r} with the adapter-full base rate and the end share set (the options added after lr decay). */
+    /** {@code r} with the adapter-full base rate and the end share set. */
     static Retrofit.Request withLater(Retrofit.Request r, Float baseLr, Float endShare) {
-        return new Retrofit.Request(
-                r.teacher(),
-                r.out(),
-                r.mode(),
-                r.targetCr(),
-                r.window(),
-                r.stepsPerCr(),
-                r.holds(),
-                r.steps(),
-                r.data(),
-                r.lr(),
-                r.batch(),
-                r.seq(),
-                r.seed(),
-                r.checkpointEvery(),
-                r.teacherTokens(),
-                r.promptWeight(),
-                r.minContext(),
-                r.maxOvershoot(),
-                r.lrDecay(),
-                baseLr,
-                endShare);
+        return withOptions(r, r.maxOvershoot(), r.lrDecay(), baseLr, endShare);
     }
 
     @Test
