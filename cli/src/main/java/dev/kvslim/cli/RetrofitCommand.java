@@ -1,6 +1,7 @@
 package dev.kvslim.cli;
 
 import dev.kvslim.train.checkpoint.Checkpoint;
+import dev.kvslim.train.dms.DmsBiasHook;
 import dev.kvslim.train.dms.DmsSchedule;
 import dev.kvslim.train.dms.Retrofit;
 import dev.kvslim.train.report.RetrofitPlot;
@@ -128,6 +129,28 @@ final class RetrofitCommand implements Callable<Integer> {
     Float endShare;
 
     @Option(
+            names = "--hinge-scope",
+            defaultValue = "model",
+            converter = ScopeConverter.class,
+            description =
+                    "What the compression hinge holds to the target: model, each row's evicted fraction over every"
+                            + " layer and head (the paper); layer, each layer's own, so no layer keeps more than the target"
+                            + " allows at another's expense. Default ${DEFAULT-VALUE}.")
+    DmsBiasHook.Scope hingeScope;
+
+    /** {@code --hinge-scope}'s names; a name it does not know is a usage error. */
+    static final class ScopeConverter implements CommandLine.ITypeConverter<DmsBiasHook.Scope> {
+        @Override
+        public DmsBiasHook.Scope convert(String value) {
+            try {
+                return DmsBiasHook.Scope.ofOptionName(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    @Option(
             names = "--base-lr",
             description = "With --mode adapter-full: learning rate of every weight but the adapter (default: the"
                     + " reference's 3e-5, or --lr if lower).")
@@ -236,7 +259,8 @@ final class RetrofitCommand implements Callable<Integer> {
                         maxOvershoot,
                         lrDecay,
                         baseLr,
-                        endShare),
+                        endShare,
+                        hingeScope),
                 sampling);
         if (resume && !run.resume()) {
             throw new IllegalArgumentException("--resume: no complete checkpoint in " + out);
@@ -245,7 +269,7 @@ final class RetrofitCommand implements Callable<Integer> {
         System.err.printf(
                 Locale.ROOT,
                 "retrofit: %s mode, %,d of %,d parameters train, window %d, CR 1 -> %s over %d steps"
-                        + " (%s steps per unit%s), %d steps, lr %.1e%s, B=%d T=%d, %s, %d threads%s%n",
+                        + " (%s steps per unit%s%s), %d steps, lr %.1e%s, B=%d T=%d, %s, %d threads%s%n",
                 s.mode().optionName(),
                 run.trainableParameters(),
                 run.trainer().weights().count(),
@@ -254,6 +278,7 @@ final class RetrofitCommand implements Callable<Integer> {
                 run.schedule().firstStepAt(s.targetCr()),
                 s.stepsPerCr(),
                 s.holds().isEmpty() ? "" : ", holds " + s.holdsText(),
+                s.hingeScope() == DmsBiasHook.Scope.LAYER ? ", every layer held to it" : "",
                 s.steps(),
                 s.lr(),
                 s.mode() == Retrofit.Mode.ADAPTER_FULL ? String.format(Locale.ROOT, " (base %.1e)", s.baseLr()) : "",

@@ -130,6 +130,9 @@ class RetrofitCommandTest {
         Run mode = run("retrofit", "--teacher", teacher.toString(), "--out", out, "--mode", "lora");
         assertThat(mode.exit()).isEqualTo(2);
         assertThat(mode.stderr()).contains("--mode must be full, adapter or adapter-full, got 'lora'");
+        Run scope = run("retrofit", "--teacher", teacher.toString(), "--out", out, "--hinge-scope", "head");
+        assertThat(scope.exit()).isEqualTo(2);
+        assertThat(scope.stderr()).contains("--hinge-scope must be model or layer, got 'head'");
         Run gguf = run(
                 "retrofit",
                 "--teacher",

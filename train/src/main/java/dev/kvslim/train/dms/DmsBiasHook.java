@@ -22,23 +22,47 @@ import java.util.Arrays;
  */
 public final class DmsBiasHook implements AttentionBiasHook {
 
+    /** What the hinge holds to the target: each row's evicted fraction over the whole model, or over each layer. */
+    public enum Scope {
+        /** The paper's: one fraction per row, over every layer and KV head. */
+        MODEL,
+        /** One fraction per row and layer. */
+        LAYER;
+
+        /** The name {@code --hinge-scope} takes. */
+        public String optionName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static Scope ofOptionName(String name) {
+            for (Scope s : values()) {
+                if (s.optionName().equals(name)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("--hinge-scope must be model or layer, got '" + name + "'");
+        }
+    }
+
     private final int layers, b, t, kvHeads;
     private final double maxOvershoot;
+    private final Scope scope;
     private final DmsGate[] gates;
     private final float[][] noise;
     private boolean noisy;
-    private final double[] dAlpha;
+    private final double[][] dAlpha;
 
     /** The paper's one-sided hinge. */
     public DmsBiasHook(LlamaConfig c, int b, int t, float tau) {
-        this(c, b, t, tau, Double.POSITIVE_INFINITY);
+        this(c, b, t, tau, Double.POSITIVE_INFINITY, Scope.MODEL);
     }
 
     /**
      * @param maxOvershoot how far (in compression ratio) a row may evict beyond the target before the hinge pushes
      *     back: 0 for a two-sided hinge, infinity for the paper's one-sided one
+     * @param scope whether the hinge holds each row's fraction over the model or over each layer to the target
      */
-    public DmsBiasHook(LlamaConfig c, int b, int t, float tau, double maxOvershoot) {
+    public DmsBiasHook(LlamaConfig c, int b, int t, float tau, double maxOvershoot, Scope scope) {
         if (!(maxOvershoot >= 0)) {
             throw new IllegalArgumentException("the largest overshoot must be >= 0, got " + maxOvershoot);
         }
@@ -54,12 +78,13 @@ public final class DmsBiasHook implements AttentionBiasHook {
         this.t = t;
         this.kvHeads = c.kvHeads();
         this.maxOvershoot = maxOvershoot;
+        this.scope = java.util.Objects.requireNonNull(scope, "scope");
         this.gates = new DmsGate[layers];
         this.noise = new float[layers][b * t * kvHeads];
         for (int l = 0; l < layers; l++) {
             gates[l] = new DmsGate(b, t, kvHeads, c.dms().window(), tau);
         }
-        this.dAlpha = new double[b];
+        this.dAlpha = new double[layers][b];
     }
 
     /** Draws the noise of the next forward from {@code seed} ({@link DmsNoise}). */
@@ -97,6 +122,11 @@ public final class DmsBiasHook implements AttentionBiasHook {
         return s / ((double) layers * kvHeads * t);
     }
 
+    /** Fraction of hard "evict" decisions of batch row {@code bi} in layer {@code layer} in the latest forward. */
+    public double fracClosed(int bi, int layer) {
+        return gates[layer].closed(bi) / ((double) kvHeads * t);
+    }
+
     /** Mean over rows of {@link #fracClosed}. */
     public double meanFracClosed() {
         double s = 0;
@@ -116,29 +146,42 @@ public final class DmsBiasHook implements AttentionBiasHook {
 
     /**
      * The hinge {@code mean_b max(0, target - frac_closed_b) + max(0, frac_closed_b - ceiling)} of the latest forward
-     * (the second term is 0 without a largest overshoot).
+     * (the second term is 0 without a largest overshoot), or its mean over layers of the same on each layer's fraction
+     * ({@link Scope#LAYER}).
      */
     public double hinge(double target) {
         double ceiling = ceiling(target);
         double s = 0;
         for (int bi = 0; bi < b; bi++) {
-            double frac = fracClosed(bi);
-            s += Math.max(0, target - frac) + Math.max(0, frac - ceiling);
+            if (scope == Scope.MODEL) {
+                s += side(target, ceiling, fracClosed(bi));
+            } else {
+                for (int l = 0; l < layers; l++) {
+                    s += side(target, ceiling, fracClosed(bi, l)) / layers;
+                }
+            }
         }
         return s / b;
     }
 
+    private static double side(double target, double ceiling, double frac) {
+        return Math.max(0, target - frac) + Math.max(0, frac - ceiling);
+    }
+
     /**
-     * The backward will add {@code scale} times the hinge's gradient (the rows under the target push their
-     * decisions up, {@code d hinge / d alpha = -1 / (B * L * KVH * T)} each; those over the {@link #ceiling} push
-     * them down by as much). Weight 0 turns the hinge off.
+     * The backward will add {@code scale} times the hinge's gradient (the rows, or row-layers, under the target push
+     * their decisions up, {@code d hinge / d alpha = -1 / (B * L * KVH * T)} each; those over the {@link #ceiling}
+     * push them down by as much). Weight 0 turns the hinge off.
      */
     public void setHinge(double target, double scale) {
         double per = -scale / ((double) b * layers * kvHeads * t);
         double ceiling = ceiling(target);
         for (int bi = 0; bi < b; bi++) {
-            double frac = fracClosed(bi);
-            dAlpha[bi] = target > frac ? per : frac > ceiling ? -per : 0;
+            double row = fracClosed(bi);
+            for (int l = 0; l < layers; l++) {
+                double frac = scope == Scope.MODEL ? row : fracClosed(bi, l);
+                dAlpha[l][bi] = target > frac ? per : frac > ceiling ? -per : 0;
+            }
         }
     }
 
@@ -147,6 +190,6 @@ public final class DmsBiasHook implements AttentionBiasHook {
         if (dbias != null) {
             gates[layer].backwardBias(dbias, dlogits);
         }
-        gates[layer].backwardHard(dAlpha, dlogits);
+        gates[layer].backwardHard(dAlpha[layer], dlogits);
     }
 }

@@ -152,7 +152,8 @@ public final class Retrofit {
             Double maxOvershoot,
             Boolean lrDecay,
             Float baseLr,
-            Float endShare) {}
+            Float endShare,
+            DmsBiasHook.Scope hingeScope) {}
 
     /** Every setting of a run, resolved. */
     public record Settings(
@@ -174,7 +175,8 @@ public final class Retrofit {
             double maxOvershoot,
             boolean lrDecay,
             float baseLr,
-            float endShare) {
+            float endShare,
+            DmsBiasHook.Scope hingeScope) {
 
         /** The holds as {@code --hold} takes them: {@code 4:150,6:100}, or empty for none. */
         public String holdsText() {
@@ -201,6 +203,7 @@ public final class Retrofit {
             m.put("max_overshoot", Double.isInfinite(maxOvershoot) ? "none" : format(maxOvershoot));
             m.put("lr_decay", lrDecay);
             m.put("end_share", (double) endShare);
+            m.put("hinge_scope", hingeScope.optionName());
             if (mode == Mode.ADAPTER_FULL) {
                 m.put("base_lr", (double) baseLr);
             }
@@ -345,7 +348,8 @@ public final class Retrofit {
                 maxOvershoot,
                 Boolean.TRUE.equals(r.lrDecay()),
                 r.baseLr() != null ? r.baseLr() : r.mode() == Mode.ADAPTER_FULL ? defaultBaseLr(lr) : lr,
-                endShare);
+                endShare,
+                r.hingeScope() != null ? r.hingeScope() : DmsBiasHook.Scope.MODEL);
         Path out = r.out();
         if (Checkpoint.locate(out) != null) {
             requireSameSettings(out, settings); // before sampling or loading anything for them
@@ -433,7 +437,8 @@ public final class Retrofit {
                 description = String.format(Locale.ROOT, "%,d tokens of %s", text.length(), file.getFileName());
             }
         }
-        DmsBiasHook hook = new DmsBiasHook(student.config, batch, seq, TAU, settings.maxOvershoot());
+        DmsBiasHook hook =
+                new DmsBiasHook(student.config, batch, seq, TAU, settings.maxOvershoot(), settings.hingeScope());
         Transformer teacher = r.mode() == Mode.ADAPTER ? null : new Transformer(original);
         RetrofitLoss loss = new RetrofitLoss(teacher, hook, schedule, seed, tokenizer.eosId());
         Trainer trainer = new Trainer(cfg, student, source, loss);
@@ -521,7 +526,8 @@ public final class Retrofit {
 
     /**
      * Settings that runs made before them do not name in their retrofit.json, with the value such a run had: no
-     * holds, every position weighted 1, one sample per row, the paper's one-sided hinge, a constant learning rate.
+     * holds, every position weighted 1, one sample per row, the paper's one-sided hinge over the whole model, a constant
+     * learning rate.
      */
     private static final Map<String, Object> ADDED_LATER = Map.of(
             "holds",
@@ -535,7 +541,9 @@ public final class Retrofit {
             "lr_decay",
             false,
             "end_share",
-            0.0);
+            0.0,
+            "hinge_scope",
+            "model");
 
     /**
      * Refuses settings other than those {@code out}'s checkpoint was made with (its retrofit.json; the step count may

@@ -104,6 +104,7 @@ class RetrofitTest {
                 null,
                 null,
                 null,
+                null,
                 null);
     }
 
@@ -111,17 +112,22 @@ class RetrofitTest {
     static Retrofit.Request request(Path out, Retrofit.Mode mode, double target, int steps, String data) {
         return new Retrofit.Request(
                 teacher, out, mode, target, 4, 20.0, null, steps, data, 1e-3f, 4, 63, 7L, 0, 4096, null, null, null,
-                null, null, null);
+                null, null, null, null);
     }
 
     /** {@code r} with the hinge's largest overshoot and the learning-rate decay set. */
     static Retrofit.Request withOptions(Retrofit.Request r, Double maxOvershoot, boolean lrDecay) {
-        return withOptions(r, maxOvershoot, lrDecay, r.baseLr(), r.endShare());
+        return withOptions(r, maxOvershoot, lrDecay, r.baseLr(), r.endShare(), r.hingeScope());
     }
 
-    /** {@code r} with the options added last set: overshoot, lr decay, adapter-full base rate, end share. */
+    /** {@code r} with the options added last set: overshoot, lr decay, adapter-full base rate, end share, hinge scope. */
     static Retrofit.Request withOptions(
-            Retrofit.Request r, Double maxOvershoot, Boolean lrDecay, Float baseLr, Float endShare) {
+            Retrofit.Request r,
+            Double maxOvershoot,
+            Boolean lrDecay,
+            Float baseLr,
+            Float endShare,
+            DmsBiasHook.Scope hingeScope) {
         return new Retrofit.Request(
                 r.teacher(),
                 r.out(),
@@ -143,7 +149,8 @@ class RetrofitTest {
                 maxOvershoot,
                 lrDecay,
                 baseLr,
-                endShare);
+                endShare,
+                hingeScope);
     }
 
     /** A request to {@code out} with the settings the tests of refusals vary, every other left to its default. */
@@ -175,6 +182,7 @@ class RetrofitTest {
                 null,
                 promptWeight,
                 minContext,
+                null,
                 null,
                 null,
                 null,
@@ -321,7 +329,7 @@ class RetrofitTest {
 
     /** {@code r} with the adapter-full base rate and the end share set. */
     static Retrofit.Request withLater(Retrofit.Request r, Float baseLr, Float endShare) {
-        return withOptions(r, r.maxOvershoot(), r.lrDecay(), baseLr, endShare);
+        return withOptions(r, r.maxOvershoot(), r.lrDecay(), baseLr, endShare, r.hingeScope());
     }
 
     @Test
@@ -377,6 +385,8 @@ class RetrofitTest {
         assertThatThrownBy(() -> Retrofit.open(withOptions(r, 0.5, false)))
                 .hasMessageContaining("max_overshoot")
                 .hasMessageContaining("0.5");
+        assertThatThrownBy(() -> Retrofit.open(withOptions(r, null, false, null, null, DmsBiasHook.Scope.LAYER)))
+                .hasMessageContaining("hinge_scope = model, this run asks for layer");
         assertThat(sampled[0]).as("no teacher sampling for a refused resume").isZero();
         assertThat(Files.readAllBytes(out.resolve("teacher_samples.bin"))).isEqualTo(samples);
     }
@@ -493,6 +503,7 @@ class RetrofitTest {
                 null,
                 null,
                 null,
+                null,
                 null));
         assertThat(r.settings().steps())
                 .as("ramp 40 + hold 6 + 3/7 of the ramp")
@@ -532,6 +543,7 @@ class RetrofitTest {
                         null,
                         null,
                         null,
+                        null,
                         null)))
                 .hasMessageContaining("holds = 2:6")
                 .hasMessageContaining("2:8");
@@ -561,6 +573,7 @@ class RetrofitTest {
                         List.of(DmsSchedule.Hold.parse("5:10")),
                         null,
                         "teacher",
+                        null,
                         null,
                         null,
                         null,
@@ -637,7 +650,7 @@ class RetrofitTest {
             z[10 + i] = i < 9 ? 1f : -1f; // row 1: 0.9 closed (CR 10)
         }
         // overshoot 0 (two-sided): row 1 is 0.025 over the target
-        DmsBiasHook hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, 0);
+        DmsBiasHook hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, 0, DmsBiasHook.Scope.MODEL);
         hook.clearNoise();
         hook.forward(0, z);
         assertThat(hook.hinge(0.875)).isCloseTo((0.075 + 0.025) / 2, within(1e-12));
@@ -651,7 +664,7 @@ class RetrofitTest {
                     .isCloseTo(-dz[i], within(Math.abs(dz[i]) * 1e-3f));
         }
         // overshoot 1: the ceiling is CR 9 (1 - 1/9 = 0.8889), row 1 is 0.0111 past it
-        hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, 1);
+        hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, 1, DmsBiasHook.Scope.MODEL);
         hook.clearNoise();
         hook.forward(0, z);
         assertThat(hook.hinge(0.875)).isCloseTo((0.075 + (0.9 - (1 - 1 / 9.0))) / 2, within(1e-12));
@@ -661,7 +674,7 @@ class RetrofitTest {
         assertThat(pushed[10]).isGreaterThan(0f);
         // overshoot 3: the ceiling is CR 11 (0.9091), row 1 is free; so is every row with none (the paper's)
         for (double m : new double[] {3, Double.POSITIVE_INFINITY}) {
-            hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, m);
+            hook = new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, m, DmsBiasHook.Scope.MODEL);
             hook.clearNoise();
             hook.forward(0, z);
             assertThat(hook.hinge(0.875)).isCloseTo(0.075 / 2, within(1e-12));
@@ -672,8 +685,72 @@ class RetrofitTest {
                 assertThat(free[i]).as("row 1 within %s of the target", m).isEqualTo(0f);
             }
         }
-        assertThatThrownBy(() -> new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, -1))
+        assertThatThrownBy(() -> new DmsBiasHook(oneHeadAdapter(), 2, 10, 0.1f, -1, DmsBiasHook.Scope.MODEL))
                 .hasMessageContaining("overshoot");
+    }
+
+    @Test
+    void aLayerScopedHingeHoldsEveryLayerToTheTarget() {
+        // two layers of one head, one row of 10: layer 0 evicts 6, layer 1 all 10, so the model evicts 0.8
+        LlamaConfig c = LlamaConfig.builder()
+                .architecture("LlamaForCausalLM")
+                .dim(8)
+                .hiddenDim(8)
+                .layers(2)
+                .heads(1)
+                .kvHeads(1)
+                .headSize(8)
+                .vocabSize(8)
+                .contextLength(16)
+                .build()
+                .withDms(new DmsConfig(1, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+        float[] z0 = new float[10], z1 = new float[10];
+        for (int i = 0; i < 10; i++) {
+            z0[i] = i < 6 ? 1f : -1f;
+            z1[i] = 1f;
+        }
+        float[][] grads = new float[4][];
+        int g = 0;
+        for (DmsBiasHook.Scope scope : DmsBiasHook.Scope.values()) {
+            DmsBiasHook hook = new DmsBiasHook(c, 1, 10, 0.1f, Double.POSITIVE_INFINITY, scope);
+            hook.clearNoise();
+            hook.forward(0, z0);
+            hook.forward(1, z1);
+            assertThat(hook.fracClosed(0)).isCloseTo(0.8, within(1e-12));
+            assertThat(hook.fracClosed(0, 0)).isCloseTo(0.6, within(1e-12));
+            assertThat(hook.fracClosed(0, 1)).isCloseTo(1.0, within(1e-12));
+            // CR 4 (0.75): the model is past it, layer 0 is 0.15 short (half of the mean over layers)
+            assertThat(hook.hinge(0.75)).isCloseTo(scope == DmsBiasHook.Scope.MODEL ? 0 : 0.15 / 2, within(1e-12));
+            hook.setHinge(0.75, 1.0);
+            for (int l = 0; l < 2; l++) {
+                float[] dz = new float[10];
+                hook.backward(l, null, dz);
+                grads[g++] = dz;
+            }
+        }
+        assertThat(grads[0])
+                .as("model scope, layer 0: the model meets the target")
+                .containsOnly(0f);
+        assertThat(grads[1]).as("model scope, layer 1").containsOnly(0f);
+        assertThat(grads[2][9]).as("layer scope, layer 0: pushed up").isLessThan(0f);
+        assertThat(grads[3]).as("layer scope, layer 1: past the target").containsOnly(0f);
+        // at CR 8 (0.875) both scopes push layer 0, each position as hard
+        DmsBiasHook model = new DmsBiasHook(c, 1, 10, 0.1f);
+        DmsBiasHook layer = new DmsBiasHook(c, 1, 10, 0.1f, Double.POSITIVE_INFINITY, DmsBiasHook.Scope.LAYER);
+        float[] dm = new float[10], dl = new float[10];
+        for (DmsBiasHook hook : List.of(model, layer)) {
+            hook.clearNoise();
+            hook.forward(0, z0);
+            hook.forward(1, z1);
+            hook.setHinge(0.875, 1.0);
+            hook.backward(0, null, hook == model ? dm : dl);
+        }
+        assertThat(dl).containsExactly(dm);
+        assertThat(layer.hinge(0.875)).isCloseTo((0.875 - 0.6) / 2, within(1e-12));
+        assertThat(model.hinge(0.875)).isCloseTo(0.075, within(1e-12));
+        assertThat(DmsBiasHook.Scope.ofOptionName("layer")).isEqualTo(DmsBiasHook.Scope.LAYER);
+        assertThatThrownBy(() -> DmsBiasHook.Scope.ofOptionName("head"))
+                .hasMessage("--hinge-scope must be model or layer, got 'head'");
     }
 
     @Test
