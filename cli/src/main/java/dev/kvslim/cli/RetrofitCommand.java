@@ -52,15 +52,25 @@ final class RetrofitCommand implements Callable<Integer> {
                             + " trains. Default ${DEFAULT-VALUE}.")
     Retrofit.Mode mode;
 
-    /** {@code --mode}'s names ({@link Retrofit.Mode#optionName}); a name it does not know is a usage error. */
-    static final class ModeConverter implements CommandLine.ITypeConverter<Retrofit.Mode> {
+    /** An option's value read by name; a name the parser does not know is a usage error (exit 2), not a failure. */
+    abstract static class NameConverter<T> implements CommandLine.ITypeConverter<T> {
+        abstract T parse(String name);
+
         @Override
-        public Retrofit.Mode convert(String value) {
+        public final T convert(String value) {
             try {
-                return Retrofit.Mode.ofOptionName(value);
+                return parse(value);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.TypeConversionException(e.getMessage());
             }
+        }
+    }
+
+    /** {@code --mode}'s names ({@link Retrofit.Mode#optionName}). */
+    static final class ModeConverter extends NameConverter<Retrofit.Mode> {
+        @Override
+        Retrofit.Mode parse(String name) {
+            return Retrofit.Mode.ofOptionName(name);
         }
     }
 
@@ -138,15 +148,11 @@ final class RetrofitCommand implements Callable<Integer> {
                             + " allows at another's expense. Default ${DEFAULT-VALUE}.")
     DmsBiasHook.Scope hingeScope;
 
-    /** {@code --hinge-scope}'s names; a name it does not know is a usage error. */
-    static final class ScopeConverter implements CommandLine.ITypeConverter<DmsBiasHook.Scope> {
+    /** {@code --hinge-scope}'s names ({@link DmsBiasHook.Scope#optionName}). */
+    static final class ScopeConverter extends NameConverter<DmsBiasHook.Scope> {
         @Override
-        public DmsBiasHook.Scope convert(String value) {
-            try {
-                return DmsBiasHook.Scope.ofOptionName(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+        DmsBiasHook.Scope parse(String name) {
+            return DmsBiasHook.Scope.ofOptionName(name);
         }
     }
 

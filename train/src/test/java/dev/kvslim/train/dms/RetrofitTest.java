@@ -628,11 +628,16 @@ class RetrofitTest {
 
     /** One layer, one head of 8, adapter decisions, window 1: the hinge tests' model. */
     private static LlamaConfig oneHeadAdapter() {
+        return oneHeadAdapter(1);
+    }
+
+    /** {@code layers} layers of one head of 8, adapter decisions, window 1. */
+    private static LlamaConfig oneHeadAdapter(int layers) {
         return LlamaConfig.builder()
                 .architecture("LlamaForCausalLM")
                 .dim(8)
                 .hiddenDim(8)
-                .layers(1)
+                .layers(layers)
                 .heads(1)
                 .kvHeads(1)
                 .headSize(8)
@@ -692,18 +697,7 @@ class RetrofitTest {
     @Test
     void aLayerScopedHingeHoldsEveryLayerToTheTarget() {
         // two layers of one head, one row of 10: layer 0 evicts 6, layer 1 all 10, so the model evicts 0.8
-        LlamaConfig c = LlamaConfig.builder()
-                .architecture("LlamaForCausalLM")
-                .dim(8)
-                .hiddenDim(8)
-                .layers(2)
-                .heads(1)
-                .kvHeads(1)
-                .headSize(8)
-                .vocabSize(8)
-                .contextLength(16)
-                .build()
-                .withDms(new DmsConfig(1, 100f, 5f, DmsConfig.Variant.ADAPTER, false));
+        LlamaConfig c = oneHeadAdapter(2);
         float[] z0 = new float[10], z1 = new float[10];
         for (int i = 0; i < 10; i++) {
             z0[i] = i < 6 ? 1f : -1f;
